@@ -1,0 +1,51 @@
+#include "backend/backend.h"
+
+#include <stdio.h>
+
+void
+td_backend_free (td_backend *backend)
+{
+  if (backend != NULL && backend != td_backend_host ())
+    backend->vt->destroy (backend);
+}
+
+const char *
+td_backend_name (const td_backend *backend)
+{
+  return backend->vt->name;
+}
+
+td_status
+td_backend_sync (td_backend *backend, td_error *err)
+{
+  return backend->vt->sync (backend, err);
+}
+
+/* Host buffers (mapped weights) are usable by any backend that can read host
+ * memory; the CPU backend can, device backends upload them first. */
+static bool
+tensor_usable_on (const td_tensor *t, const td_backend *backend)
+{
+  if (t->buffer->backend == backend)
+    return true;
+  return t->buffer->host != NULL && backend->vt == td_backend_host ()->vt;
+}
+
+td_status
+td_backend_run (td_backend *backend, const td_op *op, td_error *err)
+{
+  td_status status = td_op_validate (op, err);
+  if (status != TD_OK)
+    return status;
+  if (!tensor_usable_on (op->dst, backend))
+    return td_error_set (err, TD_ERR_INVALID_ARG, "%s: the output tensor lives on another backend",
+                         td_op_name (op->type));
+  for (int i = 0; i < TD_OP_MAX_SRC; i++)
+    if (op->src[i] != NULL && !tensor_usable_on (op->src[i], backend))
+      return td_error_set (err, TD_ERR_INVALID_ARG, "%s: input %d lives on another backend (upload it first)",
+                           td_op_name (op->type), i);
+  if (!backend->vt->supports (backend, op))
+    return td_error_set (err, TD_ERR_UNSUPPORTED, "%s is not supported by the %s backend for these dtypes",
+                         td_op_name (op->type), backend->vt->name);
+  return backend->vt->run (backend, op, err);
+}

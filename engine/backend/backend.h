@@ -1,0 +1,42 @@
+/* backend.h — where tensors live and ops run: the CPU reference or Vulkan.
+ *
+ * Ops are described by a td_op (see op.h) and handed to the backend, which may
+ * run them at once (CPU) or record them for later submission (Vulkan). Results
+ * are visible after td_backend_sync or a download.
+ */
+#pragma once
+
+#include "core/tensor.h"
+#include "backend/op.h"
+
+typedef struct td_backend_vtable {
+  const char *name;
+  td_status (*buffer_new) (td_backend *backend, size_t size, td_buffer **out, td_error *err);
+  td_status (*write) (td_backend *backend, td_buffer *buffer, size_t offset, const void *src, size_t size, td_error *err);
+  td_status (*read) (td_backend *backend, td_buffer *buffer, size_t offset, void *dst, size_t size, td_error *err);
+  /* True when this backend implements the op with these dtypes and shapes. */
+  bool (*supports) (td_backend *backend, const td_op *op);
+  /* Runs or records one validated op. */
+  td_status (*run) (td_backend *backend, const td_op *op, td_error *err);
+  /* Waits until every recorded op has finished. */
+  td_status (*sync) (td_backend *backend, td_error *err);
+  void (*destroy) (td_backend *backend);
+} td_backend_vtable;
+
+struct td_backend {
+  const td_backend_vtable *vt;
+  void *impl;
+};
+
+/* The CPU reference backend (multi-threaded on the default pool). */
+td_backend *td_backend_cpu_new (td_error *err);
+/* The host backend shared by everything that just needs host memory. */
+td_backend *td_backend_host (void);
+
+void td_backend_free (td_backend *backend);
+const char *td_backend_name (const td_backend *backend);
+td_status td_backend_sync (td_backend *backend, td_error *err);
+
+/* Validates op (shapes, dtypes, contiguity) and runs it on backend.
+ * All tensors must belong to this backend (or be host buffers on the CPU backend). */
+td_status td_backend_run (td_backend *backend, const td_op *op, td_error *err);

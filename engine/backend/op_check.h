@@ -1,0 +1,9 @@
+/* op_check.h — per-family validation behind td_op_validate. */
+#pragma once
+
+#include "backend/op.h"
+
+/* MATMUL, ADD, MUL, SCALE, UNARY, norms, SOFTMAX, EMBEDDING, CONCAT, COPY, ARGMAX, SAMPLE */
+td_status td_op_check_dense (const td_op *op, td_error *err);
+/* ROPE, ATTENTION, CONV2D, UPSAMPLE_NEAREST2X, RESIZE_BILINEAR, RESIZE_BICUBIC */
+td_status td_op_check_spatial (const td_op *op, td_error *err);

@@ -1,0 +1,19 @@
+/* cli.h — the `thinkdiff` command-line tool: one file per subcommand. */
+#pragma once
+
+#include <stdio.h>
+
+#include "thinkdiff.h"
+
+typedef struct td_cli_command {
+  const char *name;
+  const char *summary;
+  /* argv[0] is the subcommand name. Returns the process exit code. */
+  int (*run) (int argc, char **argv);
+} td_cli_command;
+
+/* Prints "thinkdiff: <message>" to stderr and returns exit code 1. */
+int td_cli_fail (const td_error *err);
+
+int td_cli_devices (int argc, char **argv);
+int td_cli_inspect (int argc, char **argv);

@@ -1,0 +1,46 @@
+/* thinkdiff — headless generation, verification and model tools. */
+#include "cli/cli.h"
+
+#include <string.h>
+
+static const td_cli_command commands[] = {
+  { "devices", "list the compute devices the engine can use", td_cli_devices },
+  { "inspect", "list the tensors of a checkpoint (safetensors)", td_cli_inspect },
+};
+
+static void
+print_usage (FILE *out)
+{
+  fprintf (out, "Usage: thinkdiff COMMAND [OPTIONS…]\n\nCommands:\n");
+  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    fprintf (out, "  %-12s %s\n", commands[i].name, commands[i].summary);
+  fprintf (out, "\nRun 'thinkdiff COMMAND --help' for a command's options.\n");
+}
+
+int
+td_cli_fail (const td_error *err)
+{
+  fprintf (stderr, "thinkdiff: %s\n", err->message[0] ? err->message : td_status_name (err->status));
+  return 1;
+}
+
+int
+main (int argc, char **argv)
+{
+  if (argc < 2 || strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0)
+    {
+      print_usage (argc < 2 ? stderr : stdout);
+      return argc < 2 ? 2 : 0;
+    }
+  if (strcmp (argv[1], "--version") == 0)
+    {
+      printf ("thinkdiff %s\n", td_version ());
+      return 0;
+    }
+  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    if (strcmp (argv[1], commands[i].name) == 0)
+      return commands[i].run (argc - 1, argv + 1);
+  fprintf (stderr, "thinkdiff: unknown command '%s'\n\n", argv[1]);
+  print_usage (stderr);
+  return 2;
+}
