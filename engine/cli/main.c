@@ -6,6 +6,10 @@
 static const td_cli_command commands[] = {
   { "devices", "list the compute devices the engine can use", td_cli_devices },
   { "inspect", "list the tensors of a checkpoint (safetensors)", td_cli_inspect },
+  { "verify", "check a model component against reference outputs", td_cli_verify },
+  { "tokenize", "print the token ids of a text", td_cli_tokenize },
+  { "bench", "print throughput figures of ops and models", td_cli_bench },
+  { "models", "list, download and verify model checkpoints", td_cli_models },
 };
 
 static void

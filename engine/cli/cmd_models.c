@@ -1,0 +1,9 @@
+#include "cli/cli.h"
+
+int
+td_cli_models (int argc, char **argv)
+{
+  td_error err;
+  td_error_set (&err, TD_ERR_UNSUPPORTED, "models: not available yet");
+  return td_cli_fail (&err);
+}
