@@ -9,6 +9,12 @@ td_backend_free (td_backend *backend)
     backend->vt->destroy (backend);
 }
 
+bool
+td_backend_is_host (const td_backend *backend)
+{
+  return backend->vt == td_backend_host ()->vt;
+}
+
 const char *
 td_backend_name (const td_backend *backend)
 {
@@ -28,7 +34,7 @@ tensor_usable_on (const td_tensor *t, const td_backend *backend)
 {
   if (t->buffer->backend == backend)
     return true;
-  return t->buffer->host != NULL && backend->vt == td_backend_host ()->vt;
+  return t->buffer->host != NULL && td_backend_is_host (backend);
 }
 
 td_status

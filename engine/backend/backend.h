@@ -34,6 +34,8 @@ td_backend *td_backend_cpu_new (td_error *err);
 td_backend *td_backend_host (void);
 
 void td_backend_free (td_backend *backend);
+/* True when ops on this backend read host memory directly (the CPU backend). */
+bool td_backend_is_host (const td_backend *backend);
 const char *td_backend_name (const td_backend *backend);
 td_status td_backend_sync (td_backend *backend, td_error *err);
 

@@ -1,0 +1,287 @@
+#include "models/layers.h"
+
+#include <stdio.h>
+
+void
+td_layer_fail (td_layer_ctx *ctx, td_status status)
+{
+  if (ctx->status == TD_OK)
+    ctx->status = status;
+}
+
+static bool
+check (td_layer_ctx *ctx, td_status status)
+{
+  if (status != TD_OK)
+    td_layer_fail (ctx, status);
+  return status == TD_OK;
+}
+
+static td_tensor *
+checked (td_layer_ctx *ctx, td_tensor *t)
+{
+  if (t == NULL)
+    td_layer_fail (ctx, ctx->err != NULL && ctx->err->status != TD_OK ? ctx->err->status : TD_ERR_NO_MEMORY);
+  return t;
+}
+
+td_tensor *
+td_layer_new (td_layer_ctx *ctx, td_dtype dtype, int ndim, const int64_t *shape)
+{
+  if (!td_layer_ok (ctx))
+    return NULL;
+  return checked (ctx, td_tensor_new (ctx->backend, dtype, ndim, shape, ctx->err));
+}
+
+td_tensor *
+td_layer_from_host (td_layer_ctx *ctx, td_dtype dtype, int ndim, const int64_t *shape, const void *data)
+{
+  td_tensor *t = td_layer_new (ctx, dtype, ndim, shape);
+  if (t != NULL && !check (ctx, td_tensor_upload (t, data, td_tensor_nbytes (t), ctx->err)))
+    {
+      td_tensor_free (t);
+      return NULL;
+    }
+  return t;
+}
+
+td_tensor *
+td_layer_reshape (td_layer_ctx *ctx, const td_tensor *x, int ndim, const int64_t *shape)
+{
+  if (!td_layer_ok (ctx) || x == NULL)
+    return NULL;
+  return checked (ctx, td_tensor_reshape (x, ndim, shape, ctx->err));
+}
+
+td_tensor *
+td_layer_contiguous (td_layer_ctx *ctx, const td_tensor *x)
+{
+  if (!td_layer_ok (ctx) || x == NULL)
+    return NULL;
+  td_tensor *y = td_layer_new (ctx, x->dtype, x->ndim, x->shape);
+  if (y != NULL && !check (ctx, td_copy (ctx->backend, y, x, ctx->err)))
+    {
+      td_tensor_free (y);
+      return NULL;
+    }
+  return y;
+}
+
+td_tensor *
+td_layer_slice (td_layer_ctx *ctx, const td_tensor *x, int dim, int64_t start, int64_t length)
+{
+  if (!td_layer_ok (ctx) || x == NULL)
+    return NULL;
+  td_tensor *view = checked (ctx, td_tensor_slice (x, dim, start, length, ctx->err));
+  td_tensor *y = td_layer_contiguous (ctx, view);
+  td_tensor_free (view);
+  return y;
+}
+
+/* A new f32 tensor shaped like x but with the last dim replaced. */
+static td_tensor *
+new_like_last (td_layer_ctx *ctx, const td_tensor *x, int64_t last)
+{
+  int64_t shape[TD_MAX_DIMS];
+  for (int i = 0; i < x->ndim; i++)
+    shape[i] = x->shape[i];
+  shape[x->ndim - 1] = last;
+  return td_layer_new (ctx, TD_F32, x->ndim, shape);
+}
+
+static const td_tensor *
+weight (td_layer_ctx *ctx, const char *prefix, const char *suffix)
+{
+  if (!td_layer_ok (ctx))
+    return NULL;
+  const td_tensor *w = td_weights_getf (ctx->weights, ctx->err, "%s%s", prefix, suffix);
+  if (w == NULL)
+    td_layer_fail (ctx, TD_ERR_NOT_FOUND);
+  return w;
+}
+
+static const td_tensor *
+optional_weight (td_layer_ctx *ctx, const char *prefix, const char *suffix)
+{
+  char name[512];
+  snprintf (name, sizeof name, "%s%s", prefix, suffix);
+  return td_weights_get_optional (ctx->weights, name);
+}
+
+td_tensor *
+td_layer_linear_w (td_layer_ctx *ctx, const td_tensor *x, const td_tensor *w, const td_tensor *b)
+{
+  if (!td_layer_ok (ctx) || x == NULL || w == NULL)
+    return NULL;
+  td_tensor *y = new_like_last (ctx, x, w->shape[w->ndim - 2]);
+  if (y != NULL && !check (ctx, td_matmul (ctx->backend, y, x, w, b, ctx->err)))
+    {
+      td_tensor_free (y);
+      return NULL;
+    }
+  return y;
+}
+
+td_tensor *
+td_layer_linear (td_layer_ctx *ctx, const td_tensor *x, const char *prefix)
+{
+  const td_tensor *w = weight (ctx, prefix, ".weight");
+  if (w == NULL)
+    return NULL;
+  return td_layer_linear_w (ctx, x, w, optional_weight (ctx, prefix, ".bias"));
+}
+
+td_tensor *
+td_layer_layer_norm (td_layer_ctx *ctx, const td_tensor *x, const char *prefix, float eps)
+{
+  const td_tensor *w = weight (ctx, prefix, ".weight");
+  if (w == NULL || x == NULL)
+    return NULL;
+  const td_tensor *b = optional_weight (ctx, prefix, ".bias");
+  td_tensor *y = td_layer_new (ctx, TD_F32, x->ndim, x->shape);
+  if (y != NULL && !check (ctx, td_layer_norm (ctx->backend, y, x, w, b, eps, ctx->err)))
+    {
+      td_tensor_free (y);
+      return NULL;
+    }
+  return y;
+}
+
+td_tensor *
+td_layer_rms_norm (td_layer_ctx *ctx, const td_tensor *x, const char *weight_name, float eps)
+{
+  const td_tensor *w = weight (ctx, weight_name, "");
+  if (w == NULL || x == NULL)
+    return NULL;
+  td_tensor *y = td_layer_new (ctx, TD_F32, x->ndim, x->shape);
+  if (y != NULL && !check (ctx, td_rms_norm (ctx->backend, y, x, w, eps, ctx->err)))
+    {
+      td_tensor_free (y);
+      return NULL;
+    }
+  return y;
+}
+
+td_tensor *
+td_layer_group_norm (td_layer_ctx *ctx, const td_tensor *x, const char *prefix, int groups, float eps)
+{
+  const td_tensor *w = weight (ctx, prefix, ".weight");
+  const td_tensor *b = weight (ctx, prefix, ".bias");
+  if (w == NULL || b == NULL || x == NULL)
+    return NULL;
+  td_tensor *y = td_layer_new (ctx, TD_F32, x->ndim, x->shape);
+  if (y != NULL && !check (ctx, td_group_norm (ctx->backend, y, x, w, b, groups, eps, ctx->err)))
+    {
+      td_tensor_free (y);
+      return NULL;
+    }
+  return y;
+}
+
+td_tensor *
+td_layer_conv2d (td_layer_ctx *ctx, const td_tensor *x, const char *prefix, int stride, int pad)
+{
+  const td_tensor *w = weight (ctx, prefix, ".weight");
+  if (w == NULL || x == NULL)
+    return NULL;
+  if (w->ndim != 4 || x->ndim != 4)
+    {
+      td_error_set (ctx->err, TD_ERR_FORMAT, "%s: %s.weight should be 4-D", td_weights_path (ctx->weights), prefix);
+      td_layer_fail (ctx, TD_ERR_FORMAT);
+      return NULL;
+    }
+  const td_tensor *b = optional_weight (ctx, prefix, ".bias");
+  int64_t ho = (x->shape[2] + 2 * pad - w->shape[2]) / stride + 1;
+  int64_t wo = (x->shape[3] + 2 * pad - w->shape[3]) / stride + 1;
+  const int64_t shape[4] = { x->shape[0], w->shape[0], ho, wo };
+  td_tensor *y = td_layer_new (ctx, TD_F32, 4, shape);
+  if (y != NULL && !check (ctx, td_conv2d (ctx->backend, y, x, w, b, stride, stride, pad, pad, ctx->err)))
+    {
+      td_tensor_free (y);
+      return NULL;
+    }
+  return y;
+}
+
+td_tensor *
+td_layer_unary_ (td_layer_ctx *ctx, td_tensor *x, td_unary_kind kind)
+{
+  if (!td_layer_ok (ctx) || x == NULL)
+    return NULL;
+  check (ctx, td_unary (ctx->backend, x, x, kind, ctx->err));
+  return x;
+}
+
+td_tensor *
+td_layer_add_ (td_layer_ctx *ctx, td_tensor *x, const td_tensor *y)
+{
+  if (!td_layer_ok (ctx) || x == NULL || y == NULL)
+    return NULL;
+  check (ctx, td_add (ctx->backend, x, x, y, ctx->err));
+  return x;
+}
+
+td_tensor *
+td_layer_mul_ (td_layer_ctx *ctx, td_tensor *x, const td_tensor *y)
+{
+  if (!td_layer_ok (ctx) || x == NULL || y == NULL)
+    return NULL;
+  check (ctx, td_mul (ctx->backend, x, x, y, ctx->err));
+  return x;
+}
+
+td_tensor *
+td_layer_scale_ (td_layer_ctx *ctx, td_tensor *x, float scale, float bias)
+{
+  if (!td_layer_ok (ctx) || x == NULL)
+    return NULL;
+  check (ctx, td_scale (ctx->backend, x, x, scale, bias, ctx->err));
+  return x;
+}
+
+td_tensor *
+td_layer_attention (td_layer_ctx *ctx, const td_tensor *q, const td_tensor *k, const td_tensor *v,
+                    const td_tensor *bias, float scale, bool causal)
+{
+  if (!td_layer_ok (ctx) || q == NULL || k == NULL || v == NULL)
+    return NULL;
+  const int64_t shape[4] = { q->shape[0], q->shape[1], q->shape[2], v->shape[3] };
+  td_tensor *out = td_layer_new (ctx, TD_F32, 4, shape);
+  if (out != NULL && !check (ctx, td_attention (ctx->backend, out, q, k, v, bias, scale, causal, ctx->err)))
+    {
+      td_tensor_free (out);
+      return NULL;
+    }
+  return out;
+}
+
+td_tensor *
+td_layer_concat (td_layer_ctx *ctx, const td_tensor *a, const td_tensor *b, int dim)
+{
+  if (!td_layer_ok (ctx) || a == NULL || b == NULL)
+    return NULL;
+  int64_t shape[TD_MAX_DIMS];
+  for (int i = 0; i < a->ndim; i++)
+    shape[i] = a->shape[i];
+  shape[dim] = a->shape[dim] + b->shape[dim];
+  td_tensor *y = td_layer_new (ctx, a->dtype, a->ndim, shape);
+  if (y != NULL && !check (ctx, td_concat (ctx->backend, y, a, b, dim, ctx->err)))
+    {
+      td_tensor_free (y);
+      return NULL;
+    }
+  return y;
+}
+
+float *
+td_layer_read_f32 (td_layer_ctx *ctx, const td_tensor *x)
+{
+  if (!td_layer_ok (ctx) || x == NULL)
+    return NULL;
+  if (!check (ctx, td_backend_sync (ctx->backend, ctx->err)))
+    return NULL;
+  float *data = td_tensor_to_f32 (x, ctx->err);
+  if (data == NULL)
+    td_layer_fail (ctx, ctx->err != NULL ? ctx->err->status : TD_ERR_NO_MEMORY);
+  return data;
+}

@@ -1,0 +1,55 @@
+/* layers.h — building blocks for model forward passes.
+ *
+ * Every call takes a td_layer_ctx whose first failure is sticky: once a call
+ * fails, later calls return NULL without doing work, and the caller checks
+ * ctx->status once at the end. Tensors returned are new (free them with
+ * td_tensor_free); inputs are never consumed unless the name ends in '_'
+ * (in-place on the first argument, which is returned).
+ */
+#pragma once
+
+#include "backend/ops.h"
+#include "models/weights.h"
+
+typedef struct td_layer_ctx {
+  td_backend *backend;
+  td_weights *weights;
+  td_error *err;
+  td_status status;
+} td_layer_ctx;
+
+static inline bool
+td_layer_ok (const td_layer_ctx *ctx)
+{
+  return ctx->status == TD_OK;
+}
+
+/* Records a failure status (the message is already in ctx->err). */
+void td_layer_fail (td_layer_ctx *ctx, td_status status);
+
+td_tensor *td_layer_new (td_layer_ctx *ctx, td_dtype dtype, int ndim, const int64_t *shape);
+td_tensor *td_layer_from_host (td_layer_ctx *ctx, td_dtype dtype, int ndim, const int64_t *shape, const void *data);
+td_tensor *td_layer_reshape (td_layer_ctx *ctx, const td_tensor *x, int ndim, const int64_t *shape);
+/* A contiguous copy of any view (slice/permute). */
+td_tensor *td_layer_contiguous (td_layer_ctx *ctx, const td_tensor *x);
+td_tensor *td_layer_slice (td_layer_ctx *ctx, const td_tensor *x, int dim, int64_t start, int64_t length);
+
+/* y[..., N] = x[..., K] · W[N, K]ᵀ + b, with W = prefix.weight and b = prefix.bias (if present). */
+td_tensor *td_layer_linear (td_layer_ctx *ctx, const td_tensor *x, const char *prefix);
+td_tensor *td_layer_linear_w (td_layer_ctx *ctx, const td_tensor *x, const td_tensor *w, const td_tensor *b);
+/* Over the last dim with prefix.weight (and prefix.bias for layer norm). */
+td_tensor *td_layer_layer_norm (td_layer_ctx *ctx, const td_tensor *x, const char *prefix, float eps);
+td_tensor *td_layer_rms_norm (td_layer_ctx *ctx, const td_tensor *x, const char *weight_name, float eps);
+td_tensor *td_layer_group_norm (td_layer_ctx *ctx, const td_tensor *x, const char *prefix, int groups, float eps);
+td_tensor *td_layer_conv2d (td_layer_ctx *ctx, const td_tensor *x, const char *prefix, int stride, int pad);
+
+td_tensor *td_layer_unary_ (td_layer_ctx *ctx, td_tensor *x, td_unary_kind kind);
+td_tensor *td_layer_add_ (td_layer_ctx *ctx, td_tensor *x, const td_tensor *y);
+td_tensor *td_layer_mul_ (td_layer_ctx *ctx, td_tensor *x, const td_tensor *y);
+td_tensor *td_layer_scale_ (td_layer_ctx *ctx, td_tensor *x, float scale, float bias);
+td_tensor *td_layer_attention (td_layer_ctx *ctx, const td_tensor *q, const td_tensor *k, const td_tensor *v,
+                               const td_tensor *bias, float scale, bool causal);
+td_tensor *td_layer_concat (td_layer_ctx *ctx, const td_tensor *a, const td_tensor *b, int dim);
+
+/* Reads any tensor back as f32 (free()), or NULL after a failure. */
+float *td_layer_read_f32 (td_layer_ctx *ctx, const td_tensor *x);

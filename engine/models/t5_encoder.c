@@ -1,0 +1,286 @@
+#include "models/t5_encoder.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "models/layers.h"
+#include "models/model_config.h"
+
+struct td_t5_encoder {
+  td_t5_config config;
+  td_backend *backend;
+  td_weights *weights;
+};
+
+static td_status
+read_config (td_t5_config *c, const char *dir, td_error *err)
+{
+  g_autofree char *path = g_build_filename (dir, "config.json", NULL);
+  td_model_config *config = td_model_config_load (path, err);
+  if (config == NULL)
+    return err != NULL ? err->status : TD_ERR_IO;
+
+  long long v[8];
+  double eps;
+  const char *proj = NULL, *act = NULL;
+  td_status st = TD_OK;
+  if ((st = td_config_int (config, NULL, "vocab_size", true, 0, 1, 1 << 24, &v[0], err))
+      || (st = td_config_int (config, NULL, "d_model", true, 0, 1, 1 << 16, &v[1], err))
+      || (st = td_config_int (config, NULL, "d_kv", true, 0, 1, 1 << 12, &v[2], err))
+      || (st = td_config_int (config, NULL, "d_ff", true, 0, 1, 1 << 18, &v[3], err))
+      || (st = td_config_int (config, NULL, "num_heads", true, 0, 1, 1024, &v[4], err))
+      || (st = td_config_int (config, NULL, "num_layers", true, 0, 1, 1024, &v[5], err))
+      || (st = td_config_int (config, NULL, "relative_attention_num_buckets", false, 32, 2, 4096, &v[6], err))
+      || (st = td_config_int (config, NULL, "relative_attention_max_distance", false, 128, 2, 1 << 20, &v[7], err))
+      || (st = td_config_double (config, NULL, "layer_norm_epsilon", false, 1e-6, &eps, err))
+      || (st = td_config_string (config, NULL, "feed_forward_proj", false, "relu", &proj, err))
+      || (st = td_config_string (config, NULL, "dense_act_fn", false, NULL, &act, err)))
+    goto out;
+
+  c->vocab_size = (int) v[0];
+  c->d_model = (int) v[1];
+  c->d_kv = (int) v[2];
+  c->d_ff = (int) v[3];
+  c->num_heads = (int) v[4];
+  c->num_layers = (int) v[5];
+  c->num_buckets = (int) v[6];
+  c->max_distance = (int) v[7];
+  c->eps = (float) eps;
+  c->gated = strncmp (proj, "gated-", 6) == 0;
+  const char *name = act != NULL ? act : (c->gated ? proj + 6 : proj);
+  if (strcmp (name, "gelu_new") == 0 || strcmp (name, "gelu_pytorch_tanh") == 0)
+    c->activation = TD_UNARY_GELU_TANH;
+  else if (strcmp (name, "gelu") == 0)
+    c->activation = TD_UNARY_GELU;
+  else if (strcmp (name, "relu") == 0)
+    c->activation = TD_UNARY_RELU;
+  else if (strcmp (name, "silu") == 0)
+    c->activation = TD_UNARY_SILU;
+  else
+    st = td_error_set (err, TD_ERR_UNSUPPORTED, "%s: activation \"%s\" is not supported", path, name);
+out:
+  td_model_config_free (config);
+  return st;
+}
+
+td_t5_encoder *
+td_t5_encoder_load (const char *dir, td_backend *backend, td_error *err)
+{
+  td_t5_encoder *encoder = calloc (1, sizeof *encoder);
+  if (encoder == NULL)
+    {
+      td_error_set (err, TD_ERR_NO_MEMORY, "out of memory loading T5");
+      return NULL;
+    }
+  encoder->backend = backend;
+  if (read_config (&encoder->config, dir, err) != TD_OK)
+    goto fail;
+  encoder->weights = td_weights_open (dir, backend, err);
+  if (encoder->weights == NULL)
+    goto fail;
+
+  const td_t5_config *c = &encoder->config;
+  const int64_t bias_shape[2] = { c->num_buckets, c->num_heads };
+  if (td_weights_expect_shape (encoder->weights, "encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight",
+                               2, bias_shape, err) != TD_OK)
+    goto fail;
+  return encoder;
+
+fail:
+  td_error_prefix (err, "loading the T5 encoder from %s", dir);
+  td_t5_encoder_free (encoder);
+  return NULL;
+}
+
+void
+td_t5_encoder_free (td_t5_encoder *encoder)
+{
+  if (encoder == NULL)
+    return;
+  td_weights_free (encoder->weights);
+  free (encoder);
+}
+
+const td_t5_config *
+td_t5_encoder_config (const td_t5_encoder *encoder)
+{
+  return &encoder->config;
+}
+
+int
+td_t5_relative_bucket (int relative_position, int num_buckets, int max_distance)
+{
+  /* Half the buckets for keys before the query, half for keys after. */
+  num_buckets /= 2;
+  int bucket = relative_position > 0 ? num_buckets : 0;
+  int n = abs (relative_position);
+  int max_exact = num_buckets / 2;
+  if (n < max_exact)
+    return bucket + n;
+  /* Logarithmic buckets up to max_distance, in f32 as the reference computes them. */
+  float scaled = logf ((float) n / (float) max_exact) / logf ((float) max_distance / (float) max_exact)
+                 * (float) (num_buckets - max_exact);
+  int large = max_exact + (int) scaled;
+  if (large > num_buckets - 1)
+    large = num_buckets - 1;
+  return bucket + large;
+}
+
+/* position_bias [1, H, n, n]: bias[h, i, j] = table[bucket(j − i), h]. */
+static td_tensor *
+position_bias (td_t5_encoder *encoder, td_layer_ctx *ctx, int n)
+{
+  const td_t5_config *c = &encoder->config;
+  const td_tensor *table_host = td_weights_get_host (
+    encoder->weights, "encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight", ctx->err);
+  if (table_host == NULL)
+    {
+      td_layer_fail (ctx, TD_ERR_NOT_FOUND);
+      return NULL;
+    }
+  float *table = td_tensor_to_f32 (table_host, ctx->err);
+  float *bias = malloc ((size_t) c->num_heads * n * n * sizeof *bias);
+  int *buckets = malloc ((size_t) 2 * n * sizeof *buckets);
+  td_tensor *result = NULL;
+  if (table == NULL || bias == NULL || buckets == NULL)
+    {
+      td_error_set (ctx->err, TD_ERR_NO_MEMORY, "out of memory for the T5 position bias");
+      td_layer_fail (ctx, TD_ERR_NO_MEMORY);
+      goto out;
+    }
+  /* Relative positions run from −(n−1) to n−1. */
+  for (int r = -(n - 1); r <= n - 1; r++)
+    buckets[r + n - 1] = td_t5_relative_bucket (r, c->num_buckets, c->max_distance);
+  for (int h = 0; h < c->num_heads; h++)
+    for (int i = 0; i < n; i++)
+      for (int j = 0; j < n; j++)
+        bias[((size_t) h * n + i) * n + j] = table[buckets[j - i + n - 1] * c->num_heads + h];
+  const int64_t shape[4] = { 1, c->num_heads, n, n };
+  result = td_layer_from_host (ctx, TD_F32, 4, shape, bias);
+out:
+  free (table);
+  free (bias);
+  free (buckets);
+  return result;
+}
+
+static td_tensor *
+self_attention (td_t5_encoder *encoder, td_layer_ctx *ctx, const td_tensor *x, const td_tensor *bias, int layer)
+{
+  const td_t5_config *c = &encoder->config;
+  char prefix[128];
+  snprintf (prefix, sizeof prefix, "encoder.block.%d.layer.0.layer_norm.weight", layer);
+  td_tensor *h = td_layer_rms_norm (ctx, x, prefix, c->eps);
+
+  td_tensor *qkv[3] = { NULL, NULL, NULL };
+  const char *names[3] = { "q", "k", "v" };
+  const int64_t heads[4] = { 1, x->shape[1], c->num_heads, c->d_kv };
+  for (int i = 0; i < 3; i++)
+    {
+      snprintf (prefix, sizeof prefix, "encoder.block.%d.layer.0.SelfAttention.%s", layer, names[i]);
+      td_tensor *flat = td_layer_linear (ctx, h, prefix); /* [1, n, H·d_kv] */
+      qkv[i] = td_layer_reshape (ctx, flat, 4, heads);    /* [1, n, H, d_kv] */
+      td_tensor_free (flat);
+    }
+  td_tensor_free (h);
+
+  /* T5 folds the 1/sqrt(d) scale into its weights: scores are plain q·k + bias. */
+  td_tensor *attended = td_layer_attention (ctx, qkv[0], qkv[1], qkv[2], bias, 1.0f, false);
+  for (int i = 0; i < 3; i++)
+    td_tensor_free (qkv[i]);
+  const int64_t flat_shape[3] = { 1, x->shape[1], (int64_t) c->num_heads * c->d_kv };
+  td_tensor *flat = td_layer_reshape (ctx, attended, 3, flat_shape);
+  td_tensor_free (attended);
+  snprintf (prefix, sizeof prefix, "encoder.block.%d.layer.0.SelfAttention.o", layer);
+  td_tensor *out = td_layer_linear (ctx, flat, prefix);
+  td_tensor_free (flat);
+  return out;
+}
+
+static td_tensor *
+feed_forward (td_t5_encoder *encoder, td_layer_ctx *ctx, const td_tensor *x, int layer)
+{
+  const td_t5_config *c = &encoder->config;
+  char name[128];
+  snprintf (name, sizeof name, "encoder.block.%d.layer.1.layer_norm.weight", layer);
+  td_tensor *h = td_layer_rms_norm (ctx, x, name, c->eps);
+  td_tensor *inner;
+  if (c->gated)
+    {
+      /* wo(act(wi_0 · h) ⊙ (wi_1 · h)) */
+      snprintf (name, sizeof name, "encoder.block.%d.layer.1.DenseReluDense.wi_0", layer);
+      inner = td_layer_unary_ (ctx, td_layer_linear (ctx, h, name), c->activation);
+      snprintf (name, sizeof name, "encoder.block.%d.layer.1.DenseReluDense.wi_1", layer);
+      td_tensor *gate = td_layer_linear (ctx, h, name);
+      td_layer_mul_ (ctx, inner, gate);
+      td_tensor_free (gate);
+    }
+  else
+    {
+      snprintf (name, sizeof name, "encoder.block.%d.layer.1.DenseReluDense.wi", layer);
+      inner = td_layer_unary_ (ctx, td_layer_linear (ctx, h, name), c->activation);
+    }
+  td_tensor_free (h);
+  snprintf (name, sizeof name, "encoder.block.%d.layer.1.DenseReluDense.wo", layer);
+  td_tensor *out = td_layer_linear (ctx, inner, name);
+  td_tensor_free (inner);
+  return out;
+}
+
+td_tensor *
+td_t5_encoder_forward (td_t5_encoder *encoder, const int32_t *ids, int n, td_error *err)
+{
+  const td_t5_config *c = &encoder->config;
+  if (n <= 0 || n > 4096)
+    {
+      td_error_set (err, TD_ERR_INVALID_ARG, "T5: %d tokens is outside 1..4096", n);
+      return NULL;
+    }
+  for (int i = 0; i < n; i++)
+    if (ids[i] < 0 || ids[i] >= c->vocab_size)
+      {
+        td_error_set (err, TD_ERR_INVALID_ARG, "T5: token id %d at position %d is outside the vocabulary (%d)",
+                      ids[i], i, c->vocab_size);
+        return NULL;
+      }
+
+  td_layer_ctx ctx = { .backend = encoder->backend, .weights = encoder->weights, .err = err };
+  const int64_t ids_shape[1] = { n };
+  td_tensor *ids_tensor = td_layer_from_host (&ctx, TD_I32, 1, ids_shape, ids);
+  const char *table_name = td_weights_has (encoder->weights, "encoder.embed_tokens.weight")
+                             ? "encoder.embed_tokens.weight" : "shared.weight";
+  const td_tensor *table = td_layer_ok (&ctx) ? td_weights_get (encoder->weights, table_name, err) : NULL;
+  if (table == NULL)
+    td_layer_fail (&ctx, TD_ERR_NOT_FOUND);
+  const int64_t x_shape[3] = { 1, n, c->d_model };
+  td_tensor *x = td_layer_new (&ctx, TD_F32, 3, x_shape);
+  if (td_layer_ok (&ctx))
+    {
+      td_status st = td_embedding (encoder->backend, x, ids_tensor, table, err);
+      if (st != TD_OK)
+        td_layer_fail (&ctx, st);
+    }
+  td_tensor_free (ids_tensor);
+
+  td_tensor *bias = position_bias (encoder, &ctx, n);
+  for (int layer = 0; layer < c->num_layers && td_layer_ok (&ctx); layer++)
+    {
+      td_tensor *attn = self_attention (encoder, &ctx, x, bias, layer);
+      td_layer_add_ (&ctx, x, attn);
+      td_tensor_free (attn);
+      td_tensor *ff = feed_forward (encoder, &ctx, x, layer);
+      td_layer_add_ (&ctx, x, ff);
+      td_tensor_free (ff);
+    }
+  td_tensor_free (bias);
+  td_tensor *out = td_layer_rms_norm (&ctx, x, "encoder.final_layer_norm.weight", c->eps);
+  td_tensor_free (x);
+  if (!td_layer_ok (&ctx))
+    {
+      td_tensor_free (out);
+      td_error_prefix (err, "T5 encoder");
+      return NULL;
+    }
+  return out;
+}

@@ -1,0 +1,32 @@
+/* t5_encoder.h — the T5 v1.1 encoder FLUX uses as its text encoder (text_encoder_2/). */
+#pragma once
+
+#include "backend/backend.h"
+
+typedef struct td_t5_config {
+  int vocab_size;
+  int d_model;
+  int d_kv;
+  int d_ff;
+  int num_heads;
+  int num_layers;
+  int num_buckets;   /* relative_attention_num_buckets */
+  int max_distance;  /* relative_attention_max_distance */
+  float eps;
+  int gated;         /* feed_forward_proj "gated-*" */
+  int activation;    /* td_unary_kind of the feed-forward */
+} td_t5_config;
+
+typedef struct td_t5_encoder td_t5_encoder;
+
+/* dir holds config.json and the weights (model.safetensors or a sharded index). */
+td_t5_encoder *td_t5_encoder_load (const char *dir, td_backend *backend, td_error *err);
+void td_t5_encoder_free (td_t5_encoder *encoder);
+const td_t5_config *td_t5_encoder_config (const td_t5_encoder *encoder);
+
+/* ids [n] → last_hidden_state [1, n, d_model] (f32, on the encoder's backend).
+ * No attention mask: every position attends to every other, as FluxPipeline encodes. */
+td_tensor *td_t5_encoder_forward (td_t5_encoder *encoder, const int32_t *ids, int n, td_error *err);
+
+/* The bucket of a relative position (key − query) in a bidirectional encoder. */
+int td_t5_relative_bucket (int relative_position, int num_buckets, int max_distance);

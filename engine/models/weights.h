@@ -1,0 +1,36 @@
+/* weights.h — a model's named parameters, read where they lie and placed on a backend.
+ *
+ * Opens a checkpoint (a .safetensors file, a sharded *.safetensors.index.json, or a
+ * folder holding either) with zero-copy host views. On the CPU backend the views are
+ * used directly; on a device backend each tensor is uploaded on first use, in its
+ * stored dtype, and cached until td_weights_free.
+ */
+#pragma once
+
+#include <stdbool.h>
+
+#include "backend/backend.h"
+
+typedef struct td_weights td_weights;
+
+td_weights *td_weights_open (const char *path, td_backend *backend, td_error *err);
+void td_weights_free (td_weights *weights);
+
+/* Name prefixes tried in order when a name is not found as given, e.g. "text_model."
+ * for CLIP checkpoints saved from CLIPTextModel vs CLIPTextModelWithProjection. */
+void td_weights_add_prefix (td_weights *weights, const char *prefix);
+
+bool td_weights_has (td_weights *weights, const char *name);
+/* The tensor on the weights' backend; NULL and err ("PATH: no tensor 'name'") when missing. */
+const td_tensor *td_weights_get (td_weights *weights, const char *name, td_error *err);
+const td_tensor *td_weights_getf (td_weights *weights, td_error *err, const char *fmt, ...)
+  __attribute__ ((format (printf, 3, 4)));
+/* Like td_weights_get but NULL without an error when absent (optional biases). */
+const td_tensor *td_weights_get_optional (td_weights *weights, const char *name);
+/* The host view as stored (any dtype), for small tables read on the CPU. */
+const td_tensor *td_weights_get_host (td_weights *weights, const char *name, td_error *err);
+/* Checks that a tensor exists with exactly this shape; errors name the checkpoint. */
+td_status td_weights_expect_shape (td_weights *weights, const char *name, int ndim, const int64_t *shape,
+                                   td_error *err);
+const char *td_weights_path (const td_weights *weights);
+td_backend *td_weights_backend (const td_weights *weights);
