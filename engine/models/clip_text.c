@@ -1,6 +1,7 @@
 #include "models/clip_text.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -2,6 +2,7 @@
 
 #include <glib.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "models/layers.h"

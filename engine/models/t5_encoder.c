@@ -1,6 +1,7 @@
 #include "models/t5_encoder.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
