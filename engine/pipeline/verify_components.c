@@ -9,6 +9,11 @@
  */
 #include "pipeline/verify.h"
 
+extern const td_verify_component td_verify_t5_encoder;
+extern const td_verify_component td_verify_clip_text;
+
 const td_verify_component *const td_verify_builtin[] = {
+  &td_verify_t5_encoder,
+  &td_verify_clip_text,
   NULL,
 };
