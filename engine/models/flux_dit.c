@@ -12,6 +12,9 @@
 #include "models/model_config.h"
 #include "models/rope_tables.h"
 
+/* Weight names are built from internal printf patterns with one block index. */
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+
 struct td_flux_dit {
   td_flux_config config;
   td_backend *backend;

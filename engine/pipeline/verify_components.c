@@ -11,9 +11,15 @@
 
 extern const td_verify_component td_verify_t5_encoder;
 extern const td_verify_component td_verify_clip_text;
+extern const td_verify_component td_verify_flux_transformer;
+extern const td_verify_component td_verify_flux_vae;
+extern const td_verify_component td_verify_flux_pipeline;
 
 const td_verify_component *const td_verify_builtin[] = {
   &td_verify_t5_encoder,
   &td_verify_clip_text,
+  &td_verify_flux_transformer,
+  &td_verify_flux_vae,
+  &td_verify_flux_pipeline,
   NULL,
 };

@@ -14,6 +14,9 @@ typedef struct {
 static const parity_case cases[] = {
   { "t5-encoder", "t5_encoder", "io.safetensors" },
   { "clip-text", "clip_text", "io.safetensors" },
+  { "flux-transformer", "flux", "io.safetensors" },
+  { "flux-vae", "flux", "io.safetensors" },
+  { "flux-pipeline", "flux", "io.safetensors" },
 };
 
 static void
