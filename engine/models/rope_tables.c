@@ -69,8 +69,8 @@ td_rope_table_flux (const float *ids, int64_t n_tokens, int n_axes, const int *a
   for (int a = 0; a < n_axes; a++)
     {
       if (axes_dim[a] <= 0 || axes_dim[a] % 2 != 0)
-        return td_error_set (err, TD_ERR_INVALID_ARG, "flux rope table: axis %d has %d dims; each must be even and positive",
-                             a, axes_dim[a]);
+        return td_error_set (err, TD_ERR_INVALID_ARG,
+                             "flux rope table: axis %d has %d dims; each must be even and positive", a, axes_dim[a]);
       half += axes_dim[a] / 2;
     }
 

@@ -129,6 +129,20 @@ test_fully_masked_rows_are_zero (void)
 }
 
 static void
+test_no_keys_gives_zeros (void)
+{
+  /* Tk = 0 (an empty cache): nothing to attend to, so zeros rather than NaN. */
+  attention_case c = { .B = 1, .Tq = 2, .Tk = 0, .H = 2, .Hkv = 1, .D = 3, .Dv = 2, .scale = 1.0f };
+  float q[12];
+  for (int i = 0; i < 12; i++)
+    q[i] = 1.0f;
+  float *out = run_attention (&c, q, NULL, NULL, NULL);
+  for (int i = 0; i < 8; i++)
+    g_assert_cmpfloat (out[i], ==, 0.0f);
+  g_free (out);
+}
+
+static void
 check_against_naive (GRand *rng, const attention_case *c, double magnitude)
 {
   size_t nq = c->B * c->Tq * c->H * c->D, nk = c->B * c->Tk * c->Hkv * c->D, nv = c->B * c->Tk * c->Hkv * c->Dv;
@@ -205,6 +219,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ops-spatial/attention/single-key-returns-v", test_single_key_returns_v);
   g_test_add_func ("/ops-spatial/attention/two-keys-by-hand", test_two_keys_by_hand);
   g_test_add_func ("/ops-spatial/attention/fully-masked-rows-are-zero", test_fully_masked_rows_are_zero);
+  g_test_add_func ("/ops-spatial/attention/no-keys-gives-zeros", test_no_keys_gives_zeros);
   g_test_add_func ("/ops-spatial/attention/random-vs-naive", test_random_against_naive);
   g_test_add_func ("/ops-spatial/attention/long-rows-rescale", test_long_rows_rescale);
   return g_test_run ();

@@ -90,7 +90,8 @@ static void
 check_case (GRand *rng, const conv_case *c, gboolean sample_only)
 {
   size_t nx = c->B * c->Cin * c->H * c->W, nw = c->Cout * c->Cin * c->kh * c->kw;
-  float *x = test_random (rng, nx, -1, 1), *w = test_random (rng, nw, -0.5, 0.5), *bias = test_random (rng, c->Cout, -1, 1);
+  float *x = test_random (rng, nx, -1, 1), *w = test_random (rng, nw, -0.5, 0.5);
+  float *bias = test_random (rng, c->Cout, -1, 1);
   float *y = run_conv (c, x, w, c->bias_dtype >= 0 ? bias : NULL);
 
   /* The reference sees the weights as stored: rounded to their dtype. */

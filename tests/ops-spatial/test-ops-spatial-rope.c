@@ -145,7 +145,8 @@ test_matches_reference_formulas (void)
       for (int64_t t = 0; t < T; t++)
         for (int64_t h = 0; h < H; h++)
           for (int64_t d = 0; d < D; d++)
-            want[(t * H + h) * D + d] = reference_rope (x + (t * H + h) * D, D, half, c + t * half, s + t * half, mode, d);
+            want[(t * H + h) * D + d] =
+              reference_rope (x + (t * H + h) * D, D, half, c + t * half, s + t * half, mode, d);
       test_assert_close (y, want, n, 1e-6, 1e-6, mode == TD_ROPE_HALF_SPLIT ? "rope half-split" : "rope interleaved");
       g_free (x);
       g_free (c);

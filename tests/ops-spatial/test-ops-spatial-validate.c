@@ -108,7 +108,8 @@ test_attention (void)
   op.src[3] = NULL, op.dst = out_bad;
   expect_invalid (&op, "[2, 5, 6, 4]");
 
-  td_tensor *all[] = { q, k, v, out, bias, q3, k_batch, k_dim, v_len, k_heads, v_heads, bias_b, bias16, bias2, out_bad };
+  td_tensor *all[] = { q, k, v, out, bias, q3, k_batch, k_dim, v_len, k_heads, v_heads, bias_b, bias16, bias2,
+                       out_bad };
   for (size_t i = 0; i < G_N_ELEMENTS (all); i++)
     td_tensor_free (all[i]);
 }
@@ -154,7 +155,8 @@ test_conv2d (void)
 static void
 test_resizes (void)
 {
-  td_tensor *x = make (TD_F32, 4, 1, 3, 5, 7), *up = make (TD_F32, 4, 1, 3, 10, 14), *small = make (TD_F32, 4, 1, 3, 2, 9);
+  td_tensor *x = make (TD_F32, 4, 1, 3, 5, 7), *up = make (TD_F32, 4, 1, 3, 10, 14);
+  td_tensor *small = make (TD_F32, 4, 1, 3, 2, 9);
   td_tensor *x3 = make (TD_F32, 3, 3, 5, 7, 0), *channels = make (TD_F32, 4, 1, 4, 2, 9);
   td_tensor *up_bad = make (TD_F32, 4, 1, 3, 10, 13), *empty = make (TD_F32, 4, 1, 3, 0, 7);
   td_tensor *out16 = make (TD_F16, 4, 1, 3, 2, 9);
