@@ -201,7 +201,8 @@ test_binary_broadcast (void)
       check_broadcast (rng, 4, shape, 1, last, TD_F32, multiply, true);
       check_broadcast (rng, 4, shape, 4, column, TD_F32, multiply, false);
       check_broadcast (rng, 4, shape, 2, ones, TD_F16, multiply, false);
-      check_broadcast (rng, 4, shape, 0, NULL, TD_F32, multiply, false); /* a 0-d scalar */
+      /* a 0-d scalar (a non-NULL shape pointer: td_tensor_new memcpy()s it even for rank 0) */
+      check_broadcast (rng, 4, shape, 0, ones, TD_F32, multiply, false);
     }
   /* One long row split into several parallel pieces. */
   const int64_t long_row[] = { 2, 40009 };

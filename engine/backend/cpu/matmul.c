@@ -120,7 +120,7 @@ matmul_tiles (void *data, int64_t begin, int64_t end)
 
   if (job->w_dtype != TD_F32)
     {
-      w_f32 = malloc ((size_t) (job->n_block * job->k) * sizeof *w_f32 + 1);
+      w_f32 = malloc ((size_t) (job->n_block * job->k) * sizeof *w_f32 + 1); /* + 1: never malloc (0) */
       if (w_f32 == NULL)
         {
           atomic_store (&job->out_of_memory, true);
@@ -169,7 +169,7 @@ td_cpu_matmul (const td_op *op, td_error *err)
     .w_dtype = w->dtype,
     .y = dense_f32 (op->dst),
     .k = dense_last_dim (x),
-    .n = w->shape[w->ndim - 2 >= 0 ? w->ndim - 2 : 0],
+    .n = w->shape[w->ndim - 2], /* w is [N, K] or [B, N, K] */
   };
   if (w->ndim == 3)
     {
