@@ -69,7 +69,7 @@ td_clip_text_load (const char *dir, td_backend *backend, td_error *err)
       td_error_set (err, TD_ERR_NO_MEMORY, "out of memory loading CLIP");
       return NULL;
     }
-  model->backend = backend;
+  model->backend = backend != NULL ? backend : td_backend_host ();
   if (read_config (&model->config, dir, err) != TD_OK)
     goto fail;
   model->weights = td_weights_open (dir, backend, err);

@@ -74,7 +74,7 @@ td_t5_encoder_load (const char *dir, td_backend *backend, td_error *err)
       td_error_set (err, TD_ERR_NO_MEMORY, "out of memory loading T5");
       return NULL;
     }
-  encoder->backend = backend;
+  encoder->backend = backend != NULL ? backend : td_backend_host ();
   if (read_config (&encoder->config, dir, err) != TD_OK)
     goto fail;
   encoder->weights = td_weights_open (dir, backend, err);
