@@ -17,6 +17,7 @@ static const parity_case cases[] = {
   { "flux-transformer", "flux", "io.safetensors" },
   { "flux-vae", "flux", "io.safetensors" },
   { "flux-pipeline", "flux", "io.safetensors" },
+  { "eva-vision", "blip2_vision", "io.safetensors" },
 };
 
 static void
