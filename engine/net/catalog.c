@@ -4,7 +4,7 @@
 
 #include "net/repo_path.h"
 
-#define GIB (UINT64_C (1) << 30)
+#define GB UINT64_C (1000000000)
 
 /* FLUX.1 in diffusers layout: the per-folder weights and configs only. The
  * repository root also holds flux1-*.safetensors and ae.safetensors (the same
@@ -34,7 +34,7 @@ static const td_catalog_component flux_dev = {
   .revision = "main",
   .gated = true,
   .globs = flux_globs,
-  .approx_bytes = 34 * GIB,
+  .approx_bytes = 34 * GB,
 };
 
 static const td_catalog_component flux_schnell = {
@@ -44,7 +44,7 @@ static const td_catalog_component flux_schnell = {
   .revision = "main",
   .gated = false,
   .globs = flux_globs,
-  .approx_bytes = 34 * GIB,
+  .approx_bytes = 34 * GB,
 };
 
 /* Top-level only: '*' does not cross '/'. Weights, configs (incl. the shard
@@ -63,7 +63,7 @@ static const td_catalog_component qwen2_vl = {
   .repo = "Qwen/Qwen2-VL-7B-Instruct",
   .revision = "main",
   .globs = qwen2_vl_globs,
-  .approx_bytes = 16 * GIB,
+  .approx_bytes = 16 * GB,
 };
 
 static const char *const blip2_globs[] = {
@@ -81,7 +81,7 @@ static const td_catalog_component blip2_vision = {
   .globs = blip2_globs,
   .shard_index = "model.safetensors.index.json",
   .shard_prefix = "vision_model.",
-  .approx_bytes = 10 * GIB,
+  .approx_bytes = 10 * GB,
 };
 
 /* The aligner checkpoints' folder inside Mifucius/ThinkDiff is not pinned
@@ -97,7 +97,7 @@ static const td_catalog_component lvlm_aligner = {
   .repo = "Mifucius/ThinkDiff",
   .revision = "main",
   .one_of = lvlm_aligner_one_of,
-  .approx_bytes = GIB / 8,
+  .approx_bytes = GB / 8,
 };
 
 static const char *const clip_aligner_one_of[] = {
@@ -111,7 +111,7 @@ static const td_catalog_component clip_aligner = {
   .repo = "Mifucius/ThinkDiff",
   .revision = "main",
   .one_of = clip_aligner_one_of,
-  .approx_bytes = GIB / 8,
+  .approx_bytes = GB / 8,
 };
 
 /* TAEF1 preview decoder and encoder: safetensors preferred, .pth otherwise. */
@@ -127,7 +127,7 @@ static const td_catalog_component taef1 = {
   .repo = "madebyollin/taef1",
   .revision = "main",
   .one_of = taef1_one_of,
-  .approx_bytes = 10u << 20,
+  .approx_bytes = 10 * 1000 * 1000,
 };
 
 static const td_catalog_component *const all_components[] = {
@@ -199,7 +199,29 @@ add_unique (GPtrArray *selected, const td_hub_file *file)
   g_ptr_array_add (selected, (gpointer) file);
 }
 
-/* The shortest (then lexically first) path matching glob, or NULL. */
+static size_t
+path_depth (const char *path)
+{
+  size_t depth = 0;
+  for (const char *p = path; *p != '\0'; p++)
+    depth += *p == '/';
+  return depth;
+}
+
+/* Orders candidates: fewer folders first, then shorter, then lexically. */
+static bool
+better_candidate (const char *a, const char *b)
+{
+  size_t da = path_depth (a), db = path_depth (b);
+  if (da != db)
+    return da < db;
+  size_t la = strlen (a), lb = strlen (b);
+  if (la != lb)
+    return la < lb;
+  return strcmp (a, b) < 0;
+}
+
+/* The best path matching glob (see better_candidate), or NULL. */
 static const td_hub_file *
 best_match (const td_hub_listing *listing, const char *glob)
 {
@@ -207,10 +229,8 @@ best_match (const td_hub_listing *listing, const char *glob)
   for (size_t i = 0; i < listing->n_files; i++)
     {
       const td_hub_file *f = &listing->files[i];
-      if (!td_repo_glob_match (glob, f->path))
-        continue;
-      if (best == NULL || strlen (f->path) < strlen (best->path)
-          || (strlen (f->path) == strlen (best->path) && strcmp (f->path, best->path) < 0))
+      if (td_repo_glob_match (glob, f->path)
+          && (best == NULL || better_candidate (f->path, best->path)))
         best = f;
     }
   return best;

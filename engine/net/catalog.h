@@ -26,7 +26,8 @@ typedef struct td_catalog_component {
    * at least one file, or the repository layout changed under us. */
   const char *const *globs;
   /* Exactly one file each: "a|b|c" tries alternatives in order; among the
-   * matches of the first alternative that matches, the shortest path wins. */
+   * matches of the first alternative that matches, the shallowest (then
+   * shortest) path wins. */
   const char *const *one_of;
   /* When set: after downloading this index, add the shards that hold
    * tensors named shard_prefix*. */

@@ -19,6 +19,17 @@ td_is_hex_digest (const char *s, size_t n)
   return true;
 }
 
+bool
+td_json_has_nul (const char *json, size_t len)
+{
+  if (memchr (json, '\0', len) != NULL)
+    return true;
+  for (size_t i = 0; i + 6 <= len; i++)
+    if (json[i] == '\\' && json[i + 1] == 'u' && memcmp (json + i + 2, "0000", 4) == 0)
+      return true;
+  return false;
+}
+
 const td_hub_file *
 td_hub_listing_find (const td_hub_listing *listing, const char *path)
 {
@@ -197,6 +208,8 @@ td_hub_listing_parse_page (td_hub_listing *listing, const char *json, size_t len
   if (len > LISTING_MAX_BYTES)
     return td_error_set (err, TD_ERR_LIMIT, "%s: listing of %zu bytes is over the limit", what,
                          len);
+  if (td_json_has_nul (json, len))
+    return td_error_set (err, TD_ERR_FORMAT, "%s: NUL character in JSON", what);
   g_autoptr (JsonParser) parser = json_parser_new_immutable ();
   g_autoptr (GError) error = NULL;
   if (!json_parser_load_from_data (parser, json, (gssize) len, &error))

@@ -48,5 +48,9 @@ const td_hub_file *td_hub_listing_find (const td_hub_listing *listing, const cha
 
 void td_hub_listing_clear (td_hub_listing *listing);
 
+/* True when JSON text holds a NUL byte or a \u0000 escape: json-glib hands
+ * strings out NUL-terminated, so "a\u0000b" would silently read as "a". */
+bool td_json_has_nul (const char *json, size_t len);
+
 /* True when s is exactly n lowercase or uppercase hex digits. */
 bool td_is_hex_digest (const char *s, size_t n);

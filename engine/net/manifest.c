@@ -5,6 +5,7 @@
 #include <json-glib/json-glib.h>
 #include <string.h>
 
+#include "net/hub_listing.h"
 #include "net/repo_path.h"
 
 #define MANIFEST_FORMAT "thinkdiff-models/1"
@@ -36,6 +37,8 @@ td_manifest_parse (td_manifest *m, const char *json, size_t len, const char *wha
   memset (m, 0, sizeof *m);
   if (len > TD_MANIFEST_MAX_BYTES)
     return td_error_set (err, TD_ERR_LIMIT, "%s: manifest is too large", what);
+  if (td_json_has_nul (json, len))
+    return td_error_set (err, TD_ERR_FORMAT, "%s: NUL character in JSON", what);
   g_autoptr (JsonParser) parser = json_parser_new_immutable ();
   g_autoptr (GError) error = NULL;
   if (!json_parser_load_from_data (parser, json, (gssize) len, &error))

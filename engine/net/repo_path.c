@@ -74,7 +74,7 @@ td_repo_path_is_safe (const char *path)
   for (size_t i = 0; i < len; i++)
     {
       unsigned char c = (unsigned char) path[i];
-      if (c < 0x20 || c == 0x7f || c == '\\' || c == ':')
+      if (c < 0x20 || c == 0x7f || c == '\\')
         return false;
     }
   const char *seg = path;

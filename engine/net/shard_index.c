@@ -3,6 +3,7 @@
 #include <json-glib/json-glib.h>
 #include <string.h>
 
+#include "net/hub_listing.h"
 #include "net/repo_path.h"
 
 static bool
@@ -25,6 +26,8 @@ td_shard_index_select (const char *json, size_t len, const char *tensor_prefix, 
   if (len > TD_SHARD_INDEX_MAX_BYTES)
     return td_error_set (err, TD_ERR_LIMIT, "%s: index of %zu bytes is over the limit", what,
                          len);
+  if (td_json_has_nul (json, len))
+    return td_error_set (err, TD_ERR_FORMAT, "%s: NUL character in JSON", what);
   g_autoptr (JsonParser) parser = json_parser_new_immutable ();
   g_autoptr (GError) error = NULL;
   if (!json_parser_load_from_data (parser, json, (gssize) len, &error))
