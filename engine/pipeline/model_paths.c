@@ -53,6 +53,12 @@ folder_with (const char *root, const char *name, const char *marker)
 
 /* The first file under dir (depth ≤ 3) whose name starts with prefix and ends in
  * .pth, .pt or .safetensors, in sorted order for stable results. */
+static gint
+compare_names (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
 static char *
 find_weights_file (const char *dir, const char *prefix, int depth)
 {
@@ -63,7 +69,7 @@ find_weights_file (const char *dir, const char *prefix, int depth)
   const char *name;
   while ((name = g_dir_read_name (handle)) != NULL)
     g_ptr_array_add (names, g_strdup (name));
-  g_ptr_array_sort_values (names, (GCompareFunc) g_strcmp0);
+  g_ptr_array_sort (names, compare_names);
   for (guint i = 0; i < names->len; i++)
     {
       const char *entry = names->pdata[i];
