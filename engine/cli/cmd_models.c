@@ -410,6 +410,12 @@ td_cli_models (int argc, char **argv)
       return argc < 2 ? 2 : 0;
     }
   const char *sub = argv[1];
+  for (int i = 2; i < argc; i++)
+    if (strcmp (argv[i], "--help") == 0 || strcmp (argv[i], "-h") == 0)
+      {
+        print_models_usage (stdout);
+        return 0;
+      }
   models_args a = { 0 };
   td_error err;
   if (!parse_args (argc - 1, argv + 1, &a, &err))
