@@ -250,7 +250,7 @@ print_pull_progress (const td_pull_progress *p, void *user_data)
   switch (p->stage)
     {
     case TD_PULL_LISTING:
-      fprintf (stderr, "%s: listing %s…\n", p->component, job->bundle);
+      fprintf (stderr, "%s: listing %s…\n", p->component, p->repo);
       return;
     case TD_PULL_LINKED:
       fprintf (stderr, "%s%s: %s (from the Hugging Face cache)\n", job->tty ? "\r\033[K" : "",
@@ -334,7 +334,8 @@ find_token (const models_args *a, const td_catalog_bundle *b, td_error *err, boo
   td_token_store *store = host ? td_token_store_new_keyring (&local) : NULL;
   char *token = NULL;
   if (store != NULL && td_token_store_lookup (store, host, &token, &local) != TD_OK)
-    fprintf (stderr, "thinkdiff: %s\n", local.message);
+    fprintf (stderr, "thinkdiff: no token from the keyring (%s); continuing without one\n",
+             local.message);
   td_token_store_free (store);
   return token;
 }
@@ -410,6 +411,12 @@ td_cli_models (int argc, char **argv)
       return argc < 2 ? 2 : 0;
     }
   const char *sub = argv[1];
+  for (int i = 2; i < argc; i++)
+    if (strcmp (argv[i], "--help") == 0 || strcmp (argv[i], "-h") == 0)
+      {
+        print_models_usage (stdout);
+        return 0;
+      }
   models_args a = { 0 };
   td_error err;
   if (!parse_args (argc - 1, argv + 1, &a, &err))

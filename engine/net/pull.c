@@ -308,6 +308,7 @@ td_models_pull_component (const td_catalog_component *c, const td_pull_options *
 
   pull_state s = { .o = o, .c = c };
   s.p.component = c->id;
+  s.p.repo = c->repo;
   s.p.eta_s = -1;
   s.p.stage = TD_PULL_LISTING;
   emit (&s, true);

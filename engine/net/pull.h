@@ -21,6 +21,7 @@ typedef enum td_pull_stage {
 typedef struct td_pull_progress {
   td_pull_stage stage;
   const char *component;
+  const char *repo;         /* "org/name" */
   const char *path;         /* the current file, or NULL */
   uint64_t file_done, file_total;
   uint64_t done, total;     /* bytes to download in this component */

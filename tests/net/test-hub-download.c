@@ -274,15 +274,28 @@ test_corrupt_body (fixture *f, gconstpointer data)
 
 typedef struct {
   GCancellable *cancellable;
-  guint delay_ms;
+  gint started;         /* set by the progress callback once the slow file flows */
   gint64 cancelled_at;
 } canceller;
 
+static void
+watch_progress (const td_pull_progress *p, void *user_data)
+{
+  canceller *c = user_data;
+  if (p->stage == TD_PULL_DOWNLOADING && p->path != NULL
+      && strcmp (p->path, "model.safetensors") == 0 && p->file_done > 0)
+    g_atomic_int_set (&c->started, 1);
+}
+
+/* Waits (at most 20 s) until bytes of the slow file arrived, lets the
+ * download block in a read for a moment, then cancels from this thread. */
 static gpointer
 cancel_later (gpointer data)
 {
   canceller *c = data;
-  g_usleep (c->delay_ms * 1000);
+  for (int i = 0; i < 2000 && !g_atomic_int_get (&c->started); i++)
+    g_usleep (10000);
+  g_usleep (200000);
   c->cancelled_at = g_get_monotonic_time ();
   g_cancellable_cancel (c->cancellable);
   return NULL;
@@ -298,15 +311,18 @@ test_cancel_slow (fixture *f, gconstpointer data)
   hub_server_add_file (f->server, "org/plain", "sub/weights.bin", f->weights, true, BODY_NORMAL);
 
   g_autoptr (GCancellable) cancellable = g_cancellable_new ();
-  canceller c = { cancellable, 400, 0 };
+  canceller c = { cancellable, 0, 0 };
   GThread *thread = g_thread_new ("canceller", cancel_later, &c);
   td_pull_options o = options_for (f);
   o.cancellable = cancellable;
+  o.progress = watch_progress;
+  o.progress_data = &c;
   td_error err = { 0 };
   td_status st = td_models_pull_component (&plain, &o, &err);
   gint64 returned_at = g_get_monotonic_time ();
   g_thread_join (thread);
   g_assert_cmpint (st, ==, TD_ERR_CANCELLED);
+  g_assert_true (g_atomic_int_get (&c.started));
   /* Bounded: the blocked read wakes up on cancel, not at the end of the body. */
   g_assert_cmpint (returned_at - c.cancelled_at, <, 2 * G_USEC_PER_SEC);
 
@@ -321,6 +337,7 @@ test_cancel_slow (fixture *f, gconstpointer data)
   /* The next pull resumes from the part. */
   hub_server_set_mode (f->server, "org/plain", "model.safetensors", BODY_NORMAL);
   o.cancellable = NULL;
+  o.progress = NULL;
   g_assert_cmpint (td_models_pull_component (&plain, &o, &err), ==, TD_OK);
   g_assert_cmpuint (hub_server_range_requests (f->server), >=, 1);
   assert_file_equals (f, "plain", "model.safetensors", big);
@@ -522,8 +539,9 @@ test_verify_detects_damage (fixture *f, gconstpointer data)
 
 /* Runs the CLI with a clean environment (no proxy, no token, no keyring
  * lookup for this non-gated bundle); returns the exit status. */
+/* interrupt_when: a path; once it exists the CLI gets SIGINT (Ctrl-C). */
 static int
-run_cli (fixture *f, const char *const *args, int interrupt_after_ms, char **err_out)
+run_cli (fixture *f, const char *const *args, const char *interrupt_when, char **err_out)
 {
   const char *cli = g_getenv ("TD_CLI");
   g_autoptr (GPtrArray) argv = g_ptr_array_new ();
@@ -554,8 +572,9 @@ run_cli (fixture *f, const char *const *args, int interrupt_after_ms, char **err
       if (r == pid)
         break;
       gint64 elapsed_ms = (g_get_monotonic_time () - start) / 1000;
-      if (interrupt_after_ms >= 0 && !interrupted && elapsed_ms >= interrupt_after_ms)
+      if (interrupt_when != NULL && !interrupted && g_file_test (interrupt_when, G_FILE_TEST_EXISTS))
         {
+          g_usleep (100000);
           kill (pid, SIGINT);
           interrupted = true;
         }
@@ -617,7 +636,8 @@ test_cli_pull_interrupt_resume (fixture *f, gconstpointer data)
   const char *pull[] = { "models", "pull", "taef1", "--dir", f->models, "--endpoint", endpoint,
                          "--no-hf-cache", NULL };
   g_autofree char *err1 = NULL;
-  int rc = run_cli (f, pull, 700, &err1);
+  g_autofree char *part = component_file (f, "taef1", "taef1_decoder.safetensors.part");
+  int rc = run_cli (f, pull, part, &err1);
   g_assert_cmpint (rc, ==, 1);
   g_assert_nonnull (strstr (err1, "cancel"));
   g_assert_true (exists (f, "taef1", "taef1_decoder.safetensors.part"));
@@ -630,7 +650,7 @@ test_cli_pull_interrupt_resume (fixture *f, gconstpointer data)
 
   hub_server_set_mode (f->server, "madebyollin/taef1", "taef1_decoder.safetensors", BODY_NORMAL);
   g_autofree char *err2 = NULL;
-  rc = run_cli (f, pull, -1, &err2);
+  rc = run_cli (f, pull, NULL, &err2);
   g_assert_cmpstr (err2, !=, NULL);
   g_assert_cmpint (rc, ==, 0);
   assert_file_equals (f, "taef1", "taef1_decoder.safetensors", decoder);
@@ -640,7 +660,7 @@ test_cli_pull_interrupt_resume (fixture *f, gconstpointer data)
 
   const char *verify[] = { "models", "verify", "--dir", f->models, "taef1", NULL };
   g_autofree char *err3 = NULL;
-  g_assert_cmpint (run_cli (f, verify, -1, &err3), ==, 0);
+  g_assert_cmpint (run_cli (f, verify, NULL, &err3), ==, 0);
   g_autofree char *listing2 = cli_stdout (list);
   g_assert_nonnull (strstr (strstr (listing2, "\ntaef1"), "present"));
 }
