@@ -1,0 +1,79 @@
+/* vulkan_backend.c — the td_backend_vtable of the Vulkan backend. */
+#include "backend/vulkan/vulkan_ops.h"
+
+#include <stdlib.h>
+
+static bool
+vk_supports (td_backend *backend, const td_op *op)
+{
+  return td_vk_supports_op (backend->impl, op);
+}
+
+static td_status
+vk_run (td_backend *backend, const td_op *op, td_error *err)
+{
+  td_vk_context *ctx = backend->impl;
+  td_status status = td_vk_check_alive (ctx, err);
+  if (status != TD_OK)
+    return status;
+  status = td_vk_run_op (ctx, op, err);
+  if (status != TD_OK)
+    td_error_prefix (err, "%s on %s", td_op_name (op->type), ctx->info.name);
+  return status;
+}
+
+static td_status
+vk_sync (td_backend *backend, td_error *err)
+{
+  return td_vk_sync (backend->impl, err);
+}
+
+static void
+vk_destroy (td_backend *backend)
+{
+  td_vk_context *ctx = backend->impl;
+  if (!ctx->lost)
+    td_vk_sync (ctx, NULL);
+  ctx->backend = NULL;
+  td_vk_context_unref (ctx);
+  free (backend);
+}
+
+static const td_backend_vtable vulkan_vtable = {
+  .name = "vulkan",
+  .buffer_new = td_vk_buffer_new,
+  .write = td_vk_write,
+  .read = td_vk_read,
+  .supports = vk_supports,
+  .run = vk_run,
+  .sync = vk_sync,
+  .destroy = vk_destroy,
+};
+
+td_backend *
+td_backend_vulkan_new (int device_index_or_minus1, td_error *err)
+{
+  td_backend *backend = calloc (1, sizeof *backend);
+  if (backend == NULL)
+    {
+      td_error_set (err, TD_ERR_NO_MEMORY, "out of memory creating the Vulkan backend");
+      return NULL;
+    }
+  td_vk_context *ctx = td_vk_context_new (device_index_or_minus1, err);
+  if (ctx == NULL)
+    {
+      free (backend);
+      return NULL;
+    }
+  ctx->backend = backend;
+  backend->vt = &vulkan_vtable;
+  backend->impl = ctx;
+  return backend;
+}
+
+const td_vulkan_device_info *
+td_vulkan_backend_device (td_backend *backend)
+{
+  td_vk_context *ctx = backend->impl;
+  return &ctx->info;
+}

@@ -1,0 +1,55 @@
+/* vulkan_backend.h — the Vulkan compute backend: every op of op.h as a GLSL
+ * compute shader on any Vulkan 1.2 device with buffer device addresses.
+ *
+ * TD_VULKAN_DEVICE picks a device by index or by a substring of its name when
+ * td_backend_vulkan_new gets -1; otherwise the best discrete GPU, then an
+ * integrated one, then anything else (lavapipe). TD_VULKAN_PROFILE=1 prints GPU
+ * times per op at each sync; TD_VULKAN_VALIDATION=1 enables the Khronos validation
+ * layer and counts its messages (see td_vulkan_validation_message_count).
+ */
+#pragma once
+
+#include "backend/backend.h"
+
+#define TD_VULKAN_MAX_HEAPS 16
+
+typedef struct td_vulkan_device_info {
+  int index;
+  char name[256];
+  const char *type;            /* "discrete", "integrated", "virtual", "cpu", "other" */
+  uint32_t api_version;        /* VK_MAKE_API_VERSION */
+  uint32_t vendor_id, device_id;
+  bool usable;                 /* has what the backend needs (Vulkan 1.2, device addresses, int64) */
+  const char *unusable_reason; /* why not, when !usable */
+  int heap_count;
+  uint64_t heap_size[TD_VULKAN_MAX_HEAPS];
+  bool heap_device_local[TD_VULKAN_MAX_HEAPS];
+  uint32_t subgroup_size, min_subgroup_size, max_subgroup_size;
+  bool subgroup_size_control;
+  bool fp16_arithmetic;        /* shaderFloat16 */
+  bool storage_16bit;          /* storageBuffer16BitAccess */
+  bool coopmat_khr, coopmat_nv;
+  bool bfloat16;               /* VK_KHR_shader_bfloat16 */
+  bool memory_budget;          /* VK_EXT_memory_budget */
+  uint64_t max_storage_buffer_range;
+  uint32_t max_shared_memory;
+} td_vulkan_device_info;
+
+/* Lists every Vulkan device (an empty list when there is no loader or driver).
+ * *out is an array of *count entries for free(). */
+td_status td_vulkan_list_devices (td_vulkan_device_info **out, int *count, td_error *err);
+
+/* A backend on device `device_index` (as listed), or the default pick when -1.
+ * Returns NULL with err set (TD_ERR_NOT_FOUND when there is no usable device). */
+td_backend *td_backend_vulkan_new (int device_index_or_minus1, td_error *err);
+
+/* The backend's device, as listed. */
+const td_vulkan_device_info *td_vulkan_backend_device (td_backend *backend);
+
+/* Bytes this backend holds in device memory, and the device-local heap budget
+ * (VK_EXT_memory_budget when present, else the heap size). */
+void td_vulkan_memory_usage (td_backend *backend, uint64_t *used, uint64_t *budget);
+
+/* Validation-layer messages (warnings and errors) seen by every Vulkan backend of
+ * this process since it started (0 unless TD_VULKAN_VALIDATION=1). */
+int td_vulkan_validation_message_count (void);

@@ -1,0 +1,522 @@
+/* vulkan_device.c — a headless Vulkan instance, device discovery and selection,
+ * feature probing, and the context that ties the backend's pieces together. */
+#include "backend/vulkan/vulkan_internal.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int validation_messages;
+
+int
+td_vulkan_validation_message_count (void)
+{
+  return __atomic_load_n (&validation_messages, __ATOMIC_RELAXED);
+}
+
+static VKAPI_ATTR VkBool32 VKAPI_CALL
+on_debug_message (VkDebugUtilsMessageSeverityFlagBitsEXT severity, VkDebugUtilsMessageTypeFlagsEXT types,
+                  const VkDebugUtilsMessengerCallbackDataEXT *data, void *user_data)
+{
+  if (severity >= VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT)
+    {
+      __atomic_add_fetch (&validation_messages, 1, __ATOMIC_RELAXED);
+      fprintf (stderr, "vulkan validation: %s\n", data->pMessage);
+    }
+  return VK_FALSE;
+}
+
+static bool
+env_flag (const char *name)
+{
+  const char *value = getenv (name);
+  return value != NULL && value[0] != '\0' && strcmp (value, "0") != 0;
+}
+
+static bool
+has_layer (const char *name)
+{
+  uint32_t count = 0;
+  if (vkEnumerateInstanceLayerProperties (&count, NULL) != VK_SUCCESS || count == 0)
+    return false;
+  VkLayerProperties *layers = calloc (count, sizeof *layers);
+  bool found = false;
+  if (layers != NULL && vkEnumerateInstanceLayerProperties (&count, layers) == VK_SUCCESS)
+    for (uint32_t i = 0; i < count && !found; i++)
+      found = strcmp (layers[i].layerName, name) == 0;
+  free (layers);
+  return found;
+}
+
+static bool
+has_instance_extension (const char *layer, const char *name)
+{
+  uint32_t count = 0;
+  if (vkEnumerateInstanceExtensionProperties (layer, &count, NULL) != VK_SUCCESS || count == 0)
+    return false;
+  VkExtensionProperties *props = calloc (count, sizeof *props);
+  bool found = false;
+  if (props != NULL && vkEnumerateInstanceExtensionProperties (layer, &count, props) == VK_SUCCESS)
+    for (uint32_t i = 0; i < count && !found; i++)
+      found = strcmp (props[i].extensionName, name) == 0;
+  free (props);
+  return found;
+}
+
+/* A compute-only instance: no surface extensions, so it works headless. With
+ * TD_VULKAN_VALIDATION=1 the Khronos layer is enabled and its messages counted. */
+static VkResult
+create_instance (VkInstance *instance, VkDebugUtilsMessengerEXT *messenger)
+{
+  const char *layers[1];
+  const char *extensions[2];
+  uint32_t layer_count = 0, extension_count = 0;
+  const char *validation = "VK_LAYER_KHRONOS_validation";
+  bool validate = env_flag ("TD_VULKAN_VALIDATION");
+  if (validate && has_layer (validation))
+    layers[layer_count++] = validation;
+  bool debug_utils = validate && (has_instance_extension (NULL, VK_EXT_DEBUG_UTILS_EXTENSION_NAME)
+                                  || (layer_count > 0
+                                      && has_instance_extension (validation, VK_EXT_DEBUG_UTILS_EXTENSION_NAME)));
+  if (debug_utils)
+    extensions[extension_count++] = VK_EXT_DEBUG_UTILS_EXTENSION_NAME;
+
+  VkApplicationInfo app = {
+    .sType = VK_STRUCTURE_TYPE_APPLICATION_INFO,
+    .pApplicationName = "thinkdiff",
+    .applicationVersion = 1,
+    .pEngineName = "thinkdiff-engine",
+    .apiVersion = VK_API_VERSION_1_3,
+  };
+  VkDebugUtilsMessengerCreateInfoEXT messenger_info = {
+    .sType = VK_STRUCTURE_TYPE_DEBUG_UTILS_MESSENGER_CREATE_INFO_EXT,
+    .messageSeverity = VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT | VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT,
+    .messageType = VK_DEBUG_UTILS_MESSAGE_TYPE_GENERAL_BIT_EXT | VK_DEBUG_UTILS_MESSAGE_TYPE_VALIDATION_BIT_EXT
+                   | VK_DEBUG_UTILS_MESSAGE_TYPE_PERFORMANCE_BIT_EXT,
+    .pfnUserCallback = on_debug_message,
+  };
+  VkInstanceCreateInfo info = {
+    .sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
+    .pNext = debug_utils ? &messenger_info : NULL,
+    .pApplicationInfo = &app,
+    .enabledLayerCount = layer_count,
+    .ppEnabledLayerNames = layers,
+    .enabledExtensionCount = extension_count,
+    .ppEnabledExtensionNames = extensions,
+  };
+  *messenger = VK_NULL_HANDLE;
+  VkResult result = vkCreateInstance (&info, NULL, instance);
+  if (result != VK_SUCCESS || !debug_utils)
+    return result;
+  PFN_vkCreateDebugUtilsMessengerEXT create_messenger
+    = (PFN_vkCreateDebugUtilsMessengerEXT) vkGetInstanceProcAddr (*instance, "vkCreateDebugUtilsMessengerEXT");
+  if (create_messenger != NULL)
+    create_messenger (*instance, &messenger_info, NULL, messenger);
+  return VK_SUCCESS;
+}
+
+static const char *
+device_type_name (VkPhysicalDeviceType type)
+{
+  switch (type)
+    {
+    case VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU: return "discrete";
+    case VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU: return "integrated";
+    case VK_PHYSICAL_DEVICE_TYPE_VIRTUAL_GPU: return "virtual";
+    case VK_PHYSICAL_DEVICE_TYPE_CPU: return "cpu";
+    default: return "other";
+    }
+}
+
+static bool
+has_device_extension (const VkExtensionProperties *props, uint32_t count, const char *name)
+{
+  for (uint32_t i = 0; i < count; i++)
+    if (strcmp (props[i].extensionName, name) == 0)
+      return true;
+  return false;
+}
+
+/* Fills info from the device's properties, features and extensions. */
+static void
+probe_device (VkPhysicalDevice physical, int index, td_vulkan_device_info *info)
+{
+  memset (info, 0, sizeof *info);
+  info->index = index;
+
+  VkPhysicalDeviceSubgroupSizeControlProperties size_control = {
+    .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_SIZE_CONTROL_PROPERTIES,
+  };
+  VkPhysicalDeviceSubgroupProperties subgroup = {
+    .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES,
+    .pNext = &size_control,
+  };
+  VkPhysicalDeviceProperties2 props = {
+    .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2,
+    .pNext = &subgroup,
+  };
+  vkGetPhysicalDeviceProperties2 (physical, &props);
+  snprintf (info->name, sizeof info->name, "%s", props.properties.deviceName);
+  info->type = device_type_name (props.properties.deviceType);
+  info->api_version = props.properties.apiVersion;
+  info->vendor_id = props.properties.vendorID;
+  info->device_id = props.properties.deviceID;
+  info->subgroup_size = subgroup.subgroupSize;
+  info->min_subgroup_size = size_control.minSubgroupSize ? size_control.minSubgroupSize : subgroup.subgroupSize;
+  info->max_subgroup_size = size_control.maxSubgroupSize ? size_control.maxSubgroupSize : subgroup.subgroupSize;
+  info->max_storage_buffer_range = props.properties.limits.maxStorageBufferRange;
+  info->max_shared_memory = props.properties.limits.maxComputeSharedMemorySize;
+
+  VkPhysicalDeviceMemoryProperties memory;
+  vkGetPhysicalDeviceMemoryProperties (physical, &memory);
+  info->heap_count = (int) (memory.memoryHeapCount < TD_VULKAN_MAX_HEAPS ? memory.memoryHeapCount
+                                                                           : TD_VULKAN_MAX_HEAPS);
+  for (int i = 0; i < info->heap_count; i++)
+    {
+      info->heap_size[i] = memory.memoryHeaps[i].size;
+      info->heap_device_local[i] = (memory.memoryHeaps[i].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT) != 0;
+    }
+
+  uint32_t ext_count = 0;
+  VkExtensionProperties *exts = NULL;
+  if (vkEnumerateDeviceExtensionProperties (physical, NULL, &ext_count, NULL) == VK_SUCCESS && ext_count > 0)
+    {
+      exts = calloc (ext_count, sizeof *exts);
+      if (exts == NULL || vkEnumerateDeviceExtensionProperties (physical, NULL, &ext_count, exts) != VK_SUCCESS)
+        ext_count = 0;
+    }
+  info->coopmat_khr = has_device_extension (exts, ext_count, "VK_KHR_cooperative_matrix");
+  info->coopmat_nv = has_device_extension (exts, ext_count, "VK_NV_cooperative_matrix");
+  info->bfloat16 = has_device_extension (exts, ext_count, "VK_KHR_shader_bfloat16");
+  info->memory_budget = has_device_extension (exts, ext_count, VK_EXT_MEMORY_BUDGET_EXTENSION_NAME);
+  free (exts);
+
+  if (info->api_version < VK_API_VERSION_1_2)
+    {
+      info->unusable_reason = "needs Vulkan 1.2";
+      return;
+    }
+  VkPhysicalDeviceVulkan13Features f13 = { .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_3_FEATURES };
+  VkPhysicalDeviceVulkan12Features f12 = { .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES };
+  VkPhysicalDeviceVulkan11Features f11 = { .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES,
+                                           .pNext = &f12 };
+  if (info->api_version >= VK_API_VERSION_1_3)
+    f12.pNext = &f13;
+  VkPhysicalDeviceFeatures2 features = { .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, .pNext = &f11 };
+  vkGetPhysicalDeviceFeatures2 (physical, &features);
+  info->fp16_arithmetic = f12.shaderFloat16;
+  info->storage_16bit = f11.storageBuffer16BitAccess;
+  info->subgroup_size_control = f13.subgroupSizeControl;
+  if (!f12.bufferDeviceAddress)
+    info->unusable_reason = "no buffer device addresses";
+  else if (!features.features.shaderInt64)
+    info->unusable_reason = "no 64-bit integers in shaders";
+  info->usable = info->unusable_reason == NULL;
+}
+
+static int
+type_rank (const char *type)
+{
+  if (strcmp (type, "discrete") == 0)
+    return 4;
+  if (strcmp (type, "integrated") == 0)
+    return 3;
+  if (strcmp (type, "virtual") == 0)
+    return 2;
+  return strcmp (type, "cpu") == 0 ? 1 : 0;
+}
+
+static uint64_t
+device_local_bytes (const td_vulkan_device_info *info)
+{
+  uint64_t total = 0;
+  for (int i = 0; i < info->heap_count; i++)
+    if (info->heap_device_local[i])
+      total += info->heap_size[i];
+  return total;
+}
+
+static bool
+name_matches (const char *name, const char *pattern)
+{
+  size_t n = strlen (pattern);
+  for (const char *s = name; *s; s++)
+    if (strncasecmp (s, pattern, n) == 0)
+      return true;
+  return false;
+}
+
+/* TD_VULKAN_DEVICE (index or name substring), else the best usable device. */
+static int
+choose_device (const td_vulkan_device_info *infos, int count, int requested, td_error *err)
+{
+  const char *env = getenv ("TD_VULKAN_DEVICE");
+  if (requested < 0 && env != NULL && env[0] != '\0')
+    {
+      char *end;
+      long index = strtol (env, &end, 10);
+      if (*end == '\0')
+        requested = (int) index;
+      else
+        {
+          for (int i = 0; i < count; i++)
+            if (name_matches (infos[i].name, env))
+              {
+                requested = i;
+                break;
+              }
+          if (requested < 0)
+            return td_error_set (err, TD_ERR_NOT_FOUND, "TD_VULKAN_DEVICE=%s matches no Vulkan device", env), -1;
+        }
+    }
+  if (requested >= 0)
+    {
+      if (requested >= count)
+        return td_error_set (err, TD_ERR_NOT_FOUND, "Vulkan device %d does not exist (%d found)", requested, count),
+               -1;
+      if (!infos[requested].usable)
+        return td_error_set (err, TD_ERR_UNSUPPORTED, "Vulkan device %d (%s) cannot run the engine: %s", requested,
+                             infos[requested].name, infos[requested].unusable_reason),
+               -1;
+      return requested;
+    }
+  int best = -1;
+  for (int i = 0; i < count; i++)
+    {
+      if (!infos[i].usable)
+        continue;
+      if (best < 0 || type_rank (infos[i].type) > type_rank (infos[best].type)
+          || (type_rank (infos[i].type) == type_rank (infos[best].type)
+              && device_local_bytes (&infos[i]) > device_local_bytes (&infos[best])))
+        best = i;
+    }
+  if (best < 0)
+    td_error_set (err, TD_ERR_NOT_FOUND, "no usable Vulkan device (%d found; the engine needs Vulkan 1.2 with "
+                  "buffer device addresses)", count);
+  return best;
+}
+
+static td_status
+enumerate (VkInstance instance, VkPhysicalDevice **physical, td_vulkan_device_info **infos, int *count,
+           td_error *err)
+{
+  uint32_t n = 0;
+  *physical = NULL;
+  *infos = NULL;
+  *count = 0;
+  VkResult result = vkEnumeratePhysicalDevices (instance, &n, NULL);
+  if (result != VK_SUCCESS)
+    return td_error_set (err, TD_ERR_DEVICE, "listing Vulkan devices failed (VkResult %d)", result);
+  if (n == 0)
+    return TD_OK;
+  *physical = calloc (n, sizeof **physical);
+  *infos = calloc (n, sizeof **infos);
+  if (*physical == NULL || *infos == NULL)
+    {
+      free (*physical);
+      free (*infos);
+      *physical = NULL;
+      *infos = NULL;
+      return td_error_set (err, TD_ERR_NO_MEMORY, "out of memory listing Vulkan devices");
+    }
+  vkEnumeratePhysicalDevices (instance, &n, *physical);
+  for (uint32_t i = 0; i < n; i++)
+    probe_device ((*physical)[i], (int) i, &(*infos)[i]);
+  *count = (int) n;
+  return TD_OK;
+}
+
+td_status
+td_vulkan_list_devices (td_vulkan_device_info **out, int *count, td_error *err)
+{
+  VkInstance instance;
+  VkDebugUtilsMessengerEXT messenger;
+  *out = NULL;
+  *count = 0;
+  if (create_instance (&instance, &messenger) != VK_SUCCESS)
+    return TD_OK; /* no loader or no driver: no devices */
+  VkPhysicalDevice *physical;
+  td_status status = enumerate (instance, &physical, out, count, err);
+  free (physical);
+  if (messenger != VK_NULL_HANDLE)
+    {
+      PFN_vkDestroyDebugUtilsMessengerEXT destroy
+        = (PFN_vkDestroyDebugUtilsMessengerEXT) vkGetInstanceProcAddr (instance, "vkDestroyDebugUtilsMessengerEXT");
+      if (destroy != NULL)
+        destroy (instance, messenger, NULL);
+    }
+  vkDestroyInstance (instance, NULL);
+  return status;
+}
+
+td_status
+td_vk_fail (td_vk_context *ctx, VkResult result, const char *what, td_error *err)
+{
+  switch (result)
+    {
+    case VK_ERROR_DEVICE_LOST:
+      if (ctx != NULL)
+        ctx->lost = true;
+      return td_error_set (err, TD_ERR_DEVICE_LOST,
+                           "%s: the GPU was lost (driver reset or crash); recreate the Vulkan backend", what);
+    case VK_ERROR_OUT_OF_DEVICE_MEMORY:
+      return td_error_set (err, TD_ERR_DEVICE_OOM, "%s: out of GPU memory", what);
+    case VK_ERROR_OUT_OF_HOST_MEMORY:
+      return td_error_set (err, TD_ERR_NO_MEMORY, "%s: the Vulkan driver ran out of host memory", what);
+    default:
+      return td_error_set (err, TD_ERR_DEVICE, "%s failed (VkResult %d)", what, result);
+    }
+}
+
+td_status
+td_vk_check_alive (td_vk_context *ctx, td_error *err)
+{
+  if (ctx->lost)
+    return td_error_set (err, TD_ERR_DEVICE_LOST, "the GPU was lost earlier; recreate the Vulkan backend");
+  return TD_OK;
+}
+
+static td_status
+create_device (td_vk_context *ctx, td_error *err)
+{
+  uint32_t family_count = 0;
+  vkGetPhysicalDeviceQueueFamilyProperties (ctx->physical, &family_count, NULL);
+  VkQueueFamilyProperties families[32];
+  if (family_count > 32)
+    family_count = 32;
+  vkGetPhysicalDeviceQueueFamilyProperties (ctx->physical, &family_count, families);
+  int chosen = -1;
+  /* Prefer a compute queue without graphics (async compute), else any compute queue. */
+  for (uint32_t i = 0; i < family_count; i++)
+    if ((families[i].queueFlags & VK_QUEUE_COMPUTE_BIT) && !(families[i].queueFlags & VK_QUEUE_GRAPHICS_BIT))
+      chosen = (int) i;
+  for (uint32_t i = 0; i < family_count && chosen < 0; i++)
+    if (families[i].queueFlags & VK_QUEUE_COMPUTE_BIT)
+      chosen = (int) i;
+  if (chosen < 0)
+    return td_error_set (err, TD_ERR_UNSUPPORTED, "%s has no compute queue", ctx->info.name);
+  ctx->queue_family = (uint32_t) chosen;
+  ctx->timestamps = families[chosen].timestampValidBits > 0;
+
+  const char *extensions[2];
+  uint32_t extension_count = 0;
+  if (ctx->info.memory_budget)
+    extensions[extension_count++] = VK_EXT_MEMORY_BUDGET_EXTENSION_NAME;
+
+  VkPhysicalDeviceVulkan12Features f12 = {
+    .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES,
+    .bufferDeviceAddress = VK_TRUE,
+    .shaderFloat16 = ctx->info.fp16_arithmetic,
+  };
+  VkPhysicalDeviceVulkan11Features f11 = {
+    .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES,
+    .pNext = &f12,
+    .storageBuffer16BitAccess = ctx->info.storage_16bit,
+  };
+  VkPhysicalDeviceFeatures2 features = {
+    .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2,
+    .pNext = &f11,
+    .features = { .shaderInt64 = VK_TRUE },
+  };
+  float priority = 1.0f;
+  VkDeviceQueueCreateInfo queue_info = {
+    .sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,
+    .queueFamilyIndex = ctx->queue_family,
+    .queueCount = 1,
+    .pQueuePriorities = &priority,
+  };
+  VkDeviceCreateInfo info = {
+    .sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
+    .pNext = &features,
+    .queueCreateInfoCount = 1,
+    .pQueueCreateInfos = &queue_info,
+    .enabledExtensionCount = extension_count,
+    .ppEnabledExtensionNames = extensions,
+  };
+  VkResult result = vkCreateDevice (ctx->physical, &info, NULL, &ctx->device);
+  if (result != VK_SUCCESS)
+    return td_vk_fail (ctx, result, "creating the Vulkan device", err);
+  vkGetDeviceQueue (ctx->device, ctx->queue_family, 0, &ctx->queue);
+
+  VkPhysicalDeviceMaintenance3Properties maintenance3 = {
+    .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MAINTENANCE_3_PROPERTIES,
+  };
+  VkPhysicalDeviceProperties2 props = { .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2,
+                                        .pNext = &maintenance3 };
+  vkGetPhysicalDeviceProperties2 (ctx->physical, &props);
+  ctx->max_allocation = maintenance3.maxMemoryAllocationSize;
+  ctx->timestamp_period = props.properties.limits.timestampPeriod;
+  if (!props.properties.limits.timestampComputeAndGraphics)
+    ctx->timestamps = false;
+  return TD_OK;
+}
+
+static void
+context_destroy (td_vk_context *ctx)
+{
+  if (ctx->device != VK_NULL_HANDLE)
+    {
+      vkDeviceWaitIdle (ctx->device);
+      td_vk_exec_destroy (ctx);
+      td_vk_pipelines_destroy (ctx);
+      td_vk_memory_destroy (ctx);
+      vkDestroyDevice (ctx->device, NULL);
+    }
+  if (ctx->messenger != VK_NULL_HANDLE && ctx->destroy_messenger != NULL)
+    ctx->destroy_messenger (ctx->instance, ctx->messenger, NULL);
+  if (ctx->instance != VK_NULL_HANDLE)
+    vkDestroyInstance (ctx->instance, NULL);
+  free (ctx);
+}
+
+void
+td_vk_context_unref (td_vk_context *ctx)
+{
+  if (ctx != NULL && --ctx->refcount == 0)
+    context_destroy (ctx);
+}
+
+td_vk_context *
+td_vk_context_new (int device_index, td_error *err)
+{
+  td_vk_context *ctx = calloc (1, sizeof *ctx);
+  if (ctx == NULL)
+    {
+      td_error_set (err, TD_ERR_NO_MEMORY, "out of memory creating the Vulkan backend");
+      return NULL;
+    }
+  ctx->refcount = 1;
+  VkResult result = create_instance (&ctx->instance, &ctx->messenger);
+  if (result != VK_SUCCESS)
+    {
+      td_error_set (err, TD_ERR_NOT_FOUND, "no Vulkan driver (vkCreateInstance: VkResult %d)", result);
+      free (ctx);
+      return NULL;
+    }
+  ctx->destroy_messenger
+    = (PFN_vkDestroyDebugUtilsMessengerEXT) vkGetInstanceProcAddr (ctx->instance, "vkDestroyDebugUtilsMessengerEXT");
+
+  VkPhysicalDevice *physical;
+  td_vulkan_device_info *infos;
+  int count, chosen = -1;
+  if (enumerate (ctx->instance, &physical, &infos, &count, err) == TD_OK)
+    {
+      chosen = choose_device (infos, count, device_index, err);
+      if (chosen >= 0)
+        {
+          ctx->physical = physical[chosen];
+          ctx->info = infos[chosen];
+        }
+      free (physical);
+      free (infos);
+    }
+  if (chosen < 0 || create_device (ctx, err) != TD_OK || td_vk_memory_init (ctx, err) != TD_OK
+      || td_vk_pipelines_init (ctx, err) != TD_OK || td_vk_exec_init (ctx, err) != TD_OK)
+    {
+      context_destroy (ctx);
+      return NULL;
+    }
+  ctx->profile = env_flag ("TD_VULKAN_PROFILE") && ctx->timestamps;
+  return ctx;
+}

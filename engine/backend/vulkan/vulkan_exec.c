@@ -1,0 +1,319 @@
+/* vulkan_exec.c — recording dispatches into command buffers and submitting them.
+ *
+ * Ops are recorded back to back; a barrier goes in only when the next command
+ * reads or overwrites a range written (or overwrites one read) since the last
+ * barrier. A submission is cut after TD_VK_MAX_DISPATCHES dispatches or about
+ * TD_VK_MAX_WORK_PER_SUBMIT flops so no single submission trips a desktop
+ * watchdog; TD_VK_FRAMES command buffers rotate so recording continues while the
+ * GPU works. TD_VULKAN_PROFILE=1 wraps each dispatch in timestamps and prints
+ * the per-op totals at each sync.
+ */
+#include "backend/vulkan/vulkan_internal.h"
+
+#include <stdio.h>
+#include <string.h>
+
+void
+td_vulkan_inject_faults (td_backend *backend, int nth_allocation, int nth_submit)
+{
+  td_vk_context *ctx = backend->impl;
+  ctx->fault_alloc_countdown = nth_allocation;
+  ctx->fault_submit_countdown = nth_submit;
+}
+
+uint64_t
+td_vulkan_max_storage_buffer_range (td_backend *backend)
+{
+  td_vk_context *ctx = backend->impl;
+  return ctx->info.max_storage_buffer_range;
+}
+
+void
+td_vk_grid (uint32_t groups, uint32_t *gx, uint32_t *gy)
+{
+  const uint32_t max_x = 65535; /* the minimum maxComputeWorkGroupCount every device offers */
+  *gx = groups < max_x ? (groups ? groups : 1) : max_x;
+  *gy = (groups + *gx - 1) / *gx;
+  if (*gy == 0)
+    *gy = 1;
+}
+
+td_status
+td_vk_exec_init (td_vk_context *ctx, td_error *err)
+{
+  VkCommandPoolCreateInfo pool_info = {
+    .sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
+    .flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT,
+    .queueFamilyIndex = ctx->queue_family,
+  };
+  VkResult result = vkCreateCommandPool (ctx->device, &pool_info, NULL, &ctx->command_pool);
+  if (result != VK_SUCCESS)
+    return td_vk_fail (ctx, result, "creating a command pool", err);
+  for (int i = 0; i < TD_VK_FRAMES; i++)
+    {
+      td_vk_frame *frame = &ctx->frames[i];
+      VkCommandBufferAllocateInfo alloc = {
+        .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
+        .commandPool = ctx->command_pool,
+        .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
+        .commandBufferCount = 1,
+      };
+      result = vkAllocateCommandBuffers (ctx->device, &alloc, &frame->cmd);
+      if (result != VK_SUCCESS)
+        return td_vk_fail (ctx, result, "allocating a command buffer", err);
+      VkFenceCreateInfo fence_info = { .sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO };
+      result = vkCreateFence (ctx->device, &fence_info, NULL, &frame->fence);
+      if (result != VK_SUCCESS)
+        return td_vk_fail (ctx, result, "creating a fence", err);
+      if (ctx->timestamps)
+        {
+          VkQueryPoolCreateInfo query_info = {
+            .sType = VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO,
+            .queryType = VK_QUERY_TYPE_TIMESTAMP,
+            .queryCount = 2 * TD_VK_MAX_DISPATCHES,
+          };
+          result = vkCreateQueryPool (ctx->device, &query_info, NULL, &frame->queries);
+          if (result != VK_SUCCESS)
+            return td_vk_fail (ctx, result, "creating a timestamp query pool", err);
+        }
+    }
+  return TD_OK;
+}
+
+void
+td_vk_exec_destroy (td_vk_context *ctx)
+{
+  for (int i = 0; i < TD_VK_FRAMES; i++)
+    {
+      td_vk_frame *frame = &ctx->frames[i];
+      if (frame->queries != VK_NULL_HANDLE)
+        vkDestroyQueryPool (ctx->device, frame->queries, NULL);
+      if (frame->fence != VK_NULL_HANDLE)
+        vkDestroyFence (ctx->device, frame->fence, NULL);
+    }
+  if (ctx->command_pool != VK_NULL_HANDLE)
+    vkDestroyCommandPool (ctx->device, ctx->command_pool, NULL);
+}
+
+static void
+profile_add (td_vk_context *ctx, const char *name, double ms)
+{
+  int i = 0;
+  while (i < ctx->profile_count && strcmp (ctx->profile_entries[i].name, name) != 0)
+    i++;
+  if (i == ctx->profile_count)
+    {
+      if (i == (int) (sizeof ctx->profile_entries / sizeof ctx->profile_entries[0]))
+        return;
+      ctx->profile_entries[i] = (td_vk_profile_entry) { .name = name };
+      ctx->profile_count++;
+    }
+  ctx->profile_entries[i].ms += ms;
+  ctx->profile_entries[i].count++;
+}
+
+/* Waits for a submitted frame and collects its timestamps. */
+static td_status
+finish_frame (td_vk_context *ctx, td_vk_frame *frame, td_error *err)
+{
+  if (!frame->in_flight)
+    return TD_OK;
+  VkResult result = vkWaitForFences (ctx->device, 1, &frame->fence, VK_TRUE, UINT64_MAX);
+  frame->in_flight = false;
+  if (result != VK_SUCCESS)
+    return td_vk_fail (ctx, result, "waiting for the GPU", err);
+  if (ctx->profile && frame->query_count > 0)
+    {
+      uint64_t stamps[2 * TD_VK_MAX_DISPATCHES];
+      result = vkGetQueryPoolResults (ctx->device, frame->queries, 0, (uint32_t) (2 * frame->query_count),
+                                      sizeof stamps, stamps, sizeof stamps[0],
+                                      VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT);
+      if (result == VK_SUCCESS)
+        for (int i = 0; i < frame->query_count; i++)
+          profile_add (ctx, frame->query_names[i],
+                       (double) (stamps[2 * i + 1] - stamps[2 * i]) * ctx->timestamp_period * 1e-6);
+    }
+  frame->query_count = 0;
+  return TD_OK;
+}
+
+td_status
+td_vk_begin (td_vk_context *ctx, VkCommandBuffer *out, td_error *err)
+{
+  td_status status = td_vk_check_alive (ctx, err);
+  if (status != TD_OK)
+    return status;
+  td_vk_frame *frame = &ctx->frames[ctx->current];
+  if (!frame->recording)
+    {
+      status = finish_frame (ctx, frame, err);
+      if (status != TD_OK)
+        return status;
+      VkResult result = vkResetCommandBuffer (frame->cmd, 0);
+      VkCommandBufferBeginInfo begin = {
+        .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
+        .flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT,
+      };
+      if (result == VK_SUCCESS)
+        result = vkBeginCommandBuffer (frame->cmd, &begin);
+      if (result != VK_SUCCESS)
+        return td_vk_fail (ctx, result, "starting a command buffer", err);
+      if (ctx->profile)
+        vkCmdResetQueryPool (frame->cmd, frame->queries, 0, 2 * TD_VK_MAX_DISPATCHES);
+      frame->recording = true;
+      frame->dispatches = 0;
+      frame->work = 0;
+      frame->query_count = 0;
+    }
+  *out = frame->cmd;
+  return TD_OK;
+}
+
+static bool
+overlaps (const td_vk_range *a, const td_vk_range *b)
+{
+  return a->buffer == b->buffer && a->offset < b->offset + b->size && b->offset < a->offset + a->size;
+}
+
+static bool
+overlaps_any (const td_vk_range *r, const td_vk_range *list, int count)
+{
+  for (int i = 0; i < count; i++)
+    if (overlaps (r, &list[i]))
+      return true;
+  return false;
+}
+
+/* Makes every pending write visible to later compute and transfer commands. */
+static void
+record_barrier (td_vk_context *ctx, VkCommandBuffer cmd)
+{
+  VkBufferMemoryBarrier barriers[TD_VK_MAX_HAZARDS];
+  for (int i = 0; i < ctx->pending_write_count; i++)
+    barriers[i] = (VkBufferMemoryBarrier) {
+      .sType = VK_STRUCTURE_TYPE_BUFFER_MEMORY_BARRIER,
+      .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT,
+      .dstAccessMask = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_READ_BIT
+                       | VK_ACCESS_TRANSFER_WRITE_BIT,
+      .srcQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED,
+      .dstQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED,
+      .buffer = ctx->pending_writes[i].buffer,
+      .offset = ctx->pending_writes[i].offset,
+      .size = ctx->pending_writes[i].size,
+    };
+  VkPipelineStageFlags stages = VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT;
+  vkCmdPipelineBarrier (cmd, stages, stages, 0, 0, NULL, (uint32_t) ctx->pending_write_count, barriers, 0, NULL);
+  ctx->pending_write_count = 0;
+  ctx->pending_read_count = 0;
+}
+
+void
+td_vk_hazard (td_vk_context *ctx, VkCommandBuffer cmd, const td_vk_range *reads, int read_count,
+              const td_vk_range *writes, int write_count)
+{
+  bool needed = ctx->pending_write_count + write_count > TD_VK_MAX_HAZARDS
+                || ctx->pending_read_count + read_count > TD_VK_MAX_HAZARDS;
+  for (int i = 0; i < read_count && !needed; i++)
+    needed = overlaps_any (&reads[i], ctx->pending_writes, ctx->pending_write_count);
+  for (int i = 0; i < write_count && !needed; i++)
+    needed = overlaps_any (&writes[i], ctx->pending_writes, ctx->pending_write_count)
+             || overlaps_any (&writes[i], ctx->pending_reads, ctx->pending_read_count);
+  if (needed)
+    record_barrier (ctx, cmd);
+  for (int i = 0; i < read_count; i++)
+    ctx->pending_reads[ctx->pending_read_count++] = reads[i];
+  for (int i = 0; i < write_count; i++)
+    ctx->pending_writes[ctx->pending_write_count++] = writes[i];
+}
+
+td_status
+td_vk_flush (td_vk_context *ctx, td_error *err)
+{
+  td_vk_frame *frame = &ctx->frames[ctx->current];
+  if (!frame->recording)
+    return td_vk_check_alive (ctx, err);
+  frame->recording = false;
+  VkResult result = vkEndCommandBuffer (frame->cmd);
+  if (result == VK_SUCCESS)
+    result = vkResetFences (ctx->device, 1, &frame->fence);
+  if (result == VK_SUCCESS && ctx->fault_submit_countdown > 0 && --ctx->fault_submit_countdown == 0)
+    result = VK_ERROR_DEVICE_LOST; /* injected by a test */
+  if (result == VK_SUCCESS)
+    {
+      VkSubmitInfo submit = {
+        .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO,
+        .commandBufferCount = 1,
+        .pCommandBuffers = &frame->cmd,
+      };
+      result = vkQueueSubmit (ctx->queue, 1, &submit, frame->fence);
+    }
+  if (result != VK_SUCCESS)
+    return td_vk_fail (ctx, result, "submitting GPU work", err);
+  frame->in_flight = true;
+  ctx->current = (ctx->current + 1) % TD_VK_FRAMES;
+  return TD_OK;
+}
+
+td_status
+td_vk_dispatch (td_vk_context *ctx, const char *name, VkPipeline pipeline, const void *push, size_t push_size,
+                uint32_t gx, uint32_t gy, uint32_t gz, double work, const td_vk_range *reads, int read_count,
+                const td_vk_range *writes, int write_count, td_error *err)
+{
+  VkCommandBuffer cmd;
+  td_status status = td_vk_begin (ctx, &cmd, err);
+  if (status != TD_OK)
+    return status;
+  td_vk_frame *frame = &ctx->frames[ctx->current];
+  td_vk_hazard (ctx, cmd, reads, read_count, writes, write_count);
+  vkCmdBindPipeline (cmd, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline);
+  vkCmdPushConstants (cmd, ctx->pipeline_layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, (uint32_t) push_size, push);
+  bool timed = ctx->profile && frame->query_count < TD_VK_MAX_DISPATCHES;
+  if (timed)
+    vkCmdWriteTimestamp (cmd, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, frame->queries, (uint32_t) (2 * frame->query_count));
+  vkCmdDispatch (cmd, gx, gy, gz);
+  if (timed)
+    {
+      vkCmdWriteTimestamp (cmd, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, frame->queries,
+                           (uint32_t) (2 * frame->query_count + 1));
+      frame->query_names[frame->query_count++] = name;
+    }
+  frame->dispatches++;
+  frame->work += work;
+  if (frame->dispatches >= TD_VK_MAX_DISPATCHES || frame->work >= TD_VK_MAX_WORK_PER_SUBMIT)
+    return td_vk_flush (ctx, err);
+  return TD_OK;
+}
+
+static void
+print_profile (td_vk_context *ctx)
+{
+  if (ctx->profile_count == 0)
+    return;
+  double total = 0;
+  for (int i = 0; i < ctx->profile_count; i++)
+    total += ctx->profile_entries[i].ms;
+  fprintf (stderr, "vulkan profile (%s): %.3f ms GPU\n", ctx->info.name, total);
+  for (int i = 0; i < ctx->profile_count; i++)
+    fprintf (stderr, "  %-20s %9.3f ms  %5d dispatches\n", ctx->profile_entries[i].name,
+             ctx->profile_entries[i].ms, ctx->profile_entries[i].count);
+  ctx->profile_count = 0;
+}
+
+td_status
+td_vk_sync (td_vk_context *ctx, td_error *err)
+{
+  td_status status = td_vk_flush (ctx, err);
+  for (int i = 0; i < TD_VK_FRAMES; i++)
+    {
+      td_status s = finish_frame (ctx, &ctx->frames[i], err);
+      if (status == TD_OK)
+        status = s;
+    }
+  if (status != TD_OK)
+    return status;
+  ctx->staging_head = 0;
+  td_vk_memory_collect (ctx);
+  if (ctx->profile)
+    print_profile (ctx);
+  return TD_OK;
+}

@@ -1,0 +1,178 @@
+/* vulkan_internal.h — state shared by the Vulkan backend's files: device
+ * (vulkan_device.c), memory (vulkan_memory.c), pipelines (vulkan_pipeline.c),
+ * command recording and submission (vulkan_exec.c) and ops (vulkan_ops.c). */
+#pragma once
+
+#include <vulkan/vulkan.h>
+
+#include "backend/vulkan/vulkan_backend.h"
+
+#define TD_VK_FRAMES 3                  /* command buffers in flight */
+#define TD_VK_MAX_DISPATCHES 128        /* per submission */
+#define TD_VK_MAX_WORK_PER_SUBMIT 2e11  /* estimated flops per submission (watchdogs) */
+#define TD_VK_BLOCK_SIZE ((VkDeviceSize) 256 << 20)
+#define TD_VK_DEDICATED_MIN ((VkDeviceSize) 64 << 20) /* larger buffers get their own memory */
+#define TD_VK_ALIGNMENT 256
+#define TD_VK_STAGING_SIZE ((VkDeviceSize) 32 << 20)
+#define TD_VK_MAX_HAZARDS 64
+#define TD_VK_PUSH_CONSTANT_SIZE 128
+
+typedef struct td_vk_context td_vk_context;
+
+/* A device-local VkBuffer with its memory: a 256 MiB block shared by many
+ * sub-allocations, or a dedicated one for a large tensor. Never bound as a
+ * descriptor: shaders reach it through its device address. */
+typedef struct td_vk_block {
+  VkDeviceMemory memory;
+  VkBuffer buffer;
+  VkDeviceAddress address;
+  VkDeviceSize size;
+  bool dedicated;
+  int live;              /* sub-allocations in it */
+  int free_count, free_capacity;
+  struct { VkDeviceSize offset, size; } *free_ranges; /* sorted, coalesced */
+} td_vk_block;
+
+/* td_buffer->impl for Vulkan buffers. */
+typedef struct td_vk_allocation {
+  td_vk_context *ctx;
+  td_vk_block *block;
+  VkDeviceSize offset, size;
+} td_vk_allocation;
+
+typedef struct td_vk_range {
+  VkBuffer buffer;
+  VkDeviceSize offset, size;
+} td_vk_range;
+
+typedef struct td_vk_frame {
+  VkCommandBuffer cmd;
+  VkFence fence;
+  bool recording, in_flight;
+  int dispatches;
+  double work;
+  VkQueryPool queries;
+  const char *query_names[TD_VK_MAX_DISPATCHES];
+  int query_count;
+} td_vk_frame;
+
+typedef struct td_vk_pipeline {
+  int shader;            /* index into td_vk_shader_table */
+  uint32_t spec[4];
+  int spec_count;
+  VkPipeline pipeline;
+} td_vk_pipeline;
+
+typedef struct td_vk_profile_entry {
+  const char *name;
+  double ms;
+  int count;
+} td_vk_profile_entry;
+
+struct td_vk_context {
+  int refcount;          /* the backend plus every live allocation */
+  td_backend *backend;
+  td_vulkan_device_info info;
+
+  VkInstance instance;
+  VkDebugUtilsMessengerEXT messenger;
+  VkPhysicalDevice physical;
+  VkDevice device;
+  VkQueue queue;
+  uint32_t queue_family;
+  VkPhysicalDeviceMemoryProperties memory_properties;
+  uint32_t device_memory_type, staging_memory_type;
+  VkDeviceSize max_allocation;
+  float timestamp_period;
+  bool timestamps;
+
+  PFN_vkDestroyDebugUtilsMessengerEXT destroy_messenger;
+
+  /* Memory. */
+  td_vk_block **blocks;
+  int block_count, block_capacity;
+  VkDeviceSize bytes_in_use;
+  td_vk_block *deferred_free[64];      /* dedicated blocks freed while work was in flight */
+  int deferred_count;
+  td_vk_block *staging;                /* host-visible, coherent, mapped */
+  void *staging_map;
+  VkDeviceSize staging_head;           /* ring position; reset when the device is idle */
+
+  /* Execution. */
+  VkCommandPool command_pool;
+  td_vk_frame frames[TD_VK_FRAMES];
+  int current;                         /* frame being recorded */
+  td_vk_range pending_writes[TD_VK_MAX_HAZARDS];
+  td_vk_range pending_reads[TD_VK_MAX_HAZARDS];
+  int pending_write_count, pending_read_count;
+  bool lost;                           /* after VK_ERROR_DEVICE_LOST every call fails */
+  bool profile;
+  td_vk_profile_entry profile_entries[32];
+  int profile_count;
+
+  /* Pipelines, created on first use. */
+  VkPipelineLayout pipeline_layout;
+  VkPipelineCache pipeline_cache;
+  td_vk_pipeline *pipelines;
+  int pipeline_count, pipeline_capacity;
+
+  /* Fault injection for tests: the Nth allocation / submission fails (0 = off). */
+  int fault_alloc_countdown, fault_submit_countdown;
+};
+
+/* vulkan_device.c */
+td_vk_context *td_vk_context_new (int device_index, td_error *err);
+void td_vk_context_unref (td_vk_context *ctx);
+/* Maps a failed VkResult to a td_status with a message naming `what`; marks the
+ * context lost on VK_ERROR_DEVICE_LOST. */
+td_status td_vk_fail (td_vk_context *ctx, VkResult result, const char *what, td_error *err);
+/* TD_ERR_DEVICE_LOST when the device is gone, else TD_OK. */
+td_status td_vk_check_alive (td_vk_context *ctx, td_error *err);
+
+/* vulkan_memory.c */
+td_status td_vk_memory_init (td_vk_context *ctx, td_error *err);
+void td_vk_memory_destroy (td_vk_context *ctx);
+td_status td_vk_buffer_new (td_backend *backend, size_t size, td_buffer **out, td_error *err);
+td_status td_vk_write (td_backend *backend, td_buffer *buffer, size_t offset, const void *src, size_t size,
+                       td_error *err);
+td_status td_vk_read (td_backend *backend, td_buffer *buffer, size_t offset, void *dst, size_t size, td_error *err);
+/* Frees dedicated blocks whose release waited for the device and empty shared blocks. */
+void td_vk_memory_collect (td_vk_context *ctx);
+/* vkAllocateMemory through the fault-injection hook. */
+VkResult td_vk_allocate_memory (td_vk_context *ctx, const VkMemoryAllocateInfo *info, VkDeviceMemory *memory);
+
+/* vulkan_pipeline.c */
+td_status td_vk_pipelines_init (td_vk_context *ctx, td_error *err);
+void td_vk_pipelines_destroy (td_vk_context *ctx);
+/* The pipeline of shader variant `name` with specialization constants `spec`. */
+td_status td_vk_pipeline_get (td_vk_context *ctx, const char *name, const uint32_t *spec, int spec_count,
+                              VkPipeline *out, td_error *err);
+bool td_vk_shader_exists (const char *name);
+
+/* vulkan_exec.c */
+td_status td_vk_exec_init (td_vk_context *ctx, td_error *err);
+void td_vk_exec_destroy (td_vk_context *ctx);
+/* The command buffer being recorded (begun on demand). */
+td_status td_vk_begin (td_vk_context *ctx, VkCommandBuffer *out, td_error *err);
+/* Declares what the next command reads and writes; records a barrier first when it
+ * depends on (or overwrites) a range written or read since the last barrier. */
+void td_vk_hazard (td_vk_context *ctx, VkCommandBuffer cmd, const td_vk_range *reads, int read_count,
+                   const td_vk_range *writes, int write_count);
+/* Records one dispatch of `pipeline` with push constants; `work` estimates flops
+ * for the submission bound; `name` labels it in profiles. */
+td_status td_vk_dispatch (td_vk_context *ctx, const char *name, VkPipeline pipeline, const void *push,
+                          size_t push_size, uint32_t gx, uint32_t gy, uint32_t gz, double work,
+                          const td_vk_range *reads, int read_count, const td_vk_range *writes,
+                          int write_count, td_error *err);
+/* Submits what is recorded (without waiting). */
+td_status td_vk_flush (td_vk_context *ctx, td_error *err);
+/* Submits and waits for everything; prints the profile when enabled. */
+td_status td_vk_sync (td_vk_context *ctx, td_error *err);
+/* Splits a count of workgroups into a 2-D grid within maxComputeWorkGroupCount. */
+void td_vk_grid (uint32_t groups, uint32_t *gx, uint32_t *gy);
+
+/* Test hooks (vulkan_exec.c): the nth vkAllocateMemory returns
+ * VK_ERROR_OUT_OF_DEVICE_MEMORY, the nth submission VK_ERROR_DEVICE_LOST (0 = off). */
+void td_vulkan_inject_faults (td_backend *backend, int nth_allocation, int nth_submit);
+/* The largest buffer range one descriptor may bind on this device. */
+uint64_t td_vulkan_max_storage_buffer_range (td_backend *backend);

@@ -1,0 +1,498 @@
+/* vulkan_memory.c — device memory for tensors and the staging path.
+ *
+ * Tensors live in 256 MiB device-local blocks, each one VkBuffer that many
+ * td_buffers sub-allocate (first fit, coalescing free list); buffers of 64 MiB or
+ * more get a dedicated block. Shaders address memory through buffer device
+ * addresses, so a tensor of any size up to maxMemoryAllocationSize is usable as
+ * is, in its stored dtype, even beyond maxStorageBufferRange (no descriptor binds
+ * it). Uploads go through a host-visible staging ring and are recorded in the
+ * command stream; downloads wait for the device and copy out through it.
+ */
+#include "backend/vulkan/vulkan_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define ALIGN_UP(x, a) (((x) + (a) - 1) & ~((VkDeviceSize) (a) - 1))
+
+VkResult
+td_vk_allocate_memory (td_vk_context *ctx, const VkMemoryAllocateInfo *info, VkDeviceMemory *memory)
+{
+  if (ctx->fault_alloc_countdown > 0 && --ctx->fault_alloc_countdown == 0)
+    return VK_ERROR_OUT_OF_DEVICE_MEMORY;
+  return vkAllocateMemory (ctx->device, info, NULL, memory);
+}
+
+static int
+find_memory_type (const td_vk_context *ctx, uint32_t type_bits, VkMemoryPropertyFlags want,
+                  VkMemoryPropertyFlags avoid)
+{
+  const VkPhysicalDeviceMemoryProperties *mp = &ctx->memory_properties;
+  for (uint32_t i = 0; i < mp->memoryTypeCount; i++)
+    if ((type_bits & (1u << i)) && (mp->memoryTypes[i].propertyFlags & want) == want
+        && (mp->memoryTypes[i].propertyFlags & avoid) == 0)
+      return (int) i;
+  return -1;
+}
+
+static void
+block_free (td_vk_context *ctx, td_vk_block *block)
+{
+  if (block == NULL)
+    return;
+  if (block->buffer != VK_NULL_HANDLE)
+    vkDestroyBuffer (ctx->device, block->buffer, NULL);
+  if (block->memory != VK_NULL_HANDLE)
+    vkFreeMemory (ctx->device, block->memory, NULL);
+  free (block->free_ranges);
+  free (block);
+}
+
+/* A VkBuffer of `size` bytes with its own memory; host_visible for staging. */
+static td_status
+block_new (td_vk_context *ctx, VkDeviceSize size, bool host_visible, td_vk_block **out, td_error *err)
+{
+  td_vk_block *block = calloc (1, sizeof *block);
+  if (block == NULL)
+    return td_error_set (err, TD_ERR_NO_MEMORY, "out of host memory for a GPU block");
+  block->size = size;
+  VkBufferCreateInfo buffer_info = {
+    .sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
+    .size = size,
+    .usage = host_visible ? VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT
+                          : VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT
+                              | VK_BUFFER_USAGE_TRANSFER_DST_BIT | VK_BUFFER_USAGE_SHADER_DEVICE_ADDRESS_BIT,
+    .sharingMode = VK_SHARING_MODE_EXCLUSIVE,
+  };
+  VkResult result = vkCreateBuffer (ctx->device, &buffer_info, NULL, &block->buffer);
+  if (result != VK_SUCCESS)
+    {
+      block_free (ctx, block);
+      return td_vk_fail (ctx, result, "creating a GPU buffer", err);
+    }
+  VkMemoryRequirements req;
+  vkGetBufferMemoryRequirements (ctx->device, block->buffer, &req);
+  int type = host_visible
+               ? find_memory_type (ctx, req.memoryTypeBits,
+                                   VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT, 0)
+               : find_memory_type (ctx, req.memoryTypeBits, VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT, 0);
+  if (type < 0)
+    {
+      block_free (ctx, block);
+      return td_error_set (err, TD_ERR_UNSUPPORTED, "%s has no suitable %s memory type", ctx->info.name,
+                           host_visible ? "host-visible" : "device-local");
+    }
+  VkMemoryAllocateFlagsInfo flags = {
+    .sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_FLAGS_INFO,
+    .flags = VK_MEMORY_ALLOCATE_DEVICE_ADDRESS_BIT,
+  };
+  VkMemoryAllocateInfo alloc = {
+    .sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
+    .pNext = host_visible ? NULL : &flags,
+    .allocationSize = req.size,
+    .memoryTypeIndex = (uint32_t) type,
+  };
+  result = td_vk_allocate_memory (ctx, &alloc, &block->memory);
+  if (result == VK_SUCCESS)
+    result = vkBindBufferMemory (ctx->device, block->buffer, block->memory, 0);
+  if (result != VK_SUCCESS)
+    {
+      block_free (ctx, block);
+      td_status status = td_vk_fail (ctx, result, "allocating GPU memory", err);
+      td_error_prefix (err, "%llu bytes", (unsigned long long) size);
+      return status;
+    }
+  if (!host_visible)
+    {
+      VkBufferDeviceAddressInfo address_info = {
+        .sType = VK_STRUCTURE_TYPE_BUFFER_DEVICE_ADDRESS_INFO,
+        .buffer = block->buffer,
+      };
+      block->address = vkGetBufferDeviceAddress (ctx->device, &address_info);
+    }
+  *out = block;
+  return TD_OK;
+}
+
+static bool
+add_block (td_vk_context *ctx, td_vk_block *block)
+{
+  if (ctx->block_count == ctx->block_capacity)
+    {
+      int capacity = ctx->block_capacity ? 2 * ctx->block_capacity : 16;
+      td_vk_block **blocks = realloc (ctx->blocks, (size_t) capacity * sizeof *blocks);
+      if (blocks == NULL)
+        return false;
+      ctx->blocks = blocks;
+      ctx->block_capacity = capacity;
+    }
+  ctx->blocks[ctx->block_count++] = block;
+  return true;
+}
+
+static void
+remove_block (td_vk_context *ctx, td_vk_block *block)
+{
+  for (int i = 0; i < ctx->block_count; i++)
+    if (ctx->blocks[i] == block)
+      {
+        ctx->blocks[i] = ctx->blocks[--ctx->block_count];
+        return;
+      }
+}
+
+/* First fit in a shared block's free list. */
+static bool
+block_take (td_vk_block *block, VkDeviceSize size, VkDeviceSize *offset)
+{
+  for (int i = 0; i < block->free_count; i++)
+    if (block->free_ranges[i].size >= size)
+      {
+        *offset = block->free_ranges[i].offset;
+        block->free_ranges[i].offset += size;
+        block->free_ranges[i].size -= size;
+        if (block->free_ranges[i].size == 0)
+          {
+            memmove (&block->free_ranges[i], &block->free_ranges[i + 1],
+                     (size_t) (block->free_count - i - 1) * sizeof block->free_ranges[0]);
+            block->free_count--;
+          }
+        block->live++;
+        return true;
+      }
+  return false;
+}
+
+/* Returns a range to the sorted free list, merging with its neighbours. */
+static bool
+block_give_back (td_vk_block *block, VkDeviceSize offset, VkDeviceSize size)
+{
+  int i = 0;
+  while (i < block->free_count && block->free_ranges[i].offset < offset)
+    i++;
+  bool merge_prev = i > 0 && block->free_ranges[i - 1].offset + block->free_ranges[i - 1].size == offset;
+  bool merge_next = i < block->free_count && offset + size == block->free_ranges[i].offset;
+  block->live--;
+  if (merge_prev && merge_next)
+    {
+      block->free_ranges[i - 1].size += size + block->free_ranges[i].size;
+      memmove (&block->free_ranges[i], &block->free_ranges[i + 1],
+               (size_t) (block->free_count - i - 1) * sizeof block->free_ranges[0]);
+      block->free_count--;
+      return true;
+    }
+  if (merge_prev)
+    {
+      block->free_ranges[i - 1].size += size;
+      return true;
+    }
+  if (merge_next)
+    {
+      block->free_ranges[i].offset = offset;
+      block->free_ranges[i].size += size;
+      return true;
+    }
+  if (block->free_count == block->free_capacity)
+    {
+      int capacity = block->free_capacity ? 2 * block->free_capacity : 16;
+      void *ranges = realloc (block->free_ranges, (size_t) capacity * sizeof block->free_ranges[0]);
+      if (ranges == NULL)
+        return false; /* the range leaks inside the block until it is freed */
+      block->free_ranges = ranges;
+      block->free_capacity = capacity;
+    }
+  memmove (&block->free_ranges[i + 1], &block->free_ranges[i],
+           (size_t) (block->free_count - i) * sizeof block->free_ranges[0]);
+  block->free_ranges[i].offset = offset;
+  block->free_ranges[i].size = size;
+  block->free_count++;
+  return true;
+}
+
+static bool
+device_busy (const td_vk_context *ctx)
+{
+  for (int i = 0; i < TD_VK_FRAMES; i++)
+    if (ctx->frames[i].in_flight || ctx->frames[i].recording)
+      return true;
+  return false;
+}
+
+static void
+release_allocation (td_buffer *buffer)
+{
+  td_vk_allocation *a = buffer->impl;
+  td_vk_context *ctx = a->ctx;
+  td_vk_block *block = a->block;
+  ctx->bytes_in_use -= a->size;
+  if (block->dedicated)
+    {
+      remove_block (ctx, block);
+      /* Recorded or running commands may still use it: free after the next wait. */
+      if (device_busy (ctx) && ctx->deferred_count < (int) (sizeof ctx->deferred_free / sizeof ctx->deferred_free[0]))
+        ctx->deferred_free[ctx->deferred_count++] = block;
+      else
+        {
+          if (device_busy (ctx))
+            vkDeviceWaitIdle (ctx->device);
+          block_free (ctx, block);
+        }
+    }
+  else
+    /* Reuse of the range is ordered after earlier commands by the hazard tracker. */
+    block_give_back (block, a->offset, a->size);
+  free (a);
+  td_vk_context_unref (ctx);
+}
+
+void
+td_vk_memory_collect (td_vk_context *ctx)
+{
+  for (int i = 0; i < ctx->deferred_count; i++)
+    block_free (ctx, ctx->deferred_free[i]);
+  ctx->deferred_count = 0;
+  /* Keep one empty shared block around for the next stage. */
+  bool kept_one = false;
+  for (int i = ctx->block_count - 1; i >= 0; i--)
+    {
+      td_vk_block *block = ctx->blocks[i];
+      if (block->dedicated || block->live > 0)
+        continue;
+      if (!kept_one)
+        {
+          kept_one = true;
+          continue;
+        }
+      remove_block (ctx, block);
+      block_free (ctx, block);
+    }
+}
+
+td_status
+td_vk_buffer_new (td_backend *backend, size_t size, td_buffer **out, td_error *err)
+{
+  td_vk_context *ctx = backend->impl;
+  if (td_vk_check_alive (ctx, err) != TD_OK)
+    return TD_ERR_DEVICE_LOST;
+  VkDeviceSize rounded = ALIGN_UP ((VkDeviceSize) (size ? size : 1), TD_VK_ALIGNMENT);
+  if (rounded < size || (ctx->max_allocation > 0 && rounded > ctx->max_allocation))
+    return td_error_set (err, TD_ERR_LIMIT, "a GPU buffer of %zu bytes is larger than %s allows in one allocation "
+                         "(%llu bytes)", size, ctx->info.name, (unsigned long long) ctx->max_allocation);
+  td_vk_allocation *a = calloc (1, sizeof *a);
+  if (a == NULL)
+    return td_error_set (err, TD_ERR_NO_MEMORY, "out of host memory");
+  a->ctx = ctx;
+  a->size = rounded;
+  if (rounded >= TD_VK_DEDICATED_MIN)
+    {
+      td_vk_block *block;
+      td_status status = block_new (ctx, rounded, false, &block, err);
+      if (status != TD_OK)
+        {
+          free (a);
+          return status;
+        }
+      block->dedicated = true;
+      block->live = 1;
+      if (!add_block (ctx, block))
+        {
+          block_free (ctx, block);
+          free (a);
+          return td_error_set (err, TD_ERR_NO_MEMORY, "out of host memory");
+        }
+      a->block = block;
+    }
+  else
+    {
+      for (int i = 0; i < ctx->block_count && a->block == NULL; i++)
+        if (!ctx->blocks[i]->dedicated && block_take (ctx->blocks[i], rounded, &a->offset))
+          a->block = ctx->blocks[i];
+      if (a->block == NULL)
+        {
+          td_vk_block *block;
+          td_status status = block_new (ctx, TD_VK_BLOCK_SIZE, false, &block, err);
+          if (status != TD_OK)
+            {
+              free (a);
+              return status;
+            }
+          block->free_ranges = malloc (16 * sizeof block->free_ranges[0]);
+          if (block->free_ranges == NULL || !add_block (ctx, block))
+            {
+              block_free (ctx, block);
+              free (a);
+              return td_error_set (err, TD_ERR_NO_MEMORY, "out of host memory");
+            }
+          block->free_capacity = 16;
+          block->free_count = 1;
+          block->free_ranges[0].offset = 0;
+          block->free_ranges[0].size = TD_VK_BLOCK_SIZE;
+          block_take (block, rounded, &a->offset);
+          a->block = block;
+        }
+    }
+  td_buffer *buffer = calloc (1, sizeof *buffer);
+  if (buffer == NULL)
+    {
+      td_buffer tmp = { .impl = a };
+      ctx->refcount++;
+      ctx->bytes_in_use += rounded;
+      release_allocation (&tmp);
+      return td_error_set (err, TD_ERR_NO_MEMORY, "out of host memory");
+    }
+  buffer->backend = backend;
+  buffer->size = size;
+  buffer->refcount = 1;
+  buffer->release = release_allocation;
+  buffer->impl = a;
+  ctx->refcount++;
+  ctx->bytes_in_use += rounded;
+  *out = buffer;
+  return TD_OK;
+}
+
+static td_status
+check_span (td_buffer *buffer, size_t offset, size_t size, const char *what, td_error *err)
+{
+  if (offset > buffer->size || size > buffer->size - offset)
+    return td_error_set (err, TD_ERR_INVALID_ARG, "%s of %zu bytes at %zu past a %zu-byte GPU buffer", what, size,
+                         offset, buffer->size);
+  return TD_OK;
+}
+
+td_status
+td_vk_write (td_backend *backend, td_buffer *buffer, size_t offset, const void *src, size_t size, td_error *err)
+{
+  td_vk_context *ctx = backend->impl;
+  td_vk_allocation *a = buffer->impl;
+  td_status status = check_span (buffer, offset, size, "write", err);
+  if (status == TD_OK)
+    status = td_vk_check_alive (ctx, err);
+  if (status != TD_OK)
+    return status;
+  const unsigned char *bytes = src;
+  while (size > 0)
+    {
+      VkDeviceSize chunk = size < TD_VK_STAGING_SIZE ? size : TD_VK_STAGING_SIZE;
+      if (ctx->staging_head + chunk > TD_VK_STAGING_SIZE)
+        {
+          status = td_vk_sync (ctx, err); /* resets the ring */
+          if (status != TD_OK)
+            return status;
+        }
+      memcpy ((unsigned char *) ctx->staging_map + ctx->staging_head, bytes, chunk);
+      VkCommandBuffer cmd;
+      status = td_vk_begin (ctx, &cmd, err);
+      if (status != TD_OK)
+        return status;
+      td_vk_range dst = { a->block->buffer, a->offset + offset, chunk };
+      td_vk_hazard (ctx, cmd, NULL, 0, &dst, 1);
+      VkBufferCopy region = { .srcOffset = ctx->staging_head, .dstOffset = dst.offset, .size = chunk };
+      vkCmdCopyBuffer (cmd, ctx->staging->buffer, a->block->buffer, 1, &region);
+      ctx->staging_head = ALIGN_UP (ctx->staging_head + chunk, 16);
+      bytes += chunk;
+      offset += chunk;
+      size -= chunk;
+    }
+  return TD_OK;
+}
+
+td_status
+td_vk_read (td_backend *backend, td_buffer *buffer, size_t offset, void *dst, size_t size, td_error *err)
+{
+  td_vk_context *ctx = backend->impl;
+  td_vk_allocation *a = buffer->impl;
+  td_status status = check_span (buffer, offset, size, "read", err);
+  if (status == TD_OK)
+    status = td_vk_check_alive (ctx, err);
+  if (status == TD_OK)
+    status = td_vk_sync (ctx, err);
+  unsigned char *bytes = dst;
+  while (status == TD_OK && size > 0)
+    {
+      VkDeviceSize chunk = size < TD_VK_STAGING_SIZE ? size : TD_VK_STAGING_SIZE;
+      VkCommandBuffer cmd;
+      status = td_vk_begin (ctx, &cmd, err);
+      if (status != TD_OK)
+        break;
+      td_vk_range src = { a->block->buffer, a->offset + offset, chunk };
+      td_vk_hazard (ctx, cmd, &src, 1, NULL, 0);
+      VkBufferCopy region = { .srcOffset = src.offset, .dstOffset = 0, .size = chunk };
+      vkCmdCopyBuffer (cmd, a->block->buffer, ctx->staging->buffer, 1, &region);
+      VkMemoryBarrier to_host = {
+        .sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
+        .srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT,
+        .dstAccessMask = VK_ACCESS_HOST_READ_BIT,
+      };
+      vkCmdPipelineBarrier (cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &to_host, 0, NULL,
+                            0, NULL);
+      status = td_vk_sync (ctx, err);
+      if (status != TD_OK)
+        break;
+      memcpy (bytes, ctx->staging_map, chunk);
+      bytes += chunk;
+      offset += chunk;
+      size -= chunk;
+    }
+  return status;
+}
+
+td_status
+td_vk_memory_init (td_vk_context *ctx, td_error *err)
+{
+  vkGetPhysicalDeviceMemoryProperties (ctx->physical, &ctx->memory_properties);
+  td_status status = block_new (ctx, TD_VK_STAGING_SIZE, true, &ctx->staging, err);
+  if (status != TD_OK)
+    {
+      td_error_prefix (err, "staging buffer");
+      return status;
+    }
+  VkResult result = vkMapMemory (ctx->device, ctx->staging->memory, 0, VK_WHOLE_SIZE, 0, &ctx->staging_map);
+  if (result != VK_SUCCESS)
+    return td_vk_fail (ctx, result, "mapping the staging buffer", err);
+  return TD_OK;
+}
+
+void
+td_vk_memory_destroy (td_vk_context *ctx)
+{
+  for (int i = 0; i < ctx->deferred_count; i++)
+    block_free (ctx, ctx->deferred_free[i]);
+  ctx->deferred_count = 0;
+  for (int i = 0; i < ctx->block_count; i++)
+    block_free (ctx, ctx->blocks[i]);
+  free (ctx->blocks);
+  ctx->blocks = NULL;
+  ctx->block_count = 0;
+  if (ctx->staging != NULL)
+    {
+      if (ctx->staging_map != NULL)
+        vkUnmapMemory (ctx->device, ctx->staging->memory);
+      block_free (ctx, ctx->staging);
+      ctx->staging = NULL;
+    }
+}
+
+void
+td_vulkan_memory_usage (td_backend *backend, uint64_t *used, uint64_t *budget)
+{
+  td_vk_context *ctx = backend->impl;
+  uint64_t total = 0, allocated = 0;
+  for (int i = 0; i < ctx->block_count; i++)
+    allocated += ctx->blocks[i]->size;
+  VkPhysicalDeviceMemoryBudgetPropertiesEXT budgets = {
+    .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_BUDGET_PROPERTIES_EXT,
+  };
+  VkPhysicalDeviceMemoryProperties2 props = {
+    .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_PROPERTIES_2,
+    .pNext = ctx->info.memory_budget ? &budgets : NULL,
+  };
+  vkGetPhysicalDeviceMemoryProperties2 (ctx->physical, &props);
+  for (uint32_t i = 0; i < props.memoryProperties.memoryHeapCount; i++)
+    if (props.memoryProperties.memoryHeaps[i].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT)
+      total += ctx->info.memory_budget ? budgets.heapBudget[i] : props.memoryProperties.memoryHeaps[i].size;
+  if (used != NULL)
+    *used = allocated;
+  if (budget != NULL)
+    *budget = total;
+}

@@ -1,0 +1,539 @@
+/* vulkan_ops.c — every op of op.h as a compute dispatch: what each shader
+ * supports, and how an op's tensors and parameters become push constants. */
+#include "backend/vulkan/vulkan_ops.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../../../shaders/push_constants.h"
+
+static_assert (PC_DTYPE_F32 == TD_F32 && PC_DTYPE_F16 == TD_F16 && PC_DTYPE_BF16 == TD_BF16 && PC_DTYPE_I32 == TD_I32,
+               "shader dtype codes follow td_dtype");
+static_assert (sizeof (td_pc_matmul) <= TD_VK_PUSH_CONSTANT_SIZE && sizeof (td_pc_conv2d) <= TD_VK_PUSH_CONSTANT_SIZE
+                 && sizeof (td_pc_attention) <= TD_VK_PUSH_CONSTANT_SIZE
+                 && sizeof (td_pc_copy) <= TD_VK_PUSH_CONSTANT_SIZE && sizeof (td_pc_binary) <= TD_VK_PUSH_CONSTANT_SIZE,
+               "push constants fit the 128 bytes every device offers");
+
+#define MM_TILE 64
+#define MAX_GROUPS 65535u
+
+static uint64_t
+address_of (const td_tensor *t)
+{
+  if (t == NULL)
+    return 0;
+  td_vk_allocation *a = t->buffer->impl;
+  return a->block->address + a->offset + t->offset;
+}
+
+/* The bytes a (possibly strided, non-negative-stride) view touches. */
+static td_vk_range
+range_of (const td_tensor *t)
+{
+  td_vk_allocation *a = t->buffer->impl;
+  int64_t last = 0;
+  for (int i = 0; i < t->ndim; i++)
+    last += (t->shape[i] > 0 ? t->shape[i] - 1 : 0) * t->stride[i];
+  size_t elem = td_dtype_size (t->dtype);
+  /* Packed 16-bit loads read the whole 32-bit word around an element. */
+  VkDeviceSize begin = (a->offset + t->offset) & ~(VkDeviceSize) 3;
+  VkDeviceSize end = a->offset + t->offset + (VkDeviceSize) (last + 1) * elem;
+  end = (end + 3) & ~(VkDeviceSize) 3;
+  return (td_vk_range) { a->block->buffer, begin, end - begin };
+}
+
+static const char *
+storage_suffix (const td_vk_context *ctx)
+{
+  return ctx->info.storage_16bit ? "s16" : "p32";
+}
+
+static const char *
+dtype_short (td_dtype dtype)
+{
+  return dtype == TD_F16 ? "f16" : dtype == TD_BF16 ? "bf16" : "f32";
+}
+
+static uint32_t
+u32 (int64_t v)
+{
+  return (uint32_t) v;
+}
+
+static int64_t
+rows_of (const td_tensor *t)
+{
+  int64_t rows = 1;
+  for (int i = 0; i < t->ndim - 1; i++)
+    rows *= t->shape[i];
+  return rows;
+}
+
+static int64_t
+last_dim (const td_tensor *t)
+{
+  return t->ndim > 0 ? t->shape[t->ndim - 1] : 1;
+}
+
+/* Records `variant` over the op's tensors: every src is read, dst written. */
+static td_status
+launch (td_vk_context *ctx, const td_op *op, const char *variant, const void *push, size_t push_size, uint32_t gx,
+        uint32_t gy, uint32_t gz, double work, td_error *err)
+{
+  VkPipeline pipeline;
+  td_status status = td_vk_pipeline_get (ctx, variant, NULL, 0, &pipeline, err);
+  if (status != TD_OK)
+    return status;
+  td_vk_range reads[TD_OP_MAX_SRC];
+  int read_count = 0;
+  for (int i = 0; i < TD_OP_MAX_SRC; i++)
+    if (op->src[i] != NULL && td_tensor_numel (op->src[i]) > 0)
+      reads[read_count++] = range_of (op->src[i]);
+  td_vk_range write = range_of (op->dst);
+  return td_vk_dispatch (ctx, td_op_name (op->type), pipeline, push, push_size, gx, gy, gz, work, reads, read_count,
+                         &write, 1, err);
+}
+
+/* One invocation per element (256 per workgroup) over a 2-D grid. */
+static td_status
+launch_elements (td_vk_context *ctx, const td_op *op, const char *variant, const void *push, size_t push_size,
+                 int64_t count, td_error *err)
+{
+  uint32_t gx, gy;
+  td_vk_grid (u32 ((count + 255) / 256), &gx, &gy);
+  return launch (ctx, op, variant, push, push_size, gx, gy, 1, (double) count, err);
+}
+
+/* One workgroup per row. */
+static td_status
+launch_rows (td_vk_context *ctx, const td_op *op, const char *variant, const void *push, size_t push_size,
+             int64_t rows, double work, td_error *err)
+{
+  uint32_t gx, gy;
+  td_vk_grid (u32 (rows), &gx, &gy);
+  return launch (ctx, op, variant, push, push_size, gx, gy, 1, work, err);
+}
+
+static bool
+is_weight_dtype (td_dtype dtype)
+{
+  return dtype == TD_F32 || dtype == TD_F16 || dtype == TD_BF16;
+}
+
+static bool
+matmul_shape (const td_op *op, int64_t *batch, int64_t *m, int64_t *n, int64_t *k)
+{
+  const td_tensor *x = op->src[0], *w = op->src[1];
+  *k = last_dim (x);
+  *n = w->shape[w->ndim - 2];
+  if (w->ndim == 3)
+    {
+      *m = x->ndim >= 2 ? x->shape[x->ndim - 2] : 1;
+      *batch = *m > 0 ? rows_of (x) / *m : 0;
+    }
+  else
+    {
+      *batch = 1;
+      *m = rows_of (x);
+    }
+  return true;
+}
+
+static td_status
+run_matmul (td_vk_context *ctx, const td_op *op, td_error *err)
+{
+  int64_t batch, m, n, k;
+  matmul_shape (op, &batch, &m, &n, &k);
+  const td_tensor *w = op->src[1], *bias = op->src[2];
+  td_pc_matmul pc = {
+    .x = address_of (op->src[0]), .w = address_of (w), .bias = address_of (bias), .y = address_of (op->dst),
+    .m = u32 (m), .n = u32 (n), .k = u32 (k),
+    .w_batch_stride = w->ndim == 3 ? u32 (n * k) : 0,
+    .bias_dtype = bias ? (uint32_t) bias->dtype : 0, .has_bias = bias != NULL,
+  };
+  char variant[64];
+  snprintf (variant, sizeof variant, "matmul_%s_%s", dtype_short (w->dtype), storage_suffix (ctx));
+  return launch (ctx, op, variant, &pc, sizeof pc, u32 ((n + MM_TILE - 1) / MM_TILE), u32 ((m + MM_TILE - 1) / MM_TILE),
+                 u32 (batch), 2.0 * (double) batch * (double) m * (double) n * (double) k, err);
+}
+
+static td_status
+run_binary (td_vk_context *ctx, const td_op *op, td_error *err)
+{
+  const td_tensor *a = op->src[0], *b = op->src[1];
+  td_pc_binary pc = {
+    .a = address_of (a), .b = address_of (b), .y = address_of (op->dst),
+    .n = u32 (td_tensor_numel (a)), .op = op->type == TD_OP_MUL,
+  };
+  /* Right-align both shapes in 5 dims; b's contiguous strides, 0 where it broadcasts. */
+  int pad_a = PC_MAX_DIMS - a->ndim, pad_b = PC_MAX_DIMS - b->ndim;
+  int64_t stride = 1;
+  for (int d = PC_MAX_DIMS - 1; d >= 0; d--)
+    {
+      int64_t size_a = d >= pad_a ? a->shape[d - pad_a] : 1;
+      int64_t size_b = d >= pad_b ? b->shape[d - pad_b] : 1;
+      pc.shape[d] = u32 (size_a);
+      pc.b_stride[d] = size_b == 1 ? 0 : u32 (stride);
+      stride *= size_b;
+    }
+  return launch_elements (ctx, op, "binary", &pc, sizeof pc, td_tensor_numel (a), err);
+}
+
+static td_status
+run_unary (td_vk_context *ctx, const td_op *op, td_error *err)
+{
+  td_pc_unary pc = {
+    .x = address_of (op->src[0]), .y = address_of (op->dst), .n = u32 (td_tensor_numel (op->src[0])),
+  };
+  if (op->type == TD_OP_SCALE)
+    {
+      pc.kind = PC_UNARY_SCALE;
+      pc.scale = op->p.scale.scale;
+      pc.bias = op->p.scale.bias;
+    }
+  else
+    pc.kind = (uint32_t) op->p.unary.kind;
+  return launch_elements (ctx, op, "unary", &pc, sizeof pc, pc.n, err);
+}
+
+static td_status
+run_norm (td_vk_context *ctx, const td_op *op, td_error *err)
+{
+  const td_tensor *x = op->src[0], *w = op->src[1], *b = op->type == TD_OP_LAYER_NORM ? op->src[2] : NULL;
+  td_pc_norm pc = {
+    .x = address_of (x), .w = address_of (w), .b = address_of (b), .y = address_of (op->dst),
+    .rows = u32 (rows_of (x)), .cols = u32 (last_dim (x)), .mode = op->type == TD_OP_RMS_NORM,
+    .w_dtype = w ? (uint32_t) w->dtype : 0, .b_dtype = b ? (uint32_t) b->dtype : 0,
+    .has_w = w != NULL, .has_b = b != NULL, .eps = op->p.norm.eps,
+  };
+  char variant[32];
+  snprintf (variant, sizeof variant, "norm_%s", storage_suffix (ctx));
+  return launch_rows (ctx, op, variant, &pc, sizeof pc, pc.rows, 3.0 * (double) td_tensor_numel (x), err);
+}
+
+static td_status
+run_group_norm (td_vk_context *ctx, const td_op *op, td_error *err)
+{
+  const td_tensor *x = op->src[0], *w = op->src[1], *b = op->src[2];
+  int64_t batch = x->shape[0], channels = x->ndim > 1 ? x->shape[1] : 1;
+  td_pc_group_norm pc = {
+    .x = address_of (x), .w = address_of (w), .b = address_of (b), .y = address_of (op->dst),
+    .batch = u32 (batch), .channels = u32 (channels),
+    .spatial = u32 (batch * channels > 0 ? td_tensor_numel (x) / (batch * channels) : 0),
+    .groups = (uint32_t) op->p.norm.groups,
+    .w_dtype = w ? (uint32_t) w->dtype : 0, .b_dtype = b ? (uint32_t) b->dtype : 0,
+    .has_w = w != NULL, .has_b = b != NULL, .eps = op->p.norm.eps,
+  };
+  char variant[32];
+  snprintf (variant, sizeof variant, "group_norm_%s", storage_suffix (ctx));
+  return launch_rows (ctx, op, variant, &pc, sizeof pc, (int64_t) pc.batch * pc.groups,
+                      3.0 * (double) td_tensor_numel (x), err);
+}
+
+static td_status
+run_softmax (td_vk_context *ctx, const td_op *op, td_error *err)
+{
+  const td_tensor *x = op->src[0];
+  td_pc_softmax pc = {
+    .x = address_of (x), .y = address_of (op->dst),
+    .rows = u32 (rows_of (x)), .cols = u32 (last_dim (x)), .scale = op->p.softmax.scale,
+  };
+  return launch_rows (ctx, op, "softmax", &pc, sizeof pc, pc.rows, 3.0 * (double) td_tensor_numel (x), err);
+}
+
+static td_status
+run_rope (td_vk_context *ctx, const td_op *op, td_error *err)
+{
+  const td_tensor *x = op->src[0], *cos_table = op->src[1];
+  td_pc_rope pc = {
+    .x = address_of (x), .cos_table = address_of (cos_table), .sin_table = address_of (op->src[2]),
+    .y = address_of (op->dst),
+    .n = u32 (td_tensor_numel (x)), .t = u32 (x->shape[x->ndim - 3]), .h = u32 (x->shape[x->ndim - 2]),
+    .d = u32 (x->shape[x->ndim - 1]), .rotary = u32 (2 * cos_table->shape[cos_table->ndim - 1]),
+    .mode = (uint32_t) op->p.rope.mode,
+  };
+  return launch_elements (ctx, op, "rope", &pc, sizeof pc, pc.n, err);
+}
+
+static td_status
+run_attention (td_vk_context *ctx, const td_op *op, td_error *err)
+{
+  const td_tensor *q = op->src[0], *k = op->src[1], *v = op->src[2], *bias = op->src[3];
+  td_pc_attention pc = {
+    .q = address_of (q), .k = address_of (k), .v = address_of (v), .bias = address_of (bias),
+    .y = address_of (op->dst),
+    .batch = u32 (q->shape[0]), .tq = u32 (q->shape[1]), .tk = u32 (k->shape[1]), .heads = u32 (q->shape[2]),
+    .kv_heads = u32 (k->shape[2]), .d = u32 (q->shape[3]), .dv = u32 (v->shape[3]),
+    .causal = op->p.attention.causal, .has_bias = bias != NULL, .scale = op->p.attention.scale,
+  };
+  if (bias != NULL)
+    {
+      pc.bias_stride_h = bias->shape[1] == 1 ? 0 : u32 (pc.tq * pc.tk);
+      pc.bias_stride_b = bias->shape[0] == 1 ? 0 : u32 (bias->shape[1] * pc.tq * pc.tk);
+    }
+  bool small = pc.d <= 128 && pc.dv <= 128;
+  uint32_t rows_per_group = small ? 8 : 4;
+  double work = 2.0 * pc.batch * pc.heads * (double) pc.tq * pc.tk * (pc.d + pc.dv);
+  return launch (ctx, op, small ? "attention_d128" : "attention_d512", &pc, sizeof pc,
+                 (pc.tq + rows_per_group - 1) / rows_per_group, pc.heads, pc.batch, work, err);
+}
+
+static td_status
+run_conv2d (td_vk_context *ctx, const td_op *op, td_error *err)
+{
+  const td_tensor *x = op->src[0], *w = op->src[1], *bias = op->src[2], *y = op->dst;
+  td_pc_conv2d pc = {
+    .x = address_of (x), .w = address_of (w), .bias = address_of (bias), .y = address_of (y),
+    .batch = u32 (x->shape[0]), .cin = u32 (x->shape[1]), .h = u32 (x->shape[2]), .w_in = u32 (x->shape[3]),
+    .cout = u32 (w->shape[0]), .ho = u32 (y->shape[2]), .wo = u32 (y->shape[3]),
+    .kh = u32 (w->shape[2]), .kw = u32 (w->shape[3]),
+    .stride_h = (uint32_t) op->p.conv2d.stride_h, .stride_w = (uint32_t) op->p.conv2d.stride_w,
+    .pad_h = (uint32_t) op->p.conv2d.pad_h, .pad_w = (uint32_t) op->p.conv2d.pad_w,
+    .bias_dtype = bias ? (uint32_t) bias->dtype : 0, .has_bias = bias != NULL,
+  };
+  int64_t columns = (int64_t) pc.batch * pc.ho * pc.wo;
+  char variant[64];
+  snprintf (variant, sizeof variant, "conv2d_%s_%s", dtype_short (w->dtype), storage_suffix (ctx));
+  double work = 2.0 * pc.cout * (double) columns * pc.cin * pc.kh * pc.kw;
+  return launch (ctx, op, variant, &pc, sizeof pc, u32 ((columns + MM_TILE - 1) / MM_TILE),
+                 (pc.cout + MM_TILE - 1) / MM_TILE, 1, work, err);
+}
+
+static td_status
+run_resize (td_vk_context *ctx, const td_op *op, td_error *err)
+{
+  const td_tensor *x = op->src[0], *y = op->dst;
+  td_pc_resize pc = {
+    .x = address_of (x), .y = address_of (y),
+    .planes = u32 (x->shape[0] * x->shape[1]), .h = u32 (x->shape[2]), .w = u32 (x->shape[3]),
+    .ho = u32 (y->shape[2]), .wo = u32 (y->shape[3]),
+    .mode = op->type == TD_OP_UPSAMPLE_NEAREST2X ? PC_RESIZE_NEAREST2X
+            : op->type == TD_OP_RESIZE_BILINEAR  ? PC_RESIZE_BILINEAR
+                                                 : PC_RESIZE_BICUBIC,
+  };
+  return launch_elements (ctx, op, "resize", &pc, sizeof pc, td_tensor_numel (y), err);
+}
+
+static td_status
+run_embedding (td_vk_context *ctx, const td_op *op, td_error *err)
+{
+  const td_tensor *ids = op->src[0], *table = op->src[1];
+  td_pc_embedding pc = {
+    .ids = address_of (ids), .table = address_of (table), .y = address_of (op->dst),
+    .n_ids = u32 (td_tensor_numel (ids)), .dim = u32 (table->shape[1]), .vocab = u32 (table->shape[0]),
+    .table_dtype = (uint32_t) table->dtype,
+  };
+  char variant[32];
+  snprintf (variant, sizeof variant, "embedding_%s", storage_suffix (ctx));
+  return launch_elements (ctx, op, variant, &pc, sizeof pc, td_tensor_numel (op->dst), err);
+}
+
+static int
+concat_dim (const td_op *op)
+{
+  int dim = op->p.concat.dim;
+  return dim < 0 ? dim + op->src[0]->ndim : dim;
+}
+
+static td_status
+run_concat (td_vk_context *ctx, const td_op *op, td_error *err)
+{
+  const td_tensor *a = op->src[0], *b = op->src[1];
+  int dim = concat_dim (op);
+  int64_t outer = 1, inner = 1;
+  for (int i = 0; i < dim; i++)
+    outer *= a->shape[i];
+  for (int i = dim + 1; i < a->ndim; i++)
+    inner *= a->shape[i];
+  td_pc_concat pc = {
+    .a = address_of (a), .b = address_of (b), .y = address_of (op->dst),
+    .outer = u32 (outer), .a_inner = u32 (a->shape[dim] * inner), .b_inner = u32 (b->shape[dim] * inner),
+  };
+  return launch_elements (ctx, op, td_dtype_size (a->dtype) == 2 ? "concat16_s16" : "concat32", &pc, sizeof pc,
+                          td_tensor_numel (op->dst), err);
+}
+
+static td_status
+run_copy (td_vk_context *ctx, const td_op *op, td_error *err)
+{
+  const td_tensor *x = op->src[0];
+  td_pc_copy pc = {
+    .x = address_of (x), .y = address_of (op->dst), .n = u32 (td_tensor_numel (x)),
+    .x_dtype = (uint32_t) x->dtype, .y_dtype = (uint32_t) op->dst->dtype,
+  };
+  int pad = PC_MAX_DIMS - x->ndim;
+  for (int d = 0; d < PC_MAX_DIMS; d++)
+    {
+      pc.shape[d] = d >= pad ? u32 (x->shape[d - pad]) : 1;
+      pc.stride[d] = d >= pad ? u32 (x->stride[d - pad]) : 0;
+    }
+  char variant[32];
+  snprintf (variant, sizeof variant, "copy_%s", storage_suffix (ctx));
+  return launch_elements (ctx, op, variant, &pc, sizeof pc, pc.n, err);
+}
+
+static td_status
+run_pick (td_vk_context *ctx, const td_op *op, td_error *err)
+{
+  const td_tensor *x = op->src[0];
+  td_pc_pick pc = {
+    .x = address_of (x), .y = address_of (op->dst),
+    .rows = u32 (rows_of (x)), .cols = u32 (last_dim (x)),
+  };
+  bool sample = op->type == TD_OP_SAMPLE && op->p.sample.temperature > 0.0f;
+  if (sample)
+    {
+      pc.seed = op->p.sample.seed;
+      pc.counter = op->p.sample.counter;
+      pc.temperature = op->p.sample.temperature;
+      pc.top_p = op->p.sample.top_p;
+    }
+  return launch_rows (ctx, op, sample ? "sample" : "argmax", &pc, sizeof pc, pc.rows,
+                      (sample ? 80.0 : 1.0) * (double) td_tensor_numel (x), err);
+}
+
+td_status
+td_vk_run_op (td_vk_context *ctx, const td_op *op, td_error *err)
+{
+  if (td_tensor_numel (op->dst) == 0)
+    return TD_OK;
+  switch (op->type)
+    {
+    case TD_OP_MATMUL: return run_matmul (ctx, op, err);
+    case TD_OP_ADD:
+    case TD_OP_MUL: return run_binary (ctx, op, err);
+    case TD_OP_SCALE:
+    case TD_OP_UNARY: return run_unary (ctx, op, err);
+    case TD_OP_LAYER_NORM:
+    case TD_OP_RMS_NORM: return run_norm (ctx, op, err);
+    case TD_OP_GROUP_NORM: return run_group_norm (ctx, op, err);
+    case TD_OP_SOFTMAX: return run_softmax (ctx, op, err);
+    case TD_OP_ROPE: return run_rope (ctx, op, err);
+    case TD_OP_ATTENTION: return run_attention (ctx, op, err);
+    case TD_OP_CONV2D: return run_conv2d (ctx, op, err);
+    case TD_OP_UPSAMPLE_NEAREST2X:
+    case TD_OP_RESIZE_BILINEAR:
+    case TD_OP_RESIZE_BICUBIC: return run_resize (ctx, op, err);
+    case TD_OP_EMBEDDING: return run_embedding (ctx, op, err);
+    case TD_OP_CONCAT: return run_concat (ctx, op, err);
+    case TD_OP_COPY: return run_copy (ctx, op, err);
+    case TD_OP_ARGMAX:
+    case TD_OP_SAMPLE: return run_pick (ctx, op, err);
+    case TD_OP_COUNT:
+    default: return td_error_set (err, TD_ERR_INVALID_ARG, "invalid op");
+    }
+}
+
+/* Every tensor lives in this backend's memory, is addressable with 32-bit element
+ * indices, and (apart from COPY's source) is f32 where the shader expects it. */
+static bool
+tensors_fit (td_vk_context *ctx, const td_op *op)
+{
+  const td_tensor *all[TD_OP_MAX_SRC + 1] = { op->dst, op->src[0], op->src[1], op->src[2], op->src[3] };
+  for (int i = 0; i <= TD_OP_MAX_SRC; i++)
+    {
+      const td_tensor *t = all[i];
+      if (t == NULL)
+        continue;
+      if (t->buffer == NULL || t->buffer->backend != ctx->backend || t->ndim > PC_MAX_DIMS)
+        return false;
+      int64_t span = 1;
+      for (int d = 0; d < t->ndim; d++)
+        {
+          if (t->stride[d] < 0)
+            return false;
+          span += (t->shape[d] > 0 ? t->shape[d] - 1 : 0) * t->stride[d];
+        }
+      if (td_tensor_numel (t) >= INT32_MAX || span >= INT32_MAX)
+        return false;
+    }
+  return true;
+}
+
+static bool
+all_f32 (const td_op *op, int count)
+{
+  if (op->dst->dtype != TD_F32)
+    return false;
+  for (int i = 0; i < count; i++)
+    if (op->src[i] != NULL && op->src[i]->dtype != TD_F32)
+      return false;
+  return true;
+}
+
+static bool
+params_ok (const td_op *op, int first, int last)
+{
+  for (int i = first; i <= last; i++)
+    if (op->src[i] != NULL && !is_weight_dtype (op->src[i]->dtype))
+      return false;
+  return true;
+}
+
+bool
+td_vk_supports_op (td_vk_context *ctx, const td_op *op)
+{
+  if (!tensors_fit (ctx, op))
+    return false;
+  switch (op->type)
+    {
+    case TD_OP_MATMUL:
+      {
+        int64_t batch, m, n, k;
+        matmul_shape (op, &batch, &m, &n, &k);
+        return all_f32 (op, 1) && params_ok (op, 1, 2) && (n + MM_TILE - 1) / MM_TILE <= MAX_GROUPS
+               && (m + MM_TILE - 1) / MM_TILE <= MAX_GROUPS && batch <= MAX_GROUPS;
+      }
+    case TD_OP_ADD:
+    case TD_OP_MUL:
+      return all_f32 (op, 2);
+    case TD_OP_SCALE:
+    case TD_OP_UNARY:
+    case TD_OP_SOFTMAX:
+      return all_f32 (op, 1) && (op->type != TD_OP_UNARY || (unsigned) op->p.unary.kind < TD_UNARY_COUNT);
+    case TD_OP_LAYER_NORM:
+    case TD_OP_RMS_NORM:
+    case TD_OP_GROUP_NORM:
+      return all_f32 (op, 1) && params_ok (op, 1, 2);
+    case TD_OP_ROPE:
+      return all_f32 (op, 3) && op->src[0]->ndim >= 3;
+    case TD_OP_ATTENTION:
+      return all_f32 (op, 4) && op->src[0]->shape[3] <= 512 && op->src[2]->shape[3] <= 512
+             && op->src[0]->shape[2] <= MAX_GROUPS && op->src[0]->shape[0] <= MAX_GROUPS;
+    case TD_OP_CONV2D:
+      {
+        const td_tensor *y = op->dst;
+        int64_t columns = y->shape[0] * y->shape[2] * y->shape[3];
+        return all_f32 (op, 1) && params_ok (op, 1, 2) && (columns + MM_TILE - 1) / MM_TILE <= MAX_GROUPS
+               && op->p.conv2d.stride_h > 0 && op->p.conv2d.stride_w > 0 && op->p.conv2d.pad_h >= 0
+               && op->p.conv2d.pad_w >= 0;
+      }
+    case TD_OP_UPSAMPLE_NEAREST2X:
+    case TD_OP_RESIZE_BILINEAR:
+    case TD_OP_RESIZE_BICUBIC:
+      return all_f32 (op, 1);
+    case TD_OP_EMBEDDING:
+      return op->src[0]->dtype == TD_I32 && op->dst->dtype == TD_F32 && is_weight_dtype (op->src[1]->dtype);
+    case TD_OP_CONCAT:
+      {
+        size_t size = td_dtype_size (op->src[0]->dtype);
+        return size == 4 || (size == 2 && ctx->info.storage_16bit);
+      }
+    case TD_OP_COPY:
+      {
+        td_dtype from = op->src[0]->dtype, to = op->dst->dtype;
+        if (from == TD_I32 && to == TD_I32)
+          return true;
+        if (!is_weight_dtype (from) || !is_weight_dtype (to))
+          return false;
+        return to == TD_F32 || ctx->info.storage_16bit;
+      }
+    case TD_OP_ARGMAX:
+    case TD_OP_SAMPLE:
+      return op->src[0]->dtype == TD_F32 && op->dst->dtype == TD_I32;
+    case TD_OP_COUNT:
+    default:
+      return false;
+    }
+}

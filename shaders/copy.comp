@@ -1,0 +1,44 @@
+#version 450
+/* COPY: a strided view (shape/stride in elements, padded to 5 dims) into a
+ * contiguous tensor, converting between f32, f16 and bf16; same-dtype i32 moves
+ * bits. 16-bit outputs need the 16-bit storage variant. */
+#extension GL_GOOGLE_include_directive : require
+#include "common.glsl"
+
+layout(local_size_x = 256) in;
+layout(push_constant, std430) uniform Push { td_pc_copy p; };
+
+void
+main ()
+{
+  uint i = invocation_linear ();
+  if (i >= p.n)
+    return;
+  uint rest = i, si = 0;
+  for (int d = PC_MAX_DIMS - 1; d >= 0; d--)
+    {
+      si += (rest % p.shape[d]) * p.stride[d];
+      rest /= p.shape[d];
+    }
+  if (p.x_dtype == PC_DTYPE_I32 || (p.x_dtype == p.y_dtype && p.x_dtype == PC_DTYPE_F32))
+    {
+      U32Buf (p.y).d[i] = U32Buf (p.x).d[si];
+      return;
+    }
+#ifndef TD_W16_PACKED
+  if (p.x_dtype == p.y_dtype)
+    {
+      U16Buf (p.y).d[i] = U16Buf (p.x).d[si];
+      return;
+    }
+#endif
+  float v = load_any (p.x, p.x_dtype, si);
+  if (p.y_dtype == PC_DTYPE_F32)
+    store_f32 (p.y, i, v);
+#ifndef TD_W16_PACKED
+  else if (p.y_dtype == PC_DTYPE_BF16)
+    U16Buf (p.y).d[i] = uint16_t (float_to_bf16_bits (v));
+  else
+    U16Buf (p.y).d[i] = uint16_t (packHalf2x16 (vec2 (v, 0.0)) & 0xffffu);
+#endif
+}
