@@ -1,6 +1,10 @@
 /* verify.c — the component registry, the comparison and `thinkdiff verify`. */
 #include "pipeline/verify.h"
 
+#ifdef TD_HAVE_VULKAN
+#include "backend/vulkan/vulkan_backend.h"
+#endif
+
 #include <glib.h>
 #include <math.h>
 #include <stdlib.h>
@@ -216,9 +220,12 @@ td_verify_backend_new (const char *name, td_error *err)
     return td_backend_cpu_new (err);
   if (strcmp (name, "vulkan") == 0)
     {
-      td_error_set (err, TD_ERR_UNSUPPORTED, "--backend vulkan: the Vulkan backend is not available yet"
-                    " (use --backend cpu)");
+#ifdef TD_HAVE_VULKAN
+      return td_backend_vulkan_new (-1, err);
+#else
+      td_error_set (err, TD_ERR_UNSUPPORTED, "--backend vulkan: this build has no Vulkan backend (use --backend cpu)");
       return NULL;
+#endif
     }
   td_error_set (err, TD_ERR_INVALID_ARG, "unknown backend '%s' (use cpu or vulkan)", name);
   return NULL;
