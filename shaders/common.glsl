@@ -25,11 +25,12 @@ workgroup_linear ()
   return gl_WorkGroupID.x + gl_WorkGroupID.y * gl_NumWorkGroups.x;
 }
 
-/* Linear index of this invocation in a 2-D grid of 1-D workgroups. */
+/* Linear index of this invocation in a 2-D grid of 1-D workgroups of 256
+ * (gl_WorkGroupSize is not known yet where this file is included). */
 uint
 invocation_linear ()
 {
-  return workgroup_linear () * gl_WorkGroupSize.x + gl_LocalInvocationID.x;
+  return workgroup_linear () * 256u + gl_LocalInvocationID.x;
 }
 
 uint

@@ -6,18 +6,23 @@
 layout(local_size_x = 256) in;
 layout(push_constant, std430) uniform Push { td_pc_unary p; };
 
-/* erf by Abramowitz–Stegun 7.1.26 is too coarse for GELU parity; use the
- * W. J. Cody-style rational approximation via erfc for |x| large. */
+/* erfc (z) for z >= 0 by Abramowitz–Stegun 7.1.26 (absolute error < 1.5e-7),
+ * computed directly so the tail keeps its precision. */
 float
-erf_approx (float x)
+erfc_nonnegative (float z)
 {
-  /* Numerical Recipes erfc (Chebyshev), relative error < 1.2e-7. */
-  float z = abs (x);
-  float t = 1.0 / (1.0 + 0.5 * z);
-  float r = t * exp (-z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418
-            + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587
-            + t * (-0.82215223 + t * 0.17087277)))))))));
-  return x >= 0.0 ? 1.0 - r : r - 1.0;
+  float t = 1.0 / (1.0 + 0.3275911 * z);
+  float poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
+  return poly * exp (-z * z);
+}
+
+/* x · Φ(x) = x/2 · erfc (-x/√2). */
+float
+gelu_erf (float x)
+{
+  float z = x * 0.70710678118654752;
+  float c = z >= 0.0 ? 2.0 - erfc_nonnegative (z) : erfc_nonnegative (-z);
+  return 0.5 * x * c;
 }
 
 float
@@ -31,7 +36,7 @@ apply (float x)
 {
   switch (p.kind)
     {
-    case 0u: return 0.5 * x * (1.0 + erf_approx (x * 0.70710678118654752));
+    case 0u: return gelu_erf (x);
     case 1u: return 0.5 * x * (1.0 + tanh (0.79788456080286536 * (x + 0.044715 * x * x * x)));
     case 2u: return x * sigmoid (x);
     case 3u: return x * sigmoid (1.702 * x);

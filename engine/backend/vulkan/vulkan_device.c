@@ -19,7 +19,10 @@ static VKAPI_ATTR VkBool32 VKAPI_CALL
 on_debug_message (VkDebugUtilsMessageSeverityFlagBitsEXT severity, VkDebugUtilsMessageTypeFlagsEXT types,
                   const VkDebugUtilsMessengerCallbackDataEXT *data, void *user_data)
 {
-  if (severity >= VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT)
+  /* The loader's general notices ("adding layers …") are not findings. */
+  bool finding = (types & VK_DEBUG_UTILS_MESSAGE_TYPE_VALIDATION_BIT_EXT)
+                 || severity >= VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT;
+  if (finding && severity >= VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT)
     {
       __atomic_add_fetch (&validation_messages, 1, __ATOMIC_RELAXED);
       fprintf (stderr, "vulkan validation: %s\n", data->pMessage);

@@ -1,0 +1,81 @@
+#include "op-check.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A host copy of a contiguous device tensor, same dtype and shape. */
+static td_tensor *
+mirror_on (td_backend *cpu, const td_tensor *t)
+{
+  td_error err;
+  td_tensor *m = td_tensor_new (cpu, t->dtype, t->ndim, t->shape, &err);
+  g_assert_nonnull (m);
+  size_t bytes = td_tensor_nbytes (t);
+  void *raw = g_malloc (bytes + 1);
+  g_assert_cmpint (td_tensor_download (t, raw, bytes, &err), ==, TD_OK);
+  g_assert_cmpint (td_tensor_upload (m, raw, bytes, &err), ==, TD_OK);
+  g_free (raw);
+  return m;
+}
+
+/* The same op on the CPU backend; returns false when its kernel is not there yet. */
+static bool
+compare_with_cpu (const td_op *op, double tol, const char *what)
+{
+  for (int i = 0; i < TD_OP_MAX_SRC; i++)
+    if (op->src[i] != NULL && !td_tensor_is_contiguous (op->src[i]))
+      return false;
+  td_error err;
+  td_backend *cpu = td_backend_cpu_new (&err);
+  td_op cpu_op = *op;
+  td_tensor *srcs[TD_OP_MAX_SRC] = { NULL };
+  for (int i = 0; i < TD_OP_MAX_SRC; i++)
+    if (op->src[i] != NULL)
+      cpu_op.src[i] = srcs[i] = mirror_on (cpu, op->src[i]);
+  td_tensor *dst = td_tensor_new (cpu, op->dst->dtype, op->dst->ndim, op->dst->shape, &err);
+  g_assert_nonnull (dst);
+  cpu_op.dst = dst;
+  td_status status = td_backend_run (cpu, &cpu_op, &err);
+  bool ran = status == TD_OK;
+  if (status == TD_ERR_UNSUPPORTED)
+    g_test_message ("%s: no CPU kernel yet (%s)", what, err.message);
+  else
+    {
+      g_assert_cmpint (status, ==, TD_OK);
+      float *want = td_tensor_to_f32 (dst, &err);
+      float *got = td_tensor_to_f32 (op->dst, &err);
+      int64_t n = td_tensor_numel (dst);
+      double *ref = g_new (double, n);
+      for (int64_t i = 0; i < n; i++)
+        ref[i] = want[i];
+      double e = vk_normalised_error (got, ref, n);
+      if (!(e <= tol))
+        g_error ("%s: Vulkan vs CPU normalised error %.3g over %.3g", what, e, tol);
+      free (want);
+      free (got);
+      g_free (ref);
+    }
+  for (int i = 0; i < TD_OP_MAX_SRC; i++)
+    td_tensor_free (srcs[i]);
+  td_tensor_free (dst);
+  td_backend_free (cpu);
+  return ran;
+}
+
+void
+op_check (td_op *op, vk_guarded *g, const double *ref, double tol, const char *what)
+{
+  td_backend *b = vk_test_backend ();
+  td_error err;
+  op->dst = g->t;
+  td_status status = vk_run (b, op, &err);
+  if (status != TD_OK)
+    g_error ("%s: %s", what, err.message);
+  g_assert_cmpint (td_backend_sync (b, &err), ==, TD_OK);
+  vk_guarded_check (g);
+  if (ref != NULL)
+    vk_assert_close (g->t, ref, tol, what);
+  compare_with_cpu (op, tol, what);
+  vk_test_assert_no_validation_messages ();
+}
