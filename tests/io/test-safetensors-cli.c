@@ -116,8 +116,9 @@ test_verify_cli_errors (void)
   const char *vulkan[] = { "verify", "--component", "x", "--model", ".", "--io", io_path,
                            "--backend", "vulkan", NULL };
   r = run_cli (vulkan);
+  /* Either the unknown component is reported on a working Vulkan device, or the backend is missing. */
   g_assert_cmpint (r.exit_code, !=, 0);
-  g_assert_nonnull (strstr (r.err, "Vulkan backend"));
+  g_assert_true (strstr (r.err, "unknown component 'x'") != NULL || strstr (r.err, "Vulkan") != NULL);
   run_result_clear (&r);
 
   const char *bad_backend[] = { "verify", "--component", "x", "--model", ".", "--io", io_path,

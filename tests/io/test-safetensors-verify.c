@@ -204,9 +204,13 @@ test_errors (void)
   g_assert_nonnull (strstr (r.err, "test-broken: model-dir/config.json: no such file"));
   verify_run_clear (&r);
 
+  /* On a machine with a Vulkan device (lavapipe in CI) the component runs there too;
+   * without one the error says so. */
   r = run_verify ("test-identity", "vulkan");
-  g_assert_cmpint (r.code, ==, 1);
-  g_assert_nonnull (strstr (r.err, "Vulkan backend is not available"));
+  if (r.code == 0)
+    g_assert_nonnull (strstr (r.out, "x 0.000e+00 0.000e+00 ok"));
+  else
+    g_assert_nonnull (strstr (r.err, "Vulkan"));
   verify_run_clear (&r);
 
   r = run_verify ("no-such", "cpu");

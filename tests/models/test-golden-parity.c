@@ -5,6 +5,10 @@
 
 #include "pipeline/verify.h"
 
+#ifdef TD_HAVE_VULKAN
+#include "backend/vulkan/vulkan_backend.h"
+#endif
+
 typedef struct {
   const char *component;
   const char *folder;      /* under tests/data/golden */
@@ -52,6 +56,10 @@ run_case (gconstpointer data)
     }
   free (results);
   td_backend_free (backend);
+#ifdef TD_HAVE_VULKAN
+  /* With TD_VULKAN_VALIDATION=1 any validation-layer message fails the case. */
+  g_assert_cmpint (td_vulkan_validation_message_count (), ==, 0);
+#endif
 }
 
 int
