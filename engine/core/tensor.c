@@ -107,7 +107,8 @@ tensor_over (td_buffer *buffer, size_t offset, td_dtype dtype, int ndim, const i
     return NULL;
   t->dtype = dtype;
   t->ndim = ndim;
-  memcpy (t->shape, shape, (size_t) ndim * sizeof *shape);
+  if (ndim > 0)
+    memcpy (t->shape, shape, (size_t) ndim * sizeof *shape);
   set_contiguous_strides (t);
   t->buffer = td_buffer_ref (buffer);
   t->offset = offset;
@@ -241,7 +242,8 @@ td_tensor_reshape (const td_tensor *t, int ndim, const int64_t *shape, td_error 
   if (v == NULL)
     return NULL;
   v->ndim = ndim;
-  memcpy (v->shape, shape, (size_t) ndim * sizeof *shape);
+  if (ndim > 0)
+    memcpy (v->shape, shape, (size_t) ndim * sizeof *shape);
   set_contiguous_strides (v);
   return v;
 }

@@ -8,6 +8,7 @@ struct td_threadpool {
   int n_threads;            /* workers + the calling thread */
   pthread_t *workers;
   pthread_mutex_t lock;
+  pthread_mutex_t job_lock;   /* one job at a time: callers on other threads wait */
   pthread_cond_t work_ready;
   pthread_cond_t work_done;
   /* The job in flight. */
@@ -86,6 +87,7 @@ td_threadpool_new (int n_threads)
     return NULL;
   pool->n_threads = n_threads;
   pthread_mutex_init (&pool->lock, NULL);
+  pthread_mutex_init (&pool->job_lock, NULL);
   pthread_cond_init (&pool->work_ready, NULL);
   pthread_cond_init (&pool->work_done, NULL);
   if (n_threads > 1)
@@ -119,6 +121,7 @@ td_threadpool_free (td_threadpool *pool)
   for (int i = 0; i < pool->n_threads - 1; i++)
     pthread_join (pool->workers[i], NULL);
   pthread_mutex_destroy (&pool->lock);
+  pthread_mutex_destroy (&pool->job_lock);
   pthread_cond_destroy (&pool->work_ready);
   pthread_cond_destroy (&pool->work_done);
   free (pool->workers);
@@ -161,6 +164,7 @@ td_parallel_for (td_threadpool *pool, int64_t n, td_range_fn fn, void *ctx)
   int64_t chunks = (int64_t) pool->n_threads * 4;
   int64_t chunk = (n + chunks - 1) / chunks;
 
+  pthread_mutex_lock (&pool->job_lock);
   pthread_mutex_lock (&pool->lock);
   pool->fn = fn;
   pool->ctx = ctx;
@@ -178,4 +182,5 @@ td_parallel_for (td_threadpool *pool, int64_t n, td_range_fn fn, void *ctx)
   while (pool->active > 0)
     pthread_cond_wait (&pool->work_done, &pool->lock);
   pthread_mutex_unlock (&pool->lock);
+  pthread_mutex_unlock (&pool->job_lock);
 }

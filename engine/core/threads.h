@@ -14,7 +14,8 @@ int td_threadpool_size (const td_threadpool *pool);
 td_threadpool *td_threadpool_default (void);
 
 /* Calls fn(ctx, begin, end) over disjoint chunks covering [0, n), in parallel,
- * and returns when all are done. The calling thread takes part. Not reentrant:
- * fn must not call td_parallel_for on the same pool. */
+ * and returns when all are done. The calling thread takes part. Calls from
+ * several threads run one after another; fn must not call td_parallel_for on
+ * the same pool. */
 typedef void (*td_range_fn) (void *ctx, int64_t begin, int64_t end);
 void td_parallel_for (td_threadpool *pool, int64_t n, td_range_fn fn, void *ctx);

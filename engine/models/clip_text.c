@@ -69,7 +69,7 @@ td_clip_text_load (const char *dir, td_backend *backend, td_error *err)
       td_error_set (err, TD_ERR_NO_MEMORY, "out of memory loading CLIP");
       return NULL;
     }
-  model->backend = backend;
+  model->backend = backend != NULL ? backend : td_backend_host ();
   if (read_config (&model->config, dir, err) != TD_OK)
     goto fail;
   model->weights = td_weights_open (dir, backend, err);
@@ -174,10 +174,10 @@ embed (td_clip_text *model, td_layer_ctx *ctx, const int32_t *ids, int n)
     }
   for (int i = 0; i < n; i++)
     positions[i] = i;
-  const int64_t ids_shape[1] = { n };
+  const int64_t ids_shape[2] = { 1, n };
   const int64_t x_shape[3] = { 1, n, c->hidden_size };
-  td_tensor *token_ids = td_layer_from_host (ctx, TD_I32, 1, ids_shape, ids);
-  td_tensor *position_ids = td_layer_from_host (ctx, TD_I32, 1, ids_shape, positions);
+  td_tensor *token_ids = td_layer_from_host (ctx, TD_I32, 2, ids_shape, ids);
+  td_tensor *position_ids = td_layer_from_host (ctx, TD_I32, 2, ids_shape, positions);
   free (positions);
   td_tensor *x = td_layer_new (ctx, TD_F32, 3, x_shape);
   td_tensor *pos = td_layer_new (ctx, TD_F32, 3, x_shape);

@@ -12,6 +12,9 @@
 #include "models/model_config.h"
 #include "models/rope_tables.h"
 
+/* Weight names are built from internal printf patterns with one block index. */
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+
 struct td_flux_dit {
   td_flux_config config;
   td_backend *backend;
@@ -107,9 +110,21 @@ infer_bfl_config (td_flux_config *c, td_weights *weights, td_error *err)
   c->guidance_embeds = td_weights_has (weights, "guidance_in.in_layer.weight");
   c->theta = 10000;
   c->mlp_ratio_x100 = 400;
-  /* FLUX.1 splits a 128-wide head as 16 + 56 + 56; the file may say otherwise. */
+  /* FLUX.1 splits a 128-wide head as 16 + 56 + 56. A file may state its own split
+   * in its metadata ("axes_dims_rope": "16,56,56"), as converted small models do. */
   c->axes_dim[0] = c->head_dim / 8;
   c->axes_dim[1] = c->axes_dim[2] = (c->head_dim - c->axes_dim[0]) / 2;
+  const char *axes = td_weights_metadata (weights, "axes_dims_rope");
+  if (axes != NULL)
+    {
+      int a[3];
+      char tail;
+      if (sscanf (axes, "%d,%d,%d%c", &a[0], &a[1], &a[2], &tail) != 3 || a[0] < 0 || a[1] < 0 || a[2] < 0
+          || a[0] % 2 || a[1] % 2 || a[2] % 2 || a[0] + a[1] + a[2] != c->head_dim)
+        return td_error_set (err, TD_ERR_FORMAT, "%s: metadata axes_dims_rope \"%s\" is not three even numbers "
+                             "adding up to the head size %d", td_weights_path (weights), axes, c->head_dim);
+      memcpy (c->axes_dim, a, sizeof a);
+    }
   return TD_OK;
 }
 
@@ -122,7 +137,7 @@ td_flux_dit_load (const char *path, td_backend *backend, td_error *err)
       td_error_set (err, TD_ERR_NO_MEMORY, "out of memory loading FLUX");
       return NULL;
     }
-  model->backend = backend;
+  model->backend = backend != NULL ? backend : td_backend_host ();
   model->derived = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) td_tensor_free);
   model->weights = td_weights_open (path, backend, err);
   if (model->weights == NULL)

@@ -79,7 +79,7 @@ td_flux_vae_load (const char *dir, td_backend *backend, td_error *err)
       td_error_set (err, TD_ERR_NO_MEMORY, "out of memory loading the VAE");
       return NULL;
     }
-  vae->backend = backend;
+  vae->backend = backend != NULL ? backend : td_backend_host ();
   if (read_config (&vae->config, dir, err) != TD_OK || (vae->weights = td_weights_open (dir, backend, err)) == NULL)
     {
       td_error_prefix (err, "loading the VAE from %s", dir);

@@ -1,18 +1,32 @@
 #include "models/model_config.h"
 
+#include "io/json_strict.h"
+
 #include <math.h>
+
+/* Configs are a few KB; anything far larger is not a config. */
+#define CONFIG_MAX_BYTES (16u << 20)
 
 td_model_config *
 td_model_config_load (const char *path, td_error *err)
 {
   g_autoptr (GError) error = NULL;
-  JsonParser *parser = json_parser_new_immutable ();
-  if (!json_parser_load_from_mapped_file (parser, path, &error))
+  g_autofree char *text = NULL;
+  gsize length = 0;
+  if (!g_file_get_contents (path, &text, &length, &error))
     {
-      td_error_set (err, error->domain == G_FILE_ERROR ? TD_ERR_IO : TD_ERR_FORMAT, "%s: %s", path, error->message);
-      g_object_unref (parser);
+      td_error_set (err, error->code == G_FILE_ERROR_NOENT ? TD_ERR_NOT_FOUND : TD_ERR_IO, "%s: %s", path,
+                    error->message);
       return NULL;
     }
+  if (length > CONFIG_MAX_BYTES)
+    {
+      td_error_set (err, TD_ERR_LIMIT, "%s: %zu bytes is too large for a config file", path, (size_t) length);
+      return NULL;
+    }
+  JsonParser *parser = td_json_parse_strict (text, length, path, "config", err);
+  if (parser == NULL)
+    return NULL;
   JsonNode *root = json_parser_get_root (parser);
   if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
     {

@@ -74,7 +74,7 @@ td_t5_encoder_load (const char *dir, td_backend *backend, td_error *err)
       td_error_set (err, TD_ERR_NO_MEMORY, "out of memory loading T5");
       return NULL;
     }
-  encoder->backend = backend;
+  encoder->backend = backend != NULL ? backend : td_backend_host ();
   if (read_config (&encoder->config, dir, err) != TD_OK)
     goto fail;
   encoder->weights = td_weights_open (dir, backend, err);
@@ -247,8 +247,8 @@ td_t5_encoder_forward (td_t5_encoder *encoder, const int32_t *ids, int n, td_err
       }
 
   td_layer_ctx ctx = { .backend = encoder->backend, .weights = encoder->weights, .err = err };
-  const int64_t ids_shape[1] = { n };
-  td_tensor *ids_tensor = td_layer_from_host (&ctx, TD_I32, 1, ids_shape, ids);
+  const int64_t ids_shape[2] = { 1, n };
+  td_tensor *ids_tensor = td_layer_from_host (&ctx, TD_I32, 2, ids_shape, ids);
   const char *table_name = td_weights_has (encoder->weights, "encoder.embed_tokens.weight")
                              ? "encoder.embed_tokens.weight" : "shared.weight";
   const td_tensor *table = td_layer_ok (&ctx) ? td_weights_get (encoder->weights, table_name, err) : NULL;

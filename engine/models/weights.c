@@ -58,6 +58,12 @@ td_weights_path (const td_weights *weights)
   return td_safetensors_path (weights->checkpoint);
 }
 
+const char *
+td_weights_metadata (const td_weights *weights, const char *key)
+{
+  return td_safetensors_metadata (weights->checkpoint, key);
+}
+
 td_backend *
 td_weights_backend (const td_weights *weights)
 {

@@ -33,4 +33,6 @@ const td_tensor *td_weights_get_host (td_weights *weights, const char *name, td_
 td_status td_weights_expect_shape (td_weights *weights, const char *name, int ndim, const int64_t *shape,
                                    td_error *err);
 const char *td_weights_path (const td_weights *weights);
+/* A "__metadata__" value of the checkpoint, or NULL. */
+const char *td_weights_metadata (const td_weights *weights, const char *key);
 td_backend *td_weights_backend (const td_weights *weights);

@@ -1,0 +1,78 @@
+/* td-generation-result.c — an entry of the results gallery.
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#include "td-config.h"
+
+#include "td-generation-result.h"
+
+struct _TdGenerationResult
+{
+  GObject     parent_instance;
+
+  GdkTexture *texture;
+  char       *thought;
+  guint32     seed;
+};
+
+G_DEFINE_FINAL_TYPE (TdGenerationResult, td_generation_result, G_TYPE_OBJECT)
+
+static void
+td_generation_result_finalize (GObject *object)
+{
+  TdGenerationResult *self = TD_GENERATION_RESULT (object);
+
+  g_clear_object (&self->texture);
+  g_clear_pointer (&self->thought, g_free);
+
+  G_OBJECT_CLASS (td_generation_result_parent_class)->finalize (object);
+}
+
+static void
+td_generation_result_class_init (TdGenerationResultClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = td_generation_result_finalize;
+}
+
+static void
+td_generation_result_init (TdGenerationResult *self)
+{
+}
+
+/* @thought may be NULL (CLIP mode writes none). */
+TdGenerationResult *
+td_generation_result_new (GdkTexture *texture,
+                          const char *thought,
+                          guint32     seed)
+{
+  TdGenerationResult *self;
+
+  g_return_val_if_fail (GDK_IS_TEXTURE (texture), NULL);
+
+  self = g_object_new (TD_TYPE_GENERATION_RESULT, NULL);
+  self->texture = g_object_ref (texture);
+  self->thought = g_strdup (thought);
+  self->seed = seed;
+  return self;
+}
+
+GdkTexture *
+td_generation_result_get_texture (TdGenerationResult *self)
+{
+  g_return_val_if_fail (TD_IS_GENERATION_RESULT (self), NULL);
+  return self->texture;
+}
+
+const char *
+td_generation_result_get_thought (TdGenerationResult *self)
+{
+  g_return_val_if_fail (TD_IS_GENERATION_RESULT (self), NULL);
+  return self->thought;
+}
+
+guint32
+td_generation_result_get_seed (TdGenerationResult *self)
+{
+  g_return_val_if_fail (TD_IS_GENERATION_RESULT (self), 0);
+  return self->seed;
+}

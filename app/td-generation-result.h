@@ -1,0 +1,22 @@
+/* td-generation-result.h — one finished image and what made it.
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#pragma once
+
+#include <gtk/gtk.h>
+
+G_BEGIN_DECLS
+
+#define TD_TYPE_GENERATION_RESULT (td_generation_result_get_type ())
+
+G_DECLARE_FINAL_TYPE (TdGenerationResult, td_generation_result, TD, GENERATION_RESULT, GObject)
+
+TdGenerationResult *td_generation_result_new         (GdkTexture         *texture,
+                                                      const char         *thought,
+                                                      guint32             seed);
+GdkTexture         *td_generation_result_get_texture (TdGenerationResult *self);
+const char         *td_generation_result_get_thought (TdGenerationResult *self);
+guint32             td_generation_result_get_seed    (TdGenerationResult *self);
+
+G_END_DECLS

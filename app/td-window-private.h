@@ -1,0 +1,48 @@
+/* td-window-private.h — TdWindow's fields, shared by its source files
+ * (td-window.c: layout and generation; td-window-actions.c: actions).
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#pragma once
+
+#include "td-window.h"
+
+G_BEGIN_DECLS
+
+struct _TdWindow
+{
+  AdwApplicationWindow  parent_instance;
+
+  GSettings            *settings;
+  GListStore           *results;
+  TdGenerationResult   *shown_result;
+
+  TdGenerationWorker    worker;
+  gpointer              worker_data;
+  TdGenerationJob      *job;
+  GCancellable         *cancellable;
+
+  char                 *last_toast_title;
+
+  /* template children */
+  AdwToastOverlay      *toast_overlay;
+  AdwFlap              *flap;
+  TdPromptBoard        *board;
+  TdSettingsPanel      *settings_panel;
+  GtkStack             *preview_stack;
+  GtkPicture           *preview_picture;
+  GtkWidget            *progress_box;
+  GtkLabel             *stage_label;
+  GtkProgressBar       *progress_bar;
+  GtkWidget            *thought_box;
+  GtkTextView          *thought_view;
+  GtkWidget            *results_box;
+  GtkFlowBox           *gallery;
+  GtkWidget            *generate_button;
+  GtkWidget            *cancel_button;
+};
+
+void _td_window_class_actions_init (GtkWidgetClass *widget_class);
+void _td_window_update_actions     (TdWindow       *self);
+
+G_END_DECLS

@@ -1,0 +1,35 @@
+/* td-window.h — the main window: board and settings beside the preview.
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#pragma once
+
+#include <adwaita.h>
+
+#include "td-generation-job.h"
+#include "td-prompt-board.h"
+#include "td-settings-panel.h"
+
+G_BEGIN_DECLS
+
+#define TD_TYPE_WINDOW (td_window_get_type ())
+
+G_DECLARE_FINAL_TYPE (TdWindow, td_window, TD, WINDOW, AdwApplicationWindow)
+
+TdWindow        *td_window_new                   (GtkApplication     *application);
+TdPromptBoard   *td_window_get_board             (TdWindow           *self);
+TdSettingsPanel *td_window_get_settings_panel    (TdWindow           *self);
+GListModel      *td_window_get_results           (TdWindow           *self);
+void             td_window_set_generation_worker (TdWindow           *self,
+                                                  TdGenerationWorker  worker,
+                                                  gpointer            worker_data);
+void             td_window_generate              (TdWindow           *self);
+void             td_window_cancel                (TdWindow           *self);
+gboolean         td_window_get_running           (TdWindow           *self);
+void             td_window_show_result           (TdWindow           *self,
+                                                  TdGenerationResult *result);
+void             td_window_add_toast             (TdWindow           *self,
+                                                  const char         *title);
+const char      *td_window_get_last_toast_title  (TdWindow           *self);
+
+G_END_DECLS

@@ -1,0 +1,280 @@
+#include "pipeline/board.h"
+
+#include <glib.h>
+#include <json-glib/json-glib.h>
+#include <string.h>
+
+#include "io/json_strict.h"
+
+#define BOARD_FILE_MAX_BYTES (1u << 20)
+
+td_board_settings
+td_board_settings_default (void)
+{
+  return (td_board_settings) {
+    .width = 1024,
+    .height = 1024,
+    .steps = 28,
+    .guidance = 3.5f,
+    .seed = 0,
+    .max_new_tokens = 128,
+    .temperature = 0.6f,
+    .top_p = 0.9f,
+    .picture_ids = false,
+  };
+}
+
+td_board *
+td_board_new (td_board_mode mode)
+{
+  td_board *board = g_new0 (td_board, 1);
+  board->mode = mode;
+  board->settings = td_board_settings_default ();
+  return board;
+}
+
+void
+td_board_free (td_board *board)
+{
+  if (board == NULL)
+    return;
+  for (int i = 0; i < board->n_items; i++)
+    g_free (board->items[i].value);
+  g_free (board->items);
+  g_free (board);
+}
+
+td_status
+td_board_add (td_board *board, td_board_item_kind kind, const char *value, td_error *err)
+{
+  if (board->n_items >= TD_BOARD_MAX_ITEMS)
+    return td_error_set (err, TD_ERR_LIMIT, "a board holds at most %d items", TD_BOARD_MAX_ITEMS);
+  if (value == NULL || value[0] == '\0')
+    return td_error_set (err, TD_ERR_INVALID_ARG, "an empty %s item", kind == TD_BOARD_IMAGE ? "image" : "text");
+  if (strlen (value) > TD_BOARD_MAX_TEXT)
+    return td_error_set (err, TD_ERR_LIMIT, "a board item is longer than %d bytes", TD_BOARD_MAX_TEXT);
+  if (!g_utf8_validate (value, -1, NULL))
+    return td_error_set (err, TD_ERR_INVALID_ARG, "a board item is not valid UTF-8");
+  board->items = g_renew (td_board_item, board->items, board->n_items + 1);
+  board->items[board->n_items].kind = kind;
+  board->items[board->n_items].value = g_strdup (value);
+  board->n_items++;
+  return TD_OK;
+}
+
+int
+td_board_count (const td_board *board, td_board_item_kind kind)
+{
+  int n = 0;
+  for (int i = 0; i < board->n_items; i++)
+    n += board->items[i].kind == kind;
+  return n;
+}
+
+char *
+td_board_joined_text (const td_board *board)
+{
+  GString *text = g_string_new (NULL);
+  for (int i = 0; i < board->n_items; i++)
+    if (board->items[i].kind == TD_BOARD_TEXT)
+      {
+        if (text->len > 0)
+          g_string_append_c (text, ' ');
+        g_string_append (text, board->items[i].value);
+      }
+  return g_string_free (text, FALSE);
+}
+
+const char *
+td_board_mode_name (td_board_mode mode)
+{
+  return mode == TD_BOARD_LVLM ? "lvlm" : "clip";
+}
+
+bool
+td_board_mode_from_name (const char *name, td_board_mode *mode)
+{
+  if (g_str_equal (name, "lvlm"))
+    *mode = TD_BOARD_LVLM;
+  else if (g_str_equal (name, "clip"))
+    *mode = TD_BOARD_CLIP;
+  else
+    return false;
+  return true;
+}
+
+td_status
+td_board_validate (const td_board *board, td_error *err)
+{
+  const td_board_settings *s = &board->settings;
+  if (board->n_items == 0)
+    return td_error_set (err, TD_ERR_INVALID_ARG, "the board is empty: add an image or a text");
+  if (s->width < 64 || s->height < 64 || s->width > 4096 || s->height > 4096 || s->width % 16 || s->height % 16)
+    return td_error_set (err, TD_ERR_INVALID_ARG, "the size %d×%d must be multiples of 16 between 64 and 4096",
+                         s->width, s->height);
+  if (s->steps < 1 || s->steps > 200)
+    return td_error_set (err, TD_ERR_INVALID_ARG, "steps must be 1..200, not %d", s->steps);
+  if (!(s->guidance >= 0.0f && s->guidance <= 100.0f))
+    return td_error_set (err, TD_ERR_INVALID_ARG, "guidance must be 0..100");
+  if (s->max_new_tokens < 1 || s->max_new_tokens > 1024)
+    return td_error_set (err, TD_ERR_INVALID_ARG, "max_new_tokens must be 1..1024, not %d", s->max_new_tokens);
+  if (!(s->temperature >= 0.0f && s->temperature <= 10.0f) || !(s->top_p > 0.0f && s->top_p <= 1.0f))
+    return td_error_set (err, TD_ERR_INVALID_ARG, "temperature must be 0..10 and top_p in (0, 1]");
+  return TD_OK;
+}
+
+static td_status
+read_number (JsonObject *root, const char *key, double min, double max, double *out, const char *path, td_error *err)
+{
+  JsonNode *node = json_object_get_member (root, key);
+  if (node == NULL)
+    return TD_OK;
+  if (!JSON_NODE_HOLDS_VALUE (node)
+      || (json_node_get_value_type (node) != G_TYPE_INT64 && json_node_get_value_type (node) != G_TYPE_DOUBLE))
+    return td_error_set (err, TD_ERR_FORMAT, "%s: \"%s\" should be a number", path, key);
+  double v = json_node_get_value_type (node) == G_TYPE_INT64 ? (double) json_node_get_int (node)
+                                                             : json_node_get_double (node);
+  if (!(v >= min && v <= max))
+    return td_error_set (err, TD_ERR_FORMAT, "%s: \"%s\" is outside %g..%g", path, key, min, max);
+  *out = v;
+  return TD_OK;
+}
+
+static td_status
+read_items (td_board *board, JsonArray *items, const char *dir, const char *path, td_error *err)
+{
+  for (guint i = 0; i < json_array_get_length (items); i++)
+    {
+      JsonNode *node = json_array_get_element (items, i);
+      JsonObject *item = JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
+      if (item == NULL || json_object_get_size (item) != 1)
+        return td_error_set (err, TD_ERR_FORMAT, "%s: item %u should be {\"image\": PATH} or {\"text\": TEXT}", path, i);
+      const char *key = json_object_get_members (item)->data;
+      JsonNode *value = json_object_get_member (item, key);
+      if (!JSON_NODE_HOLDS_VALUE (value) || json_node_get_value_type (value) != G_TYPE_STRING)
+        return td_error_set (err, TD_ERR_FORMAT, "%s: item %u's value should be a string", path, i);
+      const char *text = json_node_get_string (value);
+      td_status st;
+      if (g_str_equal (key, "image"))
+        {
+          g_autofree char *full = g_path_is_absolute (text) ? g_strdup (text) : g_build_filename (dir, text, NULL);
+          st = td_board_add (board, TD_BOARD_IMAGE, full, err);
+        }
+      else if (g_str_equal (key, "text"))
+        st = td_board_add (board, TD_BOARD_TEXT, text, err);
+      else
+        return td_error_set (err, TD_ERR_FORMAT, "%s: item %u has an unknown kind \"%s\"", path, i, key);
+      if (st != TD_OK)
+        return td_error_prefix (err, "%s: item %u", path, i);
+    }
+  return TD_OK;
+}
+
+td_board *
+td_board_load_json (const char *path, td_error *err)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *text = NULL;
+  gsize length = 0;
+  if (!g_file_get_contents (path, &text, &length, &error))
+    {
+      td_error_set (err, TD_ERR_IO, "%s: %s", path, error->message);
+      return NULL;
+    }
+  if (length > BOARD_FILE_MAX_BYTES)
+    {
+      td_error_set (err, TD_ERR_LIMIT, "%s: a board file is at most 1 MiB", path);
+      return NULL;
+    }
+  g_autoptr (JsonParser) parser = td_json_parse_strict (text, length, path, "board", err);
+  if (parser == NULL)
+    return NULL;
+  JsonNode *root_node = json_parser_get_root (parser);
+  JsonObject *root = JSON_NODE_HOLDS_OBJECT (root_node) ? json_node_get_object (root_node) : NULL;
+  JsonNode *items = root ? json_object_get_member (root, "items") : NULL;
+  if (items == NULL || !JSON_NODE_HOLDS_ARRAY (items))
+    {
+      td_error_set (err, TD_ERR_FORMAT, "%s: a board is an object with an \"items\" array", path);
+      return NULL;
+    }
+  td_board_mode mode = TD_BOARD_LVLM;
+  const char *mode_name = json_object_get_string_member_with_default (root, "mode", "lvlm");
+  if (!td_board_mode_from_name (mode_name, &mode))
+    {
+      td_error_set (err, TD_ERR_FORMAT, "%s: mode \"%s\" is neither lvlm nor clip", path, mode_name);
+      return NULL;
+    }
+  td_board *board = td_board_new (mode);
+  g_autofree char *dir = g_path_get_dirname (path);
+  td_board_settings *s = &board->settings;
+  double width = s->width, height = s->height, steps = s->steps, guidance = s->guidance, seed = 0,
+         tokens = s->max_new_tokens, temperature = s->temperature, top_p = s->top_p;
+  if (read_items (board, json_node_get_array (items), dir, path, err) != TD_OK
+      || read_number (root, "width", 0, 1e9, &width, path, err) || read_number (root, "height", 0, 1e9, &height, path, err)
+      || read_number (root, "steps", 0, 1e9, &steps, path, err)
+      || read_number (root, "guidance", -1e9, 1e9, &guidance, path, err)
+      || read_number (root, "seed", 0, 9007199254740991.0, &seed, path, err)
+      || read_number (root, "max_new_tokens", 0, 1e9, &tokens, path, err)
+      || read_number (root, "temperature", -1e9, 1e9, &temperature, path, err)
+      || read_number (root, "top_p", -1e9, 1e9, &top_p, path, err))
+    {
+      td_board_free (board);
+      return NULL;
+    }
+  s->width = (int) width;
+  s->height = (int) height;
+  s->steps = (int) steps;
+  s->guidance = (float) guidance;
+  s->seed = (uint64_t) seed;
+  s->max_new_tokens = (int) tokens;
+  s->temperature = (float) temperature;
+  s->top_p = (float) top_p;
+  if (td_board_validate (board, err) != TD_OK)
+    {
+      td_error_prefix (err, "%s", path);
+      td_board_free (board);
+      return NULL;
+    }
+  return board;
+}
+
+char *
+td_board_to_json (const td_board *board)
+{
+  g_autoptr (JsonBuilder) builder = json_builder_new ();
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "mode");
+  json_builder_add_string_value (builder, td_board_mode_name (board->mode));
+  json_builder_set_member_name (builder, "items");
+  json_builder_begin_array (builder);
+  for (int i = 0; i < board->n_items; i++)
+    {
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, board->items[i].kind == TD_BOARD_IMAGE ? "image" : "text");
+      json_builder_add_string_value (builder, board->items[i].value);
+      json_builder_end_object (builder);
+    }
+  json_builder_end_array (builder);
+  const td_board_settings *s = &board->settings;
+  json_builder_set_member_name (builder, "width");
+  json_builder_add_int_value (builder, s->width);
+  json_builder_set_member_name (builder, "height");
+  json_builder_add_int_value (builder, s->height);
+  json_builder_set_member_name (builder, "steps");
+  json_builder_add_int_value (builder, s->steps);
+  json_builder_set_member_name (builder, "guidance");
+  json_builder_add_double_value (builder, s->guidance);
+  json_builder_set_member_name (builder, "seed");
+  json_builder_add_int_value (builder, (gint64) s->seed);
+  json_builder_set_member_name (builder, "max_new_tokens");
+  json_builder_add_int_value (builder, s->max_new_tokens);
+  json_builder_set_member_name (builder, "temperature");
+  json_builder_add_double_value (builder, s->temperature);
+  json_builder_set_member_name (builder, "top_p");
+  json_builder_add_double_value (builder, s->top_p);
+  json_builder_end_object (builder);
+  g_autoptr (JsonGenerator) generator = json_generator_new ();
+  g_autoptr (JsonNode) root = json_builder_get_root (builder);
+  json_generator_set_root (generator, root);
+  return json_generator_to_data (generator, NULL);
+}

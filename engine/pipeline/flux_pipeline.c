@@ -1,0 +1,312 @@
+#include "pipeline/flux_pipeline.h"
+
+#include <glib.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend/ops.h"
+#include "models/flux_dit.h"
+#include "models/flux_vae.h"
+#include "models/layers.h"
+#include "pipeline/flow_scheduler.h"
+#include "pipeline/latent_preview.h"
+
+struct td_flux_pipeline {
+  char *dir;
+  td_backend *backend;
+  td_flow_schedule_config schedule_config;
+  td_flux_dit *transformer; /* loaded for denoising, freed before decoding */
+  td_flux_vae *vae;
+};
+
+td_flux_pipeline *
+td_flux_pipeline_new (const char *dir, td_backend *backend, td_error *err)
+{
+  g_autofree char *index = g_build_filename (dir, "model_index.json", NULL);
+  if (!g_file_test (index, G_FILE_TEST_IS_REGULAR))
+    {
+      td_error_set (err, TD_ERR_NOT_FOUND, "%s: no model_index.json (expected a FLUX folder in diffusers layout)", dir);
+      return NULL;
+    }
+  td_flux_pipeline *pipeline = g_new0 (td_flux_pipeline, 1);
+  pipeline->dir = g_strdup (dir);
+  pipeline->backend = backend;
+  g_autofree char *scheduler = g_build_filename (dir, "scheduler", "scheduler_config.json", NULL);
+  pipeline->schedule_config = td_flow_schedule_config_default ();
+  if (g_file_test (scheduler, G_FILE_TEST_EXISTS)
+      && td_flow_schedule_config_load (scheduler, &pipeline->schedule_config, err) != TD_OK)
+    {
+      td_flux_pipeline_free (pipeline);
+      return NULL;
+    }
+  return pipeline;
+}
+
+void
+td_flux_pipeline_free (td_flux_pipeline *pipeline)
+{
+  if (pipeline == NULL)
+    return;
+  td_flux_dit_free (pipeline->transformer);
+  td_flux_vae_free (pipeline->vae);
+  g_free (pipeline->dir);
+  g_free (pipeline);
+}
+
+void
+td_flux_pack_latents (const float *latents, int h, int w, float *packed)
+{
+  /* packed[(i·w/2 + j), c·4 + dy·2 + dx] = latents[c, 2i + dy, 2j + dx] */
+  for (int i = 0; i < h / 2; i++)
+    for (int j = 0; j < w / 2; j++)
+      for (int c = 0; c < TD_FLUX_LATENT_CHANNELS; c++)
+        for (int dy = 0; dy < 2; dy++)
+          for (int dx = 0; dx < 2; dx++)
+            packed[((size_t) i * (w / 2) + j) * 64 + c * 4 + dy * 2 + dx]
+              = latents[((size_t) c * h + 2 * i + dy) * w + 2 * j + dx];
+}
+
+void
+td_flux_unpack_latents (const float *packed, int h, int w, float *latents)
+{
+  for (int i = 0; i < h / 2; i++)
+    for (int j = 0; j < w / 2; j++)
+      for (int c = 0; c < TD_FLUX_LATENT_CHANNELS; c++)
+        for (int dy = 0; dy < 2; dy++)
+          for (int dx = 0; dx < 2; dx++)
+            latents[((size_t) c * h + 2 * i + dy) * w + 2 * j + dx]
+              = packed[((size_t) i * (w / 2) + j) * 64 + c * 4 + dy * 2 + dx];
+}
+
+void
+td_gaussian_noise (uint64_t seed, float *out, int64_t n)
+{
+  /* Box–Muller on pairs of uniforms; u1 is kept away from 0. */
+  for (int64_t i = 0; i < n; i += 2)
+    {
+      float u1 = td_rng_uniform (seed, (uint64_t) i) + 1.0f / 33554432.0f;
+      float u2 = td_rng_uniform (seed, (uint64_t) i + 1);
+      float r = sqrtf (-2.0f * logf (u1));
+      out[i] = r * cosf (6.28318530718f * u2);
+      if (i + 1 < n)
+        out[i + 1] = r * sinf (6.28318530718f * u2);
+    }
+}
+
+static bool
+cancelled (const td_flux_callbacks *callbacks)
+{
+  return callbacks != NULL && callbacks->cancel != NULL && *callbacks->cancel;
+}
+
+static void
+stage (const td_flux_callbacks *callbacks, const char *text)
+{
+  if (callbacks != NULL && callbacks->stage != NULL)
+    callbacks->stage (callbacks->user, text);
+}
+
+/* x0 = latents − σ·v, read back, unpacked and mapped to RGB. */
+static void
+send_preview (td_layer_ctx *ctx, const td_flux_callbacks *callbacks, const td_tensor *latents, const td_tensor *v,
+              float sigma, int lh, int lw, int step, int steps)
+{
+  if (callbacks == NULL || callbacks->preview == NULL)
+    return;
+  td_tensor *x0 = td_layer_new (ctx, TD_F32, v->ndim, v->shape);
+  td_status st;
+  if (x0 != NULL && (st = td_scale (ctx->backend, x0, v, -sigma, 0.0f, ctx->err)) != TD_OK)
+    td_layer_fail (ctx, st);
+  td_layer_add_ (ctx, x0, latents);
+  float *packed = td_layer_read_f32 (ctx, x0);
+  td_tensor_free (x0);
+  if (packed == NULL)
+    return;
+  float *planar = malloc ((size_t) TD_FLUX_LATENT_CHANNELS * lh * lw * sizeof *planar);
+  uint8_t *rgb = malloc ((size_t) lh * lw * 3);
+  if (planar != NULL && rgb != NULL)
+    {
+      td_flux_unpack_latents (packed, lh, lw, planar);
+      td_latent_preview_rgb (planar, lh, lw, rgb);
+      callbacks->preview (callbacks->user, step, steps, rgb, lw, lh);
+    }
+  free (planar);
+  free (rgb);
+  free (packed);
+}
+
+static td_status
+denoise (td_flux_pipeline *pipeline, td_layer_ctx *ctx, td_tensor *latents, const td_tensor *prompt_embeds,
+         const td_tensor *pooled, const td_flux_params *params, int lh, int lw, const td_flux_callbacks *callbacks)
+{
+  const int n_img = (lh / 2) * (lw / 2);
+  const int n_txt = (int) prompt_embeds->shape[1];
+  td_flow_schedule schedule = { 0 };
+  td_status st = td_flow_schedule_new (&pipeline->schedule_config, params->steps, n_img, &schedule, ctx->err);
+  if (st != TD_OK)
+    return st;
+
+  float *img_ids = g_new0 (float, (gsize) n_img * 3);
+  float *txt_ids = g_new0 (float, (gsize) n_txt * 3);
+  for (int i = 0; i < lh / 2; i++)
+    for (int j = 0; j < lw / 2; j++)
+      {
+        img_ids[(i * (lw / 2) + j) * 3 + 1] = (float) i;
+        img_ids[(i * (lw / 2) + j) * 3 + 2] = (float) j;
+      }
+  td_tensor *cos = NULL, *sin = NULL;
+  st = td_flux_dit_rope (pipeline->transformer, txt_ids, n_txt, img_ids, n_img, &cos, &sin, ctx->err);
+  g_free (img_ids);
+  g_free (txt_ids);
+
+  stage (callbacks, "denoising");
+  for (int i = 0; st == TD_OK && i < params->steps; i++)
+    {
+      if (cancelled (callbacks))
+        {
+          st = td_error_set (ctx->err, TD_ERR_CANCELLED, "cancelled at step %d of %d", i + 1, params->steps);
+          break;
+        }
+      /* The pipeline hands the model t / 1000; the model scales back by 1000. */
+      float t = schedule.timesteps[i] / 1000.0f;
+      td_tensor *v = td_flux_dit_forward (pipeline->transformer, latents, prompt_embeds, pooled, t, params->guidance,
+                                          cos, sin, ctx->err);
+      if (v == NULL)
+        {
+          st = ctx->err ? ctx->err->status : TD_ERR_DEVICE;
+          break;
+        }
+      send_preview (ctx, callbacks, latents, v, schedule.sigmas[i], lh, lw, i + 1, params->steps);
+      /* Euler: latents += (σ_next − σ) · v */
+      td_layer_scale_ (ctx, v, schedule.sigmas[i + 1] - schedule.sigmas[i], 0.0f);
+      td_layer_add_ (ctx, latents, v);
+      td_tensor_free (v);
+      st = ctx->status;
+      if (st == TD_OK)
+        st = td_backend_sync (pipeline->backend, ctx->err);
+      if (st == TD_OK && callbacks != NULL && callbacks->step != NULL)
+        callbacks->step (callbacks->user, i + 1, params->steps, latents);
+    }
+  td_tensor_free (cos);
+  td_tensor_free (sin);
+  td_flow_schedule_clear (&schedule);
+  return st;
+}
+
+/* Packed latents [1, N, 64] → VAE input [1, 16, h, w] / scaling + shift, on the device. */
+static td_tensor *
+latents_for_vae (td_layer_ctx *ctx, const td_tensor *packed, int lh, int lw, const td_vae_config *vae)
+{
+  const int64_t blocks[5] = { lh / 2, lw / 2, TD_FLUX_LATENT_CHANNELS, 2, 2 };
+  static const int to_planar[5] = { 2, 0, 3, 1, 4 }; /* → [16, h/2, 2, w/2, 2] */
+  td_tensor *view = td_layer_reshape (ctx, packed, 5, blocks);
+  td_tensor *permuted = view ? td_tensor_permute (view, to_planar, ctx->err) : NULL;
+  td_tensor *planar = td_layer_contiguous (ctx, permuted);
+  td_tensor_free (permuted);
+  td_tensor_free (view);
+  const int64_t image_shape[4] = { 1, TD_FLUX_LATENT_CHANNELS, lh, lw };
+  td_tensor *z = td_layer_reshape (ctx, planar, 4, image_shape);
+  td_tensor_free (planar);
+  return td_layer_scale_ (ctx, z, 1.0f / vae->scaling_factor, vae->shift_factor);
+}
+
+static td_tensor *
+decode (td_flux_pipeline *pipeline, td_layer_ctx *ctx, const td_tensor *latents, int lh, int lw)
+{
+  td_tensor *z = latents_for_vae (ctx, latents, lh, lw, td_flux_vae_config (pipeline->vae));
+  td_tensor *decoded = td_layer_ok (ctx) ? td_flux_vae_decode (pipeline->vae, z, ctx->err) : NULL;
+  td_tensor_free (z);
+  if (decoded == NULL)
+    {
+      td_layer_fail (ctx, ctx->err ? ctx->err->status : TD_ERR_DEVICE);
+      return NULL;
+    }
+  float *pixels = td_layer_read_f32 (ctx, decoded);
+  td_tensor *image = pixels ? td_tensor_new (NULL, TD_F32, 4, decoded->shape, ctx->err) : NULL;
+  td_tensor_free (decoded);
+  if (image == NULL)
+    {
+      free (pixels);
+      td_layer_fail (ctx, TD_ERR_NO_MEMORY);
+      return NULL;
+    }
+  /* [-1, 1] → [0, 1], clamped, as the reference post-processing. */
+  float *out = td_tensor_host_data (image);
+  for (int64_t i = 0; i < td_tensor_numel (image); i++)
+    {
+      float v = pixels[i] / 2.0f + 0.5f;
+      out[i] = v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v;
+    }
+  free (pixels);
+  return image;
+}
+
+static td_status
+check_params (td_flux_pipeline *pipeline, const td_flux_params *params, int factor, td_error *err)
+{
+  int multiple = factor * 2;
+  if (params->width < multiple || params->height < multiple || params->width % multiple || params->height % multiple
+      || params->width > 4096 || params->height > 4096)
+    return td_error_set (err, TD_ERR_INVALID_ARG, "the image size %d×%d must be multiples of %d up to 4096",
+                         params->width, params->height, multiple);
+  if (params->steps < 1 || params->steps > 1000)
+    return td_error_set (err, TD_ERR_INVALID_ARG, "steps must be 1..1000, not %d", params->steps);
+  return TD_OK;
+}
+
+td_status
+td_flux_pipeline_generate (td_flux_pipeline *pipeline, const td_tensor *prompt_embeds, const td_tensor *pooled,
+                           const td_flux_params *params, const float *noise_packed,
+                           const td_flux_callbacks *callbacks, td_tensor **image, td_error *err)
+{
+  *image = NULL;
+  g_autofree char *transformer_dir = g_build_filename (pipeline->dir, "transformer", NULL);
+  g_autofree char *vae_dir = g_build_filename (pipeline->dir, "vae", NULL);
+  stage (callbacks, "loading the VAE");
+  if (pipeline->vae == NULL && (pipeline->vae = td_flux_vae_load (vae_dir, pipeline->backend, err)) == NULL)
+    return err ? err->status : TD_ERR_IO;
+  int factor = td_flux_vae_scale_factor (pipeline->vae);
+  td_status st = check_params (pipeline, params, factor, err);
+  if (st != TD_OK)
+    return st;
+  stage (callbacks, "loading the transformer");
+  if (pipeline->transformer == NULL
+      && (pipeline->transformer = td_flux_dit_load (transformer_dir, pipeline->backend, err)) == NULL)
+    return err ? err->status : TD_ERR_IO;
+
+  const int lh = 2 * (params->height / (factor * 2)), lw = 2 * (params->width / (factor * 2));
+  const int n_img = (lh / 2) * (lw / 2);
+  float *packed = g_new (float, (gsize) n_img * 64);
+  if (noise_packed != NULL)
+    memcpy (packed, noise_packed, (size_t) n_img * 64 * sizeof *packed);
+  else
+    {
+      float *planar = g_new (float, (gsize) n_img * 64);
+      td_gaussian_noise (params->seed, planar, (int64_t) n_img * 64);
+      td_flux_pack_latents (planar, lh, lw, packed);
+      g_free (planar);
+    }
+  td_layer_ctx ctx = { .backend = pipeline->backend, .weights = NULL, .err = err };
+  const int64_t latent_shape[3] = { 1, n_img, 64 };
+  td_tensor *latents = td_layer_from_host (&ctx, TD_F32, 3, latent_shape, packed);
+  g_free (packed);
+  st = ctx.status;
+  if (st == TD_OK)
+    st = denoise (pipeline, &ctx, latents, prompt_embeds, pooled, params, lh, lw, callbacks);
+
+  /* Free the transformer before decoding so only one large model is resident. */
+  td_flux_dit_free (pipeline->transformer);
+  pipeline->transformer = NULL;
+
+  if (st == TD_OK && cancelled (callbacks))
+    st = td_error_set (err, TD_ERR_CANCELLED, "cancelled before decoding");
+  if (st == TD_OK)
+    {
+      stage (callbacks, "decoding");
+      *image = decode (pipeline, &ctx, latents, lh, lw);
+      st = ctx.status;
+    }
+  td_tensor_free (latents);
+  return st;
+}

@@ -1,0 +1,232 @@
+/* verify.c — the component registry, the comparison and `thinkdiff verify`. */
+#include "pipeline/verify.h"
+
+#ifdef TD_HAVE_VULKAN
+#include "backend/vulkan/vulkan_backend.h"
+#endif
+
+#include <glib.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- outputs ---- */
+
+typedef struct output {
+  char *name;
+  td_tensor *tensor;
+} output;
+
+struct td_verify_outputs {
+  GPtrArray *items; /* output* */
+};
+
+static void
+output_free (gpointer data)
+{
+  output *o = data;
+  g_free (o->name);
+  td_tensor_free (o->tensor);
+  g_free (o);
+}
+
+void
+td_verify_outputs_add (td_verify_outputs *outputs, const char *name, td_tensor *t)
+{
+  output *o = g_new0 (output, 1);
+  o->name = g_strdup (name);
+  o->tensor = t;
+  g_ptr_array_add (outputs->items, o);
+}
+
+td_status
+td_verify_outputs_add_f32 (td_verify_outputs *outputs, const char *name, int ndim, const int64_t *shape,
+                           const float *values, td_error *err)
+{
+  td_tensor *t = td_tensor_new (NULL, TD_F32, ndim, shape, err);
+  if (t == NULL)
+    return err != NULL ? err->status : TD_ERR_INVALID_ARG;
+  td_status status = td_tensor_upload (t, values, td_tensor_nbytes (t), err);
+  if (status != TD_OK)
+    {
+      td_tensor_free (t);
+      return status;
+    }
+  td_verify_outputs_add (outputs, name, t);
+  return TD_OK;
+}
+
+/* ---- registry ---- */
+
+#define MAX_REGISTERED 64
+static const td_verify_component *registered[MAX_REGISTERED];
+static size_t n_registered;
+
+static size_t
+builtin_count (void)
+{
+  size_t n = 0;
+  while (td_verify_builtin[n] != NULL)
+    n++;
+  return n;
+}
+
+size_t
+td_verify_component_count (void)
+{
+  return builtin_count () + n_registered;
+}
+
+const td_verify_component *
+td_verify_component_at (size_t index)
+{
+  size_t builtins = builtin_count ();
+  if (index < builtins)
+    return td_verify_builtin[index];
+  index -= builtins;
+  return index < n_registered ? registered[index] : NULL;
+}
+
+const td_verify_component *
+td_verify_find (const char *name)
+{
+  for (size_t i = 0; i < td_verify_component_count (); i++)
+    if (strcmp (td_verify_component_at (i)->name, name) == 0)
+      return td_verify_component_at (i);
+  return NULL;
+}
+
+void
+td_verify_register (const td_verify_component *component)
+{
+  g_return_if_fail (n_registered < MAX_REGISTERED);
+  registered[n_registered++] = component;
+}
+
+/* ---- comparison ---- */
+
+static bool
+same_shape (const td_tensor *a, const td_tensor *b)
+{
+  if (a->ndim != b->ndim)
+    return false;
+  for (int i = 0; i < a->ndim; i++)
+    if (a->shape[i] != b->shape[i])
+      return false;
+  return true;
+}
+
+td_status
+td_verify_compare (const char *name, const td_tensor *actual, const td_tensor *reference, double tolerance,
+                   td_verify_result *result, td_error *err)
+{
+  memset (result, 0, sizeof *result);
+  g_strlcpy (result->name, name, sizeof result->name);
+  result->max_abs_err = NAN;
+  result->rel_err = NAN;
+  if (!same_shape (actual, reference))
+    {
+      char a[96], r[96];
+      snprintf (result->note, sizeof result->note, "shape %s but the reference is %s",
+                td_shape_string (actual->ndim, actual->shape, a, sizeof a),
+                td_shape_string (reference->ndim, reference->shape, r, sizeof r));
+      return TD_OK;
+    }
+  float *x = td_tensor_to_f32 (actual, err);
+  float *y = x != NULL ? td_tensor_to_f32 (reference, err) : NULL;
+  if (y == NULL)
+    {
+      free (x);
+      return td_error_prefix (err, "verify %s", name);
+    }
+  int64_t n = td_tensor_numel (actual);
+  double max_err = 0, max_ref = 0;
+  bool non_finite = false;
+  for (int64_t i = 0; i < n; i++)
+    {
+      double diff = fabs ((double) x[i] - (double) y[i]);
+      if (!isfinite (diff))
+        non_finite = true;
+      else if (diff > max_err)
+        max_err = diff;
+      if (fabs ((double) y[i]) > max_ref)
+        max_ref = fabs ((double) y[i]);
+    }
+  free (x);
+  free (y);
+  if (non_finite)
+    {
+      snprintf (result->note, sizeof result->note, "NaN or Inf in the output or the reference");
+      return TD_OK;
+    }
+  result->max_abs_err = max_err;
+  result->rel_err = max_ref > 0 ? max_err / max_ref : (max_err == 0 ? 0 : INFINITY);
+  result->ok = result->rel_err <= tolerance;
+  return TD_OK;
+}
+
+td_status
+td_verify_run (const td_verify_component *component, const char *model_dir, const char *io_path,
+               td_backend *backend, td_verify_result **results, size_t *n_results, td_error *err)
+{
+  *results = NULL;
+  *n_results = 0;
+  td_safetensors *io = td_safetensors_open (io_path, err);
+  if (io == NULL)
+    return err != NULL ? err->status : TD_ERR_IO;
+  td_verify_outputs outputs = { g_ptr_array_new_with_free_func (output_free) };
+  double tolerance = component->tolerance > 0 ? component->tolerance : TD_VERIFY_DEFAULT_TOLERANCE;
+
+  td_status status = component->run (model_dir, io, backend, &outputs, err);
+  if (status != TD_OK)
+    td_error_prefix (err, "%s", component->name);
+  else if (outputs.items->len == 0)
+    status = td_error_set (err, TD_ERR_MISMATCH, "%s: the component produced no outputs", component->name);
+
+  td_verify_result *list = status == TD_OK ? calloc (outputs.items->len, sizeof *list) : NULL;
+  if (status == TD_OK && list == NULL)
+    status = td_error_set (err, TD_ERR_NO_MEMORY, "out of memory");
+  for (guint i = 0; status == TD_OK && i < outputs.items->len; i++)
+    {
+      const output *o = g_ptr_array_index (outputs.items, i);
+      if (td_safetensors_find (io, o->name) == NULL)
+        {
+          g_strlcpy (list[i].name, o->name, sizeof list[i].name);
+          list[i].max_abs_err = list[i].rel_err = NAN;
+          snprintf (list[i].note, sizeof list[i].note, "no reference tensor '%s' in %s", o->name, io_path);
+          continue;
+        }
+      td_tensor *reference = td_safetensors_tensor (io, o->name, err);
+      status = reference == NULL ? err->status
+                                 : td_verify_compare (o->name, o->tensor, reference, tolerance, &list[i], err);
+      td_tensor_free (reference);
+    }
+  if (status == TD_OK)
+    {
+      *results = list;
+      *n_results = outputs.items->len;
+    }
+  else
+    free (list);
+  g_ptr_array_unref (outputs.items);
+  td_safetensors_close (io);
+  return status;
+}
+
+td_backend *
+td_verify_backend_new (const char *name, td_error *err)
+{
+  if (strcmp (name, "cpu") == 0)
+    return td_backend_cpu_new (err);
+  if (strcmp (name, "vulkan") == 0)
+    {
+#ifdef TD_HAVE_VULKAN
+      return td_backend_vulkan_new (-1, err);
+#else
+      td_error_set (err, TD_ERR_UNSUPPORTED, "--backend vulkan: this build has no Vulkan backend (use --backend cpu)");
+      return NULL;
+#endif
+    }
+  td_error_set (err, TD_ERR_INVALID_ARG, "unknown backend '%s' (use cpu or vulkan)", name);
+  return NULL;
+}

@@ -1,0 +1,76 @@
+/* verify.h — check model components against the golden reference outputs.
+ *
+ * A component reads its inputs from a golden `io.safetensors`, runs on a
+ * backend with the weights of a model folder, and hands back named outputs;
+ * each is compared with the tensor of the same name in the io file:
+ *   rel_err = max |actual − reference| / max |reference|  ≤  tolerance.
+ *
+ * Adding a component: define a `const td_verify_component` next to the model
+ * and add one line to the table in verify_components.c.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "backend/backend.h"
+#include "io/safetensors.h"
+
+/* fp32 paths; the goldens' README asks about 2e-2 for f16/bf16 paths. */
+#define TD_VERIFY_DEFAULT_TOLERANCE 1e-4
+
+typedef struct td_verify_outputs td_verify_outputs;
+
+typedef struct td_verify_component {
+  const char *name;
+  const char *summary;
+  /* Largest rel_err that passes; 0 means TD_VERIFY_DEFAULT_TOLERANCE. */
+  double tolerance;
+  /* Runs the component: model_dir holds the weights (the golden folder),
+   * io holds the inputs. Adds every output to compare to `outputs`. */
+  td_status (*run) (const char *model_dir, td_safetensors *io, td_backend *backend,
+                    td_verify_outputs *outputs, td_error *err);
+} td_verify_component;
+
+/* Adds an output named like its reference tensor; takes ownership of t. */
+void td_verify_outputs_add (td_verify_outputs *outputs, const char *name, td_tensor *t);
+/* Adds a copy of a float array of the given shape. */
+td_status td_verify_outputs_add_f32 (td_verify_outputs *outputs, const char *name, int ndim, const int64_t *shape,
+                                     const float *values, td_error *err);
+
+/* The built-in components and those registered at run time (tests). */
+size_t td_verify_component_count (void);
+const td_verify_component *td_verify_component_at (size_t index);
+const td_verify_component *td_verify_find (const char *name);
+/* The built-in table (verify_components.c), NULL-terminated. */
+extern const td_verify_component *const td_verify_builtin[];
+/* Adds a component (kept by pointer; it must outlive its use). */
+void td_verify_register (const td_verify_component *component);
+
+typedef struct td_verify_result {
+  char name[128];
+  double max_abs_err;
+  double rel_err;
+  bool ok;
+  char note[256]; /* why it failed when no error figure applies (shape, missing) */
+} td_verify_result;
+
+/* Compares one output with its reference (any dtypes, read as f32). A shape
+ * mismatch, a NaN or a rel_err above tolerance makes result->ok false.
+ * Returns an error only when the tensors cannot be read. */
+td_status td_verify_compare (const char *name, const td_tensor *actual, const td_tensor *reference,
+                             double tolerance, td_verify_result *result, td_error *err);
+
+/* Opens io_path, runs the component and compares every output; outputs the
+ * io file has no reference for are failures. *results (free()) gets one entry
+ * per output. Returns an error when the component cannot run. */
+td_status td_verify_run (const td_verify_component *component, const char *model_dir, const char *io_path,
+                         td_backend *backend, td_verify_result **results, size_t *n_results, td_error *err);
+
+/* "cpu" → the CPU backend; "vulkan" → the Vulkan backend once it exists. */
+td_backend *td_verify_backend_new (const char *name, td_error *err);
+
+/* The whole `thinkdiff verify` command: argv[0] is "verify". Prints one line
+ * per output, "name max_abs_err rel_err ok|FAIL", to out and errors to errout.
+ * Returns 0 when every output passes, 1 on a failure or error, 2 on bad usage. */
+int td_verify_main (int argc, char **argv, FILE *out, FILE *errout);

@@ -1,0 +1,156 @@
+/* verify_cli.c — `thinkdiff verify`, in the engine so tests can run it with
+ * components they register themselves. */
+#include "pipeline/verify.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct verify_args {
+  const char *component;
+  const char *model;
+  const char *io;
+  const char *backend;
+  bool list;
+  bool help;
+} verify_args;
+
+static void
+print_usage (FILE *out)
+{
+  fprintf (out, "Usage: thinkdiff verify --component NAME --model DIR --io FILE [--backend cpu|vulkan]\n"
+                "       thinkdiff verify --list\n\n"
+                "Runs a model component on the inputs in FILE (a golden io.safetensors) with the\n"
+                "weights in DIR and compares each output with the reference of the same name.\n"
+                "Prints 'name max_abs_err rel_err ok|FAIL' per output; exits 1 if any fails.\n");
+}
+
+/* Accepts "--name value" and "--name=value". Returns false on bad usage. */
+static bool
+parse_args (int argc, char **argv, verify_args *a, FILE *errout)
+{
+  static const char *const names[] = { "--component", "--model", "--io", "--backend" };
+  const char **slots[] = { &a->component, &a->model, &a->io, &a->backend };
+  for (int i = 1; i < argc; i++)
+    {
+      if (strcmp (argv[i], "--help") == 0 || strcmp (argv[i], "-h") == 0)
+        {
+          a->help = true;
+          continue;
+        }
+      if (strcmp (argv[i], "--list") == 0)
+        {
+          a->list = true;
+          continue;
+        }
+      bool matched = false;
+      for (size_t k = 0; k < sizeof names / sizeof names[0] && !matched; k++)
+        {
+          size_t len = strlen (names[k]);
+          if (strncmp (argv[i], names[k], len) != 0)
+            continue;
+          if (argv[i][len] == '=')
+            *slots[k] = argv[i] + len + 1;
+          else if (argv[i][len] == '\0' && i + 1 < argc)
+            *slots[k] = argv[++i];
+          else if (argv[i][len] == '\0')
+            {
+              fprintf (errout, "thinkdiff: %s needs a value\n", names[k]);
+              return false;
+            }
+          else
+            continue;
+          matched = true;
+        }
+      if (!matched)
+        {
+          fprintf (errout, "thinkdiff: unknown option '%s'\n", argv[i]);
+          return false;
+        }
+    }
+  return true;
+}
+
+static void
+print_components (FILE *out)
+{
+  size_t n = td_verify_component_count ();
+  if (n == 0)
+    fprintf (out, "  (none registered yet)\n");
+  for (size_t i = 0; i < n; i++)
+    fprintf (out, "  %-20s %s\n", td_verify_component_at (i)->name, td_verify_component_at (i)->summary);
+}
+
+static int
+report (const td_verify_component *c, const char *backend, const td_verify_result *results, size_t n, FILE *out,
+        FILE *errout)
+{
+  size_t passed = 0;
+  for (size_t i = 0; i < n; i++)
+    {
+      const td_verify_result *r = &results[i];
+      if (r->note[0] != '\0' && isnan (r->max_abs_err))
+        fprintf (out, "%s - - %s (%s)\n", r->name, r->ok ? "ok" : "FAIL", r->note);
+      else
+        fprintf (out, "%s %.3e %.3e %s\n", r->name, r->max_abs_err, r->rel_err, r->ok ? "ok" : "FAIL");
+      passed += r->ok;
+    }
+  double tolerance = c->tolerance > 0 ? c->tolerance : TD_VERIFY_DEFAULT_TOLERANCE;
+  fprintf (errout, "verify %s on %s: %zu of %zu outputs within rel_err %.1e\n", c->name, backend, passed, n,
+           tolerance);
+  return passed == n ? 0 : 1;
+}
+
+int
+td_verify_main (int argc, char **argv, FILE *out, FILE *errout)
+{
+  verify_args a = { .backend = "cpu" };
+  if (!parse_args (argc, argv, &a, errout))
+    {
+      print_usage (errout);
+      return 2;
+    }
+  if (a.help || a.list)
+    {
+      if (a.help)
+        print_usage (out);
+      fprintf (out, "%sComponents:\n", a.help ? "\n" : "");
+      print_components (out);
+      return 0;
+    }
+  if (a.component == NULL || a.model == NULL || a.io == NULL)
+    {
+      fprintf (errout, "thinkdiff: verify needs --component, --model and --io\n");
+      print_usage (errout);
+      return 2;
+    }
+
+  td_error err = { 0 };
+  td_backend *backend = td_verify_backend_new (a.backend, &err);
+  if (backend == NULL)
+    {
+      fprintf (errout, "thinkdiff: %s\n", err.message);
+      return 1;
+    }
+  const td_verify_component *c = td_verify_find (a.component);
+  if (c == NULL)
+    {
+      fprintf (errout, "thinkdiff: unknown component '%s'; known components:\n", a.component);
+      print_components (errout);
+      td_backend_free (backend);
+      return 1;
+    }
+  td_verify_result *results = NULL;
+  size_t n = 0;
+  int code;
+  if (td_verify_run (c, a.model, a.io, backend, &results, &n, &err) != TD_OK)
+    {
+      fprintf (errout, "thinkdiff: %s\n", err.message);
+      code = 1;
+    }
+  else
+    code = report (c, a.backend, results, n, out, errout);
+  free (results);
+  td_backend_free (backend);
+  return code;
+}

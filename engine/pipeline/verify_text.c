@@ -1,0 +1,73 @@
+/* verify_text.c — `thinkdiff verify` components for the text encoders. */
+#include <stdlib.h>
+
+#include "models/clip_text.h"
+#include "models/t5_encoder.h"
+#include "pipeline/verify.h"
+
+/* Reads the io tensor "input_ids" [1, n] as int32 host values (free()). */
+static int32_t *
+read_ids (td_safetensors *io, int *n, td_error *err)
+{
+  td_tensor *ids = td_safetensors_tensor (io, "input_ids", err);
+  if (ids == NULL)
+    return NULL;
+  float *values = td_tensor_to_f32 (ids, err);
+  int64_t count = td_tensor_numel (ids);
+  td_tensor_free (ids);
+  if (values == NULL)
+    return NULL;
+  int32_t *out = malloc ((size_t) (count > 0 ? count : 1) * sizeof *out);
+  for (int64_t i = 0; out != NULL && i < count; i++)
+    out[i] = (int32_t) values[i];
+  free (values);
+  *n = (int) count;
+  return out;
+}
+
+static td_status
+run_t5 (const char *model_dir, td_safetensors *io, td_backend *backend, td_verify_outputs *outputs, td_error *err)
+{
+  int n = 0;
+  int32_t *ids = read_ids (io, &n, err);
+  if (ids == NULL)
+    return err->status;
+  td_t5_encoder *encoder = td_t5_encoder_load (model_dir, backend, err);
+  td_tensor *hidden = encoder ? td_t5_encoder_forward (encoder, ids, n, err) : NULL;
+  free (ids);
+  td_status st = hidden != NULL ? td_backend_sync (backend, err) : err->status;
+  if (hidden != NULL)
+    td_verify_outputs_add (outputs, "last_hidden_state", hidden);
+  td_t5_encoder_free (encoder);
+  return st;
+}
+
+static td_status
+run_clip (const char *model_dir, td_safetensors *io, td_backend *backend, td_verify_outputs *outputs,
+          td_error *err)
+{
+  int n = 0;
+  int32_t *ids = read_ids (io, &n, err);
+  if (ids == NULL)
+    return err->status;
+  td_clip_text *model = td_clip_text_load (model_dir, backend, err);
+  td_tensor *hidden = NULL, *pooled = NULL;
+  td_status st = model ? td_clip_text_forward (model, ids, n, &hidden, &pooled, err) : err->status;
+  free (ids);
+  if (st == TD_OK)
+    st = td_backend_sync (backend, err);
+  if (hidden != NULL)
+    td_verify_outputs_add (outputs, "last_hidden_state", hidden);
+  if (pooled != NULL)
+    td_verify_outputs_add (outputs, "pooler_output", pooled);
+  td_clip_text_free (model);
+  return st;
+}
+
+const td_verify_component td_verify_t5_encoder = {
+  "t5-encoder", "T5 v1.1 encoder (FLUX text_encoder_2): input_ids → last_hidden_state", 0, run_t5,
+};
+
+const td_verify_component td_verify_clip_text = {
+  "clip-text", "CLIP text encoder (FLUX text_encoder): input_ids → last_hidden_state, pooler_output", 0, run_clip,
+};

@@ -1,0 +1,37 @@
+/* verify_vision.c — `thinkdiff verify` component for BLIP-2's vision tower with the
+ * ThinkDiff-CLIP token reduction. */
+#include <stdlib.h>
+
+#include "models/eva_vision.h"
+#include "pipeline/verify.h"
+
+static td_status
+run_eva (const char *model_dir, td_safetensors *io, td_backend *backend, td_verify_outputs *outputs, td_error *err)
+{
+  td_eva_vision *model = td_eva_vision_load (model_dir, backend, err);
+  if (model == NULL)
+    return err->status;
+  td_tensor *host = td_safetensors_tensor (io, "pixel_values", err);
+  float *values = host ? td_tensor_to_f32 (host, err) : NULL;
+  td_tensor *pixels = values ? td_tensor_new (backend, TD_F32, host->ndim, host->shape, err) : NULL;
+  td_status st = pixels ? td_tensor_upload (pixels, values, td_tensor_nbytes (pixels), err) : err->status;
+  td_tensor *hidden = st == TD_OK ? td_eva_vision_forward (model, pixels, err) : NULL;
+  td_tensor *reduced = hidden ? td_eva_downsample_tokens (backend, hidden, 2, err) : NULL;
+  if (reduced != NULL)
+    st = td_backend_sync (backend, err);
+  else if (st == TD_OK)
+    st = err->status;
+  if (hidden != NULL)
+    td_verify_outputs_add (outputs, "last_hidden_state", hidden);
+  if (reduced != NULL)
+    td_verify_outputs_add (outputs, "downsampled", reduced);
+  free (values);
+  td_tensor_free (host);
+  td_tensor_free (pixels);
+  td_eva_vision_free (model);
+  return st;
+}
+
+const td_verify_component td_verify_eva_vision = {
+  "eva-vision", "BLIP-2 vision tower → last_hidden_state, ThinkDiff-CLIP downsampled tokens", 0, run_eva,
+};

@@ -1,0 +1,107 @@
+/* Prompt boards: JSON board files, validation, round trips. */
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <string.h>
+
+#include "pipeline/board.h"
+
+static char *tmp_dir;
+
+static char *
+write_board (const char *name, const char *text)
+{
+  char *path = g_build_filename (tmp_dir, name, NULL);
+  g_assert_true (g_file_set_contents (path, text, -1, NULL));
+  return path;
+}
+
+static void
+test_load_and_round_trip (void)
+{
+  g_autofree char *path = write_board ("good.json",
+    "{\"mode\": \"clip\", \"items\": [{\"image\": \"cat.png\"}, {\"text\": \"in the style of\"}, "
+    "{\"image\": \"/abs/van-gogh.jpg\"}, {\"text\": \"ünïcode\"}], \"width\": 768, \"height\": 512, "
+    "\"steps\": 20, \"guidance\": 4.5, \"seed\": 1234567890123, \"temperature\": 0.7}");
+  td_error err = { 0 };
+  td_board *board = td_board_load_json (path, &err);
+  g_assert_nonnull (board);
+  g_assert_cmpint (board->mode, ==, TD_BOARD_CLIP);
+  g_assert_cmpint (board->n_items, ==, 4);
+  g_autofree char *expected_image = g_build_filename (tmp_dir, "cat.png", NULL);
+  g_assert_cmpstr (board->items[0].value, ==, expected_image);
+  g_assert_cmpstr (board->items[2].value, ==, "/abs/van-gogh.jpg");
+  g_assert_cmpint (td_board_count (board, TD_BOARD_IMAGE), ==, 2);
+  g_autofree char *joined = td_board_joined_text (board);
+  g_assert_cmpstr (joined, ==, "in the style of ünïcode");
+  g_assert_cmpint (board->settings.width, ==, 768);
+  g_assert_cmpint (board->settings.steps, ==, 20);
+  g_assert_cmpuint (board->settings.seed, ==, 1234567890123u);
+  g_assert_cmpfloat_with_epsilon (board->settings.temperature, 0.7, 1e-6);
+  g_assert_cmpfloat_with_epsilon (board->settings.top_p, 0.9, 1e-6); /* default kept */
+
+  g_autofree char *json = td_board_to_json (board);
+  g_autofree char *again_path = write_board ("again.json", json);
+  td_board *again = td_board_load_json (again_path, &err);
+  g_assert_nonnull (again);
+  g_assert_cmpint (again->n_items, ==, 4);
+  for (int i = 0; i < 4; i++)
+    g_assert_cmpstr (again->items[i].value, ==, board->items[i].value);
+  g_assert_cmpuint (again->settings.seed, ==, board->settings.seed);
+  td_board_free (again);
+  td_board_free (board);
+}
+
+static void
+test_rejects_bad_boards (void)
+{
+  const struct { const char *text; const char *phrase; } cases[] = {
+    { "{\"items\": []}", "empty" },
+    { "{\"items\": [{\"video\": \"a.mp4\"}]}", "unknown kind" },
+    { "{\"items\": [{\"text\": 3}]}", "should be a string" },
+    { "{\"items\": [{\"text\": \"a\", \"image\": \"b\"}]}", "item 0" },
+    { "{\"mode\": \"dream\", \"items\": [{\"text\": \"a\"}]}", "neither lvlm nor clip" },
+    { "{\"items\": [{\"text\": \"a\"}], \"width\": 1000}", "multiples of 16" },
+    { "{\"items\": [{\"text\": \"a\"}], \"steps\": \"many\"}", "should be a number" },
+    { "{\"items\": [{\"text\": \"a\"}], \"top_p\": 0}", "top_p" },
+    { "{\"items\": [{\"text\": \"a\"}], \"items\": []}", "" },
+    { "[1, 2]", "\"items\" array" },
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *name = g_strdup_printf ("bad-%zu.json", i);
+      g_autofree char *path = write_board (name, cases[i].text);
+      td_error err = { 0 };
+      g_assert_null (td_board_load_json (path, &err));
+      g_assert_cmpint (err.status, !=, TD_OK);
+      g_assert_nonnull (strstr (err.message, path));
+      g_assert_nonnull (strstr (err.message, cases[i].phrase));
+    }
+  td_board *board = td_board_new (TD_BOARD_LVLM);
+  td_error err = { 0 };
+  g_assert_cmpint (td_board_add (board, TD_BOARD_TEXT, "", &err), ==, TD_ERR_INVALID_ARG);
+  g_assert_cmpint (td_board_add (board, TD_BOARD_TEXT, "\xff\xfe", &err), ==, TD_ERR_INVALID_ARG);
+  for (int i = 0; i < TD_BOARD_MAX_ITEMS; i++)
+    g_assert_cmpint (td_board_add (board, TD_BOARD_TEXT, "x", &err), ==, TD_OK);
+  g_assert_cmpint (td_board_add (board, TD_BOARD_TEXT, "x", &err), ==, TD_ERR_LIMIT);
+  td_board_free (board);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  tmp_dir = g_dir_make_tmp ("td-board-XXXXXX", NULL);
+  g_test_add_func ("/board/load-and-round-trip", test_load_and_round_trip);
+  g_test_add_func ("/board/rejects-bad-boards", test_rejects_bad_boards);
+  int status = g_test_run ();
+  g_autoptr (GDir) dir = g_dir_open (tmp_dir, 0, NULL);
+  const char *name;
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (tmp_dir, name, NULL);
+      g_unlink (path);
+    }
+  g_rmdir (tmp_dir);
+  g_free (tmp_dir);
+  return status;
+}
