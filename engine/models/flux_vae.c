@@ -104,6 +104,12 @@ td_flux_vae_config (const td_flux_vae *vae)
   return &vae->config;
 }
 
+td_backend *
+td_flux_vae_backend (const td_flux_vae *vae)
+{
+  return vae->backend;
+}
+
 int
 td_flux_vae_scale_factor (const td_flux_vae *vae)
 {

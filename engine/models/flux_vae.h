@@ -24,6 +24,7 @@ typedef struct td_flux_vae td_flux_vae;
 td_flux_vae *td_flux_vae_load (const char *dir, td_backend *backend, td_error *err);
 void td_flux_vae_free (td_flux_vae *vae);
 const td_vae_config *td_flux_vae_config (const td_flux_vae *vae);
+td_backend *td_flux_vae_backend (const td_flux_vae *vae);
 /* Pixels per latent along each axis: 2^(levels − 1) (8 for FLUX.1). */
 int td_flux_vae_scale_factor (const td_flux_vae *vae);
 

@@ -8,6 +8,7 @@
 #include "backend/ops.h"
 #include "models/flux_dit.h"
 #include "models/flux_vae.h"
+#include "models/flux_vae_tiles.h"
 #include "models/layers.h"
 #include "pipeline/flow_scheduler.h"
 #include "pipeline/latent_preview.h"
@@ -18,6 +19,7 @@ struct td_flux_pipeline {
   td_flow_schedule_config schedule_config;
   td_flux_dit *transformer; /* loaded for denoising, freed before decoding */
   td_flux_vae *vae;
+  td_vae_tiling vae_tiling;
 };
 
 td_flux_pipeline *
@@ -32,6 +34,7 @@ td_flux_pipeline_new (const char *dir, td_backend *backend, td_error *err)
   td_flux_pipeline *pipeline = g_new0 (td_flux_pipeline, 1);
   pipeline->dir = g_strdup (dir);
   pipeline->backend = backend;
+  pipeline->vae_tiling = td_vae_tiling_default ();
   g_autofree char *scheduler = g_build_filename (dir, "scheduler", "scheduler_config.json", NULL);
   pipeline->schedule_config = td_flow_schedule_config_default ();
   if (g_file_test (scheduler, G_FILE_TEST_EXISTS)
@@ -52,6 +55,15 @@ td_flux_pipeline_free (td_flux_pipeline *pipeline)
   td_flux_vae_free (pipeline->vae);
   g_free (pipeline->dir);
   g_free (pipeline);
+}
+
+td_status
+td_flux_pipeline_set_vae_tiling (td_flux_pipeline *pipeline, const td_vae_tiling *tiling, td_error *err)
+{
+  td_status st = td_vae_tiling_check (tiling, err);
+  if (st == TD_OK)
+    pipeline->vae_tiling = *tiling;
+  return st;
 }
 
 void
@@ -215,7 +227,12 @@ static td_tensor *
 decode (td_flux_pipeline *pipeline, td_layer_ctx *ctx, const td_tensor *latents, int lh, int lw)
 {
   td_tensor *z = latents_for_vae (ctx, latents, lh, lw, td_flux_vae_config (pipeline->vae));
-  td_tensor *decoded = td_layer_ok (ctx) ? td_flux_vae_decode (pipeline->vae, z, ctx->err) : NULL;
+  td_tensor *decoded = NULL;
+  /* Large latents in tiles, so the decoder's activations stay tile-sized (a host tensor comes back). */
+  if (td_layer_ok (ctx) && td_vae_tiling_needed (&pipeline->vae_tiling, lh, lw))
+    decoded = td_flux_vae_decode_tiled (pipeline->vae, z, &pipeline->vae_tiling, NULL, ctx->err);
+  else if (td_layer_ok (ctx))
+    decoded = td_flux_vae_decode (pipeline->vae, z, ctx->err);
   td_tensor_free (z);
   if (decoded == NULL)
     {

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "backend/backend.h"
+#include "models/flux_vae_tiles.h"
 
 typedef struct td_flux_params {
   int width, height;   /* multiples of 16 */
@@ -31,6 +32,10 @@ typedef struct td_flux_pipeline td_flux_pipeline;
 /* dir holds model_index.json with transformer/, vae/ and scheduler/ (diffusers layout). */
 td_flux_pipeline *td_flux_pipeline_new (const char *dir, td_backend *backend, td_error *err);
 void td_flux_pipeline_free (td_flux_pipeline *pipeline);
+/* How the VAE decodes large latents (td_vae_tiling_default () unless set): latents larger
+ * than tiling->threshold on a side are decoded in blended tiles (see flux_vae_tiles.h). */
+td_status td_flux_pipeline_set_vae_tiling (td_flux_pipeline *pipeline, const td_vae_tiling *tiling,
+                                           td_error *err);
 
 /* prompt_embeds [1, L, joint_dim] and pooled [1, pooled_dim] on the backend. noise_packed,
  * when non-NULL, replaces the seeded noise ([N × 64] floats, N = (H/16)·(W/16)).
