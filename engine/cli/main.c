@@ -10,6 +10,7 @@ static const td_cli_command commands[] = {
   { "tokenize", "print the token ids of a text", td_cli_tokenize },
   { "bench", "print throughput figures of ops and models", td_cli_bench },
   { "models", "list, download and verify model checkpoints", td_cli_models },
+  { "convert", "write a PyTorch checkpoint's state dict as safetensors", td_cli_convert },
 };
 
 static void

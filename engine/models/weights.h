@@ -1,7 +1,8 @@
 /* weights.h — a model's named parameters, read where they lie and placed on a backend.
  *
- * Opens a checkpoint (a .safetensors file, a sharded *.safetensors.index.json, or a
- * folder holding either) with zero-copy host views. On the CPU backend the views are
+ * Opens a checkpoint (a .safetensors file, a sharded *.safetensors.index.json, a
+ * folder holding either, or a PyTorch .pth/.pt/.bin file, see io/pth.h) with
+ * zero-copy host views. On the CPU backend the views are
  * used directly; on a device backend each tensor is uploaded on first use, in its
  * stored dtype, and cached until td_weights_free.
  */
