@@ -1,9 +1,77 @@
+/* thinkdiff tokenize — print the token ids of a text. */
 #include "cli/cli.h"
+
+#include <glib.h>
+#include <string.h>
+
+#include "text/tokenizer.h"
+
+static void
+print_usage (FILE *out)
+{
+  fprintf (out,
+           "Usage: thinkdiff tokenize --tokenizer PATH [--no-special] [--tokens] TEXT\n\n"
+           "Prints the token ids of TEXT, separated by spaces.\n"
+           "PATH is a tokenizer.json, a spiece.model, a vocab.json (with merges.txt beside it)\n"
+           "or a folder holding one of them.\n\n"
+           "  --no-special   do not add BOS/EOS (special tokens written in TEXT still count)\n"
+           "  --tokens       print the token strings instead of the ids\n");
+}
 
 int
 td_cli_tokenize (int argc, char **argv)
 {
-  td_error err;
-  td_error_set (&err, TD_ERR_UNSUPPORTED, "tokenize: not available yet");
-  return td_cli_fail (&err);
+  const char *path = NULL, *text = NULL;
+  bool add_special = true, tokens = false;
+  for (int i = 1; i < argc; i++)
+    {
+      if (strcmp (argv[i], "--help") == 0 || strcmp (argv[i], "-h") == 0)
+        {
+          print_usage (stdout);
+          return 0;
+        }
+      else if (strcmp (argv[i], "--tokenizer") == 0 && i + 1 < argc)
+        path = argv[++i];
+      else if (strcmp (argv[i], "--no-special") == 0)
+        add_special = false;
+      else if (strcmp (argv[i], "--tokens") == 0)
+        tokens = true;
+      else if (text == NULL && (argv[i][0] != '-' || argv[i][1] == '\0'))
+        text = argv[i];
+      else
+        {
+          fprintf (stderr, "thinkdiff tokenize: unexpected argument '%s'\n\n", argv[i]);
+          print_usage (stderr);
+          return 2;
+        }
+    }
+  if (path == NULL || text == NULL)
+    {
+      print_usage (stderr);
+      return 2;
+    }
+  td_error err = { 0 };
+  td_tokenizer *tok;
+  if (td_tokenizer_load (path, &tok, &err) != TD_OK)
+    return td_cli_fail (&err);
+  int32_t *ids;
+  size_t n;
+  if (td_tokenizer_encode (tok, text, -1, add_special, &ids, &n, &err) != TD_OK)
+    {
+      td_tokenizer_free (tok);
+      return td_cli_fail (&err);
+    }
+  for (size_t i = 0; i < n; i++)
+    {
+      if (i > 0)
+        putchar (' ');
+      if (tokens)
+        fputs (td_tokenizer_id_to_token (tok, ids[i]), stdout);
+      else
+        printf ("%d", ids[i]);
+    }
+  putchar ('\n');
+  g_free (ids);
+  td_tokenizer_free (tok);
+  return 0;
 }
