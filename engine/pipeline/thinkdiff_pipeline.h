@@ -1,4 +1,4 @@
-/* thinkdiff.h (pipeline) — the ThinkDiff method end to end: a prompt board is read by
+/* thinkdiff_pipeline.h — the ThinkDiff method end to end: a prompt board is read by
  * Qwen2-VL (LVLM mode) or by BLIP-2's vision tower and T5 (CLIP mode), the aligner
  * maps the features into T5 space, and FLUX paints the image. */
 #pragma once

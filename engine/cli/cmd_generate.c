@@ -1,0 +1,348 @@
+/* thinkdiff generate — text-to-image with FLUX, or a ThinkDiff prompt board. */
+#include "cli/cli.h"
+
+#include <glib.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend/backend.h"
+#include "cli/cli_backend.h"
+#include "cli/cli_image.h"
+#include "pipeline/board.h"
+#include "pipeline/model_paths.h"
+#include "pipeline/thinkdiff_pipeline.h"
+
+static volatile int cancel_requested;
+
+static void
+on_interrupt (int signal_number)
+{
+  /* A second Ctrl-C while cancelling gets the default behaviour back. */
+  cancel_requested = 1;
+  signal (signal_number, SIG_DFL);
+}
+
+typedef struct {
+  const char *preview_dir;
+  int last_step;
+} cli_progress;
+
+static void
+print_stage (void *user, const char *stage)
+{
+  fprintf (stderr, "\r\033[K%s…\n", stage);
+}
+
+static void
+print_thought (void *user, const char *piece)
+{
+  fputs (piece, stdout);
+  fflush (stdout);
+}
+
+static void
+print_progress (void *user, int step, int steps)
+{
+  fprintf (stderr, "\r\033[Kstep %d/%d", step, steps);
+  if (step == steps)
+    fputc ('\n', stderr);
+}
+
+static void
+write_preview (void *user, int step, int steps, const uint8_t *rgb, int width, int height)
+{
+  cli_progress *progress = user;
+  if (progress->preview_dir == NULL)
+    return;
+  g_autofree char *name = g_strdup_printf ("preview-%03d.png", step);
+  g_autofree char *path = g_build_filename (progress->preview_dir, name, NULL);
+  td_error err = { 0 };
+  if (td_cli_save_rgb_png (path, rgb, width, height, NULL, &err) != TD_OK)
+    fprintf (stderr, "\nthinkdiff: preview %d: %s\n", step, err.message);
+}
+
+static void
+usage (FILE *out)
+{
+  fprintf (out,
+           "Usage:\n"
+           "  thinkdiff generate --model FLUX_DIR --prompt TEXT [OPTIONS]\n"
+           "  thinkdiff generate --models DIR --mode lvlm|clip (--image FILE | --text TEXT)… [OPTIONS]\n"
+           "  thinkdiff generate --models DIR --board BOARD.json [OPTIONS]\n"
+           "\n"
+           "Options:\n"
+           "  --out FILE            the PNG to write (default thinkdiff.png)\n"
+           "  --width N --height N  image size, multiples of 16 (default 1024×1024)\n"
+           "  --steps N             denoising steps (default 28)\n"
+           "  --guidance X          FLUX guidance (default 3.5)\n"
+           "  --seed N              noise seed (default 0)\n"
+           "  --max-new-tokens N    LVLM thinking length (default 128)\n"
+           "  --temperature X --top-p X   LVLM sampling (default 0.6, 0.9)\n"
+           "  --preview-dir DIR     write a preview PNG per step\n"
+           "  --backend auto|cpu|vulkan   where to run (default auto: a GPU when there is one)\n"
+           "Items are read in the order given. Ctrl-C cancels cleanly.\n");
+}
+
+typedef struct {
+  const char *model, *models, *prompt, *board_file, *out, *preview_dir, *backend;
+  td_board *board;
+} generate_args;
+
+static bool
+parse_number (const char *flag, const char *text, double min, double max, double *out)
+{
+  char *end = NULL;
+  double v = g_ascii_strtod (text, &end);
+  if (end == text || *end != '\0' || !(v >= min && v <= max))
+    {
+      fprintf (stderr, "thinkdiff: %s wants a number in %g..%g, not '%s'\n", flag, min, max, text);
+      return false;
+    }
+  *out = v;
+  return true;
+}
+
+/* Numeric options: where each goes and its range. */
+static bool
+parse_setting (const char *flag, const char *value, td_board_settings *s, bool *known)
+{
+  static const struct { const char *flag; double min, max; } ranges[] = {
+    { "--width", 16, 4096 }, { "--height", 16, 4096 }, { "--steps", 1, 200 }, { "--guidance", 0, 100 },
+    { "--seed", 0, 9007199254740991.0 }, { "--max-new-tokens", 1, 1024 }, { "--temperature", 0, 10 },
+    { "--top-p", 0.001, 1 },
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS (ranges); i++)
+    {
+      if (strcmp (flag, ranges[i].flag) != 0)
+        continue;
+      *known = true;
+      double v;
+      if (!parse_number (flag, value, ranges[i].min, ranges[i].max, &v))
+        return false;
+      switch (i)
+        {
+        case 0: s->width = (int) v; break;
+        case 1: s->height = (int) v; break;
+        case 2: s->steps = (int) v; break;
+        case 3: s->guidance = (float) v; break;
+        case 4: s->seed = (uint64_t) v; break;
+        case 5: s->max_new_tokens = (int) v; break;
+        case 6: s->temperature = (float) v; break;
+        default: s->top_p = (float) v; break;
+        }
+      return true;
+    }
+  *known = false;
+  return true;
+}
+
+/* Returns 0 to go on, -1 after --help, an exit code otherwise. With settings_only,
+ * only the numeric settings are applied (a second pass over a loaded board file). */
+static int
+parse_args (int argc, char **argv, generate_args *a, bool settings_only)
+{
+  td_error err = { 0 };
+  for (int i = 1; i < argc; i++)
+    {
+      const char *flag = argv[i];
+      if (strcmp (flag, "--help") == 0 || strcmp (flag, "-h") == 0)
+        {
+          usage (stdout);
+          return -1;
+        }
+      if (i + 1 >= argc)
+        {
+          fprintf (stderr, "thinkdiff: %s needs a value (see --help)\n", flag);
+          return 2;
+        }
+      const char *value = argv[++i];
+      bool known = false;
+      if (!parse_setting (flag, value, &a->board->settings, &known))
+        return 2;
+      if (known || settings_only)
+        continue;
+      if (strcmp (flag, "--model") == 0)
+        a->model = value;
+      else if (strcmp (flag, "--models") == 0)
+        a->models = value;
+      else if (strcmp (flag, "--prompt") == 0)
+        a->prompt = value;
+      else if (strcmp (flag, "--board") == 0)
+        a->board_file = value;
+      else if (strcmp (flag, "--out") == 0)
+        a->out = value;
+      else if (strcmp (flag, "--preview-dir") == 0)
+        a->preview_dir = value;
+      else if (strcmp (flag, "--backend") == 0)
+        a->backend = value;
+      else if (strcmp (flag, "--mode") == 0)
+        {
+          if (!td_board_mode_from_name (value, &a->board->mode))
+            {
+              fprintf (stderr, "thinkdiff: --mode is lvlm or clip, not '%s'\n", value);
+              return 2;
+            }
+        }
+      else if (strcmp (flag, "--image") == 0 || strcmp (flag, "--text") == 0)
+        {
+          if (td_board_add (a->board, flag[2] == 'i' ? TD_BOARD_IMAGE : TD_BOARD_TEXT, value, &err) != TD_OK)
+            return td_cli_fail (&err);
+        }
+      else
+        {
+          fprintf (stderr, "thinkdiff: unknown option '%s' (see --help)\n", flag);
+          return 2;
+        }
+    }
+  return 0;
+}
+
+/* The settings and board as PNG text chunks. */
+static char **
+png_metadata (const generate_args *a, const char *thought)
+{
+  GPtrArray *kv = g_ptr_array_new ();
+  g_ptr_array_add (kv, g_strdup ("Software"));
+  g_ptr_array_add (kv, g_strdup_printf ("ThinkDiff Studio %s", td_version ()));
+  g_ptr_array_add (kv, g_strdup ("thinkdiff:mode"));
+  g_ptr_array_add (kv, g_strdup (a->prompt != NULL ? "text-to-image" : td_board_mode_name (a->board->mode)));
+  g_ptr_array_add (kv, g_strdup ("thinkdiff:board"));
+  g_ptr_array_add (kv, td_board_to_json (a->board));
+  if (thought != NULL)
+    {
+      g_ptr_array_add (kv, g_strdup ("thinkdiff:thought"));
+      g_ptr_array_add (kv, g_strdup (thought));
+    }
+  g_ptr_array_add (kv, NULL);
+  return (char **) g_ptr_array_free (kv, FALSE);
+}
+
+static int
+run (generate_args *a)
+{
+  td_error err = { 0 };
+  if ((a->prompt != NULL) == (a->board->n_items > 0))
+    {
+      fprintf (stderr, "thinkdiff: give either --prompt, or board items (--image/--text/--board), not both\n");
+      return 2;
+    }
+  if (a->prompt != NULL && td_board_add (a->board, TD_BOARD_TEXT, a->prompt, &err) != TD_OK)
+    return td_cli_fail (&err);
+  if (td_board_validate (a->board, &err) != TD_OK)
+    return td_cli_fail (&err);
+
+  td_model_paths paths = { 0 };
+  const char *flux_dir = a->model;
+  if (a->models != NULL)
+    {
+      if (td_model_paths_find (a->models, &paths, &err) != TD_OK)
+        return td_cli_fail (&err);
+      if (flux_dir == NULL)
+        flux_dir = paths.path[TD_PART_FLUX];
+    }
+  if (flux_dir == NULL)
+    {
+      fprintf (stderr, "thinkdiff: no FLUX model: give --model FLUX_DIR or --models DIR\n");
+      td_model_paths_clear (&paths);
+      return 2;
+    }
+  if (a->prompt == NULL)
+    {
+      if (a->models == NULL)
+        {
+          fprintf (stderr, "thinkdiff: a board needs --models DIR (the folder `thinkdiff models pull` fills)\n");
+          return 2;
+        }
+      if (td_model_paths_require (&paths, a->board->mode == TD_BOARD_LVLM, &err) != TD_OK)
+        {
+          td_model_paths_clear (&paths);
+          return td_cli_fail (&err);
+        }
+    }
+
+  td_backend *backend = td_cli_backend_new (a->backend, &err);
+  if (backend == NULL)
+    {
+      td_model_paths_clear (&paths);
+      return td_cli_fail (&err);
+    }
+  fprintf (stderr, "backend: %s\n", td_backend_name (backend));
+  if (a->preview_dir != NULL && g_mkdir_with_parents (a->preview_dir, 0755) != 0)
+    fprintf (stderr, "thinkdiff: cannot create %s: previews are skipped\n", a->preview_dir);
+
+  cli_progress progress = { .preview_dir = a->preview_dir };
+  td_thinkdiff_callbacks callbacks = {
+    .stage = print_stage,
+    .thought = print_thought,
+    .progress = print_progress,
+    .preview = write_preview,
+    .cancel = &cancel_requested,
+    .user = &progress,
+  };
+  signal (SIGINT, on_interrupt);
+  signal (SIGTERM, on_interrupt);
+  td_thinkdiff_result result = { 0 };
+  td_status st;
+  if (a->prompt != NULL)
+    st = td_thinkdiff_text_to_image (a->prompt, &a->board->settings, flux_dir, backend, &callbacks, &result, &err);
+  else
+    st = td_thinkdiff_generate (a->board, &paths, backend, &callbacks, &result, &err);
+  signal (SIGINT, SIG_DFL);
+  signal (SIGTERM, SIG_DFL);
+
+  int code = 0;
+  if (st == TD_ERR_CANCELLED)
+    {
+      fprintf (stderr, "\nthinkdiff: cancelled; nothing was written\n");
+      code = 130;
+    }
+  else if (st != TD_OK)
+    code = td_cli_fail (&err);
+  else
+    {
+      const char *out = a->out != NULL ? a->out : "thinkdiff.png";
+      char **metadata = png_metadata (a, result.thought);
+      if (td_cli_save_planar_png (out, result.pixels, result.width, result.height, (const char *const *) metadata,
+                                  &err) != TD_OK)
+        code = td_cli_fail (&err);
+      else
+        printf ("%s%s\n", result.thought != NULL ? "\n" : "", out);
+      g_strfreev (metadata);
+    }
+  td_thinkdiff_result_clear (&result);
+  td_backend_free (backend);
+  td_model_paths_clear (&paths);
+  return code;
+}
+
+int
+td_cli_generate (int argc, char **argv)
+{
+  generate_args a = { 0 };
+  a.board = td_board_new (TD_BOARD_LVLM);
+  int code = parse_args (argc, argv, &a, false);
+  if (code == 0 && a.board_file != NULL)
+    {
+      td_error err = { 0 };
+      td_board *loaded = a.board->n_items == 0 ? td_board_load_json (a.board_file, &err) : NULL;
+      if (a.board->n_items > 0)
+        {
+          fprintf (stderr, "thinkdiff: --board replaces --image/--text; give one or the other\n");
+          code = 2;
+        }
+      else if (loaded == NULL)
+        code = td_cli_fail (&err);
+      else
+        {
+          /* The file's settings, then any given on the command line. */
+          td_board_free (a.board);
+          a.board = loaded;
+          code = parse_args (argc, argv, &a, true);
+        }
+    }
+  if (code == 0)
+    code = run (&a);
+  td_board_free (a.board);
+  return code < 0 ? 0 : code;
+}

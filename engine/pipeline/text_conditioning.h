@@ -1,0 +1,21 @@
+/* text_conditioning.h — FLUX's prompt encoders: T5-XXL (tokenizer_2/, text_encoder_2/)
+ * for the sequence embeddings and CLIP-L (tokenizer/, text_encoder/) for the pooled
+ * vector, as FluxPipeline.encode_prompt computes them. Models load on first use and
+ * can be released between stages. */
+#pragma once
+
+#include "backend/backend.h"
+
+typedef struct td_text_encoders td_text_encoders;
+
+/* flux_dir holds model_index.json and the four text folders. */
+td_text_encoders *td_text_encoders_new (const char *flux_dir, td_backend *backend, td_error *err);
+void td_text_encoders_free (td_text_encoders *encoders);
+/* Frees the encoder weights (the tokenizers stay); the next call reloads them. */
+void td_text_encoders_release (td_text_encoders *encoders);
+
+/* T5 embeddings [1, max_length, d_model] of text padded/truncated to max_length
+ * tokens (FLUX: 512; ThinkDiff-CLIP text segments: 128). */
+td_tensor *td_text_encode_t5 (td_text_encoders *encoders, const char *text, int max_length, td_error *err);
+/* CLIP pooled embedding [1, hidden] of text padded/truncated to 77 tokens. */
+td_tensor *td_text_encode_clip_pooled (td_text_encoders *encoders, const char *text, td_error *err);
