@@ -21,7 +21,7 @@ struct _TdBoardCard
   TdBoardItem   *item;
 
   GtkStack      *content_stack;
-  GtkPicture    *thumbnail;
+  GtkImage      *thumbnail;
   GtkLabel      *title_label;
   GtkTextView   *text_view;
   GtkButton     *remove_button;

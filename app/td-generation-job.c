@@ -325,9 +325,20 @@ run_worker_thread (GTask        *task,
 {
   TdGenerationJob *self = source_object;
   TdGenerationOutput *output = g_new0 (TdGenerationOutput, 1);
+  g_autoptr(GMainContext) worker_context = g_main_context_new ();
   GError *error = NULL;
+  gboolean ok;
 
-  if (!self->worker (self, self->request, output, self->worker_data, cancellable, &error))
+  /* g_main_context_invoke () runs the function right away, in the calling
+   * thread, when the target context is that thread's default and it can be
+   * acquired (the main thread is between iterations). A worker thread has the
+   * global default context as its default, so give it its own: reports then
+   * always go through an idle source on the main context. */
+  g_main_context_push_thread_default (worker_context);
+  ok = self->worker (self, self->request, output, self->worker_data, cancellable, &error);
+  g_main_context_pop_thread_default (worker_context);
+
+  if (!ok)
     {
       generation_output_free (output);
       g_task_return_error (task, error);

@@ -63,7 +63,7 @@ mean_colour (GBytes *pixels)
 }
 
 /* One colour per item, at most three; images without pixels at hand (files)
- * and texts get a hue from a hash of their name or words. */
+ * and texts get a hue from a hash of their file name or words. */
 static guint
 pick_palette (const TdGenerationRequest *request,
               Colour                     palette[3])
@@ -76,9 +76,14 @@ pick_palette (const TdGenerationRequest *request,
 
       if (input->pixels != NULL)
         palette[n++] = mean_colour (input->pixels);
-      else if (input->path != NULL || input->text != NULL)
-        palette[n++] = colour_from_hue ((g_str_hash (input->path ? input->path : input->text)
-                                         % 1000) / 1000.0);
+      else if (input->path != NULL)
+        {
+          g_autofree char *name = g_path_get_basename (input->path);
+
+          palette[n++] = colour_from_hue ((g_str_hash (name) % 1000) / 1000.0);
+        }
+      else if (input->text != NULL)
+        palette[n++] = colour_from_hue ((g_str_hash (input->text) % 1000) / 1000.0);
     }
 
   for (guint i = n; i < 3; i++)

@@ -203,6 +203,11 @@ td_settings_panel_finalize (GObject *object)
   G_OBJECT_CLASS (td_settings_panel_parent_class)->finalize (object);
 }
 
+static const char *unstored_children[] = {
+  "lvlm_toggle", "clip_toggle", "width_spin", "height_spin",
+  "steps_spin", "guidance_spin", "seed_spin",
+};
+
 static void
 td_settings_panel_class_init (TdSettingsPanelClass *klass)
 {
@@ -224,6 +229,10 @@ td_settings_panel_class_init (TdSettingsPanelClass *klass)
   gtk_widget_class_bind_template_child (widget_class, TdSettingsPanel, guidance_adjustment);
   gtk_widget_class_bind_template_child (widget_class, TdSettingsPanel, seed_adjustment);
   gtk_widget_class_bind_template_child (widget_class, TdSettingsPanel, seed_lock_button);
+  /* Not kept in the struct, but reachable with gtk_widget_get_template_child ()
+   * so tests can drive them. */
+  for (guint i = 0; i < G_N_ELEMENTS (unstored_children); i++)
+    gtk_widget_class_bind_template_child_full (widget_class, unstored_children[i], FALSE, 0);
 
   gtk_widget_class_install_action (widget_class, "settings-panel.randomize-seed", NULL,
                                    randomize_seed_action);

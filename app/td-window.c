@@ -92,9 +92,9 @@ create_gallery_child (gpointer item,
   GtkWidget *picture;
   g_autofree char *tooltip = NULL;
 
-  picture = gtk_picture_new_for_paintable (GDK_PAINTABLE (td_generation_result_get_texture (result)));
-  gtk_picture_set_content_fit (GTK_PICTURE (picture), GTK_CONTENT_FIT_COVER);
-  gtk_widget_set_size_request (picture, 96, 96);
+  /* A GtkImage keeps the thumbnail at a fixed size, whatever the result's. */
+  picture = gtk_image_new_from_paintable (GDK_PAINTABLE (td_generation_result_get_texture (result)));
+  gtk_image_set_pixel_size (GTK_IMAGE (picture), 96);
   gtk_widget_set_overflow (picture, GTK_OVERFLOW_HIDDEN);
   gtk_widget_add_css_class (picture, "td-result-thumbnail");
 
