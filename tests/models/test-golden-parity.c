@@ -17,6 +17,7 @@ static const parity_case cases[] = {
   { "flux-transformer", "flux", "io.safetensors" },
   { "flux-vae", "flux", "io.safetensors" },
   { "flux-pipeline", "flux", "io.safetensors" },
+  { "taesd", "taef2", "io.safetensors" },
 };
 
 static void
