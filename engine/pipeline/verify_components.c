@@ -15,6 +15,7 @@ extern const td_verify_component td_verify_flux_transformer;
 extern const td_verify_component td_verify_flux_vae;
 extern const td_verify_component td_verify_flux_pipeline;
 extern const td_verify_component td_verify_eva_vision;
+extern const td_verify_component td_verify_taesd;
 
 const td_verify_component *const td_verify_builtin[] = {
   &td_verify_t5_encoder,
@@ -23,5 +24,6 @@ const td_verify_component *const td_verify_builtin[] = {
   &td_verify_flux_vae,
   &td_verify_flux_pipeline,
   &td_verify_eva_vision,
+  &td_verify_taesd,
   NULL,
 };

@@ -22,6 +22,7 @@ static const parity_case cases[] = {
   { "flux-vae", "flux", "io.safetensors" },
   { "flux-pipeline", "flux", "io.safetensors" },
   { "eva-vision", "blip2_vision", "io.safetensors" },
+  { "taesd", "taef2", "io.safetensors" },
 };
 
 static void

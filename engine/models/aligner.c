@@ -1,0 +1,103 @@
+#include "models/aligner.h"
+
+#include <stdlib.h>
+
+#include "models/layers.h"
+
+struct td_aligner {
+  td_backend *backend;
+  td_weights *weights;
+  int in_dim, out_dim;
+};
+
+/* Reads the dimensions and checks every shape against them. */
+static td_status
+check_layout (td_aligner *a, td_error *err)
+{
+  const td_tensor *w0 = td_weights_get (a->weights, "0.weight", err);
+  if (w0 == NULL)
+    return err != NULL ? err->status : TD_ERR_NOT_FOUND;
+  if (w0->ndim != 2 || w0->shape[0] < 1 || w0->shape[1] < 1 || w0->shape[0] > 1 << 20 || w0->shape[1] > 1 << 20)
+    return td_error_set (err, TD_ERR_FORMAT, "%s: mm_projector.0.weight should be [out, in]",
+                         td_weights_path (a->weights));
+  a->out_dim = (int) w0->shape[0];
+  a->in_dim = (int) w0->shape[1];
+  const int64_t d = a->out_dim, square[2] = { d, d };
+  td_status st;
+  if ((st = td_weights_expect_shape (a->weights, "0.bias", 1, &d, err)) != TD_OK
+      || (st = td_weights_expect_shape (a->weights, "2.weight", 2, square, err)) != TD_OK
+      || (st = td_weights_expect_shape (a->weights, "2.bias", 1, &d, err)) != TD_OK
+      || (st = td_weights_expect_shape (a->weights, "3.weight", 1, &d, err)) != TD_OK)
+    return st;
+  return TD_OK;
+}
+
+td_aligner *
+td_aligner_load (const char *path, td_backend *backend, td_error *err)
+{
+  td_aligner *a = calloc (1, sizeof *a);
+  if (a == NULL)
+    {
+      td_error_set (err, TD_ERR_NO_MEMORY, "out of memory loading the aligner");
+      return NULL;
+    }
+  a->backend = backend != NULL ? backend : td_backend_host ();
+  a->weights = td_weights_open (path, a->backend, err);
+  if (a->weights != NULL)
+    {
+      /* ThinkDiff saves "mm_projector.N.…"; a bare Sequential state dict has "N.…". */
+      td_weights_add_prefix (a->weights, "mm_projector.");
+      td_weights_add_prefix (a->weights, "model.mm_projector.");
+    }
+  if (a->weights == NULL || check_layout (a, err) != TD_OK)
+    {
+      td_error_prefix (err, "loading the aligner");
+      td_aligner_free (a);
+      return NULL;
+    }
+  return a;
+}
+
+void
+td_aligner_free (td_aligner *aligner)
+{
+  if (aligner == NULL)
+    return;
+  td_weights_free (aligner->weights);
+  free (aligner);
+}
+
+int
+td_aligner_in_dim (const td_aligner *aligner)
+{
+  return aligner->in_dim;
+}
+
+int
+td_aligner_out_dim (const td_aligner *aligner)
+{
+  return aligner->out_dim;
+}
+
+td_tensor *
+td_aligner_forward (td_aligner *aligner, const td_tensor *x, td_error *err)
+{
+  if (x->ndim < 1 || x->shape[x->ndim - 1] != aligner->in_dim || x->dtype != TD_F32)
+    {
+      td_error_set (err, TD_ERR_INVALID_ARG, "aligner input should be f32 [..., %d]", aligner->in_dim);
+      return NULL;
+    }
+  td_layer_ctx ctx = { aligner->backend, aligner->weights, err, TD_OK };
+  td_tensor *h = td_layer_linear (&ctx, x, "0");
+  h = td_layer_unary_ (&ctx, h, TD_UNARY_GELU);
+  td_tensor *h2 = td_layer_linear (&ctx, h, "2");
+  td_tensor_free (h);
+  td_tensor *y = td_layer_rms_norm (&ctx, h2, "3.weight", 1e-6f);
+  td_tensor_free (h2);
+  if (!td_layer_ok (&ctx))
+    {
+      td_tensor_free (y);
+      return NULL;
+    }
+  return y;
+}
