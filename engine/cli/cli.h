@@ -21,3 +21,4 @@ int td_cli_verify (int argc, char **argv);
 int td_cli_tokenize (int argc, char **argv);
 int td_cli_bench (int argc, char **argv);
 int td_cli_models (int argc, char **argv);
+int td_cli_bench_models (int argc, char **argv);

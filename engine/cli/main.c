@@ -10,6 +10,7 @@ static const td_cli_command commands[] = {
   { "tokenize", "print the token ids of a text", td_cli_tokenize },
   { "bench", "print throughput figures of ops and models", td_cli_bench },
   { "models", "list, download and verify model checkpoints", td_cli_models },
+  { "bench-models", "time FLUX, the VAE and T5 with random weights of the real shapes", td_cli_bench_models },
 };
 
 static void

@@ -4,9 +4,11 @@
 #include <stdio.h>
 
 #include "io/safetensors.h"
+#include "models/weights_random.h"
 
 struct td_weights {
   td_safetensors *checkpoint;
+  td_random_weights *random; /* instead of a checkpoint: declared tensors (benchmarks) */
   td_backend *backend;
   GHashTable *on_backend; /* resolved name → td_tensor* on the backend */
   GHashTable *on_host;    /* resolved name → td_tensor* host view */
@@ -19,19 +21,55 @@ free_tensor (gpointer data)
   td_tensor_free (data);
 }
 
+static td_weights *
+weights_new (td_backend *backend)
+{
+  td_weights *weights = g_new0 (td_weights, 1);
+  weights->backend = backend != NULL ? backend : td_backend_host ();
+  weights->on_backend = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, free_tensor);
+  weights->on_host = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, free_tensor);
+  weights->prefixes = g_ptr_array_new_with_free_func (g_free);
+  return weights;
+}
+
 td_weights *
 td_weights_open (const char *path, td_backend *backend, td_error *err)
 {
   td_safetensors *checkpoint = td_safetensors_open_any (path, err);
   if (checkpoint == NULL)
     return NULL;
-  td_weights *weights = g_new0 (td_weights, 1);
+  td_weights *weights = weights_new (backend);
   weights->checkpoint = checkpoint;
-  weights->backend = backend != NULL ? backend : td_backend_host ();
-  weights->on_backend = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, free_tensor);
-  weights->on_host = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, free_tensor);
-  weights->prefixes = g_ptr_array_new_with_free_func (g_free);
   return weights;
+}
+
+td_weights *
+td_weights_new_random (td_backend *backend, uint64_t seed)
+{
+  td_weights *weights = weights_new (backend);
+  weights->random = td_random_weights_new (seed);
+  return weights;
+}
+
+td_status
+td_weights_declare (td_weights *weights, const char *name, td_dtype dtype, int ndim, const int64_t *shape,
+                    float scale, float offset, td_error *err)
+{
+  if (weights->random == NULL)
+    return td_error_set (err, TD_ERR_INVALID_ARG, "%s: only random weights take declared tensors",
+                         td_weights_path (weights));
+  td_random_spec spec = { .name = (char *) name, .dtype = dtype, .ndim = ndim, .scale = scale, .offset = offset };
+  for (int i = 0; i < ndim && i < TD_MAX_DIMS; i++)
+    spec.shape[i] = shape[i];
+  return td_random_weights_declare (weights->random, &spec, err);
+}
+
+void
+td_weights_declared_size (const td_weights *weights, int64_t *elements, int64_t *bytes)
+{
+  *elements = *bytes = 0;
+  if (weights->random != NULL)
+    td_random_weights_totals (weights->random, elements, bytes);
 }
 
 void
@@ -43,6 +81,7 @@ td_weights_free (td_weights *weights)
   g_hash_table_unref (weights->on_host);
   g_ptr_array_unref (weights->prefixes);
   td_safetensors_close (weights->checkpoint);
+  td_random_weights_free (weights->random);
   g_free (weights);
 }
 
@@ -55,13 +94,13 @@ td_weights_add_prefix (td_weights *weights, const char *prefix)
 const char *
 td_weights_path (const td_weights *weights)
 {
-  return td_safetensors_path (weights->checkpoint);
+  return weights->random != NULL ? "(random weights)" : td_safetensors_path (weights->checkpoint);
 }
 
 const char *
 td_weights_metadata (const td_weights *weights, const char *key)
 {
-  return td_safetensors_metadata (weights->checkpoint, key);
+  return weights->random != NULL ? NULL : td_safetensors_metadata (weights->checkpoint, key);
 }
 
 td_backend *
@@ -70,34 +109,71 @@ td_weights_backend (const td_weights *weights)
   return weights->backend;
 }
 
-/* The entry for name as given, or with one of the prefixes. */
-static const td_safetensors_info *
-resolve (td_weights *weights, const char *name)
+/* A tensor as stored: a checkpoint entry, or a declared random tensor. */
+typedef struct stored {
+  const char *name;
+  int ndim;
+  const int64_t *shape;
+  const td_safetensors_info *info;
+  const td_random_spec *spec;
+} stored;
+
+static bool
+find_stored (td_weights *weights, const char *name, stored *out)
 {
+  if (weights->random != NULL)
+    {
+      const td_random_spec *spec = td_random_weights_find (weights->random, name);
+      if (spec == NULL)
+        return false;
+      *out = (stored) { spec->name, spec->ndim, spec->shape, NULL, spec };
+      return true;
+    }
   const td_safetensors_info *info = td_safetensors_find (weights->checkpoint, name);
-  for (guint i = 0; info == NULL && i < weights->prefixes->len; i++)
+  if (info == NULL)
+    return false;
+  *out = (stored) { info->name, info->ndim, info->shape, info, NULL };
+  return true;
+}
+
+/* The entry for name as given, or with one of the prefixes. */
+static bool
+resolve (td_weights *weights, const char *name, stored *out)
+{
+  bool found = find_stored (weights, name, out);
+  for (guint i = 0; !found && i < weights->prefixes->len; i++)
     {
       g_autofree char *prefixed = g_strconcat (g_ptr_array_index (weights->prefixes, i), name, NULL);
-      info = td_safetensors_find (weights->checkpoint, prefixed);
+      found = find_stored (weights, prefixed, out);
     }
-  return info;
+  return found;
 }
 
 bool
 td_weights_has (td_weights *weights, const char *name)
 {
-  return resolve (weights, name) != NULL;
+  stored s;
+  return resolve (weights, name, &s);
+}
+
+/* A new host tensor: a view of the mapped checkpoint, or freshly made-up values. */
+static td_tensor *
+read_stored (td_weights *weights, const stored *s, td_error *err)
+{
+  if (s->spec != NULL)
+    return td_random_weights_generate (weights->random, s->spec, err);
+  return td_safetensors_tensor_of (weights->checkpoint, s->info, err);
 }
 
 static td_tensor *
-host_view (td_weights *weights, const td_safetensors_info *info, td_error *err)
+host_view (td_weights *weights, const stored *s, td_error *err)
 {
-  td_tensor *view = g_hash_table_lookup (weights->on_host, info->name);
+  td_tensor *view = g_hash_table_lookup (weights->on_host, s->name);
   if (view == NULL)
     {
-      view = td_safetensors_tensor_of (weights->checkpoint, info, err);
+      view = read_stored (weights, s, err);
       if (view != NULL)
-        g_hash_table_insert (weights->on_host, g_strdup (info->name), view);
+        g_hash_table_insert (weights->on_host, g_strdup (s->name), view);
     }
   return view;
 }
@@ -105,20 +181,20 @@ host_view (td_weights *weights, const td_safetensors_info *info, td_error *err)
 static const td_tensor *
 lookup (td_weights *weights, const char *name, bool required, td_error *err)
 {
-  const td_safetensors_info *info = resolve (weights, name);
-  if (info == NULL)
+  stored info;
+  if (!resolve (weights, name, &info))
     {
       if (required)
         td_error_set (err, TD_ERR_NOT_FOUND, "%s: no tensor '%s'", td_weights_path (weights), name);
       return NULL;
     }
   if (td_backend_is_host (weights->backend))
-    return host_view (weights, info, err);
+    return host_view (weights, &info, err);
 
-  td_tensor *on_device = g_hash_table_lookup (weights->on_backend, info->name);
+  td_tensor *on_device = g_hash_table_lookup (weights->on_backend, info.name);
   if (on_device != NULL)
     return on_device;
-  td_tensor *view = td_safetensors_tensor_of (weights->checkpoint, info, err);
+  td_tensor *view = read_stored (weights, &info, err);
   if (view == NULL)
     return NULL;
   /* Uploaded in its stored dtype: the kernels read bf16/f16 weights directly. */
@@ -132,10 +208,10 @@ lookup (td_weights *weights, const char *name, bool required, td_error *err)
   td_tensor_free (view);
   if (on_device == NULL)
     {
-      td_error_prefix (err, "%s: uploading '%s'", td_weights_path (weights), info->name);
+      td_error_prefix (err, "%s: uploading '%s'", td_weights_path (weights), info.name);
       return NULL;
     }
-  g_hash_table_insert (weights->on_backend, g_strdup (info->name), on_device);
+  g_hash_table_insert (weights->on_backend, g_strdup (info.name), on_device);
   return on_device;
 }
 
@@ -165,29 +241,29 @@ td_weights_getf (td_weights *weights, td_error *err, const char *fmt, ...)
 const td_tensor *
 td_weights_get_host (td_weights *weights, const char *name, td_error *err)
 {
-  const td_safetensors_info *info = resolve (weights, name);
-  if (info == NULL)
+  stored info;
+  if (!resolve (weights, name, &info))
     {
       td_error_set (err, TD_ERR_NOT_FOUND, "%s: no tensor '%s'", td_weights_path (weights), name);
       return NULL;
     }
-  return host_view (weights, info, err);
+  return host_view (weights, &info, err);
 }
 
 td_status
 td_weights_expect_shape (td_weights *weights, const char *name, int ndim, const int64_t *shape, td_error *err)
 {
-  const td_safetensors_info *info = resolve (weights, name);
-  if (info == NULL)
+  stored info;
+  if (!resolve (weights, name, &info))
     return td_error_set (err, TD_ERR_NOT_FOUND, "%s: no tensor '%s'", td_weights_path (weights), name);
-  bool same = info->ndim == ndim;
+  bool same = info.ndim == ndim;
   for (int i = 0; same && i < ndim; i++)
-    same = info->shape[i] == shape[i];
+    same = info.shape[i] == shape[i];
   if (!same)
     {
       char want[128], got[128];
       return td_error_set (err, TD_ERR_FORMAT, "%s: '%s' has shape %s, expected %s", td_weights_path (weights), name,
-                           td_shape_string (info->ndim, info->shape, got, sizeof got),
+                           td_shape_string (info.ndim, info.shape, got, sizeof got),
                            td_shape_string (ndim, shape, want, sizeof want));
     }
   return TD_OK;
