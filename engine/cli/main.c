@@ -11,6 +11,7 @@ static const td_cli_command commands[] = {
   { "bench", "print throughput figures of ops and models", td_cli_bench },
   { "models", "list, download and verify model checkpoints", td_cli_models },
   { "convert", "write a PyTorch checkpoint's state dict as safetensors", td_cli_convert },
+  { "bench-models", "time FLUX, the VAE and T5 with random weights of the real shapes", td_cli_bench_models },
 };
 
 static void

@@ -162,6 +162,33 @@ fail:
   return NULL;
 }
 
+td_flux_dit *
+td_flux_dit_new_from_config (const td_flux_config *config, td_weights *weights, td_error *err)
+{
+  const td_flux_config *c = config;
+  if (c->in_channels < 1 || c->out_channels < 1 || c->num_layers < 0 || c->num_single_layers < 0 || c->head_dim < 2
+      || c->num_heads < 1 || c->joint_attention_dim < 1 || c->pooled_projection_dim < 1 || c->mlp_ratio_x100 < 1
+      || c->axes_dim[0] + c->axes_dim[1] + c->axes_dim[2] != c->head_dim || c->theta < 1)
+    {
+      td_error_set (err, TD_ERR_INVALID_ARG, "FLUX config: sizes must be positive and the rotary axes must add up "
+                    "to the head size");
+      td_weights_free (weights);
+      return NULL;
+    }
+  td_flux_dit *model = calloc (1, sizeof *model);
+  if (model == NULL)
+    {
+      td_error_set (err, TD_ERR_NO_MEMORY, "out of memory creating FLUX");
+      td_weights_free (weights);
+      return NULL;
+    }
+  model->config = *config;
+  model->weights = weights;
+  model->backend = td_weights_backend (weights);
+  model->derived = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) td_tensor_free);
+  return model;
+}
+
 void
 td_flux_dit_free (td_flux_dit *model)
 {

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 
 #include "backend/backend.h"
+#include "models/weights.h"
 
 typedef struct td_flux_config {
   int in_channels;          /* 64: 16 latent channels × 2×2 packing */
@@ -26,6 +27,9 @@ typedef struct td_flux_dit td_flux_dit;
 
 /* path: a diffusers transformer folder (config.json + weights) or a BFL single file. */
 td_flux_dit *td_flux_dit_load (const char *path, td_backend *backend, td_error *err);
+/* A model over weights in diffusers key layout (e.g. td_weights_new_random with the
+ * shapes from random_models.h), without a config.json; takes ownership of weights. */
+td_flux_dit *td_flux_dit_new_from_config (const td_flux_config *config, td_weights *weights, td_error *err);
 void td_flux_dit_free (td_flux_dit *model);
 const td_flux_config *td_flux_dit_config (const td_flux_dit *model);
 

@@ -89,6 +89,29 @@ td_flux_vae_load (const char *dir, td_backend *backend, td_error *err)
   return vae;
 }
 
+td_flux_vae *
+td_flux_vae_new_from_config (const td_vae_config *config, td_weights *weights, td_error *err)
+{
+  const td_vae_config *c = config;
+  bool valid = c->in_channels >= 1 && c->out_channels >= 1 && c->latent_channels >= 1 && c->levels >= 1
+               && c->levels <= TD_VAE_MAX_LEVELS && c->layers_per_block >= 1 && c->norm_num_groups >= 1;
+  for (int i = 0; valid && i < c->levels; i++)
+    valid = c->block_out_channels[i] >= 1 && c->block_out_channels[i] % c->norm_num_groups == 0;
+  td_flux_vae *vae = valid ? calloc (1, sizeof *vae) : NULL;
+  if (vae == NULL)
+    {
+      td_error_set (err, valid ? TD_ERR_NO_MEMORY : TD_ERR_INVALID_ARG,
+                    valid ? "out of memory creating the VAE"
+                          : "VAE config: sizes must be positive, channels multiples of the group count");
+      td_weights_free (weights);
+      return NULL;
+    }
+  vae->config = *config;
+  vae->weights = weights;
+  vae->backend = td_weights_backend (weights);
+  return vae;
+}
+
 void
 td_flux_vae_free (td_flux_vae *vae)
 {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "backend/backend.h"
+#include "models/weights.h"
 
 #define TD_VAE_MAX_LEVELS 8
 
@@ -22,6 +23,8 @@ typedef struct td_vae_config {
 typedef struct td_flux_vae td_flux_vae;
 
 td_flux_vae *td_flux_vae_load (const char *dir, td_backend *backend, td_error *err);
+/* A VAE over weights in diffusers key layout, without a config.json; takes ownership of weights. */
+td_flux_vae *td_flux_vae_new_from_config (const td_vae_config *config, td_weights *weights, td_error *err);
 void td_flux_vae_free (td_flux_vae *vae);
 const td_vae_config *td_flux_vae_config (const td_flux_vae *vae);
 td_backend *td_flux_vae_backend (const td_flux_vae *vae);

@@ -94,6 +94,26 @@ fail:
   return NULL;
 }
 
+td_t5_encoder *
+td_t5_encoder_new_from_config (const td_t5_config *config, td_weights *weights, td_error *err)
+{
+  const td_t5_config *c = config;
+  bool valid = c->vocab_size >= 1 && c->d_model >= 1 && c->d_kv >= 1 && c->d_ff >= 1 && c->num_heads >= 1
+               && c->num_layers >= 1 && c->num_buckets >= 2 && c->max_distance >= 2;
+  td_t5_encoder *encoder = valid ? calloc (1, sizeof *encoder) : NULL;
+  if (encoder == NULL)
+    {
+      td_error_set (err, valid ? TD_ERR_NO_MEMORY : TD_ERR_INVALID_ARG,
+                    valid ? "out of memory creating T5" : "T5 config: sizes must be positive");
+      td_weights_free (weights);
+      return NULL;
+    }
+  encoder->config = *config;
+  encoder->weights = weights;
+  encoder->backend = td_weights_backend (weights);
+  return encoder;
+}
+
 void
 td_t5_encoder_free (td_t5_encoder *encoder)
 {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "backend/backend.h"
+#include "models/weights.h"
 
 typedef struct td_t5_config {
   int vocab_size;
@@ -21,6 +22,9 @@ typedef struct td_t5_encoder td_t5_encoder;
 
 /* dir holds config.json and the weights (model.safetensors or a sharded index). */
 td_t5_encoder *td_t5_encoder_load (const char *dir, td_backend *backend, td_error *err);
+/* An encoder over weights in transformers' key layout, without a config.json; takes
+ * ownership of weights. */
+td_t5_encoder *td_t5_encoder_new_from_config (const td_t5_config *config, td_weights *weights, td_error *err);
 void td_t5_encoder_free (td_t5_encoder *encoder);
 const td_t5_config *td_t5_encoder_config (const td_t5_encoder *encoder);
 

@@ -5,11 +5,14 @@
 
 #include "io/pth.h"
 #include "io/safetensors.h"
+#include "models/weights_random.h"
 
 struct td_weights {
-  td_safetensors *checkpoint;
-  td_pth *pth;            /* instead of checkpoint for PyTorch files (see below) */
-  GHashTable *pth_infos;  /* name → td_safetensors_info describing a pth tensor */
+  /* Exactly one source: */
+  td_safetensors *checkpoint; /* safetensors file, index or folder */
+  td_pth *pth;                /* a PyTorch file (.pth/.pt/.bin), read without running it */
+  GHashTable *pth_names;      /* name (owned by pth) → its td_tensor view */
+  td_random_weights *random;  /* declared tensors with made-up values (benchmarks) */
   td_backend *backend;
   GHashTable *on_backend; /* resolved name → td_tensor* on the backend */
   GHashTable *on_host;    /* resolved name → td_tensor* host view */
@@ -22,73 +25,71 @@ free_tensor (gpointer data)
   td_tensor_free (data);
 }
 
-/* ---- PyTorch files (.pth/.pt/.bin): the same lookups over a td_pth ----
- * Each tensor gets a td_safetensors_info so the code below serves both. */
-
-static td_status
-open_pth (td_weights *weights, const char *path, td_error *err)
-{
-  weights->pth = td_pth_open (path, err);
-  if (weights->pth == NULL)
-    return err != NULL ? err->status : TD_ERR_FORMAT;
-  weights->pth_infos = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
-  for (size_t i = 0; i < td_pth_count (weights->pth); i++)
-    {
-      const td_tensor *t = td_pth_at (weights->pth, i);
-      td_safetensors_info *info = g_new0 (td_safetensors_info, 1);
-      info->name = td_pth_name_at (weights->pth, i);
-      info->dtype = t->dtype;
-      info->ndim = t->ndim;
-      for (int d = 0; d < t->ndim; d++)
-        info->shape[d] = t->shape[d];
-      info->nbytes = td_tensor_nbytes (t);
-      info->file = td_pth_path (weights->pth);
-      g_hash_table_insert (weights->pth_infos, (gpointer) info->name, info);
-    }
-  return TD_OK;
-}
-
-static const td_safetensors_info *
-find_info (td_weights *weights, const char *name)
-{
-  if (weights->pth != NULL)
-    return g_hash_table_lookup (weights->pth_infos, name);
-  return td_safetensors_find (weights->checkpoint, name);
-}
-
-/* A contiguous host view (a copy for strided pth tensors). */
-static td_tensor *
-open_view (td_weights *weights, const td_safetensors_info *info, td_error *err)
-{
-  if (weights->pth != NULL)
-    return td_pth_tensor_contiguous (weights->pth, info->name, err);
-  return td_safetensors_tensor_of (weights->checkpoint, info, err);
-}
-
-/* ---- */
-
-td_weights *
-td_weights_open (const char *path, td_backend *backend, td_error *err)
+static td_weights *
+weights_new (td_backend *backend)
 {
   td_weights *weights = g_new0 (td_weights, 1);
-  if (td_pth_is_pth_path (path))
-    {
-      if (open_pth (weights, path, err) != TD_OK)
-        {
-          g_free (weights);
-          return NULL;
-        }
-    }
-  else if ((weights->checkpoint = td_safetensors_open_any (path, err)) == NULL)
-    {
-      g_free (weights);
-      return NULL;
-    }
   weights->backend = backend != NULL ? backend : td_backend_host ();
   weights->on_backend = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, free_tensor);
   weights->on_host = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, free_tensor);
   weights->prefixes = g_ptr_array_new_with_free_func (g_free);
   return weights;
+}
+
+static td_weights *
+open_pth (const char *path, td_backend *backend, td_error *err)
+{
+  td_pth *pth = td_pth_open (path, err);
+  if (pth == NULL)
+    return NULL;
+  td_weights *weights = weights_new (backend);
+  weights->pth = pth;
+  weights->pth_names = g_hash_table_new (g_str_hash, g_str_equal);
+  for (size_t i = 0; i < td_pth_count (pth); i++)
+    g_hash_table_insert (weights->pth_names, (gpointer) td_pth_name_at (pth, i), (gpointer) td_pth_at (pth, i));
+  return weights;
+}
+
+td_weights *
+td_weights_open (const char *path, td_backend *backend, td_error *err)
+{
+  if (td_pth_is_pth_path (path))
+    return open_pth (path, backend, err);
+  td_safetensors *checkpoint = td_safetensors_open_any (path, err);
+  if (checkpoint == NULL)
+    return NULL;
+  td_weights *weights = weights_new (backend);
+  weights->checkpoint = checkpoint;
+  return weights;
+}
+
+td_weights *
+td_weights_new_random (td_backend *backend, uint64_t seed)
+{
+  td_weights *weights = weights_new (backend);
+  weights->random = td_random_weights_new (seed);
+  return weights;
+}
+
+td_status
+td_weights_declare (td_weights *weights, const char *name, td_dtype dtype, int ndim, const int64_t *shape,
+                    float scale, float offset, td_error *err)
+{
+  if (weights->random == NULL)
+    return td_error_set (err, TD_ERR_INVALID_ARG, "%s: only random weights take declared tensors",
+                         td_weights_path (weights));
+  td_random_spec spec = { .name = (char *) name, .dtype = dtype, .ndim = ndim, .scale = scale, .offset = offset };
+  for (int i = 0; i < ndim && i < TD_MAX_DIMS; i++)
+    spec.shape[i] = shape[i];
+  return td_random_weights_declare (weights->random, &spec, err);
+}
+
+void
+td_weights_declared_size (const td_weights *weights, int64_t *elements, int64_t *bytes)
+{
+  *elements = *bytes = 0;
+  if (weights->random != NULL)
+    td_random_weights_totals (weights->random, elements, bytes);
 }
 
 void
@@ -99,10 +100,11 @@ td_weights_free (td_weights *weights)
   g_hash_table_unref (weights->on_backend);
   g_hash_table_unref (weights->on_host);
   g_ptr_array_unref (weights->prefixes);
-  if (weights->pth_infos != NULL)
-    g_hash_table_unref (weights->pth_infos);
-  td_pth_close (weights->pth);
   td_safetensors_close (weights->checkpoint);
+  if (weights->pth_names != NULL)
+    g_hash_table_unref (weights->pth_names);
+  td_pth_close (weights->pth);
+  td_random_weights_free (weights->random);
   g_free (weights);
 }
 
@@ -115,17 +117,15 @@ td_weights_add_prefix (td_weights *weights, const char *prefix)
 const char *
 td_weights_path (const td_weights *weights)
 {
-  if (weights->pth != NULL)
-    return td_pth_path (weights->pth);
-  return td_safetensors_path (weights->checkpoint);
+  if (weights->random != NULL)
+    return "(random weights)";
+  return weights->pth != NULL ? td_pth_path (weights->pth) : td_safetensors_path (weights->checkpoint);
 }
 
 const char *
 td_weights_metadata (const td_weights *weights, const char *key)
 {
-  if (weights->pth != NULL)
-    return NULL;
-  return td_safetensors_metadata (weights->checkpoint, key);
+  return weights->checkpoint != NULL ? td_safetensors_metadata (weights->checkpoint, key) : NULL;
 }
 
 td_backend *
@@ -134,34 +134,83 @@ td_weights_backend (const td_weights *weights)
   return weights->backend;
 }
 
-/* The entry for name as given, or with one of the prefixes. */
-static const td_safetensors_info *
-resolve (td_weights *weights, const char *name)
+/* A tensor as stored: a checkpoint entry, a PyTorch tensor, or a declared random tensor. */
+typedef struct stored {
+  const char *name; /* owned by the source */
+  int ndim;
+  const int64_t *shape;
+  const td_safetensors_info *info;
+  const td_random_spec *spec;
+  const td_tensor *pth_view;
+} stored;
+
+static bool
+find_stored (td_weights *weights, const char *name, stored *out)
 {
-  const td_safetensors_info *info = find_info (weights, name);
-  for (guint i = 0; info == NULL && i < weights->prefixes->len; i++)
+  if (weights->random != NULL)
+    {
+      const td_random_spec *spec = td_random_weights_find (weights->random, name);
+      if (spec == NULL)
+        return false;
+      *out = (stored) { spec->name, spec->ndim, spec->shape, NULL, spec, NULL };
+      return true;
+    }
+  if (weights->pth != NULL)
+    {
+      gpointer key, value;
+      if (!g_hash_table_lookup_extended (weights->pth_names, name, &key, &value))
+        return false;
+      const td_tensor *view = value;
+      *out = (stored) { key, view->ndim, view->shape, NULL, NULL, view };
+      return true;
+    }
+  const td_safetensors_info *info = td_safetensors_find (weights->checkpoint, name);
+  if (info == NULL)
+    return false;
+  *out = (stored) { info->name, info->ndim, info->shape, info, NULL, NULL };
+  return true;
+}
+
+/* The entry for name as given, or with one of the prefixes. */
+static bool
+resolve (td_weights *weights, const char *name, stored *out)
+{
+  bool found = find_stored (weights, name, out);
+  for (guint i = 0; !found && i < weights->prefixes->len; i++)
     {
       g_autofree char *prefixed = g_strconcat (g_ptr_array_index (weights->prefixes, i), name, NULL);
-      info = find_info (weights, prefixed);
+      found = find_stored (weights, prefixed, out);
     }
-  return info;
+  return found;
 }
 
 bool
 td_weights_has (td_weights *weights, const char *name)
 {
-  return resolve (weights, name) != NULL;
+  stored s;
+  return resolve (weights, name, &s);
+}
+
+/* A new host tensor: a view of the mapped file, or freshly made-up values. */
+static td_tensor *
+read_stored (td_weights *weights, const stored *s, td_error *err)
+{
+  if (s->spec != NULL)
+    return td_random_weights_generate (weights->random, s->spec, err);
+  if (s->pth_view != NULL)
+    return td_pth_tensor_contiguous (weights->pth, s->name, err); /* torch may store strided views */
+  return td_safetensors_tensor_of (weights->checkpoint, s->info, err);
 }
 
 static td_tensor *
-host_view (td_weights *weights, const td_safetensors_info *info, td_error *err)
+host_view (td_weights *weights, const stored *s, td_error *err)
 {
-  td_tensor *view = g_hash_table_lookup (weights->on_host, info->name);
+  td_tensor *view = g_hash_table_lookup (weights->on_host, s->name);
   if (view == NULL)
     {
-      view = open_view (weights, info, err);
+      view = read_stored (weights, s, err);
       if (view != NULL)
-        g_hash_table_insert (weights->on_host, g_strdup (info->name), view);
+        g_hash_table_insert (weights->on_host, g_strdup (s->name), view);
     }
   return view;
 }
@@ -169,20 +218,20 @@ host_view (td_weights *weights, const td_safetensors_info *info, td_error *err)
 static const td_tensor *
 lookup (td_weights *weights, const char *name, bool required, td_error *err)
 {
-  const td_safetensors_info *info = resolve (weights, name);
-  if (info == NULL)
+  stored info;
+  if (!resolve (weights, name, &info))
     {
       if (required)
         td_error_set (err, TD_ERR_NOT_FOUND, "%s: no tensor '%s'", td_weights_path (weights), name);
       return NULL;
     }
   if (td_backend_is_host (weights->backend))
-    return host_view (weights, info, err);
+    return host_view (weights, &info, err);
 
-  td_tensor *on_device = g_hash_table_lookup (weights->on_backend, info->name);
+  td_tensor *on_device = g_hash_table_lookup (weights->on_backend, info.name);
   if (on_device != NULL)
     return on_device;
-  td_tensor *view = open_view (weights, info, err);
+  td_tensor *view = read_stored (weights, &info, err);
   if (view == NULL)
     return NULL;
   /* Uploaded in its stored dtype: the kernels read bf16/f16 weights directly. */
@@ -196,10 +245,10 @@ lookup (td_weights *weights, const char *name, bool required, td_error *err)
   td_tensor_free (view);
   if (on_device == NULL)
     {
-      td_error_prefix (err, "%s: uploading '%s'", td_weights_path (weights), info->name);
+      td_error_prefix (err, "%s: uploading '%s'", td_weights_path (weights), info.name);
       return NULL;
     }
-  g_hash_table_insert (weights->on_backend, g_strdup (info->name), on_device);
+  g_hash_table_insert (weights->on_backend, g_strdup (info.name), on_device);
   return on_device;
 }
 
@@ -229,29 +278,29 @@ td_weights_getf (td_weights *weights, td_error *err, const char *fmt, ...)
 const td_tensor *
 td_weights_get_host (td_weights *weights, const char *name, td_error *err)
 {
-  const td_safetensors_info *info = resolve (weights, name);
-  if (info == NULL)
+  stored info;
+  if (!resolve (weights, name, &info))
     {
       td_error_set (err, TD_ERR_NOT_FOUND, "%s: no tensor '%s'", td_weights_path (weights), name);
       return NULL;
     }
-  return host_view (weights, info, err);
+  return host_view (weights, &info, err);
 }
 
 td_status
 td_weights_expect_shape (td_weights *weights, const char *name, int ndim, const int64_t *shape, td_error *err)
 {
-  const td_safetensors_info *info = resolve (weights, name);
-  if (info == NULL)
+  stored info;
+  if (!resolve (weights, name, &info))
     return td_error_set (err, TD_ERR_NOT_FOUND, "%s: no tensor '%s'", td_weights_path (weights), name);
-  bool same = info->ndim == ndim;
+  bool same = info.ndim == ndim;
   for (int i = 0; same && i < ndim; i++)
-    same = info->shape[i] == shape[i];
+    same = info.shape[i] == shape[i];
   if (!same)
     {
       char want[128], got[128];
       return td_error_set (err, TD_ERR_FORMAT, "%s: '%s' has shape %s, expected %s", td_weights_path (weights), name,
-                           td_shape_string (info->ndim, info->shape, got, sizeof got),
+                           td_shape_string (info.ndim, info.shape, got, sizeof got),
                            td_shape_string (ndim, shape, want, sizeof want));
     }
   return TD_OK;

@@ -17,6 +17,15 @@ typedef struct td_weights td_weights;
 td_weights *td_weights_open (const char *path, td_backend *backend, td_error *err);
 void td_weights_free (td_weights *weights);
 
+/* Weights without a file, for benchmarks: every tensor is declared with its name,
+ * dtype and shape, and gets values offset + scale · uniform(−1, 1) (seeded, fixed per
+ * name) when first used. Declaring only works on weights made by td_weights_new_random. */
+td_weights *td_weights_new_random (td_backend *backend, uint64_t seed);
+td_status td_weights_declare (td_weights *weights, const char *name, td_dtype dtype, int ndim, const int64_t *shape,
+                              float scale, float offset, td_error *err);
+/* Elements and bytes of every declared tensor (0 for checkpoints). */
+void td_weights_declared_size (const td_weights *weights, int64_t *elements, int64_t *bytes);
+
 /* Name prefixes tried in order when a name is not found as given, e.g. "text_model."
  * for CLIP checkpoints saved from CLIPTextModel vs CLIPTextModelWithProjection. */
 void td_weights_add_prefix (td_weights *weights, const char *prefix);

@@ -1,0 +1,37 @@
+/* random_models.h — the models with made-up weights of their real shapes, built in
+ * memory without files: for benchmarks (random weights time the same as trained
+ * ones) and for tests that only need the right shapes. */
+#pragma once
+
+#include <stdbool.h>
+
+#include "models/flux_dit.h"
+#include "models/flux_vae.h"
+#include "models/t5_encoder.h"
+
+/* FLUX.1-dev: 19 double + 38 single blocks, 24 heads × 128, MLP ×4, guidance embedding. */
+td_flux_config td_flux_config_dev (void);
+/* The FLUX VAE: block_out_channels 128, 256, 512, 512, 2 layers per block, 32 groups, 16 latent channels. */
+td_vae_config td_vae_config_flux (void);
+/* T5 v1.1 XXL: 24 layers, d_model 4096, 64 heads × 64, d_ff 10240, gated GELU. */
+td_t5_config td_t5_config_xxl (void);
+/* The same architectures scaled down to finish in seconds on a small CPU. */
+td_flux_config td_flux_config_small (void);
+td_vae_config td_vae_config_small (void);
+td_t5_config td_t5_config_small (void);
+
+/* Declares every weight of the model, in diffusers/transformers key names, on random weights. */
+td_status td_flux_dit_declare_weights (const td_flux_config *config, td_weights *weights, td_dtype dtype,
+                                       td_error *err);
+td_status td_flux_vae_declare_weights (const td_vae_config *config, td_weights *weights, td_dtype dtype,
+                                       td_error *err);
+td_status td_t5_encoder_declare_weights (const td_t5_config *config, td_weights *weights, td_dtype dtype,
+                                         td_error *err);
+
+/* td_weights_new_random + declare + new_from_config. */
+td_flux_dit *td_flux_dit_new_random (const td_flux_config *config, td_backend *backend, td_dtype dtype, uint64_t seed,
+                                     td_error *err);
+td_flux_vae *td_flux_vae_new_random (const td_vae_config *config, td_backend *backend, td_dtype dtype, uint64_t seed,
+                                     td_error *err);
+td_t5_encoder *td_t5_encoder_new_random (const td_t5_config *config, td_backend *backend, td_dtype dtype,
+                                         uint64_t seed, td_error *err);
