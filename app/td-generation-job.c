@@ -67,6 +67,19 @@ td_generation_request_free (TdGenerationRequest *request)
   g_free (request);
 }
 
+/* An empty request: no inputs, empty folder and device names. Fill in the
+ * rest; inputs added to request->inputs are freed with the request. */
+TdGenerationRequest *
+td_generation_request_new (void)
+{
+  TdGenerationRequest *request = g_new0 (TdGenerationRequest, 1);
+
+  request->model_folder = g_strdup ("");
+  request->gpu_device = g_strdup ("");
+  request->inputs = g_ptr_array_new_with_free_func (generation_input_free);
+  return request;
+}
+
 /* Pasted images exist only as textures; the worker gets plain RGB8 rows. */
 static GBytes *
 texture_to_rgb (GdkTexture *texture,
@@ -145,7 +158,7 @@ td_generation_request_new_from_board (GListModel *items,
   g_return_val_if_fail (G_IS_LIST_MODEL (items), NULL);
   g_return_val_if_fail (G_IS_SETTINGS (settings), NULL);
 
-  request = g_new0 (TdGenerationRequest, 1);
+  request = td_generation_request_new ();
   request->mode = g_settings_get_enum (settings, "mode") == 1 ? TD_GENERATION_MODE_CLIP
                                                               : TD_GENERATION_MODE_LVLM;
   td_size_presets_resolve (settings, &request->width, &request->height);
@@ -153,9 +166,10 @@ td_generation_request_new_from_board (GListModel *items,
   request->guidance = g_settings_get_double (settings, "guidance");
   request->seed = g_settings_get_uint (settings, "seed");
   request->preview_method = g_settings_get_enum (settings, "preview-method");
+  g_free (request->model_folder);
   request->model_folder = g_settings_get_string (settings, "model-folder");
+  g_free (request->gpu_device);
   request->gpu_device = g_settings_get_string (settings, "gpu-device");
-  request->inputs = g_ptr_array_new_with_free_func (generation_input_free);
 
   n_items = g_list_model_get_n_items (items);
   for (guint i = 0; i < n_items; i++)

@@ -73,6 +73,7 @@ typedef struct {
   char   *thought;                 /* NULL when the mode writes none */
 } TdGenerationOutput;
 
+TdGenerationRequest *td_generation_request_new            (void);
 TdGenerationRequest *td_generation_request_new_from_board (GListModel          *items,
                                                            GSettings           *settings);
 void                 td_generation_request_free           (TdGenerationRequest *request);

@@ -109,7 +109,7 @@ plain_request (TdGenerationMode mode,
                int              size,
                int              steps)
 {
-  TdGenerationRequest *request = g_new0 (TdGenerationRequest, 1);
+  TdGenerationRequest *request = td_generation_request_new ();
   TdGenerationInput *input = g_new0 (TdGenerationInput, 1);
 
   request->mode = mode;
@@ -119,9 +119,6 @@ plain_request (TdGenerationMode mode,
   request->guidance = 3.5;
   request->seed = 7;
   request->preview_method = TD_PREVIEW_METHOD_LATENT;
-  request->model_folder = g_strdup ("");
-  request->gpu_device = g_strdup ("");
-  request->inputs = g_ptr_array_new_with_free_func (g_free);
   input->kind = TD_BOARD_ITEM_TEXT;
   input->text = g_strdup ("a lighthouse");
   g_ptr_array_add (request->inputs, input);
@@ -287,8 +284,8 @@ test_cancel_within_a_step (void)
   g_assert_error (run.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   g_assert_null (run.result);
 
-  /* Done within about one step (30 ms), with generous slack for busy CI. */
-  g_assert_cmpint (run.finished_at - cancelled_at, <, 30 * 1000 * 8);
+  /* Done within about one step (30 ms), with slack for sanitizer builds. */
+  g_assert_cmpint (run.finished_at - cancelled_at, <, G_USEC_PER_SEC);
   /* And quiet: nothing reported after the cancel. */
   g_assert_cmpuint (run.steps->len, ==, steps_at_cancel);
   run_clear (&run);
