@@ -59,7 +59,7 @@ read_merges (const char *merges_name, const char *data, size_t size, td_bpe *bpe
       if (len > 0 && p[len - 1] == '\r')
         len--;
       g_autofree char *where = g_strdup_printf ("%s line %zu", merges_name, line);
-      if (!(line == 1 && g_str_has_prefix (p, "#version")) && !(len == 0 && nl == NULL))
+      if (!(line == 1 && len >= 8 && memcmp (p, "#version", 8) == 0) && !(len == 0 && nl == NULL))
         {
           const char *space = memchr (p, ' ', len);
           if (space == NULL || space == p || space == p + len - 1 || memchr (space + 1, ' ', p + len - space - 1) != NULL)

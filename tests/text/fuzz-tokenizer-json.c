@@ -1,0 +1,17 @@
+/* fuzz-tokenizer-json — libFuzzer target for the tokenizer.json loader. */
+#include "fuzz-common.h"
+
+int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
+
+int
+LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
+{
+  td_tokenizer *tok;
+  td_error err;
+  if (td_tokenizer_load_tokenizer_json ("fuzz.json", (const char *) data, size, &tok, &err) == TD_OK)
+    {
+      fuzz_exercise (tok);
+      td_tokenizer_free (tok);
+    }
+  return 0;
+}
