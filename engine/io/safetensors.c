@@ -411,7 +411,9 @@ st_finish (td_safetensors *st, td_error *err)
     }
   /* Sort the key/value pairs by key: sort pair indices, then rebuild. */
   guint pairs = st->metadata->len / 2;
-  const char **sorted = g_new (const char *, 2 * (pairs + 1));
+  if (pairs == 0)
+    return TD_OK;
+  const char **sorted = g_new (const char *, 2 * pairs);
   memcpy (sorted, st->metadata->pdata, 2 * pairs * sizeof *sorted);
   qsort (sorted, pairs, 2 * sizeof *sorted, compare_key);
   memcpy (st->metadata->pdata, sorted, 2 * pairs * sizeof *sorted);
