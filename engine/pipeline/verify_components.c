@@ -14,6 +14,7 @@ extern const td_verify_component td_verify_clip_text;
 extern const td_verify_component td_verify_flux_transformer;
 extern const td_verify_component td_verify_flux_vae;
 extern const td_verify_component td_verify_flux_pipeline;
+extern const td_verify_component td_verify_qwen2vl;
 
 const td_verify_component *const td_verify_builtin[] = {
   &td_verify_t5_encoder,
@@ -21,5 +22,6 @@ const td_verify_component *const td_verify_builtin[] = {
   &td_verify_flux_transformer,
   &td_verify_flux_vae,
   &td_verify_flux_pipeline,
+  &td_verify_qwen2vl,
   NULL,
 };

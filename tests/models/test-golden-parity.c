@@ -17,6 +17,7 @@ static const parity_case cases[] = {
   { "flux-transformer", "flux", "io.safetensors" },
   { "flux-vae", "flux", "io.safetensors" },
   { "flux-pipeline", "flux", "io.safetensors" },
+  { "qwen2-vl", "qwen2_vl", "io.safetensors" },
 };
 
 static void
