@@ -16,6 +16,7 @@ extern const td_verify_component td_verify_flux_vae;
 extern const td_verify_component td_verify_flux_pipeline;
 extern const td_verify_component td_verify_eva_vision;
 extern const td_verify_component td_verify_taesd;
+extern const td_verify_component td_verify_qwen2vl;
 
 const td_verify_component *const td_verify_builtin[] = {
   &td_verify_t5_encoder,
@@ -25,5 +26,6 @@ const td_verify_component *const td_verify_builtin[] = {
   &td_verify_flux_pipeline,
   &td_verify_eva_vision,
   &td_verify_taesd,
+  &td_verify_qwen2vl,
   NULL,
 };

@@ -23,6 +23,7 @@ static const parity_case cases[] = {
   { "flux-pipeline", "flux", "io.safetensors" },
   { "eva-vision", "blip2_vision", "io.safetensors" },
   { "taesd", "taef2", "io.safetensors" },
+  { "qwen2-vl", "qwen2_vl", "io.safetensors" },
 };
 
 static void

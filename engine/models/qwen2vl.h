@@ -1,0 +1,117 @@
+/* qwen2vl.h — Qwen2-VL (Qwen/Qwen2-VL-7B-Instruct): the vision tower (2-D rotary ViT and
+ * 2×2 patch merger), the Qwen2 language model with multimodal rotary positions (M-RoPE),
+ * a key/value cache on the backend, and greedy or sampled decoding that keeps the
+ * final-norm hidden state of every generated token (what ThinkDiff-LVLM aligns to T5).
+ */
+#pragma once
+
+#include <stdbool.h>
+
+#include "backend/backend.h"
+
+typedef struct td_qwen2vl_vision_config {
+  int depth;               /* 32 */
+  int embed_dim;           /* 1280 */
+  int num_heads;           /* 16 */
+  int mlp_dim;             /* embed_dim · mlp_ratio */
+  int out_dim;             /* merger output = LLM width ("hidden_size" in vision_config) */
+  int in_channels;         /* 3 */
+  int patch_size;          /* 14 */
+  int temporal_patch_size; /* 2 */
+  int merge_size;          /* 2 */
+  int activation;          /* td_unary_kind, quick_gelu */
+  double rope_theta;       /* 10000 */
+} td_qwen2vl_vision_config;
+
+typedef struct td_qwen2vl_config {
+  int vocab_size;
+  int hidden_size;
+  int intermediate_size;
+  int num_layers;
+  int num_heads;
+  int num_kv_heads;
+  int head_dim;
+  int max_positions;
+  int activation;          /* td_unary_kind of the MLP gate, silu */
+  float rms_eps;
+  double rope_theta;
+  int mrope_section[3];    /* temporal, height, width frequencies; sum = head_dim / 2 */
+  bool tie_embeddings;
+  int image_token_id;
+  int video_token_id;
+  int vision_start_token_id;
+  int vision_end_token_id;
+  int eos_token_id;        /* −1 when the config names none */
+  td_qwen2vl_vision_config vision;
+} td_qwen2vl_config;
+
+typedef struct td_qwen2vl td_qwen2vl;
+
+/* Reads a config.json in the published flat form (rope_scaling: {type: mrope}) or the
+ * nested form (text_config, rope_parameters); errors name the file and key. */
+td_status td_qwen2vl_config_read (const char *path, td_qwen2vl_config *config, td_error *err);
+
+/* dir holds config.json and the weights (legacy `model.layers.*` / `visual.*` names or
+ * the `model.language_model.*` / `model.visual.*` ones). Weights stay in their stored dtype. */
+td_qwen2vl *td_qwen2vl_load (const char *dir, td_backend *backend, td_error *err);
+void td_qwen2vl_free (td_qwen2vl *model);
+const td_qwen2vl_config *td_qwen2vl_config_of (const td_qwen2vl *model);
+td_backend *td_qwen2vl_backend (const td_qwen2vl *model);
+
+/* The vision tower: pixel_values [Σ t·h·w, C·T·P·P] (f32 on the model's backend, images
+ * one after another as the processor emits them) and grids[n_images][3] (t, h, w)
+ * → features [Σ t·h·w / merge², hidden_size]. Images do not attend to each other. */
+td_tensor *td_qwen2vl_encode_images (td_qwen2vl *model, const td_tensor *pixel_values, const int (*grids)[3],
+                                     int n_images, td_error *err);
+
+/* transformers' get_rope_index for one sequence: positions[3 · n] (temporal, height,
+ * width streams) for ids that hold each image as a run of image_token_id of length
+ * t·h·w / merge² (grids in the order the images appear); *delta = max position + 1 − n,
+ * the offset later tokens add to their index. Errors when the runs and grids disagree. */
+td_status td_qwen2vl_rope_index (const td_qwen2vl_config *config, const int32_t *ids, int n, const int (*grids)[3],
+                                 int n_images, int64_t *positions, int64_t *delta, td_error *err);
+
+/* A decoding session: the key/value cache of every layer, preallocated on the backend
+ * for max_tokens positions. */
+typedef struct td_qwen2vl_session td_qwen2vl_session;
+
+td_qwen2vl_session *td_qwen2vl_session_new (td_qwen2vl *model, int max_tokens, td_error *err);
+void td_qwen2vl_session_free (td_qwen2vl_session *session);
+/* Tokens held in the cache so far. */
+int td_qwen2vl_session_length (const td_qwen2vl_session *session);
+/* Forgets the cache (the memory stays allocated). */
+void td_qwen2vl_session_reset (td_qwen2vl_session *session);
+
+/* Runs a prompt through an empty session: ids [n] with image_features (from
+ * td_qwen2vl_encode_images, or NULL without images) spliced in at the image-token
+ * runs. Returns the final-norm hidden states [1, n, hidden_size]. */
+td_tensor *td_qwen2vl_session_prefill (td_qwen2vl_session *session, const int32_t *ids, int n,
+                                       const td_tensor *image_features, const int (*grids)[3], int n_images,
+                                       td_error *err);
+/* Appends tokens to the cache and returns their final-norm hidden states [1, n, hidden];
+ * ids is a host array, or NULL with ids_tensor an i32 [1, n] tensor on the backend. */
+td_tensor *td_qwen2vl_session_append (td_qwen2vl_session *session, const int32_t *ids, const td_tensor *ids_tensor,
+                                      int n, td_error *err);
+
+/* lm_head over hidden [1, n, hidden] → logits [1, n, vocab]. */
+td_tensor *td_qwen2vl_logits (td_qwen2vl *model, const td_tensor *hidden, td_error *err);
+
+typedef struct td_qwen2vl_generate_params {
+  int max_new_tokens;
+  int min_new_tokens;  /* EOS is not picked before this many tokens */
+  float temperature;   /* <= 0: greedy */
+  float top_p;
+  uint64_t seed;
+  bool ignore_eos;     /* keep going after EOS (ThinkDiff-LVLM) */
+  /* Called after each token; return false to cancel (generate returns TD_ERR_CANCELLED). */
+  bool (*on_token) (void *user, int index, int32_t token);
+  void *user;
+} td_qwen2vl_generate_params;
+
+/* Decodes after a prefill. tokens (max_new_tokens entries) receives the generated
+ * ids, *n_generated their count; *hidden (may be NULL) gets the final-norm hidden
+ * state at each generated token's position [1, n_generated, hidden], as a
+ * teacher-forced pass over the whole sequence computes it. */
+td_status td_qwen2vl_generate (td_qwen2vl_session *session, const td_tensor *prefill_hidden,
+                               const td_qwen2vl_generate_params *params, int32_t *tokens, int *n_generated,
+                               td_tensor **hidden, td_error *err);

@@ -1,0 +1,142 @@
+/* qwen2vl_generate.c — token-by-token decoding with the key/value cache: greedy or
+ * temperature + top-p sampling (TD_OP_SAMPLE, seeded), a callback per token, and the
+ * final-norm hidden state of every generated token kept on the backend. */
+#include <math.h>
+#include <stdlib.h>
+
+#include "models/qwen2vl_private.h"
+
+static td_status
+check_params (const td_qwen2vl_session *session, const td_tensor *prefill_hidden,
+              const td_qwen2vl_generate_params *p, td_error *err)
+{
+  const td_qwen2vl_config *c = &session->model->config;
+  if (p->max_new_tokens < 1 || p->min_new_tokens < 0 || p->min_new_tokens > p->max_new_tokens)
+    return td_error_set (err, TD_ERR_INVALID_ARG, "Qwen2-VL: bad token counts (min %d, max %d new tokens)",
+                         p->min_new_tokens, p->max_new_tokens);
+  if (p->max_new_tokens > session->max_tokens - session->length)
+    return td_error_set (err, TD_ERR_INVALID_ARG, "Qwen2-VL: %d new tokens do not fit the session (%d of %d used)",
+                         p->max_new_tokens, session->length, session->max_tokens);
+  if (!isfinite (p->temperature) || !(p->top_p > 0.0f && p->top_p <= 1.0f))
+    return td_error_set (err, TD_ERR_INVALID_ARG, "Qwen2-VL: temperature %g / top_p %g are out of range",
+                         p->temperature, p->top_p);
+  if (prefill_hidden == NULL || prefill_hidden->ndim != 3 || prefill_hidden->shape[0] != 1
+      || prefill_hidden->shape[1] < 1 || prefill_hidden->shape[2] != c->hidden_size || session->length < 1)
+    return td_error_set (err, TD_ERR_INVALID_ARG, "Qwen2-VL: generation needs the hidden states of a prefill");
+  return TD_OK;
+}
+
+/* Makes EOS unpickable (its logit −∞) while fewer than min_new_tokens were made. */
+static td_status
+suppress_token (td_tensor *logits, int token, td_error *err)
+{
+  td_tensor *cell = td_tensor_slice (logits, 2, token, 1, err);
+  if (cell == NULL)
+    return err != NULL ? err->status : TD_ERR_INVALID_ARG;
+  const float minus_inf = -INFINITY;
+  td_status st = td_tensor_upload (cell, &minus_inf, sizeof minus_inf, err);
+  td_tensor_free (cell);
+  return st;
+}
+
+/* Picks token `index` from logits [1, 1, vocab] into the i32 [1, 1] tensor `token`. */
+static td_status
+pick_token (td_qwen2vl_session *session, const td_qwen2vl_generate_params *p, td_tensor *logits, td_tensor *token,
+            int index, int32_t *out, td_error *err)
+{
+  const td_qwen2vl_config *c = &session->model->config;
+  td_backend *backend = session->model->backend;
+  td_status st = TD_OK;
+  if (index < p->min_new_tokens && !p->ignore_eos && c->eos_token_id >= 0 && c->eos_token_id < c->vocab_size)
+    st = suppress_token (logits, c->eos_token_id, err);
+  if (st == TD_OK)
+    st = td_sample (backend, token, logits, p->temperature, p->top_p, p->seed, (uint64_t) index, err);
+  if (st == TD_OK)
+    st = td_tensor_download (token, out, sizeof *out, err);
+  return st;
+}
+
+/* Copies the hidden state [1, 1, hidden] of token `index` into row `index` of all. */
+static td_status
+keep_hidden (td_backend *backend, td_tensor *all, const td_tensor *h, int index, td_error *err)
+{
+  td_tensor *row = td_tensor_slice (all, 1, index, 1, err);
+  td_status st = row != NULL ? td_copy (backend, row, h, err) : (err != NULL ? err->status : TD_ERR_INVALID_ARG);
+  td_tensor_free (row);
+  return st;
+}
+
+td_status
+td_qwen2vl_generate (td_qwen2vl_session *session, const td_tensor *prefill_hidden,
+                     const td_qwen2vl_generate_params *params, int32_t *tokens, int *n_generated,
+                     td_tensor **hidden, td_error *err)
+{
+  td_qwen2vl *model = session->model;
+  const td_qwen2vl_config *c = &model->config;
+  *n_generated = 0;
+  if (hidden != NULL)
+    *hidden = NULL;
+  td_status st = check_params (session, prefill_hidden, params, err);
+  if (st != TD_OK)
+    return st;
+
+  const int64_t token_shape[2] = { 1, 1 };
+  const int64_t all_shape[3] = { 1, params->max_new_tokens, c->hidden_size };
+  td_tensor *token = td_tensor_new (model->backend, TD_I32, 2, token_shape, err);
+  td_tensor *all = token && hidden ? td_tensor_new (model->backend, TD_F32, 3, all_shape, err) : NULL;
+  td_tensor *last = token ? td_tensor_slice (prefill_hidden, 1, prefill_hidden->shape[1] - 1, 1, err) : NULL;
+  td_tensor *logits = last ? td_qwen2vl_logits (model, last, err) : NULL;
+  td_tensor_free (last);
+  if (logits == NULL || (hidden != NULL && all == NULL))
+    st = err != NULL && err->status != TD_OK ? err->status : TD_ERR_NO_MEMORY;
+
+  int count = 0;
+  while (st == TD_OK && count < params->max_new_tokens)
+    {
+      int32_t id = 0;
+      if ((st = pick_token (session, params, logits, token, count, &id, err)) != TD_OK)
+        break;
+      tokens[count++] = id;
+      if (params->on_token != NULL && !params->on_token (params->user, count - 1, id))
+        {
+          st = td_error_set (err, TD_ERR_CANCELLED, "Qwen2-VL: generation cancelled after %d tokens", count);
+          break;
+        }
+      /* Feed the token back: its hidden state is the one kept for it, and its
+       * logits pick the next token. */
+      td_tensor *h = td_qwen2vl_session_append (session, NULL, token, 1, err);
+      if (h == NULL)
+        {
+          st = err != NULL ? err->status : TD_ERR_DEVICE;
+          break;
+        }
+      if (all != NULL)
+        st = keep_hidden (model->backend, all, h, count - 1, err);
+      bool stop = !params->ignore_eos && id == c->eos_token_id;
+      td_tensor_free (logits);
+      logits = NULL;
+      if (st == TD_OK && !stop && count < params->max_new_tokens)
+        {
+          logits = td_qwen2vl_logits (model, h, err);
+          if (logits == NULL)
+            st = err != NULL ? err->status : TD_ERR_DEVICE;
+        }
+      td_tensor_free (h);
+      if (stop)
+        break;
+    }
+  td_tensor_free (logits);
+  td_tensor_free (token);
+  *n_generated = count;
+  if (st == TD_OK && all != NULL)
+    {
+      *hidden = count == params->max_new_tokens ? all : td_tensor_slice (all, 1, 0, count, err);
+      if (*hidden != all)
+        td_tensor_free (all);
+      all = NULL;
+      if (*hidden == NULL)
+        st = err != NULL ? err->status : TD_ERR_NO_MEMORY;
+    }
+  td_tensor_free (all);
+  return st;
+}

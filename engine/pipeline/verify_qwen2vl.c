@@ -1,0 +1,153 @@
+/* verify_qwen2vl.c — `thinkdiff verify` component for Qwen2-VL: image preprocessing,
+ * a forward pass with one image, and greedy decoding with the key/value cache.
+ * The golden's `aligned` output belongs to the aligner's component. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "models/qwen2vl.h"
+#include "models/qwen2vl_image.h"
+#include "pipeline/verify.h"
+
+/* The processor settings the golden was made with. */
+#define GOLDEN_MIN_PIXELS (56 * 56)
+#define GOLDEN_MAX_PIXELS (28 * 28 * 64)
+
+/* An io tensor as int32 host values (free()); *count gets the number. */
+static int32_t *
+io_ints (td_safetensors *io, const char *name, int64_t *count, td_error *err)
+{
+  td_tensor *t = td_safetensors_tensor (io, name, err);
+  if (t == NULL)
+    return NULL;
+  float *values = td_tensor_to_f32 (t, err);
+  *count = td_tensor_numel (t);
+  td_tensor_free (t);
+  int32_t *out = values ? malloc ((size_t) (*count > 0 ? *count : 1) * sizeof *out) : NULL;
+  for (int64_t i = 0; out != NULL && i < *count; i++)
+    out[i] = (int32_t) values[i];
+  if (values != NULL && out == NULL)
+    td_error_set (err, TD_ERR_NO_MEMORY, "out of memory");
+  free (values);
+  return out;
+}
+
+/* image_uint8_hwc → pixel_values (uploaded to the backend) and the grid; both are outputs. */
+static td_tensor *
+preprocess (td_safetensors *io, td_backend *backend, td_verify_outputs *outputs, int grid[3], td_error *err)
+{
+  td_tensor *image = td_safetensors_tensor (io, "image_uint8_hwc", err);
+  if (image == NULL)
+    return NULL;
+  td_tensor *pixels = NULL;
+  float *values = NULL;
+  if (image->dtype != TD_U8 || image->ndim != 3 || image->shape[2] != 3 || !td_tensor_is_contiguous (image))
+    {
+      td_error_set (err, TD_ERR_FORMAT, "image_uint8_hwc should be u8 [H, W, 3]");
+      goto out;
+    }
+  td_qwen2vl_image_params params;
+  td_qwen2vl_image_params_default (&params);
+  params.min_pixels = GOLDEN_MIN_PIXELS;
+  params.max_pixels = GOLDEN_MAX_PIXELS;
+  if (td_qwen2vl_image_preprocess (td_tensor_host_data (image), (int) image->shape[0], (int) image->shape[1],
+                                   &params, &values, grid, err) != TD_OK)
+    goto out;
+  const int64_t shape[2] = { (int64_t) grid[0] * grid[1] * grid[2],
+                             (int64_t) 3 * params.temporal_patch_size * params.patch_size * params.patch_size };
+  const int64_t grid_shape[2] = { 1, 3 };
+  const float grid_values[3] = { (float) grid[0], (float) grid[1], (float) grid[2] };
+  if (td_verify_outputs_add_f32 (outputs, "pixel_values", 2, shape, values, err) != TD_OK
+      || td_verify_outputs_add_f32 (outputs, "image_grid_thw", 2, grid_shape, grid_values, err) != TD_OK)
+    goto out;
+  pixels = td_tensor_new (backend, TD_F32, 2, shape, err);
+  if (pixels != NULL && td_tensor_upload (pixels, values, td_tensor_nbytes (pixels), err) != TD_OK)
+    {
+      td_tensor_free (pixels);
+      pixels = NULL;
+    }
+out:
+  free (values);
+  td_tensor_free (image);
+  return pixels;
+}
+
+/* Greedy decoding of as many tokens as the golden holds, from the prefill's hidden states. */
+static td_status
+decode (td_qwen2vl_session *session, const td_tensor *hidden, const int32_t *prompt, int n_prompt, int n_total,
+        td_verify_outputs *outputs, td_error *err)
+{
+  const int n_gen = n_total - n_prompt;
+  if (n_gen < 1)
+    return td_error_set (err, TD_ERR_FORMAT, "generated_ids holds no generated tokens");
+  int32_t *ids = malloc ((size_t) n_total * sizeof *ids);
+  float *as_float = malloc ((size_t) n_total * sizeof *as_float);
+  td_status st = ids && as_float ? TD_OK : td_error_set (err, TD_ERR_NO_MEMORY, "out of memory");
+  td_tensor *generated_hidden = NULL;
+  int count = 0;
+  if (st == TD_OK)
+    {
+      memcpy (ids, prompt, (size_t) n_prompt * sizeof *ids);
+      td_qwen2vl_generate_params params = {
+        .max_new_tokens = n_gen, .temperature = 0.0f, .top_p = 1.0f, .ignore_eos = true,
+      };
+      st = td_qwen2vl_generate (session, hidden, &params, ids + n_prompt, &count, &generated_hidden, err);
+    }
+  if (st == TD_OK)
+    {
+      for (int i = 0; i < n_total; i++)
+        as_float[i] = (float) ids[i];
+      const int64_t shape[2] = { 1, n_total };
+      st = td_verify_outputs_add_f32 (outputs, "generated_ids", 2, shape, as_float, err);
+    }
+  if (generated_hidden != NULL)
+    td_verify_outputs_add (outputs, "generated_hidden", generated_hidden);
+  free (ids);
+  free (as_float);
+  return st;
+}
+
+static td_status
+run_qwen2vl (const char *model_dir, td_safetensors *io, td_backend *backend, td_verify_outputs *outputs,
+             td_error *err)
+{
+  int64_t n_prompt = 0, n_total = 0;
+  int32_t *prompt = io_ints (io, "input_ids", &n_prompt, err);
+  int32_t *reference_ids = prompt ? io_ints (io, "generated_ids", &n_total, err) : NULL;
+  if (reference_ids == NULL)
+    {
+      free (prompt);
+      return err->status;
+    }
+  free (reference_ids); /* only its length is used: the tokens are what we compare */
+
+  int grid[3] = { 0, 0, 0 };
+  td_qwen2vl *model = td_qwen2vl_load (model_dir, backend, err);
+  td_tensor *pixels = model ? preprocess (io, backend, outputs, grid, err) : NULL;
+  const int grids[1][3] = { { grid[0], grid[1], grid[2] } };
+  td_tensor *features = pixels ? td_qwen2vl_encode_images (model, pixels, grids, 1, err) : NULL;
+  td_qwen2vl_session *session = features ? td_qwen2vl_session_new (model, (int) n_total, err) : NULL;
+  td_tensor *hidden = session ? td_qwen2vl_session_prefill (session, prompt, (int) n_prompt, features, grids, 1, err)
+                              : NULL;
+  td_tensor *logits = hidden ? td_qwen2vl_logits (model, hidden, err) : NULL;
+  td_status st = logits ? td_backend_sync (backend, err) : err->status;
+  if (st == TD_OK)
+    st = decode (session, hidden, prompt, (int) n_prompt, (int) n_total, outputs, err);
+  if (st == TD_OK)
+    st = td_backend_sync (backend, err);
+  if (hidden != NULL)
+    td_verify_outputs_add (outputs, "last_hidden_state", hidden);
+  if (logits != NULL)
+    td_verify_outputs_add (outputs, "logits", logits);
+  td_qwen2vl_session_free (session);
+  td_tensor_free (features);
+  td_tensor_free (pixels);
+  td_qwen2vl_free (model);
+  free (prompt);
+  return st;
+}
+
+const td_verify_component td_verify_qwen2vl = {
+  "qwen2-vl",
+  "Qwen2-VL: image preprocessing, forward logits and hidden states, greedy decoding with the key/value cache", 0,
+  run_qwen2vl,
+};
