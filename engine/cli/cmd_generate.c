@@ -5,13 +5,15 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "backend/backend.h"
 #include "cli/cli_backend.h"
-#include "cli/cli_image.h"
+#include "io/image.h"
 #include "pipeline/board.h"
 #include "pipeline/model_paths.h"
 #include "pipeline/thinkdiff_pipeline.h"
+
 
 static volatile int cancel_requested;
 
@@ -28,10 +30,20 @@ typedef struct {
   int last_step;
 } cli_progress;
 
+/* On a terminal the step counter rewrites one line; in a log each step is a line. */
+static bool
+stderr_is_terminal (void)
+{
+  static int answer = -1;
+  if (answer < 0)
+    answer = isatty (fileno (stderr));
+  return answer;
+}
+
 static void
 print_stage (void *user, const char *stage)
 {
-  fprintf (stderr, "\r\033[K%s…\n", stage);
+  fprintf (stderr, "%s%s…\n", stderr_is_terminal () ? "\r\033[K" : "", stage);
 }
 
 static void
@@ -44,9 +56,10 @@ print_thought (void *user, const char *piece)
 static void
 print_progress (void *user, int step, int steps)
 {
-  fprintf (stderr, "\r\033[Kstep %d/%d", step, steps);
-  if (step == steps)
-    fputc ('\n', stderr);
+  if (stderr_is_terminal ())
+    fprintf (stderr, "\r\033[Kstep %d/%d%s", step, steps, step == steps ? "\n" : "");
+  else
+    fprintf (stderr, "step %d/%d\n", step, steps);
 }
 
 static void
@@ -58,7 +71,8 @@ write_preview (void *user, int step, int steps, const uint8_t *rgb, int width, i
   g_autofree char *name = g_strdup_printf ("preview-%03d.png", step);
   g_autofree char *path = g_build_filename (progress->preview_dir, name, NULL);
   td_error err = { 0 };
-  if (td_cli_save_rgb_png (path, rgb, width, height, NULL, &err) != TD_OK)
+  td_image image = { width, height, (uint8_t *) rgb };
+  if (td_image_save_png (path, &image, NULL, 0, &err) != TD_OK)
     fprintf (stderr, "\nthinkdiff: preview %d: %s\n", step, err.message);
 }
 
@@ -198,24 +212,25 @@ parse_args (int argc, char **argv, generate_args *a, bool settings_only)
   return 0;
 }
 
-/* The settings and board as PNG text chunks. */
-static char **
-png_metadata (const generate_args *a, const char *thought)
+/* The settings, the board and the thought as PNG text chunks. */
+static td_status
+save_result (const char *path, const generate_args *a, const td_thinkdiff_result *result, td_error *err)
 {
-  GPtrArray *kv = g_ptr_array_new ();
-  g_ptr_array_add (kv, g_strdup ("Software"));
-  g_ptr_array_add (kv, g_strdup_printf ("ThinkDiff Studio %s", td_version ()));
-  g_ptr_array_add (kv, g_strdup ("thinkdiff:mode"));
-  g_ptr_array_add (kv, g_strdup (a->prompt != NULL ? "text-to-image" : td_board_mode_name (a->board->mode)));
-  g_ptr_array_add (kv, g_strdup ("thinkdiff:board"));
-  g_ptr_array_add (kv, td_board_to_json (a->board));
-  if (thought != NULL)
-    {
-      g_ptr_array_add (kv, g_strdup ("thinkdiff:thought"));
-      g_ptr_array_add (kv, g_strdup (thought));
-    }
-  g_ptr_array_add (kv, NULL);
-  return (char **) g_ptr_array_free (kv, FALSE);
+  td_image image;
+  td_status st = td_image_from_planar (result->pixels, result->width, result->height, &image, err);
+  if (st != TD_OK)
+    return st;
+  g_autofree char *software = g_strdup_printf ("ThinkDiff Studio %s", td_version ());
+  g_autofree char *board = td_board_to_json (a->board);
+  td_image_text text[4] = {
+    { (char *) "Software", software },
+    { (char *) "thinkdiff:mode", (char *) (a->prompt != NULL ? "text-to-image" : td_board_mode_name (a->board->mode)) },
+    { (char *) "thinkdiff:board", board },
+    { (char *) "thinkdiff:thought", result->thought },
+  };
+  st = td_image_save_png (path, &image, text, result->thought != NULL ? 4 : 3, err);
+  td_image_clear (&image);
+  return st;
 }
 
 static int
@@ -302,13 +317,10 @@ run (generate_args *a)
   else
     {
       const char *out = a->out != NULL ? a->out : "thinkdiff.png";
-      char **metadata = png_metadata (a, result.thought);
-      if (td_cli_save_planar_png (out, result.pixels, result.width, result.height, (const char *const *) metadata,
-                                  &err) != TD_OK)
+      if (save_result (out, a, &result, &err) != TD_OK)
         code = td_cli_fail (&err);
       else
         printf ("%s%s\n", result.thought != NULL ? "\n" : "", out);
-      g_strfreev (metadata);
     }
   td_thinkdiff_result_clear (&result);
   td_backend_free (backend);
