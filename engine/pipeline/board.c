@@ -181,6 +181,13 @@ td_board_load_json (const char *path, td_error *err)
       td_error_set (err, TD_ERR_IO, "%s: %s", path, error->message);
       return NULL;
     }
+  g_autofree char *dir = g_path_get_dirname (path);
+  return td_board_load_json_data (text, length, path, dir, err);
+}
+
+td_board *
+td_board_load_json_data (const char *text, size_t length, const char *path, const char *dir, td_error *err)
+{
   if (length > BOARD_FILE_MAX_BYTES)
     {
       td_error_set (err, TD_ERR_LIMIT, "%s: a board file is at most 1 MiB", path);
@@ -205,7 +212,6 @@ td_board_load_json (const char *path, td_error *err)
       return NULL;
     }
   td_board *board = td_board_new (mode);
-  g_autofree char *dir = g_path_get_dirname (path);
   td_board_settings *s = &board->settings;
   double width = s->width, height = s->height, steps = s->steps, guidance = s->guidance, seed = 0,
          tokens = s->max_new_tokens, temperature = s->temperature, top_p = s->top_p;
