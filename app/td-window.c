@@ -191,7 +191,6 @@ notify_if_unfocused (TdWindow           *self,
   g_notification_set_body (notification, body);
   icon = g_themed_icon_new (TD_APP_ID);
   g_notification_set_icon (notification, icon);
-  g_notification_set_default_action (notification, "app.activate");
   self->n_notifications++;
   if (app != NULL && g_application_get_is_registered (app))
     g_application_send_notification (app, "generation-finished", notification);
