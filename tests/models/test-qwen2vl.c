@@ -235,6 +235,18 @@ test_config_forms (void)
   memcpy (at, "[16, 24, 25]", 12);
   g_assert_cmpint (read_config_text (bad_sum, &c, &err), ==, TD_ERR_FORMAT);
   g_assert_nonnull (strstr (err.message, "adds up to 65"));
+  g_autofree char *merger = g_strdup (published_config);
+  at = strstr (merger, "\"hidden_size\": 3584, \"patch_size\"");
+  memcpy (at, "\"hidden_size\": 3585", 19);
+  g_assert_cmpint (read_config_text (merger, &c, &err), ==, TD_ERR_FORMAT);
+  g_assert_nonnull (strstr (err.message, "merger gives 3585"));
+  g_autofree char *type = g_strdup (published_config);
+  at = strstr (type, "\"num_key_value_heads\": 4");
+  memcpy (at, "\"num_key_value_heads\": 5", 24);
+  g_assert_cmpint (read_config_text (type, &c, &err), ==, TD_ERR_FORMAT);
+  g_assert_nonnull (strstr (err.message, "key/value heads"));
+  g_assert_cmpint (read_config_text ("{\"vision_config\": {}}", &c, &err), ==, TD_ERR_FORMAT);
+  g_assert_nonnull (strstr (err.message, "vocab_size"));
 }
 
 /* ---- the model ---------------------------------------------------------- */
@@ -552,6 +564,87 @@ test_eos (void)
   g_rmdir (tmp);
 }
 
+/* The golden model saved as a 7B checkpoint ships (bf16) under the names newer
+ * transformers writes (model.language_model.*, model.visual.*): it loads, computes
+ * with the bf16 weights in place, and stays within bf16 accuracy of the reference. */
+static void
+test_bf16_new_names (void)
+{
+  td_error err = { 0 };
+  g_autofree char *dir = golden_dir ();
+  g_autofree char *tmp = g_dir_make_tmp ("qwen2vl-bf16-XXXXXX", NULL);
+  g_autofree char *weights_in = g_build_filename (dir, "model.safetensors", NULL);
+  g_autofree char *config_in = g_build_filename (dir, "config.json", NULL);
+  g_autofree char *weights_out = g_build_filename (tmp, "model.safetensors", NULL);
+  g_autofree char *config_out = g_build_filename (tmp, "config.json", NULL);
+  g_autofree char *config_text = NULL;
+  g_assert_true (g_file_get_contents (config_in, &config_text, NULL, NULL));
+  g_assert_true (g_file_set_contents (config_out, config_text, -1, NULL));
+
+  td_safetensors *st = td_safetensors_open (weights_in, &err);
+  g_assert_nonnull (st);
+  size_t n = td_safetensors_count (st);
+  td_safetensors_entry *entries = g_new0 (td_safetensors_entry, n);
+  char **names = g_new0 (char *, n + 1);
+  uint16_t **data = g_new0 (uint16_t *, n);
+  for (size_t i = 0; i < n; i++)
+    {
+      const td_safetensors_info *info = td_safetensors_at (st, i);
+      td_tensor *t = td_safetensors_tensor_of (st, info, &err);
+      float *values = td_tensor_to_f32 (t, &err);
+      int64_t count = td_tensor_numel (t);
+      data[i] = g_new (uint16_t, count);
+      for (int64_t j = 0; j < count; j++)
+        data[i][j] = td_f32_to_bf16 (values[j]);
+      if (g_str_has_prefix (info->name, "visual."))
+        names[i] = g_strconcat ("model.", info->name, NULL);
+      else if (g_str_has_prefix (info->name, "model."))
+        names[i] = g_strconcat ("model.language_model.", info->name + 6, NULL);
+      else
+        names[i] = g_strdup (info->name);
+      entries[i] = (td_safetensors_entry) { names[i], TD_BF16, t->ndim, info->shape, data[i],
+                                            (size_t) count * sizeof (uint16_t) };
+      free (values);
+      td_tensor_free (t);
+    }
+  g_assert_cmpint (td_safetensors_write (weights_out, entries, n, NULL, &err), ==, TD_OK);
+  for (size_t i = 0; i < n; i++)
+    g_free (data[i]);
+  g_free (data);
+  g_free (entries);
+  g_strfreev (names);
+  td_safetensors_close (st);
+
+  fixture f = { 0 };
+  fixture_open (&f);
+  td_qwen2vl *bf16 = td_qwen2vl_load (tmp, f.backend, &err);
+  g_assert_nonnull (bf16);
+  td_tensor *features = td_qwen2vl_encode_images (bf16, f.pixels, (const int (*)[3]) f.grid, 1, &err);
+  g_assert_nonnull (features);
+  td_qwen2vl_session *s = td_qwen2vl_session_new (bf16, f.n_prompt, &err);
+  td_tensor *hidden = td_qwen2vl_session_prefill (s, f.prompt, f.n_prompt, features, (const int (*)[3]) f.grid, 1,
+                                                  &err);
+  g_assert_nonnull (hidden);
+  td_tensor *logits = td_qwen2vl_logits (bf16, hidden, &err);
+  g_assert_nonnull (logits);
+  td_tensor *reference = td_safetensors_tensor (f.io, "logits", &err);
+  float *actual = td_tensor_to_f32 (logits, &err);
+  float *expected = td_tensor_to_f32 (reference, &err);
+  assert_close (actual, expected, (int) td_tensor_numel (reference), 2e-2);
+  free (actual);
+  free (expected);
+  td_tensor_free (reference);
+  td_tensor_free (logits);
+  td_tensor_free (hidden);
+  td_tensor_free (features);
+  td_qwen2vl_session_free (s);
+  td_qwen2vl_free (bf16);
+  fixture_close (&f);
+  g_unlink (weights_out);
+  g_unlink (config_out);
+  g_rmdir (tmp);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -565,5 +658,6 @@ main (int argc, char **argv)
   g_test_add_func ("/qwen2vl/kv-cache", test_kv_cache);
   g_test_add_func ("/qwen2vl/sampling", test_sampling);
   g_test_add_func ("/qwen2vl/eos", test_eos);
+  g_test_add_func ("/qwen2vl/bf16-new-names", test_bf16_new_names);
   return g_test_run ();
 }
