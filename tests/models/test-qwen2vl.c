@@ -152,6 +152,8 @@ test_rope_index_two_images (void)
   g_assert_cmpint (td_qwen2vl_rope_index (&config, ids, 16, big, 2, positions, &delta, &err), ==, TD_ERR_INVALID_ARG);
   g_assert_cmpint (td_qwen2vl_rope_index (&config, ids, 16, grids, 1, positions, &delta, &err), ==,
                    TD_ERR_INVALID_ARG);
+  const int odd[2][3] = { { 1, 4, 6 }, { 1, 3, 4 } };
+  g_assert_cmpint (td_qwen2vl_rope_index (&config, ids, 16, odd, 2, positions, &delta, &err), ==, TD_ERR_INVALID_ARG);
 }
 
 /* ---- config.json forms -------------------------------------------------- */
