@@ -21,6 +21,7 @@ td_board_settings_default (void)
     .temperature = 0.6f,
     .top_p = 0.9f,
     .picture_ids = false,
+    .tiny_preview = true,
   };
 }
 

@@ -33,6 +33,7 @@ typedef struct td_board_settings {
   float temperature;    /* 0.6 */
   float top_p;          /* 0.9 */
   bool picture_ids;     /* "Picture N:" before each image in the chat */
+  bool tiny_preview;    /* previews through TAEF1 when it is installed (else the linear map) */
 } td_board_settings;
 
 typedef struct td_board {
