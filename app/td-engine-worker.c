@@ -302,6 +302,8 @@ board_from_request (const TdGenerationRequest  *request,
   board->settings.steps = request->steps;
   board->settings.guidance = (float) request->guidance;
   board->settings.seed = request->seed;
+  /* The engine uses TAEF1 for previews when asked and installed; else the linear map. */
+  board->settings.tiny_preview = request->preview_method == TD_PREVIEW_METHOD_TAESD;
 
   for (guint i = 0; i < request->inputs->len; i++)
     {

@@ -222,6 +222,7 @@ build_generation_group (TdPreferencesWindow *self)
   g_ptr_array_add (self->preview_values, g_strdup ("none"));
   gtk_string_list_append (previews, _("Linear (fast)"));
   g_ptr_array_add (self->preview_values, g_strdup ("latent"));
+  /* TAEF1 is offered when it is installed (td_thinkdiff_generate uses it then). */
   if (taef1_present (self) || g_strcmp0 (preview, "taesd") == 0)
     {
       gtk_string_list_append (previews, _("Tiny decoder (TAEF1)"));
