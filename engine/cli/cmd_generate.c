@@ -198,9 +198,16 @@ parse_args (int argc, char **argv, generate_args *a, bool settings_only)
               return 2;
             }
         }
-      else if (strcmp (flag, "--image") == 0 || strcmp (flag, "--text") == 0)
+      else if (strcmp (flag, "--text") == 0)
         {
-          if (td_board_add (a->board, flag[2] == 'i' ? TD_BOARD_IMAGE : TD_BOARD_TEXT, value, &err) != TD_OK)
+          if (td_board_add (a->board, TD_BOARD_TEXT, value, &err) != TD_OK)
+            return td_cli_fail (&err);
+        }
+      else if (strcmp (flag, "--image") == 0)
+        {
+          /* Absolute, so the board stored in the PNG finds the images from anywhere. */
+          g_autofree char *path = g_canonicalize_filename (value, NULL);
+          if (td_board_add (a->board, TD_BOARD_IMAGE, path, &err) != TD_OK)
             return td_cli_fail (&err);
         }
       else
@@ -255,25 +262,26 @@ run (generate_args *a)
         return td_cli_fail (&err);
       if (flux_dir == NULL)
         flux_dir = paths.path[TD_PART_FLUX];
+      /* A board needs every part of its mode; text-to-image only FLUX, which is checked
+       * first. The error names what is missing and the pull that gets it. */
+      if ((a->prompt == NULL || flux_dir == NULL)
+          && td_model_paths_require (&paths, a->board->mode == TD_BOARD_LVLM, &err) != TD_OK)
+        {
+          td_model_paths_clear (&paths);
+          return td_cli_fail (&err);
+        }
+    }
+  if (a->prompt == NULL && a->models == NULL)
+    {
+      fprintf (stderr, "thinkdiff: a board needs --models DIR (the folder `thinkdiff models pull` fills)\n");
+      td_model_paths_clear (&paths);
+      return 2;
     }
   if (flux_dir == NULL)
     {
       fprintf (stderr, "thinkdiff: no FLUX model: give --model FLUX_DIR or --models DIR\n");
       td_model_paths_clear (&paths);
       return 2;
-    }
-  if (a->prompt == NULL)
-    {
-      if (a->models == NULL)
-        {
-          fprintf (stderr, "thinkdiff: a board needs --models DIR (the folder `thinkdiff models pull` fills)\n");
-          return 2;
-        }
-      if (td_model_paths_require (&paths, a->board->mode == TD_BOARD_LVLM, &err) != TD_OK)
-        {
-          td_model_paths_clear (&paths);
-          return td_cli_fail (&err);
-        }
     }
 
   td_backend *backend = td_cli_backend_new (a->backend, &err);

@@ -8,8 +8,8 @@
 /* Writes a models folder (the layout of model_paths.h) under dir:
  * flux-dev/ (transformer, vae, scheduler, CLIP and T5 text encoders with the real
  * tokenizers copied from tokenizers_dir/{clip,t5}), blip2-vision/, thinkdiff-clip/,
- * and, when the Qwen2-VL writer is available, qwen2-vl-7b-instruct/ and thinkdiff-lvlm/.
- * Existing files are replaced. */
+ * qwen2-vl-7b-instruct/ (with tokenizers_dir/qwen2/tokenizer.json) and thinkdiff-lvlm/,
+ * each with a README saying it is untrained. Existing files are replaced. */
 td_status td_demo_models_write (const char *dir, const char *tokenizers_dir, td_error *err);
 
 /* Where the real tokenizer files are: the installed data folder, or the source

@@ -244,7 +244,7 @@ condition_clip_mode (const td_board *board, const td_model_paths *paths, td_back
 typedef struct {
   const td_thinkdiff_callbacks *callbacks;
   td_tokenizer *tokenizer;
-  GArray *tokens;   /* int32 generated so far */
+  GArray *tokens;   /* int32 generated so far, those with text */
   size_t emitted;   /* bytes of decoded text already sent */
 } thought_stream;
 
@@ -253,7 +253,10 @@ static bool
 on_thought_token (void *user, int index, int32_t token)
 {
   thought_stream *stream = user;
-  g_array_append_val (stream->tokens, token);
+  /* The model's vocabulary is padded past the tokenizer's (152064 vs 151665 rows for
+   * Qwen2-VL-7B); those ids have no text, so the thought skips them. */
+  if (td_tokenizer_id_to_token (stream->tokenizer, token) != NULL)
+    g_array_append_val (stream->tokens, token);
   if (stream->callbacks != NULL && stream->callbacks->thought != NULL)
     {
       char *text = NULL;
@@ -419,7 +422,7 @@ condition_lvlm_mode (const td_board *board, const td_model_paths *paths, td_back
       st = td_qwen2vl_generate (session, prefill, &params, tokens, &n_generated, &hidden, err);
     }
   if (st == TD_OK)
-    td_tokenizer_decode (tokenizer, tokens, (size_t) n_generated, true, thought, NULL);
+    td_tokenizer_decode (tokenizer, (const int32_t *) stream.tokens->data, stream.tokens->len, true, thought, NULL);
   /* The language model goes before the aligner and FLUX arrive. */
   td_qwen2vl_session_free (session);
   td_qwen2vl_free (model);
