@@ -349,6 +349,8 @@ test_reuse (void)
   GListModel *items = td_prompt_board_get_items (td_window_get_board (window));
   g_autoptr(TdBoardItem) first = NULL;
   g_autoptr(TdBoardItem) second = NULL;
+  g_autofree char *mode = NULL;
+  g_autofree char *preset = NULL;
 
   board->settings.width = 768;
   board->settings.height = 768;
@@ -376,8 +378,10 @@ test_reuse (void)
   g_assert_cmpint (td_board_item_get_kind (first), ==, TD_BOARD_ITEM_IMAGE);
   g_assert_true (g_file_equal (td_board_item_get_file (first), image));
   g_assert_cmpstr (td_board_item_get_text (second), ==, "as a painting");
-  g_assert_cmpstr (g_settings_get_string (settings, "mode"), ==, "clip");
-  g_assert_cmpstr (g_settings_get_string (settings, "size-preset"), ==, "square-768");
+  mode = g_settings_get_string (settings, "mode");
+  preset = g_settings_get_string (settings, "size-preset");
+  g_assert_cmpstr (mode, ==, "clip");
+  g_assert_cmpstr (preset, ==, "square-768");
   g_assert_cmpint (g_settings_get_int (settings, "steps"), ==, 17);
   g_assert_cmpfloat (g_settings_get_double (settings, "guidance"), ==, 5.0);
   g_assert_cmpuint (g_settings_get_uint (settings, "seed"), ==, 4242);
@@ -460,6 +464,7 @@ test_preferences (void)
   GtkWidget *prefs;
   AdwComboRow *gpu_row = NULL;
   GListModel *gpus;
+  g_autofree char *device = NULL;
 
   g_settings_set_string (settings, "gpu-device", "");
   prefs = td_preferences_window_new (NULL);
@@ -488,7 +493,8 @@ test_preferences (void)
   g_assert_cmpuint (g_list_model_get_n_items (gpus), >=, 2);
   g_assert_cmpstr (gtk_string_list_get_string (GTK_STRING_LIST (gpus), 1), ==, "Processor (CPU)");
   adw_combo_row_set_selected (gpu_row, 1);
-  g_assert_cmpstr (g_settings_get_string (settings, "gpu-device"), ==, "cpu");
+  device = g_settings_get_string (settings, "gpu-device");
+  g_assert_cmpstr (device, ==, "cpu");
 
   gtk_window_destroy (GTK_WINDOW (prefs));
 }

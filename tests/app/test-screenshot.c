@@ -109,7 +109,7 @@ test_main_window (void)
 
   g_settings_set_int (settings, "window-width", SHOT_WIDTH);
   g_settings_set_int (settings, "window-height", SHOT_HEIGHT);
-  g_settings_set_int (settings, "steps", 3);
+  g_settings_set_int (settings, "steps", 2);
   g_settings_set_string (settings, "size-preset", "custom");
   g_settings_set_int (settings, "width", 384);
   g_settings_set_int (settings, "height", 384);

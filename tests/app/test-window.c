@@ -44,6 +44,8 @@ new_window (void)
   g_settings_set_int (settings, "steps", 6);
   g_settings_set_string (settings, "size-preset", "square-512");
   g_settings_set_string (settings, "mode", "lvlm");
+  /* The studio, whatever the default models folder holds. */
+  td_window_show_model_setup (window, FALSE);
   gtk_window_present (GTK_WINDOW (window));
   return window;
 }
