@@ -157,7 +157,8 @@ read_items (td_board *board, JsonArray *items, const char *dir, const char *path
       td_status st;
       if (g_str_equal (key, "image"))
         {
-          g_autofree char *full = g_path_is_absolute (text) ? g_strdup (text) : g_build_filename (dir, text, NULL);
+          /* Absolute and without "..", so the board still finds it when saved elsewhere. */
+          g_autofree char *full = g_canonicalize_filename (text, dir);
           st = td_board_add (board, TD_BOARD_IMAGE, full, err);
         }
       else if (g_str_equal (key, "text"))
@@ -205,7 +206,8 @@ td_board_load_json (const char *path, td_error *err)
       return NULL;
     }
   td_board *board = td_board_new (mode);
-  g_autofree char *dir = g_path_get_dirname (path);
+  g_autofree char *file_dir = g_path_get_dirname (path);
+  g_autofree char *dir = g_canonicalize_filename (file_dir, NULL);
   td_board_settings *s = &board->settings;
   double width = s->width, height = s->height, steps = s->steps, guidance = s->guidance, seed = 0,
          tokens = s->max_new_tokens, temperature = s->temperature, top_p = s->top_p;
