@@ -10,6 +10,8 @@
 #include <glib/gi18n.h>
 
 #include "td-application.h"
+#include "td-engine-worker.h"
+#include "td-preferences-window.h"
 #include "td-window.h"
 
 struct _TdApplication
@@ -30,6 +32,8 @@ static const Accelerator accelerators[] = {
   { "win.cancel",      { "Escape", NULL } },
   { "win.add-image",   { "<Control>o", NULL } },
   { "win.save-result", { "<Control>s", NULL } },
+  { "win.copy-result", { "<Shift><Control>c", NULL } },
+  { "app.preferences", { "<Control>comma", NULL } },
   { "app.shortcuts",   { "<Control>question", NULL } },
   { "app.quit",        { "<Control>q", NULL } },
 };
@@ -78,6 +82,18 @@ td_application_show_shortcuts (TdApplication *self)
   return window;
 }
 
+GtkWindow *
+td_application_show_preferences (TdApplication *self)
+{
+  GtkWindow *window;
+
+  g_return_val_if_fail (TD_IS_APPLICATION (self), NULL);
+
+  window = GTK_WINDOW (td_preferences_window_new (gtk_application_get_active_window (GTK_APPLICATION (self))));
+  gtk_window_present (window);
+  return window;
+}
+
 static void
 about_activated (GSimpleAction *action,
                  GVariant      *parameter,
@@ -92,6 +108,14 @@ shortcuts_activated (GSimpleAction *action,
                      gpointer       user_data)
 {
   td_application_show_shortcuts (TD_APPLICATION (user_data));
+}
+
+static void
+preferences_activated (GSimpleAction *action,
+                       GVariant      *parameter,
+                       gpointer       user_data)
+{
+  td_application_show_preferences (TD_APPLICATION (user_data));
 }
 
 static void
@@ -116,6 +140,7 @@ quit_activated (GSimpleAction *action,
 static const GActionEntry app_actions[] = {
   { .name = "about", .activate = about_activated },
   { .name = "shortcuts", .activate = shortcuts_activated },
+  { .name = "preferences", .activate = preferences_activated },
   { .name = "quit", .activate = quit_activated },
 };
 
@@ -131,6 +156,14 @@ td_application_startup (GApplication *application)
                                            accelerators[i].action, accelerators[i].accels);
 
   gtk_window_set_default_icon_name (TD_APP_ID);
+}
+
+static void
+td_application_shutdown (GApplication *application)
+{
+  td_engine_worker_release_backend ();
+
+  G_APPLICATION_CLASS (td_application_parent_class)->shutdown (application);
 }
 
 static void
@@ -150,6 +183,7 @@ td_application_class_init (TdApplicationClass *klass)
 
   app_class->startup = td_application_startup;
   app_class->activate = td_application_activate;
+  app_class->shutdown = td_application_shutdown;
 }
 
 static void

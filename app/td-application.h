@@ -15,5 +15,6 @@ G_DECLARE_FINAL_TYPE (TdApplication, td_application, TD, APPLICATION, AdwApplica
 TdApplication *td_application_new                   (void);
 GtkWindow     *td_application_show_about            (TdApplication *self);
 GtkWindow     *td_application_show_shortcuts        (TdApplication *self);
+GtkWindow     *td_application_show_preferences      (TdApplication *self);
 
 G_END_DECLS

@@ -14,6 +14,7 @@
 
 #include "td-enums.h"
 #include "td-generation-job.h"
+#include "td-result-io.h"
 #include "td-size-presets.h"
 
 struct _TdGenerationJob
@@ -80,49 +81,6 @@ td_generation_request_new (void)
   return request;
 }
 
-/* Pasted images exist only as textures; the worker gets plain RGB8 rows. */
-static GBytes *
-texture_to_rgb (GdkTexture *texture,
-                int        *width,
-                int        *height)
-{
-  int w = gdk_texture_get_width (texture);
-  int h = gdk_texture_get_height (texture);
-  gsize stride = (gsize) w * 4;
-  g_autofree guchar *bgra = g_malloc ((gsize) h * stride);
-  guchar *rgb = g_malloc ((gsize) w * h * 3);
-
-  /* Cairo's ARGB32: one native-endian premultiplied 0xAARRGGBB word per pixel. */
-  gdk_texture_download (texture, bgra, stride);
-  for (gsize i = 0; i < (gsize) w * h; i++)
-    {
-      guint32 word;
-      guint a;
-      guint r, g, b;
-
-      memcpy (&word, bgra + i * 4, sizeof word);
-      a = word >> 24;
-      r = (word >> 16) & 0xff;
-      g = (word >> 8) & 0xff;
-      b = word & 0xff;
-
-      /* Un-premultiply; transparent pixels become black. */
-      if (a != 0 && a != 255)
-        {
-          r = MIN (255, r * 255 / a);
-          g = MIN (255, g * 255 / a);
-          b = MIN (255, b * 255 / a);
-        }
-      rgb[i * 3 + 0] = r;
-      rgb[i * 3 + 1] = g;
-      rgb[i * 3 + 2] = b;
-    }
-
-  *width = w;
-  *height = h;
-  return g_bytes_new_take (rgb, (gsize) w * h * 3);
-}
-
 static TdGenerationInput *
 input_from_item (TdBoardItem *item)
 {
@@ -140,8 +98,8 @@ input_from_item (TdBoardItem *item)
     }
   else
     {
-      input->pixels = texture_to_rgb (td_board_item_get_texture (item),
-                                      &input->width, &input->height);
+      input->pixels = td_texture_to_rgb (td_board_item_get_texture (item),
+                                         &input->width, &input->height);
     }
   return input;
 }
@@ -328,6 +286,9 @@ generation_output_free (gpointer data)
 
   g_clear_pointer (&output->pixels, g_bytes_unref);
   g_clear_pointer (&output->thought, g_free);
+  g_clear_pointer (&output->board_json, g_free);
+  g_clear_pointer (&output->mode_name, g_free);
+  g_clear_pointer (&output->notice, g_free);
   g_free (output);
 }
 
@@ -411,6 +372,8 @@ td_generation_job_run_finish (TdGenerationJob  *self,
   texture = gdk_memory_texture_new (output->width, output->height, GDK_MEMORY_R8G8B8,
                                     output->pixels, (gsize) output->width * 3);
   generation_result = td_generation_result_new (texture, output->thought, self->request->seed);
+  td_generation_result_set_metadata (generation_result, output->board_json, output->mode_name,
+                                     output->notice);
   generation_output_free (output);
   return generation_result;
 }
@@ -477,14 +440,6 @@ td_generation_job_get_request (TdGenerationJob *self)
 {
   g_return_val_if_fail (TD_IS_GENERATION_JOB (self), NULL);
   return self->request;
-}
-
-/* The worker that runs the engine's ThinkDiff pipeline. The pipeline is not
- * part of this build yet, so there is none; the window tells the user so. */
-TdGenerationWorker
-td_generation_engine_worker (void)
-{
-  return NULL;
 }
 
 /* A line for the progress bar: "Denoising — step 3 of 28". */

@@ -6,8 +6,8 @@
  * through the td_generation_job_report_* () calls, which may be called from the
  * worker thread; the job delivers them as signals on the main loop.
  *
- * The real worker wraps the engine's pipeline once it exists;
- * td_generation_engine_worker () returns NULL until then. The stand-in
+ * The real worker, td_generation_engine_worker (), runs the engine's pipeline
+ * (td-engine-worker.c). The stand-in
  * td_generation_job_run_preview_demo () draws synthetic frames: it exists to
  * exercise progress, preview and cancellation, and never pretends to generate.
  *
@@ -71,6 +71,9 @@ typedef struct {
   int     width;
   int     height;
   char   *thought;                 /* NULL when the mode writes none */
+  char   *board_json;              /* the board as td_board_to_json () writes it, or NULL */
+  char   *mode_name;               /* "lvlm", "clip" or "text-to-image", or NULL */
+  char   *notice;                  /* something the user should know about the run, or NULL */
 } TdGenerationOutput;
 
 TdGenerationRequest *td_generation_request_new            (void);

@@ -13,6 +13,9 @@ struct _TdGenerationResult
   GdkTexture *texture;
   char       *thought;
   guint32     seed;
+  char       *board_json;
+  char       *mode_name;
+  char       *notice;
 };
 
 G_DEFINE_FINAL_TYPE (TdGenerationResult, td_generation_result, G_TYPE_OBJECT)
@@ -24,6 +27,9 @@ td_generation_result_finalize (GObject *object)
 
   g_clear_object (&self->texture);
   g_clear_pointer (&self->thought, g_free);
+  g_clear_pointer (&self->board_json, g_free);
+  g_clear_pointer (&self->mode_name, g_free);
+  g_clear_pointer (&self->notice, g_free);
 
   G_OBJECT_CLASS (td_generation_result_parent_class)->finalize (object);
 }
@@ -75,4 +81,44 @@ td_generation_result_get_seed (TdGenerationResult *self)
 {
   g_return_val_if_fail (TD_IS_GENERATION_RESULT (self), 0);
   return self->seed;
+}
+
+/* What made the image, for saving it with the image and for Reuse: the board
+ * as JSON (td_board_to_json), the mode that ran, and a note for the user.
+ * Each may be NULL. */
+void
+td_generation_result_set_metadata (TdGenerationResult *self,
+                                   const char         *board_json,
+                                   const char         *mode_name,
+                                   const char         *notice)
+{
+  g_return_if_fail (TD_IS_GENERATION_RESULT (self));
+
+  g_free (self->board_json);
+  self->board_json = g_strdup (board_json);
+  g_free (self->mode_name);
+  self->mode_name = g_strdup (mode_name);
+  g_free (self->notice);
+  self->notice = g_strdup (notice);
+}
+
+const char *
+td_generation_result_get_board_json (TdGenerationResult *self)
+{
+  g_return_val_if_fail (TD_IS_GENERATION_RESULT (self), NULL);
+  return self->board_json;
+}
+
+const char *
+td_generation_result_get_mode_name (TdGenerationResult *self)
+{
+  g_return_val_if_fail (TD_IS_GENERATION_RESULT (self), NULL);
+  return self->mode_name;
+}
+
+const char *
+td_generation_result_get_notice (TdGenerationResult *self)
+{
+  g_return_val_if_fail (TD_IS_GENERATION_RESULT (self), NULL);
+  return self->notice;
 }

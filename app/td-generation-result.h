@@ -18,5 +18,12 @@ TdGenerationResult *td_generation_result_new         (GdkTexture         *textur
 GdkTexture         *td_generation_result_get_texture (TdGenerationResult *self);
 const char         *td_generation_result_get_thought (TdGenerationResult *self);
 guint32             td_generation_result_get_seed    (TdGenerationResult *self);
+void                td_generation_result_set_metadata (TdGenerationResult *self,
+                                                       const char         *board_json,
+                                                       const char         *mode_name,
+                                                       const char         *notice);
+const char         *td_generation_result_get_board_json (TdGenerationResult *self);
+const char         *td_generation_result_get_mode_name  (TdGenerationResult *self);
+const char         *td_generation_result_get_notice     (TdGenerationResult *self);
 
 G_END_DECLS

@@ -44,6 +44,7 @@ enum {
 
 enum {
   PROBLEM,
+  FILE_DROPPED,
   N_SIGNALS
 };
 
@@ -266,6 +267,8 @@ gboolean
 td_prompt_board_handle_drop (TdPromptBoard *self,
                              const GValue  *value)
 {
+  gboolean handled = FALSE;
+
   g_return_val_if_fail (TD_IS_PROMPT_BOARD (self), FALSE);
 
   if (G_VALUE_HOLDS (value, GDK_TYPE_FILE_LIST))
@@ -273,14 +276,19 @@ td_prompt_board_handle_drop (TdPromptBoard *self,
       /* The list is ours (transfer container), the files are not. */
       g_autoptr(GSList) files = gdk_file_list_get_files (g_value_get_boxed (value));
 
-      return td_prompt_board_add_files (self, files) > 0;
+      if (files != NULL && files->next == NULL)
+        g_signal_emit (self, signals[FILE_DROPPED], 0, files->data, &handled);
+      return handled || td_prompt_board_add_files (self, files) > 0;
     }
 
   if (G_VALUE_HOLDS (value, G_TYPE_FILE))
     {
       GSList single = { g_value_get_object (value), NULL };
 
-      return single.data != NULL && td_prompt_board_add_files (self, &single) > 0;
+      if (single.data == NULL)
+        return FALSE;
+      g_signal_emit (self, signals[FILE_DROPPED], 0, single.data, &handled);
+      return handled || td_prompt_board_add_files (self, &single) > 0;
     }
 
   if (G_VALUE_HOLDS (value, GDK_TYPE_TEXTURE))
@@ -560,6 +568,13 @@ td_prompt_board_class_init (TdPromptBoardClass *klass)
   signals[PROBLEM] =
     g_signal_new ("problem", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                   0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
+
+  /* A single file was dropped or pasted; a handler that returns TRUE took it
+   * (the window restores the board from a generated PNG) and it is not added. */
+  signals[FILE_DROPPED] =
+    g_signal_new ("file-dropped", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, g_signal_accumulator_true_handled, NULL, NULL,
+                  G_TYPE_BOOLEAN, 1, G_TYPE_FILE);
 
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/io/github/thinkdiff/Studio/td-prompt-board.ui");

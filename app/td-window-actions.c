@@ -55,6 +55,14 @@ paste_action (GtkWidget  *widget,
 }
 
 static void
+show_models_action (GtkWidget  *widget,
+                    const char *action_name,
+                    GVariant   *parameter)
+{
+  td_window_show_model_setup (TD_WINDOW (widget), TRUE);
+}
+
+static void
 toggle_sidebar_action (GtkWidget  *widget,
                        const char *action_name,
                        GVariant   *parameter)
@@ -62,70 +70,6 @@ toggle_sidebar_action (GtkWidget  *widget,
   TdWindow *self = TD_WINDOW (widget);
 
   adw_flap_set_reveal_flap (self->flap, !adw_flap_get_reveal_flap (self->flap));
-}
-
-/* Saving ------------------------------------------------------------------- */
-
-static void
-save_done (GObject      *source_object,
-           GAsyncResult *result,
-           gpointer      user_data)
-{
-  g_autoptr(TdWindow) self = user_data;
-  g_autoptr(GError) error = NULL;
-
-  if (!g_file_replace_contents_finish (G_FILE (source_object), result, NULL, &error))
-    {
-      /* Translators: %s says why saving failed. */
-      g_autofree char *message = g_strdup_printf (_("The image could not be saved: %s"),
-                                                  error->message);
-      td_window_add_toast (self, message);
-      return;
-    }
-
-  td_window_add_toast (self, _("Image saved"));
-}
-
-static void
-on_save_response (TdWindow             *self,
-                  int                   response,
-                  GtkFileChooserNative *chooser)
-{
-  if (response == GTK_RESPONSE_ACCEPT && self->shown_result != NULL)
-    {
-      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (chooser));
-      GdkTexture *texture = td_generation_result_get_texture (self->shown_result);
-      g_autoptr(GBytes) png = gdk_texture_save_to_png_bytes (texture);
-
-      g_file_replace_contents_bytes_async (file, png, NULL, FALSE,
-                                           G_FILE_CREATE_REPLACE_DESTINATION, NULL,
-                                           save_done, g_object_ref (self));
-    }
-
-  g_object_unref (chooser);
-}
-
-static void
-save_result_action (GtkWidget  *widget,
-                    const char *action_name,
-                    GVariant   *parameter)
-{
-  TdWindow *self = TD_WINDOW (widget);
-  GtkFileChooserNative *chooser;
-  g_autofree char *name = NULL;
-
-  if (self->shown_result == NULL)
-    return;
-
-  chooser = gtk_file_chooser_native_new (_("Save Image"), GTK_WINDOW (self),
-                                         GTK_FILE_CHOOSER_ACTION_SAVE, _("_Save"), NULL);
-  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
-  /* Translators: suggested file name of a saved result; %u is its seed. Keep ".png". */
-  name = g_strdup_printf (_("thinkdiff-%u.png"), td_generation_result_get_seed (self->shown_result));
-  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), name);
-
-  g_signal_connect_swapped (chooser, "response", G_CALLBACK (on_save_response), self);
-  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
 }
 
 /* Sensitivity follows the state: Generate while idle, Cancel while running,
@@ -139,6 +83,11 @@ _td_window_update_actions (TdWindow *self)
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.generate", !running);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.cancel", running && !cancelling);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.save-result", self->shown_result != NULL);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.copy-result", self->shown_result != NULL);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.view-result", self->shown_result != NULL);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.reuse-result",
+                                 self->shown_result != NULL && !running
+                                 && td_generation_result_get_board_json (self->shown_result) != NULL);
 }
 
 void
@@ -149,6 +98,6 @@ _td_window_class_actions_init (GtkWidgetClass *widget_class)
   gtk_widget_class_install_action (widget_class, "win.add-image", NULL, add_image_action);
   gtk_widget_class_install_action (widget_class, "win.add-text", NULL, add_text_action);
   gtk_widget_class_install_action (widget_class, "win.paste", NULL, paste_action);
-  gtk_widget_class_install_action (widget_class, "win.save-result", NULL, save_result_action);
   gtk_widget_class_install_action (widget_class, "win.toggle-sidebar", NULL, toggle_sidebar_action);
+  gtk_widget_class_install_action (widget_class, "win.show-models", NULL, show_models_action);
 }

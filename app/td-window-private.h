@@ -23,14 +23,21 @@ struct _TdWindow
   GCancellable         *cancellable;
 
   char                 *last_toast_title;
+  char                 *last_alert_heading;
+  gint64                job_started_us;
+  double                notify_after_s;
+  guint                 n_notifications;
 
   /* template children */
   AdwToastOverlay      *toast_overlay;
+  GtkStack             *main_stack;
+  TdModelSetup         *model_setup;
   AdwFlap              *flap;
   TdPromptBoard        *board;
   TdSettingsPanel      *settings_panel;
   GtkStack             *preview_stack;
   GtkPicture           *preview_picture;
+  GtkWidget            *result_actions;
   GtkWidget            *progress_box;
   GtkLabel             *stage_label;
   GtkProgressBar       *progress_bar;
@@ -44,5 +51,13 @@ struct _TdWindow
 
 void _td_window_class_actions_init (GtkWidgetClass *widget_class);
 void _td_window_update_actions     (TdWindow       *self);
+
+/* td-window-results.c */
+void _td_window_class_results_init (GtkWidgetClass *widget_class);
+void _td_window_results_init       (TdWindow       *self);
+void _td_window_show_error         (TdWindow       *self,
+                                    const GError   *error);
+GtkWidget *_td_window_gallery_child_new (TdWindow           *self,
+                                         TdGenerationResult *result);
 
 G_END_DECLS

@@ -3,8 +3,10 @@
  * The sidebar (an AdwFlap, so it folds into an overlay on narrow screens)
  * holds the prompt board and the settings; the content shows the preview,
  * the model's thought and the gallery of results. Generation goes through a
- * TdGenerationJob with whatever worker the window was given; in this build
- * there is no engine worker, and pressing Generate says so.
+ * TdGenerationJob with the engine worker (or whatever worker tests give it).
+ * While the models folder lacks FLUX, the window opens on the model setup
+ * page. Result actions, drag-and-drop of results and Reuse live in
+ * td-window-results.c.
  *
  * SPDX-License-Identifier: Apache-2.0
  */
@@ -12,7 +14,12 @@
 
 #include <glib/gi18n.h>
 
+#include "td-engine-worker.h"
 #include "td-window-private.h"
+
+/* A job longer than this ends with a desktop notification when the window
+ * is not focused. */
+#define NOTIFY_AFTER_S 10.0
 
 G_DEFINE_FINAL_TYPE (TdWindow, td_window, ADW_TYPE_APPLICATION_WINDOW)
 
@@ -42,6 +49,13 @@ td_window_get_last_toast_title (TdWindow *self)
 {
   g_return_val_if_fail (TD_IS_WINDOW (self), NULL);
   return self->last_toast_title;
+}
+
+const char *
+td_window_get_last_alert_heading (TdWindow *self)
+{
+  g_return_val_if_fail (TD_IS_WINDOW (self), NULL);
+  return self->last_alert_heading;
 }
 
 static void
@@ -81,6 +95,7 @@ td_window_show_result (TdWindow           *self,
   g_set_object (&self->shown_result, result);
   set_preview (self, td_generation_result_get_texture (result));
   set_thought (self, td_generation_result_get_thought (result));
+  gtk_widget_set_visible (self->result_actions, TRUE);
   _td_window_update_actions (self);
 }
 
@@ -88,22 +103,7 @@ static GtkWidget *
 create_gallery_child (gpointer item,
                       gpointer user_data)
 {
-  TdGenerationResult *result = item;
-  GtkWidget *picture;
-  g_autofree char *tooltip = NULL;
-
-  /* A GtkImage keeps the thumbnail at a fixed size, whatever the result's. */
-  picture = gtk_image_new_from_paintable (GDK_PAINTABLE (td_generation_result_get_texture (result)));
-  gtk_image_set_pixel_size (GTK_IMAGE (picture), 96);
-  gtk_widget_set_overflow (picture, GTK_OVERFLOW_HIDDEN);
-  gtk_widget_add_css_class (picture, "td-result-thumbnail");
-
-  /* Translators: tooltip of a result in the gallery; %u is the seed number. */
-  tooltip = g_strdup_printf (_("Result with seed %u"), td_generation_result_get_seed (result));
-  gtk_widget_set_tooltip_text (picture, tooltip);
-  gtk_accessible_update_property (GTK_ACCESSIBLE (picture),
-                                  GTK_ACCESSIBLE_PROPERTY_LABEL, tooltip, -1);
-  return picture;
+  return _td_window_gallery_child_new (user_data, item);
 }
 
 static void
@@ -171,6 +171,31 @@ on_job_thought (TdWindow        *self,
   set_thought (self, thought);
 }
 
+/* A long job that finished while the user looked elsewhere. */
+static void
+notify_if_unfocused (TdWindow           *self,
+                     TdGenerationResult *result)
+{
+  GApplication *app = G_APPLICATION (gtk_window_get_application (GTK_WINDOW (self)));
+  double elapsed_s = (g_get_monotonic_time () - self->job_started_us) / 1e6;
+  g_autoptr(GNotification) notification = NULL;
+  g_autoptr(GIcon) icon = NULL;
+  g_autofree char *body = NULL;
+
+  if (gtk_window_is_active (GTK_WINDOW (self)) || elapsed_s < self->notify_after_s)
+    return;
+
+  notification = g_notification_new (_("Image Ready"));
+  /* Translators: body of the notification when a generation finishes; %u is the seed. */
+  body = g_strdup_printf (_("The image with seed %u is finished"), td_generation_result_get_seed (result));
+  g_notification_set_body (notification, body);
+  icon = g_themed_icon_new (TD_APP_ID);
+  g_notification_set_icon (notification, icon);
+  self->n_notifications++;
+  if (app != NULL && g_application_get_is_registered (app))
+    g_application_send_notification (app, "generation-finished", notification);
+}
+
 static void
 on_job_done (GObject      *source_object,
              GAsyncResult *async_result,
@@ -196,6 +221,9 @@ on_job_done (GObject      *source_object,
       g_list_store_insert (self->results, 0, result);
       gtk_flow_box_unselect_all (self->gallery);
       td_window_show_result (self, result);
+      if (td_generation_result_get_notice (result) != NULL)
+        td_window_add_toast (self, td_generation_result_get_notice (result));
+      notify_if_unfocused (self, result);
     }
   else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     {
@@ -206,11 +234,7 @@ on_job_done (GObject      *source_object,
         set_preview (self, NULL);
     }
   else
-    {
-      /* Translators: %s is the engine's message naming what went wrong. */
-      g_autofree char *message = g_strdup_printf (_("Generation failed: %s"), error->message);
-      td_window_add_toast (self, message);
-    }
+    _td_window_show_error (self, error);
 }
 
 static gboolean
@@ -264,6 +288,7 @@ td_window_generate (TdWindow *self)
   g_signal_connect_object (self->job, "preview", G_CALLBACK (on_job_preview), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->job, "thought", G_CALLBACK (on_job_thought), self, G_CONNECT_SWAPPED);
 
+  self->job_started_us = g_get_monotonic_time ();
   gtk_label_set_label (self->stage_label, _("Starting"));
   gtk_progress_bar_set_fraction (self->progress_bar, 0.0);
   set_thought (self, NULL);
@@ -303,6 +328,61 @@ td_window_set_generation_worker (TdWindow           *self,
 
   self->worker = worker;
   self->worker_data = worker_data;
+}
+
+/* Model setup -------------------------------------------------------------- */
+
+static void
+on_model_setup_done (TdWindow *self)
+{
+  td_window_show_model_setup (self, FALSE);
+}
+
+void
+td_window_show_model_setup (TdWindow *self,
+                            gboolean  show)
+{
+  g_return_if_fail (TD_IS_WINDOW (self));
+
+  if (show)
+    td_model_setup_refresh (self->model_setup);
+  gtk_stack_set_visible_child_name (self->main_stack, show ? "setup" : "studio");
+}
+
+gboolean
+td_window_get_showing_model_setup (TdWindow *self)
+{
+  g_return_val_if_fail (TD_IS_WINDOW (self), FALSE);
+  return g_strcmp0 (gtk_stack_get_visible_child_name (self->main_stack), "setup") == 0;
+}
+
+TdModelSetup *
+td_window_get_model_setup (TdWindow *self)
+{
+  g_return_val_if_fail (TD_IS_WINDOW (self), NULL);
+  return self->model_setup;
+}
+
+TdGenerationResult *
+td_window_get_shown_result (TdWindow *self)
+{
+  g_return_val_if_fail (TD_IS_WINDOW (self), NULL);
+  return self->shown_result;
+}
+
+void
+td_window_set_notify_after (TdWindow *self,
+                            double    seconds)
+{
+  g_return_if_fail (TD_IS_WINDOW (self));
+  self->notify_after_s = seconds;
+}
+
+guint
+td_window_get_n_notifications (TdWindow *self)
+{
+  g_return_val_if_fail (TD_IS_WINDOW (self), 0);
+  return self->n_notifications;
 }
 
 /* Window state ------------------------------------------------------------- */
@@ -350,6 +430,7 @@ td_window_finalize (GObject *object)
   g_clear_object (&self->job);
   g_clear_object (&self->cancellable);
   g_clear_pointer (&self->last_toast_title, g_free);
+  g_clear_pointer (&self->last_alert_heading, g_free);
 
   G_OBJECT_CLASS (td_window_parent_class)->finalize (object);
 }
@@ -392,15 +473,19 @@ td_window_class_init (TdWindowClass *klass)
 
   g_type_ensure (TD_TYPE_PROMPT_BOARD);
   g_type_ensure (TD_TYPE_SETTINGS_PANEL);
+  g_type_ensure (TD_TYPE_MODEL_SETUP);
 
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/io/github/thinkdiff/Studio/td-window.ui");
   gtk_widget_class_bind_template_child (widget_class, TdWindow, toast_overlay);
+  gtk_widget_class_bind_template_child (widget_class, TdWindow, main_stack);
+  gtk_widget_class_bind_template_child (widget_class, TdWindow, model_setup);
   gtk_widget_class_bind_template_child (widget_class, TdWindow, flap);
   gtk_widget_class_bind_template_child (widget_class, TdWindow, board);
   gtk_widget_class_bind_template_child (widget_class, TdWindow, settings_panel);
   gtk_widget_class_bind_template_child (widget_class, TdWindow, preview_stack);
   gtk_widget_class_bind_template_child (widget_class, TdWindow, preview_picture);
+  gtk_widget_class_bind_template_child (widget_class, TdWindow, result_actions);
   gtk_widget_class_bind_template_child (widget_class, TdWindow, progress_box);
   gtk_widget_class_bind_template_child (widget_class, TdWindow, stage_label);
   gtk_widget_class_bind_template_child (widget_class, TdWindow, progress_bar);
@@ -413,6 +498,7 @@ td_window_class_init (TdWindowClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, on_gallery_child_activated);
 
   _td_window_class_actions_init (widget_class);
+  _td_window_class_results_init (widget_class);
 }
 
 static void
@@ -436,7 +522,14 @@ td_window_init (TdWindow *self)
                            G_CALLBACK (on_results_changed), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->board, "problem",
                            G_CALLBACK (on_board_problem), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->model_setup, "message",
+                           G_CALLBACK (on_board_problem), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->model_setup, "done",
+                           G_CALLBACK (on_model_setup_done), self, G_CONNECT_SWAPPED);
 
+  self->notify_after_s = NOTIFY_AFTER_S;
+  td_window_show_model_setup (self, !td_model_setup_get_ready (self->model_setup));
+  _td_window_results_init (self);
   _td_window_update_actions (self);
 }
 

@@ -6,7 +6,9 @@
 
 #include <adwaita.h>
 
+#include "pipeline/board.h"
 #include "td-generation-job.h"
+#include "td-model-setup.h"
 #include "td-prompt-board.h"
 #include "td-settings-panel.h"
 
@@ -31,5 +33,18 @@ void             td_window_show_result           (TdWindow           *self,
 void             td_window_add_toast             (TdWindow           *self,
                                                   const char         *title);
 const char      *td_window_get_last_toast_title  (TdWindow           *self);
+const char      *td_window_get_last_alert_heading (TdWindow          *self);
+TdModelSetup    *td_window_get_model_setup       (TdWindow           *self);
+void             td_window_show_model_setup      (TdWindow           *self,
+                                                  gboolean            show);
+gboolean         td_window_get_showing_model_setup (TdWindow         *self);
+TdGenerationResult *td_window_get_shown_result   (TdWindow           *self);
+guint            td_window_reuse_board           (TdWindow           *self,
+                                                  const td_board     *board);
+gboolean         td_window_reuse_file            (TdWindow           *self,
+                                                  GFile              *file);
+void             td_window_set_notify_after      (TdWindow           *self,
+                                                  double              seconds);
+guint            td_window_get_n_notifications   (TdWindow           *self);
 
 G_END_DECLS

@@ -199,6 +199,12 @@ td_tensor_same_shape (const td_tensor *a, const td_tensor *b)
   return true;
 }
 
+td_backend *
+td_tensor_backend (const td_tensor *t)
+{
+  return t->buffer->backend;
+}
+
 void *
 td_tensor_host_data (const td_tensor *t)
 {

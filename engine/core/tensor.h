@@ -61,6 +61,8 @@ bool td_tensor_same_shape (const td_tensor *a, const td_tensor *b);
 const char *td_shape_string (int ndim, const int64_t *shape, char *buf, size_t buf_size);
 /* Checked product of dims; returns false on overflow or a negative dim. */
 bool td_shape_numel (int ndim, const int64_t *shape, int64_t *numel);
+/* The backend that owns the tensor's memory. */
+td_backend *td_tensor_backend (const td_tensor *t);
 /* Host address of element 0, or NULL when the buffer is not host-addressable. */
 void *td_tensor_host_data (const td_tensor *t);
 

@@ -95,6 +95,13 @@ td_qwen2vl_rope_index (const td_qwen2vl_config *config, const int32_t *ids, int 
                        int n_images, int64_t *positions, int64_t *delta, td_error *err)
 {
   const int merge = config->vision.merge_size;
+  if (n < 0 || ids == NULL || n_images < 0 || (n_images > 0 && grids == NULL))
+    return td_error_set (err, TD_ERR_INVALID_ARG, "Qwen2-VL: positions need the ids and one grid per image");
+  for (int image = 0; image < n_images; image++)
+    if (grids[image][0] < 1 || grids[image][1] < merge || grids[image][2] < merge || grids[image][1] % merge != 0
+        || grids[image][2] % merge != 0)
+      return td_error_set (err, TD_ERR_INVALID_ARG, "Qwen2-VL: image %d has grid %d×%d×%d, not a positive multiple "
+                           "of the merge size %d", image, grids[image][0], grids[image][1], grids[image][2], merge);
   int64_t next = 0; /* max position so far + 1 */
   int st = 0;       /* first token not yet placed */
   for (int image = 0; image < n_images; image++)

@@ -21,6 +21,7 @@ td_board_settings_default (void)
     .temperature = 0.6f,
     .top_p = 0.9f,
     .picture_ids = false,
+    .tiny_preview = true,
   };
 }
 
@@ -158,7 +159,8 @@ read_items (td_board *board, JsonArray *items, const char *dir, const char *path
       if (g_str_equal (key, "image"))
         {
           /* Absolute and without "..", so the board still finds it when saved elsewhere. */
-          g_autofree char *full = g_canonicalize_filename (text, dir);
+          g_autofree char *base = g_canonicalize_filename (dir, NULL);
+          g_autofree char *full = g_canonicalize_filename (text, base);
           st = td_board_add (board, TD_BOARD_IMAGE, full, err);
         }
       else if (g_str_equal (key, "text"))
@@ -182,6 +184,13 @@ td_board_load_json (const char *path, td_error *err)
       td_error_set (err, TD_ERR_IO, "%s: %s", path, error->message);
       return NULL;
     }
+  g_autofree char *dir = g_path_get_dirname (path);
+  return td_board_load_json_data (text, length, path, dir, err);
+}
+
+td_board *
+td_board_load_json_data (const char *text, size_t length, const char *path, const char *dir, td_error *err)
+{
   if (length > BOARD_FILE_MAX_BYTES)
     {
       td_error_set (err, TD_ERR_LIMIT, "%s: a board file is at most 1 MiB", path);
@@ -206,8 +215,6 @@ td_board_load_json (const char *path, td_error *err)
       return NULL;
     }
   td_board *board = td_board_new (mode);
-  g_autofree char *file_dir = g_path_get_dirname (path);
-  g_autofree char *dir = g_canonicalize_filename (file_dir, NULL);
   td_board_settings *s = &board->settings;
   double width = s->width, height = s->height, steps = s->steps, guidance = s->guidance, seed = 0,
          tokens = s->max_new_tokens, temperature = s->temperature, top_p = s->top_p;

@@ -33,6 +33,7 @@ typedef struct td_board_settings {
   float temperature;    /* 0.6 */
   float top_p;          /* 0.9 */
   bool picture_ids;     /* "Picture N:" before each image in the chat */
+  bool tiny_preview;    /* previews through TAEF1 when it is installed (else the linear map) */
 } td_board_settings;
 
 typedef struct td_board {
@@ -63,5 +64,9 @@ td_status td_board_validate (const td_board *board, td_error *err);
  *    "max_new_tokens": 128, "temperature": 0.6, "top_p": 0.9}
  * Relative image paths are taken from the board file's folder. */
 td_board *td_board_load_json (const char *path, td_error *err);
+/* The same from a JSON text held in memory (a PNG's thinkdiff:board chunk): name
+ * appears in messages, relative image paths are taken from dir. */
+td_board *td_board_load_json_data (const char *text, size_t length, const char *name, const char *dir,
+                                   td_error *err);
 /* The board as such a JSON text (for PNG metadata and "Reuse"). */
 char *td_board_to_json (const td_board *board);

@@ -11,6 +11,7 @@
 #include "models/flux_vae_tiles.h"
 #include "models/layers.h"
 #include "pipeline/flow_scheduler.h"
+#include "models/taesd.h"
 #include "pipeline/latent_preview.h"
 
 struct td_flux_pipeline {
@@ -20,6 +21,7 @@ struct td_flux_pipeline {
   td_flux_dit *transformer; /* loaded for denoising, freed before decoding */
   td_flux_vae *vae;
   td_vae_tiling vae_tiling;
+  td_taesd *preview_decoder; /* TAEF1 for sharper previews; NULL: the linear map */
 };
 
 td_flux_pipeline *
@@ -53,8 +55,29 @@ td_flux_pipeline_free (td_flux_pipeline *pipeline)
     return;
   td_flux_dit_free (pipeline->transformer);
   td_flux_vae_free (pipeline->vae);
+  td_taesd_free (pipeline->preview_decoder);
   g_free (pipeline->dir);
   g_free (pipeline);
+}
+
+td_status
+td_flux_pipeline_set_preview_decoder (td_flux_pipeline *pipeline, const char *taesd_dir, td_error *err)
+{
+  td_taesd_free (pipeline->preview_decoder);
+  pipeline->preview_decoder = NULL;
+  if (taesd_dir == NULL)
+    return TD_OK;
+  td_taesd *taesd = td_taesd_load_dir (taesd_dir, pipeline->backend, err);
+  if (taesd == NULL)
+    return err != NULL ? err->status : TD_ERR_IO;
+  if (td_taesd_latent_channels (taesd) != TD_FLUX_LATENT_CHANNELS)
+    {
+      td_taesd_free (taesd);
+      return td_error_set (err, TD_ERR_UNSUPPORTED, "%s: a FLUX.1 preview decoder needs %d latent channels (TAEF1)",
+                           taesd_dir, TD_FLUX_LATENT_CHANNELS);
+    }
+  pipeline->preview_decoder = taesd;
+  return TD_OK;
 }
 
 td_status
@@ -119,10 +142,11 @@ stage (const td_flux_callbacks *callbacks, const char *text)
     callbacks->stage (callbacks->user, text);
 }
 
-/* x0 = latents − σ·v, read back, unpacked and mapped to RGB. */
+/* x0 = latents − σ·v, read back, unpacked and mapped to RGB: by the tiny decoder
+ * when one is set (full size), else by the linear map (latent size). */
 static void
-send_preview (td_layer_ctx *ctx, const td_flux_callbacks *callbacks, const td_tensor *latents, const td_tensor *v,
-              float sigma, int lh, int lw, int step, int steps)
+send_preview (td_flux_pipeline *pipeline, td_layer_ctx *ctx, const td_flux_callbacks *callbacks,
+              const td_tensor *latents, const td_tensor *v, float sigma, int lh, int lw, int step, int steps)
 {
   if (callbacks == NULL || callbacks->preview == NULL)
     return;
@@ -136,12 +160,22 @@ send_preview (td_layer_ctx *ctx, const td_flux_callbacks *callbacks, const td_te
   if (packed == NULL)
     return;
   float *planar = malloc ((size_t) TD_FLUX_LATENT_CHANNELS * lh * lw * sizeof *planar);
-  uint8_t *rgb = malloc ((size_t) lh * lw * 3);
+  uint8_t *rgb = malloc ((size_t) lh * lw * 3 * 64);
   if (planar != NULL && rgb != NULL)
     {
       td_flux_unpack_latents (packed, lh, lw, planar);
-      td_latent_preview_rgb (planar, lh, lw, rgb);
-      callbacks->preview (callbacks->user, step, steps, rgb, lw, lh);
+      const td_vae_config *vae = td_flux_vae_config (pipeline->vae);
+      td_error preview_err = { 0 };
+      if (pipeline->preview_decoder != NULL
+          && td_taesd_preview_rgb (pipeline->preview_decoder, planar, lh, lw, vae->scaling_factor, vae->shift_factor,
+                                   rgb, &preview_err) == TD_OK)
+        callbacks->preview (callbacks->user, step, steps, rgb, lw * 8, lh * 8);
+      else
+        {
+          /* A failing tiny decoder falls back to the linear map rather than stopping the run. */
+          td_latent_preview_rgb (planar, lh, lw, rgb);
+          callbacks->preview (callbacks->user, step, steps, rgb, lw, lh);
+        }
     }
   free (planar);
   free (rgb);
@@ -189,7 +223,7 @@ denoise (td_flux_pipeline *pipeline, td_layer_ctx *ctx, td_tensor *latents, cons
           st = ctx->err ? ctx->err->status : TD_ERR_DEVICE;
           break;
         }
-      send_preview (ctx, callbacks, latents, v, schedule.sigmas[i], lh, lw, i + 1, params->steps);
+      send_preview (pipeline, ctx, callbacks, latents, v, schedule.sigmas[i], lh, lw, i + 1, params->steps);
       /* Euler: latents += (σ_next − σ) · v */
       td_layer_scale_ (ctx, v, schedule.sigmas[i + 1] - schedule.sigmas[i], 0.0f);
       td_layer_add_ (ctx, latents, v);

@@ -34,6 +34,9 @@ td_flux_pipeline *td_flux_pipeline_new (const char *dir, td_backend *backend, td
 void td_flux_pipeline_free (td_flux_pipeline *pipeline);
 /* How the VAE decodes large latents (td_vae_tiling_default () unless set): latents larger
  * than tiling->threshold on a side are decoded in blended tiles (see flux_vae_tiles.h). */
+/* Live previews through a TAESD-class tiny decoder (TAEF1) in taesd_dir; NULL returns to
+ * the free linear map. Refuses decoders that are not for FLUX.1's 16 latent channels. */
+td_status td_flux_pipeline_set_preview_decoder (td_flux_pipeline *pipeline, const char *taesd_dir, td_error *err);
 td_status td_flux_pipeline_set_vae_tiling (td_flux_pipeline *pipeline, const td_vae_tiling *tiling,
                                            td_error *err);
 

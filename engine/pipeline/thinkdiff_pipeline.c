@@ -65,15 +65,19 @@ relay_stage (void *user, const char *text)
   stage (relay->outer, text);
 }
 
-/* FLUX from ready embeddings; fills result->pixels. */
+/* FLUX from ready embeddings; fills result->pixels. taesd_dir (may be NULL) serves previews. */
 static td_status
-paint (const char *flux_dir, td_backend *backend, const td_tensor *prompt_embeds, const td_tensor *pooled,
-       const td_board_settings *settings, const td_thinkdiff_callbacks *callbacks, td_thinkdiff_result *result,
-       td_error *err)
+paint (const char *flux_dir, const char *taesd_dir, td_backend *backend, const td_tensor *prompt_embeds,
+       const td_tensor *pooled, const td_board_settings *settings, const td_thinkdiff_callbacks *callbacks,
+       td_thinkdiff_result *result, td_error *err)
 {
   td_flux_pipeline *pipeline = td_flux_pipeline_new (flux_dir, backend, err);
   if (pipeline == NULL)
     return err->status;
+  td_error preview_err = { 0 };
+  if (settings->tiny_preview && taesd_dir != NULL
+      && td_flux_pipeline_set_preview_decoder (pipeline, taesd_dir, &preview_err) != TD_OK)
+    g_message ("previews use the linear map: %s", preview_err.message);
   flux_relay relay = { callbacks };
   td_flux_callbacks flux_callbacks = {
     .step = relay_step,
@@ -122,7 +126,7 @@ td_thinkdiff_text_to_image (const char *prompt, const td_board_settings *setting
   if (st == TD_OK && cancelled (callbacks))
     st = td_error_set (err, TD_ERR_CANCELLED, "cancelled after encoding the prompt");
   if (st == TD_OK)
-    st = paint (flux_dir, backend, embeds, pooled, settings, callbacks, result, err);
+    st = paint (flux_dir, NULL, backend, embeds, pooled, settings, callbacks, result, err);
   td_tensor_free (embeds);
   td_tensor_free (pooled);
   return st;
@@ -462,7 +466,8 @@ td_thinkdiff_generate (const td_board *board, const td_model_paths *paths, td_ba
   if (st == TD_OK && (pooled = pooled_text (paths->path[TD_PART_FLUX], backend, board, err)) == NULL)
     st = err->status;
   if (st == TD_OK)
-    st = paint (paths->path[TD_PART_FLUX], backend, prompt_embeds, pooled, &board->settings, callbacks, result, err);
+    st = paint (paths->path[TD_PART_FLUX], paths->path[TD_PART_TAEF1], backend, prompt_embeds, pooled,
+                &board->settings, callbacks, result, err);
   td_tensor_free (prompt_embeds);
   td_tensor_free (pooled);
   if (st != TD_OK)

@@ -15,6 +15,7 @@
 typedef struct output {
   char *name;
   td_tensor *tensor;
+  double tolerance; /* 0: the component's */
 } output;
 
 struct td_verify_outputs {
@@ -37,6 +38,17 @@ td_verify_outputs_add (td_verify_outputs *outputs, const char *name, td_tensor *
   o->name = g_strdup (name);
   o->tensor = t;
   g_ptr_array_add (outputs->items, o);
+}
+
+void
+td_verify_outputs_set_tolerance (td_verify_outputs *outputs, const char *name, double tolerance)
+{
+  for (guint i = 0; i < outputs->items->len; i++)
+    {
+      output *o = g_ptr_array_index (outputs->items, i);
+      if (strcmp (o->name, name) == 0)
+        o->tolerance = tolerance;
+    }
 }
 
 td_status
@@ -198,7 +210,8 @@ td_verify_run (const td_verify_component *component, const char *model_dir, cons
         }
       td_tensor *reference = td_safetensors_tensor (io, o->name, err);
       status = reference == NULL ? err->status
-                                 : td_verify_compare (o->name, o->tensor, reference, tolerance, &list[i], err);
+                                 : td_verify_compare (o->name, o->tensor, reference,
+                                                      o->tolerance > 0 ? o->tolerance : tolerance, &list[i], err);
       td_tensor_free (reference);
     }
   if (status == TD_OK)

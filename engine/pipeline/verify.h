@@ -34,6 +34,8 @@ typedef struct td_verify_component {
 
 /* Adds an output named like its reference tensor; takes ownership of t. */
 void td_verify_outputs_add (td_verify_outputs *outputs, const char *name, td_tensor *t);
+/* A tolerance for one output instead of the component's (a bf16 path beside f32 ones). */
+void td_verify_outputs_set_tolerance (td_verify_outputs *outputs, const char *name, double tolerance);
 /* Adds a copy of a float array of the given shape. */
 td_status td_verify_outputs_add_f32 (td_verify_outputs *outputs, const char *name, int ndim, const int64_t *shape,
                                      const float *values, td_error *err);

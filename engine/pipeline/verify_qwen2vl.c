@@ -1,9 +1,13 @@
 /* verify_qwen2vl.c — `thinkdiff verify` component for Qwen2-VL: image preprocessing,
  * a forward pass with one image, and greedy decoding with the key/value cache.
- * The golden's `aligned` output belongs to the aligner's component. */
+ * The ThinkDiff-LVLM aligner (bf16 weights beside the model) maps the generated hidden
+ * states to `aligned`. */
 #include <stdlib.h>
 #include <string.h>
 
+#include <glib.h>
+
+#include "models/aligner.h"
 #include "models/qwen2vl.h"
 #include "models/qwen2vl_image.h"
 #include "pipeline/verify.h"
@@ -73,8 +77,8 @@ out:
 
 /* Greedy decoding of as many tokens as the golden holds, from the prefill's hidden states. */
 static td_status
-decode (td_qwen2vl_session *session, const td_tensor *hidden, const int32_t *prompt, int n_prompt, int n_total,
-        td_verify_outputs *outputs, td_error *err)
+decode (const char *model_dir, td_qwen2vl_session *session, const td_tensor *hidden, const int32_t *prompt,
+        int n_prompt, int n_total, td_verify_outputs *outputs, td_error *err)
 {
   const int n_gen = n_total - n_prompt;
   if (n_gen < 1)
@@ -100,7 +104,21 @@ decode (td_qwen2vl_session *session, const td_tensor *hidden, const int32_t *pro
       st = td_verify_outputs_add_f32 (outputs, "generated_ids", 2, shape, as_float, err);
     }
   if (generated_hidden != NULL)
-    td_verify_outputs_add (outputs, "generated_hidden", generated_hidden);
+    {
+      /* The aligner's bf16 weights against a reference computed before they were rounded. */
+      g_autofree char *path = g_build_filename (model_dir, "thinkdiff_lvlm_aligner.pth", NULL);
+      td_aligner *aligner = st == TD_OK ? td_aligner_load (path, td_tensor_backend (generated_hidden), err) : NULL;
+      td_tensor *aligned = aligner ? td_aligner_forward (aligner, generated_hidden, err) : NULL;
+      if (st == TD_OK && aligned == NULL)
+        st = err->status;
+      td_aligner_free (aligner);
+      td_verify_outputs_add (outputs, "generated_hidden", generated_hidden);
+      if (aligned != NULL)
+        {
+          td_verify_outputs_add (outputs, "aligned", aligned);
+          td_verify_outputs_set_tolerance (outputs, "aligned", 2e-2);
+        }
+    }
   free (ids);
   free (as_float);
   return st;
@@ -131,7 +149,7 @@ run_qwen2vl (const char *model_dir, td_safetensors *io, td_backend *backend, td_
   td_tensor *logits = hidden ? td_qwen2vl_logits (model, hidden, err) : NULL;
   td_status st = logits ? td_backend_sync (backend, err) : err->status;
   if (st == TD_OK)
-    st = decode (session, hidden, prompt, (int) n_prompt, (int) n_total, outputs, err);
+    st = decode (model_dir, session, hidden, prompt, (int) n_prompt, (int) n_total, outputs, err);
   if (st == TD_OK)
     st = td_backend_sync (backend, err);
   if (hidden != NULL)

@@ -2,6 +2,9 @@
  * ThinkDiff-CLIP token reduction. */
 #include <stdlib.h>
 
+#include <glib.h>
+
+#include "models/aligner.h"
 #include "models/eva_vision.h"
 #include "pipeline/verify.h"
 
@@ -17,10 +20,17 @@ run_eva (const char *model_dir, td_safetensors *io, td_backend *backend, td_veri
   td_status st = pixels ? td_tensor_upload (pixels, values, td_tensor_nbytes (pixels), err) : err->status;
   td_tensor *hidden = st == TD_OK ? td_eva_vision_forward (model, pixels, err) : NULL;
   td_tensor *reduced = hidden ? td_eva_downsample_tokens (backend, hidden, 2, err) : NULL;
-  if (reduced != NULL)
+  /* The ThinkDiff-CLIP aligner sits next to the vision weights in the golden folder. */
+  g_autofree char *aligner_path = g_build_filename (model_dir, "thinkdiff_clip_aligner.pth", NULL);
+  td_aligner *aligner = reduced ? td_aligner_load (aligner_path, backend, err) : NULL;
+  td_tensor *aligned = aligner ? td_aligner_forward (aligner, reduced, err) : NULL;
+  td_aligner_free (aligner);
+  if (aligned != NULL)
     st = td_backend_sync (backend, err);
   else if (st == TD_OK)
     st = err->status;
+  if (aligned != NULL)
+    td_verify_outputs_add (outputs, "aligned", aligned);
   if (hidden != NULL)
     td_verify_outputs_add (outputs, "last_hidden_state", hidden);
   if (reduced != NULL)
@@ -33,5 +43,5 @@ run_eva (const char *model_dir, td_safetensors *io, td_backend *backend, td_veri
 }
 
 const td_verify_component td_verify_eva_vision = {
-  "eva-vision", "BLIP-2 vision tower → last_hidden_state, ThinkDiff-CLIP downsampled tokens", 0, run_eva,
+  "eva-vision", "BLIP-2 vision tower → last_hidden_state, ThinkDiff-CLIP downsampled tokens, aligned", 0, run_eva,
 };

@@ -63,6 +63,8 @@ test_no_engine (void)
 {
   TdWindow *window = new_window ();
 
+  /* A build (or test) without a worker says so instead of running. */
+  td_window_set_generation_worker (window, NULL, NULL);
   fill_board (window);
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.generate", NULL));
   g_assert_false (td_window_get_running (window));
@@ -260,6 +262,8 @@ test_application (void)
   g_assert_true (has_accel (GTK_APPLICATION (app), "win.add-image", "<Control>o"));
   g_assert_true (has_accel (GTK_APPLICATION (app), "win.save-result", "<Control>s"));
   g_assert_true (has_accel (GTK_APPLICATION (app), "app.shortcuts", "<Control>question"));
+  g_assert_true (has_accel (GTK_APPLICATION (app), "win.copy-result", "<Shift><Control>c"));
+  g_assert_true (has_accel (GTK_APPLICATION (app), "app.preferences", "<Control>comma"));
 
   window = td_window_new (GTK_APPLICATION (app));
   gtk_window_present (GTK_WINDOW (window));

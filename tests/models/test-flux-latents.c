@@ -1,6 +1,7 @@
 /* FLUX latent packing, seeded noise and the linear preview. */
 #include <glib.h>
 #include <math.h>
+#include <string.h>
 
 #include "pipeline/flux_pipeline.h"
 #include "pipeline/latent_preview.h"
@@ -79,6 +80,21 @@ test_preview_map (void)
   g_assert_cmpint (one[0], ==, 0);
 }
 
+/* Only a 16-channel (TAEF1) decoder serves FLUX.1 previews; TAEF2's 32 channels are refused. */
+static void
+test_preview_decoder_must_match (void)
+{
+  g_autofree char *flux = g_build_filename (g_getenv ("TD_TEST_DATA"), "golden", "flux", NULL);
+  g_autofree char *taef2 = g_build_filename (g_getenv ("TD_TEST_DATA"), "golden", "taef2", NULL);
+  td_error err = { 0 };
+  td_flux_pipeline *pipeline = td_flux_pipeline_new (flux, NULL, &err);
+  g_assert_nonnull (pipeline);
+  g_assert_cmpint (td_flux_pipeline_set_preview_decoder (pipeline, taef2, &err), ==, TD_ERR_UNSUPPORTED);
+  g_assert_nonnull (strstr (err.message, "16 latent channels"));
+  g_assert_cmpint (td_flux_pipeline_set_preview_decoder (pipeline, NULL, &err), ==, TD_OK);
+  td_flux_pipeline_free (pipeline);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -86,5 +102,6 @@ main (int argc, char **argv)
   g_test_add_func ("/flux-latents/pack-matches-reference-layout", test_pack_matches_reference_layout);
   g_test_add_func ("/flux-latents/noise-is-seeded-and-normal", test_noise_is_seeded_and_normal);
   g_test_add_func ("/flux-latents/preview-map", test_preview_map);
+  g_test_add_func ("/flux-latents/preview-decoder-must-match", test_preview_decoder_must_match);
   return g_test_run ();
 }

@@ -1,0 +1,580 @@
+/* td-engine-worker.c — runs the engine's ThinkDiff pipeline for a job.
+ *
+ * In the worker thread: the request becomes a td_board (pasted images are
+ * written to PNG files first, since the engine reads boards from paths), the
+ * models are found under the configured folder, a backend is picked (or the
+ * one kept from the last run is reused), and td_thinkdiff_generate () runs with
+ * callbacks that forward stages, steps, previews and the thought to the job.
+ * The job's GCancellable sets the engine's cancel flag, which the pipeline
+ * checks between steps.
+ *
+ * A board of texts alone, in a mode whose models are missing while FLUX is
+ * there (the demo models until they grow the CLIP/LVLM parts), is painted by
+ * FLUX alone; the result says so.
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#include "td-config.h"
+
+#include <glib/gi18n.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend/backend.h"
+#include "io/image.h"
+#include "net/model_store.h"
+#include "pipeline/board.h"
+#include "pipeline/model_paths.h"
+#include "pipeline/thinkdiff_pipeline.h"
+#ifdef TD_HAVE_VULKAN
+#include "backend/vulkan/vulkan_backend.h"
+#endif
+
+#include "td-engine-worker.h"
+
+G_DEFINE_QUARK (td-engine-error-quark, td_engine_error)
+
+/* Paths and devices -------------------------------------------------------- */
+
+char *
+td_engine_models_dir (const char *setting)
+{
+  if (setting != NULL && *setting != '\0')
+    return g_strdup (setting);
+  return td_models_default_dir ();
+}
+
+char *
+td_engine_pasted_dir (void)
+{
+  return g_build_filename (g_get_user_cache_dir (), "thinkdiff-studio", "pasted", NULL);
+}
+
+GPtrArray *
+td_engine_list_gpus (void)
+{
+  GPtrArray *names = g_ptr_array_new_with_free_func (g_free);
+#ifdef TD_HAVE_VULKAN
+  td_vulkan_device_info *devices = NULL;
+  int count = 0;
+  td_error err = { 0 };
+
+  if (td_vulkan_list_devices (&devices, &count, &err) == TD_OK)
+    for (int i = 0; i < count; i++)
+      if (devices[i].usable)
+        g_ptr_array_add (names, g_strdup_printf ("%d: %s", devices[i].index, devices[i].name));
+  free (devices);
+#endif
+  return names;
+}
+
+/* The backend kept between runs ------------------------------------------- */
+
+/* One backend is kept for the next run (loading a Vulkan device takes a
+ * moment); a run takes it out while it uses it, so two windows generating at
+ * once never share one. */
+static GMutex backend_lock;
+static td_backend *kept_backend;
+static char *kept_key;
+static guint n_backends_created;
+
+void
+td_engine_worker_release_backend (void)
+{
+  g_mutex_lock (&backend_lock);
+  g_clear_pointer (&kept_backend, td_backend_free);
+  g_clear_pointer (&kept_key, g_free);
+  g_mutex_unlock (&backend_lock);
+}
+
+guint
+td_engine_worker_get_n_backends_created (void)
+{
+  guint n;
+
+  g_mutex_lock (&backend_lock);
+  n = n_backends_created;
+  g_mutex_unlock (&backend_lock);
+  return n;
+}
+
+#ifdef TD_HAVE_VULKAN
+/* The index of the best real GPU, or -1 when there is only a software
+ * renderer (lavapipe) or nothing. */
+static int
+find_hardware_gpu (void)
+{
+  td_vulkan_device_info *devices = NULL;
+  int count = 0, best = -1;
+  td_error err = { 0 };
+
+  if (td_vulkan_list_devices (&devices, &count, &err) == TD_OK)
+    for (int i = 0; i < count; i++)
+      {
+        if (!devices[i].usable || strcmp (devices[i].type, "cpu") == 0)
+          continue;
+        if (best < 0 || strcmp (devices[i].type, "discrete") == 0)
+          best = devices[i].index;
+        if (strcmp (devices[i].type, "discrete") == 0)
+          break;
+      }
+  free (devices);
+  return best;
+}
+#endif
+
+static gboolean set_engine_error (GError **error, const td_error *err, const char *context);
+
+/* @device is the "gpu-device" setting: "" or "auto" (a real GPU when there is
+ * one, else the processor), "cpu", or a device index as listed. */
+static td_backend *
+backend_new (const char *device,
+             GError    **error)
+{
+  td_error err = { 0 };
+  td_backend *backend = NULL;
+  gboolean use_cpu = g_strcmp0 (device, "cpu") == 0;
+  int index = -1;
+
+#ifdef TD_HAVE_VULKAN
+  if (!use_cpu)
+    {
+      if (*device == '\0' || strcmp (device, "auto") == 0)
+        {
+          index = find_hardware_gpu ();
+          use_cpu = index < 0;
+        }
+      else
+        {
+          char *end = NULL;
+          gint64 value = g_ascii_strtoll (device, &end, 10);
+
+          if (end == device || (*end != '\0' && *end != ':') || value < 0 || value > G_MAXINT)
+            {
+              g_set_error (error, TD_ENGINE_ERROR, TD_ENGINE_ERROR_DEVICE,
+                           _("The GPU setting “%s” names no device; choose one in Preferences"), device);
+              return NULL;
+            }
+          index = (int) value;
+        }
+    }
+  if (!use_cpu)
+    backend = td_backend_vulkan_new (index, &err);
+  else
+#endif
+    backend = td_backend_cpu_new (&err);
+
+  if (backend == NULL)
+    {
+      set_engine_error (error, &err, _("Starting the compute device"));
+      return NULL;
+    }
+
+  g_mutex_lock (&backend_lock);
+  n_backends_created++;
+  g_mutex_unlock (&backend_lock);
+  return backend;
+}
+
+static td_backend *
+take_backend (const char  *device,
+              GError     **error)
+{
+  td_backend *backend = NULL;
+
+  g_mutex_lock (&backend_lock);
+  if (kept_backend != NULL && g_strcmp0 (kept_key, device) == 0)
+    {
+      backend = g_steal_pointer (&kept_backend);
+      g_clear_pointer (&kept_key, g_free);
+    }
+  g_mutex_unlock (&backend_lock);
+
+  return backend != NULL ? backend : backend_new (device, error);
+}
+
+/* A backend that failed with a device error is freed: the next run makes a new one. */
+static void
+give_back_backend (td_backend *backend,
+                   const char *device,
+                   gboolean    healthy)
+{
+  td_backend *old = NULL;
+  char *old_key = NULL;
+
+  if (!healthy)
+    {
+      td_backend_free (backend);
+      return;
+    }
+
+  g_mutex_lock (&backend_lock);
+  old = kept_backend;
+  old_key = kept_key;
+  kept_backend = backend;
+  kept_key = g_strdup (device);
+  g_mutex_unlock (&backend_lock);
+
+  g_clear_pointer (&old, td_backend_free);
+  g_free (old_key);
+}
+
+/* Errors ------------------------------------------------------------------ */
+
+static gboolean
+set_engine_error (GError         **error,
+                  const td_error  *err,
+                  const char      *context)
+{
+  TdEngineError code;
+
+  switch (err->status)
+    {
+    case TD_ERR_CANCELLED:
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, err->message);
+      return FALSE;
+    case TD_ERR_DEVICE_OOM:
+    case TD_ERR_NO_MEMORY:
+      code = TD_ENGINE_ERROR_OUT_OF_MEMORY;
+      break;
+    case TD_ERR_DEVICE_LOST:
+      code = TD_ENGINE_ERROR_DEVICE_LOST;
+      break;
+    case TD_ERR_DEVICE:
+      code = TD_ENGINE_ERROR_DEVICE;
+      break;
+    default:
+      code = TD_ENGINE_ERROR_FAILED;
+      break;
+    }
+
+  if (context != NULL)
+    g_set_error (error, TD_ENGINE_ERROR, code, "%s: %s", context, err->message);
+  else
+    g_set_error_literal (error, TD_ENGINE_ERROR, code, err->message);
+  return FALSE;
+}
+
+static gboolean
+is_device_failure (td_status status)
+{
+  return status == TD_ERR_DEVICE || status == TD_ERR_DEVICE_LOST || status == TD_ERR_DEVICE_OOM;
+}
+
+/* The board --------------------------------------------------------------- */
+
+/* Writes pasted pixels to <cache>/pasted/<checksum>.png (once per image). */
+static char *
+save_pasted_image (const TdGenerationInput  *input,
+                   GError                  **error)
+{
+  g_autofree char *dir = td_engine_pasted_dir ();
+  g_autofree char *sum = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, input->pixels);
+  g_autofree char *name = g_strdup_printf ("%.16s-%dx%d.png", sum, input->width, input->height);
+  g_autofree char *path = g_build_filename (dir, name, NULL);
+  td_image image = { input->width, input->height, (uint8_t *) g_bytes_get_data (input->pixels, NULL) };
+  td_error err = { 0 };
+
+  if (g_file_test (path, G_FILE_TEST_IS_REGULAR))
+    return g_steal_pointer (&path);
+
+  if (g_mkdir_with_parents (dir, 0700) != 0
+      || td_image_save_png (path, &image, NULL, 0, &err) != TD_OK)
+    {
+      g_set_error (error, TD_ENGINE_ERROR, TD_ENGINE_ERROR_INPUT,
+                   _("A pasted image could not be stored in %s: %s"), dir,
+                   err.message[0] != '\0' ? err.message : g_strerror (errno));
+      return NULL;
+    }
+  return g_steal_pointer (&path);
+}
+
+static td_board *
+board_from_request (const TdGenerationRequest  *request,
+                    GError                    **error)
+{
+  td_board *board = td_board_new (request->mode == TD_GENERATION_MODE_CLIP ? TD_BOARD_CLIP : TD_BOARD_LVLM);
+  td_error err = { 0 };
+
+  board->settings.width = request->width;
+  board->settings.height = request->height;
+  board->settings.steps = request->steps;
+  board->settings.guidance = (float) request->guidance;
+  board->settings.seed = request->seed;
+  /* The engine uses TAEF1 for previews when asked and installed; else the linear map. */
+  board->settings.tiny_preview = request->preview_method == TD_PREVIEW_METHOD_TAESD;
+
+  for (guint i = 0; i < request->inputs->len; i++)
+    {
+      const TdGenerationInput *input = g_ptr_array_index (request->inputs, i);
+      g_autofree char *pasted = NULL;
+      td_status status;
+
+      if (input->kind == TD_BOARD_ITEM_TEXT)
+        status = td_board_add (board, TD_BOARD_TEXT, input->text, &err);
+      else if (input->path != NULL)
+        status = td_board_add (board, TD_BOARD_IMAGE, input->path, &err);
+      else if (input->pixels != NULL && (pasted = save_pasted_image (input, error)) != NULL)
+        status = td_board_add (board, TD_BOARD_IMAGE, pasted, &err);
+      else
+        {
+          if (error != NULL && *error == NULL)
+            g_set_error_literal (error, TD_ENGINE_ERROR, TD_ENGINE_ERROR_INPUT,
+                                 _("An image on the board is not a local file"));
+          td_board_free (board);
+          return NULL;
+        }
+
+      if (status != TD_OK)
+        {
+          g_set_error_literal (error, TD_ENGINE_ERROR, TD_ENGINE_ERROR_INPUT, err.message);
+          td_board_free (board);
+          return NULL;
+        }
+    }
+
+  if (td_board_validate (board, &err) != TD_OK)
+    {
+      g_set_error_literal (error, TD_ENGINE_ERROR, TD_ENGINE_ERROR_INPUT, err.message);
+      td_board_free (board);
+      return NULL;
+    }
+  return board;
+}
+
+/* Callbacks --------------------------------------------------------------- */
+
+typedef struct {
+  TdGenerationJob           *job;
+  const TdGenerationRequest *request;
+  GString                   *thought;
+  volatile int               cancel;
+} RunContext;
+
+static TdGenerationStage
+stage_from_engine (const char *stage,
+                   gboolean    lvlm)
+{
+  if (g_str_has_prefix (stage, "loading"))
+    return TD_GENERATION_STAGE_LOADING;
+  if (strcmp (stage, "thinking") == 0)
+    return TD_GENERATION_STAGE_READING;
+  if (strcmp (stage, "reading images") == 0)
+    return lvlm ? TD_GENERATION_STAGE_READING : TD_GENERATION_STAGE_ENCODING;
+  if (strcmp (stage, "denoising") == 0)
+    return TD_GENERATION_STAGE_DENOISING;
+  if (strcmp (stage, "decoding") == 0)
+    return TD_GENERATION_STAGE_DECODING;
+  return TD_GENERATION_STAGE_ENCODING;
+}
+
+static void
+on_engine_stage (void       *user,
+                 const char *stage)
+{
+  RunContext *context = user;
+  TdGenerationStage app_stage = stage_from_engine (stage, context->request->mode == TD_GENERATION_MODE_LVLM);
+
+  /* Denoising reports its steps itself: "step 0 of N" would only flicker. */
+  if (app_stage == TD_GENERATION_STAGE_DENOISING)
+    td_generation_job_report_progress (context->job, app_stage, 0, context->request->steps);
+  else
+    td_generation_job_report_progress (context->job, app_stage, 0, 0);
+}
+
+static void
+on_engine_thought (void       *user,
+                   const char *piece)
+{
+  RunContext *context = user;
+
+  g_string_append (context->thought, piece);
+  td_generation_job_report_thought (context->job, context->thought->str);
+}
+
+static void
+on_engine_progress (void *user,
+                    int   step,
+                    int   steps)
+{
+  RunContext *context = user;
+
+  td_generation_job_report_progress (context->job, TD_GENERATION_STAGE_DENOISING, step, steps);
+}
+
+static void
+on_engine_preview (void          *user,
+                   int            step,
+                   int            steps,
+                   const uint8_t *rgb,
+                   int            width,
+                   int            height)
+{
+  RunContext *context = user;
+  g_autoptr(GBytes) pixels = NULL;
+
+  if (context->request->preview_method == TD_PREVIEW_METHOD_NONE || width <= 0 || height <= 0)
+    return;
+  pixels = g_bytes_new (rgb, (gsize) width * height * 3);
+  td_generation_job_report_preview (context->job, pixels, width, height);
+}
+
+static void
+on_cancelled (GCancellable *cancellable,
+              RunContext   *context)
+{
+  context->cancel = 1;
+}
+
+/* Running ----------------------------------------------------------------- */
+
+static gboolean
+only_text (const td_board *board)
+{
+  return td_board_count (board, TD_BOARD_IMAGE) == 0;
+}
+
+static gboolean
+output_from_result (TdGenerationOutput        *output,
+                    const td_thinkdiff_result *result,
+                    GError                   **error)
+{
+  td_image image = { 0 };
+  td_error err = { 0 };
+
+  if (td_image_from_planar (result->pixels, result->width, result->height, &image, &err) != TD_OK)
+    return set_engine_error (error, &err, NULL);
+
+  output->pixels = g_bytes_new_take (image.rgb, (gsize) image.width * image.height * 3);
+  output->width = image.width;
+  output->height = image.height;
+  return TRUE;
+}
+
+/* Runs the board with the found models; fills @output. */
+static gboolean
+run_board (TdGenerationJob           *job,
+           const TdGenerationRequest *request,
+           const td_board            *board,
+           const td_model_paths      *paths,
+           TdGenerationOutput        *output,
+           GCancellable              *cancellable,
+           GError                   **error)
+{
+  RunContext context = { job, request, g_string_new (NULL), 0 };
+  td_thinkdiff_callbacks callbacks = {
+    .stage = on_engine_stage,
+    .thought = on_engine_thought,
+    .progress = on_engine_progress,
+    .preview = on_engine_preview,
+    .cancel = &context.cancel,
+    .user = &context,
+  };
+  td_thinkdiff_result result = { 0 };
+  td_error err = { 0 };
+  td_error missing = { 0 };
+  gboolean text_to_image = FALSE;
+  td_backend *backend;
+  td_status status;
+  gulong handler;
+  gboolean ok;
+
+  if (td_model_paths_require (paths, board->mode == TD_BOARD_LVLM, &missing) != TD_OK)
+    {
+      if (!only_text (board) || paths->path[TD_PART_FLUX] == NULL)
+        {
+          g_string_free (context.thought, TRUE);
+          g_set_error_literal (error, TD_ENGINE_ERROR, TD_ENGINE_ERROR_MODELS_MISSING, missing.message);
+          return FALSE;
+        }
+      text_to_image = TRUE;
+    }
+
+  td_generation_job_report_progress (job, TD_GENERATION_STAGE_LOADING, 0, 0);
+  backend = take_backend (request->gpu_device, error);
+  if (backend == NULL)
+    {
+      g_string_free (context.thought, TRUE);
+      return FALSE;
+    }
+
+  handler = g_cancellable_connect (cancellable, G_CALLBACK (on_cancelled), &context, NULL);
+  if (text_to_image)
+    {
+      g_autofree char *prompt = td_board_joined_text (board);
+
+      status = td_thinkdiff_text_to_image (prompt, &board->settings, paths->path[TD_PART_FLUX],
+                                           backend, &callbacks, &result, &err);
+    }
+  else
+    status = td_thinkdiff_generate (board, paths, backend, &callbacks, &result, &err);
+  g_cancellable_disconnect (cancellable, handler);
+
+  give_back_backend (backend, request->gpu_device, !is_device_failure (status));
+  g_string_free (context.thought, TRUE);
+
+  if (status != TD_OK)
+    {
+      td_thinkdiff_result_clear (&result);
+      return set_engine_error (error, &err, NULL);
+    }
+
+  ok = output_from_result (output, &result, error);
+  if (ok)
+    {
+      output->thought = g_steal_pointer (&result.thought);
+      output->board_json = td_board_to_json (board);
+      output->mode_name = g_strdup (text_to_image ? "text-to-image" : td_board_mode_name (board->mode));
+      if (text_to_image)
+        /* Translators: %s says which models are missing and how to get them. */
+        output->notice = g_strdup_printf (_("Painted with FLUX alone: %s"), missing.message);
+    }
+  td_thinkdiff_result_clear (&result);
+  return ok;
+}
+
+/**
+ * td_engine_worker_run:
+ *
+ * The engine's TdGenerationWorker (see td-generation-job.h).
+ */
+gboolean
+td_engine_worker_run (TdGenerationJob           *job,
+                      const TdGenerationRequest *request,
+                      TdGenerationOutput        *output,
+                      gpointer                   worker_data,
+                      GCancellable              *cancellable,
+                      GError                   **error)
+{
+  g_autofree char *models_dir = td_engine_models_dir (request->model_folder);
+  td_model_paths paths = { 0 };
+  td_error err = { 0 };
+  td_board *board;
+  gboolean ok;
+
+  board = board_from_request (request, error);
+  if (board == NULL)
+    return FALSE;
+
+  if (td_model_paths_find (models_dir, &paths, &err) != TD_OK)
+    {
+      td_board_free (board);
+      g_set_error (error, TD_ENGINE_ERROR, TD_ENGINE_ERROR_MODELS_MISSING,
+                   _("The models folder cannot be read: %s"), err.message);
+      return FALSE;
+    }
+
+  ok = !g_cancellable_set_error_if_cancelled (cancellable, error)
+       && run_board (job, request, board, &paths, output, cancellable, error);
+
+  td_model_paths_clear (&paths);
+  td_board_free (board);
+  return ok;
+}
+
+TdGenerationWorker
+td_generation_engine_worker (void)
+{
+  return td_engine_worker_run;
+}

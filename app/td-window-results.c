@@ -1,0 +1,533 @@
+/* td-window-results.c — what the window does with results and failures:
+ * the gallery's thumbnails, Save (PNG or JPEG with the board embedded), Copy,
+ * Open Large, dragging a result out, Reuse (from a result, or from a
+ * generated PNG dropped on the board) and the messages for engine errors.
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#include "td-config.h"
+
+#include <glib/gi18n.h>
+
+#include "td-engine-worker.h"
+#include "td-result-io.h"
+#include "td-size-presets.h"
+#include "td-window-private.h"
+
+/* Errors ------------------------------------------------------------------- */
+
+static void
+toast_with_action (TdWindow   *self,
+                   const char *title,
+                   const char *button_label,
+                   const char *action_name)
+{
+  AdwToast *toast = adw_toast_new (title);
+
+  g_free (self->last_toast_title);
+  self->last_toast_title = g_strdup (title);
+  adw_toast_set_button_label (toast, button_label);
+  adw_toast_set_action_name (toast, action_name);
+  adw_toast_set_timeout (toast, 10);
+  adw_toast_overlay_add_toast (self->toast_overlay, toast);
+}
+
+static void
+on_alert_response (AdwMessageDialog *dialog,
+                   const char       *response,
+                   TdWindow         *self)
+{
+  if (g_strcmp0 (response, "preferences") == 0)
+    gtk_widget_activate_action (GTK_WIDGET (self), "app.preferences", NULL);
+}
+
+static void
+alert (TdWindow   *self,
+       const char *heading,
+       const char *body)
+{
+  GtkWidget *dialog = adw_message_dialog_new (GTK_WINDOW (self), heading, body);
+
+  g_free (self->last_alert_heading);
+  self->last_alert_heading = g_strdup (heading);
+  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog),
+                                    "preferences", _("_Preferences"),
+                                    "close", _("_Close"),
+                                    NULL);
+  adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "close");
+  adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "close");
+  g_signal_connect_object (dialog, "response", G_CALLBACK (on_alert_response), self, 0);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+/* Tells the user what failed and what to do about it; the window stays usable. */
+void
+_td_window_show_error (TdWindow     *self,
+                       const GError *error)
+{
+  g_autofree char *text = NULL;
+
+  if (error->domain != TD_ENGINE_ERROR)
+    {
+      /* Translators: %s is the engine's message naming what went wrong. */
+      text = g_strdup_printf (_("Generation failed: %s"), error->message);
+      td_window_add_toast (self, text);
+      return;
+    }
+
+  switch ((TdEngineError) error->code)
+    {
+    case TD_ENGINE_ERROR_MODELS_MISSING:
+      /* Translators: %s names the missing model and the bundle to download. */
+      text = g_strdup_printf (_("Models missing: %s"), error->message);
+      toast_with_action (self, text, _("Set Up"), "win.show-models");
+      break;
+
+    case TD_ENGINE_ERROR_INPUT:
+      /* Translators: %s names the board item and what was wrong with it. */
+      text = g_strdup_printf (_("A board item could not be read: %s"), error->message);
+      td_window_add_toast (self, text);
+      break;
+
+    case TD_ENGINE_ERROR_OUT_OF_MEMORY:
+      /* Translators: %s is the engine's message. */
+      text = g_strdup_printf (_("%s\n\nTry a smaller image size or fewer images on the board, "
+                                "or choose another device in Preferences."), error->message);
+      alert (self, _("Out of Memory"), text);
+      break;
+
+    case TD_ENGINE_ERROR_DEVICE_LOST:
+      /* Translators: %s is the engine's message. */
+      text = g_strdup_printf (_("%s\n\nThe next generation starts the device afresh. If this "
+                                "happens again, try a smaller image size, update the graphics "
+                                "driver, or choose the processor in Preferences."), error->message);
+      alert (self, _("The GPU Stopped Responding"), text);
+      break;
+
+    case TD_ENGINE_ERROR_DEVICE:
+      /* Translators: %s is the engine's message about the GPU. */
+      text = g_strdup_printf (_("GPU error: %s"), error->message);
+      toast_with_action (self, text, _("Preferences"), "app.preferences");
+      break;
+
+    case TD_ENGINE_ERROR_FAILED:
+    default:
+      text = g_strdup_printf (_("Generation failed: %s"), error->message);
+      td_window_add_toast (self, text);
+      break;
+    }
+}
+
+/* Dragging results out ----------------------------------------------------- */
+
+static TdGenerationResult *
+result_of_widget (TdWindow  *self,
+                  GtkWidget *widget)
+{
+  TdGenerationResult *result = g_object_get_data (G_OBJECT (widget), "td-result");
+
+  return result != NULL ? result : self->shown_result;
+}
+
+/* The image as pixels and as a PNG file (with its board), so both image
+ * editors and file managers take it. */
+static GdkContentProvider *
+on_drag_prepare (GtkDragSource *source,
+                 double         x,
+                 double         y,
+                 TdWindow      *self)
+{
+  GtkWidget *widget = gtk_event_controller_get_widget (GTK_EVENT_CONTROLLER (source));
+  TdGenerationResult *result = result_of_widget (self, widget);
+  GdkTexture *texture;
+  g_autoptr(GFile) file = NULL;
+  g_autoptr(GError) error = NULL;
+  GdkContentProvider *providers[2];
+  guint n = 0;
+
+  /* While a job runs the preview shows frames, not the result. */
+  if (result == NULL || (widget == GTK_WIDGET (self->preview_picture) && self->job != NULL))
+    return NULL;
+
+  texture = td_generation_result_get_texture (result);
+  gtk_drag_source_set_icon (source, GDK_PAINTABLE (texture), 0, 0);
+  file = td_result_get_cached_file (result, &error);
+  if (file != NULL)
+    providers[n++] = gdk_content_provider_new_typed (G_TYPE_FILE, file);
+  else
+    g_debug ("Dragging without a file: %s", error->message);
+  providers[n++] = gdk_content_provider_new_typed (GDK_TYPE_TEXTURE, texture);
+  return gdk_content_provider_new_union (providers, n);
+}
+
+static void
+add_drag_source (TdWindow  *self,
+                 GtkWidget *widget)
+{
+  GtkDragSource *source = gtk_drag_source_new ();
+
+  gtk_drag_source_set_actions (source, GDK_ACTION_COPY);
+  g_signal_connect_object (source, "prepare", G_CALLBACK (on_drag_prepare), self, 0);
+  gtk_widget_add_controller (widget, GTK_EVENT_CONTROLLER (source));
+}
+
+GtkWidget *
+_td_window_gallery_child_new (TdWindow           *self,
+                              TdGenerationResult *result)
+{
+  GtkWidget *picture;
+  g_autofree char *tooltip = NULL;
+
+  /* A GtkImage keeps the thumbnail at a fixed size, whatever the result's. */
+  picture = gtk_image_new_from_paintable (GDK_PAINTABLE (td_generation_result_get_texture (result)));
+  gtk_image_set_pixel_size (GTK_IMAGE (picture), 96);
+  gtk_widget_set_overflow (picture, GTK_OVERFLOW_HIDDEN);
+  gtk_widget_add_css_class (picture, "td-result-thumbnail");
+  g_object_set_data_full (G_OBJECT (picture), "td-result", g_object_ref (result), g_object_unref);
+  add_drag_source (self, picture);
+
+  /* Translators: tooltip of a result in the gallery; %u is the seed number. */
+  tooltip = g_strdup_printf (_("Result with seed %u"), td_generation_result_get_seed (result));
+  gtk_widget_set_tooltip_text (picture, tooltip);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (picture),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL, tooltip, -1);
+  return picture;
+}
+
+/* Saving ------------------------------------------------------------------- */
+
+static void
+save_thread (GTask        *task,
+             gpointer      source_object,
+             gpointer      task_data,
+             GCancellable *cancellable)
+{
+  TdGenerationResult *result = g_object_get_data (G_OBJECT (task), "td-result");
+  GError *error = NULL;
+
+  if (td_result_save (result, task_data, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+static void
+save_done (GObject      *source_object,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  TdWindow *self = TD_WINDOW (source_object);
+  g_autoptr(GError) error = NULL;
+
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    {
+      /* Translators: %s says why saving failed. */
+      g_autofree char *message = g_strdup_printf (_("The image could not be saved: %s"),
+                                                  error->message);
+      td_window_add_toast (self, message);
+      return;
+    }
+
+  td_window_add_toast (self, _("Image saved"));
+}
+
+/* Saves the shown result to @path (PNG, or JPEG by its extension) in a thread. */
+static void
+save_to_path (TdWindow   *self,
+              const char *path)
+{
+  g_autoptr(GTask) task = g_task_new (self, NULL, save_done, NULL);
+
+  g_task_set_source_tag (task, save_to_path);
+  g_object_set_data_full (G_OBJECT (task), "td-result", g_object_ref (self->shown_result), g_object_unref);
+  g_task_set_task_data (task, g_strdup (path), g_free);
+  g_task_run_in_thread (task, save_thread);
+}
+
+static void
+on_save_response (TdWindow             *self,
+                  int                   response,
+                  GtkFileChooserNative *chooser)
+{
+  if (response == GTK_RESPONSE_ACCEPT && self->shown_result != NULL)
+    {
+      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (chooser));
+      g_autofree char *path = g_file_get_path (file);
+      g_autofree char *lower = path != NULL ? g_ascii_strdown (path, -1) : NULL;
+      GtkFileFilter *filter = gtk_file_chooser_get_filter (GTK_FILE_CHOOSER (chooser));
+      gboolean jpeg_chosen = filter != NULL && g_object_get_data (G_OBJECT (filter), "td-jpeg") != NULL;
+
+      if (path == NULL)
+        td_window_add_toast (self, _("The image could not be saved: choose a folder on this computer"));
+      else
+        {
+          /* A name without an image extension gets the chosen filter's. */
+          if (!g_str_has_suffix (lower, ".png") && !g_str_has_suffix (lower, ".jpg")
+              && !g_str_has_suffix (lower, ".jpeg"))
+            {
+              char *named = g_strconcat (path, jpeg_chosen ? ".jpg" : ".png", NULL);
+
+              g_free (path);
+              path = named;
+            }
+          save_to_path (self, path);
+        }
+    }
+
+  g_object_unref (chooser);
+}
+
+static void
+save_result_action (GtkWidget  *widget,
+                    const char *action_name,
+                    GVariant   *parameter)
+{
+  TdWindow *self = TD_WINDOW (widget);
+  GtkFileChooserNative *chooser;
+  g_autoptr(GtkFileFilter) png = gtk_file_filter_new ();
+  g_autoptr(GtkFileFilter) jpeg = gtk_file_filter_new ();
+  g_autofree char *name = NULL;
+
+  if (self->shown_result == NULL)
+    return;
+
+  chooser = gtk_file_chooser_native_new (_("Save Image"), GTK_WINDOW (self),
+                                         GTK_FILE_CHOOSER_ACTION_SAVE, _("_Save"), NULL);
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
+
+  gtk_file_filter_set_name (png, _("PNG image (keeps the board for Reuse)"));
+  gtk_file_filter_add_mime_type (png, "image/png");
+  gtk_file_filter_set_name (jpeg, _("JPEG image"));
+  gtk_file_filter_add_mime_type (jpeg, "image/jpeg");
+  g_object_set_data (G_OBJECT (jpeg), "td-jpeg", GINT_TO_POINTER (TRUE));
+  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), png);
+  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), jpeg);
+
+  /* Translators: suggested file name of a saved result; %u is its seed. Keep ".png". */
+  name = g_strdup_printf (_("thinkdiff-%u.png"), td_generation_result_get_seed (self->shown_result));
+  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), name);
+
+  g_signal_connect_swapped (chooser, "response", G_CALLBACK (on_save_response), self);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
+}
+
+/* Copy and Open Large ------------------------------------------------------ */
+
+static void
+copy_result_action (GtkWidget  *widget,
+                    const char *action_name,
+                    GVariant   *parameter)
+{
+  TdWindow *self = TD_WINDOW (widget);
+
+  if (self->shown_result == NULL)
+    return;
+  gdk_clipboard_set_texture (gtk_widget_get_clipboard (widget),
+                             td_generation_result_get_texture (self->shown_result));
+  td_window_add_toast (self, _("Image copied"));
+}
+
+static void
+view_result_action (GtkWidget  *widget,
+                    const char *action_name,
+                    GVariant   *parameter)
+{
+  TdWindow *self = TD_WINDOW (widget);
+  GdkTexture *texture;
+  GtkWidget *viewer, *box, *header, *picture;
+  GtkEventController *shortcuts;
+  g_autofree char *title = NULL;
+
+  if (self->shown_result == NULL)
+    return;
+
+  texture = td_generation_result_get_texture (self->shown_result);
+  viewer = adw_window_new ();
+  box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
+  header = adw_header_bar_new ();
+  picture = gtk_picture_new_for_paintable (GDK_PAINTABLE (texture));
+  gtk_picture_set_can_shrink (GTK_PICTURE (picture), TRUE);
+  gtk_widget_set_vexpand (picture, TRUE);
+  g_object_set_data_full (G_OBJECT (picture), "td-result", g_object_ref (self->shown_result), g_object_unref);
+  add_drag_source (self, picture);
+
+  /* Translators: title of the window that shows a result large; %u is its seed. */
+  title = g_strdup_printf (_("Result With Seed %u"), td_generation_result_get_seed (self->shown_result));
+  gtk_window_set_title (GTK_WINDOW (viewer), title);
+  gtk_window_set_transient_for (GTK_WINDOW (viewer), GTK_WINDOW (self));
+  gtk_window_set_default_size (GTK_WINDOW (viewer),
+                               CLAMP (gdk_texture_get_width (texture), 480, 1100),
+                               CLAMP (gdk_texture_get_height (texture) + 48, 400, 1000));
+  gtk_box_append (GTK_BOX (box), header);
+  gtk_box_append (GTK_BOX (box), picture);
+  adw_window_set_content (ADW_WINDOW (viewer), box);
+
+  shortcuts = gtk_shortcut_controller_new ();
+  gtk_shortcut_controller_add_shortcut (GTK_SHORTCUT_CONTROLLER (shortcuts),
+                                        gtk_shortcut_new (gtk_keyval_trigger_new (GDK_KEY_Escape, 0),
+                                                          gtk_named_action_new ("window.close")));
+  gtk_widget_add_controller (viewer, shortcuts);
+  gtk_window_present (GTK_WINDOW (viewer));
+}
+
+/* Reuse -------------------------------------------------------------------- */
+
+static void
+restore_settings (TdWindow       *self,
+                  const td_board *board)
+{
+  const td_board_settings *s = &board->settings;
+  const char *preset = "custom";
+
+  for (guint i = 0; i < td_size_presets_get_n (); i++)
+    {
+      const TdSizePreset *p = td_size_presets_get (i);
+
+      if (p->width == s->width && p->height == s->height)
+        preset = p->nick;
+    }
+
+  g_settings_delay (self->settings);
+  g_settings_set_string (self->settings, "mode", board->mode == TD_BOARD_CLIP ? "clip" : "lvlm");
+  if (g_strcmp0 (preset, "custom") == 0)
+    {
+      g_settings_set_int (self->settings, "width", CLAMP (s->width, 256, 2048));
+      g_settings_set_int (self->settings, "height", CLAMP (s->height, 256, 2048));
+    }
+  g_settings_set_string (self->settings, "size-preset", preset);
+  g_settings_set_int (self->settings, "steps", CLAMP (s->steps, 1, 100));
+  g_settings_set_double (self->settings, "guidance", CLAMP (s->guidance, 0.0, 20.0));
+  g_settings_set_uint (self->settings, "seed", (guint32) s->seed);
+  /* The same seed again, so the board and settings make the same image. */
+  g_settings_set_boolean (self->settings, "seed-locked", TRUE);
+  g_settings_apply (self->settings);
+}
+
+/* Puts @board's items and settings back. Images whose files are gone are
+ * left out (and counted in a toast). Returns the number of items restored. */
+guint
+td_window_reuse_board (TdWindow       *self,
+                       const td_board *board)
+{
+  guint n_restored = 0, n_missing = 0;
+
+  g_return_val_if_fail (TD_IS_WINDOW (self), 0);
+  g_return_val_if_fail (board != NULL, 0);
+
+  td_prompt_board_clear (self->board);
+  for (int i = 0; i < board->n_items; i++)
+    {
+      if (board->items[i].kind == TD_BOARD_TEXT)
+        {
+          td_prompt_board_add_text (self->board, board->items[i].value);
+          n_restored++;
+        }
+      else if (g_file_test (board->items[i].value, G_FILE_TEST_IS_REGULAR))
+        {
+          g_autoptr(GFile) file = g_file_new_for_path (board->items[i].value);
+          GSList single = { file, NULL };
+
+          n_restored += td_prompt_board_add_files (self->board, &single);
+        }
+      else
+        n_missing++;
+    }
+  restore_settings (self, board);
+
+  if (n_missing > 0)
+    {
+      g_autofree char *message =
+        /* Translators: after Reuse; %u counts images whose files were moved or deleted. */
+        g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "Board restored; %u image is no longer there",
+                                      "Board restored; %u images are no longer there", n_missing),
+                         n_missing);
+      td_window_add_toast (self, message);
+    }
+  else
+    td_window_add_toast (self, _("Board and settings restored"));
+  return n_restored;
+}
+
+/* Reuse from a PNG that carries a board; FALSE when it carries none. */
+gboolean
+td_window_reuse_file (TdWindow *self,
+                      GFile    *file)
+{
+  g_autofree char *path = NULL;
+  g_autoptr(td_board) board = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_return_val_if_fail (TD_IS_WINDOW (self), FALSE);
+  g_return_val_if_fail (G_IS_FILE (file), FALSE);
+
+  path = g_file_get_path (file);
+  if (path == NULL)
+    return FALSE;
+  board = td_result_read_board (path, &error);
+  if (board == NULL)
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
+        g_debug ("%s", error->message);
+      return FALSE;
+    }
+  td_window_reuse_board (self, board);
+  return TRUE;
+}
+
+static void
+reuse_result_action (GtkWidget  *widget,
+                     const char *action_name,
+                     GVariant   *parameter)
+{
+  TdWindow *self = TD_WINDOW (widget);
+  g_autoptr(td_board) board = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *json;
+
+  if (self->shown_result == NULL || self->job != NULL)
+    return;
+  json = td_generation_result_get_board_json (self->shown_result);
+  if (json == NULL)
+    return;
+
+  board = td_result_parse_board (json, &error);
+  if (board == NULL)
+    {
+      /* Translators: %s says why the board could not be restored. */
+      g_autofree char *message = g_strdup_printf (_("The board could not be restored: %s"), error->message);
+      td_window_add_toast (self, message);
+      return;
+    }
+  td_window_reuse_board (self, board);
+}
+
+/* A generated PNG dropped on the board brings back its board. */
+static gboolean
+on_board_file_dropped (TdWindow      *self,
+                       GFile         *file,
+                       TdPromptBoard *board)
+{
+  g_autofree char *name = g_file_get_basename (file);
+  g_autofree char *lower = name != NULL ? g_ascii_strdown (name, -1) : NULL;
+
+  if (lower == NULL || !g_str_has_suffix (lower, ".png") || self->job != NULL)
+    return FALSE;
+  return td_window_reuse_file (self, file);
+}
+
+void
+_td_window_results_init (TdWindow *self)
+{
+  add_drag_source (self, GTK_WIDGET (self->preview_picture));
+  g_signal_connect_object (self->board, "file-dropped",
+                           G_CALLBACK (on_board_file_dropped), self, G_CONNECT_SWAPPED);
+}
+
+void
+_td_window_class_results_init (GtkWidgetClass *widget_class)
+{
+  gtk_widget_class_install_action (widget_class, "win.save-result", NULL, save_result_action);
+  gtk_widget_class_install_action (widget_class, "win.copy-result", NULL, copy_result_action);
+  gtk_widget_class_install_action (widget_class, "win.view-result", NULL, view_result_action);
+  gtk_widget_class_install_action (widget_class, "win.reuse-result", NULL, reuse_result_action);
+}
