@@ -158,7 +158,9 @@ read_items (td_board *board, JsonArray *items, const char *dir, const char *path
       td_status st;
       if (g_str_equal (key, "image"))
         {
-          g_autofree char *full = g_path_is_absolute (text) ? g_strdup (text) : g_build_filename (dir, text, NULL);
+          /* Absolute and without "..", so the board still finds it when saved elsewhere. */
+          g_autofree char *base = g_canonicalize_filename (dir, NULL);
+          g_autofree char *full = g_canonicalize_filename (text, base);
           st = td_board_add (board, TD_BOARD_IMAGE, full, err);
         }
       else if (g_str_equal (key, "text"))

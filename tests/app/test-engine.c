@@ -4,9 +4,9 @@
  * Reuse (button and a PNG dropped on the board); the model setup page and
  * the Preferences window.
  *
- * The demo models have FLUX only so far (the CLIP/LVLM demo parts are not
- * in this tree yet), so text-only boards run FLUX text-to-image through the
- * worker; the test says which path ran.
+ * The demo folder here is trimmed to FLUX (make-demo-models writes every
+ * part), so text-only boards run FLUX text-to-image through the worker; the
+ * test says which path ran. tests/cli runs the CLIP and LVLM demo parts.
  *
  * SPDX-License-Identifier: Apache-2.0
  */
@@ -517,6 +517,13 @@ main (int   argc,
   demo_dir = g_build_filename (data_home, "demo", NULL);
   if (td_demo_models_write (demo_dir, td_demo_tokenizers_dir (), &err) != TD_OK)
     g_error ("demo models: %s", err.message);
+  /* Only FLUX stays, so the FLUX-alone fallback is what these tests exercise. */
+  const char *const not_flux[] = { "qwen2-vl-7b-instruct", "thinkdiff-lvlm", "blip2-vision", "thinkdiff-clip" };
+  for (gsize i = 0; i < G_N_ELEMENTS (not_flux); i++)
+    {
+      g_autofree char *part = g_build_filename (demo_dir, not_flux[i], NULL);
+      td_test_remove_dir (part);
+    }
 
   g_test_add_func ("/engine/worker/generates", test_worker_generates);
   g_test_add_func ("/engine/worker/cancel", test_worker_cancel);
