@@ -181,6 +181,8 @@ td_cli_bench (int argc, char **argv)
       else
         {
           printf ("vulkan device: %s\n", td_vulkan_backend_device (b)->name);
+          printf ("vulkan matmul: %s\n", td_vulkan_backend_device (b)->coopmat_enabled
+                                             ? "cooperative matrices (f16/bf16 weights)" : "tiled kernel");
           bench_backend (b, "vulkan", small);
           td_backend_free (b);
         }

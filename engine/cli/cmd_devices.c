@@ -24,6 +24,12 @@ print_vulkan_device (const td_vulkan_device_info *d)
   printf ("  features:%s%s%s%s%s%s\n", d->fp16_arithmetic ? " fp16" : "", d->storage_16bit ? " 16bit-storage" : "",
           d->coopmat_khr ? " coopmat-khr" : "", d->coopmat_nv ? " coopmat-nv" : "", d->bfloat16 ? " bfloat16" : "",
           d->memory_budget ? " memory-budget" : "");
+  if (d->coopmat_enabled)
+    printf ("  cooperative-matrix matmul: available, enabled (TD_VULKAN_COOPMAT=1)\n");
+  else if (d->coopmat_available)
+    printf ("  cooperative-matrix matmul: available, off (%s)\n", d->coopmat_reason);
+  else
+    printf ("  cooperative-matrix matmul: unavailable (%s)\n", d->coopmat_reason ? d->coopmat_reason : "unknown");
 }
 #endif
 
@@ -33,7 +39,8 @@ td_cli_devices (int argc, char **argv)
   if (argc > 1 && (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0))
     {
       printf ("Usage: thinkdiff devices\nLists the compute devices the engine can use.\n"
-              "TD_VULKAN_DEVICE=<index or name> picks the Vulkan device.\n");
+              "TD_VULKAN_DEVICE=<index or name> picks the Vulkan device.\n"
+              "TD_VULKAN_COOPMAT=1 runs matmuls on cooperative matrices where offered (not yet validated).\n");
       return 0;
     }
   printf ("cpu: reference backend, %d threads\n", td_threadpool_size (td_threadpool_default ()));

@@ -6,6 +6,9 @@
  * integrated one, then anything else (lavapipe). TD_VULKAN_PROFILE=1 prints GPU
  * times per op at each sync; TD_VULKAN_VALIDATION=1 enables the Khronos validation
  * layer and counts its messages (see td_vulkan_validation_message_count).
+ * TD_VULKAN_COOPMAT=1 runs MATMUL with f16/bf16 weights on cooperative matrices
+ * where the device offers them (opt-in until validated on NVIDIA hardware; see
+ * vulkan_coopmat.h).
  */
 #pragma once
 
@@ -33,6 +36,11 @@ typedef struct td_vulkan_device_info {
   bool memory_budget;          /* VK_EXT_memory_budget */
   uint64_t max_storage_buffer_range;
   uint32_t max_shared_memory;
+  bool vulkan_memory_model;    /* vulkanMemoryModel */
+  /* The cooperative-matrix matmul (VK_NV_cooperative_matrix): whether this device
+   * and build can run it, whether TD_VULKAN_COOPMAT=1 turned it on, and why not. */
+  bool coopmat_available, coopmat_enabled;
+  const char *coopmat_reason;
 } td_vulkan_device_info;
 
 /* Lists every Vulkan device (an empty list when there is no loader or driver).

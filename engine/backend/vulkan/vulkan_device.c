@@ -2,6 +2,8 @@
  * feature probing, and the context that ties the backend's pieces together. */
 #include "backend/vulkan/vulkan_internal.h"
 
+#include "backend/vulkan/vulkan_coopmat.h"
+
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -141,9 +143,63 @@ has_device_extension (const VkExtensionProperties *props, uint32_t count, const 
   return false;
 }
 
+#define MAX_COOPMAT_CONFIGS 64
+
+/* Fills info's cooperative-matrix fields; the NV structures are only chained
+ * when the extension exists (an unknown structure is invalid usage). */
+static void
+probe_coopmat (VkInstance instance, VkPhysicalDevice physical, td_vulkan_device_info *info)
+{
+  td_vk_coopmat_caps caps = {
+    .extension = info->coopmat_nv,
+    .shader_float16 = info->fp16_arithmetic,
+    .storage_16bit = info->storage_16bit,
+    .vulkan_memory_model = info->vulkan_memory_model,
+    .subgroup_size = info->subgroup_size,
+    .shaders_built = td_vk_shader_exists ("matmul_coopmat_f16") && td_vk_shader_exists ("matmul_coopmat_bf16"),
+  };
+  VkCooperativeMatrixPropertiesNV configs[MAX_COOPMAT_CONFIGS];
+  PFN_vkGetPhysicalDeviceCooperativeMatrixPropertiesNV get_configs = NULL;
+  if (caps.extension)
+    get_configs = (PFN_vkGetPhysicalDeviceCooperativeMatrixPropertiesNV)
+      vkGetInstanceProcAddr (instance, "vkGetPhysicalDeviceCooperativeMatrixPropertiesNV");
+  if (get_configs != NULL)
+    {
+      VkPhysicalDeviceCooperativeMatrixFeaturesNV features_nv = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV,
+      };
+      VkPhysicalDeviceFeatures2 features = { .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2,
+                                             .pNext = &features_nv };
+      vkGetPhysicalDeviceFeatures2 (physical, &features);
+      VkPhysicalDeviceCooperativeMatrixPropertiesNV props_nv = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_PROPERTIES_NV,
+      };
+      VkPhysicalDeviceProperties2 props = { .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2,
+                                            .pNext = &props_nv };
+      vkGetPhysicalDeviceProperties2 (physical, &props);
+      caps.feature = features_nv.cooperativeMatrix;
+      caps.compute_stage = (props_nv.cooperativeMatrixSupportedStages & VK_SHADER_STAGE_COMPUTE_BIT) != 0;
+
+      uint32_t count = MAX_COOPMAT_CONFIGS;
+      for (uint32_t i = 0; i < count; i++)
+        configs[i] = (VkCooperativeMatrixPropertiesNV) { .sType = VK_STRUCTURE_TYPE_COOPERATIVE_MATRIX_PROPERTIES_NV };
+      /* VK_INCOMPLETE still fills `count` entries; the ones we need come early. */
+      VkResult result = get_configs (physical, &count, configs);
+      if (result == VK_SUCCESS || result == VK_INCOMPLETE)
+        {
+          caps.configs = configs;
+          caps.config_count = count;
+        }
+    }
+  td_vk_coopmat_choice choice = td_vk_coopmat_decide (&caps, getenv ("TD_VULKAN_COOPMAT"));
+  info->coopmat_available = choice.available;
+  info->coopmat_enabled = choice.enabled;
+  info->coopmat_reason = choice.reason;
+}
+
 /* Fills info from the device's properties, features and extensions. */
 static void
-probe_device (VkPhysicalDevice physical, int index, td_vulkan_device_info *info)
+probe_device (VkInstance instance, VkPhysicalDevice physical, int index, td_vulkan_device_info *info)
 {
   memset (info, 0, sizeof *info);
   info->index = index;
@@ -211,11 +267,16 @@ probe_device (VkPhysicalDevice physical, int index, td_vulkan_device_info *info)
   info->fp16_arithmetic = f12.shaderFloat16;
   info->storage_16bit = f11.storageBuffer16BitAccess;
   info->subgroup_size_control = f13.subgroupSizeControl;
+  info->vulkan_memory_model = f12.vulkanMemoryModel;
   if (!f12.bufferDeviceAddress)
     info->unusable_reason = "no buffer device addresses";
   else if (!features.features.shaderInt64)
     info->unusable_reason = "no 64-bit integers in shaders";
   info->usable = info->unusable_reason == NULL;
+  if (info->usable)
+    probe_coopmat (instance, physical, info);
+  else
+    info->coopmat_reason = info->unusable_reason;
 }
 
 static int
@@ -325,7 +386,7 @@ enumerate (VkInstance instance, VkPhysicalDevice **physical, td_vulkan_device_in
     }
   vkEnumeratePhysicalDevices (instance, &n, *physical);
   for (uint32_t i = 0; i < n; i++)
-    probe_device ((*physical)[i], (int) i, &(*infos)[i]);
+    probe_device (instance, (*physical)[i], (int) i, &(*infos)[i]);
   *count = (int) n;
   return TD_OK;
 }
@@ -402,15 +463,25 @@ create_device (td_vk_context *ctx, td_error *err)
   ctx->queue_family = (uint32_t) chosen;
   ctx->timestamps = families[chosen].timestampValidBits > 0;
 
-  const char *extensions[2];
+  const char *extensions[3];
   uint32_t extension_count = 0;
   if (ctx->info.memory_budget)
     extensions[extension_count++] = VK_EXT_MEMORY_BUDGET_EXTENSION_NAME;
+  /* The cooperative-matrix shaders use the Vulkan memory model (GL_KHR_memory_scope_semantics). */
+  bool coopmat = ctx->info.coopmat_enabled;
+  VkPhysicalDeviceCooperativeMatrixFeaturesNV coopmat_features = {
+    .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV,
+    .cooperativeMatrix = VK_TRUE,
+  };
+  if (coopmat)
+    extensions[extension_count++] = VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME;
 
   VkPhysicalDeviceVulkan12Features f12 = {
     .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES,
+    .pNext = coopmat ? &coopmat_features : NULL,
     .bufferDeviceAddress = VK_TRUE,
     .shaderFloat16 = ctx->info.fp16_arithmetic,
+    .vulkanMemoryModel = coopmat,
   };
   VkPhysicalDeviceVulkan11Features f11 = {
     .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES,

@@ -2,6 +2,8 @@
  * supports, and how an op's tensors and parameters become push constants. */
 #include "backend/vulkan/vulkan_ops.h"
 
+#include "backend/vulkan/vulkan_coopmat.h"
+
 #include <assert.h>
 #include <stdio.h>
 #include <string.h>
@@ -152,8 +154,10 @@ run_matmul (td_vk_context *ctx, const td_op *op, td_error *err)
     .w_batch_stride = w->ndim == 3 ? u32 (n * k) : 0,
     .bias_dtype = bias ? (uint32_t) bias->dtype : 0, .has_bias = bias != NULL,
   };
+  /* Both kernels compute 64×64 output tiles over the same grid. */
   char variant[64];
-  snprintf (variant, sizeof variant, "matmul_%s_%s", dtype_short (w->dtype), storage_suffix (ctx));
+  td_vk_matmul_variant (variant, sizeof variant, ctx->info.coopmat_enabled, ctx->coopmat_emulate, w->dtype,
+                        ctx->info.storage_16bit);
   return launch (ctx, op, variant, &pc, sizeof pc, u32 ((n + MM_TILE - 1) / MM_TILE), u32 ((m + MM_TILE - 1) / MM_TILE),
                  u32 (batch), 2.0 * (double) batch * (double) m * (double) n * (double) k, err);
 }

@@ -1,0 +1,75 @@
+/* vulkan_coopmat.c — the choice between the cooperative-matrix and the tiled
+ * matmul (see vulkan_coopmat.h). */
+#include "backend/vulkan/vulkan_coopmat.h"
+#include "backend/vulkan/vulkan_internal.h"
+
+#include <stdio.h>
+#include <string.h>
+
+bool
+td_vk_coopmat_config_offered (const VkCooperativeMatrixPropertiesNV *configs, uint32_t count)
+{
+  for (uint32_t i = 0; i < count; i++)
+    {
+      const VkCooperativeMatrixPropertiesNV *c = &configs[i];
+      if (c->MSize == 16 && c->NSize == 16 && c->KSize == 16 && c->AType == VK_COMPONENT_TYPE_FLOAT16_NV
+          && c->BType == VK_COMPONENT_TYPE_FLOAT16_NV && c->CType == VK_COMPONENT_TYPE_FLOAT32_NV
+          && c->DType == VK_COMPONENT_TYPE_FLOAT32_NV && c->scope == VK_SCOPE_SUBGROUP_NV)
+        return true;
+    }
+  return false;
+}
+
+static const char *
+missing_capability (const td_vk_coopmat_caps *caps)
+{
+  if (!caps->shaders_built)
+    return "this build's glslang cannot compile GL_NV_cooperative_matrix";
+  if (!caps->extension)
+    return "no VK_NV_cooperative_matrix";
+  if (!caps->feature || !caps->compute_stage)
+    return "cooperative matrices are not enabled for compute shaders";
+  if (!td_vk_coopmat_config_offered (caps->configs, caps->config_count))
+    return "no f16 x f16 + f32 16x16x16 subgroup configuration";
+  if (caps->subgroup_size != 32)
+    return "the shader needs subgroups of 32";
+  if (!caps->shader_float16 || !caps->storage_16bit)
+    return "no f16 arithmetic or 16-bit storage";
+  if (!caps->vulkan_memory_model)
+    return "no Vulkan memory model";
+  return NULL;
+}
+
+td_vk_coopmat_choice
+td_vk_coopmat_decide (const td_vk_coopmat_caps *caps, const char *env_value)
+{
+  td_vk_coopmat_choice choice = { 0 };
+  choice.reason = missing_capability (caps);
+  choice.available = choice.reason == NULL;
+  if (!choice.available)
+    return choice;
+  bool asked = env_value != NULL && env_value[0] != '\0' && strcmp (env_value, "0") != 0;
+  choice.enabled = asked;
+  choice.reason = asked ? NULL : "opt-in until validated on hardware: set TD_VULKAN_COOPMAT=1";
+  return choice;
+}
+
+void
+td_vk_matmul_variant (char *out, size_t size, bool coopmat, bool emulate, td_dtype w_dtype, bool storage_16bit)
+{
+  const char *dtype = w_dtype == TD_F16 ? "f16" : w_dtype == TD_BF16 ? "bf16" : "f32";
+  if ((coopmat || emulate) && (w_dtype == TD_F16 || w_dtype == TD_BF16))
+    snprintf (out, size, "matmul_coopmat_%s%s", emulate ? "emu_" : "", dtype);
+  else
+    snprintf (out, size, "matmul_%s_%s", dtype, storage_16bit ? "s16" : "p32");
+}
+
+bool
+td_vulkan_set_coopmat_emulation (td_backend *backend, bool on)
+{
+  td_vk_context *ctx = backend->impl;
+  if (on && !(ctx->info.fp16_arithmetic && ctx->info.storage_16bit))
+    return false;
+  ctx->coopmat_emulate = on;
+  return true;
+}

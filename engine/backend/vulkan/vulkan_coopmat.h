@@ -1,0 +1,49 @@
+/* vulkan_coopmat.h — when MATMUL runs on cooperative matrices
+ * (shaders/matmul_coopmat.comp, GL_NV_cooperative_matrix) instead of the tiled
+ * shared-memory kernel.
+ *
+ * The fast path needs VK_NV_cooperative_matrix with its feature on for compute
+ * shaders, the exact f16 · f16 + f32 → f32 16×16×16 subgroup configuration,
+ * subgroups of 32, shaderFloat16, 16-bit storage, the Vulkan memory model, and a
+ * glslang that compiled the shader. It is opt-in (TD_VULKAN_COOPMAT=1) until it
+ * has been validated on NVIDIA hardware (tests/vulkan/gpu-check.sh).
+ * These functions are pure so that tests can feed them invented devices. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <vulkan/vulkan.h>
+
+#include "core/dtype.h"
+
+typedef struct td_vk_coopmat_caps {
+  bool extension;            /* VK_NV_cooperative_matrix is offered */
+  bool feature;              /* VkPhysicalDeviceCooperativeMatrixFeaturesNV::cooperativeMatrix */
+  bool compute_stage;        /* cooperativeMatrixSupportedStages has the compute stage */
+  bool shader_float16;
+  bool storage_16bit;
+  bool vulkan_memory_model;
+  uint32_t subgroup_size;
+  const VkCooperativeMatrixPropertiesNV *configs; /* vkGetPhysicalDeviceCooperativeMatrixPropertiesNV */
+  uint32_t config_count;
+  bool shaders_built;        /* matmul_coopmat_* exist in this build */
+} td_vk_coopmat_caps;
+
+typedef struct td_vk_coopmat_choice {
+  bool available;            /* the device and the build can run the fast path */
+  bool enabled;              /* available and asked for: the device gets it and MATMUL uses it */
+  const char *reason;        /* why not available, or why not enabled */
+} td_vk_coopmat_choice;
+
+/* True when one entry is the shader's configuration: M = N = K = 16, A and B
+ * f16, C and D f32, subgroup scope. */
+bool td_vk_coopmat_config_offered (const VkCooperativeMatrixPropertiesNV *configs, uint32_t count);
+
+/* Decides from a device's capabilities and the value of TD_VULKAN_COOPMAT (NULL
+ * when unset; enabled only for a value other than "" and "0"). */
+td_vk_coopmat_choice td_vk_coopmat_decide (const td_vk_coopmat_caps *caps, const char *env_value);
+
+/* Writes the shader variant that runs a MATMUL with weights of `w_dtype`:
+ * matmul_coopmat[_emu]_<dtype> for f16 and bf16 weights when `coopmat` (or
+ * `emulate`, a test hook) is set, else the tiled matmul_<dtype>_<s16|p32>. */
+void td_vk_matmul_variant (char *out, size_t size, bool coopmat, bool emulate, td_dtype w_dtype, bool storage_16bit);

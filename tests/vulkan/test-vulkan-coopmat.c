@@ -1,0 +1,296 @@
+/* The cooperative-matrix matmul: when it is chosen (on invented device
+ * capability lists), what `thinkdiff devices` reports, and the shader itself —
+ * through its emulated form on any device, and on cooperative matrices where the
+ * device has them and TD_VULKAN_COOPMAT=1 (tests/vulkan/gpu-check.sh). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend/vulkan/vulkan_coopmat.h"
+#include "backend/vulkan/vulkan_internal.h"
+#include "op-check.h"
+
+static VkCooperativeMatrixPropertiesNV
+config (uint32_t m, uint32_t n, uint32_t k, VkComponentTypeNV ab, VkComponentTypeNV cd, VkScopeNV scope)
+{
+  return (VkCooperativeMatrixPropertiesNV) {
+    .sType = VK_STRUCTURE_TYPE_COOPERATIVE_MATRIX_PROPERTIES_NV,
+    .MSize = m, .NSize = n, .KSize = k, .AType = ab, .BType = ab, .CType = cd, .DType = cd, .scope = scope,
+  };
+}
+
+#define F16 VK_COMPONENT_TYPE_FLOAT16_NV
+#define F32 VK_COMPONENT_TYPE_FLOAT32_NV
+#define SUBGROUP VK_SCOPE_SUBGROUP_NV
+
+/* What an NVIDIA H200 lists (reference/h200_vulkan_caps.txt), the f16 ones. */
+static const VkCooperativeMatrixPropertiesNV *
+h200_like (uint32_t *count)
+{
+  static VkCooperativeMatrixPropertiesNV list[6];
+  list[0] = config (16, 16, 16, F16, F16, SUBGROUP);
+  list[1] = config (16, 8, 16, F16, F16, SUBGROUP);
+  list[2] = config (16, 8, 8, F16, F16, SUBGROUP);
+  list[3] = config (16, 16, 16, F16, F32, SUBGROUP);
+  list[4] = config (16, 8, 16, F16, F32, SUBGROUP);
+  list[5] = config (16, 8, 8, F16, F32, SUBGROUP);
+  *count = 6;
+  return list;
+}
+
+static void
+test_config_offered (void)
+{
+  uint32_t count;
+  const VkCooperativeMatrixPropertiesNV *h200 = h200_like (&count);
+  g_assert_true (td_vk_coopmat_config_offered (h200, count));
+  g_assert_false (td_vk_coopmat_config_offered (h200, 0));
+  g_assert_false (td_vk_coopmat_config_offered (NULL, 0));
+  /* Everything but the exact entry: f16 accumulation, other shapes. */
+  VkCooperativeMatrixPropertiesNV others[] = { h200[0], h200[1], h200[2], h200[4], h200[5] };
+  g_assert_false (td_vk_coopmat_config_offered (others, G_N_ELEMENTS (others)));
+  /* One field off at a time. */
+  VkCooperativeMatrixPropertiesNV near[] = {
+    config (16, 16, 16, F32, F32, SUBGROUP),
+    config (16, 16, 16, F16, F32, VK_SCOPE_WORKGROUP_NV),
+    config (16, 16, 32, F16, F32, SUBGROUP),
+    config (16, 8, 16, F16, F32, SUBGROUP),
+    config (8, 16, 16, F16, F32, SUBGROUP),
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS (near); i++)
+    g_assert_false (td_vk_coopmat_config_offered (&near[i], 1));
+  VkCooperativeMatrixPropertiesNV mixed = config (16, 16, 16, F16, F32, SUBGROUP);
+  mixed.DType = F16;
+  g_assert_false (td_vk_coopmat_config_offered (&mixed, 1));
+  mixed = config (16, 16, 16, F16, F32, SUBGROUP);
+  mixed.BType = VK_COMPONENT_TYPE_SINT8_NV;
+  g_assert_false (td_vk_coopmat_config_offered (&mixed, 1));
+  /* The exact entry anywhere in a list. */
+  VkCooperativeMatrixPropertiesNV last[] = { h200[0], h200[1], h200[3] };
+  g_assert_true (td_vk_coopmat_config_offered (last, G_N_ELEMENTS (last)));
+}
+
+static td_vk_coopmat_caps
+full_caps (void)
+{
+  uint32_t count;
+  const VkCooperativeMatrixPropertiesNV *configs = h200_like (&count);
+  return (td_vk_coopmat_caps) {
+    .extension = true, .feature = true, .compute_stage = true, .shader_float16 = true, .storage_16bit = true,
+    .vulkan_memory_model = true, .subgroup_size = 32, .configs = configs, .config_count = count,
+    .shaders_built = true,
+  };
+}
+
+static void
+test_decide (void)
+{
+  td_vk_coopmat_caps caps = full_caps ();
+  td_vk_coopmat_choice c = td_vk_coopmat_decide (&caps, NULL);
+  g_assert_true (c.available);
+  g_assert_false (c.enabled);
+  g_assert_nonnull (strstr (c.reason, "TD_VULKAN_COOPMAT=1"));
+  c = td_vk_coopmat_decide (&caps, "");
+  g_assert_true (c.available && !c.enabled);
+  c = td_vk_coopmat_decide (&caps, "0");
+  g_assert_true (c.available && !c.enabled);
+  c = td_vk_coopmat_decide (&caps, "1");
+  g_assert_true (c.available && c.enabled);
+  g_assert_null (c.reason);
+
+  /* Any missing piece: unavailable, and never enabled even when asked. */
+  for (int missing = 0; missing < 10; missing++)
+    {
+      caps = full_caps ();
+      VkCooperativeMatrixPropertiesNV f16_accumulate = config (16, 16, 16, F16, F16, SUBGROUP);
+      switch (missing)
+        {
+        case 0: caps.extension = false; break;
+        case 1: caps.feature = false; break;
+        case 2: caps.compute_stage = false; break;
+        case 3: caps.shader_float16 = false; break;
+        case 4: caps.storage_16bit = false; break;
+        case 5: caps.vulkan_memory_model = false; break;
+        case 6: caps.subgroup_size = 64; break;
+        case 7: caps.shaders_built = false; break;
+        case 8: caps.config_count = 0; break;
+        case 9: caps.configs = &f16_accumulate; caps.config_count = 1; break;
+        }
+      c = td_vk_coopmat_decide (&caps, "1");
+      g_assert_false (c.available);
+      g_assert_false (c.enabled);
+      g_assert_nonnull (c.reason);
+    }
+}
+
+static void
+test_variant (void)
+{
+  char v[64];
+  td_vk_matmul_variant (v, sizeof v, true, false, TD_F16, true);
+  g_assert_cmpstr (v, ==, "matmul_coopmat_f16");
+  td_vk_matmul_variant (v, sizeof v, true, false, TD_BF16, true);
+  g_assert_cmpstr (v, ==, "matmul_coopmat_bf16");
+  /* f32 weights always take the tiled kernel. */
+  td_vk_matmul_variant (v, sizeof v, true, false, TD_F32, true);
+  g_assert_cmpstr (v, ==, "matmul_f32_s16");
+  td_vk_matmul_variant (v, sizeof v, false, false, TD_BF16, true);
+  g_assert_cmpstr (v, ==, "matmul_bf16_s16");
+  td_vk_matmul_variant (v, sizeof v, false, false, TD_F16, false);
+  g_assert_cmpstr (v, ==, "matmul_f16_p32");
+  td_vk_matmul_variant (v, sizeof v, false, true, TD_BF16, true);
+  g_assert_cmpstr (v, ==, "matmul_coopmat_emu_bf16");
+  td_vk_matmul_variant (v, sizeof v, false, true, TD_F32, false);
+  g_assert_cmpstr (v, ==, "matmul_f32_p32");
+  /* Every variant the selection can name for this build exists. */
+  g_assert_true (td_vk_shader_exists ("matmul_coopmat_emu_f16"));
+  g_assert_true (td_vk_shader_exists ("matmul_coopmat_emu_bf16"));
+}
+
+/* The listing reports the choice, and nothing is enabled without the variable. */
+static void
+test_device_listing (void)
+{
+  char *saved = g_strdup (g_getenv ("TD_VULKAN_COOPMAT"));
+  for (int pass = 0; pass < 2; pass++)
+    {
+      if (pass == 0)
+        g_unsetenv ("TD_VULKAN_COOPMAT");
+      else
+        g_setenv ("TD_VULKAN_COOPMAT", "1", TRUE);
+      td_vulkan_device_info *devices;
+      int count;
+      td_error err;
+      g_assert_cmpint (td_vulkan_list_devices (&devices, &count, &err), ==, TD_OK);
+      for (int i = 0; i < count; i++)
+        {
+          const td_vulkan_device_info *d = &devices[i];
+          g_test_message ("%s: coopmat available %d enabled %d (%s)", d->name, d->coopmat_available,
+                          d->coopmat_enabled, d->coopmat_reason ? d->coopmat_reason : "");
+          g_assert_true (!d->coopmat_enabled || d->coopmat_available);
+          if (pass == 0)
+            g_assert_false (d->coopmat_enabled);
+          else
+            g_assert_true (d->coopmat_enabled == d->coopmat_available);
+          if (!d->coopmat_enabled)
+            g_assert_nonnull (d->coopmat_reason);
+          /* Only a device offering VK_NV_cooperative_matrix can have it. */
+          if (!d->coopmat_nv)
+            g_assert_false (d->coopmat_available);
+        }
+      free (devices);
+    }
+  if (saved != NULL)
+    g_setenv ("TD_VULKAN_COOPMAT", saved, TRUE);
+  else
+    g_unsetenv ("TD_VULKAN_COOPMAT");
+  g_free (saved);
+}
+
+/* y[b, M, N] = x[b, M, K] · w[b or shared][N, K]ᵀ + bias, against a double
+ * reference. With f16_exact_x the activations are f16 values, so the shader's
+ * conversion loses nothing and only accumulation order differs. */
+static void
+check_matmul (td_dtype wdtype, bool with_bias, int batch, bool batched_w, int64_t m, int64_t k, int64_t n,
+              bool f16_exact_x, double tol)
+{
+  td_backend *b = vk_test_backend ();
+  int64_t xs[3] = { batch, m, k }, ws[3] = { batch, n, k }, bs[1] = { n }, ys[3] = { batch, m, n };
+  float *x = g_new (float, batch * m * k);
+  vk_random_fill (x, batch * m * k, -1, 1);
+  if (f16_exact_x)
+    vk_round_to_dtype (x, batch * m * k, TD_F16);
+  int64_t wcount = (batched_w ? batch : 1) * n * k;
+  float *w = g_new (float, wcount);
+  vk_random_fill (w, wcount, -1, 1);
+  vk_round_to_dtype (w, wcount, wdtype);
+  float bias[4096];
+  g_assert_cmpint (n, <=, 4096);
+  vk_random_fill (bias, n, -1, 1);
+  td_tensor *tx = vk_tensor_from (b, TD_F32, 3, xs, x);
+  td_tensor *tw = batched_w ? vk_tensor_from (b, wdtype, 3, ws, w) : vk_tensor_from (b, wdtype, 2, ws + 1, w);
+  td_tensor *tb = with_bias ? vk_tensor_from (b, TD_F32, 1, bs, bias) : NULL;
+  vk_guarded g = vk_guarded_new (b, TD_F32, 3, ys);
+  double *ref = g_new (double, batch * m * n);
+  for (int z = 0; z < batch; z++)
+    for (int64_t i = 0; i < m; i++)
+      for (int64_t j = 0; j < n; j++)
+        {
+          double s = with_bias ? bias[j] : 0;
+          const float *wrow = w + (batched_w ? z * n * k : 0) + j * k;
+          for (int64_t c = 0; c < k; c++)
+            s += (double) x[(z * m + i) * k + c] * wrow[c];
+          ref[(z * m + i) * n + j] = s;
+        }
+  td_op op = { .type = TD_OP_MATMUL, .src = { tx, tw, tb } };
+  char what[128];
+  g_snprintf (what, sizeof what, "coopmat matmul %s %dx%lldx%lldx%lld%s%s", td_dtype_name (wdtype), batch,
+              (long long) m, (long long) k, (long long) n, batched_w ? " batched w" : "", with_bias ? " bias" : "");
+  op_check (&op, &g, ref, tol, what);
+  vk_guarded_free (&g);
+  td_tensor_free (tx);
+  td_tensor_free (tw);
+  td_tensor_free (tb);
+  g_free (x);
+  g_free (w);
+  g_free (ref);
+}
+
+/* Ragged edges in every dimension, exact tiles, single elements, batches. */
+static void
+check_matmul_shapes (void)
+{
+  const double tol = 1e-4;
+  check_matmul (TD_F16, true, 1, false, 1, 1, 1, true, tol);
+  check_matmul (TD_BF16, false, 1, false, 64, 32, 64, true, tol);
+  check_matmul (TD_F16, true, 1, false, 17, 33, 19, true, tol);
+  check_matmul (TD_BF16, true, 1, false, 130, 70, 65, true, tol);
+  check_matmul (TD_F16, false, 1, false, 64, 129, 128, true, tol);
+  check_matmul (TD_BF16, true, 2, false, 67, 47, 33, true, tol);
+  check_matmul (TD_F16, true, 3, true, 5, 37, 70, true, tol);
+  check_matmul (TD_BF16, false, 3, true, 70, 16, 9, true, tol);
+  /* Activations that f16 rounds: within what 11 significant bits allow. */
+  check_matmul (TD_BF16, true, 1, false, 33, 200, 47, false, 3e-3);
+}
+
+static void
+test_emulated_matmul (void)
+{
+  td_backend *b = vk_test_backend ();
+  if (!td_vulkan_set_coopmat_emulation (b, true))
+    {
+      g_test_skip ("the device has no f16 arithmetic or 16-bit storage");
+      return;
+    }
+  check_matmul_shapes ();
+  g_assert_true (td_vulkan_set_coopmat_emulation (b, false));
+  vk_test_assert_no_validation_messages ();
+}
+
+static void
+test_hardware_matmul (void)
+{
+  const td_vulkan_device_info *d = td_vulkan_backend_device (vk_test_backend ());
+  if (!d->coopmat_enabled)
+    {
+      g_test_skip (d->coopmat_available ? "set TD_VULKAN_COOPMAT=1 to test cooperative matrices"
+                                        : "the device has no cooperative matrices that the shader can use");
+      return;
+    }
+  check_matmul_shapes ();
+  vk_test_assert_no_validation_messages ();
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/vulkan/coopmat/config-offered", test_config_offered);
+  g_test_add_func ("/vulkan/coopmat/decide", test_decide);
+  g_test_add_func ("/vulkan/coopmat/variant", test_variant);
+  g_test_add_func ("/vulkan/coopmat/device-listing", test_device_listing);
+  g_test_add_func ("/vulkan/coopmat/emulated-matmul", test_emulated_matmul);
+  g_test_add_func ("/vulkan/coopmat/hardware-matmul", test_hardware_matmul);
+  int result = g_test_run ();
+  td_backend_free (vk_test_backend ());
+  return result;
+}
