@@ -238,6 +238,17 @@ td_board_load_json_data (const char *text, size_t length, const char *path, cons
   s->max_new_tokens = (int) tokens;
   s->temperature = (float) temperature;
   s->top_p = (float) top_p;
+  JsonNode *picture_ids = json_object_get_member (root, "picture_ids");
+  if (picture_ids != NULL)
+    {
+      if (!JSON_NODE_HOLDS_VALUE (picture_ids) || json_node_get_value_type (picture_ids) != G_TYPE_BOOLEAN)
+        {
+          td_error_set (err, TD_ERR_FORMAT, "%s: \"picture_ids\" should be true or false", path);
+          td_board_free (board);
+          return NULL;
+        }
+      s->picture_ids = json_node_get_boolean (picture_ids);
+    }
   if (td_board_validate (board, err) != TD_OK)
     {
       td_error_prefix (err, "%s", path);
@@ -281,6 +292,8 @@ td_board_to_json (const td_board *board)
   json_builder_add_double_value (builder, s->temperature);
   json_builder_set_member_name (builder, "top_p");
   json_builder_add_double_value (builder, s->top_p);
+  json_builder_set_member_name (builder, "picture_ids");
+  json_builder_add_boolean_value (builder, s->picture_ids);
   json_builder_end_object (builder);
   g_autoptr (JsonGenerator) generator = json_generator_new ();
   g_autoptr (JsonNode) root = json_builder_get_root (builder);

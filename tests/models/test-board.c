@@ -21,7 +21,7 @@ test_load_and_round_trip (void)
   g_autofree char *path = write_board ("good.json",
     "{\"mode\": \"clip\", \"items\": [{\"image\": \"cat.png\"}, {\"text\": \"in the style of\"}, "
     "{\"image\": \"/abs/van-gogh.jpg\"}, {\"text\": \"ünïcode\"}], \"width\": 768, \"height\": 512, "
-    "\"steps\": 20, \"guidance\": 4.5, \"seed\": 1234567890123, \"temperature\": 0.7}");
+    "\"steps\": 20, \"guidance\": 4.5, \"seed\": 1234567890123, \"temperature\": 0.7, \"picture_ids\": true}");
   td_error err = { 0 };
   td_board *board = td_board_load_json (path, &err);
   g_assert_nonnull (board);
@@ -47,6 +47,7 @@ test_load_and_round_trip (void)
   for (int i = 0; i < 4; i++)
     g_assert_cmpstr (again->items[i].value, ==, board->items[i].value);
   g_assert_cmpuint (again->settings.seed, ==, board->settings.seed);
+  g_assert_true (again->settings.picture_ids);
   td_board_free (again);
   td_board_free (board);
 }
