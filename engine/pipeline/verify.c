@@ -68,6 +68,24 @@ td_verify_outputs_add_f32 (td_verify_outputs *outputs, const char *name, int ndi
   return TD_OK;
 }
 
+td_tensor *
+td_verify_io_tensor (td_safetensors *io, const char *name, td_backend *backend, td_error *err)
+{
+  td_tensor *host = td_safetensors_tensor (io, name, err);
+  if (host == NULL)
+    return NULL;
+  float *values = td_tensor_to_f32 (host, err);
+  td_tensor *t = values ? td_tensor_new (backend, TD_F32, host->ndim, host->shape, err) : NULL;
+  if (t != NULL && td_tensor_upload (t, values, td_tensor_nbytes (t), err) != TD_OK)
+    {
+      td_tensor_free (t);
+      t = NULL;
+    }
+  free (values);
+  td_tensor_free (host);
+  return t;
+}
+
 /* ---- registry ---- */
 
 #define MAX_REGISTERED 64

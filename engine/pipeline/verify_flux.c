@@ -9,25 +9,6 @@
 #include "pipeline/flux_pipeline.h"
 #include "pipeline/verify.h"
 
-/* An io tensor uploaded to the backend (f32). */
-static td_tensor *
-io_tensor (td_safetensors *io, const char *name, td_backend *backend, td_error *err)
-{
-  td_tensor *host = td_safetensors_tensor (io, name, err);
-  if (host == NULL)
-    return NULL;
-  float *values = td_tensor_to_f32 (host, err);
-  td_tensor *t = values ? td_tensor_new (backend, TD_F32, host->ndim, host->shape, err) : NULL;
-  if (t != NULL && td_tensor_upload (t, values, td_tensor_nbytes (t), err) != TD_OK)
-    {
-      td_tensor_free (t);
-      t = NULL;
-    }
-  free (values);
-  td_tensor_free (host);
-  return t;
-}
-
 static float *
 io_floats (td_safetensors *io, const char *name, int64_t *count, td_error *err)
 {
@@ -50,9 +31,9 @@ run_transformer (const char *model_dir, td_safetensors *io, td_backend *backend,
   if (model == NULL)
     return err->status;
   int64_t n_img = 0, n_txt = 0;
-  td_tensor *latents = io_tensor (io, "noise_packed", backend, err);
-  td_tensor *txt = latents ? io_tensor (io, "prompt_embeds", backend, err) : NULL;
-  td_tensor *pooled = txt ? io_tensor (io, "pooled_prompt_embeds", backend, err) : NULL;
+  td_tensor *latents = td_verify_io_tensor (io, "noise_packed", backend, err);
+  td_tensor *txt = latents ? td_verify_io_tensor (io, "prompt_embeds", backend, err) : NULL;
+  td_tensor *pooled = txt ? td_verify_io_tensor (io, "pooled_prompt_embeds", backend, err) : NULL;
   float *img_ids = pooled ? io_floats (io, "img_ids", &n_img, err) : NULL;
   float *txt_ids = img_ids ? io_floats (io, "txt_ids", &n_txt, err) : NULL;
   td_tensor *cos = NULL, *sin = NULL, *out = NULL;
@@ -84,7 +65,7 @@ run_vae (const char *model_dir, td_safetensors *io, td_backend *backend, td_veri
   td_flux_vae *vae = td_flux_vae_load (dir, backend, err);
   if (vae == NULL)
     return err->status;
-  td_tensor *z = io_tensor (io, "vae_decode_in", backend, err);
+  td_tensor *z = td_verify_io_tensor (io, "vae_decode_in", backend, err);
   td_tensor *decoded = z ? td_flux_vae_decode (vae, z, err) : NULL;
   td_status st = decoded ? TD_OK : err->status;
   /* The reference encodes the decoded image clamped to [-1, 1]. */
@@ -143,8 +124,8 @@ run_pipeline (const char *model_dir, td_safetensors *io, td_backend *backend, td
   if (pipeline == NULL)
     return err->status;
   int64_t n_noise = 0;
-  td_tensor *txt = io_tensor (io, "prompt_embeds", backend, err);
-  td_tensor *pooled = txt ? io_tensor (io, "pooled_prompt_embeds", backend, err) : NULL;
+  td_tensor *txt = td_verify_io_tensor (io, "prompt_embeds", backend, err);
+  td_tensor *pooled = txt ? td_verify_io_tensor (io, "pooled_prompt_embeds", backend, err) : NULL;
   float *noise = pooled ? io_floats (io, "noise_packed", &n_noise, err) : NULL;
   td_tensor *reference_image = noise ? td_safetensors_tensor (io, "image", err) : NULL;
   td_tensor *sigmas = reference_image ? td_safetensors_tensor (io, "sigmas", err) : NULL;

@@ -7,25 +7,6 @@
 #include "models/taesd.h"
 #include "pipeline/verify.h"
 
-/* An io tensor as f32 on the backend. */
-static td_tensor *
-io_tensor (td_safetensors *io, const char *name, td_backend *backend, td_error *err)
-{
-  td_tensor *host = td_safetensors_tensor (io, name, err);
-  if (host == NULL)
-    return NULL;
-  float *values = td_tensor_to_f32 (host, err);
-  td_tensor *t = values ? td_tensor_new (backend, TD_F32, host->ndim, host->shape, err) : NULL;
-  if (t != NULL && td_tensor_upload (t, values, td_tensor_nbytes (t), err) != TD_OK)
-    {
-      td_tensor_free (t);
-      t = NULL;
-    }
-  free (values);
-  td_tensor_free (host);
-  return t;
-}
-
 static td_status
 add_clamped (td_verify_outputs *outputs, const char *name, const td_tensor *t, td_error *err)
 {
@@ -45,12 +26,12 @@ run_taesd (const char *model_dir, td_safetensors *io, td_backend *backend, td_ve
   td_taesd *taesd = td_taesd_load_dir (model_dir, backend, err);
   if (taesd == NULL)
     return err->status;
-  td_tensor *image = io_tensor (io, "image", backend, err);
+  td_tensor *image = td_verify_io_tensor (io, "image", backend, err);
   td_tensor *latent = image != NULL ? td_taesd_encode (taesd, image, err) : NULL;
   td_status st = latent != NULL ? td_backend_sync (backend, err) : err->status;
   if (latent != NULL)
     td_verify_outputs_add (outputs, "latent", latent);
-  td_tensor *z = st == TD_OK ? io_tensor (io, "latent", backend, err) : NULL;
+  td_tensor *z = st == TD_OK ? td_verify_io_tensor (io, "latent", backend, err) : NULL;
   td_tensor *decoded = z != NULL ? td_taesd_decode (taesd, z, err) : NULL;
   if (st == TD_OK)
     st = decoded != NULL ? td_backend_sync (backend, err) : err->status;

@@ -14,10 +14,8 @@ run_eva (const char *model_dir, td_safetensors *io, td_backend *backend, td_veri
   td_eva_vision *model = td_eva_vision_load (model_dir, backend, err);
   if (model == NULL)
     return err->status;
-  td_tensor *host = td_safetensors_tensor (io, "pixel_values", err);
-  float *values = host ? td_tensor_to_f32 (host, err) : NULL;
-  td_tensor *pixels = values ? td_tensor_new (backend, TD_F32, host->ndim, host->shape, err) : NULL;
-  td_status st = pixels ? td_tensor_upload (pixels, values, td_tensor_nbytes (pixels), err) : err->status;
+  td_tensor *pixels = td_verify_io_tensor (io, "pixel_values", backend, err);
+  td_status st = pixels ? TD_OK : err->status;
   td_tensor *hidden = st == TD_OK ? td_eva_vision_forward (model, pixels, err) : NULL;
   td_tensor *reduced = hidden ? td_eva_downsample_tokens (backend, hidden, 2, err) : NULL;
   /* The ThinkDiff-CLIP aligner sits next to the vision weights in the golden folder. */
@@ -35,8 +33,6 @@ run_eva (const char *model_dir, td_safetensors *io, td_backend *backend, td_veri
     td_verify_outputs_add (outputs, "last_hidden_state", hidden);
   if (reduced != NULL)
     td_verify_outputs_add (outputs, "downsampled", reduced);
-  free (values);
-  td_tensor_free (host);
   td_tensor_free (pixels);
   td_eva_vision_free (model);
   return st;
