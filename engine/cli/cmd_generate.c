@@ -10,6 +10,7 @@
 #include "backend/backend.h"
 #include "cli/cli_backend.h"
 #include "io/image.h"
+#include "net/model_store.h"
 #include "pipeline/board.h"
 #include "pipeline/model_paths.h"
 #include "pipeline/thinkdiff_pipeline.h"
@@ -84,6 +85,7 @@ usage (FILE *out)
            "  thinkdiff generate --model FLUX_DIR --prompt TEXT [OPTIONS]\n"
            "  thinkdiff generate --models DIR --mode lvlm|clip (--image FILE | --text TEXT)… [OPTIONS]\n"
            "  thinkdiff generate --models DIR --board BOARD.json [OPTIONS]\n"
+           "DIR defaults to the folder 'thinkdiff models pull' fills ($THINKDIFF_MODELS_DIR).\n"
            "\n"
            "Options:\n"
            "  --out FILE            the PNG to write (default thinkdiff.png)\n"
@@ -254,12 +256,21 @@ run (generate_args *a)
   if (td_board_validate (a->board, &err) != TD_OK)
     return td_cli_fail (&err);
 
+  /* Without --model or --models, the folder `thinkdiff models pull` fills. */
+  g_autofree char *default_models = NULL;
+  if (a->model == NULL && a->models == NULL)
+    a->models = default_models = td_models_default_dir ();
   td_model_paths paths = { 0 };
   const char *flux_dir = a->model;
   if (a->models != NULL)
     {
       if (td_model_paths_find (a->models, &paths, &err) != TD_OK)
-        return td_cli_fail (&err);
+        {
+          if (default_models != NULL)
+            fprintf (stderr, "thinkdiff: no models yet: get them with 'thinkdiff models pull flux-dev' (or try "
+                             "'thinkdiff make-demo-models %s'), or pass --model/--models\n", default_models);
+          return td_cli_fail (&err);
+        }
       if (flux_dir == NULL)
         flux_dir = paths.path[TD_PART_FLUX];
       /* A board needs every part of its mode; text-to-image only FLUX, which is checked
