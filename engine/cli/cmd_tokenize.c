@@ -1,10 +1,8 @@
 /* thinkdiff tokenize — print the token ids of a text. */
-#include "cli/cli.h"
+#include "cli.h"
 
 #include <glib.h>
 #include <string.h>
-
-#include "text/tokenizer.h"
 
 static void
 print_usage (FILE *out)
@@ -71,7 +69,7 @@ td_cli_tokenize (int argc, char **argv)
         printf ("%d", ids[i]);
     }
   putchar ('\n');
-  g_free (ids);
+  td_free (ids);
   td_tokenizer_free (tok);
   return 0;
 }

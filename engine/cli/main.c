@@ -1,5 +1,5 @@
 /* thinkdiff — headless generation, verification and model tools. */
-#include "cli/cli.h"
+#include "cli.h"
 
 #include <string.h>
 

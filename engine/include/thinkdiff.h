@@ -1,8 +1,28 @@
-/* thinkdiff.h — the public C API of the ThinkDiff engine.
+/* thinkdiff.h — the public C API of the ThinkDiff engine (libthinkdiff).
  *
- * Every fallible call returns a td_status and, when given a td_error, fills it
- * with a message that names what was wrong (and which file, for parsers).
- * The engine never exits or aborts on bad input or device failure.
+ * A front end includes this header only; it pulls in the thinkdiff-*.h headers
+ * beside it:
+ *   thinkdiff-engine.h  compute devices, the engine, generating, the result
+ *   thinkdiff-board.h   the prompt board (images, texts, settings)
+ *   thinkdiff-models.h  models folders, bundles, downloads, demo models
+ *   thinkdiff-image.h   reading and writing PNG/JPEG images
+ *   thinkdiff-files.h   checkpoints and tokenizers (inspect, convert, tokenize)
+ * Build with `pkg-config --cflags --libs thinkdiff`.
+ *
+ * Conventions, for every header:
+ * - Every fallible call returns a td_status and, when given a td_error (err may
+ *   be NULL), fills it with a message that names what was wrong (and which file,
+ *   for parsers). The engine never exits or aborts on bad input or device failure.
+ * - Strings and arrays the engine returns as `char *` (not const) belong to the
+ *   caller and are freed with td_free () unless a function says otherwise;
+ *   `const` results belong to the object they come from and live as long as it.
+ * - Threads: functions without objects (errors, names, devices, images, files)
+ *   may be called from any thread. An object (td_engine, td_board, td_output,
+ *   td_checkpoint, td_tokenizer, td_token_store) may be used from one thread at
+ *   a time; different objects from different threads at once. Long calls
+ *   (td_engine_generate, td_models_pull, td_models_check) are meant for a worker
+ *   thread: their callbacks run on that thread, and their cancel flag may be set
+ *   from any thread.
  */
 #pragma once
 
@@ -13,6 +33,13 @@
 
 #ifdef __cplusplus
 extern "C" {
+#endif
+
+/* Marks the functions libthinkdiff exports; everything else stays inside. */
+#if defined(__GNUC__) || defined(__clang__)
+#define TD_API __attribute__ ((visibility ("default")))
+#else
+#define TD_API
 #endif
 
 #define TD_VERSION_STRING "0.1.0"
@@ -44,22 +71,31 @@ typedef struct td_error {
 } td_error;
 
 /* A short stable name for a status ("invalid-argument", "device-lost", …). */
-const char *td_status_name (td_status status);
+TD_API const char *td_status_name (td_status status);
 
 /* Sets err (when non-NULL) and returns status, so callers can write
  *   return td_error_set (err, TD_ERR_FORMAT, "%s: header too long", path); */
-td_status td_error_set (td_error *err, td_status status, const char *fmt, ...)
+TD_API td_status td_error_set (td_error *err, td_status status, const char *fmt, ...)
   __attribute__ ((format (printf, 3, 4)));
-td_status td_error_setv (td_error *err, td_status status, const char *fmt, va_list ap);
+TD_API td_status td_error_setv (td_error *err, td_status status, const char *fmt, va_list ap);
 
 /* Prepends context to an already-set message: "loading T5: <old message>". */
-td_status td_error_prefix (td_error *err, const char *fmt, ...)
+TD_API td_status td_error_prefix (td_error *err, const char *fmt, ...)
   __attribute__ ((format (printf, 2, 3)));
 
-void td_error_clear (td_error *err);
+TD_API void td_error_clear (td_error *err);
 
-const char *td_version (void);
+TD_API const char *td_version (void);
+
+/* Frees what the engine returned as an owned string or array. NULL is ignored. */
+TD_API void td_free (void *memory);
 
 #ifdef __cplusplus
 }
 #endif
+
+#include "thinkdiff-image.h"
+#include "thinkdiff-board.h"
+#include "thinkdiff-models.h"
+#include "thinkdiff-engine.h"
+#include "thinkdiff-files.h"

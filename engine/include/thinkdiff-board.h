@@ -1,0 +1,81 @@
+/* thinkdiff-board.h — the prompt board: an ordered list of images and texts,
+ * the mode that reads it, and the generation settings. Include thinkdiff.h,
+ * not this file.
+ *
+ * A td_board is used from one thread at a time; td_engine_generate only reads
+ * it, so a board may be built on one thread and handed to a worker. */
+#pragma once
+
+#include "thinkdiff.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum td_board_mode {
+  TD_BOARD_LVLM, /* Qwen2-VL reads the board and thinks; its hidden states condition FLUX */
+  TD_BOARD_CLIP, /* each image through BLIP-2's vision tower, each text through T5 */
+} td_board_mode;
+
+typedef enum td_board_item_kind {
+  TD_BOARD_IMAGE,
+  TD_BOARD_TEXT,
+} td_board_item_kind;
+
+typedef struct td_board_settings {
+  int width, height;
+  int steps;
+  float guidance;
+  uint64_t seed;
+  /* LVLM thinking */
+  int max_new_tokens;   /* 128 */
+  float temperature;    /* 0.6 */
+  float top_p;          /* 0.9 */
+  bool picture_ids;     /* "Picture N:" before each image in the chat */
+  bool tiny_preview;    /* previews through TAEF1 when it is installed (else the linear map) */
+} td_board_settings;
+
+typedef struct td_board td_board;
+
+#define TD_BOARD_MAX_ITEMS 64
+#define TD_BOARD_MAX_TEXT (64 * 1024)
+
+TD_API td_board_settings td_board_settings_default (void);
+/* A new empty board with the default settings; free with td_board_free. */
+TD_API td_board *td_board_new (td_board_mode mode);
+TD_API void td_board_free (td_board *board);
+/* Appends an item: value is an image file's path, or the text (copied). */
+TD_API td_status td_board_add (td_board *board, td_board_item_kind kind, const char *value, td_error *err);
+TD_API int td_board_count (const td_board *board, td_board_item_kind kind);
+/* Item index (0 .. td_board_n_items - 1): its kind and value (owned by the board). */
+TD_API int td_board_n_items (const td_board *board);
+TD_API td_board_item_kind td_board_item_kind_at (const td_board *board, int index);
+TD_API const char *td_board_item_value_at (const td_board *board, int index);
+TD_API td_board_mode td_board_get_mode (const td_board *board);
+TD_API void td_board_set_mode (td_board *board, td_board_mode mode);
+TD_API td_board_settings td_board_get_settings (const td_board *board);
+TD_API void td_board_set_settings (td_board *board, const td_board_settings *settings);
+/* All text items joined by single spaces (td_free it). */
+TD_API char *td_board_joined_text (const td_board *board);
+/* "lvlm" or "clip", and back. */
+TD_API const char *td_board_mode_name (td_board_mode mode);
+TD_API bool td_board_mode_from_name (const char *name, td_board_mode *mode);
+/* Checks sizes, steps, sampling settings; a board needs at least one item. */
+TD_API td_status td_board_validate (const td_board *board, td_error *err);
+
+/* A JSON board file:
+ *   {"mode": "lvlm", "items": [{"image": "a.png"}, {"text": "…"}],
+ *    "width": 1024, "height": 1024, "steps": 28, "guidance": 3.5, "seed": 7,
+ *    "max_new_tokens": 128, "temperature": 0.6, "top_p": 0.9}
+ * Relative image paths are taken from the board file's folder. */
+TD_API td_board *td_board_load_json (const char *path, td_error *err);
+/* The same from a JSON text held in memory (a PNG's thinkdiff:board chunk): name
+ * appears in messages, relative image paths are taken from dir. */
+TD_API td_board *td_board_load_json_data (const char *text, size_t length, const char *name, const char *dir,
+                                          td_error *err);
+/* The board as such a JSON text (td_free it), for PNG metadata and "Reuse". */
+TD_API char *td_board_to_json (const td_board *board);
+
+#ifdef __cplusplus
+}
+#endif
