@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Installs the build into a temporary folder (meson install --destdir), then,
+# as a program outside the project would:
+#   - finds the library, its soname link, the public headers and thinkdiff.pc;
+#   - checks that libthinkdiff exports only td_-prefixed symbols (nm -D);
+#   - compiles examples/generate.c in a clean folder with pkg-config's flags;
+#   - writes demo models (thinkdiff make-demo-models) and runs the example on them,
+#     which must write a PNG named example.png.
+# Usage: check-installed-library.sh BUILD_DIR SOURCE_DIR CC PREFIX LIBDIR INCLUDEDIR SANITIZE
+# TAP on stdout.
+set -uo pipefail
+# meson test points LD_LIBRARY_PATH at the build's library; the example must find the installed one.
+unset LD_LIBRARY_PATH
+build=$1 source=$2 cc=$3 prefix=$4 libdir=$5 includedir=$6 sanitize=$7
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+dest=$work/dest
+n=0
+failed=0
+check () {
+  n=$((n + 1))
+  if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=1; fi
+}
+echo "1..7"
+
+meson install -C "$build" --no-rebuild --quiet --destdir "$dest" >"$work/install.log" 2>&1
+check $? "meson install --destdir" || true
+[ "$failed" = 0 ] || sed 's/^/# /' "$work/install.log"
+
+# libdir and includedir may be absolute or relative to the prefix.
+case $libdir in /*) lib=$dest$libdir ;; *) lib=$dest$prefix/$libdir ;; esac
+case $includedir in /*) inc=$dest$includedir ;; *) inc=$dest$prefix/$includedir ;; esac
+[ -L "$lib/libthinkdiff.so" ] && [ -e "$lib/libthinkdiff.so.0" ] && [ -f "$lib/pkgconfig/thinkdiff.pc" ] \
+  && [ -f "$inc/thinkdiff/thinkdiff.h" ] && [ -f "$inc/thinkdiff/thinkdiff-engine.h" ]
+check $? "library, soname link, headers and thinkdiff.pc are installed"
+
+exported=$(nm -D --defined-only "$lib/libthinkdiff.so.0" | awk 'NF == 3 { print $3 }')
+others=$(printf '%s\n' "$exported" | grep -v '^td_' | grep -v '^_init$\|^_fini$\|^_edata$\|^_end$\|^__bss_start$')
+[ -n "$exported" ] && [ -z "$others" ]
+check $? "nm -D: only td_ symbols exported ($(printf '%s\n' "$exported" | grep -c '^td_') of them)"
+[ -z "$others" ] || printf '# exported: %s\n' $others | head -20
+
+# A clean folder: only the example's source, nothing from the build.
+mkdir "$work/example" && cp "$source/examples/generate.c" "$work/example/"
+export PKG_CONFIG_PATH=$lib/pkgconfig
+flags=$(pkg-config --define-variable=prefix="$dest$prefix" --cflags --libs thinkdiff)
+check $? "pkg-config --cflags --libs thinkdiff: $flags"
+
+extra=()
+[ "$sanitize" = none ] || extra+=("-fsanitize=$sanitize")
+(cd "$work/example" && $cc "${extra[@]}" generate.c $flags -Wl,-rpath,"$lib" -o generate) >"$work/cc.log" 2>&1 \
+  && ldd "$work/example/generate" | grep -q "libthinkdiff.so.0 => $lib/libthinkdiff.so.0"
+check $? "examples/generate.c compiles and links against the installed library"
+sed 's/^/# /' "$work/cc.log"
+
+"$dest$prefix/bin/thinkdiff" make-demo-models --tokenizers "$source/tests/data/tokenizers" "$work/models" \
+  >"$work/demo.log" 2>&1
+check $? "thinkdiff make-demo-models (the installed CLI)"
+
+(cd "$work/example" && ./generate "$work/models") >"$work/run.log" 2>&1
+status=$?
+sed 's/^/# /' "$work/run.log"
+magic=$(head -c 8 "$work/example/example.png" 2>/dev/null | od -An -tx1 | tr -d ' \n')
+[ "$status" = 0 ] && [ "$magic" = 89504e470d0a1a0a ] && grep -q '^example.png: 64x64$' "$work/run.log"
+check $? "the example renders example.png (64x64 PNG) with the demo models"
+
+exit $failed
