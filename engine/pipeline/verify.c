@@ -1,9 +1,8 @@
 /* verify.c — the component registry, the comparison and `thinkdiff verify`. */
 #include "pipeline/verify.h"
 
-#ifdef TD_HAVE_VULKAN
-#include "backend/vulkan/vulkan_backend.h"
-#endif
+#include "api/api_private.h"
+#include "pipeline/model_table.h"
 
 #include <glib.h>
 #include <math.h>
@@ -92,13 +91,25 @@ td_verify_io_tensor (td_safetensors *io, const char *name, td_backend *backend, 
 static const td_verify_component *registered[MAX_REGISTERED];
 static size_t n_registered;
 
+/* The built-in components: those of the model table, in its order. */
 static size_t
 builtin_count (void)
 {
   size_t n = 0;
-  while (td_verify_builtin[n] != NULL)
-    n++;
+  for (const td_model_entry *const *m = td_model_table; *m != NULL; m++)
+    for (const td_verify_component *const *c = (*m)->components; *c != NULL; c++)
+      n++;
   return n;
+}
+
+static const td_verify_component *
+builtin_at (size_t index)
+{
+  for (const td_model_entry *const *m = td_model_table; *m != NULL; m++)
+    for (const td_verify_component *const *c = (*m)->components; *c != NULL; c++)
+      if (index-- == 0)
+        return *c;
+  return NULL;
 }
 
 size_t
@@ -112,7 +123,7 @@ td_verify_component_at (size_t index)
 {
   size_t builtins = builtin_count ();
   if (index < builtins)
-    return td_verify_builtin[index];
+    return builtin_at (index);
   index -= builtins;
   return index < n_registered ? registered[index] : NULL;
 }
@@ -135,17 +146,6 @@ td_verify_register (const td_verify_component *component)
 
 /* ---- comparison ---- */
 
-static bool
-same_shape (const td_tensor *a, const td_tensor *b)
-{
-  if (a->ndim != b->ndim)
-    return false;
-  for (int i = 0; i < a->ndim; i++)
-    if (a->shape[i] != b->shape[i])
-      return false;
-  return true;
-}
-
 td_status
 td_verify_compare (const char *name, const td_tensor *actual, const td_tensor *reference, double tolerance,
                    td_verify_result *result, td_error *err)
@@ -154,7 +154,7 @@ td_verify_compare (const char *name, const td_tensor *actual, const td_tensor *r
   g_strlcpy (result->name, name, sizeof result->name);
   result->max_abs_err = NAN;
   result->rel_err = NAN;
-  if (!same_shape (actual, reference))
+  if (!td_tensor_same_shape (actual, reference))
     {
       char a[96], r[96];
       snprintf (result->note, sizeof result->note, "shape %s but the reference is %s",
@@ -247,17 +247,5 @@ td_verify_run (const td_verify_component *component, const char *model_dir, cons
 td_backend *
 td_verify_backend_new (const char *name, td_error *err)
 {
-  if (strcmp (name, "cpu") == 0)
-    return td_backend_cpu_new (err);
-  if (strcmp (name, "vulkan") == 0)
-    {
-#ifdef TD_HAVE_VULKAN
-      return td_backend_vulkan_new (-1, err);
-#else
-      td_error_set (err, TD_ERR_UNSUPPORTED, "--backend vulkan: this build has no Vulkan backend (use --backend cpu)");
-      return NULL;
-#endif
-    }
-  td_error_set (err, TD_ERR_INVALID_ARG, "unknown backend '%s' (use cpu or vulkan)", name);
-  return NULL;
+  return td_backend_choose (name, -1, err);
 }
