@@ -85,6 +85,37 @@ td_verify_io_tensor (td_safetensors *io, const char *name, td_backend *backend, 
   return t;
 }
 
+float *
+td_verify_io_floats (td_safetensors *io, const char *name, int64_t *count, td_error *err)
+{
+  td_tensor *host = td_safetensors_tensor (io, name, err);
+  if (host == NULL)
+    return NULL;
+  float *values = td_tensor_to_f32 (host, err);
+  if (count != NULL)
+    *count = td_tensor_numel (host);
+  td_tensor_free (host);
+  return values;
+}
+
+int32_t *
+td_verify_io_ints (td_safetensors *io, const char *name, int64_t *count, td_error *err)
+{
+  int64_t n = 0;
+  float *values = td_verify_io_floats (io, name, &n, err);
+  if (values == NULL)
+    return NULL;
+  int32_t *out = malloc ((size_t) (n > 0 ? n : 1) * sizeof *out);
+  if (out == NULL)
+    td_error_set (err, TD_ERR_NO_MEMORY, "out of memory reading %s", name);
+  for (int64_t i = 0; out != NULL && i < n; i++)
+    out[i] = (int32_t) values[i];
+  free (values);
+  if (count != NULL)
+    *count = n;
+  return out;
+}
+
 /* ---- registry ---- */
 
 #define MAX_REGISTERED 64

@@ -36,6 +36,10 @@ typedef struct td_verify_component {
 void td_verify_outputs_add (td_verify_outputs *outputs, const char *name, td_tensor *t);
 /* An io tensor (any dtype) as a new f32 tensor on backend, for a component's inputs. */
 td_tensor *td_verify_io_tensor (td_safetensors *io, const char *name, td_backend *backend, td_error *err);
+/* An io tensor (any dtype) as host values (free()): f32, or int32 for ids and
+ * grids. *count (may be NULL) gets the number of values. */
+float *td_verify_io_floats (td_safetensors *io, const char *name, int64_t *count, td_error *err);
+int32_t *td_verify_io_ints (td_safetensors *io, const char *name, int64_t *count, td_error *err);
 /* A tolerance for one output instead of the component's (a bf16 path beside f32 ones). */
 void td_verify_outputs_set_tolerance (td_verify_outputs *outputs, const char *name, double tolerance);
 /* Adds a copy of a float array of the given shape. */
