@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the build into a temporary folder (meson install --destdir), then,
-# as a program outside the project would:
+# as a program outside the project would (the installed files only):
 #   - finds the library, its soname link, the public headers and thinkdiff.pc;
 #   - checks that libthinkdiff exports only td_-prefixed symbols (nm -D);
 #   - compiles examples/generate.c in a clean folder with pkg-config's flags;
@@ -32,8 +32,9 @@ check $? "meson install --destdir" || true
 case $libdir in /*) lib=$dest$libdir ;; *) lib=$dest$prefix/$libdir ;; esac
 case $includedir in /*) inc=$dest$includedir ;; *) inc=$dest$prefix/$includedir ;; esac
 [ -L "$lib/libthinkdiff.so" ] && [ -e "$lib/libthinkdiff.so.0" ] && [ -f "$lib/pkgconfig/thinkdiff.pc" ] \
-  && [ -f "$inc/thinkdiff/thinkdiff.h" ] && [ -f "$inc/thinkdiff/thinkdiff-engine.h" ]
-check $? "library, soname link, headers and thinkdiff.pc are installed"
+  && [ -f "$inc/thinkdiff/thinkdiff.h" ] && [ -f "$inc/thinkdiff/thinkdiff-engine.h" ] \
+  && [ -x "$dest$prefix/bin/thinkdiff" ] && [ -x "$dest$prefix/bin/thinkdiff-dev" ]
+check $? "library, soname link, headers, thinkdiff.pc and the CLI are installed"
 
 exported=$(nm -D --defined-only "$lib/libthinkdiff.so.0" | awk 'NF == 3 { print $3 }')
 others=$(printf '%s\n' "$exported" | grep -v '^td_' | grep -v '^_init$\|^_fini$\|^_edata$\|^_end$\|^__bss_start$')
@@ -54,9 +55,10 @@ extra=()
 check $? "examples/generate.c compiles and links against the installed library"
 sed 's/^/# /' "$work/cc.log"
 
-"$dest$prefix/bin/thinkdiff" make-demo-models --tokenizers "$source/tests/data/tokenizers" "$work/models" \
+LD_LIBRARY_PATH=$lib "$dest$prefix/bin/thinkdiff" make-demo-models --tokenizers "$source/tests/data/tokenizers" "$work/models" \
   >"$work/demo.log" 2>&1
-check $? "thinkdiff make-demo-models (the installed CLI)"
+check $? "thinkdiff make-demo-models (the installed CLI, on the installed library)"
+sed 's/^/# /' "$work/demo.log"
 
 (cd "$work/example" && ./generate "$work/models") >"$work/run.log" 2>&1
 status=$?
