@@ -40,17 +40,20 @@ typedef struct td_board td_board;
 #define TD_BOARD_MAX_ITEMS 64
 #define TD_BOARD_MAX_TEXT (64 * 1024)
 
+/* 1024×1024, 28 steps, guidance 3.5, seed 0, and the thinking defaults above. */
 TD_API td_board_settings td_board_settings_default (void);
-/* A new empty board with the default settings; free with td_board_free. */
+/* A new empty board with the default settings; free with td_board_free (NULL is ignored). */
 TD_API td_board *td_board_new (td_board_mode mode);
 TD_API void td_board_free (td_board *board);
 /* Appends an item: value is an image file's path, or the text (copied). */
 TD_API td_status td_board_add (td_board *board, td_board_item_kind kind, const char *value, td_error *err);
+/* How many items of a kind the board holds. */
 TD_API int td_board_count (const td_board *board, td_board_item_kind kind);
 /* Item index (0 .. td_board_n_items - 1): its kind and value (owned by the board). */
 TD_API int td_board_n_items (const td_board *board);
 TD_API td_board_item_kind td_board_item_kind_at (const td_board *board, int index);
 TD_API const char *td_board_item_value_at (const td_board *board, int index);
+/* The mode and the settings, read and replaced whole (validated by td_board_validate). */
 TD_API td_board_mode td_board_get_mode (const td_board *board);
 TD_API void td_board_set_mode (td_board *board, td_board_mode mode);
 TD_API td_board_settings td_board_get_settings (const td_board *board);

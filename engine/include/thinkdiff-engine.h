@@ -43,8 +43,11 @@ typedef struct td_engine_options {
   int device;                 /* a td_device_info index; -1: choose */
 } td_engine_options;
 
+/* backend "auto", device -1. */
 TD_API td_engine_options td_engine_options_default (void);
-/* options NULL = defaults. Returns NULL with err set on failure. */
+/* Starts the backend: options NULL = defaults. Returns NULL with err set on
+ * failure (TD_ERR_NOT_FOUND: no such device; TD_ERR_DEVICE: the driver failed).
+ * Free with td_engine_free (NULL is ignored); a generation must not be running. */
 TD_API td_engine *td_engine_new (const td_engine_options *options, td_error *err);
 TD_API void td_engine_free (td_engine *engine);
 /* "cpu", "vulkan: <device name>", … */
@@ -91,6 +94,8 @@ TD_API td_status td_engine_text_to_image (td_engine *engine, const td_board *boa
                                           const td_generate_callbacks *callbacks, td_output **out,
                                           td_error *err);
 
+/* Frees the output and everything it owns (NULL is ignored). An output is plain
+ * data: it may be handed to and read from any thread. */
 TD_API void td_output_free (td_output *output);
 /* The image (owned by the output). */
 TD_API const td_image *td_output_image (const td_output *output);

@@ -25,13 +25,17 @@ typedef struct td_checkpoint_tensor {
 } td_checkpoint_tensor;
 
 /* path: a .safetensors file, a .safetensors.index.json, or a folder holding either. */
+/* The header is read and checked strictly (messages start with the file's path);
+ * tensor data is mapped, not read. Close with td_checkpoint_close (NULL is ignored). */
 TD_API td_checkpoint *td_checkpoint_open (const char *path, td_error *err);
 TD_API void td_checkpoint_close (td_checkpoint *checkpoint);
+/* The path it was opened from, its number of files (shards) and of tensors. */
 TD_API const char *td_checkpoint_path (const td_checkpoint *checkpoint);
 TD_API size_t td_checkpoint_file_count (const td_checkpoint *checkpoint);
 TD_API size_t td_checkpoint_count (const td_checkpoint *checkpoint);
 /* Fills *out with tensor index's facts (strings owned by the checkpoint). */
 TD_API void td_checkpoint_tensor_at (const td_checkpoint *checkpoint, size_t index, td_checkpoint_tensor *out);
+/* The "__metadata__" entries; key and value are owned by the checkpoint. */
 TD_API size_t td_checkpoint_metadata_count (const td_checkpoint *checkpoint);
 TD_API void td_checkpoint_metadata_at (const td_checkpoint *checkpoint, size_t index, const char **key,
                                        const char **value);
@@ -52,6 +56,7 @@ typedef struct td_tokenizer td_tokenizer;
 /* PATH: a tokenizer.json, a spiece.model, a vocab.json (with merges.txt beside
  * it) or a folder holding one of those. Free with td_tokenizer_free. */
 TD_API td_status td_tokenizer_load (const char *path, td_tokenizer **out, td_error *err);
+/* NULL is ignored. */
 TD_API void td_tokenizer_free (td_tokenizer *tok);
 /* Encodes UTF-8 text (len -1: NUL-terminated); add_special adds what the
  * tokenizer's post-processor adds. *ids is td_free'd (NULL when *n_ids is 0). */

@@ -29,6 +29,7 @@ typedef struct td_image_text {
   char *value;
 } td_image_text;
 
+/* The limits above; callers may lower them for untrusted files. */
 TD_API td_image_limits td_image_limits_default (void);
 
 /* Loads a PNG or JPEG (sniffed by its first bytes) into *out, which the caller
@@ -50,6 +51,7 @@ TD_API td_status td_image_save_jpeg (const char *path, const td_image *image, in
  * Free *text with td_image_text_free. */
 TD_API td_status td_image_png_text (const char *path, const td_image_limits *limits, td_image_text **text,
                                     size_t *n_text, td_error *err);
+/* Frees the array td_image_png_text returned and its strings. */
 TD_API void td_image_text_free (td_image_text *text, size_t n_text);
 
 #ifdef __cplusplus

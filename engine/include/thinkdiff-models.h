@@ -44,7 +44,9 @@ typedef struct td_model_paths {
 TD_API char *td_models_default_dir (void);
 /* Looks under root; never fails for missing parts (see missing[]), only for an unreadable root. */
 TD_API td_status td_model_paths_find (const char *root, td_model_paths *paths, td_error *err);
+/* Frees the strings of paths and zeroes it. */
 TD_API void td_model_paths_clear (td_model_paths *paths);
+/* A part's name for people ("FLUX", "Qwen2-VL", …). */
 TD_API const char *td_model_part_title (td_model_part part);
 /* The bundle (see below) that provides a part. */
 TD_API const char *td_model_part_bundle (td_model_part part);
@@ -62,17 +64,21 @@ typedef struct td_catalog_component td_catalog_component;
 
 /* NULL-terminated arrays of the built-in entries. */
 TD_API const td_catalog_bundle *const *td_catalog_bundles (void);
+/* NULL when there is no bundle of that id. */
 TD_API const td_catalog_bundle *td_catalog_find_bundle (const char *id);
+/* A bundle's id ("lvlm") and one-line summary. */
 TD_API const char *td_bundle_id (const td_catalog_bundle *bundle);
 TD_API const char *td_bundle_summary (const td_catalog_bundle *bundle);
 /* NULL-terminated. */
 TD_API const td_catalog_component *const *td_bundle_components (const td_catalog_bundle *bundle);
 /* Whether any component needs an access token and an accepted licence. */
 TD_API bool td_bundle_gated (const td_catalog_bundle *bundle);
+/* A component's id (its folder under the models folder) and title. */
 TD_API const char *td_component_id (const td_catalog_component *component);
 TD_API const char *td_component_title (const td_catalog_component *component);
 /* "org/name" on the hub. */
 TD_API const char *td_component_repo (const td_catalog_component *component);
+/* Whether the hub wants a token and an accepted licence for it. */
 TD_API bool td_component_gated (const td_catalog_component *component);
 
 /* What is on disk ----------------------------------------------------------- */
@@ -91,7 +97,9 @@ typedef struct td_component_state {
   uint64_t bytes_present;   /* complete files plus .part bytes */
 } td_component_state;
 
+/* "missing", "partial", "present". */
 TD_API const char *td_presence_name (td_presence presence);
+/* What of a component is on disk under models_dir (no network, no hashing). */
 TD_API td_status td_models_component_state (const char *models_dir, const td_catalog_component *component,
                                             td_component_state *out, td_error *err);
 
@@ -151,22 +159,27 @@ TD_API td_status td_models_pull (const char *bundle_id, const td_pull_settings *
 
 /* Access tokens --------------------------------------------------------------- */
 
-/* Tokens are kept per endpoint host in the desktop keyring, never in files. */
+/* Tokens are kept per endpoint host ("huggingface.co") in the desktop keyring,
+ * never in files. A store is used by one thread at a time; the keyring calls
+ * block, so the app makes them off the main thread or accepts a short wait. */
 typedef struct td_token_store td_token_store;
 
 #define TD_TOKEN_MAX_LEN 1024
 
 /* A token is 1..TD_TOKEN_MAX_LEN printable ASCII characters without spaces. */
 TD_API bool td_token_is_valid (const char *token);
+/* A store that forgets at exit (tests, headless machines). */
 TD_API td_token_store *td_token_store_new_memory (void);
 /* NULL (with TD_ERR_UNSUPPORTED) when built without libsecret. */
 TD_API td_token_store *td_token_store_new_keyring (td_error *err);
 /* *token_out (td_free it) is NULL, with TD_OK, when nothing is stored for host. */
 TD_API td_status td_token_store_lookup (td_token_store *store, const char *host, char **token_out,
                                         td_error *err);
+/* Stores (replacing) or forgets the token for host. */
 TD_API td_status td_token_store_save (td_token_store *store, const char *host, const char *token,
                                       td_error *err);
 TD_API td_status td_token_store_clear (td_token_store *store, const char *host, td_error *err);
+/* NULL is ignored. */
 TD_API void td_token_store_free (td_token_store *store);
 
 /* Demo models ----------------------------------------------------------------- */
