@@ -418,9 +418,11 @@ td_window_reuse_board (TdWindow       *self,
   td_prompt_board_clear (self->board);
   for (int i = 0; i < td_board_n_items (board); i++)
     {
-      const char *value = td_board_item_value_at (board, i);
+      td_board_item_kind kind = TD_BOARD_TEXT;
+      const char *value = NULL;
 
-      if (td_board_item_kind_at (board, i) == TD_BOARD_TEXT)
+      td_board_item_at (board, i, &kind, &value);
+      if (kind == TD_BOARD_TEXT)
         {
           td_prompt_board_add_text (self->board, value);
           n_restored++;

@@ -8,16 +8,16 @@ td_board_n_items (const td_board *board)
   return board->n_items;
 }
 
-td_board_item_kind
-td_board_item_kind_at (const td_board *board, int index)
+bool
+td_board_item_at (const td_board *board, int index, td_board_item_kind *kind, const char **value)
 {
-  return board->items[index].kind;
-}
-
-const char *
-td_board_item_value_at (const td_board *board, int index)
-{
-  return board->items[index].value;
+  if (index < 0 || index >= board->n_items)
+    return false;
+  if (kind != NULL)
+    *kind = board->items[index].kind;
+  if (value != NULL)
+    *value = board->items[index].value;
+  return true;
 }
 
 td_board_mode

@@ -48,10 +48,12 @@ td_checkpoint_count (const td_checkpoint *checkpoint)
   return td_safetensors_count (reader (checkpoint));
 }
 
-void
+bool
 td_checkpoint_tensor_at (const td_checkpoint *checkpoint, size_t index, td_checkpoint_tensor *out)
 {
   const td_safetensors_info *t = td_safetensors_at (reader (checkpoint), index);
+  if (t == NULL)
+    return false;
   *out = (td_checkpoint_tensor) {
     .name = t->name,
     .dtype = td_dtype_safetensors_name (t->dtype),
@@ -61,6 +63,7 @@ td_checkpoint_tensor_at (const td_checkpoint *checkpoint, size_t index, td_check
   };
   for (int d = 0; d < t->ndim && d < 8; d++)
     out->shape[d] = t->shape[d];
+  return true;
 }
 
 size_t
@@ -69,10 +72,13 @@ td_checkpoint_metadata_count (const td_checkpoint *checkpoint)
   return td_safetensors_metadata_count (reader (checkpoint));
 }
 
-void
+bool
 td_checkpoint_metadata_at (const td_checkpoint *checkpoint, size_t index, const char **key, const char **value)
 {
+  if (index >= td_safetensors_metadata_count (reader (checkpoint)))
+    return false;
   td_safetensors_metadata_at (reader (checkpoint), index, key, value);
+  return true;
 }
 
 td_status

@@ -49,10 +49,10 @@ TD_API void td_board_free (td_board *board);
 TD_API td_status td_board_add (td_board *board, td_board_item_kind kind, const char *value, td_error *err);
 /* How many items of a kind the board holds. */
 TD_API int td_board_count (const td_board *board, td_board_item_kind kind);
-/* Item index (0 .. td_board_n_items - 1): its kind and value (owned by the board). */
 TD_API int td_board_n_items (const td_board *board);
-TD_API td_board_item_kind td_board_item_kind_at (const td_board *board, int index);
-TD_API const char *td_board_item_value_at (const td_board *board, int index);
+/* Item index's kind and value (the image path or the text, owned by the board);
+ * false, with nothing set, when index is out of range. kind or value may be NULL. */
+TD_API bool td_board_item_at (const td_board *board, int index, td_board_item_kind *kind, const char **value);
 /* The mode and the settings, read and replaced whole (validated by td_board_validate). */
 TD_API td_board_mode td_board_get_mode (const td_board *board);
 TD_API void td_board_set_mode (td_board *board, td_board_mode mode);

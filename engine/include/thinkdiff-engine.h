@@ -50,7 +50,7 @@ TD_API td_engine_options td_engine_options_default (void);
  * Free with td_engine_free (NULL is ignored); a generation must not be running. */
 TD_API td_engine *td_engine_new (const td_engine_options *options, td_error *err);
 TD_API void td_engine_free (td_engine *engine);
-/* "cpu", "vulkan: <device name>", … */
+/* The backend it runs on: "cpu" or "vulkan". */
 TD_API const char *td_engine_name (const td_engine *engine);
 
 /* Generating ------------------------------------------------------------------- */

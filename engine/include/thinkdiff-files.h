@@ -33,11 +33,12 @@ TD_API void td_checkpoint_close (td_checkpoint *checkpoint);
 TD_API const char *td_checkpoint_path (const td_checkpoint *checkpoint);
 TD_API size_t td_checkpoint_file_count (const td_checkpoint *checkpoint);
 TD_API size_t td_checkpoint_count (const td_checkpoint *checkpoint);
-/* Fills *out with tensor index's facts (strings owned by the checkpoint). */
-TD_API void td_checkpoint_tensor_at (const td_checkpoint *checkpoint, size_t index, td_checkpoint_tensor *out);
+/* Fills *out with tensor index's facts (strings owned by the checkpoint); false
+ * when index is out of range. */
+TD_API bool td_checkpoint_tensor_at (const td_checkpoint *checkpoint, size_t index, td_checkpoint_tensor *out);
 /* The "__metadata__" entries; key and value are owned by the checkpoint. */
 TD_API size_t td_checkpoint_metadata_count (const td_checkpoint *checkpoint);
-TD_API void td_checkpoint_metadata_at (const td_checkpoint *checkpoint, size_t index, const char **key,
+TD_API bool td_checkpoint_metadata_at (const td_checkpoint *checkpoint, size_t index, const char **key,
                                        const char **value);
 
 /* Reads the state dict of a PyTorch checkpoint (torch.save zip; the dict under
