@@ -17,7 +17,6 @@
 #include "td-config.h"
 
 #include <glib/gi18n.h>
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -220,32 +219,6 @@ is_device_failure (td_status status)
 
 /* The board --------------------------------------------------------------- */
 
-/* Writes pasted pixels to <cache>/pasted/<checksum>.png (once per image). */
-static char *
-save_pasted_image (const TdGenerationInput  *input,
-                   GError                  **error)
-{
-  g_autofree char *dir = td_engine_pasted_dir ();
-  g_autofree char *sum = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, input->pixels);
-  g_autofree char *name = g_strdup_printf ("%.16s-%dx%d.png", sum, input->width, input->height);
-  g_autofree char *path = g_build_filename (dir, name, NULL);
-  td_image image = { input->width, input->height, (uint8_t *) g_bytes_get_data (input->pixels, NULL) };
-  td_error err = { 0 };
-
-  if (g_file_test (path, G_FILE_TEST_IS_REGULAR))
-    return g_steal_pointer (&path);
-
-  if (g_mkdir_with_parents (dir, 0700) != 0
-      || td_image_save_png (path, &image, NULL, 0, &err) != TD_OK)
-    {
-      g_set_error (error, TD_ENGINE_ERROR, TD_ENGINE_ERROR_INPUT,
-                   _("A pasted image could not be stored in %s: %s"), dir,
-                   err.message[0] != '\0' ? err.message : g_strerror (errno));
-      return NULL;
-    }
-  return g_steal_pointer (&path);
-}
-
 static td_board *
 board_from_request (const TdGenerationRequest  *request,
                     GError                    **error)
@@ -266,20 +239,25 @@ board_from_request (const TdGenerationRequest  *request,
   for (guint i = 0; i < request->inputs->len; i++)
     {
       const TdGenerationInput *input = g_ptr_array_index (request->inputs, i);
-      g_autofree char *pasted = NULL;
       td_status status;
 
       if (input->kind == TD_BOARD_ITEM_TEXT)
         status = td_board_add (board, TD_BOARD_TEXT, input->text, &err);
       else if (input->path != NULL)
         status = td_board_add (board, TD_BOARD_IMAGE, input->path, &err);
-      else if (input->pixels != NULL && (pasted = save_pasted_image (input, error)) != NULL)
-        status = td_board_add (board, TD_BOARD_IMAGE, pasted, &err);
+      else if (input->pixels != NULL
+               && g_bytes_get_size (input->pixels) == (gsize) input->width * input->height * 3)
+        {
+          /* Pasted pixels are kept as PNG files, so the board (and Reuse) can name them. */
+          g_autofree char *dir = td_engine_pasted_dir ();
+          td_image image = { input->width, input->height, (uint8_t *) g_bytes_get_data (input->pixels, NULL) };
+
+          status = td_board_add_pixels (board, &image, dir, &err);
+        }
       else
         {
-          if (error != NULL && *error == NULL)
-            g_set_error_literal (error, TD_ENGINE_ERROR, TD_ENGINE_ERROR_INPUT,
-                                 _("An image on the board is not a local file"));
+          g_set_error_literal (error, TD_ENGINE_ERROR, TD_ENGINE_ERROR_INPUT,
+                               _("An image on the board is not a local file"));
           td_board_free (board);
           return NULL;
         }

@@ -47,6 +47,10 @@ TD_API td_board *td_board_new (td_board_mode mode);
 TD_API void td_board_free (td_board *board);
 /* Appends an item: value is an image file's path, or the text (copied). */
 TD_API td_status td_board_add (td_board *board, td_board_item_kind kind, const char *value, td_error *err);
+/* Appends an image given as pixels (pasted, not a file). Boards name images by
+ * path (for PNG metadata and Reuse), so the pixels are written once as
+ * store_dir/<checksum>-<W>x<H>.png (store_dir is created) and that path is added. */
+TD_API td_status td_board_add_pixels (td_board *board, const td_image *image, const char *store_dir, td_error *err);
 /* How many items of a kind the board holds. */
 TD_API int td_board_count (const td_board *board, td_board_item_kind kind);
 TD_API int td_board_n_items (const td_board *board);

@@ -109,6 +109,31 @@ test_board (void)
   g_assert_cmpint (kind, ==, TD_BOARD_IMAGE);
   g_assert_cmpstr (value, ==, "/pictures/a.png");
   td_board_free (back);
+
+  /* Pixels are stored once, as a PNG named by their checksum. */
+  g_autofree char *store = g_dir_make_tmp ("td-api-pasted-XXXXXX", NULL);
+  g_autofree char *pasted_dir = g_build_filename (store, "pasted", NULL);
+  uint8_t rgb[16 * 8 * 3];
+  for (size_t i = 0; i < sizeof rgb; i++)
+    rgb[i] = (uint8_t) (i * 7);
+  td_image pixels = { 16, 8, rgb };
+  g_assert_cmpint (td_board_add_pixels (board, &pixels, pasted_dir, &err), ==, TD_OK);
+  g_assert_cmpint (td_board_add_pixels (board, &pixels, pasted_dir, &err), ==, TD_OK);
+  const char *first = NULL, *second = NULL;
+  g_assert_true (td_board_item_at (board, 2, &kind, &first));
+  g_assert_cmpint (kind, ==, TD_BOARD_IMAGE);
+  g_assert_true (td_board_item_at (board, 3, NULL, &second));
+  g_assert_cmpstr (first, ==, second);
+  g_assert_true (g_str_has_prefix (first, pasted_dir));
+  td_image loaded = { 0 };
+  g_assert_cmpint (td_image_load (first, NULL, &loaded, &err), ==, TD_OK);
+  g_assert_cmpint (loaded.width, ==, 16);
+  g_assert_cmpint (memcmp (loaded.rgb, rgb, sizeof rgb), ==, 0);
+  td_image_clear (&loaded);
+  td_image empty = { 0, 8, rgb };
+  g_assert_cmpint (td_board_add_pixels (board, &empty, pasted_dir, &err), ==, TD_ERR_INVALID_ARG);
+  g_assert_cmpint (td_board_n_items (board), ==, 4);
+  remove_tree (store);
   td_board_free (board);
 }
 
