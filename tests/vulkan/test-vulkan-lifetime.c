@@ -1,9 +1,10 @@
 /* Memory lifetime in the Vulkan backend under the validation layer: tensors of
  * 64 MiB and more (dedicated allocations) created, used and freed between two
  * syncs by the dozen, a sync followed by a barrier after a buffer was destroyed,
- * uploads larger than the staging ring, the ring reused within one stream, and a
- * device lost in the middle of a stream with frees still waiting. Every result is
- * checked against the same arithmetic on the host. */
+ * device memory running out while freed memory waits, uploads larger than the
+ * staging ring, the ring reused within one stream, and a device lost in the
+ * middle of a stream with frees still waiting. Every result is checked against
+ * the same arithmetic on the host. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,12 +141,23 @@ test_no_stale_barrier (void)
       g_assert_nonnull (big);
       td_tensor *tail = tail_view (big, SMALL_N);
       run_ok (b, (td_op) { .type = TD_OP_SCALE, .dst = tail, .src = { x }, .p.scale = { 1, 0 } });
+      uint64_t used_before, used_after, budget;
+      td_vulkan_memory_usage (b, &used_before, &budget);
       if (free_before_sync)
         {
+          /* Its write is recorded, not even submitted: the memory must stay until
+           * that submission completes, and the free must not wait for it. */
           td_tensor_free (tail);
           td_tensor_free (big);
+          td_vulkan_memory_usage (b, &used_after, &budget);
+          g_assert_cmpuint (used_after, ==, used_before);
         }
       g_assert_cmpint (td_backend_sync (b, &err), ==, TD_OK);
+      if (free_before_sync)
+        {
+          td_vulkan_memory_usage (b, &used_after, &budget);
+          g_assert_cmpuint (used_after, <=, used_before - (uint64_t) BIG_N * 4);
+        }
       if (!free_before_sync)
         {
           td_tensor_free (tail);
@@ -167,6 +179,41 @@ test_no_stale_barrier (void)
   td_tensor_free (x);
   g_free (values);
   g_free (want);
+}
+
+/* Device memory runs out (injected) while a freed big tensor waits for its
+ * submission: the allocation waits for it, releases it and succeeds. Without
+ * freed memory to wait for, running out is an error. */
+static void
+test_out_of_memory_waits_for_frees (void)
+{
+  td_error err;
+  td_backend *b = td_backend_vulkan_new (-1, &err);
+  g_assert_nonnull (b);
+  int64_t big_shape[1] = { BIG_N };
+  td_tensor *x = zeros (b, SMALL_N);
+  td_tensor *big = td_tensor_new (b, TD_F32, 1, big_shape, &err);
+  td_tensor *tail = tail_view (big, SMALL_N);
+  run_ok (b, (td_op) { .type = TD_OP_SCALE, .dst = tail, .src = { x }, .p.scale = { 1, 2 } });
+  td_tensor_free (tail);
+  td_tensor_free (big);
+  uint64_t used_with_freed, used, budget;
+  td_vulkan_memory_usage (b, &used_with_freed, &budget);
+
+  td_vulkan_inject_faults (b, 1, 0);
+  big = td_tensor_new (b, TD_F32, 1, big_shape, &err);
+  g_assert_nonnull (big);
+  td_vulkan_memory_usage (b, &used, &budget);
+  g_assert_cmpuint (used, ==, used_with_freed); /* one big tensor gone, one new */
+
+  td_vulkan_inject_faults (b, 1, 0);
+  td_tensor *second = td_tensor_new (b, TD_F32, 1, big_shape, &err);
+  g_assert_null (second);
+  g_assert_cmpint (err.status, ==, TD_ERR_DEVICE_OOM);
+  td_tensor_free (big);
+  td_tensor_free (x);
+  td_backend_free (b);
+  vk_test_assert_no_validation_messages ();
 }
 
 static float
@@ -333,6 +380,7 @@ main (int argc, char **argv)
   g_test_add_func ("/vulkan/lifetime/validation-active", test_validation_active);
   g_test_add_func ("/vulkan/lifetime/many-large-frees-between-syncs", test_many_large_frees_between_syncs);
   g_test_add_func ("/vulkan/lifetime/no-stale-barrier", test_no_stale_barrier);
+  g_test_add_func ("/vulkan/lifetime/out-of-memory-waits-for-frees", test_out_of_memory_waits_for_frees);
   g_test_add_func ("/vulkan/lifetime/upload-larger-than-staging", test_upload_larger_than_staging);
   g_test_add_func ("/vulkan/lifetime/staging-ring-reuse", test_staging_ring_reuse);
   g_test_add_func ("/vulkan/lifetime/device-lost-mid-stream", test_device_lost_mid_stream);

@@ -535,7 +535,7 @@ void
 td_vulkan_memory_usage (td_backend *backend, uint64_t *used, uint64_t *budget)
 {
   td_vk_context *ctx = backend->impl;
-  uint64_t total = 0, allocated = 0;
+  uint64_t total = 0, allocated = ctx->deferred_bytes;
   for (int i = 0; i < ctx->block_count; i++)
     allocated += ctx->blocks[i]->size;
   VkPhysicalDeviceMemoryBudgetPropertiesEXT budgets = {
