@@ -15,7 +15,8 @@ vk_test_backend (void)
   td_vulkan_device_info *devices;
   int count;
   td_error err;
-  g_assert_cmpint (td_vulkan_list_devices (&devices, &count, &err), ==, TD_OK);
+  if (td_vulkan_list_devices (&devices, &count, &err) != TD_OK)
+    g_error ("listing Vulkan devices: %s", err.message);
   free (devices);
   if (count == 0)
     {
