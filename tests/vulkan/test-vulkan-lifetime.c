@@ -2,7 +2,8 @@
  * 64 MiB and more (dedicated allocations) created, used and freed between two
  * syncs by the dozen, a sync followed by a barrier after a buffer was destroyed,
  * device memory running out while freed memory waits, uploads larger than the
- * staging ring, the ring reused within one stream, and a device lost in the
+ * staging ring, the ring reused within one stream, pipelines first created while
+ * other submissions run, and a device lost in the
  * middle of a stream with frees still waiting. Every result is checked against
  * the same arithmetic on the host. */
 #include <math.h>
@@ -216,6 +217,53 @@ test_out_of_memory_waits_for_frees (void)
   vk_test_assert_no_validation_messages ();
 }
 
+/* On a fresh backend, each op's pipeline is first created while submissions
+ * using the others run (130 dispatches cut a submission): a chain of SCALE,
+ * COPY to f16 and back, and ADD over five submissions, checked at the end. */
+static void
+test_pipelines_across_submissions (void)
+{
+  td_error err;
+  td_backend *b = td_backend_vulkan_new (-1, &err);
+  g_assert_nonnull (b);
+  int64_t shape[1] = { SMALL_N };
+  float *values = g_new (float, SMALL_N), *want = g_new (float, SMALL_N), *ones = g_new (float, SMALL_N);
+  for (int64_t j = 0; j < SMALL_N; j++)
+    {
+      values[j] = want[j] = (float) (j % 50) - 25;
+      ones[j] = 1;
+    }
+  td_tensor *x = vk_tensor_from (b, TD_F32, 1, shape, values);
+  td_tensor *half = td_tensor_new (b, TD_F16, 1, shape, &err);
+  td_tensor *one = vk_tensor_from (b, TD_F32, 1, shape, ones);
+  g_assert_nonnull (half);
+  for (int stage = 0; stage < 5; stage++)
+    for (int k = 0; k < 130; k++)
+      {
+        td_op op;
+        if (stage % 3 == 0)
+          op = (td_op) { .type = TD_OP_SCALE, .dst = x, .src = { x }, .p.scale = { 1, 1 } };
+        else if (stage % 3 == 1)
+          op = (td_op) { .type = TD_OP_COPY, .dst = k % 2 ? x : half, .src = { k % 2 ? half : x } };
+        else
+          op = (td_op) { .type = TD_OP_ADD, .dst = x, .src = { x, one } };
+        run_ok (b, op);
+        /* SCALE and ADD add 1; the f16 round trips are exact for these integers. */
+        for (int64_t j = 0; j < SMALL_N && op.type != TD_OP_COPY; j++)
+          want[j] += 1;
+      }
+  g_assert_cmpint (td_backend_sync (b, &err), ==, TD_OK);
+  assert_equals_host (x, want, SMALL_N, "after pipelines created mid-stream");
+  td_tensor_free (x);
+  td_tensor_free (half);
+  td_tensor_free (one);
+  td_backend_free (b);
+  g_free (values);
+  g_free (want);
+  g_free (ones);
+  vk_test_assert_no_validation_messages ();
+}
+
 static float
 pattern (int64_t i)
 {
@@ -383,6 +431,7 @@ main (int argc, char **argv)
   g_test_add_func ("/vulkan/lifetime/out-of-memory-waits-for-frees", test_out_of_memory_waits_for_frees);
   g_test_add_func ("/vulkan/lifetime/upload-larger-than-staging", test_upload_larger_than_staging);
   g_test_add_func ("/vulkan/lifetime/staging-ring-reuse", test_staging_ring_reuse);
+  g_test_add_func ("/vulkan/lifetime/pipelines-across-submissions", test_pipelines_across_submissions);
   g_test_add_func ("/vulkan/lifetime/device-lost-mid-stream", test_device_lost_mid_stream);
   int result = g_test_run ();
   td_backend_free (vk_test_backend ());
