@@ -3,9 +3,8 @@
  * syncs by the dozen, a sync followed by a barrier after a buffer was destroyed,
  * device memory running out while freed memory waits, uploads larger than the
  * staging ring, the ring reused within one stream, pipelines first created while
- * other submissions run, and a device lost in the
- * middle of a stream with frees still waiting. Every result is checked against
- * the same arithmetic on the host. */
+ * other submissions run, and a device lost in the middle of a stream with frees
+ * still waiting. Every result is checked against the same arithmetic on the host. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
