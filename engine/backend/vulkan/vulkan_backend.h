@@ -6,8 +6,8 @@
  * integrated one, then anything else (lavapipe). TD_VULKAN_PROFILE=1 prints GPU
  * times per op at each sync; TD_VULKAN_VALIDATION=1 enables the Khronos validation
  * layer and counts its messages (see td_vulkan_validation_message_count); when the
- * layer is missing that is said on stderr, and TD_REQUIRE_VALIDATION=1 (which also
- * asks for validation) makes it an error. TD_VULKAN_NO_16BIT_STORAGE=1 runs the
+ * layer is missing that is said on stderr, and TD_REQUIRE_VALIDATION=1 makes it an
+ * error (CI sets both). TD_VULKAN_NO_16BIT_STORAGE=1 runs the
  * device as one without 16-bit storage (the _p32 shader variants).
  * TD_VULKAN_COOPMAT=1 runs MATMUL with f16/bf16 weights on cooperative matrices
  * where the device offers them (opt-in until validated on NVIDIA hardware; see

@@ -92,9 +92,9 @@ validation_unavailable (const char *why, td_error *err)
 }
 
 /* A compute-only instance: no surface extensions, so it works headless. With
- * TD_VULKAN_VALIDATION=1 (or TD_REQUIRE_VALIDATION=1) the Khronos layer is enabled
- * and its messages counted; when it cannot be, the result is TD_OK with a notice
- * on stderr, or an error when TD_REQUIRE_VALIDATION=1. *result is vkCreateInstance's. */
+ * TD_VULKAN_VALIDATION=1 the Khronos layer is enabled and its messages counted;
+ * when it cannot be, the result is TD_OK with a notice on stderr, or an error
+ * when TD_REQUIRE_VALIDATION=1 too. *vk_result is vkCreateInstance's. */
 static td_status
 create_instance (VkInstance *instance, VkDebugUtilsMessengerEXT *messenger, VkResult *vk_result, td_error *err)
 {
@@ -102,7 +102,7 @@ create_instance (VkInstance *instance, VkDebugUtilsMessengerEXT *messenger, VkRe
   const char *extensions[2];
   uint32_t layer_count = 0, extension_count = 0;
   const char *validation = VALIDATION_LAYER;
-  bool validate = env_flag ("TD_VULKAN_VALIDATION") || env_flag ("TD_REQUIRE_VALIDATION");
+  bool validate = env_flag ("TD_VULKAN_VALIDATION");
   *instance = VK_NULL_HANDLE;
   *messenger = VK_NULL_HANDLE;
   *vk_result = VK_SUCCESS;
