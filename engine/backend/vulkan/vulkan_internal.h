@@ -15,9 +15,11 @@
 #define TD_VK_ALIGNMENT 256
 #define TD_VK_STAGING_SIZE ((VkDeviceSize) 32 << 20)
 #define TD_VK_MAX_HAZARDS 64
-/* Freed dedicated blocks still used by unfinished submissions, in bytes, above
- * which a new allocation first waits for the oldest submissions to finish. */
-#define TD_VK_DEFERRED_LIMIT ((VkDeviceSize) 1 << 30)
+/* Freed dedicated blocks still used by unfinished submissions may hold up to an
+ * eighth of the device-local heap, within these bounds, before a new allocation
+ * first waits for the oldest submissions to finish. */
+#define TD_VK_DEFERRED_LIMIT_MIN ((VkDeviceSize) 256 << 20)
+#define TD_VK_DEFERRED_LIMIT_MAX ((VkDeviceSize) 4 << 30)
 #define TD_VK_PUSH_CONSTANT_SIZE 128
 
 typedef struct td_vk_context td_vk_context;
@@ -102,7 +104,7 @@ struct td_vk_context {
   /* Dedicated blocks freed while a submission that used them may still run:
    * destroyed once completed_serial reaches their last_use. */
   td_vk_block *deferred;
-  VkDeviceSize deferred_bytes;
+  VkDeviceSize deferred_bytes, deferred_limit;
   td_vk_block *staging;                /* host-visible, coherent, mapped */
   void *staging_map;
   VkDeviceSize staging_head;           /* ring position; reset when the device is idle */

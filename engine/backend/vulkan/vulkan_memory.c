@@ -13,7 +13,7 @@
  * dedicated block is destroyed only when the last submission that recorded a
  * command on it (block->last_use) has completed; until then it waits in
  * ctx->deferred, and a new allocation first waits for old submissions when the
- * deferred blocks exceed TD_VK_DEFERRED_LIMIT or the device is out of memory.
+ * deferred blocks exceed ctx->deferred_limit or the device is out of memory.
  */
 #include "backend/vulkan/vulkan_internal.h"
 
@@ -288,7 +288,7 @@ static td_status
 device_block_new (td_vk_context *ctx, VkDeviceSize size, td_vk_block **out, td_error *err)
 {
   td_vk_poll (ctx);
-  td_status status = wait_for_deferred (ctx, TD_VK_DEFERRED_LIMIT, err);
+  td_status status = wait_for_deferred (ctx, ctx->deferred_limit, err);
   if (status != TD_OK)
     return status;
   status = block_new (ctx, size, false, out, err);
@@ -495,6 +495,14 @@ td_status
 td_vk_memory_init (td_vk_context *ctx, td_error *err)
 {
   vkGetPhysicalDeviceMemoryProperties (ctx->physical, &ctx->memory_properties);
+  VkDeviceSize heap = 0;
+  for (uint32_t i = 0; i < ctx->memory_properties.memoryHeapCount; i++)
+    if ((ctx->memory_properties.memoryHeaps[i].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT)
+        && ctx->memory_properties.memoryHeaps[i].size > heap)
+      heap = ctx->memory_properties.memoryHeaps[i].size;
+  ctx->deferred_limit = heap / 8 < TD_VK_DEFERRED_LIMIT_MIN   ? TD_VK_DEFERRED_LIMIT_MIN
+                        : heap / 8 > TD_VK_DEFERRED_LIMIT_MAX ? TD_VK_DEFERRED_LIMIT_MAX
+                                                              : heap / 8;
   td_status status = block_new (ctx, TD_VK_STAGING_SIZE, true, &ctx->staging, err);
   if (status != TD_OK)
     {
