@@ -108,10 +108,13 @@ create_instance (VkInstance *instance, VkDebugUtilsMessengerEXT *messenger, VkRe
   *vk_result = VK_SUCCESS;
   if (validate && has_layer (validation))
     layers[layer_count++] = validation;
-  else if (validate
-           && validation_unavailable ("the layer " VALIDATION_LAYER " is not installed (Debian: vulkan-validationlayers)",
-                                      err) != TD_OK)
-    return err ? err->status : TD_ERR_UNSUPPORTED;
+  else if (validate)
+    {
+      td_status status
+        = validation_unavailable ("the layer " VALIDATION_LAYER " is not installed (Debian: vulkan-validationlayers)", err);
+      if (status != TD_OK)
+        return status;
+    }
   bool debug_utils = validate && (has_instance_extension (NULL, VK_EXT_DEBUG_UTILS_EXTENSION_NAME)
                                   || (layer_count > 0
                                       && has_instance_extension (validation, VK_EXT_DEBUG_UTILS_EXTENSION_NAME)));
@@ -158,14 +161,14 @@ create_instance (VkInstance *instance, VkDebugUtilsMessengerEXT *messenger, VkRe
   if (create_messenger == NULL || create_messenger (*instance, &messenger_info, NULL, messenger) != VK_SUCCESS)
     {
       *messenger = VK_NULL_HANDLE;
-      if (validation_unavailable ("no " VK_EXT_DEBUG_UTILS_EXTENSION_NAME " messenger to count its findings", err)
-          != TD_OK)
+      td_status status
+        = validation_unavailable ("no " VK_EXT_DEBUG_UTILS_EXTENSION_NAME " messenger to count its findings", err);
+      if (status != TD_OK)
         {
           vkDestroyInstance (*instance, NULL);
           *instance = VK_NULL_HANDLE;
-          return err ? err->status : TD_ERR_UNSUPPORTED;
         }
-      return TD_OK;
+      return status;
     }
   __atomic_store_n (&validation_active, 1, __ATOMIC_RELAXED);
   return TD_OK;
