@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Validates the cooperative-matrix matmul (TD_VULKAN_COOPMAT=1) on a real GPU in
-# one run: the device listing, the Vulkan op and memory-lifetime tests with the fast path on (the
-# coopmat test's hardware case must run, not skip), and `thinkdiff bench ops` on
-# the tiled kernel and on cooperative matrices.
+# one run: the device listing, the Vulkan op and memory-lifetime tests with the
+# fast path on (the coopmat test's hardware case must run, not skip), and
+# `thinkdiff bench ops` on the tiled kernel and on cooperative matrices.
 #
 #   tests/vulkan/gpu-check.sh [BUILD_DIR]     (default: build)
 #
