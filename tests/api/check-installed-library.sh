@@ -50,8 +50,11 @@ check $? "pkg-config --cflags --libs thinkdiff: $flags"
 
 extra=()
 [ "$sanitize" = none ] || extra+=("-fsanitize=$sanitize")
-(cd "$work/example" && $cc "${extra[@]}" generate.c $flags -Wl,-rpath,"$lib" -o generate) >"$work/cc.log" 2>&1 \
-  && ldd "$work/example/generate" | grep -q "libthinkdiff.so.0 => $lib/libthinkdiff.so.0"
+(cd "$work/example" && $cc "${extra[@]}" generate.c $flags -Wl,-rpath,"$lib" -o generate) >"$work/cc.log" 2>&1
+built=$?
+# Whole output first: grep -q closing the pipe early would fail ldd under pipefail.
+linked=$(ldd "$work/example/generate" 2>&1)
+[ "$built" = 0 ] && [[ $linked == *"libthinkdiff.so.0 => $lib/libthinkdiff.so.0"* ]]
 check $? "examples/generate.c compiles and links against the installed library"
 sed 's/^/# /' "$work/cc.log"
 
@@ -63,7 +66,7 @@ sed 's/^/# /' "$work/demo.log"
 (cd "$work/example" && ./generate "$work/models") >"$work/run.log" 2>&1
 status=$?
 sed 's/^/# /' "$work/run.log"
-magic=$(head -c 8 "$work/example/example.png" 2>/dev/null | od -An -tx1 | tr -d ' \n')
+magic=$(od -An -tx1 -N8 "$work/example/example.png" 2>/dev/null | tr -d ' \n')
 [ "$status" = 0 ] && [ "$magic" = 89504e470d0a1a0a ] && grep -q '^example.png: 64x64$' "$work/run.log"
 check $? "the example renders example.png (64x64 PNG) with the demo models"
 
