@@ -38,9 +38,14 @@ check $? "library, soname link, headers, thinkdiff.pc and the CLI are installed"
 
 exported=$(nm -D --defined-only "$lib/libthinkdiff.so.0" | awk 'NF == 3 { print $3 }')
 others=$(printf '%s\n' "$exported" | grep -v '^td_' | grep -v '^_init$\|^_fini$\|^_edata$\|^_end$\|^__bss_start$')
-[ -n "$exported" ] && [ -z "$others" ]
-check $? "nm -D: only td_ symbols exported ($(printf '%s\n' "$exported" | grep -c '^td_') of them)"
-[ -z "$others" ] || printf '# exported: %s\n' $others | head -20
+# Exactly the functions the installed headers mark TD_API, nothing else.
+declared=$(cat "$inc"/thinkdiff/*.h | grep '^TD_API ' | sed 's/ *(.*//; s/.*[ *]//' | sort)
+unexpected=$(comm -13 <(printf '%s\n' "$declared") <(printf '%s\n' "$exported" | grep '^td_' | sort))
+missing=$(comm -23 <(printf '%s\n' "$declared") <(printf '%s\n' "$exported" | sort))
+[ -n "$exported" ] && [ -z "$others" ] && [ -z "$unexpected" ] && [ -z "$missing" ]
+check $? "nm -D: only td_ symbols, exactly the $(printf '%s\n' "$declared" | wc -l) TD_API functions of the headers"
+for name in $others $unexpected; do echo "# exported but not public: $name"; done
+for name in $missing; do echo "# public but not exported: $name"; done
 
 # A clean folder: only the example's source, nothing from the build.
 mkdir "$work/example" && cp "$source/examples/generate.c" "$work/example/"
