@@ -6,7 +6,9 @@
  * it, so a board may be built on one thread and handed to a worker. */
 #pragma once
 
-#include "thinkdiff.h"
+#ifndef TD_INSIDE_THINKDIFF_H
+#error "Only <thinkdiff.h> can be included directly."
+#endif
 
 #ifdef __cplusplus
 extern "C" {

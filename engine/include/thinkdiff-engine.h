@@ -7,7 +7,9 @@
  * after TD_ERR_DEVICE_LOST it must be freed and made again. */
 #pragma once
 
-#include "thinkdiff.h"
+#ifndef TD_INSIDE_THINKDIFF_H
+#error "Only <thinkdiff.h> can be included directly."
+#endif
 
 #ifdef __cplusplus
 extern "C" {

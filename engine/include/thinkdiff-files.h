@@ -3,7 +3,9 @@
  * text. Include thinkdiff.h, not this file. */
 #pragma once
 
-#include "thinkdiff.h"
+#ifndef TD_INSIDE_THINKDIFF_H
+#error "Only <thinkdiff.h> can be included directly."
+#endif
 
 #ifdef __cplusplus
 extern "C" {

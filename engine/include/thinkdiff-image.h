@@ -5,7 +5,9 @@
  * Every function here may be called from any thread. */
 #pragma once
 
-#include "thinkdiff.h"
+#ifndef TD_INSIDE_THINKDIFF_H
+#error "Only <thinkdiff.h> can be included directly."
+#endif
 
 #ifdef __cplusplus
 extern "C" {

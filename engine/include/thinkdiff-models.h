@@ -16,7 +16,9 @@
  * td_models_check take long and belong on a worker thread. */
 #pragma once
 
-#include "thinkdiff.h"
+#ifndef TD_INSIDE_THINKDIFF_H
+#error "Only <thinkdiff.h> can be included directly."
+#endif
 
 #ifdef __cplusplus
 extern "C" {

@@ -94,8 +94,11 @@ TD_API void td_free (void *memory);
 }
 #endif
 
+/* In the order their types depend on each other. */
+#define TD_INSIDE_THINKDIFF_H
 #include "thinkdiff-image.h"
 #include "thinkdiff-board.h"
 #include "thinkdiff-models.h"
 #include "thinkdiff-engine.h"
 #include "thinkdiff-files.h"
+#undef TD_INSIDE_THINKDIFF_H
