@@ -12,12 +12,14 @@
 static void
 on_stage (void *user, const char *stage)
 {
+  (void) user;
   printf ("%s…\n", stage);
 }
 
 static void
 on_step (void *user, int step, int steps)
 {
+  (void) user;
   printf ("step %d/%d\n", step, steps);
 }
 

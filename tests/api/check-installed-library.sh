@@ -55,12 +55,13 @@ check $? "pkg-config --cflags --libs thinkdiff: $flags"
 
 extra=()
 [ "$sanitize" = none ] || extra+=("-fsanitize=$sanitize")
-(cd "$work/example" && $cc "${extra[@]}" generate.c $flags -Wl,-rpath,"$lib" -o generate) >"$work/cc.log" 2>&1
+# Warnings are errors: the public headers must be clean C99 for any caller.
+(cd "$work/example" && $cc -std=c99 -Wall -Wextra -Wpedantic -Werror "${extra[@]}" generate.c $flags -Wl,-rpath,"$lib" -o generate) >"$work/cc.log" 2>&1
 built=$?
 # Whole output first: grep -q closing the pipe early would fail ldd under pipefail.
 linked=$(ldd "$work/example/generate" 2>&1)
 [ "$built" = 0 ] && [[ $linked == *"libthinkdiff.so.0 => $lib/libthinkdiff.so.0"* ]]
-check $? "examples/generate.c compiles and links against the installed library"
+check $? "examples/generate.c compiles (C99, -Wall -Wextra -Wpedantic -Werror) and links against the installed library"
 sed 's/^/# /' "$work/cc.log"
 
 LD_LIBRARY_PATH=$lib "$dest$prefix/bin/thinkdiff" make-demo-models --tokenizers "$source/tests/data/tokenizers" "$work/models" \
