@@ -1,5 +1,6 @@
 /* PNG decoding and encoding with libpng, bounded for untrusted files. */
 #include "io/image_private.h"
+#include "io/file_read.h"
 
 #include <glib.h>
 #include <glib/gstdio.h>
@@ -161,10 +162,10 @@ td_image_png_text (const char *path, const td_image_limits *given_limits, td_ima
   *text = NULL;
   *n_text = 0;
   g_autofree char *contents = NULL;
-  gsize length = 0;
-  g_autoptr (GError) error = NULL;
-  if (!g_file_get_contents (path, &contents, &length, &error))
-    return td_error_set (err, TD_ERR_IO, "%s: %s", path, error->message);
+  size_t length = 0;
+  td_status read = td_file_read_bounded (path, "image", TD_IMAGE_FILE_MAX_BYTES, &contents, &length, err);
+  if (read != TD_OK)
+    return read;
   static const uint8_t magic[8] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' };
   if (length < 8 || memcmp (contents, magic, 8) != 0)
     return td_error_set (err, TD_ERR_FORMAT, "%s: not a PNG file", path);
