@@ -372,12 +372,18 @@ static JsonNode *
 build_object (builder *b, GString *scratch)
 {
   JsonObject *object = json_object_new ();
+  g_autoptr (GString) key = g_string_new (NULL);
   b->pos++;
   build_skip_space (b);
   while (b->text[b->pos] != '}')
     {
-      build_string (b, scratch);
-      g_autofree char *key = g_strndup (scratch->str, scratch->len);
+      build_string (b, key);
+      if (json_object_has_member (object, key->str))
+        {
+          json_object_unref (object);
+          b->duplicate = g_strndup (key->str, key->len);
+          return NULL;
+        }
       build_skip_space (b);
       b->pos++; /* ':' */
       JsonNode *value = build_value (b, scratch);
@@ -386,14 +392,7 @@ build_object (builder *b, GString *scratch)
           json_object_unref (object);
           return NULL;
         }
-      if (json_object_has_member (object, key))
-        {
-          json_node_unref (value);
-          json_object_unref (object);
-          b->duplicate = g_steal_pointer (&key);
-          return NULL;
-        }
-      json_object_set_member (object, key, value);
+      json_object_set_member (object, key->str, value);
       build_skip_space (b);
       if (b->text[b->pos] == ',')
         {

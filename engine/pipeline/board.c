@@ -233,7 +233,10 @@ read_mode (JsonObject *root, td_board_mode *mode, const char *path, td_error *er
   if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
     return td_error_set (err, TD_ERR_FORMAT, "%s: \"mode\" should be the string \"lvlm\" or \"clip\"", path);
   if (!td_board_mode_from_name (json_node_get_string (node), mode))
-    return td_error_set (err, TD_ERR_FORMAT, "%s: \"mode\" is neither \"lvlm\" nor \"clip\"", path);
+    {
+      g_autofree char *shown = g_strescape (json_node_get_string (node), NULL);
+      return td_error_set (err, TD_ERR_FORMAT, "%s: mode \"%.32s\" is neither lvlm nor clip", path, shown);
+    }
   return TD_OK;
 }
 
