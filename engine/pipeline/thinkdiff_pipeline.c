@@ -1,4 +1,5 @@
 #include "pipeline/thinkdiff_pipeline.h"
+#include "core/error_optional.h"
 
 #include <glib.h>
 #include <stdlib.h>
@@ -114,6 +115,7 @@ td_thinkdiff_text_to_image (const char *prompt, const td_board_settings *setting
                             td_backend *backend, const td_thinkdiff_callbacks *callbacks,
                             td_thinkdiff_result *result, td_error *err)
 {
+  TD_ERROR_OPTIONAL (err);
   memset (result, 0, sizeof *result);
   stage (callbacks, "encoding text");
   td_text_encoders *encoders = td_text_encoders_new (flux_dir, backend, err);
@@ -449,6 +451,7 @@ td_status
 td_thinkdiff_generate (const td_board *board, const td_model_paths *paths, td_backend *backend,
                        const td_thinkdiff_callbacks *callbacks, td_thinkdiff_result *result, td_error *err)
 {
+  TD_ERROR_OPTIONAL (err);
   memset (result, 0, sizeof *result);
   td_status st = td_board_validate (board, err);
   if (st == TD_OK)
