@@ -2,6 +2,7 @@
 #include "io/image_private.h"
 #include "io/file_read.h"
 
+#include <errno.h>
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <png.h>
@@ -219,7 +220,7 @@ td_image_write_atomically (const char *path, td_image_write_fn fn, const void *d
   g_autofree char *template = g_strdup_printf ("%s/.%s.XXXXXX", dir, base);
   int fd = g_mkstemp (template);
   if (fd < 0)
-    return td_error_set (err, TD_ERR_IO, "%s: cannot create a file in %s", path, dir);
+    return td_error_set (err, TD_ERR_IO, "%s: cannot create a file in %s: %s", path, dir, g_strerror (errno));
   FILE *file = fdopen (fd, "wb");
   if (file == NULL)
     {
@@ -233,7 +234,7 @@ td_image_write_atomically (const char *path, td_image_write_fn fn, const void *d
   if (fclose (file) != 0 && st == TD_OK)
     st = td_error_set (err, TD_ERR_IO, "%s: writing failed", path);
   if (st == TD_OK && g_rename (template, path) != 0)
-    st = td_error_set (err, TD_ERR_IO, "%s: cannot replace the file", path);
+    st = td_error_set (err, TD_ERR_IO, "%s: cannot replace the file: %s", path, g_strerror (errno));
   if (st != TD_OK)
     g_unlink (template);
   return st;
