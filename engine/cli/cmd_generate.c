@@ -188,7 +188,14 @@ parse_args (int argc, char **argv, generate_args *a, bool settings_only)
       else if (strcmp (flag, "--preview-dir") == 0)
         a->preview_dir = value;
       else if (strcmp (flag, "--backend") == 0)
-        a->backend = value;
+        {
+          if (strcmp (value, "auto") != 0 && strcmp (value, "cpu") != 0 && strcmp (value, "vulkan") != 0)
+            {
+              fprintf (stderr, "thinkdiff: --backend is auto, cpu or vulkan, not '%s'\n", value);
+              return 2;
+            }
+          a->backend = value;
+        }
       else if (strcmp (flag, "--mode") == 0)
         {
           if (!td_board_mode_from_name (value, &a->board->mode))

@@ -385,6 +385,7 @@ test_bad_input (void)
     { "guidance hex float", { "--models", "nowhere", "--prompt", "x", "--guidance", "0x1p3" }, 2, "'0x1p3'" },
     { "top-p zero", { "--models", "nowhere", "--prompt", "x", "--top-p", "0" }, 2, "--top-p" },
     { "temperature with a space", { "--models", "nowhere", "--prompt", "x", "--temperature", "0.5 " }, 2, "--temperature" },
+    { "unknown backend", { "--models", "nowhere", "--prompt", "x", "--backend", "tpu" }, 2, "'tpu'" },
     /* outputs are checked before the models are looked for */
     { "out is a folder", { "--models", "nowhere", "--prompt", "x", "--out", "." }, 2, "is a folder" },
     { "out is empty", { "--models", "nowhere", "--prompt", "x", "--out", "" }, 2, "--out is empty" },
