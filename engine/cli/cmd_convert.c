@@ -11,13 +11,16 @@
 #include <string.h>
 
 static volatile int cancel_requested;
+static volatile sig_atomic_t writing;
 
-/* Ctrl-C or SIGTERM: stop at the next tensor or write chunk and remove the temporary file. */
+/* Ctrl-C or SIGTERM: stop at the next tensor or write chunk and remove the temporary file.
+ * Before the write there is no file yet, so a second Ctrl-C may end the process at once. */
 static void
 on_interrupt (int signal_number)
 {
-  (void) signal_number;
   cancel_requested = 1;
+  if (!writing)
+    signal (signal_number, SIG_DFL);
 }
 
 /* safetensors cannot hold every name a pickle can: say so naming the input, not the output. */
@@ -90,7 +93,12 @@ convert (const char *in, const char *out)
     }
   static const char *const metadata[] = { "format", "pt", NULL };
   if (st == TD_OK)
-    st = td_safetensors_write_cancellable (out, entries, n, metadata, &cancel_requested, &err);
+    {
+      writing = 1;
+      signal (SIGINT, on_interrupt);
+      signal (SIGTERM, on_interrupt);
+      st = td_safetensors_write_cancellable (out, entries, n, metadata, &cancel_requested, &err);
+    }
   signal (SIGINT, SIG_DFL);
   signal (SIGTERM, SIG_DFL);
   if (st == TD_OK)
