@@ -165,6 +165,9 @@ td_demo_write_readme (const char *dir, td_error *err)
 td_status
 td_demo_models_write (const char *dir, const char *tokenizers_dir, td_error *err)
 {
+  /* "" would write into the current folder */
+  if (dir == NULL || dir[0] == '\0')
+    return td_error_set (err, TD_ERR_INVALID_ARG, "no folder given for the demo models");
   if (tokenizers_dir == NULL)
     return td_error_set (err, TD_ERR_NOT_FOUND, "the tokenizer files were not found (reinstall, or pass --tokenizers)");
   td_status st;

@@ -162,14 +162,17 @@ test_inspect_escapes (void)
 }
 
 static void
-test_numbers (void)
+test_arguments (void)
 {
   const cli_case cases[] = {
+    /* an empty folder name must not mean the current folder */
+    { "make-demo-models into \"\"", { "make-demo-models", "", NULL }, 1, "no folder given" },
     { "bench-models hex size", { "bench-models", "flux", "--size", "0x40", NULL }, 2, "'0x40'" },
     { "bench-models fraction", { "bench-models", "flux", "--steps", "2.5", NULL }, 2, "'2.5'" },
     { "bench-models space", { "bench-models", "flux", "--tokens", " 8", NULL }, 2, "' 8'" },
   };
   run_cases (cases, G_N_ELEMENTS (cases));
+  assert_folder_holds ((const char *const[]) { NULL });
 }
 
 int
@@ -180,7 +183,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli-hostile/special-files", test_special_files);
   g_test_add_func ("/cli-hostile/convert-outputs", test_convert_outputs);
   g_test_add_func ("/cli-hostile/inspect-escapes", test_inspect_escapes);
-  g_test_add_func ("/cli-hostile/numbers", test_numbers);
+  g_test_add_func ("/cli-hostile/arguments", test_arguments);
   int status = g_test_run ();
   g_rmdir (tmp_dir);
   g_free (tmp_dir);
