@@ -4,6 +4,7 @@
  * once with a message naming the file and the reason, and leave nothing behind. */
 #include <errno.h>
 #include <glib.h>
+#include <signal.h>
 #include <glib/gstdio.h>
 #include <stdbool.h>
 #include <string.h>
@@ -143,6 +144,65 @@ test_convert_outputs (void)
   run_result_clear (&r);
 }
 
+/* Ctrl-C at any moment of a conversion: either it finished (the output whole)
+ * or nothing is left, never a temporary file. The checkpoint (two 32 MiB
+ * tensors) is written by tests/io-pth/pth_build.py. */
+static void
+test_convert_interrupted (void)
+{
+  g_autofree char *python = g_find_program_in_path ("python3");
+  if (python == NULL)
+    {
+      g_test_skip ("no python3 to write the checkpoint");
+      return;
+    }
+  g_autofree char *helpers = g_build_filename (g_getenv ("TD_TEST_DATA"), "..", "io-pth", NULL);
+  g_autofree char *script = g_strdup_printf (
+    "import sys; sys.path.insert(0, sys.argv[1]); from pth_build import *\n"
+    "n = 8 << 20\n"
+    "t = lambda: tensor('FloatStorage', '0', n, 0, (n,), (1,))\n"
+    "write_pth('big.pth', pickle_of(dict_of([(s('a'), t()), (s('b'), t())])), {'0': bytes(4 * n)})\n");
+  const char *argv[] = { python, "-c", script, helpers, NULL };
+  int wait_status;
+  g_assert_true (g_spawn_sync (tmp_dir, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, NULL, NULL, &wait_status,
+                               NULL));
+  g_assert_true (WIFEXITED (wait_status) && WEXITSTATUS (wait_status) == 0);
+
+  /* Later and later until a run finishes before the signal. */
+  int cancelled = 0;
+  bool finished = false;
+  for (int delay_ms = 0; delay_ms <= 1000 && !finished; delay_ms += 2)
+    {
+      const char *cli[] = { g_getenv ("TD_CLI"), "convert", "big.pth", "big.safetensors", NULL };
+      GPid pid;
+      g_assert_true (g_spawn_async (tmp_dir, (char **) cli, NULL, G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL
+                                    | G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &pid, NULL));
+      g_usleep ((gulong) delay_ms * 1000);
+      kill (pid, SIGINT);
+      g_assert_cmpint (waitpid (pid, &wait_status, 0), ==, pid);
+      g_spawn_close_pid (pid);
+      g_autofree char *out = tmp_path ("big.safetensors");
+      if (WIFEXITED (wait_status) && WEXITSTATUS (wait_status) == 0)
+        {
+          assert_folder_holds ((const char *const[]) { "big.pth", "big.safetensors", NULL });
+          g_unlink (out);
+          finished = true;
+        }
+      else
+        {
+          /* exit 130 after cleaning up, or killed before the handler was set (no file yet) */
+          g_assert_true ((WIFEXITED (wait_status) && WEXITSTATUS (wait_status) == 130)
+                         || (WIFSIGNALED (wait_status) && WTERMSIG (wait_status) == SIGINT));
+          cancelled += WIFEXITED (wait_status);
+          assert_folder_holds ((const char *const[]) { "big.pth", NULL });
+        }
+    }
+  g_test_message ("%d runs cancelled cleanly", cancelled);
+  g_assert_cmpint (cancelled, >, 0);
+  g_autofree char *big = tmp_path ("big.pth");
+  g_unlink (big);
+}
+
 /* Names and metadata from a file reach the terminal escaped. */
 static void
 test_inspect_escapes (void)
@@ -182,6 +242,7 @@ main (int argc, char **argv)
   tmp_dir = g_dir_make_tmp ("td-cli-hostile-XXXXXX", NULL);
   g_test_add_func ("/cli-hostile/special-files", test_special_files);
   g_test_add_func ("/cli-hostile/convert-outputs", test_convert_outputs);
+  g_test_add_func ("/cli-hostile/convert-interrupted", test_convert_interrupted);
   g_test_add_func ("/cli-hostile/inspect-escapes", test_inspect_escapes);
   g_test_add_func ("/cli-hostile/arguments", test_arguments);
   int status = g_test_run ();
