@@ -730,6 +730,46 @@ test_bf16_new_names (void)
   g_rmdir (tmp);
 }
 
+/* preprocessor_config.json sets the pixel budget: absent → 3136..12845056, both
+ * published spellings read, bad files refused with the file named. */
+static void
+test_preprocessor_config (void)
+{
+  td_error err = { 0 };
+  td_qwen2vl_image_params p;
+  g_autofree char *tmp = g_dir_make_tmp ("qwen2vl-preprocessor-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (tmp, "preprocessor_config.json", NULL);
+  g_assert_cmpint (td_qwen2vl_image_params_read (tmp, &p, &err), ==, TD_OK);
+  g_assert_cmpint (p.min_pixels, ==, 3136);
+  g_assert_cmpint (p.max_pixels, ==, 12845056);
+
+  g_assert_true (g_file_set_contents (path, "{\"min_pixels\": 3136, \"max_pixels\": 50176, \"patch_size\": 14, "
+                                      "\"image_mean\": [0.5, 0.5, 0.5], \"image_std\": [0.25, 0.5, 1]}", -1, NULL));
+  g_assert_cmpint (td_qwen2vl_image_params_read (tmp, &p, &err), ==, TD_OK);
+  g_assert_cmpint (p.max_pixels, ==, 50176);
+  g_assert_cmpfloat (p.std[0], ==, 0.25f);
+  g_assert_true (g_file_set_contents (path, "{\"size\": {\"shortest_edge\": 1000, \"longest_edge\": 2000000}}", -1,
+                                      NULL));
+  g_assert_cmpint (td_qwen2vl_image_params_read (tmp, &p, &err), ==, TD_OK);
+  g_assert_cmpint (p.min_pixels, ==, 1000);
+  g_assert_cmpint (p.max_pixels, ==, 2000000);
+
+  const char *bad[] = {
+    "{\"max_pixels\": \"many\"}", "{\"min_pixels\": 0}", "{\"min_pixels\": 5000, \"max_pixels\": 4000}",
+    "{\"max_pixels\": 1e30}", "{\"image_mean\": [1, 2]}", "{\"image_std\": [1, 0, 1]}", "{\"merge_size\": 99}",
+    "[1]", "{\"min_pixels\": 3136", "",
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_assert_true (g_file_set_contents (path, bad[i], -1, NULL));
+      err = (td_error) { 0 };
+      g_assert_cmpint (td_qwen2vl_image_params_read (tmp, &p, &err), !=, TD_OK);
+      g_assert_nonnull (strstr (err.message, "preprocessor_config.json"));
+    }
+  g_unlink (path);
+  g_rmdir (tmp);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -744,6 +784,7 @@ main (int argc, char **argv)
   g_test_add_func ("/qwen2vl/sampling", test_sampling);
   g_test_add_func ("/qwen2vl/eos", test_eos);
   g_test_add_func ("/qwen2vl/thought-hidden", test_thought_hidden);
+  g_test_add_func ("/qwen2vl/preprocessor-config", test_preprocessor_config);
   g_test_add_func ("/qwen2vl/bf16-new-names", test_bf16_new_names);
   return g_test_run ();
 }
