@@ -191,7 +191,9 @@ test_lvlm_board (void)
 {
   cli_result r = cli_run (&fixture, NULL, "generate", "--models", "models", "--mode", "lvlm", "--image", "a.png",
                           "--text", "What comes next?", "--image", "b.png", "--width", "64", "--height", "64",
-                          "--steps", "2", "--max-new-tokens", "8", "--seed", "3", "--out", "lvlm.png", NULL);
+                          "--steps", "2", "--max-new-tokens", "8", "--seed", "3", "--picture-ids", "off",
+                          "--instruction", "Look: ", "--image-decode", "official", "--vae-tiling", "off", "--out",
+                          "lvlm.png", NULL);
   cli_assert_status (&r, 0);
   g_assert_nonnull (strstr (r.err, "thinking"));
 
@@ -220,6 +222,10 @@ test_lvlm_board (void)
   expected->settings.steps = 2;
   expected->settings.max_new_tokens = 8;
   expected->settings.seed = 3;
+  expected->settings.picture_ids = 0;
+  expected->settings.image_decode = TD_IMAGE_DECODE_OFFICIAL;
+  expected->settings.vae_tiling = false;
+  td_board_set_instruction (expected, "Look: ", NULL);
   cli_assert_boards_equal (stored, expected);
   td_board_free (stored);
   td_board_free (expected);
@@ -373,6 +379,11 @@ test_bad_input (void)
     { "unknown option", { "--models", "models", "--frobnicate", "1" }, 2, "--frobnicate" },
     { "empty board", { "--models", "models", "--mode", "clip", SMALL }, 2, "--prompt" },
     { "board file absent", { "--models", "models", "--board", "no-board.json", SMALL }, 1, "no-board.json" },
+    { "picture ids neither", { "--models", "models", "--mode", "lvlm", "--picture-ids", "yes", SMALL }, 2,
+      "auto, on or off" },
+    { "unknown image decoding", { "--models", "models", "--mode", "clip", "--image-decode", "pil", SMALL }, 2,
+      "viewer or official" },
+    { "VAE tiling neither", { "--models", "models", "--mode", "clip", "--vae-tiling", "auto", SMALL }, 2, "on or off" },
   };
 #undef SMALL
   for (size_t i = 0; i < G_N_ELEMENTS (cases); i++)
