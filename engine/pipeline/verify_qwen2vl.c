@@ -15,7 +15,7 @@
 #include "models/qwen2vl_image.h"
 #include "pipeline/verify.h"
 
-/* The processor settings the golden was made with. */
+/* The processor settings the golden was made with, when its folder has no preprocessor_config.json. */
 #define GOLDEN_MIN_PIXELS (56 * 56)
 #define GOLDEN_MAX_PIXELS (28 * 28 * 64)
 
@@ -40,8 +40,11 @@ io_ints (td_safetensors *io, const char *name, int64_t *count, td_error *err)
 
 /* image_uint8_hwc → pixel_values (uploaded to the backend) and the grid; both are outputs. */
 static td_tensor *
-preprocess (td_safetensors *io, td_backend *backend, td_verify_outputs *outputs, int grid[3], td_error *err)
+preprocess (const char *model_dir, td_safetensors *io, td_backend *backend, td_verify_outputs *outputs, int grid[3],
+            td_error *err)
 {
+  g_autofree char *preprocessor = g_build_filename (model_dir, "preprocessor_config.json", NULL);
+  const bool has_preprocessor_config = g_file_test (preprocessor, G_FILE_TEST_EXISTS);
   td_tensor *image = td_safetensors_tensor (io, "image_uint8_hwc", err);
   if (image == NULL)
     return NULL;
@@ -53,9 +56,17 @@ preprocess (td_safetensors *io, td_backend *backend, td_verify_outputs *outputs,
       goto out;
     }
   td_qwen2vl_image_params params;
-  td_qwen2vl_image_params_default (&params);
-  params.min_pixels = GOLDEN_MIN_PIXELS;
-  params.max_pixels = GOLDEN_MAX_PIXELS;
+  if (has_preprocessor_config)
+    {
+      if (td_qwen2vl_image_params_read (model_dir, &params, err) != TD_OK)
+        goto out;
+    }
+  else
+    {
+      td_qwen2vl_image_params_default (&params);
+      params.min_pixels = GOLDEN_MIN_PIXELS;
+      params.max_pixels = GOLDEN_MAX_PIXELS;
+    }
   if (td_qwen2vl_image_preprocess (td_tensor_host_data (image), (int) image->shape[0], (int) image->shape[1],
                                    &params, &values, grid, err) != TD_OK)
     goto out;
@@ -161,7 +172,7 @@ run_qwen2vl (const char *model_dir, td_safetensors *io, td_backend *backend, td_
 
   int grid[3] = { 0, 0, 0 };
   td_qwen2vl *model = td_qwen2vl_load (model_dir, backend, err);
-  td_tensor *pixels = model ? preprocess (io, backend, outputs, grid, err) : NULL;
+  td_tensor *pixels = model ? preprocess (model_dir, io, backend, outputs, grid, err) : NULL;
   const int grids[1][3] = { { grid[0], grid[1], grid[2] } };
   td_tensor *features = pixels ? td_qwen2vl_encode_images (model, pixels, grids, 1, err) : NULL;
   td_qwen2vl_session *session = features ? td_qwen2vl_session_new (model, (int) n_total + 1, err) : NULL;
