@@ -12,6 +12,7 @@
 
 #include "cli-util.h"
 #include "core/dtype.h"
+#include "io/image.h"
 #include "pipeline/model_paths.h"
 #include "text/tokenizer.h"
 
@@ -229,6 +230,36 @@ test_lvlm_board (void)
   cli_assert_boards_equal (stored, expected);
   td_board_free (stored);
   td_board_free (expected);
+}
+
+/* Over 1024 px the VAE decodes in tiles unless --vae-tiling off (whole, as diffusers): the
+ * same seed then gives other pixels, and the stored board says which was used. */
+static void
+test_vae_tiling_off (void)
+{
+  const char *names[2] = { "tiled.png", "whole.png" };
+  td_image images[2];
+  for (int i = 0; i < 2; i++)
+    {
+      cli_result r = cli_run (&fixture, NULL, "generate", "--models", "models", "--mode", "clip", "--text", "x",
+                              "--width", "1088", "--height", "64", "--steps", "1", "--vae-tiling", i ? "off" : "on",
+                              "--out", names[i], NULL);
+      cli_assert_status (&r, 0);
+      cli_result_clear (&r);
+      g_autofree char *path = path_in (names[i]);
+      td_error err = { 0 };
+      g_assert_cmpint (td_image_load (path, NULL, &images[i], &err), ==, TD_OK);
+      g_assert_cmpint (images[i].width, ==, 1088);
+      td_board *stored = cli_png_board (path);
+      g_assert_cmpint (stored->settings.vae_tiling, ==, i == 0);
+      td_board_free (stored);
+    }
+  size_t differing = 0, n = (size_t) 1088 * 64 * 3;
+  for (size_t k = 0; k < n; k++)
+    differing += images[0].rgb[k] != images[1].rgb[k];
+  g_assert_cmpuint (differing, >, n / 100);
+  td_image_clear (&images[0]);
+  td_image_clear (&images[1]);
 }
 
 /* Qwen2-VL's vocabulary is padded past its tokenizer's; ids there have no text. Here the
@@ -454,6 +485,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/generate/lvlm-board", test_lvlm_board);
   g_test_add_func ("/cli/generate/lvlm-padded-vocabulary", test_lvlm_padded_vocabulary);
   g_test_add_func ("/cli/generate/board-file", test_board_file);
+  g_test_add_func ("/cli/generate/vae-tiling-off", test_vae_tiling_off);
   g_test_add_func ("/cli/generate/bad-input", test_bad_input);
   g_test_add_func ("/cli/generate/interrupt", test_interrupt);
   int result = g_test_run ();
