@@ -232,6 +232,28 @@ test_lvlm_board (void)
   td_board_free (expected);
 }
 
+/* An LVLM board of two images with no size given is painted at 512², as the official
+ * multi-image run; picture ids and the instruction stay "auto" in the stored board. */
+static void
+test_lvlm_multi_image_defaults (void)
+{
+  cli_result r = cli_run (&fixture, NULL, "generate", "--models", "models", "--mode", "lvlm", "--image", "a.png",
+                          "--image", "b.png", "--steps", "1", "--max-new-tokens", "4", "--out", "multi.png", NULL);
+  cli_assert_status (&r, 0);
+  cli_result_clear (&r);
+  g_autofree char *out = path_in ("multi.png");
+  int width, height;
+  cli_png_size (out, &width, &height);
+  g_assert_cmpint (width, ==, 512);
+  g_assert_cmpint (height, ==, 512);
+  td_board *stored = cli_png_board (out);
+  g_assert_cmpint (stored->settings.picture_ids, ==, TD_BOARD_AUTO);
+  g_assert_null (stored->instruction);
+  g_assert_true (td_board_uses_picture_ids (stored));
+  g_assert_cmpstr (td_board_instruction (stored), ==, td_board_official_instruction);
+  td_board_free (stored);
+}
+
 /* Over 1024 px the VAE decodes in tiles unless --vae-tiling off (whole, as diffusers): the
  * same seed then gives other pixels, and the stored board says which was used. */
 static void
@@ -486,6 +508,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/generate/lvlm-padded-vocabulary", test_lvlm_padded_vocabulary);
   g_test_add_func ("/cli/generate/board-file", test_board_file);
   g_test_add_func ("/cli/generate/vae-tiling-off", test_vae_tiling_off);
+  g_test_add_func ("/cli/generate/lvlm-multi-image-defaults", test_lvlm_multi_image_defaults);
   g_test_add_func ("/cli/generate/bad-input", test_bad_input);
   g_test_add_func ("/cli/generate/interrupt", test_interrupt);
   int result = g_test_run ();
