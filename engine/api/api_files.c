@@ -2,6 +2,7 @@
  * checkpoint and converting a PyTorch one. */
 #include "thinkdiff.h"
 
+#include <glib.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -81,28 +82,51 @@ td_checkpoint_metadata_at (const td_checkpoint *checkpoint, size_t index, const 
   return true;
 }
 
-td_status
-td_checkpoint_convert_pth (const char *pth_path, const char *safetensors_path, size_t *n_tensors, td_error *err)
+/* safetensors cannot hold every name a pickle can: say so naming the input, not the output. */
+static td_status
+check_name (const char *in, const char *name, td_error *err)
 {
-  td_pth *pth = td_pth_open (pth_path, err);
+  bool utf8 = g_utf8_validate (name, -1, NULL);
+  if (name[0] != '\0' && strcmp (name, "__metadata__") != 0 && utf8)
+    return TD_OK;
+  return td_error_set (err, TD_ERR_FORMAT, "%s: tensor \"%s\" cannot be stored in safetensors (%s)", in, name,
+                       name[0] == '\0' ? "an empty name" : utf8 ? "a reserved name" : "not UTF-8");
+}
+
+td_status
+td_checkpoint_convert_pth (const char *pth_path, const char *safetensors_path, const volatile int *cancel,
+                           size_t *n_tensors, td_error *err)
+{
+  td_error local = { 0 };
+  td_pth *pth = td_pth_open (pth_path, &local);
   if (pth == NULL)
-    return err != NULL ? err->status : TD_ERR_FORMAT;
+    {
+      if (err != NULL)
+        *err = local;
+      return local.status;
+    }
   size_t n = td_pth_count (pth);
   td_safetensors_entry *entries = calloc (n > 0 ? n : 1, sizeof *entries);
   td_tensor **tensors = calloc (n > 0 ? n : 1, sizeof *tensors);
   td_status st = entries != NULL && tensors != NULL ? TD_OK
-                                                    : td_error_set (err, TD_ERR_NO_MEMORY, "out of memory");
+                                                    : td_error_set (&local, TD_ERR_NO_MEMORY, "out of memory");
   for (size_t i = 0; st == TD_OK && i < n; i++)
     {
       const char *name = td_pth_name_at (pth, i);
-      td_error local = { 0 };
+      if (cancel != NULL && *cancel)
+        {
+          st = td_error_set (&local, TD_ERR_CANCELLED, "%s: cancelled; nothing was written", safetensors_path);
+          break;
+        }
+      if ((st = check_name (pth_path, name, &local)) != TD_OK)
+        break;
       /* Strided views (e.g. a saved transpose) are written in row-major order. */
       tensors[i] = td_pth_tensor_contiguous (pth, name, &local);
       if (tensors[i] == NULL)
         {
           st = local.status;
-          if (err != NULL)
-            *err = local;
+          if (strstr (local.message, pth_path) == NULL)
+            td_error_prefix (&local, "%s: tensor \"%s\"", pth_path, name);
           break;
         }
       entries[i] = (td_safetensors_entry) {
@@ -116,9 +140,11 @@ td_checkpoint_convert_pth (const char *pth_path, const char *safetensors_path, s
     }
   static const char *const metadata[] = { "format", "pt", NULL };
   if (st == TD_OK)
-    st = td_safetensors_write (safetensors_path, entries, n, metadata, err);
+    st = td_safetensors_write_cancellable (safetensors_path, entries, n, metadata, cancel, &local);
   if (st == TD_OK && n_tensors != NULL)
     *n_tensors = n;
+  if (st != TD_OK && err != NULL)
+    *err = local;
   for (size_t i = 0; tensors != NULL && i < n; i++)
     td_tensor_free (tensors[i]);
   free (tensors);

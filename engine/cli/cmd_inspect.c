@@ -1,8 +1,11 @@
 /* thinkdiff inspect — list the tensors of a safetensors checkpoint. */
 #include "cli.h"
 
+#include <glib.h>
 #include <inttypes.h>
 #include <string.h>
+
+#include "cli_text.h"
 
 static void
 print_usage (FILE *out)
@@ -71,16 +74,20 @@ print_checkpoint (td_checkpoint *ck)
   size_t n = td_checkpoint_count (ck);
   size_t n_files = td_checkpoint_file_count (ck);
   bool sharded = n_files > 1;
+  /* Names and metadata come from the file: escaped, so they cannot drive the terminal. */
+  char **names = g_new0 (char *, n + 1);
   int name_width = 4;
   for (size_t i = 0; i < n; i++)
     {
       td_checkpoint_tensor t;
       td_checkpoint_tensor_at (ck, i, &t);
-      int len = (int) strlen (t.name);
+      names[i] = td_cli_escape (t.name);
+      int len = (int) g_utf8_strlen (names[i], -1);
       name_width = len > name_width ? len : name_width;
     }
 
-  printf ("%s\n", td_checkpoint_path (ck));
+  g_autofree char *path = td_cli_escape (td_checkpoint_path (ck));
+  printf ("%s\n", path);
   size_t n_meta = td_checkpoint_metadata_count (ck);
   if (n_meta > 0)
     {
@@ -89,7 +96,9 @@ print_checkpoint (td_checkpoint *ck)
         {
           const char *key, *value;
           td_checkpoint_metadata_at (ck, i, &key, &value);
-          printf ("  %s = %s\n", key, value);
+          g_autofree char *shown_key = td_cli_escape (key);
+          g_autofree char *shown_value = td_cli_escape (value);
+          printf ("  %s = %s\n", shown_key, shown_value);
         }
     }
 
@@ -104,12 +113,16 @@ print_checkpoint (td_checkpoint *ck)
       char shape[160];
       format_shape (&t, shape, sizeof shape);
       const char *file = strrchr (t.file, '/');
-      printf ("%-*s  %-5s  %-24s  %12" PRIu64 "%s%s\n", name_width, t.name, t.dtype, shape, t.nbytes,
-              sharded ? "  " : "", sharded ? (file != NULL ? file + 1 : t.file) : "");
+      g_autofree char *shown_file = td_cli_escape (file != NULL ? file + 1 : t.file);
+      /* width in characters: printf pads by bytes */
+      int pad = name_width - (int) g_utf8_strlen (names[i], -1);
+      printf ("%s%*s  %-5s  %-24s  %12" PRIu64 "%s%s\n", names[i], pad, "", t.dtype, shape, t.nbytes,
+              sharded ? "  " : "", sharded ? shown_file : "");
       total += t.nbytes;
       add_to_totals (totals, &n_totals, &t);
     }
 
+  g_strfreev (names);
   char human[32];
   format_bytes (total, human, sizeof human);
   printf ("total: %zu tensors, %" PRIu64 " bytes (%s) in %zu file%s\n", n, total, human, n_files,

@@ -4,6 +4,8 @@
 #include <glib.h>
 #include <string.h>
 
+#include "cli_text.h"
+
 static void
 print_usage (FILE *out)
 {
@@ -64,7 +66,11 @@ td_cli_tokenize (int argc, char **argv)
       if (i > 0)
         putchar (' ');
       if (tokens)
-        fputs (td_tokenizer_id_to_token (tok, ids[i]), stdout);
+        {
+          /* a vocabulary may hold control characters: escaped like everything printed from a file */
+          g_autofree char *shown = td_cli_escape (td_tokenizer_id_to_token (tok, ids[i]));
+          fputs (shown, stdout);
+        }
       else
         printf ("%d", ids[i]);
     }

@@ -45,10 +45,13 @@ TD_API bool td_checkpoint_metadata_at (const td_checkpoint *checkpoint, size_t i
 
 /* Reads the state dict of a PyTorch checkpoint (torch.save zip; the dict under
  * "model" or "state_dict", or the top level) without running its code, and
- * writes its tensors, in their stored dtypes, to a safetensors file.
+ * writes its tensors, in their stored dtypes, to a safetensors file, atomically.
+ * A tensor name safetensors cannot hold is an error naming the input. When
+ * *cancel (may be NULL; set it from any thread, a signal handler too) becomes
+ * non-zero it stops with TD_ERR_CANCELLED and leaves no file behind.
  * *n_tensors (may be NULL) gets how many were written. */
 TD_API td_status td_checkpoint_convert_pth (const char *pth_path, const char *safetensors_path,
-                                            size_t *n_tensors, td_error *err);
+                                            const volatile int *cancel, size_t *n_tensors, td_error *err);
 
 /* Tokenizers ------------------------------------------------------------------- */
 

@@ -21,5 +21,10 @@ typedef struct td_board {
   td_board_item *items;
   int n_items;
   td_board_settings settings;
+  /* LVLM: text put before the items in the chat. NULL = auto: the official multi-image
+   * run's instruction for boards with two or more images, none otherwise; "" = none. */
+  char *instruction;
 } td_board;
 
+/* The official multi-image run's instruction (what instruction NULL becomes there). */
+extern const char td_board_official_instruction[];

@@ -16,7 +16,7 @@ INCLUDE = re.compile(r'^[ \t]*#[ \t]*include[ \t]*"([^"]+)"', re.M)
 # includes each may use besides the public headers.
 FRONT_ENDS = {
     'app': re.compile(r'^td-[a-z0-9-]+\.h$'),
-    'engine/cli': re.compile(r'^cli\.h$'),
+    'engine/cli': re.compile(r'^cli(_[a-z]+)?\.h$'),
     'examples': re.compile(r'^$'),
 }
 PUBLIC = re.compile(r'^thinkdiff(-[a-z]+)?\.h$')

@@ -332,13 +332,18 @@ test_checkpoints (void)
   g_autofree char *dir = g_dir_make_tmp ("td-api-convert-XXXXXX", NULL);
   g_autofree char *out = g_build_filename (dir, "aligner.safetensors", NULL);
   size_t written = 0;
-  g_assert_cmpint (td_checkpoint_convert_pth (pth, out, &written, &err), ==, TD_OK);
+  g_assert_cmpint (td_checkpoint_convert_pth (pth, out, NULL, &written, &err), ==, TD_OK);
   g_assert_cmpuint (written, >, 0);
   ck = td_checkpoint_open (out, &err);
   g_assert_nonnull (ck);
   g_assert_cmpuint (td_checkpoint_count (ck), ==, written);
   td_checkpoint_close (ck);
-  g_assert_cmpint (td_checkpoint_convert_pth (model, out, NULL, &err), !=, TD_OK);
+  g_assert_cmpint (td_checkpoint_convert_pth (model, out, NULL, NULL, &err), !=, TD_OK);
+  /* Cancelled before the first tensor: an error, and no file. */
+  g_unlink (out);
+  volatile int cancel = 1;
+  g_assert_cmpint (td_checkpoint_convert_pth (pth, out, &cancel, NULL, &err), ==, TD_ERR_CANCELLED);
+  g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
   remove_tree (dir);
 }
 

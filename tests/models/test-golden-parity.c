@@ -2,6 +2,7 @@
  * on the backend named by TD_TEST_BACKEND (cpu by default, vulkan on lavapipe). */
 #include <glib.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "pipeline/model_table.h"
 
@@ -61,12 +62,17 @@ main (int argc, char **argv)
   g_autoptr (GPtrArray) cases = g_ptr_array_new_with_free_func (g_free);
   for (const td_model_entry *const *m = td_model_table; *m != NULL; m++)
     for (const td_verify_component *const *c = (*m)->components; *c != NULL; c++)
-      {
-        parity_case *pc = g_new (parity_case, 1);
-        *pc = (parity_case) { (*c)->name, (*m)->golden, TD_MODEL_GOLDEN_IO };
-        g_ptr_array_add (cases, pc);
-        g_autofree char *path = g_strdup_printf ("/golden-parity/%s", pc->component);
-        g_test_add_data_func (path, pc, run_case);
-      }
+      for (const char *const *io = td_model_entry_io (*m); *io != NULL; io++)
+        {
+          parity_case *pc = g_new (parity_case, 1);
+          *pc = (parity_case) { (*c)->name, (*m)->golden, *io };
+          g_ptr_array_add (cases, pc);
+          /* A second io file of a component is named after it. */
+          g_autofree char *stem = g_strndup (*io, strcspn (*io, "."));
+          g_autofree char *path = g_str_equal (stem, "io") ? g_strdup_printf ("/golden-parity/%s", pc->component)
+                                                           : g_strdup_printf ("/golden-parity/%s/%s", pc->component,
+                                                                              stem);
+          g_test_add_data_func (path, pc, run_case);
+        }
   return g_test_run ();
 }

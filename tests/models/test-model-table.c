@@ -1,5 +1,5 @@
 /* The model table (pipeline/model_table.h) against the tree: every golden
- * folder it names exists with its io file and is checked by components that
+ * folder it names exists with its io files and is checked by components that
  * `thinkdiff verify` finds; every golden io file in tests/data/golden belongs
  * to an entry; and the demo models it writes are the parts a models folder needs. */
 #include <glib.h>
@@ -38,10 +38,12 @@ test_goldens_exist (void)
           g_assert_null ((*m)->components[0]);
           continue;
         }
-      g_autofree char *io = g_build_filename (g_getenv ("TD_TEST_DATA"), "golden", (*m)->golden,
-                                              TD_MODEL_GOLDEN_IO, NULL);
-      g_test_message ("%s: %s", (*m)->name, io);
-      g_assert_true (g_file_test (io, G_FILE_TEST_IS_REGULAR));
+      for (const char *const *name = td_model_entry_io (*m); *name != NULL; name++)
+        {
+          g_autofree char *io = g_build_filename (g_getenv ("TD_TEST_DATA"), "golden", (*m)->golden, *name, NULL);
+          g_test_message ("%s: %s", (*m)->name, io);
+          g_assert_true (g_file_test (io, G_FILE_TEST_IS_REGULAR));
+        }
       g_assert_nonnull ((*m)->components[0]);
     }
 }
