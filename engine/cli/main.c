@@ -29,7 +29,7 @@ int
 td_cli_fail (const td_error *err)
 {
   fprintf (stderr, "thinkdiff: %s\n", err->message[0] ? err->message : td_status_name (err->status));
-  return 1;
+  return err->status == TD_ERR_CANCELLED ? 130 : 1;
 }
 
 int

@@ -14,6 +14,9 @@
 #include "core/tensor.h"
 
 #define TD_PTH_MAX_PICKLE ((size_t) 256 << 20)
+/* A deflated data.pkl may inflate to at most this many times its stored size (plus
+ * 1 MiB): real pickles compress a few times, a crafted one a thousand. */
+#define TD_PTH_MAX_PICKLE_RATIO 32
 
 typedef struct td_pth td_pth;
 

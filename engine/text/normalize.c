@@ -93,10 +93,50 @@ sentencepiece_normalize (const td_norm_step *step, const char *text)
   return g_string_free (out, FALSE);
 }
 
+/* REGEX's matches in TEXT replaced by CONTENT, or NULL once the result would pass MAX_BYTES. */
+static char *
+replace_bounded (const GRegex *regex, const char *text, const char *content, size_t max_bytes)
+{
+  size_t len = strlen (text), content_len = strlen (content), done = 0;
+  GString *out = g_string_sized_new (MIN (len + 16, max_bytes + 1));
+  GMatchInfo *match = NULL;
+  bool fits = true;
+  g_regex_match (regex, text, 0, &match);
+  while (fits && g_match_info_matches (match))
+    {
+      int start, end;
+      g_match_info_fetch_pos (match, 0, &start, &end);
+      fits = out->len + ((size_t) start - done) + content_len <= max_bytes;
+      if (fits)
+        {
+          g_string_append_len (out, text + done, start - done);
+          g_string_append_len (out, content, content_len);
+          done = end;
+          g_match_info_next (match, NULL);
+        }
+    }
+  g_match_info_free (match);
+  fits = fits && out->len + (len - done) <= max_bytes;
+  if (!fits)
+    {
+      g_string_free (out, TRUE);
+      return NULL;
+    }
+  g_string_append_len (out, text + done, len - done);
+  return g_string_free (out, FALSE);
+}
+
 td_status
-td_norm_apply (const td_norm_step *step, char **text, td_error *err)
+td_norm_apply (const td_norm_step *step, char **text, size_t max_bytes, td_error *err)
 {
   char *result = NULL;
+  if (step->kind == TD_NORM_REPLACE)
+    {
+      result = replace_bounded (step->regex, *text, step->content, max_bytes);
+      if (result == NULL)
+        return td_error_set (err, TD_ERR_LIMIT, "normalising the text: a Replace step grows it beyond %zu bytes",
+                             max_bytes);
+    }
   switch (step->kind)
     {
     case TD_NORM_NFC:
@@ -118,8 +158,7 @@ td_norm_apply (const td_norm_step *step, char **text, td_error *err)
       result = strip (*text, step->strip_left, step->strip_right);
       break;
     case TD_NORM_REPLACE:
-      result = g_regex_replace_literal (step->regex, *text, -1, 0, step->content, 0, NULL);
-      break;
+      break; /* above */
     case TD_NORM_PREPEND:
       result = **text ? g_strconcat (step->content, *text, NULL) : g_strdup (*text);
       break;
@@ -136,6 +175,11 @@ td_norm_apply (const td_norm_step *step, char **text, td_error *err)
     }
   if (result == NULL)
     return td_error_set (err, TD_ERR_INVALID_ARG, "normalising the text failed (invalid UTF-8?)");
+  if (strlen (result) > max_bytes)
+    {
+      g_free (result);
+      return td_error_set (err, TD_ERR_LIMIT, "normalising the text grows it beyond %zu bytes", max_bytes);
+    }
   g_free (*text);
   *text = result;
   return TD_OK;
