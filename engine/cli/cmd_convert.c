@@ -19,9 +19,13 @@ static int
 convert (const char *in, const char *out)
 {
   td_error err = { 0 };
+  const volatile int *cancel = td_cli_catch_interrupts ();
   td_pth *pth = td_pth_open (in, &err);
   if (pth == NULL)
-    return td_cli_fail (&err);
+    {
+      td_cli_release_interrupts ();
+      return td_cli_fail (&err);
+    }
   size_t n = td_pth_count (pth);
   td_safetensors_entry *entries = calloc (n, sizeof *entries);
   td_tensor **tensors = calloc (n, sizeof *tensors);
@@ -29,6 +33,11 @@ convert (const char *in, const char *out)
                                                     : td_error_set (&err, TD_ERR_NO_MEMORY, "out of memory");
   for (size_t i = 0; st == TD_OK && i < n; i++)
     {
+      if (*cancel)
+        {
+          st = td_error_set (&err, TD_ERR_CANCELLED, "%s: convert cancelled", in);
+          break;
+        }
       const char *name = td_pth_name_at (pth, i);
       /* Strided views (e.g. a saved transpose) are written in row-major order. */
       tensors[i] = td_pth_tensor_contiguous (pth, name, &err);
@@ -47,8 +56,11 @@ convert (const char *in, const char *out)
       };
     }
   static const char *const metadata[] = { "format", "pt", NULL };
+  if (st == TD_OK && *cancel)
+    st = td_error_set (&err, TD_ERR_CANCELLED, "%s: convert cancelled", in);
   if (st == TD_OK)
     st = td_safetensors_write (out, entries, n, metadata, &err);
+  td_cli_release_interrupts ();
   if (st == TD_OK)
     printf ("%s: %zu tensors written\n", out, n);
   for (size_t i = 0; tensors != NULL && i < n; i++)

@@ -30,8 +30,8 @@
 #define TD_PICKLE_MAX_OBJECTS (1 << 23)
 #define TD_PICKLE_MAX_STRING ((size_t) 64 << 20)
 #define TD_PICKLE_MAX_GLOBAL 256
-/* A real state dict's pickle takes about 20 bytes of values per byte. */
-#define TD_PICKLE_MEMORY_PER_BYTE 64
+/* A real state dict's pickle takes about 40 bytes of values per byte. */
+#define TD_PICKLE_MEMORY_PER_BYTE 128
 #define TD_PICKLE_MEMORY_BASE ((size_t) 1 << 20)
 
 typedef enum td_pkl_kind {

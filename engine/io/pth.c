@@ -266,8 +266,8 @@ parse (td_pth *pth, td_error *err)
       size_t size = 0;
       const td_zip_entry *entry = td_zip_find (zip, pkl_name);
       size_t max_size = TD_PTH_MAX_PICKLE;
-      if (entry != NULL && entry->csize < (TD_PTH_MAX_PICKLE - (1u << 20)) / TD_PTH_MAX_PICKLE_RATIO)
-        max_size = (size_t) entry->csize * TD_PTH_MAX_PICKLE_RATIO + (1u << 20);
+      if (entry != NULL && entry->csize < (TD_PTH_MAX_PICKLE - TD_PTH_PICKLE_SLACK) / TD_PTH_MAX_PICKLE_RATIO)
+        max_size = (size_t) entry->csize * TD_PTH_MAX_PICKLE_RATIO + TD_PTH_PICKLE_SLACK;
       pickle_bytes = td_zip_read (zip, entry, max_size, &size, err);
       pickle = pickle_bytes != NULL ? td_pickle_load (pickle_bytes, size, label, err) : NULL;
       st = pickle != NULL ? TD_OK : err != NULL ? err->status : TD_ERR_FORMAT;

@@ -12,6 +12,7 @@ struct td_flux_vae {
   td_vae_config config;
   td_backend *backend;
   td_weights *weights;
+  const volatile int *cancel;
 };
 
 static td_status
@@ -259,6 +260,25 @@ output_head (td_flux_vae *vae, td_layer_ctx *ctx, td_tensor *x, const char *part
   return out;
 }
 
+void
+td_flux_vae_set_cancel (td_flux_vae *vae, const volatile int *cancel)
+{
+  vae->cancel = cancel;
+}
+
+/* Fails the context when the cancel flag is set: checked between blocks, as one block of
+ * a large decode is the longest stretch without a check. */
+static bool
+go_on (td_flux_vae *vae, td_layer_ctx *ctx)
+{
+  if (td_layer_ok (ctx) && vae->cancel != NULL && *vae->cancel)
+    {
+      td_error_set (ctx->err, TD_ERR_CANCELLED, "cancelled");
+      td_layer_fail (ctx, TD_ERR_CANCELLED);
+    }
+  return td_layer_ok (ctx);
+}
+
 td_tensor *
 td_flux_vae_decode (td_flux_vae *vae, const td_tensor *z, td_error *err)
 {
@@ -269,12 +289,12 @@ td_flux_vae_decode (td_flux_vae *vae, const td_tensor *z, td_error *err)
       return NULL;
     }
   td_layer_ctx ctx = { .backend = vae->backend, .weights = vae->weights, .err = err };
-  td_tensor *x = td_layer_conv2d (&ctx, z, "decoder.conv_in", 1, 1);
+  td_tensor *x = go_on (vae, &ctx) ? td_layer_conv2d (&ctx, z, "decoder.conv_in", 1, 1) : NULL;
   x = mid_block (vae, &ctx, x, "decoder");
   char name[128];
-  for (int level = 0; level < c->levels && td_layer_ok (&ctx); level++)
+  for (int level = 0; level < c->levels && go_on (vae, &ctx); level++)
     {
-      for (int j = 0; j < c->layers_per_block + 1; j++)
+      for (int j = 0; j < c->layers_per_block + 1 && go_on (vae, &ctx); j++)
         {
           snprintf (name, sizeof name, "decoder.up_blocks.%d.resnets.%d", level, j);
           x = resnet (vae, &ctx, x, name);
