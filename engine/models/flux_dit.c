@@ -1,6 +1,7 @@
 #include "models/flux_dit.h"
 
 #include <glib.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -128,6 +129,99 @@ infer_bfl_config (td_flux_config *c, td_weights *weights, td_error *err)
   return TD_OK;
 }
 
+/* A diffusers-named weight: as named, or (BFL layout) the fused tensor it is cut from,
+ * whose rank alone is known here; the cut is checked where it is used. */
+static td_status
+expect (td_flux_dit *model, td_error *err, const char *name, int ndim, const int64_t *shape)
+{
+  if (!model->bfl_layout)
+    return td_weights_expect (model->weights, name, ndim, shape, err);
+  td_flux_bfl_ref ref;
+  if (!td_flux_bfl_translate (name, &ref))
+    return td_error_set (err, TD_ERR_NOT_FOUND, "%s: no tensor for '%s'", td_weights_path (model->weights), name);
+  int64_t any[TD_MAX_DIMS];
+  for (int i = 0; i < TD_MAX_DIMS; i++)
+    any[i] = TD_ANY;
+  return td_weights_expect (model->weights, ref.name, ndim, any, err);
+}
+
+static td_status
+expect_linear (td_flux_dit *model, td_error *err, int64_t out, int64_t in, const char *fmt, int index)
+{
+  char prefix[160], name[176];
+  snprintf (prefix, sizeof prefix, fmt, index);
+  snprintf (name, sizeof name, "%s.weight", prefix);
+  td_status st = expect (model, err, name, TD_DIMS (out, in));
+  snprintf (name, sizeof name, "%s.bias", prefix);
+  return st != TD_OK ? st : expect (model, err, name, TD_DIMS (out));
+}
+
+/* Every tensor the forward pass reads, with its shape, before any is used. */
+static td_status
+check_weights (td_flux_dit *model, td_error *err)
+{
+  const td_flux_config *c = &model->config;
+  const int64_t inner = INNER (c), mlp = inner * c->mlp_ratio_x100 / 100, hd = c->head_dim;
+  td_status st;
+  if ((st = expect_linear (model, err, inner, c->in_channels, "x_embedder", 0))
+      || (st = expect_linear (model, err, inner, c->joint_attention_dim, "context_embedder", 0))
+      || (st = expect_linear (model, err, inner, 256, "time_text_embed.timestep_embedder.linear_1", 0))
+      || (st = expect_linear (model, err, inner, inner, "time_text_embed.timestep_embedder.linear_2", 0))
+      || (st = expect_linear (model, err, inner, c->pooled_projection_dim, "time_text_embed.text_embedder.linear_1", 0))
+      || (st = expect_linear (model, err, inner, inner, "time_text_embed.text_embedder.linear_2", 0))
+      || (c->guidance_embeds
+          && ((st = expect_linear (model, err, inner, 256, "time_text_embed.guidance_embedder.linear_1", 0))
+              || (st = expect_linear (model, err, inner, inner, "time_text_embed.guidance_embedder.linear_2", 0))))
+      || (st = expect_linear (model, err, 2 * inner, inner, "norm_out.linear", 0))
+      || (st = expect_linear (model, err, c->out_channels, inner, "proj_out", 0)))
+    return st;
+  static const char *const double_square[] = {
+    "attn.to_q", "attn.to_k", "attn.to_v", "attn.add_q_proj", "attn.add_k_proj", "attn.add_v_proj",
+    "attn.to_out.0", "attn.to_add_out",
+  };
+  static const char *const double_norms[] = { "norm_q", "norm_k", "norm_added_q", "norm_added_k" };
+  char fmt[160], name[176];
+  for (int b = 0; b < c->num_layers; b++)
+    {
+      for (size_t i = 0; i < G_N_ELEMENTS (double_square); i++)
+        {
+          snprintf (fmt, sizeof fmt, "transformer_blocks.%%d.%s", double_square[i]);
+          if ((st = expect_linear (model, err, inner, inner, fmt, b)))
+            return st;
+        }
+      for (size_t i = 0; i < G_N_ELEMENTS (double_norms); i++)
+        {
+          snprintf (name, sizeof name, "transformer_blocks.%d.attn.%s.weight", b, double_norms[i]);
+          if ((st = expect (model, err, name, TD_DIMS (hd))))
+            return st;
+        }
+      if ((st = expect_linear (model, err, 6 * inner, inner, "transformer_blocks.%d.norm1.linear", b))
+          || (st = expect_linear (model, err, 6 * inner, inner, "transformer_blocks.%d.norm1_context.linear", b))
+          || (st = expect_linear (model, err, mlp, inner, "transformer_blocks.%d.ff.net.0.proj", b))
+          || (st = expect_linear (model, err, inner, mlp, "transformer_blocks.%d.ff.net.2", b))
+          || (st = expect_linear (model, err, mlp, inner, "transformer_blocks.%d.ff_context.net.0.proj", b))
+          || (st = expect_linear (model, err, inner, mlp, "transformer_blocks.%d.ff_context.net.2", b)))
+        return st;
+    }
+  for (int b = 0; b < c->num_single_layers; b++)
+    {
+      if ((st = expect_linear (model, err, 3 * inner, inner, "single_transformer_blocks.%d.norm.linear", b))
+          || (st = expect_linear (model, err, mlp, inner, "single_transformer_blocks.%d.proj_mlp", b))
+          || (st = expect_linear (model, err, inner, inner, "single_transformer_blocks.%d.attn.to_q", b))
+          || (st = expect_linear (model, err, inner, inner, "single_transformer_blocks.%d.attn.to_k", b))
+          || (st = expect_linear (model, err, inner, inner, "single_transformer_blocks.%d.attn.to_v", b))
+          || (st = expect_linear (model, err, inner, inner + mlp, "single_transformer_blocks.%d.proj_out", b)))
+        return st;
+      for (int i = 0; i < 2; i++)
+        {
+          snprintf (name, sizeof name, "single_transformer_blocks.%d.attn.%s.weight", b, i ? "norm_k" : "norm_q");
+          if ((st = expect (model, err, name, TD_DIMS (hd))))
+            return st;
+        }
+    }
+  return TD_OK;
+}
+
 td_flux_dit *
 td_flux_dit_load (const char *path, td_backend *backend, td_error *err)
 {
@@ -154,6 +248,8 @@ td_flux_dit_load (const char *path, td_backend *backend, td_error *err)
       if (read_diffusers_config (&model->config, config_path, err) != TD_OK)
         goto fail;
     }
+  if (check_weights (model, err) != TD_OK)
+    goto fail;
   return model;
 
 fail:
@@ -286,6 +382,14 @@ linear (td_flux_dit *model, td_layer_ctx *ctx, const td_tensor *x, const char *f
   const td_tensor *w = flux_weight (model, ctx, name, true);
   snprintf (name, sizeof name, "%s.bias", prefix);
   const td_tensor *b = flux_weight (model, ctx, name, false);
+  if (w != NULL && x != NULL && (w->ndim != 2 || w->shape[1] != x->shape[x->ndim - 1]))
+    {
+      char got[96];
+      td_layer_fail (ctx, td_error_set (ctx->err, TD_ERR_FORMAT, "%s: tensor for '%s.weight' has shape %s, expected "
+                                        "[*, %" PRId64 "]", td_weights_path (model->weights), prefix,
+                                        td_shape_string (w->ndim, w->shape, got, sizeof got), x->shape[x->ndim - 1]));
+      return NULL;
+    }
   return td_layer_linear_w (ctx, x, w, b);
 }
 
