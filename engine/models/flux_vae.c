@@ -71,6 +71,91 @@ out:
   return st;
 }
 
+static td_status
+expect_resnet (td_weights *w, td_error *err, const char *prefix, int64_t in, int64_t out)
+{
+  td_status st;
+  if ((st = td_weights_expect_norm (w, err, in, true, "%s.norm1", prefix))
+      || (st = td_weights_expect_conv (w, err, out, in, 3, true, "%s.conv1", prefix))
+      || (st = td_weights_expect_norm (w, err, out, true, "%s.norm2", prefix))
+      || (st = td_weights_expect_conv (w, err, out, out, 3, true, "%s.conv2", prefix)))
+    return st;
+  return in != out ? td_weights_expect_conv (w, err, out, in, 1, true, "%s.conv_shortcut", prefix) : TD_OK;
+}
+
+static td_status
+expect_mid_block (td_weights *w, const td_vae_config *c, td_error *err, const char *part, int64_t channels)
+{
+  char prefix[96];
+  td_status st;
+  for (int i = 0; i < 2; i++)
+    {
+      snprintf (prefix, sizeof prefix, "%s.mid_block.resnets.%d", part, i);
+      if ((st = expect_resnet (w, err, prefix, channels, channels)))
+        return st;
+    }
+  if (!c->mid_attention)
+    return TD_OK;
+  static const char *const projections[4] = { "to_q", "to_k", "to_v", "to_out.0" };
+  for (int i = 0; i < 4; i++)
+    if ((st = td_weights_expect_linear (w, err, channels, channels, true, "%s.mid_block.attentions.0.%s", part,
+                                        projections[i])))
+      return st;
+  return td_weights_expect_norm (w, err, channels, true, "%s.mid_block.attentions.0.group_norm", part);
+}
+
+/* Every tensor the decoder (and the encoder, when the file has one) reads, with its
+ * shape, before any is used. */
+static td_status
+check_weights (td_weights *w, const td_vae_config *c, td_error *err)
+{
+  const int64_t top = c->block_out_channels[c->levels - 1], bottom = c->block_out_channels[0];
+  char prefix[96];
+  td_status st;
+  if ((st = td_weights_expect_conv (w, err, top, c->latent_channels, 3, true, "decoder.conv_in"))
+      || (st = expect_mid_block (w, c, err, "decoder", top))
+      || (st = td_weights_expect_norm (w, err, bottom, true, "decoder.conv_norm_out"))
+      || (st = td_weights_expect_conv (w, err, c->out_channels, bottom, 3, true, "decoder.conv_out")))
+    return st;
+  int64_t in = top;
+  for (int level = 0; level < c->levels; level++)
+    {
+      const int64_t out = c->block_out_channels[c->levels - 1 - level];
+      for (int j = 0; j < c->layers_per_block + 1; j++, in = out)
+        {
+          snprintf (prefix, sizeof prefix, "decoder.up_blocks.%d.resnets.%d", level, j);
+          if ((st = expect_resnet (w, err, prefix, in, out)))
+            return st;
+        }
+      if (level < c->levels - 1
+          && (st = td_weights_expect_conv (w, err, out, out, 3, true, "decoder.up_blocks.%d.upsamplers.0.conv", level)))
+        return st;
+    }
+  if (!td_weights_has (w, "encoder.conv_in.weight"))
+    return TD_OK;
+  if ((st = td_weights_expect_conv (w, err, bottom, c->in_channels, 3, true, "encoder.conv_in"))
+      || (st = expect_mid_block (w, c, err, "encoder", top))
+      || (st = td_weights_expect_norm (w, err, top, true, "encoder.conv_norm_out"))
+      || (st = td_weights_expect_conv (w, err, 2 * (int64_t) c->latent_channels, top, 3, true, "encoder.conv_out")))
+    return st;
+  in = bottom;
+  for (int level = 0; level < c->levels; level++)
+    {
+      const int64_t out = c->block_out_channels[level];
+      for (int j = 0; j < c->layers_per_block; j++, in = out)
+        {
+          snprintf (prefix, sizeof prefix, "encoder.down_blocks.%d.resnets.%d", level, j);
+          if ((st = expect_resnet (w, err, prefix, in, out)))
+            return st;
+        }
+      if (level < c->levels - 1
+          && (st = td_weights_expect_conv (w, err, out, out, 3, true, "encoder.down_blocks.%d.downsamplers.0.conv",
+                                           level)))
+        return st;
+    }
+  return TD_OK;
+}
+
 td_flux_vae *
 td_flux_vae_load (const char *dir, td_backend *backend, td_error *err)
 {
@@ -81,7 +166,8 @@ td_flux_vae_load (const char *dir, td_backend *backend, td_error *err)
       return NULL;
     }
   vae->backend = backend != NULL ? backend : td_backend_host ();
-  if (read_config (&vae->config, dir, err) != TD_OK || (vae->weights = td_weights_open (dir, backend, err)) == NULL)
+  if (read_config (&vae->config, dir, err) != TD_OK || (vae->weights = td_weights_open (dir, backend, err)) == NULL
+      || check_weights (vae->weights, &vae->config, err) != TD_OK)
     {
       td_error_prefix (err, "loading the VAE from %s", dir);
       td_flux_vae_free (vae);

@@ -383,6 +383,21 @@ td_weights_expect_linear (td_weights *weights, td_error *err, int64_t out, int64
 }
 
 td_status
+td_weights_expect_conv (td_weights *weights, td_error *err, int64_t out, int64_t in, int64_t kernel, bool bias,
+                        const char *fmt, ...)
+{
+  char prefix[480];
+  va_list ap;
+  va_start (ap, fmt);
+  vsnprintf (prefix, sizeof prefix, fmt, ap);
+  va_end (ap);
+  td_status st = td_weights_expectf (weights, err, TD_DIMS (out, in, kernel, kernel), "%s.weight", prefix);
+  if (st == TD_OK && bias)
+    st = td_weights_expectf (weights, err, TD_DIMS (out), "%s.bias", prefix);
+  return st;
+}
+
+td_status
 td_weights_expect_norm (td_weights *weights, td_error *err, int64_t size, bool bias, const char *fmt, ...)
 {
   char prefix[480];

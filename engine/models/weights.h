@@ -54,6 +54,9 @@ td_status td_weights_expectf (td_weights *weights, td_error *err, int ndim, cons
 /* PREFIX.weight [out, in] and, with BIAS, PREFIX.bias [out]. */
 td_status td_weights_expect_linear (td_weights *weights, td_error *err, int64_t out, int64_t in, bool bias,
                                     const char *fmt, ...) __attribute__ ((format (printf, 6, 7)));
+/* PREFIX.weight [out, in, kernel, kernel] and, with BIAS, PREFIX.bias [out]. */
+td_status td_weights_expect_conv (td_weights *weights, td_error *err, int64_t out, int64_t in, int64_t kernel,
+                                  bool bias, const char *fmt, ...) __attribute__ ((format (printf, 7, 8)));
 /* PREFIX.weight [size] and, with BIAS, PREFIX.bias [size] (layer and group norms). */
 td_status td_weights_expect_norm (td_weights *weights, td_error *err, int64_t size, bool bias, const char *fmt, ...)
   __attribute__ ((format (printf, 5, 6)));
