@@ -47,10 +47,13 @@ read_diffusers_config (td_flux_config *c, const char *path, td_error *err)
       || (st = td_config_bool (config, NULL, "guidance_embeds", false, false, &guidance, err))
       || (st = td_config_int_array (config, NULL, "axes_dims_rope", axes, 3, &n_axes, err)))
     goto out;
-  if (n_axes != 3 || axes[0] + axes[1] + axes[2] != v[3])
+  bool axes_ok = n_axes == 3;
+  for (int i = 0; axes_ok && i < 3; i++)
+    axes_ok = axes[i] >= 0 && axes[i] <= v[3] && axes[i] % 2 == 0;
+  if (!axes_ok || axes[0] + axes[1] + axes[2] != v[3])
     {
-      st = td_error_set (err, TD_ERR_FORMAT, "%s: axes_dims_rope must be 3 numbers adding up to attention_head_dim",
-                         path);
+      st = td_error_set (err, TD_ERR_FORMAT, "%s: axes_dims_rope must be 3 even numbers adding up to "
+                         "attention_head_dim", path);
       goto out;
     }
   c->in_channels = (int) v[0];
@@ -96,6 +99,16 @@ infer_bfl_config (td_flux_config *c, td_weights *weights, td_error *err)
   const td_tensor *final = q_norm ? td_weights_get_host (weights, "final_layer.linear.weight", err) : NULL;
   if (final == NULL)
     return err != NULL ? err->status : TD_ERR_NOT_FOUND;
+  /* Sizes read off tensors are bounded as a config's would be, so that products stay in range. */
+  const td_tensor *sized[] = { img_in, txt_in, vector_in, q_norm, final };
+  for (size_t i = 0; i < G_N_ELEMENTS (sized); i++)
+    if (sized[i]->ndim < 1 || sized[i]->ndim > 2 || sized[i]->shape[0] < 1 || sized[i]->shape[0] > (1 << 16)
+        || sized[i]->shape[sized[i]->ndim - 1] > (1 << 16))
+      return td_error_set (err, TD_ERR_FORMAT, "%s: a FLUX size tensor has shape outside 1..65536 per dimension",
+                           td_weights_path (weights));
+  if (img_in->ndim != 2 || txt_in->ndim != 2 || vector_in->ndim != 2 || q_norm->ndim != 1 || final->ndim != 2)
+    return td_error_set (err, TD_ERR_FORMAT, "%s: img_in, txt_in, vector_in and final_layer.linear must be 2-D and "
+                         "the query norm 1-D", td_weights_path (weights));
   int inner = (int) img_in->shape[0];
   c->in_channels = (int) img_in->shape[1];
   c->out_channels = (int) final->shape[0];
@@ -119,9 +132,17 @@ infer_bfl_config (td_flux_config *c, td_weights *weights, td_error *err)
   if (axes != NULL)
     {
       int a[3];
-      char tail;
-      if (sscanf (axes, "%d,%d,%d%c", &a[0], &a[1], &a[2], &tail) != 3 || a[0] < 0 || a[1] < 0 || a[2] < 0
-          || a[0] % 2 || a[1] % 2 || a[2] % 2 || a[0] + a[1] + a[2] != c->head_dim)
+      bool ok = true;
+      const char *p = axes;
+      for (int i = 0; i < 3 && ok; i++)
+        {
+          char *end;
+          long long value = g_ascii_strtoll (p, &end, 10);
+          ok = end != p && g_ascii_isdigit (*p) && value <= c->head_dim && value % 2 == 0 && *end == (i < 2 ? ',' : '\0');
+          a[i] = ok ? (int) value : 0;
+          p = end + 1;
+        }
+      if (!ok || a[0] + a[1] + a[2] != c->head_dim)
         return td_error_set (err, TD_ERR_FORMAT, "%s: metadata axes_dims_rope \"%s\" is not three even numbers "
                              "adding up to the head size %d", td_weights_path (weights), axes, c->head_dim);
       memcpy (c->axes_dim, a, sizeof a);

@@ -59,8 +59,10 @@ detect_variant (td_taesd *t, td_error *err)
   bool enc_norm = enc != NULL && td_weights_has (enc, "11.pool.0.weight");
   bool dec_norm = dec != NULL && td_weights_has (dec, "3.pool.0.weight");
   if (enc != NULL && dec != NULL && enc_norm != dec_norm)
-    return td_error_set (err, TD_ERR_FORMAT, "%s and %s are different TAESD variants", td_weights_path (enc),
-                         td_weights_path (dec));
+    return td_error_set (err, TD_ERR_FORMAT, "%s and %s are different TAESD variants: %s has '%s', %s has no '%s'",
+                         td_weights_path (enc), td_weights_path (dec), td_weights_path (enc_norm ? enc : dec),
+                         enc_norm ? "11.pool.0.weight" : "3.pool.0.weight", td_weights_path (enc_norm ? dec : enc),
+                         enc_norm ? "3.pool.0.weight" : "11.pool.0.weight");
   t->midblock_norm = enc_norm || dec_norm;
   td_status st = TD_OK;
   if (enc != NULL && ((st = expect (enc, "0.weight", TAESD_WIDTH, 3, err)) != TD_OK
