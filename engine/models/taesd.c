@@ -50,9 +50,17 @@ detect_variant (td_taesd *t, td_error *err)
   td_weights *enc = t->encoder, *dec = t->decoder;
   const td_tensor *probe = enc != NULL ? td_weights_get (enc, "14.weight", err) : td_weights_get (dec, "1.weight", err);
   if (probe == NULL || probe->ndim != 4)
-    return td_error_set (err, TD_ERR_UNSUPPORTED, "%s: not a TAESD %s (no 8x latent conv; the 32x variant is not "
-                         "supported)", td_weights_path (enc != NULL ? enc : dec), enc != NULL ? "encoder" : "decoder");
+    return td_error_set (err, TD_ERR_UNSUPPORTED, "%s: not a TAESD %s (tensor '%s' is not the 4-D 8x latent conv; the "
+                         "32x variant is not supported)", td_weights_path (enc != NULL ? enc : dec),
+                         enc != NULL ? "encoder" : "decoder", enc != NULL ? "14.weight" : "1.weight");
   t->latent_channels = (int) (enc != NULL ? probe->shape[0] : probe->shape[1]);
+  const td_tensor *dec_in = enc != NULL && dec != NULL ? td_weights_get_host (dec, "1.weight", err) : NULL;
+  if (enc != NULL && dec != NULL && (dec_in == NULL || dec_in->ndim != 4 || dec_in->shape[1] != probe->shape[0]))
+    return dec_in == NULL ? err->status
+                          : td_error_set (err, TD_ERR_FORMAT, "%s: tensor '14.weight' gives %d latent channels, but "
+                                          "tensor '1.weight' of %s is not [%d, %d, 3, 3]", td_weights_path (enc),
+                                          t->latent_channels, td_weights_path (dec), TAESD_WIDTH,
+                                          t->latent_channels);
   if (t->latent_channels < 1 || t->latent_channels > 256)
     return td_error_set (err, TD_ERR_FORMAT, "%s: %d latent channels", td_weights_path (enc ? enc : dec),
                          t->latent_channels);
