@@ -49,10 +49,10 @@ read_diffusers_config (td_flux_config *c, const char *path, td_error *err)
     goto out;
   bool axes_ok = n_axes == 3;
   for (int i = 0; axes_ok && i < 3; i++)
-    axes_ok = axes[i] >= 0 && axes[i] <= v[3] && axes[i] % 2 == 0;
+    axes_ok = axes[i] > 0 && axes[i] <= v[3] && axes[i] % 2 == 0;
   if (!axes_ok || axes[0] + axes[1] + axes[2] != v[3])
     {
-      st = td_error_set (err, TD_ERR_FORMAT, "%s: axes_dims_rope must be 3 even numbers adding up to "
+      st = td_error_set (err, TD_ERR_FORMAT, "%s: axes_dims_rope must be 3 positive even numbers adding up to "
                          "attention_head_dim", path);
       goto out;
     }
@@ -138,7 +138,7 @@ infer_bfl_config (td_flux_config *c, td_weights *weights, td_error *err)
         {
           char *end;
           long long value = g_ascii_strtoll (p, &end, 10);
-          ok = end != p && g_ascii_isdigit (*p) && value <= c->head_dim && value % 2 == 0 && *end == (i < 2 ? ',' : '\0');
+          ok = end != p && g_ascii_isdigit (*p) && value > 0 && value <= c->head_dim && value % 2 == 0 && *end == (i < 2 ? ',' : '\0');
           a[i] = ok ? (int) value : 0;
           p = end + 1;
         }
