@@ -123,12 +123,21 @@ vector (td_layer_ctx *ctx, const char *prefix, const char *suffix, int64_t size,
   return required ? weight (ctx, prefix, suffix, 1, &size) : optional_weight (ctx, prefix, suffix, 1, &size);
 }
 
+/* Refuses a scalar where a layer works over the last dimension. */
+static bool
+has_last_dim (td_layer_ctx *ctx, const td_tensor *x)
+{
+  if (x->ndim < 1 && td_layer_ok (ctx))
+    td_layer_fail (ctx, td_error_set (ctx->err, TD_ERR_INVALID_ARG, "a layer's input has no dimensions"));
+  return x->ndim >= 1;
+}
+
 td_tensor *
 td_layer_linear_w (td_layer_ctx *ctx, const td_tensor *x, const td_tensor *w, const td_tensor *b)
 {
   if (!td_layer_ok (ctx) || x == NULL || w == NULL)
     return NULL;
-  if (w->ndim != 2 || w->shape[1] != x->shape[x->ndim - 1] || (b != NULL && (b->ndim != 1 || b->shape[0] != w->shape[0])))
+  if (x->ndim < 1 || w->ndim != 2 || w->shape[1] != x->shape[x->ndim - 1] || (b != NULL && (b->ndim != 1 || b->shape[0] != w->shape[0])))
     {
       char ws[96], xs[96];
       td_layer_fail (ctx, td_error_set (ctx->err, TD_ERR_FORMAT, "%s: a linear weight of shape %s does not fit an input "
@@ -149,7 +158,7 @@ td_layer_linear_w (td_layer_ctx *ctx, const td_tensor *x, const td_tensor *w, co
 td_tensor *
 td_layer_linear (td_layer_ctx *ctx, const td_tensor *x, const char *prefix)
 {
-  if (x == NULL)
+  if (x == NULL || !has_last_dim (ctx, x))
     return NULL;
   const int64_t w_shape[2] = { TD_ANY, x->shape[x->ndim - 1] };
   const td_tensor *w = weight (ctx, prefix, ".weight", 2, w_shape);
@@ -161,7 +170,7 @@ td_layer_linear (td_layer_ctx *ctx, const td_tensor *x, const char *prefix)
 td_tensor *
 td_layer_layer_norm (td_layer_ctx *ctx, const td_tensor *x, const char *prefix, float eps)
 {
-  if (x == NULL)
+  if (x == NULL || !has_last_dim (ctx, x))
     return NULL;
   const int64_t c = x->shape[x->ndim - 1];
   const td_tensor *w = vector (ctx, prefix, ".weight", c, true);
@@ -180,7 +189,7 @@ td_layer_layer_norm (td_layer_ctx *ctx, const td_tensor *x, const char *prefix, 
 td_tensor *
 td_layer_rms_norm (td_layer_ctx *ctx, const td_tensor *x, const char *weight_name, float eps)
 {
-  if (x == NULL)
+  if (x == NULL || !has_last_dim (ctx, x))
     return NULL;
   const td_tensor *w = vector (ctx, weight_name, "", x->shape[x->ndim - 1], true);
   if (w == NULL)
