@@ -175,7 +175,10 @@ encode_content (const td_tokenizer *tok, const char *text, GArray *ids, td_error
       for (size_t k = 0; k < tok->n_norm && st == TD_OK; k++)
         st = td_norm_apply (&tok->norm[k], &seg->text, max_bytes, err);
       if (st != TD_OK)
-        continue;
+        {
+          td_error_prefix (err, "%s", tok->name);
+          continue;
+        }
       GArray *norm = g_array_new (FALSE, FALSE, sizeof (segment));
       split_added (tok, seg->text, true, norm);
       for (guint j = 0; j < norm->len; j++)

@@ -117,6 +117,13 @@ test_long_word_qwen2 (void)
   check_long_word ("qwen2");
 }
 
+/* SentencePiece Unigram (T5) on the same word. */
+static void
+test_long_word_t5 (void)
+{
+  check_long_word ("t5");
+}
+
 /* A megabyte of board text: words of every length, digits, punctuation, new lines. */
 static void
 test_megabyte_text (void)
@@ -271,6 +278,7 @@ main (int argc, char **argv)
   g_test_add_func ("/tokenizers/bounds/long-word-merges", test_long_word_merges);
   g_test_add_func ("/tokenizers/bounds/long-word-clip", test_long_word_clip);
   g_test_add_func ("/tokenizers/bounds/long-word-qwen2", test_long_word_qwen2);
+  g_test_add_func ("/tokenizers/bounds/long-word-t5", test_long_word_t5);
   g_test_add_func ("/tokenizers/bounds/megabyte-text", test_megabyte_text);
   g_test_add_func ("/tokenizers/bounds/replace-growth", test_replace_growth);
   g_test_add_func ("/tokenizers/bounds/nested-sequences", test_nested_sequences);
