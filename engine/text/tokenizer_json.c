@@ -195,8 +195,9 @@ parse_normalizer (loader *ld, JsonObject *o, const char *where)
         {
           g_autofree char *w = g_strdup_printf ("%s.normalizers[%u]", where, i);
           JsonNode *e = json_array_get_element (a, i);
-          st = JSON_NODE_TYPE (e) != JSON_NODE_OBJECT ? type_error (ld, w, "an object")
-                                                       : parse_normalizer (ld, json_node_get_object (e), w);
+          if (JSON_NODE_TYPE (e) != JSON_NODE_OBJECT)
+            return type_error (ld, w, "an object"); /* the load fails: nesting no longer matters */
+          st = parse_normalizer (ld, json_node_get_object (e), w);
         }
       ld->nesting--;
       return st;
@@ -304,8 +305,9 @@ parse_pre_tokenizer (loader *ld, JsonObject *o, const char *where)
         {
           g_autofree char *w = g_strdup_printf ("%s.pretokenizers[%u]", where, i);
           JsonNode *e = json_array_get_element (a, i);
-          st = JSON_NODE_TYPE (e) != JSON_NODE_OBJECT ? type_error (ld, w, "an object")
-                                                       : parse_pre_tokenizer (ld, json_node_get_object (e), w);
+          if (JSON_NODE_TYPE (e) != JSON_NODE_OBJECT)
+            return type_error (ld, w, "an object"); /* the load fails: nesting no longer matters */
+          st = parse_pre_tokenizer (ld, json_node_get_object (e), w);
         }
       ld->nesting--;
       return st;
@@ -512,8 +514,9 @@ parse_post_processor (loader *ld, JsonObject *o, const char *where)
         {
           g_autofree char *w = g_strdup_printf ("%s.processors[%u]", where, i);
           JsonNode *e = json_array_get_element (a, i);
-          st = JSON_NODE_TYPE (e) != JSON_NODE_OBJECT ? type_error (ld, w, "an object")
-                                                       : parse_post_processor (ld, json_node_get_object (e), w);
+          if (JSON_NODE_TYPE (e) != JSON_NODE_OBJECT)
+            return type_error (ld, w, "an object"); /* the load fails: nesting no longer matters */
+          st = parse_post_processor (ld, json_node_get_object (e), w);
         }
       ld->nesting--;
       return st;
