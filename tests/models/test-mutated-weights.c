@@ -4,6 +4,9 @@
  * weights file and the tensor, or, for a tensor the component does not use, pass as
  * before. A run that reaches wrong numbers (or crashes) fails the test.
  *
+ * The demo models (make-demo-models) have no reference outputs: there, loading alone
+ * must fail naming the file and the tensor, as every tensor a demo model holds is read.
+ *
  * Every fourth tensor of each model is mutated by default, each in one of the four ways
  * in turn; TD_MUTATE_ALL=1 mutates every tensor every way. */
 #include <glib.h>
@@ -13,6 +16,14 @@
 
 #include "io/pth.h"
 #include "io/safetensors.h"
+#include "models/aligner.h"
+#include "models/clip_text.h"
+#include "models/eva_vision.h"
+#include "models/flux_dit.h"
+#include "models/flux_vae.h"
+#include "models/qwen2vl.h"
+#include "models/t5_encoder.h"
+#include "pipeline/demo_models.h"
 #include "pipeline/verify.h"
 
 typedef enum { CUT, RANK, DTYPE, REMOVE, N_MUTATIONS } mutation;
@@ -282,6 +293,87 @@ run_case (gconstpointer data)
   td_backend_free (backend);
 }
 
+/* ---- demo models: loading alone ---- */
+
+typedef void *(*load_fn) (const char *path, td_error *err);
+typedef void (*free_fn) (void *model);
+
+#define LOADER(name, type)                                                                                         \
+  static void *load_##name (const char *path, td_error *err) { return td_##type##_load (path, NULL, err); }        \
+  static void free_##name (void *model) { td_##type##_free (model); }
+LOADER (t5, t5_encoder)
+LOADER (clip, clip_text)
+LOADER (flux, flux_dit)
+LOADER (vae, flux_vae)
+LOADER (eva, eva_vision)
+LOADER (qwen2vl, qwen2vl)
+LOADER (aligner, aligner)
+
+typedef struct {
+  const char *folder;  /* under the demo folder: what the loader opens */
+  const char *weights; /* the file mutated, relative to the folder ("" when the folder is the file) */
+  load_fn load;
+  free_fn free;
+} demo_case;
+
+static const demo_case demo_cases[] = {
+  { "flux-dev/text_encoder_2", "model.safetensors", load_t5, free_t5 },
+  { "flux-dev/text_encoder", "model.safetensors", load_clip, free_clip },
+  { "flux-dev/transformer", "diffusion_pytorch_model.safetensors", load_flux, free_flux },
+  { "flux-dev/vae", "diffusion_pytorch_model.safetensors", load_vae, free_vae },
+  { "blip2-vision", "model.safetensors", load_eva, free_eva },
+  { "qwen2-vl-7b-instruct", "model.safetensors", load_qwen2vl, free_qwen2vl },
+  { "thinkdiff-lvlm", "thinkdiff_lvlm.safetensors", load_aligner, free_aligner },
+  { "thinkdiff-clip", "thinkdiff_clip.safetensors", load_aligner, free_aligner },
+};
+
+static char *demo_dir;
+
+static void
+run_demo_case (gconstpointer data)
+{
+  const demo_case *c = data;
+  g_autofree char *folder = g_build_filename (demo_dir, c->folder, NULL);
+  g_autofree char *source = g_build_filename (folder, c->weights, NULL);
+  GArray *tensors = read_source (source);
+  g_autofree char *tmp = g_dir_make_tmp ("td-mutated-demo-XXXXXX", NULL);
+  g_autofree char *model_dir = g_build_filename (tmp, "model", NULL);
+  mirror (folder, model_dir, "", c->weights);
+  g_autofree char *target = g_build_filename (model_dir, c->weights, NULL);
+  /* An aligner is opened as its file, the other models as their folder. */
+  const char *open_path = c->load == load_aligner ? target : model_dir;
+  bool all = g_strcmp0 (g_getenv ("TD_MUTATE_ALL"), "1") == 0;
+  int runs = 0;
+  for (guint i = 0; i < tensors->len; i++)
+    for (int how = 0; how < N_MUTATIONS; how++)
+      {
+        if (!all && (i % 4 != 0 || how != (int) (i / 4) % N_MUTATIONS))
+          continue;
+        const char *name = g_array_index (tensors, source_tensor, i).name;
+        if (!write_mutated (target, tensors, i, how))
+          continue;
+        td_error err = { 0 };
+        void *model = c->load (open_path, &err);
+        runs++;
+        if (model != NULL)
+          g_error ("%s, %s %s: loaded", c->folder, mutation_names[how], name);
+        if (strstr (err.message, c->weights) == NULL || !names_tensor (err.message, name))
+          g_error ("%s, %s %s: the message does not name %s and '%s': %s", c->folder, mutation_names[how], name,
+                   c->weights, name, err.message);
+      }
+  /* Unmutated, it loads. */
+  g_assert_true (write_mutated (target, tensors, G_MAXUINT, CUT));
+  td_error err = { 0 };
+  void *model = c->load (open_path, &err);
+  if (model == NULL)
+    g_error ("%s: %s", c->folder, err.message);
+  c->free (model);
+  g_test_message ("%s: %d mutated loads refused naming file and tensor", c->folder, runs);
+  g_assert_cmpint (runs, >, 0);
+  remove_tree (tmp);
+  free_source (tensors);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -291,5 +383,17 @@ main (int argc, char **argv)
       g_autofree char *path = g_strdup_printf ("/mutated-weights/%s/%s", cases[i].component, cases[i].weights);
       g_test_add_data_func (path, &cases[i], run_case);
     }
-  return g_test_run ();
+  demo_dir = g_dir_make_tmp ("td-demo-models-XXXXXX", NULL);
+  td_error err = { 0 };
+  if (td_demo_models_write (demo_dir, td_demo_tokenizers_dir (), &err) != TD_OK)
+    g_error ("demo models: %s", err.message);
+  for (size_t i = 0; i < G_N_ELEMENTS (demo_cases); i++)
+    {
+      g_autofree char *path = g_strdup_printf ("/mutated-weights/demo/%s", demo_cases[i].folder);
+      g_test_add_data_func (path, &demo_cases[i], run_demo_case);
+    }
+  int status = g_test_run ();
+  remove_tree (demo_dir);
+  g_free (demo_dir);
+  return status;
 }
