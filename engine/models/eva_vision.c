@@ -77,8 +77,8 @@ check_weights (td_weights *w, const td_eva_config *c, td_error *err)
       char q_bias[128];
       snprintf (q_bias, sizeof q_bias, "encoder.layers.%d.self_attn.q_bias", l);
       if (!fused_bias && !td_weights_has (w, q_bias))
-        return td_error_set (err, TD_ERR_NOT_FOUND, "%s: no tensor '%s' (nor q_bias and v_bias)", td_weights_path (w),
-                             name);
+        return td_error_set (err, TD_ERR_NOT_FOUND, "%s: no tensor '%s', nor '%s' with v_bias", td_weights_path (w),
+                             name, q_bias);
       if ((st = td_weights_expect_linear (w, err, 3 * d, d, fused_bias, "encoder.layers.%d.self_attn.qkv", l))
           || (!fused_bias
               && ((st = td_weights_expectf (w, err, TD_DIMS (d), "encoder.layers.%d.self_attn.q_bias", l))
