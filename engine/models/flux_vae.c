@@ -131,7 +131,13 @@ check_weights (td_weights *w, const td_vae_config *c, td_error *err)
           && (st = td_weights_expect_conv (w, err, out, out, 3, true, "decoder.up_blocks.%d.upsamplers.0.conv", level)))
         return st;
     }
-  if (!td_weights_has (w, "encoder.conv_in.weight"))
+  /* A decoder-only file has none of the encoder's tensors; with any of them, all must be there. */
+  static const char *const encoder_probes[] = { "encoder.conv_in.weight", "encoder.conv_out.weight",
+                                                "encoder.conv_norm_out.weight", "encoder.mid_block.resnets.0.conv1.weight" };
+  bool has_encoder = false;
+  for (size_t i = 0; i < G_N_ELEMENTS (encoder_probes); i++)
+    has_encoder = has_encoder || td_weights_has (w, encoder_probes[i]);
+  if (!has_encoder)
     return TD_OK;
   if ((st = td_weights_expect_conv (w, err, bottom, c->in_channels, 3, true, "encoder.conv_in"))
       || (st = expect_mid_block (w, c, err, "encoder", top))
