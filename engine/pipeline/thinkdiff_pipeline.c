@@ -119,6 +119,7 @@ td_thinkdiff_text_to_image (const char *prompt, const td_board_settings *setting
   td_text_encoders *encoders = td_text_encoders_new (flux_dir, backend, err);
   if (encoders == NULL)
     return err->status;
+  td_text_encoders_set_cancel (encoders, callbacks != NULL ? callbacks->cancel : NULL);
   td_tensor *embeds = td_text_encode_t5 (encoders, prompt, FLUX_T5_LENGTH, err);
   td_tensor *pooled = embeds ? td_text_encode_clip_pooled (encoders, prompt, err) : NULL;
   td_text_encoders_free (encoders);
@@ -221,6 +222,8 @@ condition_clip_mode (const td_board *board, const td_model_paths *paths, td_back
       stage (callbacks, "encoding text");
       td_text_encoders *encoders = td_text_encoders_new (paths->path[TD_PART_FLUX], backend, err);
       st = encoders ? TD_OK : err->status;
+      if (encoders != NULL)
+        td_text_encoders_set_cancel (encoders, callbacks != NULL ? callbacks->cancel : NULL);
       for (int i = 0; st == TD_OK && i < board->n_items; i++)
         if (board->items[i].kind == TD_BOARD_TEXT
             && (parts[i] = td_text_encode_t5 (encoders, board->items[i].value, CLIP_MODE_T5_LENGTH, err)) == NULL)
