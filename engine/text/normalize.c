@@ -44,8 +44,9 @@ strip (const char *text, bool left, bool right)
 }
 
 /* SentencePiece's Normalizer::Normalize with its default options. */
+/* NULL once the output passes MAX_BYTES. */
 static char *
-sentencepiece_normalize (const td_norm_step *step, const char *text)
+sentencepiece_normalize (const td_norm_step *step, const char *text, size_t max_bytes)
 {
   static const char space_symbol[] = "\xe2\x96\x81";
   size_t len = strlen (text);
@@ -70,6 +71,11 @@ sentencepiece_normalize (const td_norm_step *step, const char *text)
   bool prev_space = step->remove_extra_whitespaces;
   while (p < end)
     {
+      if (out->len > max_bytes)
+        {
+          g_string_free (out, TRUE);
+          return NULL;
+        }
       size_t n = td_charsmap_normalize_prefix (step->charsmap, p, end - p, &repl, &repl_len);
       p += n;
       while (prev_space && repl_len > 0 && repl[0] == ' ')
@@ -165,12 +171,18 @@ td_norm_apply (const td_norm_step *step, char **text, size_t max_bytes, td_error
     case TD_NORM_PRECOMPILED:
       {
         GString *out = g_string_sized_new (strlen (*text) + 8);
-        td_charsmap_normalize_hf (step->charsmap, *text, strlen (*text), out);
+        if (!td_charsmap_normalize_hf (step->charsmap, *text, strlen (*text), max_bytes, out))
+          {
+            g_string_free (out, TRUE);
+            return td_error_set (err, TD_ERR_LIMIT, "normalising the text grows it beyond %zu bytes", max_bytes);
+          }
         result = g_string_free (out, FALSE);
         break;
       }
     case TD_NORM_SENTENCEPIECE:
-      result = sentencepiece_normalize (step, *text);
+      result = sentencepiece_normalize (step, *text, max_bytes);
+      if (result == NULL)
+        return td_error_set (err, TD_ERR_LIMIT, "normalising the text grows it beyond %zu bytes", max_bytes);
       break;
     }
   if (result == NULL)

@@ -60,8 +60,9 @@ td_status td_charsmap_new (const char *name, const uint8_t *blob, size_t size,
                            td_charsmap **out, td_error *err);
 void td_charsmap_free (td_charsmap *map);
 /* Hugging Face's `Precompiled` normaliser: per grapheme cluster (when shorter than 6 bytes)
- * the shortest trie prefix, else per character. Appends to OUT. */
-void td_charsmap_normalize_hf (const td_charsmap *map, const char *text, size_t len, GString *out);
+ * the shortest trie prefix, else per character. Appends to OUT; false (stopping early) once
+ * OUT holds more than MAX_BYTES, as a crafted map may replace each character with a long string. */
+bool td_charsmap_normalize_hf (const td_charsmap *map, const char *text, size_t len, size_t max_bytes, GString *out);
 /* SentencePiece's own prefix normaliser: the longest trie match at TEXT, or one character
  * (U+FFFD for invalid UTF-8). Returns the bytes consumed and points *REPL at the replacement. */
 size_t td_charsmap_normalize_prefix (const td_charsmap *map, const char *text, size_t len,
