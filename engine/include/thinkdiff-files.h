@@ -64,6 +64,9 @@ typedef struct td_tokenizer td_tokenizer;
 TD_API td_status td_tokenizer_load (const char *path, td_tokenizer **out, td_error *err);
 /* NULL is ignored. */
 TD_API void td_tokenizer_free (td_tokenizer *tok);
+/* A flag, set from any thread or a signal handler, that stops encoding between
+ * words with TD_ERR_CANCELLED. NULL (the default) never cancels. */
+TD_API void td_tokenizer_set_cancel (td_tokenizer *tok, const volatile int *cancel);
 /* Encodes UTF-8 text (len -1: NUL-terminated); add_special adds what the
  * tokenizer's post-processor adds. *ids is td_free'd (NULL when *n_ids is 0). */
 TD_API td_status td_tokenizer_encode (const td_tokenizer *tok, const char *text, ptrdiff_t len,
