@@ -215,6 +215,26 @@ host_view (td_weights *weights, const stored *s, td_error *err)
   return view;
 }
 
+/* "no tensor", or which absent shard of a sharded checkpoint holds it. */
+static td_status
+missing_tensor (td_weights *weights, const char *name, td_error *err)
+{
+  const char *shard = NULL;
+  if (weights->checkpoint != NULL)
+    {
+      shard = td_safetensors_absent_shard (weights->checkpoint, name);
+      for (guint i = 0; shard == NULL && i < weights->prefixes->len; i++)
+        {
+          g_autofree char *prefixed = g_strconcat (g_ptr_array_index (weights->prefixes, i), name, NULL);
+          shard = td_safetensors_absent_shard (weights->checkpoint, prefixed);
+        }
+    }
+  if (shard != NULL)
+    return td_error_set (err, TD_ERR_NOT_FOUND, "%s: tensor '%s' is in %s, which is not in the folder",
+                         td_weights_path (weights), name, shard);
+  return td_error_set (err, TD_ERR_NOT_FOUND, "%s: no tensor '%s'", td_weights_path (weights), name);
+}
+
 static const td_tensor *
 lookup (td_weights *weights, const char *name, bool required, td_error *err)
 {
@@ -222,7 +242,7 @@ lookup (td_weights *weights, const char *name, bool required, td_error *err)
   if (!resolve (weights, name, &info))
     {
       if (required)
-        td_error_set (err, TD_ERR_NOT_FOUND, "%s: no tensor '%s'", td_weights_path (weights), name);
+        missing_tensor (weights, name, err);
       return NULL;
     }
   if (td_backend_is_host (weights->backend))
@@ -281,7 +301,7 @@ td_weights_get_host (td_weights *weights, const char *name, td_error *err)
   stored info;
   if (!resolve (weights, name, &info))
     {
-      td_error_set (err, TD_ERR_NOT_FOUND, "%s: no tensor '%s'", td_weights_path (weights), name);
+      missing_tensor (weights, name, err);
       return NULL;
     }
   return host_view (weights, &info, err);
@@ -292,7 +312,7 @@ td_weights_expect_shape (td_weights *weights, const char *name, int ndim, const 
 {
   stored info;
   if (!resolve (weights, name, &info))
-    return td_error_set (err, TD_ERR_NOT_FOUND, "%s: no tensor '%s'", td_weights_path (weights), name);
+    return missing_tensor (weights, name, err);
   bool same = info.ndim == ndim;
   for (int i = 0; same && i < ndim; i++)
     same = info.shape[i] == shape[i];
