@@ -16,6 +16,9 @@
 struct td_taesd {
   td_backend *backend;
   td_weights *encoder, *decoder;
+  /* Name index of decoder stack entry i is i + decoder_shift: 0 for taesd.py's
+   * Sequential, −1 for diffusers' DecoderTiny, whose clamp is not a module. */
+  int decoder_shift;
   int latent_channels;
   bool midblock_norm;
 };
@@ -41,11 +44,23 @@ expect (td_weights *w, const char *name, int64_t a, int64_t b, td_error *err)
 }
 
 /* Reads latent channels and the mid-block pooling from the first and last convs. */
+/* "<index>.<rest>" of decoder stack entry i. */
+static const char *
+decoder_name (const td_taesd *t, int i, const char *rest, char *buf, size_t size)
+{
+  snprintf (buf, size, "%d.%s", i + t->decoder_shift, rest);
+  return buf;
+}
+
 static td_status
 detect_variant (td_taesd *t, td_error *err)
 {
   td_weights *enc = t->encoder, *dec = t->decoder;
-  const td_tensor *probe = enc != NULL ? td_weights_get (enc, "14.weight", err) : td_weights_get (dec, "1.weight", err);
+  char first[32], last[32], pool[32];
+  decoder_name (t, 1, "weight", first, sizeof first);
+  decoder_name (t, 19, "weight", last, sizeof last);
+  decoder_name (t, 3, "pool.0.weight", pool, sizeof pool);
+  const td_tensor *probe = enc != NULL ? td_weights_get (enc, "14.weight", err) : td_weights_get (dec, first, err);
   if (probe == NULL || probe->ndim != 4)
     return td_error_set (err, TD_ERR_UNSUPPORTED, "%s: not a TAESD %s (no 8x latent conv; the 32x variant is not "
                          "supported)", td_weights_path (enc != NULL ? enc : dec), enc != NULL ? "encoder" : "decoder");
@@ -54,7 +69,7 @@ detect_variant (td_taesd *t, td_error *err)
     return td_error_set (err, TD_ERR_FORMAT, "%s: %d latent channels", td_weights_path (enc ? enc : dec),
                          t->latent_channels);
   bool enc_norm = enc != NULL && td_weights_has (enc, "11.pool.0.weight");
-  bool dec_norm = dec != NULL && td_weights_has (dec, "3.pool.0.weight");
+  bool dec_norm = dec != NULL && td_weights_has (dec, pool);
   if (enc != NULL && dec != NULL && enc_norm != dec_norm)
     return td_error_set (err, TD_ERR_FORMAT, "%s and %s are different TAESD variants", td_weights_path (enc),
                          td_weights_path (dec));
@@ -63,10 +78,34 @@ detect_variant (td_taesd *t, td_error *err)
   if (enc != NULL && ((st = expect (enc, "0.weight", TAESD_WIDTH, 3, err)) != TD_OK
                       || (st = expect (enc, "14.weight", t->latent_channels, TAESD_WIDTH, err)) != TD_OK))
     return st;
-  if (dec != NULL && ((st = expect (dec, "1.weight", TAESD_WIDTH, t->latent_channels, err)) != TD_OK
-                      || (st = expect (dec, "19.weight", 3, TAESD_WIDTH, err)) != TD_OK))
+  if (dec != NULL && ((st = expect (dec, first, TAESD_WIDTH, t->latent_channels, err)) != TD_OK
+                      || (st = expect (dec, last, 3, TAESD_WIDTH, err)) != TD_OK))
     return st;
   return TD_OK;
+}
+
+static td_taesd *
+taesd_new (td_backend *backend, td_error *err)
+{
+  td_taesd *t = calloc (1, sizeof *t);
+  if (t == NULL)
+    td_error_set (err, TD_ERR_NO_MEMORY, "out of memory loading TAESD");
+  else
+    t->backend = backend != NULL ? backend : td_backend_host ();
+  return t;
+}
+
+/* Checks what was opened into t; frees t on failure. */
+static td_taesd *
+taesd_finish (td_taesd *t, bool opened, td_error *err)
+{
+  if (!opened || detect_variant (t, err) != TD_OK)
+    {
+      td_error_prefix (err, "loading TAESD");
+      td_taesd_free (t);
+      return NULL;
+    }
+  return t;
 }
 
 td_taesd *
@@ -77,23 +116,55 @@ td_taesd_load (const char *encoder_path, const char *decoder_path, td_backend *b
       td_error_set (err, TD_ERR_INVALID_ARG, "TAESD needs an encoder or a decoder checkpoint");
       return NULL;
     }
-  td_taesd *t = calloc (1, sizeof *t);
+  td_taesd *t = taesd_new (backend, err);
   if (t == NULL)
-    {
-      td_error_set (err, TD_ERR_NO_MEMORY, "out of memory loading TAESD");
-      return NULL;
-    }
-  t->backend = backend != NULL ? backend : td_backend_host ();
+    return NULL;
   bool ok = (encoder_path == NULL || (t->encoder = td_weights_open (encoder_path, t->backend, err)) != NULL)
-            && (decoder_path == NULL || (t->decoder = td_weights_open (decoder_path, t->backend, err)) != NULL)
-            && detect_variant (t, err) == TD_OK;
-  if (!ok)
+            && (decoder_path == NULL || (t->decoder = td_weights_open (decoder_path, t->backend, err)) != NULL);
+  return taesd_finish (t, ok, err);
+}
+
+/* Opens path once more with names under prefix; NULL when the file has none. */
+static td_weights *
+open_part (const char *path, const char *prefix, td_backend *backend, td_error *err)
+{
+  td_weights *w = td_weights_open (path, backend, err);
+  if (w == NULL)
+    return NULL;
+  td_weights_add_prefix (w, prefix);
+  g_autofree char *probe = g_strconcat (prefix, "0.weight", NULL);
+  if (!td_weights_has (w, probe))
     {
-      td_error_prefix (err, "loading TAESD");
-      td_taesd_free (t);
+      td_weights_free (w);
       return NULL;
     }
-  return t;
+  return w;
+}
+
+td_taesd *
+td_taesd_load_diffusers (const char *path, td_backend *backend, td_error *err)
+{
+  td_taesd *t = taesd_new (backend, err);
+  if (t == NULL)
+    return NULL;
+  t->decoder_shift = -1;
+  td_error open_err = { 0 };
+  t->encoder = open_part (path, "encoder.layers.", t->backend, &open_err);
+  if (open_err.status == TD_OK)
+    t->decoder = open_part (path, "decoder.layers.", t->backend, &open_err);
+  if (open_err.status != TD_OK)
+    {
+      if (err != NULL)
+        *err = open_err;
+      return taesd_finish (t, false, err);
+    }
+  if (t->encoder == NULL && t->decoder == NULL)
+    {
+      td_error_set (err, TD_ERR_FORMAT, "%s: no encoder.layers.* or decoder.layers.* tensors (not an AutoencoderTiny)",
+                    path);
+      return taesd_finish (t, false, err);
+    }
+  return taesd_finish (t, true, err);
 }
 
 /* The folder's one file ending in "_<part>.pth" or "_<part>.safetensors", or NULL. */
@@ -117,11 +188,15 @@ find_part (const char *dir, const char *part)
 td_taesd *
 td_taesd_load_dir (const char *dir, td_backend *backend, td_error *err)
 {
+  g_autofree char *diffusers = g_build_filename (dir, "diffusion_pytorch_model.safetensors", NULL);
+  if (g_file_test (diffusers, G_FILE_TEST_EXISTS))
+    return td_taesd_load_diffusers (diffusers, backend, err);
   g_autofree char *encoder = find_part (dir, "encoder");
   g_autofree char *decoder = find_part (dir, "decoder");
   if (encoder == NULL && decoder == NULL)
     {
-      td_error_set (err, TD_ERR_NOT_FOUND, "%s: no *_encoder or *_decoder TAESD checkpoint", dir);
+      td_error_set (err, TD_ERR_NOT_FOUND, "%s: no diffusion_pytorch_model.safetensors and no *_encoder or *_decoder"
+                    " TAESD checkpoint", dir);
       return NULL;
     }
   return td_taesd_load (encoder, decoder, backend, err);
@@ -228,20 +303,21 @@ upsample_ (td_layer_ctx *ctx, td_tensor *x)
 
 /* Runs an nn.Sequential stack on a copy of input. */
 static td_tensor *
-run_stack (td_taesd *t, td_weights *weights, const layer_kind *layers, size_t n, const td_tensor *input,
-           td_error *err)
+run_stack (td_taesd *t, td_weights *weights, const layer_kind *layers, size_t n, int name_shift,
+           const td_tensor *input, td_error *err)
 {
   td_layer_ctx ctx = { .backend = t->backend, .weights = weights, .err = err };
   td_tensor *x = td_layer_contiguous (&ctx, input);
   char name[32];
   for (size_t i = 0; i < n && td_layer_ok (&ctx); i++)
     {
-      snprintf (name, sizeof name, "%zu", i);
+      int index = (int) i + name_shift;
+      snprintf (name, sizeof name, "%d", index);
       switch (layers[i])
         {
         case CONV: x = conv_ (&ctx, x, name, 1, 1); break;
         case CONV_S2: x = conv_ (&ctx, x, name, 2, 1); break;
-        case BLOCK: x = block_ (&ctx, x, (int) i); break;
+        case BLOCK: x = block_ (&ctx, x, index); break;
         case RELU: x = td_layer_unary_ (&ctx, x, TD_UNARY_RELU); break;
         case UPSAMPLE: x = upsample_ (&ctx, x); break;
         case CLAMP: /* tanh(x / 3) · 3 */
@@ -271,7 +347,7 @@ td_taesd_encode (td_taesd *taesd, const td_tensor *image, td_error *err)
       td_error_set (err, TD_ERR_INVALID_ARG, "TAESD encodes f32 [B, 3, H, W] images with H and W multiples of 8");
       return NULL;
     }
-  return run_stack (taesd, taesd->encoder, encoder_layers, G_N_ELEMENTS (encoder_layers), image, err);
+  return run_stack (taesd, taesd->encoder, encoder_layers, G_N_ELEMENTS (encoder_layers), 0, image, err);
 }
 
 td_tensor *
@@ -287,7 +363,8 @@ td_taesd_decode (td_taesd *taesd, const td_tensor *latents, td_error *err)
       td_error_set (err, TD_ERR_INVALID_ARG, "TAESD decodes f32 [B, %d, h, w] latents", taesd->latent_channels);
       return NULL;
     }
-  return run_stack (taesd, taesd->decoder, decoder_layers, G_N_ELEMENTS (decoder_layers), latents, err);
+  return run_stack (taesd, taesd->decoder, decoder_layers, G_N_ELEMENTS (decoder_layers), taesd->decoder_shift, latents,
+                    err);
 }
 
 td_status

@@ -224,7 +224,16 @@ test_select_aligners_and_taef1 (void)
                                 "taef1_encoder.pth", "taef1_encoder.safetensors", NULL };
   g_autofree char *t = select_joined ("taef1", taef1, &st);
   g_assert_cmpint (st, ==, TD_OK);
-  g_assert_cmpstr (t, ==, "taef1_decoder.safetensors taef1_encoder.safetensors");
+  g_assert_cmpstr (t, ==, "diffusion_pytorch_model.safetensors config.json");
+  /* Hugging Face's listing: diffusers' AutoencoderTiny only. */
+  const char *const taef1_hf[] = { ".gitattributes", "README.md", "config.json",
+                                   "diffusion_pytorch_model.safetensors", NULL };
+  g_autofree char *t_hf = select_joined ("taef1", taef1_hf, &st);
+  g_assert_cmpint (st, ==, TD_OK);
+  g_assert_cmpstr (t_hf, ==, "diffusion_pytorch_model.safetensors config.json");
+  const char *const taef1_split[] = { "taef1_decoder.safetensors", "taef1_encoder.safetensors", NULL };
+  g_autofree char *t_split = select_joined ("taef1", taef1_split, &st);
+  g_assert_cmpstr (t_split, ==, "taef1_decoder.safetensors taef1_encoder.safetensors");
   const char *const taef1_pth[] = { "taef1_decoder.pth", "taef1_encoder.pth", NULL };
   g_autofree char *t2 = select_joined ("taef1", taef1_pth, &st);
   g_assert_cmpstr (t2, ==, "taef1_decoder.pth taef1_encoder.pth");
