@@ -362,6 +362,21 @@ test_hf_cache_dir_env (void)
   g_unsetenv ("HF_HOME");
   g_autofree char *c = td_hf_cache_dir ();
   g_assert_true (g_str_has_suffix (c, "/huggingface/hub"));
+
+  /* In the Flatpak: the host's cache, not the sandbox's $XDG_CACHE_HOME. */
+  g_setenv ("FLATPAK_ID", "io.github.thinkdiff.Studio", TRUE);
+  g_setenv ("HOST_XDG_CACHE_HOME", "/home/u/.host-cache", TRUE);
+  g_autofree char *d = td_hf_cache_dir ();
+  g_assert_cmpstr (d, ==, "/home/u/.host-cache/huggingface/hub");
+  g_unsetenv ("HOST_XDG_CACHE_HOME");
+  g_autofree char *e = td_hf_cache_dir ();
+  g_autofree char *want = g_build_filename (g_get_home_dir (), ".cache", "huggingface", "hub", NULL);
+  g_assert_cmpstr (e, ==, want);
+  g_setenv ("HF_HOME", "/y/hf-home", TRUE); /* an explicit setting still wins */
+  g_autofree char *f = td_hf_cache_dir ();
+  g_assert_cmpstr (f, ==, "/y/hf-home/hub");
+  g_unsetenv ("HF_HOME");
+  g_unsetenv ("FLATPAK_ID");
 }
 
 int
