@@ -63,7 +63,7 @@ static const td_catalog_component qwen2_vl = {
   .repo = "Qwen/Qwen2-VL-7B-Instruct",
   .revision = "main",
   .globs = qwen2_vl_globs,
-  .approx_bytes = 16 * GB,
+  .approx_bytes = 16600 * GB / 1000,
 };
 
 static const char *const blip2_globs[] = {
