@@ -17,6 +17,8 @@ struct td_weights {
   GHashTable *on_backend; /* resolved name → td_tensor* on the backend */
   GHashTable *on_host;    /* resolved name → td_tensor* host view */
   GPtrArray *prefixes;
+  td_weights_rename_fn rename; /* another layout's name for a wanted one, or NULL */
+  void *rename_data;
 };
 
 static void
@@ -114,6 +116,13 @@ td_weights_add_prefix (td_weights *weights, const char *prefix)
   g_ptr_array_add (weights->prefixes, g_strdup (prefix));
 }
 
+void
+td_weights_set_rename (td_weights *weights, td_weights_rename_fn rename, void *user_data)
+{
+  weights->rename = rename;
+  weights->rename_data = user_data;
+}
+
 const char *
 td_weights_path (const td_weights *weights)
 {
@@ -181,6 +190,9 @@ resolve (td_weights *weights, const char *name, stored *out)
       g_autofree char *prefixed = g_strconcat (g_ptr_array_index (weights->prefixes, i), name, NULL);
       found = find_stored (weights, prefixed, out);
     }
+  char renamed[256];
+  if (!found && weights->rename != NULL && weights->rename (name, renamed, sizeof renamed, weights->rename_data))
+    found = find_stored (weights, renamed, out);
   return found;
 }
 
