@@ -1,5 +1,6 @@
 /* thinkdiff tokenize — print the token ids of a text. */
 #include "cli/cli.h"
+#include "cli/cli_text.h"
 
 #include <glib.h>
 #include <string.h>
@@ -56,7 +57,10 @@ td_cli_tokenize (int argc, char **argv)
     return td_cli_fail (&err);
   int32_t *ids;
   size_t n;
-  if (td_tokenizer_encode (tok, text, -1, add_special, &ids, &n, &err) != TD_OK)
+  td_tokenizer_set_cancel (tok, td_cli_catch_interrupts ());
+  td_status st = td_tokenizer_encode (tok, text, -1, add_special, &ids, &n, &err);
+  td_cli_release_interrupts ();
+  if (st != TD_OK)
     {
       td_tokenizer_free (tok);
       return td_cli_fail (&err);
@@ -66,7 +70,11 @@ td_cli_tokenize (int argc, char **argv)
       if (i > 0)
         putchar (' ');
       if (tokens)
-        fputs (td_tokenizer_id_to_token (tok, ids[i]), stdout);
+        {
+          /* a vocabulary may hold control characters: escaped like everything printed from a file */
+          g_autofree char *shown = td_cli_escape (td_tokenizer_id_to_token (tok, ids[i]));
+          fputs (shown, stdout);
+        }
       else
         printf ("%d", ids[i]);
     }

@@ -1,6 +1,8 @@
 /* PNG decoding and encoding with libpng, bounded for untrusted files. */
 #include "io/image_private.h"
+#include "io/file_read.h"
 
+#include <errno.h>
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <png.h>
@@ -49,6 +51,15 @@ set_limits (png_structp png, const td_image_limits *limits)
   png_set_chunk_malloc_max (png, limits->max_text_bytes + 65536);
 }
 
+/* Decoded RGBA → RGB as stored, whatever the alpha (PIL's RGBA → RGB conversion). */
+static void
+drop_alpha (const uint8_t *rgba, uint8_t *rgb, size_t pixels)
+{
+  for (size_t p = 0; p < pixels; p++)
+    for (int c = 0; c < 3; c++)
+      rgb[p * 3 + c] = rgba[p * 4 + c];
+}
+
 /* Decoded RGBA over white → RGB. */
 static void
 composite_over_white (const uint8_t *rgba, uint8_t *rgb, size_t pixels)
@@ -86,7 +97,7 @@ check_chunk_lengths (const uint8_t *data, size_t size, const char *name, td_erro
 
 td_status
 td_image_decode_png (const uint8_t *data, size_t size, const char *name, const td_image_limits *limits,
-                     td_image *out, td_error *err)
+                     bool as_stored, td_image *out, td_error *err)
 {
   td_status checked = check_chunk_lengths (data, size, name, err);
   if (checked != TD_OK)
@@ -142,7 +153,10 @@ td_image_decode_png (const uint8_t *data, size_t size, const char *name, const t
   for (png_uint_32 y = 0; y < height; y++)
     rows[y] = rgba + (size_t) y * width * 4;
   png_read_image (png, rows);
-  composite_over_white (rgba, out->rgb, (size_t) width * height);
+  if (as_stored)
+    drop_alpha (rgba, out->rgb, (size_t) width * height);
+  else
+    composite_over_white (rgba, out->rgb, (size_t) width * height);
   out->width = (int) width;
   out->height = (int) height;
   g_free (rgba);
@@ -161,10 +175,10 @@ td_image_png_text (const char *path, const td_image_limits *given_limits, td_ima
   *text = NULL;
   *n_text = 0;
   g_autofree char *contents = NULL;
-  gsize length = 0;
-  g_autoptr (GError) error = NULL;
-  if (!g_file_get_contents (path, &contents, &length, &error))
-    return td_error_set (err, TD_ERR_IO, "%s: %s", path, error->message);
+  size_t length = 0;
+  td_status read = td_file_read_bounded (path, "image", TD_IMAGE_FILE_MAX_BYTES, &contents, &length, err);
+  if (read != TD_OK)
+    return read;
   static const uint8_t magic[8] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' };
   if (length < 8 || memcmp (contents, magic, 8) != 0)
     return td_error_set (err, TD_ERR_FORMAT, "%s: not a PNG file", path);
@@ -218,7 +232,7 @@ td_image_write_atomically (const char *path, td_image_write_fn fn, const void *d
   g_autofree char *template = g_strdup_printf ("%s/.%s.XXXXXX", dir, base);
   int fd = g_mkstemp (template);
   if (fd < 0)
-    return td_error_set (err, TD_ERR_IO, "%s: cannot create a file in %s", path, dir);
+    return td_error_set (err, TD_ERR_IO, "%s: cannot create a file in %s: %s", path, dir, g_strerror (errno));
   FILE *file = fdopen (fd, "wb");
   if (file == NULL)
     {
@@ -232,7 +246,7 @@ td_image_write_atomically (const char *path, td_image_write_fn fn, const void *d
   if (fclose (file) != 0 && st == TD_OK)
     st = td_error_set (err, TD_ERR_IO, "%s: writing failed", path);
   if (st == TD_OK && g_rename (template, path) != 0)
-    st = td_error_set (err, TD_ERR_IO, "%s: cannot replace the file", path);
+    st = td_error_set (err, TD_ERR_IO, "%s: cannot replace the file: %s", path, g_strerror (errno));
   if (st != TD_OK)
     g_unlink (template);
   return st;

@@ -7,11 +7,13 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "cli-util.h"
 #include "core/dtype.h"
+#include "io/image.h"
 #include "pipeline/model_paths.h"
 #include "text/tokenizer.h"
 
@@ -191,7 +193,9 @@ test_lvlm_board (void)
 {
   cli_result r = cli_run (&fixture, NULL, "generate", "--models", "models", "--mode", "lvlm", "--image", "a.png",
                           "--text", "What comes next?", "--image", "b.png", "--width", "64", "--height", "64",
-                          "--steps", "2", "--max-new-tokens", "8", "--seed", "3", "--out", "lvlm.png", NULL);
+                          "--steps", "2", "--max-new-tokens", "8", "--seed", "3", "--picture-ids", "off",
+                          "--instruction", "Look: ", "--image-decode", "official", "--vae-tiling", "off", "--out",
+                          "lvlm.png", NULL);
   cli_assert_status (&r, 0);
   g_assert_nonnull (strstr (r.err, "thinking"));
 
@@ -220,9 +224,65 @@ test_lvlm_board (void)
   expected->settings.steps = 2;
   expected->settings.max_new_tokens = 8;
   expected->settings.seed = 3;
+  expected->settings.picture_ids = 0;
+  expected->settings.image_decode = TD_IMAGE_DECODE_OFFICIAL;
+  expected->settings.vae_tiling = false;
+  td_board_set_instruction (expected, "Look: ", NULL);
   cli_assert_boards_equal (stored, expected);
   td_board_free (stored);
   td_board_free (expected);
+}
+
+/* An LVLM board of two images with no size given is painted at 512², as the official
+ * multi-image run; picture ids and the instruction stay "auto" in the stored board. */
+static void
+test_lvlm_multi_image_defaults (void)
+{
+  cli_result r = cli_run (&fixture, NULL, "generate", "--models", "models", "--mode", "lvlm", "--image", "a.png",
+                          "--image", "b.png", "--steps", "1", "--max-new-tokens", "4", "--out", "multi.png", NULL);
+  cli_assert_status (&r, 0);
+  cli_result_clear (&r);
+  g_autofree char *out = path_in ("multi.png");
+  int width, height;
+  cli_png_size (out, &width, &height);
+  g_assert_cmpint (width, ==, 512);
+  g_assert_cmpint (height, ==, 512);
+  td_board *stored = cli_png_board (out);
+  g_assert_cmpint (stored->settings.picture_ids, ==, TD_BOARD_AUTO);
+  g_assert_null (stored->instruction);
+  g_assert_true (td_board_uses_picture_ids (stored));
+  g_assert_cmpstr (td_board_instruction (stored), ==, td_board_official_instruction);
+  td_board_free (stored);
+}
+
+/* Over 1024 px the VAE decodes in tiles unless --vae-tiling off (whole, as diffusers): the
+ * same seed then gives other pixels, and the stored board says which was used. */
+static void
+test_vae_tiling_off (void)
+{
+  const char *names[2] = { "tiled.png", "whole.png" };
+  td_image images[2];
+  for (int i = 0; i < 2; i++)
+    {
+      cli_result r = cli_run (&fixture, NULL, "generate", "--models", "models", "--mode", "clip", "--text", "x",
+                              "--width", "1088", "--height", "64", "--steps", "1", "--vae-tiling", i ? "off" : "on",
+                              "--out", names[i], NULL);
+      cli_assert_status (&r, 0);
+      cli_result_clear (&r);
+      g_autofree char *path = path_in (names[i]);
+      td_error err = { 0 };
+      g_assert_cmpint (td_image_load (path, NULL, &images[i], &err), ==, TD_OK);
+      g_assert_cmpint (images[i].width, ==, 1088);
+      td_board *stored = cli_png_board (path);
+      g_assert_cmpint (stored->settings.vae_tiling, ==, i == 0);
+      td_board_free (stored);
+    }
+  size_t differing = 0, n = (size_t) 1088 * 64 * 3;
+  for (size_t k = 0; k < n; k++)
+    differing += images[0].rgb[k] != images[1].rgb[k];
+  g_assert_cmpuint (differing, >, n / 100);
+  td_image_clear (&images[0]);
+  td_image_clear (&images[1]);
 }
 
 /* Qwen2-VL's vocabulary is padded past its tokenizer's; ids there have no text. Here the
@@ -342,6 +402,14 @@ test_bad_input (void)
   g_autofree char *flux_target = g_build_filename (fixture.models, "flux-dev", NULL);
   g_autofree char *flux_link = g_build_filename (flux_only, "flux-dev", NULL);
   g_assert_cmpint (symlink (flux_target, flux_link), ==, 0);
+  g_autofree char *fifo = path_in ("fifo.json");
+  g_autofree char *loop = path_in ("loop.png");
+  g_autofree char *board_72 = path_in ("board-72.json");
+  g_autofree char *board_mode = path_in ("board-mode-object.json");
+  g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+  g_assert_cmpint (symlink (loop, loop), ==, 0);
+  g_assert_true (g_file_set_contents (board_72, "{\"items\": [{\"text\": \"x\"}], \"width\": 72}", -1, NULL));
+  g_assert_true (g_file_set_contents (board_mode, "{\"mode\": {}, \"items\": [{\"text\": \"x\"}]}", -1, NULL));
 
 #define SMALL "--width", "64", "--height", "64", "--steps", "1", "--out", "bad.png"
   const bad_case cases[] = {
@@ -356,9 +424,45 @@ test_bad_input (void)
     { "models folder absent", { "--models", "nowhere", "--mode", "clip", "--text", "x", SMALL }, 1, "nowhere" },
     { "unknown mode", { "--models", "models", "--mode", "dream", "--text", "x", SMALL }, 2, "dream" },
     { "size not a multiple of 16", { "--models", "models", "--mode", "clip", "--text", "x", "--width", "72",
-                                     "--height", "64", "--out", "bad.png" }, 1, "multiples of 16" },
+                                     "--height", "64", "--out", "bad.png" }, 2, "multiple of 16" },
     { "odd size", { "--models", "models", "--mode", "clip", "--text", "x", "--width", "64", "--height", "65",
-                    "--out", "bad.png" }, 1, "65" },
+                    "--out", "bad.png" }, 2, "65" },
+    { "board size not a multiple of 16", { "--models", "models", "--board", "board-72.json", "--out", "bad.png" }, 1,
+      "multiples of 16" },
+    /* numbers are whole decimal arguments, range-checked before anything loads */
+    { "fraction for steps", { "--models", "nowhere", "--prompt", "x", "--steps", "64.9" }, 2, "'64.9'" },
+    { "hex steps", { "--models", "nowhere", "--prompt", "x", "--steps", "0x40" }, 2, "'0x40'" },
+    { "steps with a space", { "--models", "nowhere", "--prompt", "x", "--steps", " 64" }, 2, "' 64'" },
+    { "steps with a plus", { "--models", "nowhere", "--prompt", "x", "--steps", "+64" }, 2, "'+64'" },
+    { "steps empty", { "--models", "nowhere", "--prompt", "x", "--steps", "" }, 2, "--steps wants an integer" },
+    { "steps over the range", { "--models", "nowhere", "--prompt", "x", "--steps", "201" }, 2, "1..200" },
+    { "negative seed", { "--models", "nowhere", "--prompt", "x", "--seed", "-1" }, 2, "--seed" },
+    { "seed past 2^53", { "--models", "nowhere", "--prompt", "x", "--seed", "9007199254740993" }, 2, "--seed" },
+    { "width huge", { "--models", "nowhere", "--prompt", "x", "--width", "99999999999999999999" }, 2, "--width" },
+    { "guidance nan", { "--models", "nowhere", "--prompt", "x", "--guidance", "nan" }, 2, "'nan'" },
+    { "guidance inf", { "--models", "nowhere", "--prompt", "x", "--guidance", "inf" }, 2, "'inf'" },
+    { "guidance hex float", { "--models", "nowhere", "--prompt", "x", "--guidance", "0x1p3" }, 2, "'0x1p3'" },
+    { "top-p zero", { "--models", "nowhere", "--prompt", "x", "--top-p", "0" }, 2, "--top-p" },
+    { "temperature with a space", { "--models", "nowhere", "--prompt", "x", "--temperature", "0.5 " }, 2, "--temperature" },
+    { "unknown backend", { "--models", "nowhere", "--prompt", "x", "--backend", "tpu" }, 2, "'tpu'" },
+    /* outputs are checked before the models are looked for */
+    { "out is a folder", { "--models", "nowhere", "--prompt", "x", "--out", "." }, 2, "is a folder" },
+    { "out is empty", { "--models", "nowhere", "--prompt", "x", "--out", "" }, 2, "--out is empty" },
+    { "out in a missing folder", { "--models", "nowhere", "--prompt", "x", "--out", "no/such/dir.png" }, 2,
+      "no folder no/such" },
+    { "out in a file", { "--models", "nowhere", "--prompt", "x", "--out", "a.png/x.png" }, 2,
+      "a.png/x.png: Not a directory" },
+    /* files that are not what they claim, each a clear error at once */
+    { "board is a FIFO", { "--models", "models", "--board", "fifo.json", SMALL }, 1, "a FIFO" },
+    { "board is /dev/zero", { "--models", "models", "--board", "/dev/zero", SMALL }, 1, "character device" },
+    { "board mode is an object", { "--models", "models", "--board", "board-mode-object.json", SMALL }, 1,
+      "\"mode\" should be the string" },
+    { "image is a folder", { "--models", "models", "--mode", "clip", "--image", "models", SMALL }, 1, "a folder" },
+    { "image is a FIFO", { "--models", "models", "--mode", "lvlm", "--image", "fifo.json", SMALL }, 1, "a FIFO" },
+    { "image symlink loop", { "--models", "models", "--mode", "clip", "--image", "loop.png", SMALL }, 1,
+      "Too many levels of symbolic links" },
+    { "image missing says so", { "--models", "models", "--mode", "clip", "--image", "missing.png", SMALL }, 1,
+      "No such file or directory" },
     { "size not a number", { "--models", "models", "--mode", "clip", "--text", "x", "--width", "big" }, 2, "big" },
     { "no image file", { "--models", "models", "--mode", "clip", "--image", "missing.png", SMALL }, 1,
       "missing.png" },
@@ -373,6 +477,11 @@ test_bad_input (void)
     { "unknown option", { "--models", "models", "--frobnicate", "1" }, 2, "--frobnicate" },
     { "empty board", { "--models", "models", "--mode", "clip", SMALL }, 2, "--prompt" },
     { "board file absent", { "--models", "models", "--board", "no-board.json", SMALL }, 1, "no-board.json" },
+    { "picture ids neither", { "--models", "models", "--mode", "lvlm", "--picture-ids", "yes", SMALL }, 2,
+      "auto, on or off" },
+    { "unknown image decoding", { "--models", "models", "--mode", "clip", "--image-decode", "pil", SMALL }, 2,
+      "viewer or official" },
+    { "VAE tiling neither", { "--models", "models", "--mode", "clip", "--vae-tiling", "auto", SMALL }, 2, "on or off" },
   };
 #undef SMALL
   for (size_t i = 0; i < G_N_ELEMENTS (cases); i++)
@@ -443,6 +552,8 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/generate/lvlm-board", test_lvlm_board);
   g_test_add_func ("/cli/generate/lvlm-padded-vocabulary", test_lvlm_padded_vocabulary);
   g_test_add_func ("/cli/generate/board-file", test_board_file);
+  g_test_add_func ("/cli/generate/vae-tiling-off", test_vae_tiling_off);
+  g_test_add_func ("/cli/generate/lvlm-multi-image-defaults", test_lvlm_multi_image_defaults);
   g_test_add_func ("/cli/generate/bad-input", test_bad_input);
   g_test_add_func ("/cli/generate/interrupt", test_interrupt);
   int result = g_test_run ();
