@@ -148,6 +148,9 @@ run_matmul (td_vk_context *ctx, const td_op *op, td_error *err)
   int64_t batch, m, n, k;
   matmul_shape (op, &batch, &m, &n, &k);
   const td_tensor *w = op->src[1], *bias = op->src[2];
+  if (w->dtype != TD_F32 && w->dtype != TD_F16 && w->dtype != TD_BF16)
+    return td_error_set (err, TD_ERR_UNSUPPORTED, "matmul: the Vulkan backend has no kernel for %s weights yet",
+                         td_dtype_name (w->dtype));
   td_pc_matmul pc = {
     .x = address_of (op->src[0]), .w = address_of (w), .bias = address_of (bias), .y = address_of (op->dst),
     .m = u32 (m), .n = u32 (n), .k = u32 (k),
