@@ -110,11 +110,39 @@ check_tensor (td_gguf *gguf, const td_gguf_tensor_info *info, const td_tensor *x
   return st;
 }
 
+/* --model is the .gguf file, or a folder holding exactly one. */
+static char *
+find_gguf (const char *model_path, td_error *err)
+{
+  if (!g_file_test (model_path, G_FILE_TEST_IS_DIR))
+    return g_strdup (model_path);
+  GDir *dir = g_dir_open (model_path, 0, NULL);
+  char *found = NULL;
+  const char *name;
+  int count = 0;
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    if (g_str_has_suffix (name, ".gguf") && count++ == 0)
+      found = g_build_filename (model_path, name, NULL);
+  if (dir != NULL)
+    g_dir_close (dir);
+  if (count != 1)
+    {
+      td_error_set (err, TD_ERR_NOT_FOUND, "%s: the folder holds %d .gguf files; name the one to check", model_path,
+                    count);
+      g_free (found);
+      return NULL;
+    }
+  return found;
+}
+
 static td_status
 run_gguf_matmul (const char *model_path, td_safetensors *io, td_backend *backend, td_verify_outputs *outputs,
                  td_error *err)
 {
-  td_gguf *gguf = td_gguf_open (model_path, err);
+  g_autofree char *path = find_gguf (model_path, err);
+  if (path == NULL)
+    return err->status;
+  td_gguf *gguf = td_gguf_open (path, err);
   if (gguf == NULL)
     return err->status;
   td_tensor *x = td_verify_io_tensor (io, "x", backend, err);
@@ -129,6 +157,6 @@ run_gguf_matmul (const char *model_path, td_safetensors *io, td_backend *backend
 }
 
 const td_verify_component td_verify_gguf_matmul = {
-  "gguf-matmul", "GGUF weights of every type: ggml's dequantisation and x · Wᵀ (--model is the .gguf file)", 0,
+  "gguf-matmul", "GGUF weights of every type: ggml's dequantisation and x · Wᵀ (--model: the .gguf file or its folder)", 0,
   run_gguf_matmul,
 };
