@@ -92,14 +92,14 @@ check_shape (int ndim, const int64_t *shape, td_dtype dtype, size_t *nbytes, td_
     return td_error_set (err, TD_ERR_INVALID_ARG, "tensor rank %d is outside 0..%d", ndim, TD_MAX_DIMS);
   if ((unsigned) dtype >= TD_DTYPE_COUNT)
     return td_error_set (err, TD_ERR_INVALID_ARG, "invalid dtype %d", (int) dtype);
-  if (!td_shape_numel (ndim, shape, &numel) || !td_dtype_nbytes (dtype, numel, nbytes))
-    return td_error_set (err, TD_ERR_LIMIT, "tensor shape %s is negative or too large",
-                         td_shape_string (ndim, shape, text, sizeof text));
   /* Block types hold whole blocks per row. */
   int block = td_dtype_block_elems (dtype);
   if (block > 1 && (ndim == 0 || shape[ndim - 1] % block != 0))
     return td_error_set (err, TD_ERR_INVALID_ARG, "a %s tensor %s needs rows of a multiple of %d values",
                          td_dtype_name (dtype), td_shape_string (ndim, shape, text, sizeof text), block);
+  if (!td_shape_numel (ndim, shape, &numel) || !td_dtype_nbytes (dtype, numel, nbytes))
+    return td_error_set (err, TD_ERR_LIMIT, "tensor shape %s is negative or too large",
+                         td_shape_string (ndim, shape, text, sizeof text));
   return TD_OK;
 }
 
