@@ -25,4 +25,5 @@ int td_cli_tokenize (int argc, char **argv);
 int td_cli_bench (int argc, char **argv);
 int td_cli_models (int argc, char **argv);
 int td_cli_convert (int argc, char **argv);
+int td_cli_quantize (int argc, char **argv);
 int td_cli_bench_models (int argc, char **argv);

@@ -112,3 +112,26 @@ td_tensor *td_gguf_tensor_of (td_gguf *gguf, const td_gguf_tensor_info *info, td
  * one it defines that the engine cannot decode. `name` (may be NULL) gets
  * ggml's name of the type ("q4_K") or NULL. */
 int td_gguf_dtype_of_ggml (uint32_t ggml_type, const char **name);
+
+/* ---- writing (io/gguf_write.c) ---- */
+
+/* A GGUF v3 file written in order: metadata and tensor declarations, then
+ * each tensor's bytes in declaration order. It goes to a temporary file in
+ * the same folder and replaces `path` only at td_gguf_writer_finish. */
+typedef struct td_gguf_writer td_gguf_writer;
+
+td_gguf_writer *td_gguf_writer_new (const char *path, td_error *err);
+void td_gguf_writer_add_string (td_gguf_writer *w, const char *key, const char *value);
+void td_gguf_writer_add_u32 (td_gguf_writer *w, const char *key, uint32_t value);
+/* shape is row-major (written reversed as ne). TD_ERR_INVALID_ARG for a dtype
+ * GGUF has no type for or rows that are not whole blocks. */
+td_status td_gguf_writer_add_tensor (td_gguf_writer *w, const char *name, td_dtype dtype, int ndim, const int64_t *shape,
+                                     td_error *err);
+/* The next declared tensor's bytes (exactly its size). */
+td_status td_gguf_writer_write_data (td_gguf_writer *w, const void *data, size_t nbytes, td_error *err);
+/* After the last tensor: flushes and renames into place. */
+td_status td_gguf_writer_finish (td_gguf_writer *w, td_error *err);
+/* Frees; removes the temporary file when not finished. */
+void td_gguf_writer_free (td_gguf_writer *w);
+/* The ggml type id of a dtype; -1 when GGUF has none. */
+int td_gguf_ggml_type_of (td_dtype dtype);
