@@ -5,7 +5,7 @@
 
 static const td_cli_command commands[] = {
   { "devices", "list the compute devices the engine can use", td_cli_devices },
-  { "inspect", "list the tensors of a checkpoint (safetensors)", td_cli_inspect },
+  { "inspect", "list the tensors of a checkpoint (safetensors or GGUF)", td_cli_inspect },
   { "generate", "make an image from a prompt or a ThinkDiff board", td_cli_generate },
   { "make-demo-models", "write tiny untrained models to try the pipeline without downloads", td_cli_make_demo_models },
   { "verify", "check a model component against reference outputs", td_cli_verify },

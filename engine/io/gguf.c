@@ -515,12 +515,18 @@ td_gguf_open (const char *path, td_error *err)
       return NULL;
     }
   struct stat sb;
-  if (fstat (fd, &sb) != 0 || !S_ISREG (sb.st_mode))
+  if (fstat (fd, &sb) != 0)
     {
       int saved = errno;
       close (fd);
-      td_error_set (err, TD_ERR_IO, "%s: %s", path, S_ISDIR (sb.st_mode) ? "is a folder, not a file"
-                    : saved != 0 ? g_strerror (saved) : "is not a regular file");
+      td_error_set (err, TD_ERR_IO, "%s: %s", path, g_strerror (saved));
+      return NULL;
+    }
+  if (!S_ISREG (sb.st_mode))
+    {
+      close (fd);
+      td_error_set (err, TD_ERR_IO, "%s: %s", path,
+                    S_ISDIR (sb.st_mode) ? "is a folder, not a file" : "is not a regular file");
       return NULL;
     }
   size_t size = (size_t) sb.st_size;
