@@ -52,11 +52,42 @@ open_pth (const char *path, td_backend *backend, td_error *err)
   return weights;
 }
 
+/* A model folder holding no safetensors checkpoint but exactly one .gguf
+ * file (a quantised copy of the model) names that file. */
+static char *
+single_gguf_in (const char *dir)
+{
+  static const char *const checkpoints[] = { "model.safetensors", "diffusion_pytorch_model.safetensors",
+                                             "model.safetensors.index.json",
+                                             "diffusion_pytorch_model.safetensors.index.json" };
+  for (size_t i = 0; i < G_N_ELEMENTS (checkpoints); i++)
+    {
+      g_autofree char *p = g_build_filename (dir, checkpoints[i], NULL);
+      if (g_file_test (p, G_FILE_TEST_EXISTS))
+        return NULL;
+    }
+  GDir *folder = g_dir_open (dir, 0, NULL);
+  char *found = NULL;
+  int count = 0;
+  const char *name;
+  while (folder != NULL && (name = g_dir_read_name (folder)) != NULL)
+    if (g_str_has_suffix (name, ".gguf") && count++ == 0)
+      found = g_build_filename (dir, name, NULL);
+  if (folder != NULL)
+    g_dir_close (folder);
+  if (count != 1)
+    g_clear_pointer (&found, g_free);
+  return found;
+}
+
 td_weights *
 td_weights_open (const char *path, td_backend *backend, td_error *err)
 {
   if (td_pth_is_pth_path (path))
     return open_pth (path, backend, err);
+  g_autofree char *gguf_in_dir = g_file_test (path, G_FILE_TEST_IS_DIR) ? single_gguf_in (path) : NULL;
+  if (gguf_in_dir != NULL)
+    path = gguf_in_dir;
   if (td_gguf_file_is_gguf (path))
     {
       td_gguf *gguf = td_gguf_open (path, err);
