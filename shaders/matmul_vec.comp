@@ -14,7 +14,8 @@
  *
  * GEMV: one workgroup of 256 computes VEC_ROWS outputs (weight rows) for all M
  * ≤ VEC_MAX_M input rows: each invocation sums a strided slice of K, then the
- * workgroup reduces. Grid: (ceil (N / VEC_ROWS), 1, z). */
+ * workgroup reduces. Grid: ceil (N / VEC_ROWS) workgroups laid out in x and y
+ * (workgroup_linear), z batches. */
 #extension GL_GOOGLE_include_directive : require
 #define TD_WG_REDUCE 256
 #include "common.glsl"
@@ -31,7 +32,9 @@ main ()
 {
   uint z = gl_WorkGroupID.z, tid = gl_LocalInvocationID.x;
   uint x_base = z * p.m * p.k, w_base = z * p.w_batch_stride, y_base = z * p.m * p.n;
-  uint n0 = gl_WorkGroupID.x * VEC_ROWS;
+  uint n0 = workgroup_linear () * VEC_ROWS;
+  if (n0 >= p.n) /* the last row of a 2-D grid may overhang; uniform per workgroup */
+    return;
 
   float acc[VEC_MAX_M][VEC_ROWS];
   for (uint m = 0; m < VEC_MAX_M; m++)

@@ -93,6 +93,17 @@ check_format (td_dtype dtype, GRand *rng)
   check_pair (dtype, 2, true, 5, 65, 1, rng);   /* tiled GEMM, batched weights */
 }
 
+/* More weight rows than one grid dimension of GEMV workgroups holds (a
+ * vocabulary projection at decode): the grid wraps into y. */
+static void
+test_gemv_wide (void)
+{
+  GRand *rng = g_rand_new_with_seed (9);
+  check_pair (TD_Q8_0, 1, false, 1, 2 * 65535 + 9, 1, rng);
+  g_rand_free (rng);
+  vk_test_assert_no_validation_messages ();
+}
+
 static void
 test_plain_formats (void)
 {
@@ -150,5 +161,6 @@ main (int argc, char **argv)
   g_test_add_func ("/vulkan/matmul-family/variants", test_every_variant_exists);
   g_test_add_func ("/vulkan/matmul-family/plain", test_plain_formats);
   g_test_add_func ("/vulkan/matmul-family/quantized", test_quantized_formats);
+  g_test_add_func ("/vulkan/matmul-family/gemv-wide", test_gemv_wide);
   return g_test_run ();
 }

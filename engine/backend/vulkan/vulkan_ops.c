@@ -168,8 +168,13 @@ run_matmul (td_vk_context *ctx, const td_op *op, td_error *err)
   td_vk_matmul_path path = td_vk_matmul_kernel (variant, sizeof variant, m, ctx->info.coopmat_enabled,
                                                 ctx->coopmat_emulate, w->dtype, ctx->info.storage_16bit);
   if (path == TD_VK_MATMUL_GEMV)
-    return launch (ctx, op, variant, &pc, sizeof pc, u32 ((n + TD_VK_GEMV_ROWS - 1) / TD_VK_GEMV_ROWS), 1,
-                   u32 (batch), 2.0 * (double) batch * (double) m * (double) n * (double) k, err);
+    {
+      /* A vocabulary projection has more row pairs than one grid dimension takes. */
+      int64_t groups = (n + TD_VK_GEMV_ROWS - 1) / TD_VK_GEMV_ROWS;
+      int64_t gx = groups < MAX_GROUPS ? groups : MAX_GROUPS;
+      return launch (ctx, op, variant, &pc, sizeof pc, u32 (gx), u32 ((groups + gx - 1) / gx), u32 (batch),
+                     2.0 * (double) batch * (double) m * (double) n * (double) k, err);
+    }
   /* The tiled and cooperative-matrix kernels compute 64×64 output tiles over the same grid. */
   return launch (ctx, op, variant, &pc, sizeof pc, u32 ((n + MM_TILE - 1) / MM_TILE), u32 ((m + MM_TILE - 1) / MM_TILE),
                  u32 (batch), 2.0 * (double) batch * (double) m * (double) n * (double) k, err);
