@@ -17,7 +17,6 @@
  * workgroup reduces. Grid: ceil (N / VEC_ROWS) workgroups laid out in x and y
  * (workgroup_linear), z batches. */
 #extension GL_GOOGLE_include_directive : require
-#define TD_WG_REDUCE 256
 #include "common.glsl"
 #include "dequant.glsl"
 
@@ -26,6 +25,8 @@
 
 layout(local_size_x = 256) in;
 layout(push_constant, std430) uniform Push { td_pc_matmul p; };
+
+shared float partial[VEC_MAX_M * VEC_ROWS][256];
 
 void
 main ()
@@ -53,16 +54,23 @@ main ()
             acc[m][r] = fma (load_f32 (p.x, x_base + m * p.k + k), w, acc[m][r]);
       }
 
+  /* One tree reduction for all VEC_MAX_M × VEC_ROWS sums (barriers are the cost). */
   for (uint m = 0; m < VEC_MAX_M; m++)
     for (uint r = 0; r < VEC_ROWS; r++)
-      {
-        /* Uniform across the workgroup: every invocation takes part in each reduction. */
-        if (m >= p.m || n0 + r >= p.n)
-          continue;
-        float sum = workgroup_sum (acc[m][r]);
-        uint n = n0 + r;
-        if (tid == 0u)
-          store_f32 (p.y, y_base + m * p.n + n,
-                     sum + (p.has_bias != 0u ? load_any (p.bias, p.bias_dtype, n) : 0.0));
-      }
+      partial[m * VEC_ROWS + r][tid] = acc[m][r];
+  barrier ();
+  for (uint s = 128u; s > 0u; s >>= 1)
+    {
+      if (tid < s)
+        for (uint j = 0; j < VEC_MAX_M * VEC_ROWS; j++)
+          partial[j][tid] += partial[j][tid + s];
+      barrier ();
+    }
+  if (tid < VEC_MAX_M * VEC_ROWS)
+    {
+      uint m = tid / VEC_ROWS, n = n0 + tid % VEC_ROWS;
+      if (m < p.m && n < p.n)
+        store_f32 (p.y, y_base + m * p.n + n,
+                   partial[tid][0] + (p.has_bias != 0u ? load_any (p.bias, p.bias_dtype, n) : 0.0));
+    }
 }
