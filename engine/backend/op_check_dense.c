@@ -151,6 +151,12 @@ byte_span (const td_tensor *t, int64_t *begin, int64_t *end)
       else
         high += reach;
     }
+  if (td_dtype_is_quantized (t->dtype)) /* block types are contiguous: their bytes are their span */
+    {
+      *begin = (int64_t) t->offset;
+      *end = (int64_t) (t->offset + td_tensor_nbytes (t));
+      return;
+    }
   int64_t elem = (int64_t) td_dtype_size (t->dtype);
   *begin = (int64_t) t->offset + low * elem;
   *end = (int64_t) t->offset + (high + 1) * elem;

@@ -111,6 +111,25 @@ test_partial_block_refused (void)
   g_assert_nonnull (strstr (err.message, "multiple of 256"));
 }
 
+/* y written over a block weight's bytes is caught by the aliasing check. */
+static void
+test_output_over_weight_refused (void)
+{
+  td_error err = { 0 };
+  const int64_t w_shape[] = { 4, 32 }, x_shape[] = { 1, 32 }, y_shape[] = { 1, 4 };
+  td_tensor *w = td_tensor_new (test_backend, TD_Q8_0, 2, w_shape, &err);
+  g_assert_nonnull (w);
+  memset (td_tensor_host_data (w), 0, td_tensor_nbytes (w));
+  td_tensor *y = td_tensor_new_in (w->buffer, 64, TD_F32, 2, y_shape, &err); /* inside the 136 weight bytes */
+  g_assert_nonnull (y);
+  td_tensor *x = tensor_of (TD_F32, 2, x_shape, NULL);
+  g_assert_cmpint (td_matmul (test_backend, y, x, w, NULL, &err), ==, TD_ERR_INVALID_ARG);
+  g_assert_nonnull (strstr (err.message, "overlaps"));
+  td_tensor_free (x);
+  td_tensor_free (y);
+  td_tensor_free (w);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -119,5 +138,6 @@ main (int argc, char **argv)
   g_test_add_func ("/ops/quant-matmul/known-q8_0", test_known_q8_0);
   g_test_add_func ("/ops/quant-matmul/every-format", test_every_format);
   g_test_add_func ("/ops/quant-matmul/partial-block", test_partial_block_refused);
+  g_test_add_func ("/ops/quant-matmul/output-over-weight", test_output_over_weight_refused);
   return g_test_run ();
 }
