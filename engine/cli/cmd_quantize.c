@@ -19,12 +19,14 @@ static const struct {
 } quant_types[] = {
   { "q8_0", TD_Q8_0, 7 },
   { "q4_k", TD_Q4_K, 15 },
+  { "q5_k", TD_Q5_K, 17 },
+  { "q6_k", TD_Q6_K, 18 },
 };
 
 static void
 print_usage (FILE *out)
 {
-  fprintf (out, "Usage: thinkdiff quantize IN OUT.gguf --type q8_0|q4_k\n\n"
+  fprintf (out, "Usage: thinkdiff quantize IN OUT.gguf --type q8_0|q4_k|q5_k|q6_k\n\n"
                 "Writes the tensors of IN (a .safetensors file, a sharded index or a model folder)\n"
                 "to a GGUF file, matrices in the given ggml type; 1-D tensors, norms, embeddings\n"
                 "and matrices whose rows are not whole blocks stay f32/f16/bf16.\n");
@@ -101,7 +103,7 @@ td_cli_quantize (int argc, char **argv)
   if (in == NULL || out == NULL || q < 0)
     {
       if (type != NULL && q < 0)
-        fprintf (stderr, "thinkdiff: unknown --type '%s' (q8_0 or q4_k)\n", type);
+        fprintf (stderr, "thinkdiff: unknown --type '%s' (q8_0, q4_k, q5_k or q6_k)\n", type);
       print_usage (stderr);
       return 2;
     }
