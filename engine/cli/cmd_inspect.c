@@ -13,7 +13,7 @@ print_usage (FILE *out)
   fprintf (out, "Usage: thinkdiff inspect PATH\n\n"
                 "Lists each tensor (name, dtype, shape, bytes), the metadata and totals of a\n"
                 "checkpoint. PATH is a .safetensors file, a .safetensors.index.json of a\n"
-                "sharded checkpoint, or a model folder holding either.\n");
+                "sharded checkpoint, a model folder holding either, or a .gguf file.\n");
 }
 
 static void
@@ -147,6 +147,9 @@ td_cli_inspect (int argc, char **argv)
       print_usage (stderr);
       return 2;
     }
+  /* GGUF files are listed by the developer tools for now. */
+  if (td_checkpoint_is_gguf (argv[1]))
+    return td_cli_run_dev_tool (2, (char *[]) { (char *) "inspect-gguf", argv[1] });
   td_error err = { 0 };
   td_checkpoint *ck = td_checkpoint_open (argv[1], &err);
   if (ck == NULL)
