@@ -25,3 +25,4 @@ int td_cli_bench (int argc, char **argv);
 int td_cli_models (int argc, char **argv);
 int td_cli_convert (int argc, char **argv);
 int td_cli_bench_models (int argc, char **argv);
+int td_cli_plan (int argc, char **argv);

@@ -31,6 +31,9 @@ on_interrupt (int signal_number)
 typedef struct {
   const char *preview_dir;
   int last_step;
+  td_backend *backend;
+  const char *stage;     /* the stage running now, for its memory line */
+  size_t run_peak;
 } cli_progress;
 
 /* On a terminal the step counter rewrites one line; in a log each step is a line. */
@@ -43,9 +46,31 @@ stderr_is_terminal (void)
   return answer;
 }
 
+static double
+mib (size_t bytes)
+{
+  return (double) bytes / (1024.0 * 1024.0);
+}
+
+/* The allocator's high-water mark of the stage that just ended, then a fresh mark. */
+static void
+report_stage_memory (cli_progress *progress)
+{
+  size_t live, peak;
+  td_backend_memory (progress->backend, &live, &peak);
+  if (progress->stage != NULL)
+    fprintf (stderr, "memory: %s peak %.1f MiB (%.1f MiB held after)\n", progress->stage, mib (peak), mib (live));
+  if (peak > progress->run_peak)
+    progress->run_peak = peak;
+  td_backend_reset_peak (progress->backend);
+}
+
 static void
 print_stage (void *user, const char *stage)
 {
+  cli_progress *progress = user;
+  report_stage_memory (progress);
+  progress->stage = stage;
   fprintf (stderr, "%s%s…\n", stderr_is_terminal () ? "\r\033[K" : "", stage);
 }
 
@@ -99,12 +124,14 @@ usage (FILE *out)
            "  --temperature X --top-p X   LVLM sampling (default 0.6, 0.9)\n"
            "  --preview-dir DIR     write a preview PNG per step\n"
            "  --backend auto|cpu|vulkan   where to run (default auto: a GPU when there is one)\n"
+           "  --max-vram GB         refuse to hold more than GB in tensors on the device\n"
            "Items are read in the order given. Ctrl-C cancels cleanly.\n");
 }
 
 typedef struct {
   const char *model, *models, *prompt, *board_file, *out, *preview_dir, *backend;
   td_board *board;
+  double max_vram;       /* GiB; 0 = no cap */
 } generate_args;
 
 /* Numeric options: where each goes and its range. */
@@ -185,6 +212,11 @@ parse_args (int argc, char **argv, generate_args *a, bool settings_only)
         a->board_file = value;
       else if (strcmp (flag, "--out") == 0)
         a->out = value;
+      else if (strcmp (flag, "--max-vram") == 0)
+        {
+          if (!td_cli_parse_double (flag, value, 0.001, 65536.0, &a->max_vram))
+            return 2;
+        }
       else if (strcmp (flag, "--preview-dir") == 0)
         a->preview_dir = value;
       else if (strcmp (flag, "--backend") == 0)
@@ -315,8 +347,10 @@ run (generate_args *a)
       return td_cli_fail (&err);
     }
   fprintf (stderr, "backend: %s\n", td_backend_name (backend));
+  if (a->max_vram > 0)
+    td_backend_set_budget (backend, (size_t) (a->max_vram * 1024.0 * 1024.0 * 1024.0));
 
-  cli_progress progress = { .preview_dir = a->preview_dir };
+  cli_progress progress = { .preview_dir = a->preview_dir, .backend = backend };
   td_thinkdiff_callbacks callbacks = {
     .stage = print_stage,
     .thought = print_thought,
@@ -335,6 +369,8 @@ run (generate_args *a)
     st = td_thinkdiff_generate (a->board, &paths, backend, &callbacks, &result, &err);
   signal (SIGINT, SIG_DFL);
   signal (SIGTERM, SIG_DFL);
+  report_stage_memory (&progress);
+  fprintf (stderr, "memory: run peak %.1f MiB\n", mib (progress.run_peak));
 
   int code = 0;
   if (st == TD_ERR_CANCELLED)

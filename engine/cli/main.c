@@ -17,6 +17,7 @@ static const td_cli_command commands[] = {
   { "models", "list, download and verify model checkpoints", td_cli_models },
   { "convert", "write a PyTorch checkpoint's state dict as safetensors", td_cli_convert },
   { "bench-models", "time FLUX, the VAE and T5 with random weights of the real shapes", td_cli_bench_models },
+  { "plan", "estimate each stage's device memory and the strategy that fits", td_cli_plan },
 };
 
 static void
