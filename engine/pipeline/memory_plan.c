@@ -156,15 +156,15 @@ plan_flux (const td_flux_config *c, const td_plan_request *r, td_plan_stage *s)
   s->block_weights = dbl.bytes > sgl.bytes ? dbl.bytes : sgl.bytes;
   s->blocks = c->num_layers + c->num_single_layers;
   s->weights = outer.bytes + dbl.bytes * c->num_layers + sgl.bytes * c->num_single_layers;
-  /* Double block: both streams' residuals, their normed copies, q/k/v/attention over the
-   * joint sequence, then one stream's MLP hidden and activation. */
-  uint64_t dbl_act = seq * d * (2 + 2 + 3 + 3 + 1) + n * mlp * 2;
-  /* Single block: residual, normed, q/k/v, attention, MLP hidden + activation, the
-   * concatenation of attention and MLP, and the projection. */
-  uint64_t sgl_act = seq * d * (1 + 1 + 3 + 3 + 1) + seq * mlp * 2 + seq * (d + mlp) + seq * d;
+  /* Double block, at the QK norms: both residual streams, both normed copies, q/k/v of
+   * both and the norm's output. */
+  uint64_t dbl_act = seq * d * 7 + n * d;
+  /* Single block, at the concatenation: residual, attention, MLP activation, and the
+   * [attention | MLP] input of the output projection. */
+  uint64_t sgl_act = seq * (3 * d + 2 * mlp);
   s->activations = (dbl_act > sgl_act ? dbl_act : sgl_act) * F32;
   /* Latents, velocity and noise; the text embeddings; rotary cos/sin over the sequence. */
-  s->workspace = (n * c->in_channels * 3 + l * c->joint_attention_dim + seq * c->head_dim * 2) * (uint64_t) F32;
+  s->workspace = (n * c->in_channels * 3 + l * c->joint_attention_dim + seq * c->head_dim) * (uint64_t) F32;
 }
 
 /* The VAE decoder ------------------------------------------------------------------- */
