@@ -6,6 +6,9 @@
 #include <string.h>
 
 #include "backend/backend.h"
+#ifdef TD_HAVE_VULKAN
+#include "backend/vulkan/vulkan_backend.h"
+#endif
 #include "models/layers.h"
 #include "models/random_models.h"
 #include "pipeline/flux_pipeline.h"
@@ -206,6 +209,37 @@ test_flux_peak_matches_plan (void)
   td_backend_free (backend);
 }
 
+/* On a device the weights are uploaded too: the whole planned peak is allocated. */
+static void
+test_flux_peak_matches_plan_vulkan (void)
+{
+#ifdef TD_HAVE_VULKAN
+  td_error err = { 0 };
+  td_backend *backend = td_backend_vulkan_new (-1, &err);
+  if (backend == NULL)
+    {
+      g_test_skip (err.message);
+      return;
+    }
+  static const int sizes[][2] = { { 256, 64 }, { 128, 300 } };
+  for (size_t i = 0; i < G_N_ELEMENTS (sizes); i++)
+    {
+      const int side = sizes[i][0], tokens = sizes[i][1];
+      td_plan_stage flux = small_flux_plan (side, tokens);
+      size_t peak = 0, live = 0;
+      g_assert_cmpint (run_small_flux (backend, side, tokens, &peak, &err), ==, TD_OK);
+      g_test_message ("small FLUX on Vulkan %d², %d tokens: planned %.3f MiB (%.3f of weights), measured %.3f MiB",
+                      side, tokens, flux.peak / 1048576.0, flux.weights / 1048576.0, peak / 1048576.0);
+      g_assert_cmpfloat (fabs ((double) peak - (double) flux.peak) / (double) flux.peak, <=, 0.10);
+      td_backend_memory (backend, &live, NULL);
+      g_assert_cmpuint (live, ==, 0);
+    }
+  td_backend_free (backend);
+#else
+  g_test_skip ("built without Vulkan");
+#endif
+}
+
 int
 main (int argc, char **argv)
 {
@@ -214,5 +248,6 @@ main (int argc, char **argv)
   g_test_add_func ("/memory-plan/format-bytes", test_format_bytes);
   g_test_add_func ("/memory-plan/strategies", test_strategies);
   g_test_add_func ("/memory-plan/flux-peak", test_flux_peak_matches_plan);
+  g_test_add_func ("/memory-plan/flux-peak-vulkan", test_flux_peak_matches_plan_vulkan);
   return g_test_run ();
 }
