@@ -9,6 +9,7 @@
 #include "models/flux_dit.h"
 #include "models/flux_vae.h"
 #include "models/flux_vae_tiles.h"
+#include "pipeline/memory_plan.h"
 #include "models/layers.h"
 #include "pipeline/flow_scheduler.h"
 #include "models/taesd.h"
@@ -306,6 +307,26 @@ check_params (td_flux_pipeline *pipeline, const td_flux_params *params, int fact
   return TD_OK;
 }
 
+/* Under a memory cap, the transformer streams its blocks when the plan says it would not
+ * fit whole next to what is already held. */
+static bool
+choose_streaming (td_flux_pipeline *pipeline, const td_flux_params *params, int64_t text_tokens)
+{
+  size_t budget = td_backend_budget (pipeline->backend), held = 0;
+  if (budget == 0 || td_backend_is_host (pipeline->backend))
+    {
+      td_flux_dit_set_streamed (pipeline->transformer, false);
+      return false;
+    }
+  td_backend_memory (pipeline->backend, &held, NULL);
+  td_dtype dtype = td_flux_dit_stored_dtype (pipeline->transformer);
+  td_plan_format format = dtype == TD_F32 ? TD_PLAN_F32 : dtype == TD_F16 ? TD_PLAN_F16 : TD_PLAN_BF16;
+  td_plan_stage plan = td_plan_flux_stage (td_flux_dit_config (pipeline->transformer), params->width, params->height,
+                                           (int) text_tokens, format);
+  td_flux_dit_set_streamed (pipeline->transformer, held + plan.peak > budget);
+  return held + plan.peak > budget;
+}
+
 td_status
 td_flux_pipeline_generate (td_flux_pipeline *pipeline, const td_tensor *prompt_embeds, const td_tensor *pooled,
                            const td_flux_params *params, const float *noise_packed,
@@ -325,6 +346,8 @@ td_flux_pipeline_generate (td_flux_pipeline *pipeline, const td_tensor *prompt_e
   if (pipeline->transformer == NULL
       && (pipeline->transformer = td_flux_dit_load (transformer_dir, pipeline->backend, err)) == NULL)
     return err ? err->status : TD_ERR_IO;
+  if (choose_streaming (pipeline, params, prompt_embeds->shape[1]))
+    stage (callbacks, "denoising with the transformer streamed block by block");
 
   const int lh = 2 * (params->height / (factor * 2)), lw = 2 * (params->width / (factor * 2));
   const int n_img = (lh / 2) * (lw / 2);

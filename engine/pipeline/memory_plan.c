@@ -84,7 +84,7 @@ matrix (tally *t, uint64_t in, uint64_t out, bool bias)
 static void
 vector (tally *t, uint64_t n)
 {
-  t->bytes += n * BF16;
+  t->bytes += n * (t->format == TD_PLAN_F32 ? F32 : BF16);
   t->params += n;
 }
 
@@ -156,15 +156,41 @@ plan_flux (const td_flux_config *c, const td_plan_request *r, td_plan_stage *s)
   s->block_weights = dbl.bytes > sgl.bytes ? dbl.bytes : sgl.bytes;
   s->blocks = c->num_layers + c->num_single_layers;
   s->weights = outer.bytes + dbl.bytes * c->num_layers + sgl.bytes * c->num_single_layers;
-  /* Double block, at the QK norms: both residual streams, both normed copies, q/k/v of
-   * both and the norm's output. */
-  uint64_t dbl_act = seq * d * 7 + n * d;
+  /* Double block, at the QK norms: both residual streams, both modulated copies, q/k/v
+   * of both streams and one norm's output. */
+  uint64_t dbl_act = seq * d * 5 + (n > l ? n : l) * d;
   /* Single block, at the concatenation: residual, attention, MLP activation, and the
    * [attention | MLP] input of the output projection. */
   uint64_t sgl_act = seq * (3 * d + 2 * mlp);
   s->activations = (dbl_act > sgl_act ? dbl_act : sgl_act) * F32;
+  /* Streamed, each kind of block runs beside the next one's weights. */
+  const uint64_t dbl_phase = 2 * dbl.bytes + dbl_act * F32, sgl_phase = 2 * sgl.bytes + sgl_act * F32;
+  const uint64_t stream_run = dbl_phase > sgl_phase ? dbl_phase : sgl_phase;
   /* Latents, velocity and noise; the text embeddings; rotary cos/sin over the sequence. */
   s->workspace = (n * c->in_channels * 3 + l * c->joint_attention_dim + seq * c->head_dim) * (uint64_t) F32;
+  s->streamed_peak = s->fixed_weights + stream_run + s->workspace;
+}
+
+td_plan_stage
+td_plan_flux_stage (const td_flux_config *config, int width, int height, int text_tokens, td_plan_format format)
+{
+  td_plan_request r = td_plan_request_default (TD_PLAN_T2I, width, height);
+  r.text_tokens = text_tokens;
+  r.format[TD_PLAN_FAMILY_FLUX] = format;
+  td_plan_stage s = { 0 };
+  plan_flux (config, &r, &s);
+  s.peak = s.weights + s.activations + s.workspace;
+  s.planned = s.peak;
+  s.strategy = TD_PLAN_STAGE_BY_STAGE;
+  return s;
+}
+
+uint64_t
+td_plan_streamed_peak (const td_plan_stage *stage)
+{
+  if (stage->streamed_peak != 0)
+    return stage->streamed_peak;
+  return stage->fixed_weights + 2 * stage->block_weights + stage->activations + stage->workspace;
 }
 
 /* The VAE decoder ------------------------------------------------------------------- */
@@ -354,7 +380,7 @@ choose (td_plan_stage *s, const td_plan_request *r, bool is_vae)
   else if (s->blocks > 0)
     {
       s->strategy = TD_PLAN_STREAMED;
-      s->planned = s->fixed_weights + 2 * s->block_weights + s->activations + s->workspace;
+      s->planned = td_plan_streamed_peak (s);
     }
   if (s->planned > r->budget)
     s->strategy = TD_PLAN_DOES_NOT_FIT;

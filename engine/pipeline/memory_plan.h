@@ -80,6 +80,7 @@ typedef struct td_plan_stage {
   /* Streaming: the weights outside the repeated blocks, and the largest block's. */
   uint64_t fixed_weights, block_weights;
   int blocks;
+  uint64_t streamed_peak;        /* the peak with blocks streamed, two on the device at a time */
   td_plan_strategy strategy;
   uint64_t planned;              /* the device bytes under the chosen strategy */
 } td_plan_stage;
@@ -105,6 +106,11 @@ bool td_plan_format_parse (const char *name, td_plan_format *format);
 /* Bytes of n weights in a row of `row` weights (falls back to bf16 when row is not whole blocks). */
 uint64_t td_plan_format_bytes (td_plan_format format, uint64_t n, uint64_t row);
 const char *td_plan_strategy_name (td_plan_strategy strategy);
+/* The FLUX transformer's stage alone at this size, for the pipeline's streaming choice. */
+td_plan_stage td_plan_flux_stage (const td_flux_config *config, int width, int height, int text_tokens,
+                                  td_plan_format format);
+/* A stage's device bytes with its blocks streamed: two blocks and the rest. */
+uint64_t td_plan_streamed_peak (const td_plan_stage *stage);
 
 /* Parameter counts at bf16 of the analytic models, for checking against the declared weights. */
 uint64_t td_plan_flux_params (const td_flux_config *config);
