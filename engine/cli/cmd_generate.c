@@ -124,7 +124,7 @@ usage (FILE *out)
            "  --temperature X --top-p X   LVLM sampling (default 0.6, 0.9)\n"
            "  --preview-dir DIR     write a preview PNG per step\n"
            "  --backend auto|cpu|vulkan   where to run (default auto: a GPU when there is one)\n"
-           "  --max-vram GB         refuse to hold more than GB in tensors on the device\n"
+           "  --max-vram GIB        refuse to hold more than GIB GiB in tensors on the device\n"
            "Items are read in the order given. Ctrl-C cancels cleanly.\n");
 }
 

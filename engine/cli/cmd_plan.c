@@ -19,7 +19,7 @@ print_usage (FILE *out)
            "  --mode MODE       lvlm, clip or t2i\n"
            "  --width W         image width in pixels (default 1024, a multiple of 16)\n"
            "  --height H        image height in pixels (default 1024)\n"
-           "  --max-vram GB     the device memory to fit in (default: no cap)\n"
+           "  --max-vram GIB    the device memory to fit in, in GiB (default: no cap)\n"
            "  --weights FORMAT  matrices of FLUX, T5 and the LVLM: bf16 (default), f16, fp8,\n"
            "                    q8_0, q6_k, q5_k, q4_k or q4_0\n");
 }
