@@ -2,6 +2,7 @@
  * on the backend named by TD_TEST_BACKEND (cpu by default, vulkan on lavapipe). */
 #include <glib.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "pipeline/verify.h"
 
@@ -24,6 +25,10 @@ static const parity_case cases[] = {
   { "eva-vision", "blip2_vision", "io.safetensors" },
   { "taesd", "taef2", "io.safetensors" },
   { "qwen2-vl", "qwen2_vl", "io.safetensors" },
+  { "thinkdiff-lvlm", "thinkdiff_lvlm", "io.safetensors" },
+  { "thinkdiff-lvlm", "thinkdiff_lvlm", "single.safetensors" },
+  { "thinkdiff-clip", "thinkdiff_clip", "io.safetensors" },
+  { "thinkdiff-clip", "thinkdiff_clip", "text.safetensors" },
 };
 
 static void
@@ -70,7 +75,10 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   for (size_t i = 0; i < G_N_ELEMENTS (cases); i++)
     {
-      g_autofree char *path = g_strdup_printf ("/golden-parity/%s", cases[i].component);
+      /* A second io file of a component is named after it. */
+      g_autofree char *stem = g_strndup (cases[i].io, strcspn (cases[i].io, "."));
+      g_autofree char *path = g_str_equal (stem, "io") ? g_strdup_printf ("/golden-parity/%s", cases[i].component)
+                                                       : g_strdup_printf ("/golden-parity/%s/%s", cases[i].component, stem);
       g_test_add_data_func (path, &cases[i], run_case);
     }
   return g_test_run ();
