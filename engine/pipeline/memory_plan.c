@@ -202,10 +202,11 @@ plan_vae (const td_vae_config *c, const td_plan_request *r, uint64_t declared_by
   s->weights = declared_bytes;
   s->fixed_weights = declared_bytes;
   const uint64_t top = (uint64_t) c->block_out_channels[0];
+  const uint64_t below = (uint64_t) c->block_out_channels[c->levels > 1 ? 1 : 0];
   const uint64_t pixels = (uint64_t) r->width * r->height;
-  /* The last up block runs at full resolution and `top` channels: input, group-normed,
-   * convolved and residual copies. */
-  s->activations = pixels * top * 4 * F32;
+  /* At full resolution: the upsampled input and its convolution (at the channels of the
+   * block below), and the first full-resolution output. */
+  s->activations = pixels * (2 * below + top) * F32;
   const uint64_t lat = pixels / 64;
   /* The mid-block attention over the latent grid at the widest channels. */
   const uint64_t mid = (uint64_t) c->block_out_channels[c->levels - 1];
