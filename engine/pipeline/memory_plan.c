@@ -208,9 +208,8 @@ plan_vae (const td_vae_config *c, const td_plan_request *r, uint64_t declared_by
    * block below), and the first full-resolution output. */
   s->activations = pixels * (2 * below + top) * F32;
   const uint64_t lat = pixels / 64;
-  /* The mid-block attention over the latent grid at the widest channels. */
-  const uint64_t mid = (uint64_t) c->block_out_channels[c->levels - 1];
-  s->workspace = (lat * mid * 4 + pixels * 3 + lat * c->latent_channels * 2) * (uint64_t) F32;
+  /* The latents, unscaled; the image comes after the full-resolution tensors are gone. */
+  s->workspace = lat * c->latent_channels * 2 * (uint64_t) F32;
 }
 
 /* T5 ----------------------------------------------------------------------------------- */
