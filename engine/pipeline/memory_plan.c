@@ -348,14 +348,13 @@ plan_eva (const td_eva_config *c, const td_plan_request *r, td_plan_stage *s)
 }
 
 static void
-plan_aligner (const char *name, int in, int out, const td_plan_request *r, uint64_t tokens, td_plan_stage *s)
+plan_aligner (const char *name, int in, int out, uint64_t tokens, td_plan_stage *s)
 {
   tally t = { TD_PLAN_BF16 };
   matrix (&t, in, out, true), matrix (&t, out, out, true), vector (&t, out);
   s->name = name;
   s->weights = s->fixed_weights = t.bytes;
   s->activations = tokens * ((uint64_t) in + 3 * out) * F32;
-  (void) r;
 }
 
 /* Strategy ------------------------------------------------------------------------------ */
@@ -454,11 +453,12 @@ td_memory_plan_make (const td_plan_models *m, const td_plan_request *r, td_memor
     return err->status != TD_OK ? err->status : td_error_set (err, TD_ERR_INVALID_ARG, "plan: the VAE has no weights");
   td_plan_stage *s = plan->stage;
   int n = 0;
-  const uint64_t out_tokens = 128;
+  /* The CLIP-mode aligner reads BLIP-2's tokens: the class token and the patch grid. */
+  const uint64_t eva_grid = (uint64_t) (m->eva.image_size / m->eva.patch_size);
   if (r->mode == TD_PLAN_LVLM)
     {
       plan_qwen2vl (&m->qwen2vl, r, &s[n++]);
-      plan_aligner ("lvlm aligner", m->aligner_lvlm_in, m->aligner_out, r, r->thought_tokens, &s[n++]);
+      plan_aligner ("lvlm aligner", m->aligner_lvlm_in, m->aligner_out, r->thought_tokens, &s[n++]);
       plan_text (&m->t5, &m->clip, r, false, &s[n++]);
     }
   else
@@ -466,7 +466,7 @@ td_memory_plan_make (const td_plan_models *m, const td_plan_request *r, td_memor
       if (r->mode == TD_PLAN_CLIP)
         {
           plan_eva (&m->eva, r, &s[n++]);
-          plan_aligner ("clip aligner", m->aligner_clip_in, m->aligner_out, r, out_tokens, &s[n++]);
+          plan_aligner ("clip aligner", m->aligner_clip_in, m->aligner_out, eva_grid * eva_grid + 1, &s[n++]);
         }
       plan_text (&m->t5, &m->clip, r, true, &s[n++]);
     }
