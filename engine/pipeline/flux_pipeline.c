@@ -258,14 +258,36 @@ latents_for_vae (td_layer_ctx *ctx, const td_tensor *packed, int lh, int lw, con
   return td_layer_scale_ (ctx, z, 1.0f / vae->scaling_factor, vae->shift_factor);
 }
 
+/* Under a memory cap, tiles small enough for the plan to fit next to what is held
+ * (the largest power-of-two fraction of the configured tile, 8 latents at least). */
+static td_vae_tiling
+tiling_under_cap (td_flux_pipeline *pipeline, int lh, int lw)
+{
+  td_vae_tiling tiling = pipeline->vae_tiling;
+  size_t budget = td_backend_budget (pipeline->backend), held = 0;
+  const int scale = td_flux_vae_scale_factor (pipeline->vae);
+  const td_vae_config *config = td_flux_vae_config (pipeline->vae);
+  td_backend_memory (pipeline->backend, &held, NULL);
+  if (budget == 0 || held + td_plan_vae_run_bytes (config, lw * scale, lh * scale) <= budget)
+    return tiling;
+  int tile = tiling.tile;
+  while (tile > 8 && held + td_plan_vae_run_bytes (config, tile * scale, tile * scale) > budget)
+    tile /= 2;
+  tiling.tile = tile;
+  tiling.overlap = tile / 4;
+  tiling.threshold = 0;
+  return tiling;
+}
+
 static td_tensor *
 decode (td_flux_pipeline *pipeline, td_layer_ctx *ctx, const td_tensor *latents, int lh, int lw)
 {
   td_tensor *z = latents_for_vae (ctx, latents, lh, lw, td_flux_vae_config (pipeline->vae));
   td_tensor *decoded = NULL;
+  const td_vae_tiling tiling = tiling_under_cap (pipeline, lh, lw);
   /* Large latents in tiles, so the decoder's activations stay tile-sized (a host tensor comes back). */
-  if (td_layer_ok (ctx) && td_vae_tiling_needed (&pipeline->vae_tiling, lh, lw))
-    decoded = td_flux_vae_decode_tiled (pipeline->vae, z, &pipeline->vae_tiling, NULL, ctx->err);
+  if (td_layer_ok (ctx) && td_vae_tiling_needed (&tiling, lh, lw))
+    decoded = td_flux_vae_decode_tiled (pipeline->vae, z, &tiling, NULL, ctx->err);
   else if (td_layer_ok (ctx))
     decoded = td_flux_vae_decode (pipeline->vae, z, ctx->err);
   td_tensor_free (z);

@@ -212,6 +212,15 @@ plan_vae (const td_vae_config *c, const td_plan_request *r, uint64_t declared_by
   s->workspace = lat * c->latent_channels * 2 * (uint64_t) F32;
 }
 
+uint64_t
+td_plan_vae_run_bytes (const td_vae_config *config, int width, int height)
+{
+  td_plan_request r = td_plan_request_default (TD_PLAN_T2I, width, height);
+  td_plan_stage s = { 0 };
+  plan_vae (config, &r, 0, &s);
+  return s.activations + s.workspace;
+}
+
 /* T5 ----------------------------------------------------------------------------------- */
 
 static void

@@ -109,6 +109,8 @@ const char *td_plan_strategy_name (td_plan_strategy strategy);
 /* The FLUX transformer's stage alone at this size, for the pipeline's streaming choice. */
 td_plan_stage td_plan_flux_stage (const td_flux_config *config, int width, int height, int text_tokens,
                                   td_plan_format format);
+/* The VAE decoder's activations and workspace for an image (or a tile) of this size. */
+uint64_t td_plan_vae_run_bytes (const td_vae_config *config, int width, int height);
 /* A stage's device bytes with its blocks streamed: two blocks and the rest. */
 uint64_t td_plan_streamed_peak (const td_plan_stage *stage);
 
