@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "backend/op.h"
+#include "core/dtype.h"
 #include "models/random_models.h"
 
 #define F32 4u
@@ -16,19 +17,19 @@
 
 typedef struct {
   const char *name;
-  uint32_t block, bytes; /* bytes per block of `block` weights, as ggml lays them out */
+  td_dtype dtype; /* its block layout comes from the engine's dtype table (ggml's) */
 } format_info;
 
 static const format_info formats[TD_PLAN_FORMAT_COUNT] = {
-  [TD_PLAN_F32] = { "f32", 1, 4 },
-  [TD_PLAN_BF16] = { "bf16", 1, 2 },
-  [TD_PLAN_F16] = { "f16", 1, 2 },
-  [TD_PLAN_FP8] = { "fp8", 1, 1 },
-  [TD_PLAN_Q8_0] = { "q8_0", 32, 34 },  /* f16 scale + 32 × int8 */
-  [TD_PLAN_Q6_K] = { "q6_k", 256, 210 },
-  [TD_PLAN_Q5_K] = { "q5_k", 256, 176 },
-  [TD_PLAN_Q4_K] = { "q4_k", 256, 144 },
-  [TD_PLAN_Q4_0] = { "q4_0", 32, 18 },
+  [TD_PLAN_F32] = { "f32", TD_F32 },
+  [TD_PLAN_BF16] = { "bf16", TD_BF16 },
+  [TD_PLAN_F16] = { "f16", TD_F16 },
+  [TD_PLAN_FP8] = { "fp8", TD_F8_E4M3 },
+  [TD_PLAN_Q8_0] = { "q8_0", TD_Q8_0 },
+  [TD_PLAN_Q6_K] = { "q6_k", TD_Q6_K },
+  [TD_PLAN_Q5_K] = { "q5_k", TD_Q5_K },
+  [TD_PLAN_Q4_K] = { "q4_k", TD_Q4_K },
+  [TD_PLAN_Q4_0] = { "q4_0", TD_Q4_0 },
 };
 
 const char *
@@ -52,10 +53,11 @@ td_plan_format_parse (const char *name, td_plan_format *format)
 uint64_t
 td_plan_format_bytes (td_plan_format format, uint64_t n, uint64_t row)
 {
-  const format_info *f = &formats[format];
-  if (row == 0 || row % f->block != 0)
+  const td_dtype dtype = formats[format].dtype;
+  const uint64_t block = (uint64_t) td_dtype_block_elems (dtype);
+  if (row == 0 || row % block != 0)
     return n * BF16;
-  return n / f->block * f->bytes;
+  return n / block * td_dtype_block_bytes (dtype);
 }
 
 const char *
