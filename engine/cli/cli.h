@@ -37,3 +37,4 @@ int td_cli_models (int argc, char **argv);
 int td_cli_convert (int argc, char **argv);
 int td_cli_quantize (int argc, char **argv);
 int td_cli_bench_models (int argc, char **argv);
+int td_cli_plan (int argc, char **argv);
