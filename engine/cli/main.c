@@ -1,9 +1,11 @@
-/* thinkdiff — headless generation, verification and model tools. */
-#include "cli/cli.h"
-#include "cli/cli_text.h"
+/* thinkdiff — headless generation, verification and model tools.
+ *
+ * This binary links libthinkdiff and sees only its public API. The developer
+ * commands (verify, bench, bench-models, quantize, inspect of GGUF files) look inside the engine: they are
+ * `thinkdiff-dev`, installed beside this binary, which runs them in its place. */
+#include "cli.h"
 
 #include <glib.h>
-
 #include <string.h>
 
 static const td_cli_command commands[] = {
@@ -11,13 +13,13 @@ static const td_cli_command commands[] = {
   { "inspect", "list the tensors of a checkpoint (safetensors or GGUF)", td_cli_inspect },
   { "generate", "make an image from a prompt or a ThinkDiff board", td_cli_generate },
   { "make-demo-models", "write tiny untrained models to try the pipeline without downloads", td_cli_make_demo_models },
-  { "verify", "check a model component against reference outputs", td_cli_verify },
+  { "verify", "check a model component against reference outputs", td_cli_run_dev_tool },
   { "tokenize", "print the token ids of a text", td_cli_tokenize },
-  { "bench", "print throughput figures of ops and models", td_cli_bench },
+  { "bench", "print throughput figures of ops and models", td_cli_run_dev_tool },
   { "models", "list, download and verify model checkpoints", td_cli_models },
   { "convert", "write a PyTorch checkpoint's state dict as safetensors", td_cli_convert },
-  { "quantize", "write a checkpoint as GGUF with q8_0/q4_k/q5_k/q6_k matrices", td_cli_quantize },
-  { "bench-models", "time FLUX, the VAE and T5 with random weights of the real shapes", td_cli_bench_models },
+  { "quantize", "write a checkpoint as GGUF with q8_0/q4_k/q5_k/q6_k matrices", td_cli_run_dev_tool },
+  { "bench-models", "time FLUX, the VAE and T5 with random weights of the real shapes", td_cli_run_dev_tool },
 };
 
 static void
@@ -27,16 +29,6 @@ print_usage (FILE *out)
   for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
     fprintf (out, "  %-12s %s\n", commands[i].name, commands[i].summary);
   fprintf (out, "\nRun 'thinkdiff COMMAND --help' for a command's options.\n");
-}
-
-int
-td_cli_fail (const td_error *err)
-{
-  /* Messages quote names read from files: escaped like everything the CLI prints from a file. */
-  g_autofree char *shown = td_cli_escape (err != NULL && err->message[0] ? err->message
-                                          : td_status_name (err != NULL ? err->status : TD_ERR_INVALID_ARG));
-  fprintf (stderr, "thinkdiff: %s\n", shown);
-  return err != NULL && err->status == TD_ERR_CANCELLED ? 130 : 1;
 }
 
 int
