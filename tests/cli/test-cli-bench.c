@@ -92,6 +92,25 @@ test_qwen_decode (void)
   check_workload ("qwen-decode", "token", (const char *const[]) { "--model", dir, "--new-tokens", "4", NULL });
 }
 
+/* --profile: the GPU timestamps per kernel class of each synchronised run. */
+static void
+test_profile (void)
+{
+  if (g_strcmp0 (g_getenv ("TD_TEST_BACKEND"), "vulkan") != 0)
+    {
+      g_test_skip ("GPU timestamps are a Vulkan feature");
+      return;
+    }
+  run_result r = run_cli ((const char *const[]) { "bench", "t5", "--small", "--steps", "1", "--tokens", "16",
+                                                  "--backend", "vulkan", "--profile", NULL });
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.err, "vulkan profile"));
+  g_assert_nonnull (strstr (r.err, "matmul"));
+  g_assert_nonnull (strstr (r.err, "attention"));
+  g_free (r.out);
+  g_free (r.err);
+}
+
 static void
 check_fails (const char *const *args, int status, const char *message)
 {
@@ -121,6 +140,7 @@ main (int argc, char **argv)
   g_test_add_func ("/bench/vae-decode", test_vae_decode);
   g_test_add_func ("/bench/qwen-prefill", test_qwen_prefill);
   g_test_add_func ("/bench/qwen-decode", test_qwen_decode);
+  g_test_add_func ("/bench/profile", test_profile);
   g_test_add_func ("/bench/bad-requests", test_bad_requests);
   return g_test_run ();
 }

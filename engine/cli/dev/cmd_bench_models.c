@@ -51,7 +51,8 @@ print_usage (FILE *out)
            "  --small         scaled-down shapes that finish in seconds on a small CPU\n"
            "  --model DIR     qwen-prefill, qwen-decode: the Qwen2-VL folder to run\n"
            "  --new-tokens N  qwen-decode: tokens generated per run (default 32, --small 8)\n"
-           "  --json          one JSON object per timed workload instead of text\n");
+           "  --json          one JSON object per timed workload instead of text\n"
+           "  --profile       vulkan: GPU time per kernel class at each sync, on stderr (TD_VULKAN_PROFILE)\n");
 }
 
 static bool
@@ -82,6 +83,8 @@ parse_options (int argc, char **argv, bench_options *o)
         o->small = true;
       else if (strcmp (arg, "--json") == 0)
         o->json = true;
+      else if (strcmp (arg, "--profile") == 0)
+        g_setenv ("TD_VULKAN_PROFILE", "1", TRUE);
       else if (arg[0] != '-' && o->model == NULL)
         o->model = arg;
       else if (value == NULL)
