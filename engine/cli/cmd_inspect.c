@@ -134,11 +134,15 @@ print_checkpoint (td_checkpoint *ck)
     }
 }
 
-/* GGUF files are listed by thinkdiff-dev, which reads them with the engine's parser. */
+/* GGUF files are listed by thinkdiff-dev, which reads them with the engine's parser.
+ * Only a regular file is opened here: a FIFO would block; the checkpoint reader
+ * reports the rest. */
 static bool
 is_gguf (const char *path)
 {
   char magic[4] = { 0 };
+  if (!g_file_test (path, G_FILE_TEST_IS_REGULAR))
+    return false;
   FILE *f = fopen (path, "rb");
   if (f == NULL)
     return false;
