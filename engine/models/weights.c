@@ -371,7 +371,10 @@ is_weight_dtype (td_dtype dtype)
 static td_status
 check_dtype (td_weights *weights, const stored *s, td_error *err)
 {
-  td_dtype dtype = s->info != NULL ? s->info->dtype : s->spec != NULL ? s->spec->dtype : s->pth_view->dtype;
+  td_dtype dtype = s->info != NULL       ? s->info->dtype
+                   : s->spec != NULL      ? s->spec->dtype
+                   : s->gguf_info != NULL ? s->gguf_info->dtype
+                                          : s->pth_view->dtype;
   if (!is_weight_dtype (dtype))
     return td_error_set (err, TD_ERR_FORMAT, "%s: tensor '%s' has dtype %s, not a floating-point weight",
                          td_weights_path (weights), s->name, td_dtype_name (dtype));
