@@ -134,23 +134,6 @@ print_checkpoint (td_checkpoint *ck)
     }
 }
 
-/* GGUF files are listed by thinkdiff-dev, which reads them with the engine's parser.
- * Only a regular file is opened here: a FIFO would block; the checkpoint reader
- * reports the rest. */
-static bool
-is_gguf (const char *path)
-{
-  char magic[4] = { 0 };
-  if (!g_file_test (path, G_FILE_TEST_IS_REGULAR))
-    return false;
-  FILE *f = fopen (path, "rb");
-  if (f == NULL)
-    return false;
-  bool gguf = fread (magic, 1, sizeof magic, f) == sizeof magic && memcmp (magic, "GGUF", 4) == 0;
-  fclose (f);
-  return gguf;
-}
-
 int
 td_cli_inspect (int argc, char **argv)
 {
@@ -164,8 +147,9 @@ td_cli_inspect (int argc, char **argv)
       print_usage (stderr);
       return 2;
     }
-  if (is_gguf (argv[1]))
-    return td_cli_run_dev_tool (argc, argv);
+  /* GGUF files are listed by the developer tools for now. */
+  if (td_checkpoint_is_gguf (argv[1]))
+    return td_cli_run_dev_tool (2, (char *[]) { (char *) "inspect-gguf", argv[1] });
   td_error err = { 0 };
   td_checkpoint *ck = td_checkpoint_open (argv[1], &err);
   if (ck == NULL)

@@ -1,12 +1,15 @@
 /* thinkdiff — headless generation, verification and model tools.
  *
  * This binary links libthinkdiff and sees only its public API. The developer
- * commands (verify, bench, bench-models, quantize, inspect of GGUF files) look inside the engine: they are
+ * commands (verify, bench, bench-models) look inside the engine: they are
  * `thinkdiff-dev`, installed beside this binary, which runs them in its place. */
 #include "cli.h"
 
+#include <errno.h>
 #include <glib.h>
 #include <string.h>
+#include <unistd.h>
+
 
 static const td_cli_command commands[] = {
   { "devices", "list the compute devices the engine can use", td_cli_devices },
@@ -29,6 +32,28 @@ print_usage (FILE *out)
   for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
     fprintf (out, "  %-12s %s\n", commands[i].name, commands[i].summary);
   fprintf (out, "\nRun 'thinkdiff COMMAND --help' for a command's options.\n");
+}
+
+/* Runs thinkdiff-dev from this binary's folder with the same arguments. */
+int
+td_cli_run_dev_tool (int argc, char **argv)
+{
+  g_autofree char *self = g_file_read_link ("/proc/self/exe", NULL);
+  g_autofree char *dir = self != NULL ? g_path_get_dirname (self) : NULL;
+  g_autofree char *dev = dir != NULL ? g_build_filename (dir, "thinkdiff-dev", NULL) : NULL;
+  char **dev_argv = g_new0 (char *, (size_t) argc + 2);
+  dev_argv[0] = dev != NULL ? dev : (char *) "thinkdiff-dev";
+  for (int i = 0; i < argc; i++)
+    dev_argv[i + 1] = argv[i];
+  fflush (stdout);
+  if (dev != NULL)
+    execv (dev, dev_argv);
+  else
+    execvp ("thinkdiff-dev", dev_argv);
+  fprintf (stderr, "thinkdiff: %s needs the developer tools, %s: %s\n", argv[0],
+           dev != NULL ? dev : "thinkdiff-dev", g_strerror (errno));
+  g_free (dev_argv);
+  return 1;
 }
 
 int

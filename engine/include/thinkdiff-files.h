@@ -26,6 +26,8 @@ typedef struct td_checkpoint_tensor {
   const char *file;           /* the file (shard) that holds it */
 } td_checkpoint_tensor;
 
+/* Whether path is a GGUF file (by its magic); td_checkpoint_open reads safetensors only. */
+TD_API bool td_checkpoint_is_gguf (const char *path);
 /* path: a .safetensors file, a .safetensors.index.json, or a folder holding either. */
 /* The header is read and checked strictly (messages start with the file's path);
  * tensor data is mapped, not read. Close with td_checkpoint_close (NULL is ignored). */

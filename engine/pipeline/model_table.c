@@ -70,7 +70,7 @@ static const td_model_entry lvlm_aligner = {
 static const td_model_entry taesd = {
   "taesd", "taef2", NULL, COMPONENTS (&td_verify_taesd), NULL,
 };
-/* The quantised weight formats: every GGUF matrix type against its dequantised reference. */
+/* Not a model: the quantised matmuls against ggml's own dequantisation. */
 static const td_model_entry gguf = {
   "gguf", "gguf", IO_FILES ("types_ref.safetensors"), COMPONENTS (&td_verify_gguf_matmul), NULL,
 };

@@ -1,16 +1,17 @@
 /* thinkdiff-dev — the developer commands of `thinkdiff`, which look inside the
- * engine: `thinkdiff verify|bench|bench-models|quantize …` (and `inspect` of a GGUF file) runs `thinkdiff-dev` with the
- * same arguments. */
+ * engine: `thinkdiff verify|bench|bench-models|quantize …` runs `thinkdiff-dev`
+ * with the same arguments, and `thinkdiff inspect` of a GGUF file runs its inspect-gguf. */
 #include "cli/cli.h"
 
 #include <string.h>
 
-int
-td_cli_inspect_dev (int argc, char **argv)
+/* `thinkdiff inspect` hands GGUF files over: inspect-gguf PATH. */
+static int
+inspect_gguf (int argc, char **argv)
 {
   if (argc != 2)
     {
-      fprintf (stderr, "Usage: thinkdiff-dev inspect FILE.gguf\n");
+      fprintf (stderr, "Usage: thinkdiff-dev inspect-gguf PATH\n");
       return 2;
     }
   return td_cli_inspect_gguf (argv[1]);
@@ -19,9 +20,9 @@ td_cli_inspect_dev (int argc, char **argv)
 static const td_cli_command commands[] = {
   { "verify", "check a model component against reference outputs", td_cli_verify },
   { "bench", "print throughput figures of ops and models", td_cli_bench },
-  { "quantize", "write a checkpoint as GGUF with q8_0/q4_k/q5_k/q6_k matrices", td_cli_quantize },
-  { "inspect", "list the header, metadata and tensors of a GGUF file", td_cli_inspect_dev },
   { "bench-models", "time FLUX, the VAE and T5 with random weights of the real shapes", td_cli_bench_models },
+  { "quantize", "write a checkpoint as GGUF with q8_0/q4_k/q5_k/q6_k matrices", td_cli_quantize },
+  { "inspect-gguf", "list the tensors of a GGUF file", inspect_gguf },
 };
 
 int
