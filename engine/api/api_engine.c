@@ -104,6 +104,24 @@ td_engine_name (const td_engine *engine)
   return td_backend_name (engine->backend);
 }
 
+void
+td_engine_memory_meter (const td_engine *engine, size_t *live, size_t *peak)
+{
+  td_backend_memory (engine->backend, live, peak);
+}
+
+void
+td_engine_reset_memory_peak (td_engine *engine)
+{
+  td_backend_reset_peak (engine->backend);
+}
+
+void
+td_engine_set_memory_cap (td_engine *engine, size_t bytes)
+{
+  td_backend_set_budget (engine->backend, bytes);
+}
+
 td_backend *
 td_engine_backend (td_engine *engine)
 {

@@ -43,3 +43,4 @@ int td_cli_quantize (int argc, char **argv);
 int td_cli_inspect_gguf (const char *path);
 int td_cli_inspect_dev (int argc, char **argv);
 int td_cli_bench_models (int argc, char **argv);
+int td_cli_plan (int argc, char **argv);

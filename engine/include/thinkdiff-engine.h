@@ -54,6 +54,12 @@ TD_API td_engine *td_engine_new (const td_engine_options *options, td_error *err
 TD_API void td_engine_free (td_engine *engine);
 /* The backend it runs on: "cpu" or "vulkan". */
 TD_API const char *td_engine_name (const td_engine *engine);
+/* Device memory held in tensors now, and its high-water mark since the last reset. */
+TD_API void td_engine_memory_meter (const td_engine *engine, size_t *live, size_t *peak);
+/* Starts a new high-water mark from what is held now. */
+TD_API void td_engine_reset_memory_peak (td_engine *engine);
+/* Caps the bytes held in tensors (allocations past it fail); 0 removes the cap. */
+TD_API void td_engine_set_memory_cap (td_engine *engine, size_t bytes);
 
 /* Generating ------------------------------------------------------------------- */
 
