@@ -1,6 +1,6 @@
 /* `thinkdiff bench WORKLOAD --small --json`: each workload runs and reports one JSON
  * object whose figures are consistent (min ≤ median, both positive, the asked run
- * count); bad requests fail with a message. The figures themselves are not asserted. */
+ * count, a peak of held memory); bad requests fail with a message. The figures themselves are not asserted. */
 #include <glib.h>
 #include <json-glib/json-glib.h>
 #include <string.h>
@@ -62,6 +62,8 @@ check_workload (const char *workload, const char *unit, const char *const *extra
   g_test_message ("%s on %s: median %.3f ms, min %.3f ms per %s", workload, backend, median, min, unit);
   g_assert_cmpfloat (min, >, 0.0);
   g_assert_cmpfloat (min, <=, median);
+  /* The weights stay held through the timed runs, so the peak cannot be zero. */
+  g_assert_cmpfloat (json_object_get_double_member (o, "peak_mib"), >, 0.0);
   g_free (r.out);
   g_free (r.err);
 }

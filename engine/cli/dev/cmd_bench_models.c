@@ -52,6 +52,8 @@ print_usage (FILE *out)
            "  --model DIR     qwen-prefill, qwen-decode: the Qwen2-VL folder to run\n"
            "  --new-tokens N  qwen-decode: tokens generated per run (default 32, --small 8)\n"
            "  --json          one JSON object per timed workload instead of text\n"
+           "The peak is the backend's allocation meter over the timed runs (on Vulkan the weights\n"
+           "and activations; on the CPU the tensors it allocates, not weights read from files).\n"
            "  --profile       vulkan: GPU time per kernel class at each sync, on stderr (TD_VULKAN_PROFILE)\n");
 }
 
@@ -186,6 +188,8 @@ time_runs (const bench_options *o, const char *workload, bench_run_fn run, void 
   double warm_up = now_ms () - start;
   if (!o->json)
     printf ("  warm-up: %.1f ms (includes making up and placing the weights)\n", warm_up);
+  /* The high-water mark of the timed runs: resident weights plus their activations. */
+  td_backend_reset_peak (backend);
   double *ms = g_new (double, o->steps);
   for (int i = 0; i < o->steps && st == TD_OK; i++)
     {
@@ -197,14 +201,18 @@ time_runs (const bench_options *o, const char *workload, bench_run_fn run, void 
   if (st == TD_OK)
     {
       qsort (ms, (size_t) o->steps, sizeof *ms, compare_doubles);
+      size_t live = 0, peak = 0;
+      td_backend_memory (backend, &live, &peak);
+      const double peak_mib = (double) peak / (1024.0 * 1024.0);
       double median = o->steps % 2 ? ms[o->steps / 2] : 0.5 * (ms[o->steps / 2 - 1] + ms[o->steps / 2]);
       if (o->json)
         printf ("{\"workload\": \"%s\", \"backend\": \"%s\", \"small\": %s, \"unit\": \"%s\", "
-                "\"runs\": %d, \"median_ms\": %.4f, \"min_ms\": %.4f, \"warm_up_ms\": %.3f}\n",
+                "\"runs\": %d, \"median_ms\": %.4f, \"min_ms\": %.4f, \"warm_up_ms\": %.3f, \"peak_mib\": %.3f}\n",
                 workload, td_backend_name (backend), o->small ? "true" : "false", unit, o->steps, median, ms[0],
-                warm_up);
+                warm_up, peak_mib);
       else
-        printf ("  %.2f ms per %s (median of %d, min %.2f)\n", median, unit, o->steps, ms[0]);
+        printf ("  %.2f ms per %s (median of %d, min %.2f); peak %.1f MiB held on the backend\n", median, unit,
+                o->steps, ms[0], peak_mib);
     }
   g_free (ms);
   fflush (stdout);
