@@ -52,9 +52,9 @@ print_usage (FILE *out)
            "  --model DIR     qwen-prefill, qwen-decode: the Qwen2-VL folder to run\n"
            "  --new-tokens N  qwen-decode: tokens generated per run (default 32, --small 8)\n"
            "  --json          one JSON object per timed workload instead of text\n"
+           "  --profile       vulkan: GPU time per kernel class at each sync, on stderr (TD_VULKAN_PROFILE)\n"
            "The peak is the backend's allocation meter over the timed runs (on Vulkan the weights\n"
-           "and activations; on the CPU the tensors it allocates, not weights read from files).\n"
-           "  --profile       vulkan: GPU time per kernel class at each sync, on stderr (TD_VULKAN_PROFILE)\n");
+           "and activations; on the CPU the tensors it allocates, not weights read from files).\n");
 }
 
 static bool
