@@ -49,8 +49,8 @@ mib (size_t bytes)
 static void
 report_stage_memory (cli_progress *progress)
 {
-  size_t live, peak;
-  td_engine_memory_meter (progress->engine, &live, &peak);
+  uint64_t live, peak;
+  td_engine_memory_use (progress->engine, &live, &peak);
   if (progress->stage != NULL)
     fprintf (stderr, "memory: %s peak %.1f MiB (%.1f MiB held after)\n", progress->stage, mib (peak), mib (live));
   if (peak > progress->run_peak)
@@ -389,6 +389,7 @@ run (generate_args *a)
 
   td_engine_options options = td_engine_options_default ();
   options.backend = a->backend;
+  options.device_budget = (uint64_t) (a->max_vram * 1024.0 * 1024.0 * 1024.0);
   td_engine *engine = td_engine_new (&options, &err);
   if (engine == NULL)
     {
@@ -396,8 +397,6 @@ run (generate_args *a)
       return td_cli_fail (&err);
     }
   fprintf (stderr, "backend: %s\n", td_engine_name (engine));
-  if (a->max_vram > 0)
-    td_engine_set_memory_cap (engine, (size_t) (a->max_vram * 1024.0 * 1024.0 * 1024.0));
 
   cli_progress progress = { .preview_dir = a->preview_dir, .engine = engine };
   td_generate_callbacks callbacks = {

@@ -1,5 +1,5 @@
 /* thinkdiff-dev — the developer commands of `thinkdiff`, which look inside the
- * engine: `thinkdiff verify|bench|bench-models|quantize …` runs `thinkdiff-dev`
+ * engine: `thinkdiff verify|bench|bench-models|quantize|plan …` runs `thinkdiff-dev`
  * with the same arguments, and `thinkdiff inspect` of a GGUF file runs its inspect-gguf. */
 #include "cli/cli.h"
 
