@@ -38,6 +38,11 @@ run_eva (const char *model_dir, td_safetensors *io, td_backend *backend, td_veri
   return st;
 }
 
+static const char *const eva_inputs[] = { "pixel_values", NULL };
+
 const td_verify_component td_verify_eva_vision = {
-  "eva-vision", "BLIP-2 vision tower → last_hidden_state, ThinkDiff-CLIP downsampled tokens, aligned", 0, run_eva,
+  .name = "eva-vision",
+  .summary = "BLIP-2 vision tower → last_hidden_state, ThinkDiff-CLIP downsampled tokens, aligned",
+  .run = run_eva,
+  .inputs = eva_inputs,
 };
