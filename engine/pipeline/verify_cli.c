@@ -105,7 +105,7 @@ list_add (GString *list, const char *name, const char *detail)
     g_string_append_printf (list, " (%s)", detail);
 }
 
-/* "1.0e-04" when every output has the component's tolerance, else that and the exceptions. */
+/* "1.0e-05" when every output has the component's tolerance, else that and the exceptions. */
 static void
 describe_tolerances (const td_verify_component *c, const td_verify_result *results, size_t n, GString *text)
 {

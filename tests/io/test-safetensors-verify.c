@@ -76,7 +76,7 @@ static td_status
 run_close_enough (const char *model_dir, td_safetensors *io, td_backend *backend, td_verify_outputs *outputs,
                   td_error *err)
 {
-  return scaled_x (io, outputs, "x", 1.0f, 3e-4f, 2, shape_2x3, err); /* rel 5e-5 */
+  return scaled_x (io, outputs, "x", 1.0f, 3e-5f, 2, shape_2x3, err); /* rel 5e-6 */
 }
 
 static td_status
@@ -111,7 +111,7 @@ static td_status
 run_loose_one (const char *model_dir, td_safetensors *io, td_backend *backend, td_verify_outputs *outputs,
                td_error *err)
 {
-  td_status status = scaled_x (io, outputs, "x", 1.0f, 3e-4f, 2, shape_2x3, err);
+  td_status status = scaled_x (io, outputs, "x", 1.0f, 3e-5f, 2, shape_2x3, err);
   if (status == TD_OK)
     status = scaled_x (io, outputs, "xb", 1.0f, 0.06f, 2, shape_2x3, err);
   td_verify_outputs_set_tolerance (outputs, "xb", 2e-2);
@@ -126,7 +126,7 @@ static const td_verify_elsewhere xb_by_nobody[] = { { "x*", "no-such-component" 
 static const td_verify_component components[] = {
   { "test-identity", "io x × 1", 0, run_identity },
   { "test-perturbed", "io x with one element off by 0.5", 0, run_perturbed },
-  { "test-close-enough", "io x off by 3e-4", 0, run_close_enough, both_inputs },
+  { "test-close-enough", "io x off by 3e-5", 0, run_close_enough, both_inputs },
   { "test-loose", "off by 1e-2 with a 2e-2 tolerance", 2e-2, run_loose, both_inputs },
   { "test-wrong-shape", "io x reshaped", 0, run_wrong_shape, both_inputs },
   { "test-no-reference", "an output the io file lacks", 0, run_no_reference, both_inputs },
@@ -173,8 +173,8 @@ test_identity_ok (void)
 {
   verify_run r = run_verify ("test-identity", "cpu");
   g_assert_cmpint (r.code, ==, 0);
-  g_assert_cmpstr (r.out, ==, "x 0.000e+00 0.000e+00 1.0e-04 ok\nxb 0.000e+00 0.000e+00 1.0e-04 ok\n");
-  g_assert_nonnull (strstr (r.err, "2 of 2 outputs within tolerance (rel_err <= 1.0e-04)"));
+  g_assert_cmpstr (r.out, ==, "x 0.000e+00 0.000e+00 1.0e-05 ok\nxb 0.000e+00 0.000e+00 1.0e-05 ok\n");
+  g_assert_nonnull (strstr (r.err, "2 of 2 outputs within tolerance (rel_err <= 1.0e-05)"));
   verify_run_clear (&r);
 }
 
@@ -184,7 +184,7 @@ test_perturbed_fails (void)
   verify_run r = run_verify ("test-perturbed", "cpu");
   g_assert_cmpint (r.code, ==, 1);
   /* max error 0.5, max |reference| 6 → 0.0833 */
-  g_assert_cmpstr (r.out, ==, "xb 0.000e+00 0.000e+00 1.0e-04 ok\nx 5.000e-01 8.333e-02 1.0e-04 FAIL\n");
+  g_assert_cmpstr (r.out, ==, "xb 0.000e+00 0.000e+00 1.0e-05 ok\nx 5.000e-01 8.333e-02 1.0e-05 FAIL\n");
   g_assert_nonnull (strstr (r.err, "1 of 2 outputs"));
   verify_run_clear (&r);
 }
@@ -194,7 +194,7 @@ test_tolerances (void)
 {
   verify_run r = run_verify ("test-close-enough", "cpu");
   g_assert_cmpint (r.code, ==, 0);
-  g_assert_cmpstr (r.out, ==, "x 2.999e-04 4.999e-05 1.0e-04 ok\n");
+  g_assert_cmpstr (r.out, ==, "x 3.004e-05 5.007e-06 1.0e-05 ok\n");
   g_assert_nonnull (strstr (r.err, "  inputs: xb\n")); /* x is compared, not listed as an input */
   verify_run_clear (&r);
   r = run_verify ("test-loose", "cpu");
@@ -205,8 +205,8 @@ test_tolerances (void)
   /* A per-output tolerance is printed on its line and in the summary. */
   r = run_verify ("test-loose-one", "cpu");
   g_assert_cmpint (r.code, ==, 0);
-  g_assert_cmpstr (r.out, ==, "x 2.999e-04 4.999e-05 1.0e-04 ok\nxb 6.000e-02 1.000e-02 2.0e-02 ok\n");
-  g_assert_nonnull (strstr (r.err, "(rel_err <= 1.0e-04, xb <= 2.0e-02)"));
+  g_assert_cmpstr (r.out, ==, "x 3.004e-05 5.007e-06 1.0e-05 ok\nxb 6.000e-02 1.000e-02 2.0e-02 ok\n");
+  g_assert_nonnull (strstr (r.err, "(rel_err <= 1.0e-05, xb <= 2.0e-02)"));
   verify_run_clear (&r);
 }
 
@@ -215,11 +215,11 @@ test_wrong_shape_and_missing (void)
 {
   verify_run r = run_verify ("test-wrong-shape", "cpu");
   g_assert_cmpint (r.code, ==, 1);
-  g_assert_cmpstr (r.out, ==, "x - - 1.0e-04 FAIL (shape [3, 2] but the reference is [2, 3])\n");
+  g_assert_cmpstr (r.out, ==, "x - - 1.0e-05 FAIL (shape [3, 2] but the reference is [2, 3])\n");
   verify_run_clear (&r);
   r = run_verify ("test-no-reference", "cpu");
   g_assert_cmpint (r.code, ==, 1);
-  g_assert_true (g_str_has_prefix (r.out, "y - - 1.0e-04 FAIL (no reference tensor 'y' in "));
+  g_assert_true (g_str_has_prefix (r.out, "y - - 1.0e-05 FAIL (no reference tensor 'y' in "));
   verify_run_clear (&r);
 }
 
@@ -229,7 +229,7 @@ test_every_io_tensor (void)
 {
   verify_run r = run_verify ("test-unlisted", "cpu");
   g_assert_cmpint (r.code, ==, 1);
-  g_assert_cmpstr (r.out, ==, "x 2.999e-04 4.999e-05 1.0e-04 ok\n"
+  g_assert_cmpstr (r.out, ==, "x 3.004e-05 5.007e-06 1.0e-05 ok\n"
                               "xb - - - FAIL (io tensor 'xb' is neither an input of test-unlisted nor an output it "
                               "computes)\n");
   g_assert_nonnull (strstr (r.err, "1 of 1 outputs within tolerance"));
@@ -238,7 +238,7 @@ test_every_io_tensor (void)
 
   r = run_verify ("test-elsewhere", "cpu");
   g_assert_cmpint (r.code, ==, 0);
-  g_assert_cmpstr (r.out, ==, "x 2.999e-04 4.999e-05 1.0e-04 ok\n");
+  g_assert_cmpstr (r.out, ==, "x 3.004e-05 5.007e-06 1.0e-05 ok\n");
   g_assert_nonnull (strstr (r.err, "handled by other components: xb (test-identity)"));
   verify_run_clear (&r);
 
@@ -262,7 +262,7 @@ test_errors (void)
    * without one the error says so. */
   r = run_verify ("test-identity", "vulkan");
   if (r.code == 0)
-    g_assert_nonnull (strstr (r.out, "x 0.000e+00 0.000e+00 1.0e-04 ok"));
+    g_assert_nonnull (strstr (r.out, "x 0.000e+00 0.000e+00 1.0e-05 ok"));
   else
     g_assert_nonnull (strstr (r.err, "Vulkan"));
   verify_run_clear (&r);
