@@ -227,7 +227,8 @@ check_elsewhere (const td_verify_component *component, td_error *err)
     {
       const char *other = component->elsewhere[i].component;
       if (other == NULL || td_verify_find (other) == NULL || strcmp (other, component->name) == 0)
-        return td_error_set (err, TD_ERR_INVALID_ARG, "%s: io tensor '%s' is said to be handled by '%s', not another known component",
+        return td_error_set (err, TD_ERR_INVALID_ARG,
+                             "%s: io tensor '%s' is said to be handled by '%s', not another known component",
                              component->name, component->elsewhere[i].tensor, other != NULL ? other : "(none)");
     }
   return TD_OK;

@@ -154,7 +154,8 @@ run_pipeline (const char *model_dir, td_safetensors *io, td_backend *backend, td
   td_status st = noise ? TD_OK : err->status;
   if (st == TD_OK && (noise_info->ndim != 3 || image_info == NULL || image_info->ndim != 4 || timesteps_info == NULL
                       || timesteps_info->ndim != 1 || timesteps_info->shape[0] < 1))
-    st = td_error_set (err, TD_ERR_FORMAT, "the io file needs noise_packed [1, N, C], image [1, 3, H, W] and timesteps [steps]");
+    st = td_error_set (err, TD_ERR_FORMAT,
+                       "the io file needs noise_packed [1, N, C], image [1, 3, H, W] and timesteps [steps]");
   if (st == TD_OK)
     {
       td_flux_params params = {

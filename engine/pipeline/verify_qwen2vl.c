@@ -169,7 +169,8 @@ static const char *const qwen2vl_inputs[] = { "input_ids", "image_uint8_hwc", "g
 
 const td_verify_component td_verify_qwen2vl = {
   .name = "qwen2-vl",
-  .summary = "Qwen2-VL: image preprocessing, forward logits and hidden states, greedy decoding with the key/value cache",
+  .summary = "Qwen2-VL: image preprocessing, forward logits and hidden states, greedy decoding with the "
+             "key/value cache",
   .run = run_qwen2vl,
   .inputs = qwen2vl_inputs,
 };

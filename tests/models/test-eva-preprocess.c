@@ -66,9 +66,9 @@ axis_filter_new (int in, int out)
         sum += w[t] = keys_cubic ((lo + t - center + 0.5) / widen);
       for (int t = 0; t < hi - lo; t++)
         {
-          double normalised = sum != 0.0 ? w[t] / sum : 0.0;
+          double fixed = (sum != 0.0 ? w[t] / sum : 0.0) * (1 << FRACTION_BITS);
           /* round half away from zero, as PIL's conversion to fixed point */
-          f.weights[o * f.ksize + t] = (int32_t) trunc (normalised * (1 << FRACTION_BITS) + (normalised < 0 ? -0.5 : 0.5));
+          f.weights[o * f.ksize + t] = (int32_t) trunc (fixed + (fixed < 0 ? -0.5 : 0.5));
         }
       f.first[o] = lo;
       f.taps[o] = MAX (hi - lo, 0);
