@@ -33,18 +33,19 @@ static const parity_case cases[] = {
 static const char *backend_name;
 static td_backend *backend;
 
-/* Per io file (folder): the tensors some component compared or read as input. */
-static GHashTable *covered; /* folder → GHashTable set of tensor names */
+/* Per io file ("folder/io"): the tensors some component compared or read as input. */
+static GHashTable *covered; /* io file → GHashTable set of tensor names */
 static int cases_run;
 
 static void
-cover (const char *folder, const char *tensor)
+cover (const parity_case *c, const char *tensor)
 {
-  GHashTable *set = g_hash_table_lookup (covered, folder);
+  g_autofree char *key = g_strconcat (c->folder, "/", c->io, NULL);
+  GHashTable *set = g_hash_table_lookup (covered, key);
   if (set == NULL)
     {
       set = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-      g_hash_table_insert (covered, g_strdup (folder), set);
+      g_hash_table_insert (covered, g_strdup (key), set);
     }
   g_hash_table_add (set, g_strdup (tensor));
 }
@@ -74,10 +75,10 @@ run_case (gconstpointer data)
           g_test_message ("%s %s: max_abs_err %.3g rel_err %.3g tolerance %.1e %s %s", c->component, r->name,
                           r->max_abs_err, r->rel_err, r->tolerance, r->ok ? "ok" : "FAIL", r->note);
           if (r->ok)
-            cover (c->folder, r->name);
+            cover (c, r->name);
         }
       else if (r->kind == TD_VERIFY_INPUT)
-        cover (c->folder, r->name);
+        cover (c, r->name);
       else if (r->kind == TD_VERIFY_UNLISTED)
         g_test_message ("%s: %s", c->component, r->note);
       failed |= !r->ok;
@@ -112,7 +113,8 @@ test_coverage (void)
       td_error err = { 0 };
       td_safetensors *io = td_safetensors_open (io_path, &err);
       g_assert_nonnull (io);
-      GHashTable *set = g_hash_table_lookup (covered, cases[i].folder);
+      g_autofree char *key = g_strconcat (cases[i].folder, "/", cases[i].io, NULL);
+      GHashTable *set = g_hash_table_lookup (covered, key);
       for (size_t k = 0; k < td_safetensors_count (io); k++)
         {
           const char *name = td_safetensors_at (io, k)->name;
