@@ -45,6 +45,23 @@ load_u16 (uint64_t addr, uint i)
 #endif
 }
 
+/* Stores the 16 bits of `bits` as element i. Packed, the word is shared with a
+ * neighbouring element that another invocation (or another tensor) owns: clear
+ * and set only this half, atomically, so neither write is lost. */
+void
+store_u16 (uint64_t addr, uint i, uint bits)
+{
+#ifdef TD_W16_PACKED
+  uint64_t byte_addr = addr + uint64_t (i) * 2ul;
+  uint shift = (uint (byte_addr) & 2u) != 0u ? 16u : 0u;
+  U32Buf word = U32Buf (byte_addr & ~uint64_t (3));
+  atomicAnd (word.d[0], ~(0xffffu << shift));
+  atomicOr (word.d[0], (bits & 0xffffu) << shift);
+#else
+  U16Buf (addr).d[i] = uint16_t (bits);
+#endif
+}
+
 float
 half_bits_to_float (uint h, uint dtype)
 {

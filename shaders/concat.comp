@@ -1,6 +1,6 @@
 #version 450
 /* CONCAT of same-dtype tensors seen as [outer, a_inner] ++ [outer, b_inner]. ELEM16
- * moves 16-bit elements (needs 16-bit storage), otherwise 32-bit ones. */
+ * moves 16-bit elements (as word halves with TD_W16_PACKED), otherwise 32-bit ones. */
 #extension GL_GOOGLE_include_directive : require
 #include "common.glsl"
 
@@ -19,7 +19,7 @@ main ()
   uint64_t src = from_a ? p.a : p.b;
   uint si = from_a ? o * p.a_inner + c : o * p.b_inner + (c - p.a_inner);
 #ifdef ELEM16
-  U16Buf (p.y).d[i] = U16Buf (src).d[si];
+  store_u16 (p.y, i, load_u16 (src, si));
 #else
   U32Buf (p.y).d[i] = U32Buf (src).d[si];
 #endif

@@ -1,7 +1,8 @@
 #version 450
 /* COPY: a strided view (shape/stride in elements, padded to 5 dims) into a
  * contiguous tensor, converting between f32, f16 and bf16; same-dtype i32 moves
- * bits. 16-bit outputs need the 16-bit storage variant. */
+ * bits. Without 16-bit storage (TD_W16_PACKED) 16-bit outputs are written as
+ * halves of 32-bit words (store_u16). */
 #extension GL_GOOGLE_include_directive : require
 #include "common.glsl"
 
@@ -25,20 +26,16 @@ main ()
       U32Buf (p.y).d[i] = U32Buf (p.x).d[si];
       return;
     }
-#ifndef TD_W16_PACKED
   if (p.x_dtype == p.y_dtype)
     {
-      U16Buf (p.y).d[i] = U16Buf (p.x).d[si];
+      store_u16 (p.y, i, load_u16 (p.x, si));
       return;
     }
-#endif
   float v = load_any (p.x, p.x_dtype, si);
   if (p.y_dtype == PC_DTYPE_F32)
     store_f32 (p.y, i, v);
-#ifndef TD_W16_PACKED
   else if (p.y_dtype == PC_DTYPE_BF16)
-    U16Buf (p.y).d[i] = uint16_t (float_to_bf16_bits (v));
+    store_u16 (p.y, i, float_to_bf16_bits (v));
   else
-    U16Buf (p.y).d[i] = uint16_t (packHalf2x16 (vec2 (v, 0.0)) & 0xffffu);
-#endif
+    store_u16 (p.y, i, packHalf2x16 (vec2 (v, 0.0)));
 }

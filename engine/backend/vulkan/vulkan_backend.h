@@ -5,7 +5,10 @@
  * td_backend_vulkan_new gets -1; otherwise the best discrete GPU, then an
  * integrated one, then anything else (lavapipe). TD_VULKAN_PROFILE=1 prints GPU
  * times per op at each sync; TD_VULKAN_VALIDATION=1 enables the Khronos validation
- * layer and counts its messages (see td_vulkan_validation_message_count).
+ * layer and counts its messages (see td_vulkan_validation_message_count); when the
+ * layer is missing that is said on stderr, and TD_REQUIRE_VALIDATION=1 makes it an
+ * error (CI sets both). TD_VULKAN_NO_16BIT_STORAGE=1 runs the
+ * device as one without 16-bit storage (the _p32 shader variants).
  * TD_VULKAN_COOPMAT=1 runs MATMUL with f16/bf16 weights on cooperative matrices
  * where the device offers them (opt-in until validated on NVIDIA hardware; see
  * vulkan_coopmat.h).
@@ -61,3 +64,7 @@ void td_vulkan_memory_usage (td_backend *backend, uint64_t *used, uint64_t *budg
 /* Validation-layer messages (warnings and errors) seen by every Vulkan backend of
  * this process since it started (0 unless TD_VULKAN_VALIDATION=1). */
 int td_vulkan_validation_message_count (void);
+
+/* Whether the validation layer, with a messenger counting its findings, is on for
+ * the Vulkan instances of this process. */
+bool td_vulkan_validation_active (void);

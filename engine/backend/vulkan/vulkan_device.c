@@ -10,11 +10,21 @@
 #include <string.h>
 
 static int validation_messages;
+static int validation_active;
+static int validation_missing_reported;
+
+#define VALIDATION_LAYER "VK_LAYER_KHRONOS_validation"
 
 int
 td_vulkan_validation_message_count (void)
 {
   return __atomic_load_n (&validation_messages, __ATOMIC_RELAXED);
+}
+
+bool
+td_vulkan_validation_active (void)
+{
+  return __atomic_load_n (&validation_active, __ATOMIC_RELAXED) != 0;
 }
 
 static VKAPI_ATTR VkBool32 VKAPI_CALL
@@ -69,18 +79,42 @@ has_instance_extension (const char *layer, const char *name)
   return found;
 }
 
+/* Validation was asked for but cannot run: said once on stderr, and an error
+ * when TD_REQUIRE_VALIDATION=1. */
+static td_status
+validation_unavailable (const char *why, td_error *err)
+{
+  if (env_flag ("TD_REQUIRE_VALIDATION"))
+    return td_error_set (err, TD_ERR_UNSUPPORTED, "TD_REQUIRE_VALIDATION=1 but Vulkan validation cannot run: %s", why);
+  if (__atomic_exchange_n (&validation_missing_reported, 1, __ATOMIC_RELAXED) == 0)
+    fprintf (stderr, "vulkan: validation requested (TD_VULKAN_VALIDATION=1) but not running: %s\n", why);
+  return TD_OK;
+}
+
 /* A compute-only instance: no surface extensions, so it works headless. With
- * TD_VULKAN_VALIDATION=1 the Khronos layer is enabled and its messages counted. */
-static VkResult
-create_instance (VkInstance *instance, VkDebugUtilsMessengerEXT *messenger)
+ * TD_VULKAN_VALIDATION=1 the Khronos layer is enabled and its messages counted;
+ * when it cannot be, the result is TD_OK with a notice on stderr, or an error
+ * when TD_REQUIRE_VALIDATION=1 too. *vk_result is vkCreateInstance's. */
+static td_status
+create_instance (VkInstance *instance, VkDebugUtilsMessengerEXT *messenger, VkResult *vk_result, td_error *err)
 {
   const char *layers[1];
   const char *extensions[2];
   uint32_t layer_count = 0, extension_count = 0;
-  const char *validation = "VK_LAYER_KHRONOS_validation";
+  const char *validation = VALIDATION_LAYER;
   bool validate = env_flag ("TD_VULKAN_VALIDATION");
+  *instance = VK_NULL_HANDLE;
+  *messenger = VK_NULL_HANDLE;
+  *vk_result = VK_SUCCESS;
   if (validate && has_layer (validation))
     layers[layer_count++] = validation;
+  else if (validate)
+    {
+      td_status status
+        = validation_unavailable ("the layer " VALIDATION_LAYER " is not installed (Debian: vulkan-validationlayers)", err);
+      if (status != TD_OK)
+        return status;
+    }
   bool debug_utils = validate && (has_instance_extension (NULL, VK_EXT_DEBUG_UTILS_EXTENSION_NAME)
                                   || (layer_count > 0
                                       && has_instance_extension (validation, VK_EXT_DEBUG_UTILS_EXTENSION_NAME)));
@@ -110,15 +144,34 @@ create_instance (VkInstance *instance, VkDebugUtilsMessengerEXT *messenger)
     .enabledExtensionCount = extension_count,
     .ppEnabledExtensionNames = extensions,
   };
-  *messenger = VK_NULL_HANDLE;
   VkResult result = vkCreateInstance (&info, NULL, instance);
-  if (result != VK_SUCCESS || !debug_utils)
-    return result;
+  *vk_result = result;
+  if (result != VK_SUCCESS)
+    {
+      *instance = VK_NULL_HANDLE;
+      return TD_OK;
+    }
+  if (layer_count == 0)
+    return TD_OK;
+  /* Without the messenger, findings would go uncounted: that is no validation. */
   PFN_vkCreateDebugUtilsMessengerEXT create_messenger
-    = (PFN_vkCreateDebugUtilsMessengerEXT) vkGetInstanceProcAddr (*instance, "vkCreateDebugUtilsMessengerEXT");
-  if (create_messenger != NULL)
-    create_messenger (*instance, &messenger_info, NULL, messenger);
-  return VK_SUCCESS;
+    = debug_utils ? (PFN_vkCreateDebugUtilsMessengerEXT) vkGetInstanceProcAddr (*instance,
+                                                                                 "vkCreateDebugUtilsMessengerEXT")
+                  : NULL;
+  if (create_messenger == NULL || create_messenger (*instance, &messenger_info, NULL, messenger) != VK_SUCCESS)
+    {
+      *messenger = VK_NULL_HANDLE;
+      td_status status
+        = validation_unavailable ("no " VK_EXT_DEBUG_UTILS_EXTENSION_NAME " messenger to count its findings", err);
+      if (status != TD_OK)
+        {
+          vkDestroyInstance (*instance, NULL);
+          *instance = VK_NULL_HANDLE;
+        }
+      return status;
+    }
+  __atomic_store_n (&validation_active, 1, __ATOMIC_RELAXED);
+  return TD_OK;
 }
 
 static const char *
@@ -396,12 +449,16 @@ td_vulkan_list_devices (td_vulkan_device_info **out, int *count, td_error *err)
 {
   VkInstance instance;
   VkDebugUtilsMessengerEXT messenger;
+  VkResult result;
   *out = NULL;
   *count = 0;
-  if (create_instance (&instance, &messenger) != VK_SUCCESS)
+  td_status status = create_instance (&instance, &messenger, &result, err);
+  if (status != TD_OK)
+    return status;
+  if (result != VK_SUCCESS)
     return TD_OK; /* no loader or no driver: no devices */
   VkPhysicalDevice *physical;
-  td_status status = enumerate (instance, &physical, out, count, err);
+  status = enumerate (instance, &physical, out, count, err);
   free (physical);
   if (messenger != VK_NULL_HANDLE)
     {
@@ -439,6 +496,18 @@ td_vk_check_alive (td_vk_context *ctx, td_error *err)
   if (ctx->lost)
     return td_error_set (err, TD_ERR_DEVICE_LOST, "the GPU was lost earlier; recreate the Vulkan backend");
   return TD_OK;
+}
+
+/* As on a device without storageBuffer16BitAccess: the feature stays off and the
+ * _p32 shader variants run (tests force this on devices that have it). */
+static void
+without_16bit_storage (td_vulkan_device_info *info)
+{
+  info->storage_16bit = false;
+  if (info->coopmat_available || info->coopmat_enabled)
+    info->coopmat_reason = "16-bit storage is turned off (TD_VULKAN_NO_16BIT_STORAGE=1)";
+  info->coopmat_available = false;
+  info->coopmat_enabled = false;
 }
 
 static td_status
@@ -561,7 +630,12 @@ td_vk_context_new (int device_index, td_error *err)
       return NULL;
     }
   ctx->refcount = 1;
-  VkResult result = create_instance (&ctx->instance, &ctx->messenger);
+  VkResult result;
+  if (create_instance (&ctx->instance, &ctx->messenger, &result, err) != TD_OK)
+    {
+      free (ctx);
+      return NULL;
+    }
   if (result != VK_SUCCESS)
     {
       td_error_set (err, TD_ERR_NOT_FOUND, "no Vulkan driver (vkCreateInstance: VkResult %d)", result);
@@ -581,6 +655,8 @@ td_vk_context_new (int device_index, td_error *err)
         {
           ctx->physical = physical[chosen];
           ctx->info = infos[chosen];
+          if (env_flag ("TD_VULKAN_NO_16BIT_STORAGE"))
+            without_16bit_storage (&ctx->info);
         }
       free (physical);
       free (infos);

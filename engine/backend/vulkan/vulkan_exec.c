@@ -7,6 +7,10 @@
  * watchdog; TD_VK_FRAMES command buffers rotate so recording continues while the
  * GPU works. TD_VULKAN_PROFILE=1 wraps each dispatch in timestamps and prints
  * the per-op totals at each sync.
+ *
+ * Each submission gets a serial; a command recorded on a block stamps it with the
+ * serial of the submission being recorded, so memory freed by the caller is
+ * destroyed only once that submission has completed (vulkan_memory.c).
  */
 #include "backend/vulkan/vulkan_internal.h"
 
@@ -112,7 +116,25 @@ profile_add (td_vk_context *ctx, const char *name, double ms)
   ctx->profile_entries[i].count++;
 }
 
-/* Waits for a submitted frame and collects its timestamps. */
+uint64_t
+td_vk_recording_serial (const td_vk_context *ctx)
+{
+  return ctx->submitted_serial + 1;
+}
+
+/* Every submission older than the oldest one still in flight has completed. */
+static void
+update_completed (td_vk_context *ctx)
+{
+  uint64_t completed = ctx->submitted_serial;
+  for (int i = 0; i < TD_VK_FRAMES; i++)
+    if (ctx->frames[i].in_flight && ctx->frames[i].serial - 1 < completed)
+      completed = ctx->frames[i].serial - 1;
+  ctx->completed_serial = completed;
+}
+
+/* Waits for a submitted frame, collects its timestamps and releases the memory
+ * that waited for it. */
 static td_status
 finish_frame (td_vk_context *ctx, td_vk_frame *frame, td_error *err)
 {
@@ -120,8 +142,10 @@ finish_frame (td_vk_context *ctx, td_vk_frame *frame, td_error *err)
     return TD_OK;
   VkResult result = vkWaitForFences (ctx->device, 1, &frame->fence, VK_TRUE, UINT64_MAX);
   frame->in_flight = false;
+  update_completed (ctx);
   if (result != VK_SUCCESS)
     return td_vk_fail (ctx, result, "waiting for the GPU", err);
+  td_vk_memory_release_completed (ctx);
   if (ctx->profile && frame->query_count > 0)
     {
       uint64_t stamps[2 * TD_VK_MAX_DISPATCHES];
@@ -135,6 +159,44 @@ finish_frame (td_vk_context *ctx, td_vk_frame *frame, td_error *err)
     }
   frame->query_count = 0;
   return TD_OK;
+}
+
+void
+td_vk_poll (td_vk_context *ctx)
+{
+  if (ctx->lost)
+    return;
+  for (int i = 0; i < TD_VK_FRAMES; i++)
+    if (ctx->frames[i].in_flight && vkGetFenceStatus (ctx->device, ctx->frames[i].fence) == VK_SUCCESS)
+      finish_frame (ctx, &ctx->frames[i], NULL);
+}
+
+bool
+td_vk_wait_oldest (td_vk_context *ctx, td_status *status, td_error *err)
+{
+  td_vk_frame *oldest = NULL;
+  for (int i = 0; i < TD_VK_FRAMES; i++)
+    if (ctx->frames[i].in_flight && (oldest == NULL || ctx->frames[i].serial < oldest->serial))
+      oldest = &ctx->frames[i];
+  if (oldest == NULL)
+    return false;
+  *status = finish_frame (ctx, oldest, err);
+  return true;
+}
+
+void
+td_vk_forget_buffer (td_vk_context *ctx, VkBuffer buffer)
+{
+  int kept = 0;
+  for (int i = 0; i < ctx->pending_write_count; i++)
+    if (ctx->pending_writes[i].buffer != buffer)
+      ctx->pending_writes[kept++] = ctx->pending_writes[i];
+  ctx->pending_write_count = kept;
+  kept = 0;
+  for (int i = 0; i < ctx->pending_read_count; i++)
+    if (ctx->pending_reads[i].buffer != buffer)
+      ctx->pending_reads[kept++] = ctx->pending_reads[i];
+  ctx->pending_read_count = kept;
 }
 
 td_status
@@ -207,10 +269,33 @@ record_barrier (td_vk_context *ctx, VkCommandBuffer cmd)
   ctx->pending_read_count = 0;
 }
 
+/* Work completed before a sync is made visible to what follows it; the hazard
+ * lists were emptied then, since their buffers may since have been destroyed. */
+static void
+record_sync_barrier (td_vk_context *ctx, VkCommandBuffer cmd)
+{
+  VkMemoryBarrier barrier = {
+    .sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
+    .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT,
+    .dstAccessMask = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_READ_BIT
+                     | VK_ACCESS_TRANSFER_WRITE_BIT,
+  };
+  VkPipelineStageFlags stages = VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT;
+  vkCmdPipelineBarrier (cmd, stages, stages, 0, 1, &barrier, 0, NULL, 0, NULL);
+  ctx->barrier_after_sync = false;
+}
+
 void
 td_vk_hazard (td_vk_context *ctx, VkCommandBuffer cmd, const td_vk_range *reads, int read_count,
               const td_vk_range *writes, int write_count)
 {
+  uint64_t serial = td_vk_recording_serial (ctx);
+  for (int i = 0; i < read_count; i++)
+    reads[i].block->last_use = serial;
+  for (int i = 0; i < write_count; i++)
+    writes[i].block->last_use = serial;
+  if (ctx->barrier_after_sync)
+    record_sync_barrier (ctx, cmd);
   bool needed = ctx->pending_write_count + write_count > TD_VK_MAX_HAZARDS
                 || ctx->pending_read_count + read_count > TD_VK_MAX_HAZARDS;
   for (int i = 0; i < read_count && !needed; i++)
@@ -233,6 +318,8 @@ td_vk_flush (td_vk_context *ctx, td_error *err)
   if (!frame->recording)
     return td_vk_check_alive (ctx, err);
   frame->recording = false;
+  /* A submission that fails never runs: what it used is free once older ones finish. */
+  frame->serial = ++ctx->submitted_serial;
   VkResult result = vkEndCommandBuffer (frame->cmd);
   if (result == VK_SUCCESS)
     result = vkResetFences (ctx->device, 1, &frame->fence);
@@ -248,9 +335,13 @@ td_vk_flush (td_vk_context *ctx, td_error *err)
       result = vkQueueSubmit (ctx->queue, 1, &submit, frame->fence);
     }
   if (result != VK_SUCCESS)
-    return td_vk_fail (ctx, result, "submitting GPU work", err);
+    {
+      update_completed (ctx);
+      return td_vk_fail (ctx, result, "submitting GPU work", err);
+    }
   frame->in_flight = true;
   ctx->current = (ctx->current + 1) % TD_VK_FRAMES;
+  td_vk_poll (ctx);
   return TD_OK;
 }
 
@@ -312,6 +403,9 @@ td_vk_sync (td_vk_context *ctx, td_error *err)
   if (status != TD_OK)
     return status;
   ctx->staging_head = 0;
+  ctx->pending_write_count = 0;
+  ctx->pending_read_count = 0;
+  ctx->barrier_after_sync = true;
   td_vk_memory_collect (ctx);
   if (ctx->profile)
     print_profile (ctx);

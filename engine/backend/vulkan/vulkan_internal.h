@@ -15,6 +15,11 @@
 #define TD_VK_ALIGNMENT 256
 #define TD_VK_STAGING_SIZE ((VkDeviceSize) 32 << 20)
 #define TD_VK_MAX_HAZARDS 64
+/* Freed dedicated blocks still used by unfinished submissions may hold up to an
+ * eighth of the device-local heap, within these bounds, before a new allocation
+ * first waits for the oldest submissions to finish. */
+#define TD_VK_DEFERRED_LIMIT_MIN ((VkDeviceSize) 256 << 20)
+#define TD_VK_DEFERRED_LIMIT_MAX ((VkDeviceSize) 4 << 30)
 #define TD_VK_PUSH_CONSTANT_SIZE 128
 
 typedef struct td_vk_context td_vk_context;
@@ -29,6 +34,8 @@ typedef struct td_vk_block {
   VkDeviceSize size;
   bool dedicated;
   int live;              /* sub-allocations in it */
+  uint64_t last_use;     /* serial of the last submission recording a command on it */
+  struct td_vk_block *next_deferred; /* in td_vk_context.deferred once freed */
   int free_count, free_capacity;
   struct { VkDeviceSize offset, size; } *free_ranges; /* sorted, coalesced */
 } td_vk_block;
@@ -41,6 +48,7 @@ typedef struct td_vk_allocation {
 } td_vk_allocation;
 
 typedef struct td_vk_range {
+  td_vk_block *block;
   VkBuffer buffer;
   VkDeviceSize offset, size;
 } td_vk_range;
@@ -48,6 +56,7 @@ typedef struct td_vk_range {
 typedef struct td_vk_frame {
   VkCommandBuffer cmd;
   VkFence fence;
+  uint64_t serial;       /* of its last submission */
   bool recording, in_flight;
   int dispatches;
   double work;
@@ -92,8 +101,10 @@ struct td_vk_context {
   td_vk_block **blocks;
   int block_count, block_capacity;
   VkDeviceSize bytes_in_use;
-  td_vk_block *deferred_free[64];      /* dedicated blocks freed while work was in flight */
-  int deferred_count;
+  /* Dedicated blocks freed while a submission that used them may still run:
+   * destroyed once completed_serial reaches their last_use. */
+  td_vk_block *deferred;
+  VkDeviceSize deferred_bytes, deferred_limit;
   td_vk_block *staging;                /* host-visible, coherent, mapped */
   void *staging_map;
   VkDeviceSize staging_head;           /* ring position; reset when the device is idle */
@@ -102,6 +113,10 @@ struct td_vk_context {
   VkCommandPool command_pool;
   td_vk_frame frames[TD_VK_FRAMES];
   int current;                         /* frame being recorded */
+  /* Submissions are numbered from 1; the one being recorded will be submitted_serial + 1.
+   * Every submission up to completed_serial has finished on the device. */
+  uint64_t submitted_serial, completed_serial;
+  bool barrier_after_sync;             /* next command first makes earlier writes visible */
   td_vk_range pending_writes[TD_VK_MAX_HAZARDS];
   td_vk_range pending_reads[TD_VK_MAX_HAZARDS];
   int pending_write_count, pending_read_count;
@@ -138,7 +153,9 @@ td_status td_vk_buffer_new (td_backend *backend, size_t size, td_buffer **out, t
 td_status td_vk_write (td_backend *backend, td_buffer *buffer, size_t offset, const void *src, size_t size,
                        td_error *err);
 td_status td_vk_read (td_backend *backend, td_buffer *buffer, size_t offset, void *dst, size_t size, td_error *err);
-/* Frees dedicated blocks whose release waited for the device and empty shared blocks. */
+/* Destroys the freed dedicated blocks whose last submission has completed. */
+void td_vk_memory_release_completed (td_vk_context *ctx);
+/* After a full sync: also frees empty shared blocks but one. */
 void td_vk_memory_collect (td_vk_context *ctx);
 /* vkAllocateMemory through the fault-injection hook. */
 VkResult td_vk_allocate_memory (td_vk_context *ctx, const VkMemoryAllocateInfo *info, VkDeviceMemory *memory);
@@ -170,6 +187,15 @@ td_status td_vk_dispatch (td_vk_context *ctx, const char *name, VkPipeline pipel
 td_status td_vk_flush (td_vk_context *ctx, td_error *err);
 /* Submits and waits for everything; prints the profile when enabled. */
 td_status td_vk_sync (td_vk_context *ctx, td_error *err);
+/* Notes submissions that finished (without waiting) and releases what they held. */
+void td_vk_poll (td_vk_context *ctx);
+/* Waits for the oldest submission still running; false when none is. */
+bool td_vk_wait_oldest (td_vk_context *ctx, td_status *status, td_error *err);
+/* The serial the submission being recorded will get. */
+uint64_t td_vk_recording_serial (const td_vk_context *ctx);
+/* Drops a buffer about to be destroyed from the hazard lists, so no later
+ * barrier names it (its commands have all completed). */
+void td_vk_forget_buffer (td_vk_context *ctx, VkBuffer buffer);
 /* Splits a count of workgroups into a 2-D grid within maxComputeWorkGroupCount. */
 void td_vk_grid (uint32_t groups, uint32_t *gx, uint32_t *gy);
 

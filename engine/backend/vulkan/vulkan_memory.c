@@ -7,6 +7,13 @@
  * is, in its stored dtype, even beyond maxStorageBufferRange (no descriptor binds
  * it). Uploads go through a host-visible staging ring and are recorded in the
  * command stream; downloads wait for the device and copy out through it.
+ *
+ * Lifetime: a freed range of a shared block is reusable at once (the hazard
+ * tracker puts a barrier between its last use and its next write). A freed
+ * dedicated block is destroyed only when the last submission that recorded a
+ * command on it (block->last_use) has completed; until then it waits in
+ * ctx->deferred, and a new allocation first waits for old submissions when the
+ * deferred blocks exceed ctx->deferred_limit or the device is out of memory.
  */
 #include "backend/vulkan/vulkan_internal.h"
 
@@ -209,13 +216,30 @@ block_give_back (td_vk_block *block, VkDeviceSize offset, VkDeviceSize size)
   return true;
 }
 
-static bool
-device_busy (const td_vk_context *ctx)
+/* Destroys a block none of whose commands can still run. */
+static void
+block_destroy_unused (td_vk_context *ctx, td_vk_block *block)
 {
-  for (int i = 0; i < TD_VK_FRAMES; i++)
-    if (ctx->frames[i].in_flight || ctx->frames[i].recording)
-      return true;
-  return false;
+  td_vk_forget_buffer (ctx, block->buffer);
+  block_free (ctx, block);
+}
+
+void
+td_vk_memory_release_completed (td_vk_context *ctx)
+{
+  td_vk_block **link = &ctx->deferred;
+  while (*link != NULL)
+    {
+      td_vk_block *block = *link;
+      if (block->last_use <= ctx->completed_serial)
+        {
+          *link = block->next_deferred;
+          ctx->deferred_bytes -= block->size;
+          block_destroy_unused (ctx, block);
+        }
+      else
+        link = &block->next_deferred;
+    }
 }
 
 static void
@@ -228,14 +252,14 @@ release_allocation (td_buffer *buffer)
   if (block->dedicated)
     {
       remove_block (ctx, block);
-      /* Recorded or running commands may still use it: free after the next wait. */
-      if (device_busy (ctx) && ctx->deferred_count < (int) (sizeof ctx->deferred_free / sizeof ctx->deferred_free[0]))
-        ctx->deferred_free[ctx->deferred_count++] = block;
+      if (block->last_use <= ctx->completed_serial)
+        block_destroy_unused (ctx, block);
       else
         {
-          if (device_busy (ctx))
-            vkDeviceWaitIdle (ctx->device);
-          block_free (ctx, block);
+          /* A recorded or running command may still use it: never wait here. */
+          block->next_deferred = ctx->deferred;
+          ctx->deferred = block;
+          ctx->deferred_bytes += block->size;
         }
     }
   else
@@ -245,12 +269,42 @@ release_allocation (td_buffer *buffer)
   td_vk_context_unref (ctx);
 }
 
+/* Submits what is recorded and waits for the oldest submissions until the freed
+ * blocks still waiting for them total at most `limit` bytes. */
+static td_status
+wait_for_deferred (td_vk_context *ctx, VkDeviceSize limit, td_error *err)
+{
+  td_status status = TD_OK;
+  if (ctx->deferred_bytes > limit)
+    status = td_vk_flush (ctx, err);
+  while (status == TD_OK && ctx->deferred_bytes > limit && td_vk_wait_oldest (ctx, &status, err))
+    ;
+  return status;
+}
+
+/* block_new for a tensor: first gives back what finished submissions held, and
+ * on running out of device memory waits for the rest and tries once more. */
+static td_status
+device_block_new (td_vk_context *ctx, VkDeviceSize size, td_vk_block **out, td_error *err)
+{
+  td_vk_poll (ctx);
+  td_status status = wait_for_deferred (ctx, ctx->deferred_limit, err);
+  if (status != TD_OK)
+    return status;
+  status = block_new (ctx, size, false, out, err);
+  if (status == TD_ERR_DEVICE_OOM && ctx->deferred != NULL)
+    {
+      status = wait_for_deferred (ctx, 0, err);
+      if (status == TD_OK)
+        status = block_new (ctx, size, false, out, err);
+    }
+  return status;
+}
+
 void
 td_vk_memory_collect (td_vk_context *ctx)
 {
-  for (int i = 0; i < ctx->deferred_count; i++)
-    block_free (ctx, ctx->deferred_free[i]);
-  ctx->deferred_count = 0;
+  td_vk_memory_release_completed (ctx);
   /* Keep one empty shared block around for the next stage. */
   bool kept_one = false;
   for (int i = ctx->block_count - 1; i >= 0; i--)
@@ -286,7 +340,7 @@ td_vk_buffer_new (td_backend *backend, size_t size, td_buffer **out, td_error *e
   if (rounded >= TD_VK_DEDICATED_MIN)
     {
       td_vk_block *block;
-      td_status status = block_new (ctx, rounded, false, &block, err);
+      td_status status = device_block_new (ctx, rounded, &block, err);
       if (status != TD_OK)
         {
           free (a);
@@ -310,7 +364,7 @@ td_vk_buffer_new (td_backend *backend, size_t size, td_buffer **out, td_error *e
       if (a->block == NULL)
         {
           td_vk_block *block;
-          td_status status = block_new (ctx, TD_VK_BLOCK_SIZE, false, &block, err);
+          td_status status = device_block_new (ctx, TD_VK_BLOCK_SIZE, &block, err);
           if (status != TD_OK)
             {
               free (a);
@@ -385,7 +439,7 @@ td_vk_write (td_backend *backend, td_buffer *buffer, size_t offset, const void *
       status = td_vk_begin (ctx, &cmd, err);
       if (status != TD_OK)
         return status;
-      td_vk_range dst = { a->block->buffer, a->offset + offset, chunk };
+      td_vk_range dst = { a->block, a->block->buffer, a->offset + offset, chunk };
       td_vk_hazard (ctx, cmd, NULL, 0, &dst, 1);
       VkBufferCopy region = { .srcOffset = ctx->staging_head, .dstOffset = dst.offset, .size = chunk };
       vkCmdCopyBuffer (cmd, ctx->staging->buffer, a->block->buffer, 1, &region);
@@ -415,7 +469,7 @@ td_vk_read (td_backend *backend, td_buffer *buffer, size_t offset, void *dst, si
       status = td_vk_begin (ctx, &cmd, err);
       if (status != TD_OK)
         break;
-      td_vk_range src = { a->block->buffer, a->offset + offset, chunk };
+      td_vk_range src = { a->block, a->block->buffer, a->offset + offset, chunk };
       td_vk_hazard (ctx, cmd, &src, 1, NULL, 0);
       VkBufferCopy region = { .srcOffset = src.offset, .dstOffset = 0, .size = chunk };
       vkCmdCopyBuffer (cmd, a->block->buffer, ctx->staging->buffer, 1, &region);
@@ -441,6 +495,14 @@ td_status
 td_vk_memory_init (td_vk_context *ctx, td_error *err)
 {
   vkGetPhysicalDeviceMemoryProperties (ctx->physical, &ctx->memory_properties);
+  VkDeviceSize heap = 0;
+  for (uint32_t i = 0; i < ctx->memory_properties.memoryHeapCount; i++)
+    if ((ctx->memory_properties.memoryHeaps[i].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT)
+        && ctx->memory_properties.memoryHeaps[i].size > heap)
+      heap = ctx->memory_properties.memoryHeaps[i].size;
+  ctx->deferred_limit = heap / 8 < TD_VK_DEFERRED_LIMIT_MIN   ? TD_VK_DEFERRED_LIMIT_MIN
+                        : heap / 8 > TD_VK_DEFERRED_LIMIT_MAX ? TD_VK_DEFERRED_LIMIT_MAX
+                                                              : heap / 8;
   td_status status = block_new (ctx, TD_VK_STAGING_SIZE, true, &ctx->staging, err);
   if (status != TD_OK)
     {
@@ -456,9 +518,13 @@ td_vk_memory_init (td_vk_context *ctx, td_error *err)
 void
 td_vk_memory_destroy (td_vk_context *ctx)
 {
-  for (int i = 0; i < ctx->deferred_count; i++)
-    block_free (ctx, ctx->deferred_free[i]);
-  ctx->deferred_count = 0;
+  while (ctx->deferred != NULL)
+    {
+      td_vk_block *block = ctx->deferred;
+      ctx->deferred = block->next_deferred;
+      block_free (ctx, block);
+    }
+  ctx->deferred_bytes = 0;
   for (int i = 0; i < ctx->block_count; i++)
     block_free (ctx, ctx->blocks[i]);
   free (ctx->blocks);
@@ -477,7 +543,7 @@ void
 td_vulkan_memory_usage (td_backend *backend, uint64_t *used, uint64_t *budget)
 {
   td_vk_context *ctx = backend->impl;
-  uint64_t total = 0, allocated = 0;
+  uint64_t total = 0, allocated = ctx->deferred_bytes;
   for (int i = 0; i < ctx->block_count; i++)
     allocated += ctx->blocks[i]->size;
   VkPhysicalDeviceMemoryBudgetPropertiesEXT budgets = {

@@ -42,7 +42,7 @@ range_of (const td_tensor *t)
   VkDeviceSize begin = (a->offset + t->offset) & ~(VkDeviceSize) 3;
   VkDeviceSize end = a->offset + t->offset + (VkDeviceSize) (last + 1) * elem;
   end = (end + 3) & ~(VkDeviceSize) 3;
-  return (td_vk_range) { a->block->buffer, begin, end - begin };
+  return (td_vk_range) { a->block, a->block->buffer, begin, end - begin };
 }
 
 static const char *
@@ -354,7 +354,9 @@ run_concat (td_vk_context *ctx, const td_op *op, td_error *err)
     .a = address_of (a), .b = address_of (b), .y = address_of (op->dst),
     .outer = u32 (outer), .a_inner = u32 (a->shape[dim] * inner), .b_inner = u32 (b->shape[dim] * inner),
   };
-  return launch_elements (ctx, op, td_dtype_size (a->dtype) == 2 ? "concat16_s16" : "concat32", &pc, sizeof pc,
+  char variant[32];
+  snprintf (variant, sizeof variant, "concat16_%s", storage_suffix (ctx));
+  return launch_elements (ctx, op, td_dtype_size (a->dtype) == 2 ? variant : "concat32", &pc, sizeof pc,
                           td_tensor_numel (op->dst), err);
 }
 
@@ -522,16 +524,14 @@ td_vk_supports_op (td_vk_context *ctx, const td_op *op)
     case TD_OP_CONCAT:
       {
         size_t size = td_dtype_size (op->src[0]->dtype);
-        return size == 4 || (size == 2 && ctx->info.storage_16bit);
+        return size == 4 || size == 2;
       }
     case TD_OP_COPY:
       {
         td_dtype from = op->src[0]->dtype, to = op->dst->dtype;
         if (from == TD_I32 && to == TD_I32)
           return true;
-        if (!is_weight_dtype (from) || !is_weight_dtype (to))
-          return false;
-        return to == TD_F32 || ctx->info.storage_16bit;
+        return is_weight_dtype (from) && is_weight_dtype (to);
       }
     case TD_OP_ARGMAX:
     case TD_OP_SAMPLE:
