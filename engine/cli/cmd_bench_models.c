@@ -1,6 +1,7 @@
 /* thinkdiff bench-models — time the models with random weights of their real shapes
  * (FLUX.1-dev transformer, the FLUX VAE, T5-XXL), built in memory without files. */
 #include "cli/cli.h"
+#include "cli/cli_args.h"
 
 #include <glib.h>
 #include <stdlib.h>
@@ -43,11 +44,10 @@ print_usage (FILE *out)
 }
 
 static bool
-parse_int (const char *text, int low, int high, int *out)
+parse_int (const char *flag, const char *text, int low, int high, int *out)
 {
-  char *end;
-  long value = strtol (text, &end, 10);
-  if (*text == '\0' || *end != '\0' || value < low || value > high)
+  int64_t value;
+  if (!td_cli_parse_int (flag, text, low, high, &value))
     return false;
   *out = (int) value;
   return true;
@@ -74,13 +74,13 @@ parse_options (int argc, char **argv, bench_options *o)
       else if (value == NULL)
         ok = false;
       else if (strcmp (arg, "--size") == 0)
-        ok = parse_int (value, 16, 4096, &o->size) && o->size % 16 == 0, i++;
+        ok = parse_int (arg, value, 16, 4096, &o->size) && o->size % 16 == 0, i++;
       else if (strcmp (arg, "--steps") == 0)
-        ok = parse_int (value, 1, 1000, &o->steps), i++;
+        ok = parse_int (arg, value, 1, 1000, &o->steps), i++;
       else if (strcmp (arg, "--tokens") == 0)
-        ok = parse_int (value, 1, 4096, &o->tokens), i++;
+        ok = parse_int (arg, value, 1, 4096, &o->tokens), i++;
       else if (strcmp (arg, "--tile") == 0)
-        ok = parse_int (value, 4, 4096, &o->tile), i++;
+        ok = parse_int (arg, value, 4, 4096, &o->tile), i++;
       else if (strcmp (arg, "--backend") == 0)
         o->backend = value, i++;
       else if (strcmp (arg, "--dtype") == 0)

@@ -1,6 +1,7 @@
 /* thinkdiff generate — text-to-image with FLUX, or a ThinkDiff prompt board. */
 #include "cli/cli.h"
 
+#include <errno.h>
 #include <glib.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -8,6 +9,7 @@
 #include <unistd.h>
 
 #include "backend/backend.h"
+#include "cli/cli_args.h"
 #include "cli/cli_backend.h"
 #include "io/image.h"
 #include "net/model_store.h"
@@ -105,28 +107,14 @@ typedef struct {
   td_board *board;
 } generate_args;
 
-static bool
-parse_number (const char *flag, const char *text, double min, double max, double *out)
-{
-  char *end = NULL;
-  double v = g_ascii_strtod (text, &end);
-  if (end == text || *end != '\0' || !(v >= min && v <= max))
-    {
-      fprintf (stderr, "thinkdiff: %s wants a number in %g..%g, not '%s'\n", flag, min, max, text);
-      return false;
-    }
-  *out = v;
-  return true;
-}
-
 /* Numeric options: where each goes and its range. */
 static bool
 parse_setting (const char *flag, const char *value, td_board_settings *s, bool *known)
 {
-  static const struct { const char *flag; double min, max; } ranges[] = {
-    { "--width", 16, 4096 }, { "--height", 16, 4096 }, { "--steps", 1, 200 }, { "--guidance", 0, 100 },
-    { "--seed", 0, 9007199254740991.0 }, { "--max-new-tokens", 1, 1024 }, { "--temperature", 0, 10 },
-    { "--top-p", 0.001, 1 },
+  static const struct { const char *flag; bool integer; double min, max; } ranges[] = {
+    { "--width", true, 64, 4096 }, { "--height", true, 64, 4096 }, { "--steps", true, 1, 200 },
+    { "--guidance", false, 0, 100 }, { "--seed", true, 0, 9007199254740991.0 },
+    { "--max-new-tokens", true, 1, 1024 }, { "--temperature", false, 0, 10 }, { "--top-p", false, 0.001, 1 },
   };
   for (size_t i = 0; i < G_N_ELEMENTS (ranges); i++)
     {
@@ -134,8 +122,17 @@ parse_setting (const char *flag, const char *value, td_board_settings *s, bool *
         continue;
       *known = true;
       double v;
-      if (!parse_number (flag, value, ranges[i].min, ranges[i].max, &v))
+      int64_t n = 0;
+      if (ranges[i].integer ? !td_cli_parse_int (flag, value, (int64_t) ranges[i].min, (int64_t) ranges[i].max, &n)
+                            : !td_cli_parse_double (flag, value, ranges[i].min, ranges[i].max, &v))
         return false;
+      if (ranges[i].integer)
+        v = (double) n;
+      if ((i == 0 || i == 1) && n % 16 != 0)
+        {
+          fprintf (stderr, "thinkdiff: %s wants a multiple of 16, not %s\n", flag, value);
+          return false;
+        }
       switch (i)
         {
         case 0: s->width = (int) v; break;
@@ -191,7 +188,14 @@ parse_args (int argc, char **argv, generate_args *a, bool settings_only)
       else if (strcmp (flag, "--preview-dir") == 0)
         a->preview_dir = value;
       else if (strcmp (flag, "--backend") == 0)
-        a->backend = value;
+        {
+          if (strcmp (value, "auto") != 0 && strcmp (value, "cpu") != 0 && strcmp (value, "vulkan") != 0)
+            {
+              fprintf (stderr, "thinkdiff: --backend is auto, cpu or vulkan, not '%s'\n", value);
+              return 2;
+            }
+          a->backend = value;
+        }
       else if (strcmp (flag, "--mode") == 0)
         {
           if (!td_board_mode_from_name (value, &a->board->mode))
@@ -255,6 +259,15 @@ run (generate_args *a)
     return td_cli_fail (&err);
   if (td_board_validate (a->board, &err) != TD_OK)
     return td_cli_fail (&err);
+  /* Outputs are checked before anything loads: a bad --out must not cost a whole generation. */
+  const char *out = a->out != NULL ? a->out : "thinkdiff.png";
+  if (!td_cli_check_output_file ("--out", out))
+    return 2;
+  if (a->preview_dir != NULL && g_mkdir_with_parents (a->preview_dir, 0755) != 0)
+    {
+      fprintf (stderr, "thinkdiff: --preview-dir %s cannot be created: %s\n", a->preview_dir, g_strerror (errno));
+      return 2;
+    }
 
   /* Without --model or --models, the folder `thinkdiff models pull` fills. */
   g_autofree char *default_models = NULL;
@@ -302,8 +315,6 @@ run (generate_args *a)
       return td_cli_fail (&err);
     }
   fprintf (stderr, "backend: %s\n", td_backend_name (backend));
-  if (a->preview_dir != NULL && g_mkdir_with_parents (a->preview_dir, 0755) != 0)
-    fprintf (stderr, "thinkdiff: cannot create %s: previews are skipped\n", a->preview_dir);
 
   cli_progress progress = { .preview_dir = a->preview_dir };
   td_thinkdiff_callbacks callbacks = {
@@ -335,7 +346,6 @@ run (generate_args *a)
     code = td_cli_fail (&err);
   else
     {
-      const char *out = a->out != NULL ? a->out : "thinkdiff.png";
       if (save_result (out, a, &result, &err) != TD_OK)
         code = td_cli_fail (&err);
       else

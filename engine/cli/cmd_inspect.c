@@ -1,7 +1,9 @@
 /* thinkdiff inspect — list the tensors of a safetensors checkpoint. */
 #include "cli/cli.h"
+#include "cli/cli_text.h"
 #include "io/safetensors.h"
 
+#include <glib.h>
 #include <inttypes.h>
 #include <string.h>
 
@@ -36,14 +38,18 @@ print_checkpoint (td_safetensors *st)
 {
   size_t n = td_safetensors_count (st);
   bool sharded = td_safetensors_file_count (st) > 1;
+  /* Names and metadata come from the file: escaped, so they cannot drive the terminal. */
+  char **names = g_new0 (char *, n + 1);
   int name_width = 4;
   for (size_t i = 0; i < n; i++)
     {
-      int len = (int) strlen (td_safetensors_at (st, i)->name);
+      names[i] = td_cli_escape (td_safetensors_at (st, i)->name);
+      int len = (int) g_utf8_strlen (names[i], -1);
       name_width = len > name_width ? len : name_width;
     }
 
-  printf ("%s\n", td_safetensors_path (st));
+  g_autofree char *path = td_cli_escape (td_safetensors_path (st));
+  printf ("%s\n", path);
   size_t n_meta = td_safetensors_metadata_count (st);
   if (n_meta > 0)
     {
@@ -52,7 +58,9 @@ print_checkpoint (td_safetensors *st)
         {
           const char *key, *value;
           td_safetensors_metadata_at (st, i, &key, &value);
-          printf ("  %s = %s\n", key, value);
+          g_autofree char *shown_key = td_cli_escape (key);
+          g_autofree char *shown_value = td_cli_escape (value);
+          printf ("  %s = %s\n", shown_key, shown_value);
         }
     }
 
@@ -66,13 +74,17 @@ print_checkpoint (td_safetensors *st)
       char shape[160];
       td_shape_string (t->ndim, t->shape, shape, sizeof shape);
       const char *file = strrchr (t->file, '/');
-      printf ("%-*s  %-5s  %-24s  %12" PRIu64 "%s%s\n", name_width, t->name, td_dtype_safetensors_name (t->dtype),
-              shape, t->nbytes, sharded ? "  " : "", sharded ? (file != NULL ? file + 1 : t->file) : "");
+      g_autofree char *shown_file = td_cli_escape (file != NULL ? file + 1 : t->file);
+      /* width in characters: printf pads by bytes */
+      int pad = name_width - (int) g_utf8_strlen (names[i], -1);
+      printf ("%s%*s  %-5s  %-24s  %12" PRIu64 "%s%s\n", names[i], pad, "", td_dtype_safetensors_name (t->dtype),
+              shape, t->nbytes, sharded ? "  " : "", sharded ? shown_file : "");
       total += t->nbytes;
       per_dtype[t->dtype] += t->nbytes;
       count_dtype[t->dtype]++;
     }
 
+  g_strfreev (names);
   char human[32];
   format_bytes (total, human, sizeof human);
   printf ("total: %zu tensors, %" PRIu64 " bytes (%s) in %zu file%s\n", n, total, human,

@@ -1,5 +1,6 @@
 /* thinkdiff tokenize — print the token ids of a text. */
 #include "cli/cli.h"
+#include "cli/cli_text.h"
 
 #include <glib.h>
 #include <string.h>
@@ -66,7 +67,11 @@ td_cli_tokenize (int argc, char **argv)
       if (i > 0)
         putchar (' ');
       if (tokens)
-        fputs (td_tokenizer_id_to_token (tok, ids[i]), stdout);
+        {
+          /* a vocabulary may hold control characters: escaped like everything printed from a file */
+          g_autofree char *shown = td_cli_escape (td_tokenizer_id_to_token (tok, ids[i]));
+          fputs (shown, stdout);
+        }
       else
         printf ("%d", ids[i]);
     }

@@ -1,5 +1,8 @@
 /* thinkdiff — headless generation, verification and model tools. */
 #include "cli/cli.h"
+#include "cli/cli_text.h"
+
+#include <glib.h>
 
 #include <string.h>
 
@@ -28,7 +31,10 @@ print_usage (FILE *out)
 int
 td_cli_fail (const td_error *err)
 {
-  fprintf (stderr, "thinkdiff: %s\n", err->message[0] ? err->message : td_status_name (err->status));
+  /* Messages quote names read from files: escaped like everything the CLI prints from a file. */
+  g_autofree char *shown = td_cli_escape (err != NULL && err->message[0] ? err->message
+                                          : td_status_name (err != NULL ? err->status : TD_ERR_INVALID_ARG));
+  fprintf (stderr, "thinkdiff: %s\n", shown);
   return 1;
 }
 

@@ -1,4 +1,5 @@
 #include "io/image_private.h"
+#include "io/file_read.h"
 
 #include <glib.h>
 #include <glib/gstdio.h>
@@ -8,7 +9,6 @@
 #include <sys/stat.h>
 
 /* An image file larger than this is refused before it is read. */
-#define IMAGE_FILE_MAX_BYTES ((size_t) 512 << 20)
 
 td_image_limits
 td_image_limits_default (void)
@@ -58,20 +58,12 @@ td_status
 td_image_load (const char *path, const td_image_limits *limits, td_image *out, td_error *err)
 {
   memset (out, 0, sizeof *out);
-  GStatBuf st;
-  if (g_stat (path, &st) != 0)
-    return td_error_set (err, TD_ERR_NOT_FOUND, "%s: cannot open the image", path);
-  if (!S_ISREG (st.st_mode))
-    return td_error_set (err, TD_ERR_IO, "%s: not a regular file", path);
-  if ((uint64_t) st.st_size > IMAGE_FILE_MAX_BYTES)
-    return td_error_set (err, TD_ERR_LIMIT, "%s: %lld bytes is too large for an image", path, (long long) st.st_size);
   g_autofree char *contents = NULL;
-  gsize length = 0;
-  g_autoptr (GError) error = NULL;
-  if (!g_file_get_contents (path, &contents, &length, &error))
-    return td_error_set (err, TD_ERR_IO, "%s: %s", path, error->message);
-  g_autofree char *name = g_path_get_basename (path);
-  return td_image_load_memory (contents, length, name, limits, out, err);
+  size_t length = 0;
+  td_status st = td_file_read_bounded (path, "image", TD_IMAGE_FILE_MAX_BYTES, &contents, &length, err);
+  if (st != TD_OK)
+    return st;
+  return td_image_load_memory (contents, length, path, limits, out, err);
 }
 
 void

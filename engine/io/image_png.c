@@ -1,6 +1,8 @@
 /* PNG decoding and encoding with libpng, bounded for untrusted files. */
 #include "io/image_private.h"
+#include "io/file_read.h"
 
+#include <errno.h>
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <png.h>
@@ -161,10 +163,10 @@ td_image_png_text (const char *path, const td_image_limits *given_limits, td_ima
   *text = NULL;
   *n_text = 0;
   g_autofree char *contents = NULL;
-  gsize length = 0;
-  g_autoptr (GError) error = NULL;
-  if (!g_file_get_contents (path, &contents, &length, &error))
-    return td_error_set (err, TD_ERR_IO, "%s: %s", path, error->message);
+  size_t length = 0;
+  td_status read = td_file_read_bounded (path, "image", TD_IMAGE_FILE_MAX_BYTES, &contents, &length, err);
+  if (read != TD_OK)
+    return read;
   static const uint8_t magic[8] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' };
   if (length < 8 || memcmp (contents, magic, 8) != 0)
     return td_error_set (err, TD_ERR_FORMAT, "%s: not a PNG file", path);
@@ -218,7 +220,7 @@ td_image_write_atomically (const char *path, td_image_write_fn fn, const void *d
   g_autofree char *template = g_strdup_printf ("%s/.%s.XXXXXX", dir, base);
   int fd = g_mkstemp (template);
   if (fd < 0)
-    return td_error_set (err, TD_ERR_IO, "%s: cannot create a file in %s", path, dir);
+    return td_error_set (err, TD_ERR_IO, "%s: cannot create a file in %s: %s", path, dir, g_strerror (errno));
   FILE *file = fdopen (fd, "wb");
   if (file == NULL)
     {
@@ -232,7 +234,7 @@ td_image_write_atomically (const char *path, td_image_write_fn fn, const void *d
   if (fclose (file) != 0 && st == TD_OK)
     st = td_error_set (err, TD_ERR_IO, "%s: writing failed", path);
   if (st == TD_OK && g_rename (template, path) != 0)
-    st = td_error_set (err, TD_ERR_IO, "%s: cannot replace the file", path);
+    st = td_error_set (err, TD_ERR_IO, "%s: cannot replace the file: %s", path, g_strerror (errno));
   if (st != TD_OK)
     g_unlink (template);
   return st;

@@ -1,6 +1,9 @@
 /* image_private.h — shared by the PNG, JPEG and EXIF parts of the image module. */
 #pragma once
 
+/* Larger files are not images we can decode within the pixel limits. */
+#define TD_IMAGE_FILE_MAX_BYTES ((size_t) 512 << 20)
+
 #include <stdio.h>
 
 #include "io/image.h"

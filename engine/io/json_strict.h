@@ -1,10 +1,12 @@
-/* json_strict.h — parse JSON from untrusted files with json-glib, strictly.
+/* json_strict.h — parse JSON from untrusted files into json-glib nodes, strictly.
  *
  * json-glib alone is too forgiving for files from the internet: it accepts
  * comments and single quotes, wraps integers beyond 64 bits silently, keeps
  * only the last of duplicate keys, truncates keys at "\u0000", and recurses
- * without a depth limit (a deeply nested file overflows the stack). These
- * helpers check the text against RFC 8259 first and report duplicates.
+ * without a depth limit (a deeply nested file overflows the stack). Every JSON
+ * document the engine reads goes through td_json_parse_strict: it checks the
+ * text against RFC 8259 first, then builds the tree itself and reports
+ * duplicate keys.
  */
 #pragma once
 
@@ -26,11 +28,11 @@
 bool td_json_check (const char *text, size_t len, int max_depth,
                     char *why, size_t why_size, size_t *where);
 
-/* UTF-8 check, td_json_check, then json-glib with duplicate keys rejected at
+/* UTF-8 check, td_json_check, then the tree with duplicate keys rejected at
  * every level. `path` names the file in messages and `what` the part of it
- * ("header", "index"). Returns a parser owning the tree (g_object_unref it), or
- * NULL with err set to TD_ERR_FORMAT. */
-JsonParser *td_json_parse_strict (const char *text, size_t len, const char *path, const char *what,
+ * ("header", "index"). Returns the root node (json_node_unref it), or NULL
+ * with err set to TD_ERR_FORMAT. */
+JsonNode *td_json_parse_strict (const char *text, size_t len, const char *path, const char *what,
                                   td_error *err);
 
 /* True when node is an integer (not a double, string or bool) JSON value. */

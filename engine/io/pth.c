@@ -294,7 +294,7 @@ td_pth_open_memory (const void *data, size_t size, const char *name, td_error *e
 td_pth *
 td_pth_open (const char *path, td_error *err)
 {
-  int fd = open (path, O_RDONLY | O_CLOEXEC);
+  int fd = open (path, O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* a FIFO must not block the open */
   if (fd < 0)
     {
       td_error_set (err, errno == ENOENT ? TD_ERR_NOT_FOUND : TD_ERR_IO, "%s: %s", path, g_strerror (errno));

@@ -267,10 +267,9 @@ parse_image (td_safetensors *st, const uint8_t *base, size_t size, const char *p
                          " that follow it (truncated file?)", path, header_len, size - 8);
   uint64_t data_len = size - 8 - header_len;
 
-  JsonParser *parser = td_json_parse_strict ((const char *) base + 8, header_len, path, "header", err);
-  if (parser == NULL)
+  JsonNode *root = td_json_parse_strict ((const char *) base + 8, header_len, path, "header", err);
+  if (root == NULL)
     return err != NULL ? err->status : TD_ERR_FORMAT;
-  JsonNode *root = json_parser_get_root (parser);
   td_status status = TD_OK;
   guint first = st->tensors->len;
   guint first_meta = st->metadata->len;
@@ -306,7 +305,7 @@ parse_image (td_safetensors *st, const uint8_t *base, size_t size, const char *p
       g_array_set_size (st->tensors, first);
       g_ptr_array_set_size (st->metadata, first_meta);
     }
-  g_object_unref (parser);
+  json_node_unref (root);
   *data_start = 8 + header_len;
   return status;
 }
@@ -340,7 +339,7 @@ add_image (td_safetensors *st, const uint8_t *base, size_t size, const char *pat
 td_status
 st_add_file (td_safetensors *st, const char *path, td_error *err)
 {
-  int fd = open (path, O_RDONLY | O_CLOEXEC);
+  int fd = open (path, O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* a FIFO must not block the open */
   if (fd < 0)
     return td_error_set (err, errno == ENOENT ? TD_ERR_NOT_FOUND : TD_ERR_IO, "%s: %s", path, g_strerror (errno));
   struct stat sb;

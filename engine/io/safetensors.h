@@ -92,3 +92,8 @@ typedef struct td_safetensors_entry {
  * `metadata` is NULL or a NULL-terminated list key, value, key, value, …, NULL. */
 td_status td_safetensors_write (const char *path, const td_safetensors_entry *entries, size_t n_entries,
                                 const char *const *metadata, td_error *err);
+/* The same, stopping with TD_ERR_CANCELLED (and no file left behind, not even
+ * the temporary one) as soon as *cancel becomes non-zero. cancel may be NULL. */
+td_status td_safetensors_write_cancellable (const char *path, const td_safetensors_entry *entries, size_t n_entries,
+                                            const char *const *metadata, const volatile int *cancel,
+                                            td_error *err);

@@ -1,5 +1,6 @@
 /* safetensors_index.c — sharded checkpoints (`*.safetensors.index.json`) and model folders. */
 #include "io/safetensors_private.h"
+#include "io/file_read.h"
 #include "io/json_strict.h"
 
 #include <errno.h>
@@ -20,25 +21,10 @@ is_plain_file_name (const char *name)
 static td_status
 read_index_text (const char *path, char **text, size_t *len, td_error *err)
 {
-  struct stat sb;
-  if (stat (path, &sb) != 0)
-    return td_error_set (err, errno == ENOENT ? TD_ERR_NOT_FOUND : TD_ERR_IO, "%s: %s", path, g_strerror (errno));
-  if (!S_ISREG (sb.st_mode))
-    return td_error_set (err, TD_ERR_IO, "%s: is not a regular file", path);
-  if ((uint64_t) sb.st_size > TD_SAFETENSORS_MAX_HEADER)
-    return td_error_set (err, TD_ERR_LIMIT, "%s: the index is %lld bytes, over the limit of %llu", path,
-                         (long long) sb.st_size, (unsigned long long) TD_SAFETENSORS_MAX_HEADER);
-  GError *error = NULL;
-  if (!g_file_get_contents (path, text, len, &error))
-    {
-      td_error_set (err, TD_ERR_IO, "%s", error->message);
-      g_error_free (error);
-      return TD_ERR_IO;
-    }
-  return TD_OK;
+  return td_file_read_bounded (path, "index", TD_SAFETENSORS_MAX_HEADER, text, len, err);
 }
 
-/* Reads weight_map into name → shard file name (strings owned by the parser). */
+/* Reads weight_map into name → shard file name (strings owned by the tree). */
 static td_status
 read_weight_map (const char *path, JsonNode *root, GHashTable *map, GPtrArray *shards, td_error *err)
 {
@@ -107,15 +93,15 @@ td_safetensors_open_index (const char *index_path, td_error *err)
   size_t len = 0;
   if (read_index_text (index_path, &text, &len, err) != TD_OK)
     return NULL;
-  JsonParser *parser = td_json_parse_strict (text, len, index_path, "index", err);
+  JsonNode *root = td_json_parse_strict (text, len, index_path, "index", err);
   g_free (text);
-  if (parser == NULL)
+  if (root == NULL)
     return NULL;
 
   GHashTable *map = g_hash_table_new (g_str_hash, g_str_equal);
   GPtrArray *shards = g_ptr_array_new ();
   td_safetensors *st = st_new (index_path);
-  td_status status = read_weight_map (index_path, json_parser_get_root (parser), map, shards, err);
+  td_status status = read_weight_map (index_path, root, map, shards, err);
   if (status == TD_OK)
     {
       /* Open shards in name order so "the first shard's metadata" is well defined. */
@@ -136,7 +122,7 @@ td_safetensors_open_index (const char *index_path, td_error *err)
 
   g_hash_table_unref (map);
   g_ptr_array_unref (shards);
-  g_object_unref (parser);
+  json_node_unref (root);
   if (status != TD_OK)
     {
       td_safetensors_close (st);

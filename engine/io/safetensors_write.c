@@ -104,13 +104,18 @@ build_header (const td_safetensors_entry *const *order, size_t n, const char *co
   return header;
 }
 
+/* Chunks small enough that a cancel is seen within a fraction of a second. */
+#define WRITE_CHUNK ((size_t) 16 << 20)
+
 static bool
-write_all (int fd, const void *data, size_t size)
+write_all (int fd, const void *data, size_t size, const volatile int *cancel)
 {
   const uint8_t *p = data;
   while (size > 0)
     {
-      ssize_t n = write (fd, p, size > (1u << 30) ? (1u << 30) : size);
+      if (cancel != NULL && *cancel)
+        return false;
+      ssize_t n = write (fd, p, size > WRITE_CHUNK ? WRITE_CHUNK : size);
       if (n < 0 && errno == EINTR)
         continue;
       if (n <= 0)
@@ -123,7 +128,7 @@ write_all (int fd, const void *data, size_t size)
 
 static td_status
 write_file (const char *path, const char *header, size_t header_len, const td_safetensors_entry *const *order,
-            size_t n, td_error *err)
+            size_t n, const volatile int *cancel, td_error *err)
 {
   g_autofree char *tmp = g_strdup_printf ("%s.XXXXXX", path);
   int fd = g_mkstemp (tmp);
@@ -133,9 +138,9 @@ write_file (const char *path, const char *header, size_t header_len, const td_sa
   umask (mask);
   bool ok = fchmod (fd, 0666 & ~mask) == 0;
   uint64_t len = header_len;
-  ok = ok && write_all (fd, &len, 8) && write_all (fd, header, header_len);
+  ok = ok && write_all (fd, &len, 8, cancel) && write_all (fd, header, header_len, cancel);
   for (size_t i = 0; i < n && ok; i++)
-    ok = write_all (fd, order[i]->data, order[i]->nbytes);
+    ok = write_all (fd, order[i]->data, order[i]->nbytes, cancel);
   ok = ok && fsync (fd) == 0;
   int saved = errno;
   ok = close (fd) == 0 && ok;
@@ -143,12 +148,21 @@ write_file (const char *path, const char *header, size_t header_len, const td_sa
     return TD_OK;
   saved = ok ? errno : saved;
   g_unlink (tmp);
+  if (cancel != NULL && *cancel)
+    return td_error_set (err, TD_ERR_CANCELLED, "%s: cancelled; nothing was written", path);
   return td_error_set (err, TD_ERR_IO, "%s: cannot write: %s", path, g_strerror (saved));
 }
 
 td_status
 td_safetensors_write (const char *path, const td_safetensors_entry *entries, size_t n_entries,
                       const char *const *metadata, td_error *err)
+{
+  return td_safetensors_write_cancellable (path, entries, n_entries, metadata, NULL, err);
+}
+
+td_status
+td_safetensors_write_cancellable (const char *path, const td_safetensors_entry *entries, size_t n_entries,
+                                  const char *const *metadata, const volatile int *cancel, td_error *err)
 {
   td_status status = TD_OK;
   for (size_t i = 0; i < n_entries && status == TD_OK; i++)
@@ -171,7 +185,7 @@ td_safetensors_write (const char *path, const td_safetensors_entry *entries, siz
       qsort (order, n_entries, sizeof *order, compare_layout);
       size_t header_len = 0;
       char *header = build_header (order, n_entries, metadata, &header_len);
-      status = write_file (path, header, header_len, order, n_entries, err);
+      status = write_file (path, header, header_len, order, n_entries, cancel, err);
       g_free (header);
     }
   g_free (order);

@@ -1,5 +1,6 @@
 #include "models/model_config.h"
 
+#include "io/file_read.h"
 #include "io/json_strict.h"
 
 #include <math.h>
@@ -10,33 +11,22 @@
 td_model_config *
 td_model_config_load (const char *path, td_error *err)
 {
-  g_autoptr (GError) error = NULL;
   g_autofree char *text = NULL;
-  gsize length = 0;
-  if (!g_file_get_contents (path, &text, &length, &error))
-    {
-      td_error_set (err, error->code == G_FILE_ERROR_NOENT ? TD_ERR_NOT_FOUND : TD_ERR_IO, "%s: %s", path,
-                    error->message);
-      return NULL;
-    }
-  if (length > CONFIG_MAX_BYTES)
-    {
-      td_error_set (err, TD_ERR_LIMIT, "%s: %zu bytes is too large for a config file", path, (size_t) length);
-      return NULL;
-    }
-  JsonParser *parser = td_json_parse_strict (text, length, path, "config", err);
-  if (parser == NULL)
+  size_t length = 0;
+  if (td_file_read_bounded (path, "config", CONFIG_MAX_BYTES, &text, &length, err) != TD_OK)
     return NULL;
-  JsonNode *root = json_parser_get_root (parser);
-  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+  JsonNode *root = td_json_parse_strict (text, length, path, "config", err);
+  if (root == NULL)
+    return NULL;
+  if (!JSON_NODE_HOLDS_OBJECT (root))
     {
       td_error_set (err, TD_ERR_FORMAT, "%s: the top level is not a JSON object", path);
-      g_object_unref (parser);
+      json_node_unref (root);
       return NULL;
     }
   td_model_config *config = g_new0 (td_model_config, 1);
   config->path = g_strdup (path);
-  config->parser = parser;
+  config->root_node = root;
   config->root = json_node_get_object (root);
   return config;
 }
@@ -46,7 +36,7 @@ td_model_config_free (td_model_config *config)
 {
   if (config == NULL)
     return;
-  g_object_unref (config->parser);
+  json_node_unref (config->root_node);
   g_free (config->path);
   g_free (config);
 }

@@ -9,7 +9,7 @@
 
 typedef struct td_model_config {
   char *path;
-  JsonParser *parser;
+  JsonNode *root_node;
   JsonObject *root;
 } td_model_config;
 

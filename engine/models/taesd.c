@@ -1,6 +1,7 @@
 /* taesd.c — see taesd.h. Layer order follows madebyollin/taesd's taesd.py
  * (Encoder/Decoder as nn.Sequential; Block = conv-ReLU-conv-ReLU-conv + skip, then ReLU). */
 #include "models/taesd.h"
+#include "core/error_optional.h"
 
 #include <glib.h>
 #include <math.h>
@@ -294,6 +295,7 @@ td_status
 td_taesd_preview_rgb (td_taesd *taesd, const float *latents, int h, int w, float scaling, float shift, uint8_t *rgb,
                       td_error *err)
 {
+  TD_ERROR_OPTIONAL (err);
   int c = taesd->latent_channels;
   if (h < 1 || w < 1 || h > 4096 || w > 4096 || scaling == 0)
     return td_error_set (err, TD_ERR_INVALID_ARG, "a %d×%d preview latent is out of range", h, w);

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "io/file_read.h"
 #include "net/file_hash.h"
 #include "net/model_store.h"
 
@@ -78,7 +79,8 @@ adopt_part (download *d, td_error *err)
       return TD_OK;
     }
   g_autofree char *etag = NULL;
-  if (g_file_get_contents (d->etag_path, &etag, NULL, NULL) && strlen (etag) < 256
+  size_t etag_len = 0;
+  if (td_file_read_bounded (d->etag_path, "ETag", 255, &etag, &etag_len, NULL) == TD_OK && strlen (etag) < 256
       && strchr (etag, '\n') == NULL && strchr (etag, '\r') == NULL)
     d->etag = g_steal_pointer (&etag);
   /* Without a validator a resume is only safe when a digest will catch a

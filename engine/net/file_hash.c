@@ -1,4 +1,5 @@
 #include "net/file_hash.h"
+#include "io/file_read.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -44,10 +45,10 @@ td_status
 td_hasher_feed_file (td_hasher *h, const char *path, uint64_t limit, GCancellable *cancellable,
                      td_hash_progress_fn progress, void *user_data, td_error *err)
 {
-  int fd = open (path, O_RDONLY | O_CLOEXEC);
+  td_error local;
+  int fd = td_file_open_regular (path, "file", NULL, err != NULL ? err : &local);
   if (fd < 0)
-    return td_error_set (err, errno == ENOENT ? TD_ERR_NOT_FOUND : TD_ERR_IO, "%s: %s", path,
-                         g_strerror (errno));
+    return err != NULL ? err->status : local.status;
   g_autofree guchar *buf = g_malloc (HASH_CHUNK);
   uint64_t done = 0;
   td_status st = TD_OK;

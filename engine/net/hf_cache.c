@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "io/file_read.h"
 #include "net/repo_path.h"
 
 char *
@@ -32,8 +33,8 @@ resolve_commit (const char *repo_cache, const char *revision)
     return g_ascii_strdown (revision, -1);
   g_autofree char *ref_path = g_build_filename (repo_cache, "refs", revision, NULL);
   g_autofree char *text = NULL;
-  gsize len = 0;
-  if (!g_file_get_contents (ref_path, &text, &len, NULL) || len > 128)
+  size_t len = 0;
+  if (td_file_read_bounded (ref_path, "ref", 128, &text, &len, NULL) != TD_OK)
     return NULL;
   g_strstrip (text);
   return td_is_hex_digest (text, 40) ? g_ascii_strdown (text, -1) : NULL;

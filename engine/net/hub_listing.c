@@ -4,6 +4,7 @@
 #include <json-glib/json-glib.h>
 #include <string.h>
 
+#include "io/json_strict.h"
 #include "net/repo_path.h"
 
 #define LISTING_MAX_BYTES (64u << 20)
@@ -210,9 +211,8 @@ td_hub_listing_parse_page (td_hub_listing *listing, const char *json, size_t len
                          len);
   if (td_json_has_nul (json, len))
     return td_error_set (err, TD_ERR_FORMAT, "%s: NUL character in JSON", what);
-  g_autoptr (JsonParser) parser = json_parser_new_immutable ();
-  g_autoptr (GError) error = NULL;
-  if (!json_parser_load_from_data (parser, json, (gssize) len, &error))
-    return td_error_set (err, TD_ERR_FORMAT, "%s: not valid JSON: %s", what, error->message);
-  return td_hub_listing_add_entries (listing, json_parser_get_root (parser), what, err);
+  g_autoptr (JsonNode) root = td_json_parse_strict (json, len, what, "listing", err);
+  if (root == NULL)
+    return err != NULL ? err->status : TD_ERR_FORMAT;
+  return td_hub_listing_add_entries (listing, root, what, err);
 }

@@ -5,6 +5,8 @@
 #include <json-glib/json-glib.h>
 #include <string.h>
 
+#include "io/file_read.h"
+#include "io/json_strict.h"
 #include "net/hub_listing.h"
 #include "net/repo_path.h"
 
@@ -39,12 +41,10 @@ td_manifest_parse (td_manifest *m, const char *json, size_t len, const char *wha
     return td_error_set (err, TD_ERR_LIMIT, "%s: manifest is too large", what);
   if (td_json_has_nul (json, len))
     return td_error_set (err, TD_ERR_FORMAT, "%s: NUL character in JSON", what);
-  g_autoptr (JsonParser) parser = json_parser_new_immutable ();
-  g_autoptr (GError) error = NULL;
-  if (!json_parser_load_from_data (parser, json, (gssize) len, &error))
-    return td_error_set (err, TD_ERR_FORMAT, "%s: not valid JSON: %s", what, error->message);
-  JsonNode *root = json_parser_get_root (parser);
-  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+  g_autoptr (JsonNode) root = td_json_parse_strict (json, len, what, "manifest", err);
+  if (root == NULL)
+    return err != NULL ? err->status : TD_ERR_FORMAT;
+  if (!JSON_NODE_HOLDS_OBJECT (root))
     return td_error_set (err, TD_ERR_FORMAT, "%s: expected a JSON object", what);
   JsonObject *obj = json_node_get_object (root);
   const char *format = string_member (obj, "format");
@@ -75,14 +75,10 @@ td_manifest_load (td_manifest *m, const char *path, td_error *err)
 {
   memset (m, 0, sizeof *m);
   g_autofree char *data = NULL;
-  gsize len = 0;
-  g_autoptr (GError) error = NULL;
-  if (!g_file_get_contents (path, &data, &len, &error))
-    {
-      if (g_error_matches (error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
-        return td_error_set (err, TD_ERR_NOT_FOUND, "%s: no manifest", path);
-      return td_error_set (err, TD_ERR_IO, "%s: %s", path, error->message);
-    }
+  size_t len = 0;
+  td_status st = td_file_read_bounded (path, "manifest", TD_MANIFEST_MAX_BYTES, &data, &len, err);
+  if (st != TD_OK)
+    return st;
   return td_manifest_parse (m, data, len, path, err);
 }
 

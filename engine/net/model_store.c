@@ -1,4 +1,5 @@
 #include "net/model_store.h"
+#include "core/error_optional.h"
 
 #include <errno.h>
 #include <glib/gstdio.h>
@@ -72,6 +73,7 @@ td_status
 td_models_component_state (const char *models_dir, const td_catalog_component *c,
                            td_component_state *out, td_error *err)
 {
+  TD_ERROR_OPTIONAL (err);
   memset (out, 0, sizeof *out);
   g_autofree char *dir = td_models_component_dir (models_dir, c);
   g_autofree char *manifest_path = g_build_filename (dir, TD_MANIFEST_NAME, NULL);
@@ -139,6 +141,7 @@ td_models_verify_component (const char *models_dir, const td_catalog_component *
                             GCancellable *cancellable, td_verify_progress_fn progress,
                             void *user_data, td_verify_result *out, td_error *err)
 {
+  TD_ERROR_OPTIONAL (err);
   memset (out, 0, sizeof *out);
   g_autofree char *dir = td_models_component_dir (models_dir, c);
   g_autofree char *manifest_path = g_build_filename (dir, TD_MANIFEST_NAME, NULL);

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "io/file_read.h"
 #include "net/download.h"
 #include "net/file_hash.h"
 #include "net/hf_cache.h"
@@ -203,11 +204,9 @@ add_shards (pull_state *s, td_hub_client *client, const char *component_dir,
   if (st == TD_OK)
     {
       g_autofree char *json = NULL;
-      gsize len = 0;
-      g_autoptr (GError) error = NULL;
-      if (!g_file_get_contents (pf.dest, &json, &len, &error))
-        st = td_error_set (err, TD_ERR_IO, "%s: %s", pf.dest, error->message);
-      else
+      size_t len = 0;
+      st = td_file_read_bounded (pf.dest, "shard index", SHARD_INDEX_READ_MAX, &json, &len, err);
+      if (st == TD_OK)
         {
           g_autoptr (GPtrArray) shards = g_ptr_array_new_with_free_func (g_free);
           st = td_shard_index_select (json, len, s->c->shard_prefix, pf.dest, shards, err);

@@ -3,6 +3,7 @@
 #include <json-glib/json-glib.h>
 #include <string.h>
 
+#include "io/json_strict.h"
 #include "net/hub_listing.h"
 #include "net/repo_path.h"
 
@@ -28,12 +29,10 @@ td_shard_index_select (const char *json, size_t len, const char *tensor_prefix, 
                          len);
   if (td_json_has_nul (json, len))
     return td_error_set (err, TD_ERR_FORMAT, "%s: NUL character in JSON", what);
-  g_autoptr (JsonParser) parser = json_parser_new_immutable ();
-  g_autoptr (GError) error = NULL;
-  if (!json_parser_load_from_data (parser, json, (gssize) len, &error))
-    return td_error_set (err, TD_ERR_FORMAT, "%s: not valid JSON: %s", what, error->message);
-  JsonNode *root = json_parser_get_root (parser);
-  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+  g_autoptr (JsonNode) root = td_json_parse_strict (json, len, what, "index", err);
+  if (root == NULL)
+    return err != NULL ? err->status : TD_ERR_FORMAT;
+  if (!JSON_NODE_HOLDS_OBJECT (root))
     return td_error_set (err, TD_ERR_FORMAT, "%s: expected a JSON object", what);
   JsonNode *map_node = json_object_get_member (json_node_get_object (root), "weight_map");
   if (map_node == NULL || !JSON_NODE_HOLDS_OBJECT (map_node))

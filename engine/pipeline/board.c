@@ -4,6 +4,7 @@
 #include <json-glib/json-glib.h>
 #include <string.h>
 
+#include "io/file_read.h"
 #include "io/json_strict.h"
 
 #define BOARD_FILE_MAX_BYTES (1u << 20)
@@ -95,6 +96,8 @@ td_board_mode_name (td_board_mode mode)
 bool
 td_board_mode_from_name (const char *name, td_board_mode *mode)
 {
+  if (name == NULL)
+    return false;
   if (g_str_equal (name, "lvlm"))
     *mode = TD_BOARD_LVLM;
   else if (g_str_equal (name, "clip"))
@@ -124,17 +127,21 @@ td_board_validate (const td_board *board, td_error *err)
   return TD_OK;
 }
 
+/* Reads an optional number member; `integer` refuses fractions (64.9 is not a width). */
 static td_status
-read_number (JsonObject *root, const char *key, double min, double max, double *out, const char *path, td_error *err)
+read_number (JsonObject *root, const char *key, bool integer, double min, double max, double *out, const char *path,
+             td_error *err)
 {
   JsonNode *node = json_object_get_member (root, key);
   if (node == NULL)
     return TD_OK;
-  if (!JSON_NODE_HOLDS_VALUE (node)
-      || (json_node_get_value_type (node) != G_TYPE_INT64 && json_node_get_value_type (node) != G_TYPE_DOUBLE))
+  bool is_int = td_json_node_is_int (node);
+  bool is_double = JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_DOUBLE;
+  if (integer && !is_int)
+    return td_error_set (err, TD_ERR_FORMAT, "%s: \"%s\" should be an integer", path, key);
+  if (!is_int && !is_double)
     return td_error_set (err, TD_ERR_FORMAT, "%s: \"%s\" should be a number", path, key);
-  double v = json_node_get_value_type (node) == G_TYPE_INT64 ? (double) json_node_get_int (node)
-                                                             : json_node_get_double (node);
+  double v = is_int ? (double) json_node_get_int (node) : json_node_get_double (node);
   if (!(v >= min && v <= max))
     return td_error_set (err, TD_ERR_FORMAT, "%s: \"%s\" is outside %g..%g", path, key, min, max);
   *out = v;
@@ -150,7 +157,8 @@ read_items (td_board *board, JsonArray *items, const char *dir, const char *path
       JsonObject *item = JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
       if (item == NULL || json_object_get_size (item) != 1)
         return td_error_set (err, TD_ERR_FORMAT, "%s: item %u should be {\"image\": PATH} or {\"text\": TEXT}", path, i);
-      const char *key = json_object_get_members (item)->data;
+      g_autoptr (GList) members = json_object_get_members (item);
+      const char *key = members->data;
       JsonNode *value = json_object_get_member (item, key);
       if (!JSON_NODE_HOLDS_VALUE (value) || json_node_get_value_type (value) != G_TYPE_STRING)
         return td_error_set (err, TD_ERR_FORMAT, "%s: item %u's value should be a string", path, i);
@@ -158,6 +166,8 @@ read_items (td_board *board, JsonArray *items, const char *dir, const char *path
       td_status st;
       if (g_str_equal (key, "image"))
         {
+          if (text[0] == '\0')
+            return td_error_set (err, TD_ERR_FORMAT, "%s: item %u has an empty image path", path, i);
           /* Absolute and without "..", so the board still finds it when saved elsewhere. */
           g_autofree char *base = g_canonicalize_filename (dir, NULL);
           g_autofree char *full = g_canonicalize_filename (text, base);
@@ -166,7 +176,8 @@ read_items (td_board *board, JsonArray *items, const char *dir, const char *path
       else if (g_str_equal (key, "text"))
         st = td_board_add (board, TD_BOARD_TEXT, text, err);
       else
-        return td_error_set (err, TD_ERR_FORMAT, "%s: item %u has an unknown kind \"%s\"", path, i, key);
+        return td_error_set (err, TD_ERR_FORMAT, "%s: item %u has an unknown kind (neither \"image\" nor \"text\")",
+                             path, i);
       if (st != TD_OK)
         return td_error_prefix (err, "%s: item %u", path, i);
     }
@@ -176,30 +187,70 @@ read_items (td_board *board, JsonArray *items, const char *dir, const char *path
 td_board *
 td_board_load_json (const char *path, td_error *err)
 {
-  g_autoptr (GError) error = NULL;
   g_autofree char *text = NULL;
-  gsize length = 0;
-  if (!g_file_get_contents (path, &text, &length, &error))
-    {
-      td_error_set (err, TD_ERR_IO, "%s: %s", path, error->message);
-      return NULL;
-    }
+  size_t length = 0;
+  /* The limit is checked on the file's size, before anything is read. */
+  if (td_file_read_bounded (path, "board", BOARD_FILE_MAX_BYTES, &text, &length, err) != TD_OK)
+    return NULL;
   g_autofree char *dir = g_path_get_dirname (path);
   return td_board_load_json_data (text, length, path, dir, err);
+}
+
+static const char *const board_members[] = {
+  "mode", "items", "width", "height", "steps", "guidance", "seed", "max_new_tokens", "temperature", "top_p",
+  "picture_ids",
+};
+
+/* Every member is one the board knows: a typo ("step") must not be ignored silently. */
+static td_status
+check_members (JsonObject *root, const char *path, td_error *err)
+{
+  JsonObjectIter iter;
+  const char *name;
+  JsonNode *node;
+  json_object_iter_init (&iter, root);
+  while (json_object_iter_next (&iter, &name, &node))
+    {
+      bool known = false;
+      for (size_t i = 0; i < G_N_ELEMENTS (board_members) && !known; i++)
+        known = g_str_equal (name, board_members[i]);
+      if (!known)
+        {
+          g_autofree char *shown = g_strescape (name, NULL);
+          return td_error_set (err, TD_ERR_FORMAT, "%s: the board has an unknown member \"%.48s\"", path, shown);
+        }
+    }
+  return TD_OK;
+}
+
+static td_status
+read_mode (JsonObject *root, td_board_mode *mode, const char *path, td_error *err)
+{
+  *mode = TD_BOARD_LVLM;
+  JsonNode *node = json_object_get_member (root, "mode");
+  if (node == NULL)
+    return TD_OK;
+  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
+    return td_error_set (err, TD_ERR_FORMAT, "%s: \"mode\" should be the string \"lvlm\" or \"clip\"", path);
+  if (!td_board_mode_from_name (json_node_get_string (node), mode))
+    {
+      g_autofree char *shown = g_strescape (json_node_get_string (node), NULL);
+      return td_error_set (err, TD_ERR_FORMAT, "%s: mode \"%.32s\" is neither lvlm nor clip", path, shown);
+    }
+  return TD_OK;
 }
 
 td_board *
 td_board_load_json_data (const char *text, size_t length, const char *path, const char *dir, td_error *err)
 {
-  if (length > BOARD_FILE_MAX_BYTES)
+  if (text == NULL || length > BOARD_FILE_MAX_BYTES)
     {
       td_error_set (err, TD_ERR_LIMIT, "%s: a board file is at most 1 MiB", path);
       return NULL;
     }
-  g_autoptr (JsonParser) parser = td_json_parse_strict (text, length, path, "board", err);
-  if (parser == NULL)
+  g_autoptr (JsonNode) root_node = td_json_parse_strict (text, length, path, "board", err);
+  if (root_node == NULL)
     return NULL;
-  JsonNode *root_node = json_parser_get_root (parser);
   JsonObject *root = JSON_NODE_HOLDS_OBJECT (root_node) ? json_node_get_object (root_node) : NULL;
   JsonNode *items = root ? json_object_get_member (root, "items") : NULL;
   if (items == NULL || !JSON_NODE_HOLDS_ARRAY (items))
@@ -207,25 +258,22 @@ td_board_load_json_data (const char *text, size_t length, const char *path, cons
       td_error_set (err, TD_ERR_FORMAT, "%s: a board is an object with an \"items\" array", path);
       return NULL;
     }
-  td_board_mode mode = TD_BOARD_LVLM;
-  const char *mode_name = json_object_get_string_member_with_default (root, "mode", "lvlm");
-  if (!td_board_mode_from_name (mode_name, &mode))
-    {
-      td_error_set (err, TD_ERR_FORMAT, "%s: mode \"%s\" is neither lvlm nor clip", path, mode_name);
-      return NULL;
-    }
+  td_board_mode mode;
+  if (check_members (root, path, err) != TD_OK || read_mode (root, &mode, path, err) != TD_OK)
+    return NULL;
   td_board *board = td_board_new (mode);
   td_board_settings *s = &board->settings;
   double width = s->width, height = s->height, steps = s->steps, guidance = s->guidance, seed = 0,
          tokens = s->max_new_tokens, temperature = s->temperature, top_p = s->top_p;
   if (read_items (board, json_node_get_array (items), dir, path, err) != TD_OK
-      || read_number (root, "width", 0, 1e9, &width, path, err) || read_number (root, "height", 0, 1e9, &height, path, err)
-      || read_number (root, "steps", 0, 1e9, &steps, path, err)
-      || read_number (root, "guidance", -1e9, 1e9, &guidance, path, err)
-      || read_number (root, "seed", 0, 9007199254740991.0, &seed, path, err)
-      || read_number (root, "max_new_tokens", 0, 1e9, &tokens, path, err)
-      || read_number (root, "temperature", -1e9, 1e9, &temperature, path, err)
-      || read_number (root, "top_p", -1e9, 1e9, &top_p, path, err))
+      || read_number (root, "width", true, 0, 1e9, &width, path, err)
+      || read_number (root, "height", true, 0, 1e9, &height, path, err)
+      || read_number (root, "steps", true, 0, 1e9, &steps, path, err)
+      || read_number (root, "guidance", false, -1e9, 1e9, &guidance, path, err)
+      || read_number (root, "seed", true, 0, 9007199254740991.0, &seed, path, err)
+      || read_number (root, "max_new_tokens", true, 0, 1e9, &tokens, path, err)
+      || read_number (root, "temperature", false, -1e9, 1e9, &temperature, path, err)
+      || read_number (root, "top_p", false, -1e9, 1e9, &top_p, path, err))
     {
       td_board_free (board);
       return NULL;

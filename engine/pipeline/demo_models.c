@@ -1,6 +1,7 @@
 /* demo_models.c — the demo models folder, and the checkpoint builder its writers share. */
 #include "pipeline/demo_models.h"
 
+#include <errno.h>
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <math.h>
@@ -8,6 +9,7 @@
 
 #include "backend/op.h"
 #include "core/dtype.h"
+#include "io/file_read.h"
 #include "io/safetensors.h"
 #include "pipeline/demo_models_private.h"
 
@@ -106,7 +108,7 @@ td_status
 td_demo_checkpoint_write (td_demo_checkpoint *c, const char *dir, const char *file, td_error *err)
 {
   if (g_mkdir_with_parents (dir, 0755) != 0)
-    return td_error_set (err, TD_ERR_IO, "%s: cannot create the folder", dir);
+    return td_error_set (err, TD_ERR_IO, "%s: cannot create the folder: %s", dir, g_strerror (errno));
   g_autofree char *path = g_build_filename (dir, file, NULL);
   const char *metadata[] = { "format", "pt", "thinkdiff", "untrained demo model", NULL };
   return td_safetensors_write (path, (td_safetensors_entry *) c->entries->data, c->entries->len, metadata, err);
@@ -118,7 +120,7 @@ td_status
 td_demo_write_text (const char *dir, const char *file, const char *text, td_error *err)
 {
   if (g_mkdir_with_parents (dir, 0755) != 0)
-    return td_error_set (err, TD_ERR_IO, "%s: cannot create the folder", dir);
+    return td_error_set (err, TD_ERR_IO, "%s: cannot create the folder: %s", dir, g_strerror (errno));
   g_autofree char *path = g_build_filename (dir, file, NULL);
   g_autoptr (GError) error = NULL;
   if (!g_file_set_contents (path, text, -1, &error))
@@ -132,12 +134,15 @@ td_demo_copy_file (const char *from_dir, const char *name, const char *to_dir, t
   g_autofree char *from = g_build_filename (from_dir, name, NULL);
   g_autofree char *to = g_build_filename (to_dir, name, NULL);
   g_autofree char *contents = NULL;
-  gsize length = 0;
+  size_t length = 0;
   g_autoptr (GError) error = NULL;
   if (g_mkdir_with_parents (to_dir, 0755) != 0)
-    return td_error_set (err, TD_ERR_IO, "%s: cannot create the folder", to_dir);
-  if (!g_file_get_contents (from, &contents, &length, &error)
-      || !g_file_set_contents (to, contents, (gssize) length, &error))
+    return td_error_set (err, TD_ERR_IO, "%s: cannot create the folder: %s", to_dir, g_strerror (errno));
+  /* tokenizer files: the largest real ones are tens of MB */
+  td_status st = td_file_read_bounded (from, "file to copy", (size_t) 256 << 20, &contents, &length, err);
+  if (st != TD_OK)
+    return st;
+  if (!g_file_set_contents (to, contents, (gssize) length, &error))
     return td_error_set (err, TD_ERR_IO, "copying %s: %s", from, error->message);
   return TD_OK;
 }
@@ -160,6 +165,9 @@ td_demo_write_readme (const char *dir, td_error *err)
 td_status
 td_demo_models_write (const char *dir, const char *tokenizers_dir, td_error *err)
 {
+  /* "" would write into the current folder */
+  if (dir == NULL || dir[0] == '\0')
+    return td_error_set (err, TD_ERR_INVALID_ARG, "no folder given for the demo models");
   if (tokenizers_dir == NULL)
     return td_error_set (err, TD_ERR_NOT_FOUND, "the tokenizer files were not found (reinstall, or pass --tokenizers)");
   td_status st;

@@ -1,4 +1,5 @@
 #include "pipeline/thinkdiff_pipeline.h"
+#include "core/error_optional.h"
 
 #include <glib.h>
 #include <stdlib.h>
@@ -114,6 +115,7 @@ td_thinkdiff_text_to_image (const char *prompt, const td_board_settings *setting
                             td_backend *backend, const td_thinkdiff_callbacks *callbacks,
                             td_thinkdiff_result *result, td_error *err)
 {
+  TD_ERROR_OPTIONAL (err);
   memset (result, 0, sizeof *result);
   stage (callbacks, "encoding text");
   td_text_encoders *encoders = td_text_encoders_new (flux_dir, backend, err);
@@ -182,6 +184,8 @@ encode_image_clip_mode (td_eva_vision *eva, td_aligner *aligner, td_backend *bac
   int size = td_eva_vision_config (eva)->image_size;
   td_tensor *pixels = td_eva_preprocess (backend, image.rgb, image.width, image.height, size, err);
   td_image_clear (&image);
+  if (pixels == NULL)
+    td_error_prefix (err, "%s", path);
   td_tensor *hidden = pixels ? td_eva_vision_forward (eva, pixels, err) : NULL;
   td_tensor *reduced = hidden ? td_eva_downsample_tokens (backend, hidden, CLIP_MODE_DOWNSAMPLE, err) : NULL;
   td_tensor *aligned = reduced ? td_aligner_forward (aligner, reduced, err) : NULL;
@@ -325,7 +329,10 @@ lvlm_images (const td_board *board, td_backend *backend, td_tensor **pixel_value
                                         err);
       td_image_clear (&image);
       if (st != TD_OK)
-        break;
+        {
+          td_error_prefix (err, "%s", board->items[i].value); /* which of the board's images */
+          break;
+        }
       const int *g = (*grids)[*n_images];
       row_width = 3LL * params.temporal_patch_size * params.patch_size * params.patch_size;
       g_array_append_vals (all, values, (guint) ((int64_t) g[0] * g[1] * g[2] * row_width));
@@ -449,6 +456,7 @@ td_status
 td_thinkdiff_generate (const td_board *board, const td_model_paths *paths, td_backend *backend,
                        const td_thinkdiff_callbacks *callbacks, td_thinkdiff_result *result, td_error *err)
 {
+  TD_ERROR_OPTIONAL (err);
   memset (result, 0, sizeof *result);
   td_status st = td_board_validate (board, err);
   if (st == TD_OK)

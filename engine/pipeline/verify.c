@@ -1,5 +1,6 @@
 /* verify.c — the component registry, the comparison and `thinkdiff verify`. */
 #include "pipeline/verify.h"
+#include "core/error_optional.h"
 
 #ifdef TD_HAVE_VULKAN
 #include "backend/vulkan/vulkan_backend.h"
@@ -278,6 +279,7 @@ td_status
 td_verify_run (const td_verify_component *component, const char *model_dir, const char *io_path,
                td_backend *backend, td_verify_result **results, size_t *n_results, td_error *err)
 {
+  TD_ERROR_OPTIONAL (err);
   *results = NULL;
   *n_results = 0;
   td_status status = check_elsewhere (component, err);

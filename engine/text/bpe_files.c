@@ -8,6 +8,8 @@
 #include "text/tokenizer_private.h"
 
 #include <json-glib/json-glib.h>
+
+#include "io/json_strict.h"
 #include <string.h>
 
 static const char clip_split[] =
@@ -18,12 +20,10 @@ read_vocab (const char *name, const char *data, size_t size, td_vocab *vocab, td
 {
   if (memchr (data, 0, size) != NULL)
     return td_error_set (err, TD_ERR_FORMAT, "%s: contains a NUL byte; not a JSON file", name);
-  g_autoptr (JsonParser) parser = json_parser_new_immutable ();
-  g_autoptr (GError) gerr = NULL;
-  if (!json_parser_load_from_data (parser, data, size, &gerr))
-    return td_error_set (err, TD_ERR_FORMAT, "%s: not valid JSON: %s", name, gerr->message);
-  JsonNode *root = json_parser_get_root (parser);
-  if (root == NULL || JSON_NODE_TYPE (root) != JSON_NODE_OBJECT)
+  g_autoptr (JsonNode) root = td_json_parse_strict (data, size, name, "vocabulary", err);
+  if (root == NULL)
+    return err != NULL ? err->status : TD_ERR_FORMAT;
+  if (JSON_NODE_TYPE (root) != JSON_NODE_OBJECT)
     return td_error_set (err, TD_ERR_FORMAT, "%s: should be a JSON object of token → id", name);
   JsonObjectIter iter;
   const char *token;

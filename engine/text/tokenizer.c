@@ -1,6 +1,7 @@
 /* tokenizer.c — the generic tokenizer: added-token splitting, the normalise → pre-tokenise →
  * model pipeline, post-processing, decoding, and loading by path. */
 #include "text/tokenizer_private.h"
+#include "io/file_read.h"
 
 #include <errno.h>
 #include <string.h>
@@ -381,21 +382,7 @@ td_read_file (const char *path, char **data, size_t *size, td_error *err)
 {
   *data = NULL;
   *size = 0;
-  g_autoptr (GError) gerr = NULL;
-  g_autoptr (GMappedFile) mf = g_mapped_file_new (path, FALSE, &gerr);
-  if (mf == NULL)
-    return td_error_set (err, g_error_matches (gerr, G_FILE_ERROR, G_FILE_ERROR_NOENT) ? TD_ERR_NOT_FOUND : TD_ERR_IO,
-                         "%s: %s", path, gerr->message);
-  size_t n = g_mapped_file_get_length (mf);
-  if (n > TD_TOKENIZER_FILE_MAX)
-    return td_error_set (err, TD_ERR_LIMIT, "%s: %zu bytes is more than a tokenizer file may have (%u)",
-                         path, n, TD_TOKENIZER_FILE_MAX);
-  *data = g_malloc (n + 1);
-  if (n > 0)
-    memcpy (*data, g_mapped_file_get_contents (mf), n);
-  (*data)[n] = '\0';
-  *size = n;
-  return TD_OK;
+  return td_file_read_bounded (path, "tokenizer file", TD_TOKENIZER_FILE_MAX, data, size, err);
 }
 
 static td_status

@@ -11,6 +11,8 @@
 #include <json-glib/json-glib.h>
 #include <string.h>
 
+#include "io/json_strict.h"
+
 typedef struct loader {
   const char *name;
   td_error *err;
@@ -742,12 +744,10 @@ td_tokenizer_load_tokenizer_json (const char *name, const char *data, size_t siz
     return td_error_set (err, TD_ERR_LIMIT, "%s: %zu bytes is more than a tokenizer file may have", name, size);
   if (memchr (data, 0, size) != NULL)
     return td_error_set (err, TD_ERR_FORMAT, "%s: contains a NUL byte; not a JSON file", name);
-  g_autoptr (JsonParser) parser = json_parser_new_immutable ();
-  g_autoptr (GError) gerr = NULL;
-  if (!json_parser_load_from_data (parser, data, size, &gerr))
-    return td_error_set (err, TD_ERR_FORMAT, "%s: not valid JSON: %s", name, gerr->message);
-  JsonNode *root = json_parser_get_root (parser);
-  if (root == NULL || JSON_NODE_TYPE (root) != JSON_NODE_OBJECT)
+  g_autoptr (JsonNode) root = td_json_parse_strict (data, size, name, "tokenizer", err);
+  if (root == NULL)
+    return err != NULL ? err->status : TD_ERR_FORMAT;
+  if (JSON_NODE_TYPE (root) != JSON_NODE_OBJECT)
     return td_error_set (err, TD_ERR_FORMAT, "%s: the top level should be a JSON object", name);
   td_error local;
   td_tokenizer *tok = td_tokenizer_alloc (name);

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -342,6 +343,14 @@ test_bad_input (void)
   g_autofree char *flux_target = g_build_filename (fixture.models, "flux-dev", NULL);
   g_autofree char *flux_link = g_build_filename (flux_only, "flux-dev", NULL);
   g_assert_cmpint (symlink (flux_target, flux_link), ==, 0);
+  g_autofree char *fifo = path_in ("fifo.json");
+  g_autofree char *loop = path_in ("loop.png");
+  g_autofree char *board_72 = path_in ("board-72.json");
+  g_autofree char *board_mode = path_in ("board-mode-object.json");
+  g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+  g_assert_cmpint (symlink (loop, loop), ==, 0);
+  g_assert_true (g_file_set_contents (board_72, "{\"items\": [{\"text\": \"x\"}], \"width\": 72}", -1, NULL));
+  g_assert_true (g_file_set_contents (board_mode, "{\"mode\": {}, \"items\": [{\"text\": \"x\"}]}", -1, NULL));
 
 #define SMALL "--width", "64", "--height", "64", "--steps", "1", "--out", "bad.png"
   const bad_case cases[] = {
@@ -356,9 +365,45 @@ test_bad_input (void)
     { "models folder absent", { "--models", "nowhere", "--mode", "clip", "--text", "x", SMALL }, 1, "nowhere" },
     { "unknown mode", { "--models", "models", "--mode", "dream", "--text", "x", SMALL }, 2, "dream" },
     { "size not a multiple of 16", { "--models", "models", "--mode", "clip", "--text", "x", "--width", "72",
-                                     "--height", "64", "--out", "bad.png" }, 1, "multiples of 16" },
+                                     "--height", "64", "--out", "bad.png" }, 2, "multiple of 16" },
     { "odd size", { "--models", "models", "--mode", "clip", "--text", "x", "--width", "64", "--height", "65",
-                    "--out", "bad.png" }, 1, "65" },
+                    "--out", "bad.png" }, 2, "65" },
+    { "board size not a multiple of 16", { "--models", "models", "--board", "board-72.json", "--out", "bad.png" }, 1,
+      "multiples of 16" },
+    /* numbers are whole decimal arguments, range-checked before anything loads */
+    { "fraction for steps", { "--models", "nowhere", "--prompt", "x", "--steps", "64.9" }, 2, "'64.9'" },
+    { "hex steps", { "--models", "nowhere", "--prompt", "x", "--steps", "0x40" }, 2, "'0x40'" },
+    { "steps with a space", { "--models", "nowhere", "--prompt", "x", "--steps", " 64" }, 2, "' 64'" },
+    { "steps with a plus", { "--models", "nowhere", "--prompt", "x", "--steps", "+64" }, 2, "'+64'" },
+    { "steps empty", { "--models", "nowhere", "--prompt", "x", "--steps", "" }, 2, "--steps wants an integer" },
+    { "steps over the range", { "--models", "nowhere", "--prompt", "x", "--steps", "201" }, 2, "1..200" },
+    { "negative seed", { "--models", "nowhere", "--prompt", "x", "--seed", "-1" }, 2, "--seed" },
+    { "seed past 2^53", { "--models", "nowhere", "--prompt", "x", "--seed", "9007199254740993" }, 2, "--seed" },
+    { "width huge", { "--models", "nowhere", "--prompt", "x", "--width", "99999999999999999999" }, 2, "--width" },
+    { "guidance nan", { "--models", "nowhere", "--prompt", "x", "--guidance", "nan" }, 2, "'nan'" },
+    { "guidance inf", { "--models", "nowhere", "--prompt", "x", "--guidance", "inf" }, 2, "'inf'" },
+    { "guidance hex float", { "--models", "nowhere", "--prompt", "x", "--guidance", "0x1p3" }, 2, "'0x1p3'" },
+    { "top-p zero", { "--models", "nowhere", "--prompt", "x", "--top-p", "0" }, 2, "--top-p" },
+    { "temperature with a space", { "--models", "nowhere", "--prompt", "x", "--temperature", "0.5 " }, 2, "--temperature" },
+    { "unknown backend", { "--models", "nowhere", "--prompt", "x", "--backend", "tpu" }, 2, "'tpu'" },
+    /* outputs are checked before the models are looked for */
+    { "out is a folder", { "--models", "nowhere", "--prompt", "x", "--out", "." }, 2, "is a folder" },
+    { "out is empty", { "--models", "nowhere", "--prompt", "x", "--out", "" }, 2, "--out is empty" },
+    { "out in a missing folder", { "--models", "nowhere", "--prompt", "x", "--out", "no/such/dir.png" }, 2,
+      "no folder no/such" },
+    { "out in a file", { "--models", "nowhere", "--prompt", "x", "--out", "a.png/x.png" }, 2,
+      "a.png/x.png: Not a directory" },
+    /* files that are not what they claim, each a clear error at once */
+    { "board is a FIFO", { "--models", "models", "--board", "fifo.json", SMALL }, 1, "a FIFO" },
+    { "board is /dev/zero", { "--models", "models", "--board", "/dev/zero", SMALL }, 1, "character device" },
+    { "board mode is an object", { "--models", "models", "--board", "board-mode-object.json", SMALL }, 1,
+      "\"mode\" should be the string" },
+    { "image is a folder", { "--models", "models", "--mode", "clip", "--image", "models", SMALL }, 1, "a folder" },
+    { "image is a FIFO", { "--models", "models", "--mode", "lvlm", "--image", "fifo.json", SMALL }, 1, "a FIFO" },
+    { "image symlink loop", { "--models", "models", "--mode", "clip", "--image", "loop.png", SMALL }, 1,
+      "Too many levels of symbolic links" },
+    { "image missing says so", { "--models", "models", "--mode", "clip", "--image", "missing.png", SMALL }, 1,
+      "No such file or directory" },
     { "size not a number", { "--models", "models", "--mode", "clip", "--text", "x", "--width", "big" }, 2, "big" },
     { "no image file", { "--models", "models", "--mode", "clip", "--image", "missing.png", SMALL }, 1,
       "missing.png" },

@@ -434,6 +434,58 @@ test_sharded (void)
   g_free (dir);
 }
 
+/* A write cancelled before it starts, or from the progress of another thread
+ * while writing, leaves neither the file nor its temporary file behind. */
+static volatile int write_cancel;
+
+static gpointer
+cancel_soon (gpointer data)
+{
+  g_usleep (GPOINTER_TO_UINT (data));
+  write_cancel = 1;
+  return NULL;
+}
+
+static void
+test_write_cancelled (void)
+{
+  char *dir = make_temp_dir ();
+  char *path = g_build_filename (dir, "out.safetensors", NULL);
+  /* 256 MiB: many write chunks, so a cancel during the write is seen */
+  size_t n = (size_t) 64 << 20;
+  float *data = g_malloc0 (n * sizeof (float));
+  int64_t shape[1] = { (int64_t) n };
+  td_safetensors_entry entry = { .name = "w", .dtype = TD_F32, .ndim = 1, .shape = shape, .data = data,
+                                 .nbytes = n * sizeof (float) };
+  for (int round = 0; round < 2; round++)
+    {
+      write_cancel = round == 0;
+      GThread *thread = round == 1 ? g_thread_new ("cancel", cancel_soon, GUINT_TO_POINTER (2000)) : NULL;
+      td_error err = { 0 };
+      td_status st = td_safetensors_write_cancellable (path, &entry, 1, NULL, &write_cancel, &err);
+      if (thread != NULL)
+        g_thread_join (thread);
+      if (round == 1 && st == TD_OK)
+        {
+          /* the disk was faster than the cancel: the file is whole, nothing else is left */
+          g_test_message ("the write finished before the cancel");
+          g_unlink (path);
+        }
+      else
+        {
+          g_assert_cmpint (st, ==, TD_ERR_CANCELLED);
+          g_assert_nonnull (strstr (err.message, path));
+        }
+      GDir *d = g_dir_open (dir, 0, NULL);
+      g_assert_null (g_dir_read_name (d));
+      g_dir_close (d);
+    }
+  g_free (data);
+  remove_dir (dir);
+  g_free (path);
+  g_free (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -445,5 +497,6 @@ main (int argc, char **argv)
   g_test_add_func ("/safetensors/bad-corpus", test_bad_corpus);
   g_test_add_func ("/safetensors/missing-and-folder", test_missing_and_folder);
   g_test_add_func ("/safetensors/sharded", test_sharded);
+  g_test_add_func ("/safetensors/write-cancelled", test_write_cancelled);
   return g_test_run ();
 }

@@ -1,7 +1,11 @@
 /* Prompt boards: JSON board files, validation, round trips. */
 #include <glib.h>
+#include <errno.h>
 #include <glib/gstdio.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "pipeline/board.h"
 
@@ -62,10 +66,26 @@ test_rejects_bad_boards (void)
     { "{\"items\": [{\"text\": \"a\", \"image\": \"b\"}]}", "item 0" },
     { "{\"mode\": \"dream\", \"items\": [{\"text\": \"a\"}]}", "neither lvlm nor clip" },
     { "{\"items\": [{\"text\": \"a\"}], \"width\": 1000}", "multiples of 16" },
-    { "{\"items\": [{\"text\": \"a\"}], \"steps\": \"many\"}", "should be a number" },
+    { "{\"items\": [{\"text\": \"a\"}], \"steps\": \"many\"}", "should be an integer" },
     { "{\"items\": [{\"text\": \"a\"}], \"top_p\": 0}", "top_p" },
     { "{\"items\": [{\"text\": \"a\"}], \"items\": []}", "" },
     { "[1, 2]", "\"items\" array" },
+    /* every member is type-checked */
+    { "{\"mode\": {}, \"items\": [{\"text\": \"a\"}]}", "\"mode\" should be the string" },
+    { "{\"mode\": 1, \"items\": [{\"text\": \"a\"}]}", "\"mode\" should be the string" },
+    { "{\"mode\": null, \"items\": [{\"text\": \"a\"}]}", "\"mode\" should be the string" },
+    { "{\"mode\": [\"clip\"], \"items\": [{\"text\": \"a\"}]}", "\"mode\" should be the string" },
+    { "{\"items\": [{\"text\": \"a\"}], \"width\": 64.9}", "\"width\" should be an integer" },
+    { "{\"items\": [{\"text\": \"a\"}], \"seed\": 1e3}", "\"seed\" should be an integer" },
+    { "{\"items\": [{\"text\": \"a\"}], \"steps\": true}", "\"steps\" should be an integer" },
+    { "{\"items\": [{\"text\": \"a\"}], \"guidance\": \"3\"}", "\"guidance\" should be a number" },
+    { "{\"items\": [{\"text\": \"a\"}], \"picture_ids\": 1}", "picture_ids" },
+    { "{\"items\": [{\"text\": \"a\"}], \"step\": 20}", "unknown member \"step\"" },
+    { "{\"items\": [{\"text\": \"a\"}], \"\\u001b[31m\": 1}", "unknown member \"\\033[31m\"" },
+    { "{\"items\": [{\"image\": \"\"}]}", "empty image path" },
+    { "{\"items\": [{\"text\": \"a\"}], \"mode\": \"clip\", \"mode\": \"lvlm\"}", "twice" },
+    { "{\"items\": [{\"text\": \"a\"}]} // comment", "not valid JSON" },
+    { "{'items': []}", "not valid JSON" },
   };
   for (size_t i = 0; i < G_N_ELEMENTS (cases); i++)
     {
@@ -74,6 +94,7 @@ test_rejects_bad_boards (void)
       td_error err = { 0 };
       g_assert_null (td_board_load_json (path, &err));
       g_assert_cmpint (err.status, !=, TD_OK);
+      g_test_message ("%s", err.message);
       g_assert_nonnull (strstr (err.message, path));
       g_assert_nonnull (strstr (err.message, cases[i].phrase));
     }
@@ -87,6 +108,57 @@ test_rejects_bad_boards (void)
   td_board_free (board);
 }
 
+/* Files that are not board files: each fails at once, naming the file and the reason. */
+static void
+test_rejects_hostile_files (void)
+{
+  g_autofree char *fifo = g_build_filename (tmp_dir, "fifo.json", NULL);
+  g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+  g_autofree char *big = g_build_filename (tmp_dir, "big.json", NULL);
+  FILE *f = fopen (big, "w");
+  g_assert_nonnull (f);
+  /* sparse: the size check must come before any read */
+  g_assert_cmpint (ftruncate (fileno (f), (off_t) 1536 << 20), ==, 0);
+  fclose (f);
+  g_autofree char *loop = g_build_filename (tmp_dir, "loop.json", NULL);
+  g_assert_cmpint (symlink (loop, loop), ==, 0);
+  g_autofree char *missing = g_build_filename (tmp_dir, "missing.json", NULL);
+  GString *deep = g_string_new ("{\"items\": ");
+  for (int i = 0; i < 200000; i++)
+    g_string_append_c (deep, '[');
+  g_autofree char *deep_path = write_board ("deep.json", deep->str);
+  g_string_free (deep, TRUE);
+
+  const struct { const char *path; td_status status; const char *phrase; } cases[] = {
+    { fifo, TD_ERR_IO, "a FIFO" },
+    { "/dev/zero", TD_ERR_IO, "a character device" },
+    { tmp_dir, TD_ERR_IO, "a folder" },
+    { big, TD_ERR_LIMIT, "over the limit" },
+    { loop, TD_ERR_IO, g_strerror (ELOOP) },
+    { missing, TD_ERR_NOT_FOUND, g_strerror (ENOENT) },
+    { deep_path, TD_ERR_FORMAT, "nesting too deep" },
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      td_error err = { 0 };
+      gint64 start = g_get_monotonic_time ();
+      g_assert_null (td_board_load_json (cases[i].path, &err));
+      g_assert_cmpint (g_get_monotonic_time () - start, <, 5 * G_USEC_PER_SEC);
+      g_assert_cmpint (err.status, ==, cases[i].status);
+      g_assert_nonnull (strstr (err.message, cases[i].path));
+      g_assert_nonnull (strstr (err.message, cases[i].phrase));
+      /* err is optional */
+      g_assert_null (td_board_load_json (cases[i].path, NULL));
+    }
+  g_assert_null (td_board_load_json_data ("{\"mode\": {}, \"items\": []}", 27, "x", ".", NULL));
+  td_board *board = td_board_new (TD_BOARD_LVLM);
+  g_assert_cmpint (td_board_add (board, TD_BOARD_TEXT, "", NULL), ==, TD_ERR_INVALID_ARG);
+  td_board_free (board);
+  g_unlink (fifo);
+  g_unlink (big);
+  g_unlink (loop);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -94,6 +166,7 @@ main (int argc, char **argv)
   tmp_dir = g_dir_make_tmp ("td-board-XXXXXX", NULL);
   g_test_add_func ("/board/load-and-round-trip", test_load_and_round_trip);
   g_test_add_func ("/board/rejects-bad-boards", test_rejects_bad_boards);
+  g_test_add_func ("/board/rejects-hostile-files", test_rejects_hostile_files);
   int status = g_test_run ();
   g_autoptr (GDir) dir = g_dir_open (tmp_dir, 0, NULL);
   const char *name;

@@ -85,6 +85,35 @@ test_manifest_corpus (void)
   run_bad_corpus ("manifest-bad", parse_manifest);
 }
 
+/* 200 000 nested '[' and other JSON json-glib would take: each parser goes
+ * through the strict reader and says so, naming its input. */
+static void
+test_strict_json (void)
+{
+  GString *deep = g_string_new (NULL);
+  for (int i = 0; i < 200000; i++)
+    g_string_append_c (deep, '[');
+  const struct { const char *text; const char *message; } cases[] = {
+    { deep->str, "nesting too deep" },
+    { "{\"weight_map\": {}, \"weight_map\": {}}", "twice" },
+    { "[{\"path\": 'a'}]", "not valid JSON" },
+    { "{\"format\": 1} // trailing", "not valid JSON" },
+    { "[1, 99999999999999999999]", "64 bits" },
+  };
+  const parse_fn parsers[] = { parse_listing, parse_shards, parse_manifest };
+  for (size_t p = 0; p < G_N_ELEMENTS (parsers); p++)
+    for (size_t i = 0; i < G_N_ELEMENTS (cases); i++)
+      {
+        td_error err = { 0 };
+        g_assert_cmpint (parsers[p] (cases[i].text, strlen (cases[i].text), "input.json", &err), !=, TD_OK);
+        g_test_message ("%s", err.message);
+        g_assert_nonnull (strstr (err.message, "input.json"));
+        g_assert_nonnull (strstr (err.message, cases[i].message));
+        g_assert_cmpint (parsers[p] (cases[i].text, strlen (cases[i].text), "input.json", NULL), !=, TD_OK);
+      }
+  g_string_free (deep, TRUE);
+}
+
 static void
 test_listing_fields (void)
 {
@@ -363,6 +392,7 @@ main (int argc, char **argv)
   g_test_add_func ("/net/parsers/shard-index-corpus", test_shard_corpus);
   g_test_add_func ("/net/parsers/manifest-corpus", test_manifest_corpus);
   g_test_add_func ("/net/parsers/listing-fields", test_listing_fields);
+  g_test_add_func ("/net/parsers/strict-json", test_strict_json);
   g_test_add_func ("/net/catalog/flux", test_select_flux);
   g_test_add_func ("/net/catalog/qwen2-vl", test_select_qwen);
   g_test_add_func ("/net/catalog/aligners-taef1", test_select_aligners_and_taef1);

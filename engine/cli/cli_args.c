@@ -1,0 +1,132 @@
+#include "cli/cli_args.h"
+
+#include <errno.h>
+#include <glib.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Prints the argument escaped: it may hold control characters. */
+static void
+refuse (const char *flag, const char *wants, const char *text)
+{
+  g_autofree char *shown = g_strescape (text, NULL);
+  fprintf (stderr, "thinkdiff: %s wants %s, not '%.64s'\n", flag, wants, shown);
+}
+
+static size_t
+digits (const char *text)
+{
+  size_t n = 0;
+  while (text[n] >= '0' && text[n] <= '9')
+    n++;
+  return n;
+}
+
+bool
+td_cli_parse_int (const char *flag, const char *text, int64_t min, int64_t max, int64_t *out)
+{
+  g_autofree char *wants = g_strdup_printf ("an integer in %" G_GINT64_FORMAT "..%" G_GINT64_FORMAT, min, max);
+  const char *p = text + (text[0] == '-');
+  size_t n = digits (p);
+  if (n == 0 || p[n] != '\0' || n > 19)
+    {
+      refuse (flag, wants, text);
+      return false;
+    }
+  errno = 0;
+  gint64 v = g_ascii_strtoll (text, NULL, 10);
+  if (errno != 0 || v < min || v > max)
+    {
+      refuse (flag, wants, text);
+      return false;
+    }
+  *out = v;
+  return true;
+}
+
+bool
+td_cli_parse_double (const char *flag, const char *text, double min, double max, double *out)
+{
+  g_autofree char *wants = g_strdup_printf ("a decimal number in %g..%g", min, max);
+  /* -?D+(.D+)?([eE][+-]?D+)? */
+  const char *p = text + (text[0] == '-');
+  size_t n = digits (p);
+  bool ok = n > 0;
+  p += n;
+  if (ok && *p == '.')
+    {
+      n = digits (++p);
+      ok = n > 0;
+      p += n;
+    }
+  if (ok && (*p == 'e' || *p == 'E'))
+    {
+      p++;
+      p += *p == '+' || *p == '-';
+      n = digits (p);
+      ok = n > 0;
+      p += n;
+    }
+  double v = ok && *p == '\0' ? g_ascii_strtod (text, NULL) : 0.0;
+  if (!ok || *p != '\0' || !(v >= min && v <= max))
+    {
+      refuse (flag, wants, text);
+      return false;
+    }
+  *out = v;
+  return true;
+}
+
+bool
+td_cli_check_output_file (const char *flag, const char *path)
+{
+  if (path == NULL || path[0] == '\0')
+    {
+      fprintf (stderr, "thinkdiff: %s is empty: give a file name\n", flag);
+      return false;
+    }
+  struct stat sb;
+  if (stat (path, &sb) == 0)
+    {
+      if (S_ISDIR (sb.st_mode))
+        {
+          fprintf (stderr, "thinkdiff: %s %s is a folder: give a file name\n", flag, path);
+          return false;
+        }
+      if (!S_ISREG (sb.st_mode))
+        {
+          fprintf (stderr, "thinkdiff: %s %s is not a regular file\n", flag, path);
+          return false;
+        }
+      if (access (path, W_OK) != 0)
+        {
+          fprintf (stderr, "thinkdiff: %s %s cannot be written: %s\n", flag, path, g_strerror (errno));
+          return false;
+        }
+      return true;
+    }
+  if (errno != ENOENT)
+    {
+      fprintf (stderr, "thinkdiff: %s %s: %s\n", flag, path, g_strerror (errno));
+      return false;
+    }
+  g_autofree char *folder = g_path_get_dirname (path);
+  int found = stat (folder, &sb);
+  int e = errno;
+  if (found != 0 || !S_ISDIR (sb.st_mode))
+    {
+      if (found != 0)
+        fprintf (stderr, "thinkdiff: %s %s: no folder %s: %s\n", flag, path, folder, g_strerror (e));
+      else
+        fprintf (stderr, "thinkdiff: %s %s: %s is not a folder\n", flag, path, folder);
+      return false;
+    }
+  if (access (folder, W_OK | X_OK) != 0)
+    {
+      fprintf (stderr, "thinkdiff: %s %s: cannot write in %s: %s\n", flag, path, folder, g_strerror (errno));
+      return false;
+    }
+  return true;
+}
