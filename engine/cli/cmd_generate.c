@@ -97,14 +97,22 @@ usage (FILE *out)
            "  --seed N              noise seed (default 0)\n"
            "  --max-new-tokens N    LVLM thinking length (default 128)\n"
            "  --temperature X --top-p X   LVLM sampling (default 0.6, 0.9)\n"
+           "  --picture-ids auto|on|off   LVLM: \"Picture N: \" before each image (auto: on with 2+ images)\n"
+           "  --instruction TEXT    LVLM: text before the items (default: the official one with 2+ images,\n"
+           "                        none otherwise; \"\" for none)\n"
+           "  --image-decode viewer|official   viewer: EXIF rotation, alpha over white (default);\n"
+           "                        official: pixels as stored, alpha dropped (PIL convert(\"RGB\"))\n"
+           "  --vae-tiling on|off   decode over 1024 px in tiles (default on; off: whole, as diffusers)\n"
            "  --preview-dir DIR     write a preview PNG per step\n"
            "  --backend auto|cpu|vulkan   where to run (default auto: a GPU when there is one)\n"
-           "Items are read in the order given. Ctrl-C cancels cleanly.\n");
+           "Items are read in the order given. An LVLM board with 2+ images and no --width/--height\n"
+           "is painted at 512×512, as the official multi-image run. Ctrl-C cancels cleanly.\n");
 }
 
 typedef struct {
   const char *model, *models, *prompt, *board_file, *out, *preview_dir, *backend;
   td_board *board;
+  bool size_given;
 } generate_args;
 
 /* Numeric options: where each goes and its range. */
@@ -150,6 +158,57 @@ parse_setting (const char *flag, const char *value, td_board_settings *s, bool *
   return true;
 }
 
+static bool
+parse_switch (const char *flag, const char *value, bool allow_auto, int *out)
+{
+  if (strcmp (value, "on") == 0)
+    *out = 1;
+  else if (strcmp (value, "off") == 0)
+    *out = 0;
+  else if (allow_auto && strcmp (value, "auto") == 0)
+    *out = TD_BOARD_AUTO;
+  else
+    {
+      fprintf (stderr, "thinkdiff: %s is %s, not '%s'\n", flag, allow_auto ? "auto, on or off" : "on or off", value);
+      return false;
+    }
+  return true;
+}
+
+/* The options that follow the official pipeline (picture ids, instruction, image decoding, VAE tiling). */
+static bool
+parse_official_option (const char *flag, const char *value, td_board *board, bool *known)
+{
+  td_error err = { 0 };
+  int on = 0;
+  *known = true;
+  if (strcmp (flag, "--picture-ids") == 0)
+    return parse_switch (flag, value, true, &board->settings.picture_ids);
+  if (strcmp (flag, "--vae-tiling") == 0)
+    {
+      if (!parse_switch (flag, value, false, &on))
+        return false;
+      board->settings.vae_tiling = on;
+      return true;
+    }
+  if (strcmp (flag, "--image-decode") == 0)
+    {
+      if (td_board_image_decode_from_name (value, &board->settings.image_decode))
+        return true;
+      fprintf (stderr, "thinkdiff: --image-decode is viewer or official, not '%s'\n", value);
+      return false;
+    }
+  if (strcmp (flag, "--instruction") == 0)
+    {
+      if (td_board_set_instruction (board, value, &err) == TD_OK)
+        return true;
+      td_cli_fail (&err);
+      return false;
+    }
+  *known = false;
+  return true;
+}
+
 /* Returns 0 to go on, -1 after --help, an exit code otherwise. With settings_only,
  * only the numeric settings are applied (a second pass over a loaded board file). */
 static int
@@ -172,6 +231,9 @@ parse_args (int argc, char **argv, generate_args *a, bool settings_only)
       const char *value = argv[++i];
       bool known = false;
       if (!parse_setting (flag, value, &a->board->settings, &known))
+        return 2;
+      a->size_given = a->size_given || strcmp (flag, "--width") == 0 || strcmp (flag, "--height") == 0;
+      if (!known && !parse_official_option (flag, value, a->board, &known))
         return 2;
       if (known || settings_only)
         continue;
@@ -382,6 +444,9 @@ td_cli_generate (int argc, char **argv)
           code = parse_args (argc, argv, &a, true);
         }
     }
+  /* A board file keeps its own size. */
+  if (code == 0 && a.board_file == NULL && !a.size_given)
+    td_board_apply_official_size (a.board);
   if (code == 0)
     code = run (&a);
   td_board_free (a.board);

@@ -37,6 +37,9 @@ td_image_limits td_image_limits_default (void);
 td_status td_image_load (const char *path, const td_image_limits *limits, td_image *out, td_error *err);
 td_status td_image_load_memory (const void *data, size_t size, const char *name, const td_image_limits *limits,
                                 td_image *out, td_error *err);
+/* As PIL's Image.open(path).convert("RGB") reads it (the official ThinkDiff code): the
+ * stored pixels with no EXIF rotation, and alpha dropped rather than composited. */
+td_status td_image_load_as_stored (const char *path, const td_image_limits *limits, td_image *out, td_error *err);
 void td_image_clear (td_image *image);
 
 /* Writes 8-bit RGB PNG with text chunks (UTF-8 values, iTXt), atomically. text may be NULL. */

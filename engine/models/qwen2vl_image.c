@@ -15,7 +15,7 @@ td_qwen2vl_image_params_default (td_qwen2vl_image_params *params)
 {
   *params = (td_qwen2vl_image_params) {
     .min_pixels = 56 * 56,
-    .max_pixels = 28 * 28 * 1280,
+    .max_pixels = 28 * 28 * 16384,
     .patch_size = 14,
     .temporal_patch_size = 2,
     .merge_size = 2,

@@ -1,6 +1,7 @@
 #include "pipeline/text_conditioning.h"
 
 #include <glib.h>
+#include <string.h>
 
 #include "models/clip_text.h"
 #include "models/t5_encoder.h"
@@ -14,8 +15,6 @@ struct td_text_encoders {
   td_t5_encoder *t5;
   td_clip_text *clip;
 };
-
-#define CLIP_MAX_LENGTH 77
 
 td_text_encoders *
 td_text_encoders_new (const char *flux_dir, td_backend *backend, td_error *err)
@@ -56,7 +55,7 @@ td_text_encoders_free (td_text_encoders *encoders)
 }
 
 td_tensor *
-td_text_encode_t5 (td_text_encoders *encoders, const char *text, int max_length, td_error *err)
+td_text_encode_t5 (td_text_encoders *encoders, const char *text, int max_length, int32_t *ids_out, td_error *err)
 {
   if (max_length < 1 || max_length > 4096)
     {
@@ -73,12 +72,14 @@ td_text_encode_t5 (td_text_encoders *encoders, const char *text, int max_length,
   td_tensor *out = NULL;
   if (td_tokenizer_encode_padded (encoders->t5_tokenizer, text, true, (size_t) max_length, ids, NULL, err) == TD_OK)
     out = td_t5_encoder_forward (encoders->t5, ids, max_length, err);
+  if (out != NULL && ids_out != NULL)
+    memcpy (ids_out, ids, (size_t) max_length * sizeof *ids);
   g_free (ids);
   return out;
 }
 
 td_tensor *
-td_text_encode_clip_pooled (td_text_encoders *encoders, const char *text, td_error *err)
+td_text_encode_clip_pooled (td_text_encoders *encoders, const char *text, int32_t *ids_out, td_error *err)
 {
   if (encoders->clip == NULL)
     {
@@ -86,12 +87,14 @@ td_text_encode_clip_pooled (td_text_encoders *encoders, const char *text, td_err
       if ((encoders->clip = td_clip_text_load (dir, encoders->backend, err)) == NULL)
         return NULL;
     }
-  int32_t ids[CLIP_MAX_LENGTH];
+  int32_t ids[TD_CLIP_MAX_LENGTH];
   td_tensor *hidden = NULL, *pooled = NULL;
-  if (td_tokenizer_encode_padded (encoders->clip_tokenizer, text, true, CLIP_MAX_LENGTH, ids, NULL, err) != TD_OK)
+  if (td_tokenizer_encode_padded (encoders->clip_tokenizer, text, true, TD_CLIP_MAX_LENGTH, ids, NULL, err) != TD_OK)
     return NULL;
-  if (td_clip_text_forward (encoders->clip, ids, CLIP_MAX_LENGTH, &hidden, &pooled, err) != TD_OK)
+  if (td_clip_text_forward (encoders->clip, ids, TD_CLIP_MAX_LENGTH, &hidden, &pooled, err) != TD_OK)
     return NULL;
   td_tensor_free (hidden);
+  if (ids_out != NULL)
+    memcpy (ids_out, ids, sizeof ids);
   return pooled;
 }

@@ -17,6 +17,8 @@ extern const td_verify_component td_verify_flux_pipeline;
 extern const td_verify_component td_verify_eva_vision;
 extern const td_verify_component td_verify_taesd;
 extern const td_verify_component td_verify_qwen2vl;
+extern const td_verify_component td_verify_thinkdiff_lvlm;
+extern const td_verify_component td_verify_thinkdiff_clip;
 
 const td_verify_component *const td_verify_builtin[] = {
   &td_verify_t5_encoder,
@@ -27,5 +29,7 @@ const td_verify_component *const td_verify_builtin[] = {
   &td_verify_eva_vision,
   &td_verify_taesd,
   &td_verify_qwen2vl,
+  &td_verify_thinkdiff_lvlm,
+  &td_verify_thinkdiff_clip,
   NULL,
 };

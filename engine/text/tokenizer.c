@@ -260,7 +260,8 @@ td_tokenizer_encode_padded (const td_tokenizer *tok, const char *text, bool add_
   if (add_special)
     for (size_t i = 0; i < tok->n_prefix; i++)
       ids[n++] = tok->prefix_ids[i];
-  memcpy (ids + n, content->data, keep * sizeof (int32_t));
+  if (keep > 0) /* an empty text has no data to copy */
+    memcpy (ids + n, content->data, keep * sizeof (int32_t));
   n += keep;
   if (add_special)
     for (size_t i = 0; i < tok->n_suffix; i++)
