@@ -12,8 +12,14 @@ typedef struct td_cli_command {
   int (*run) (int argc, char **argv);
 } td_cli_command;
 
-/* Prints "thinkdiff: <message>" to stderr and returns exit code 1. */
+/* Prints "thinkdiff: <message>" to stderr and returns the exit code: 130 when the work
+ * was cancelled (TD_ERR_CANCELLED, as a shell reports Ctrl-C), else 1. */
 int td_cli_fail (const td_error *err);
+
+/* From now until td_cli_release_interrupts, SIGINT and SIGTERM set the returned flag
+ * (pass it to the engine as its cancel flag); a second signal ends the process. */
+const volatile int *td_cli_catch_interrupts (void);
+void td_cli_release_interrupts (void);
 
 int td_cli_devices (int argc, char **argv);
 int td_cli_inspect (int argc, char **argv);

@@ -57,7 +57,10 @@ td_cli_tokenize (int argc, char **argv)
     return td_cli_fail (&err);
   int32_t *ids;
   size_t n;
-  if (td_tokenizer_encode (tok, text, -1, add_special, &ids, &n, &err) != TD_OK)
+  td_tokenizer_set_cancel (tok, td_cli_catch_interrupts ());
+  td_status st = td_tokenizer_encode (tok, text, -1, add_special, &ids, &n, &err);
+  td_cli_release_interrupts ();
+  if (st != TD_OK)
     {
       td_tokenizer_free (tok);
       return td_cli_fail (&err);

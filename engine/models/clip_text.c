@@ -60,6 +60,31 @@ out:
   return st;
 }
 
+/* Every tensor the forward pass reads, with its shape, before any is used. */
+static td_status
+check_weights (td_weights *w, const td_clip_text_config *c, td_error *err)
+{
+  const int64_t d = c->hidden_size, ff = c->intermediate_size;
+  td_status st;
+  if ((st = td_weights_expectf (w, err, TD_DIMS (c->vocab_size, d), "embeddings.token_embedding.weight"))
+      || (st = td_weights_expectf (w, err, TD_DIMS (c->max_positions, d), "embeddings.position_embedding.weight"))
+      || (st = td_weights_expect_norm (w, err, d, true, "final_layer_norm")))
+    return st;
+  static const char *const projections[4] = { "q_proj", "k_proj", "v_proj", "out_proj" };
+  for (int l = 0; l < c->num_layers; l++)
+    {
+      for (int i = 0; i < 4; i++)
+        if ((st = td_weights_expect_linear (w, err, d, d, true, "encoder.layers.%d.self_attn.%s", l, projections[i])))
+          return st;
+      if ((st = td_weights_expect_norm (w, err, d, true, "encoder.layers.%d.layer_norm1", l))
+          || (st = td_weights_expect_norm (w, err, d, true, "encoder.layers.%d.layer_norm2", l))
+          || (st = td_weights_expect_linear (w, err, ff, d, true, "encoder.layers.%d.mlp.fc1", l))
+          || (st = td_weights_expect_linear (w, err, d, ff, true, "encoder.layers.%d.mlp.fc2", l)))
+        return st;
+    }
+  return TD_OK;
+}
+
 td_clip_text *
 td_clip_text_load (const char *dir, td_backend *backend, td_error *err)
 {
@@ -77,8 +102,7 @@ td_clip_text_load (const char *dir, td_backend *backend, td_error *err)
     goto fail;
   /* FLUX's text_encoder is a CLIPTextModel saved with the "text_model." prefix. */
   td_weights_add_prefix (model->weights, "text_model.");
-  const int64_t table_shape[2] = { model->config.vocab_size, model->config.hidden_size };
-  if (td_weights_expect_shape (model->weights, "embeddings.token_embedding.weight", 2, table_shape, err) != TD_OK)
+  if (check_weights (model->weights, &model->config, err) != TD_OK)
     goto fail;
   return model;
 

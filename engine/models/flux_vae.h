@@ -33,5 +33,8 @@ int td_flux_vae_scale_factor (const td_flux_vae *vae);
 
 /* z [1, latent, h, w] (already unscaled: latents / scaling + shift) → image [1, 3, H, W] in about [-1, 1]. */
 td_tensor *td_flux_vae_decode (td_flux_vae *vae, const td_tensor *z, td_error *err);
+/* A flag, set from any thread or a signal handler, that stops td_flux_vae_decode (and the
+ * tiled decode) between blocks with TD_ERR_CANCELLED. NULL (the default) never cancels. */
+void td_flux_vae_set_cancel (td_flux_vae *vae, const volatile int *cancel);
 /* image [1, 3, H, W] in [-1, 1] → the mean of the latent distribution [1, latent, h, w]. */
 td_tensor *td_flux_vae_encode_mean (td_flux_vae *vae, const td_tensor *image, td_error *err);

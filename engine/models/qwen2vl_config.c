@@ -172,6 +172,9 @@ read_text (const td_model_config *config, JsonObject *text, td_qwen2vl_config *c
       if ((st = td_config_int (config, pick (config, text, id_keys[i]), id_keys[i], false, id_defaults[i], 0,
                                (1 << 24) - 1, &id, err)))
         return st;
+      if (id >= c->vocab_size)
+        return td_error_set (err, TD_ERR_FORMAT, "%s: \"%s\" %lld is outside the vocabulary (%d)", config->path,
+                             id_keys[i], id, c->vocab_size);
       *ids[i] = (int) id;
     }
   return TD_OK;

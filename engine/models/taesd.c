@@ -41,6 +41,9 @@ expect (td_weights *w, const char *name, int64_t a, int64_t b, td_error *err)
   return td_weights_expect_shape (w, name, 4, shape, err);
 }
 
+static td_status check_stack (td_weights *w, const layer_kind *layers, size_t n, size_t pool_first, size_t pool_last,
+                              td_error *err);
+
 /* Reads latent channels and the mid-block pooling from the first and last convs. */
 static td_status
 detect_variant (td_taesd *t, td_error *err)
@@ -48,17 +51,27 @@ detect_variant (td_taesd *t, td_error *err)
   td_weights *enc = t->encoder, *dec = t->decoder;
   const td_tensor *probe = enc != NULL ? td_weights_get (enc, "14.weight", err) : td_weights_get (dec, "1.weight", err);
   if (probe == NULL || probe->ndim != 4)
-    return td_error_set (err, TD_ERR_UNSUPPORTED, "%s: not a TAESD %s (no 8x latent conv; the 32x variant is not "
-                         "supported)", td_weights_path (enc != NULL ? enc : dec), enc != NULL ? "encoder" : "decoder");
+    return td_error_set (err, TD_ERR_UNSUPPORTED, "%s: not a TAESD %s (tensor '%s' is not the 4-D 8x latent conv; the "
+                         "32x variant is not supported)", td_weights_path (enc != NULL ? enc : dec),
+                         enc != NULL ? "encoder" : "decoder", enc != NULL ? "14.weight" : "1.weight");
   t->latent_channels = (int) (enc != NULL ? probe->shape[0] : probe->shape[1]);
+  const td_tensor *dec_in = enc != NULL && dec != NULL ? td_weights_get_host (dec, "1.weight", err) : NULL;
+  if (enc != NULL && dec != NULL && (dec_in == NULL || dec_in->ndim != 4 || dec_in->shape[1] != probe->shape[0]))
+    return dec_in == NULL ? err->status
+                          : td_error_set (err, TD_ERR_FORMAT, "%s: tensor '14.weight' gives %d latent channels, but "
+                                          "tensor '1.weight' of %s is not [%d, %d, 3, 3]", td_weights_path (enc),
+                                          t->latent_channels, td_weights_path (dec), TAESD_WIDTH,
+                                          t->latent_channels);
   if (t->latent_channels < 1 || t->latent_channels > 256)
     return td_error_set (err, TD_ERR_FORMAT, "%s: %d latent channels", td_weights_path (enc ? enc : dec),
                          t->latent_channels);
   bool enc_norm = enc != NULL && td_weights_has (enc, "11.pool.0.weight");
   bool dec_norm = dec != NULL && td_weights_has (dec, "3.pool.0.weight");
   if (enc != NULL && dec != NULL && enc_norm != dec_norm)
-    return td_error_set (err, TD_ERR_FORMAT, "%s and %s are different TAESD variants", td_weights_path (enc),
-                         td_weights_path (dec));
+    return td_error_set (err, TD_ERR_FORMAT, "%s and %s are different TAESD variants: %s has '%s', %s has no '%s'",
+                         td_weights_path (enc), td_weights_path (dec), td_weights_path (enc_norm ? enc : dec),
+                         enc_norm ? "11.pool.0.weight" : "3.pool.0.weight", td_weights_path (enc_norm ? dec : enc),
+                         enc_norm ? "3.pool.0.weight" : "11.pool.0.weight");
   t->midblock_norm = enc_norm || dec_norm;
   td_status st = TD_OK;
   if (enc != NULL && ((st = expect (enc, "0.weight", TAESD_WIDTH, 3, err)) != TD_OK
@@ -67,7 +80,60 @@ detect_variant (td_taesd *t, td_error *err)
   if (dec != NULL && ((st = expect (dec, "1.weight", TAESD_WIDTH, t->latent_channels, err)) != TD_OK
                       || (st = expect (dec, "19.weight", 3, TAESD_WIDTH, err)) != TD_OK))
     return st;
+  if (enc != NULL
+      && ((st = td_weights_expectf (enc, err, TD_DIMS (TAESD_WIDTH), "0.bias")) != TD_OK
+          || (st = td_weights_expectf (enc, err, TD_DIMS (t->latent_channels), "14.bias")) != TD_OK
+          || (st = check_stack (enc, encoder_layers, G_N_ELEMENTS (encoder_layers), t->midblock_norm ? 11 : 1,
+                                t->midblock_norm ? 13 : 0, err)) != TD_OK))
+    return st;
+  if (dec != NULL
+      && ((st = td_weights_expectf (dec, err, TD_DIMS (TAESD_WIDTH), "1.bias")) != TD_OK
+          || (st = td_weights_expectf (dec, err, TD_DIMS (3), "19.bias")) != TD_OK
+          || (st = check_stack (dec, decoder_layers, G_N_ELEMENTS (decoder_layers), t->midblock_norm ? 3 : 1,
+                                t->midblock_norm ? 5 : 0, err)) != TD_OK))
+    return st;
   return TD_OK;
+}
+
+/* Every conv of a stack after the first and last (checked by detect_variant): TAESD_WIDTH
+ * wide, with a bias except after an upsample and in a stride-2 conv; blocks with their
+ * optional skip, and the pooling that blocks [pool_first, pool_last] must have. */
+static td_status
+check_stack (td_weights *w, const layer_kind *layers, size_t n, size_t pool_first, size_t pool_last, td_error *err)
+{
+  const int64_t c = TAESD_WIDTH;
+  td_status st = TD_OK;
+  bool first = true;
+  for (size_t i = 0; i + 1 < n && st == TD_OK; i++)
+    {
+      char name[64];
+      if (layers[i] == CONV && first)
+        first = false;
+      else if (layers[i] == CONV || layers[i] == CONV_S2)
+        st = td_weights_expect_conv (w, err, c, c, 3, layers[i] == CONV && layers[i - 1] != UPSAMPLE, "%zu", i);
+      if (layers[i] != BLOCK)
+        continue;
+      for (int k = 0; k < 3 && st == TD_OK; k++)
+        st = td_weights_expect_conv (w, err, c, c, 3, true, "%zu.conv.%d", i, 2 * k);
+      snprintf (name, sizeof name, "%zu.skip.weight", i);
+      if (st == TD_OK && td_weights_has (w, name))
+        st = td_weights_expect_conv (w, err, c, c, 1, false, "%zu.skip", i);
+      snprintf (name, sizeof name, "%zu.pool.0.weight", i);
+      if (st == TD_OK && (td_weights_has (w, name) || (i >= pool_first && i <= pool_last)))
+        {
+          const td_tensor *pool = td_weights_get_host (w, name, err);
+          int64_t width = pool != NULL && pool->ndim == 4 ? pool->shape[0] : -1;
+          if (pool == NULL)
+            st = err != NULL ? err->status : TD_ERR_FORMAT;
+          else if (width < 4 || width % 4 != 0) /* GroupNorm(4, width) */
+            st = td_error_set (err, TD_ERR_FORMAT, "%s: tensor '%s' is not [4k, %d, 1, 1]", td_weights_path (w), name,
+                               TAESD_WIDTH);
+          else if ((st = td_weights_expect_conv (w, err, width, c, 1, false, "%zu.pool.0", i)) == TD_OK
+                   && (st = td_weights_expect_norm (w, err, width, true, "%zu.pool.1", i)) == TD_OK)
+            st = td_weights_expect_conv (w, err, c, width, 1, false, "%zu.pool.3", i);
+        }
+    }
+  return st;
 }
 
 td_taesd *

@@ -1,6 +1,7 @@
 #include "models/weights.h"
 
 #include <glib.h>
+#include <inttypes.h>
 #include <stdio.h>
 
 #include "io/pth.h"
@@ -215,6 +216,8 @@ host_view (td_weights *weights, const stored *s, td_error *err)
   return view;
 }
 
+static td_status check_dtype (td_weights *weights, const stored *s, td_error *err);
+
 static const td_tensor *
 lookup (td_weights *weights, const char *name, bool required, td_error *err)
 {
@@ -225,6 +228,8 @@ lookup (td_weights *weights, const char *name, bool required, td_error *err)
         td_error_set (err, TD_ERR_NOT_FOUND, "%s: no tensor '%s'", td_weights_path (weights), name);
       return NULL;
     }
+  if (check_dtype (weights, &info, err) != TD_OK)
+    return NULL;
   if (td_backend_is_host (weights->backend))
     return host_view (weights, &info, err);
 
@@ -284,24 +289,130 @@ td_weights_get_host (td_weights *weights, const char *name, td_error *err)
       td_error_set (err, TD_ERR_NOT_FOUND, "%s: no tensor '%s'", td_weights_path (weights), name);
       return NULL;
     }
+  if (check_dtype (weights, &info, err) != TD_OK)
+    return NULL;
   return host_view (weights, &info, err);
+}
+
+/* Integer and boolean tensors are indices or masks, never a weight a kernel reads. */
+static bool
+is_weight_dtype (td_dtype dtype)
+{
+  switch (dtype)
+    {
+    case TD_I64:
+    case TD_I32:
+    case TD_I16:
+    case TD_I8:
+    case TD_U8:
+    case TD_BOOL:
+      return false;
+    default:
+      return true;
+    }
+}
+
+static td_status
+check_dtype (td_weights *weights, const stored *s, td_error *err)
+{
+  td_dtype dtype = s->info != NULL ? s->info->dtype : s->spec != NULL ? s->spec->dtype : s->pth_view->dtype;
+  if (!is_weight_dtype (dtype))
+    return td_error_set (err, TD_ERR_FORMAT, "%s: tensor '%s' has dtype %s, not a floating-point weight",
+                         td_weights_path (weights), s->name, td_dtype_name (dtype));
+  return TD_OK;
+}
+
+/* "[4, *, 3]": a negative size is shown as "*" (any). */
+static const char *
+pattern_string (int ndim, const int64_t *shape, char *buf, size_t size)
+{
+  size_t used = (size_t) snprintf (buf, size, "[");
+  for (int i = 0; i < ndim && used < size; i++)
+    used += shape[i] < 0 ? (size_t) snprintf (buf + used, size - used, "%s*", i ? ", " : "")
+                         : (size_t) snprintf (buf + used, size - used, "%s%" PRId64, i ? ", " : "", shape[i]);
+  if (used < size)
+    snprintf (buf + used, size - used, "]");
+  return buf;
+}
+
+td_status
+td_weights_expect (td_weights *weights, const char *name, int ndim, const int64_t *shape, td_error *err)
+{
+  stored info;
+  if (!resolve (weights, name, &info))
+    return td_error_set (err, TD_ERR_NOT_FOUND, "%s: no tensor '%s'", td_weights_path (weights), name);
+  td_status st = check_dtype (weights, &info, err);
+  if (st != TD_OK)
+    return st;
+  bool same = info.ndim == ndim;
+  for (int i = 0; same && i < ndim; i++)
+    same = shape[i] < 0 || info.shape[i] == shape[i];
+  if (!same)
+    {
+      char want[160], got[160];
+      return td_error_set (err, TD_ERR_FORMAT, "%s: tensor '%s' has shape %s, expected %s", td_weights_path (weights),
+                           info.name, td_shape_string (info.ndim, info.shape, got, sizeof got),
+                           pattern_string (ndim, shape, want, sizeof want));
+    }
+  return TD_OK;
+}
+
+td_status
+td_weights_expectf (td_weights *weights, td_error *err, int ndim, const int64_t *shape, const char *fmt, ...)
+{
+  char name[512];
+  va_list ap;
+  va_start (ap, fmt);
+  vsnprintf (name, sizeof name, fmt, ap);
+  va_end (ap);
+  return td_weights_expect (weights, name, ndim, shape, err);
+}
+
+td_status
+td_weights_expect_linear (td_weights *weights, td_error *err, int64_t out, int64_t in, bool bias, const char *fmt, ...)
+{
+  char prefix[480];
+  va_list ap;
+  va_start (ap, fmt);
+  vsnprintf (prefix, sizeof prefix, fmt, ap);
+  va_end (ap);
+  td_status st = td_weights_expectf (weights, err, TD_DIMS (out, in), "%s.weight", prefix);
+  if (st == TD_OK && bias)
+    st = td_weights_expectf (weights, err, TD_DIMS (out), "%s.bias", prefix);
+  return st;
+}
+
+td_status
+td_weights_expect_conv (td_weights *weights, td_error *err, int64_t out, int64_t in, int64_t kernel, bool bias,
+                        const char *fmt, ...)
+{
+  char prefix[480];
+  va_list ap;
+  va_start (ap, fmt);
+  vsnprintf (prefix, sizeof prefix, fmt, ap);
+  va_end (ap);
+  td_status st = td_weights_expectf (weights, err, TD_DIMS (out, in, kernel, kernel), "%s.weight", prefix);
+  if (st == TD_OK && bias)
+    st = td_weights_expectf (weights, err, TD_DIMS (out), "%s.bias", prefix);
+  return st;
+}
+
+td_status
+td_weights_expect_norm (td_weights *weights, td_error *err, int64_t size, bool bias, const char *fmt, ...)
+{
+  char prefix[480];
+  va_list ap;
+  va_start (ap, fmt);
+  vsnprintf (prefix, sizeof prefix, fmt, ap);
+  va_end (ap);
+  td_status st = td_weights_expectf (weights, err, TD_DIMS (size), "%s.weight", prefix);
+  if (st == TD_OK && bias)
+    st = td_weights_expectf (weights, err, TD_DIMS (size), "%s.bias", prefix);
+  return st;
 }
 
 td_status
 td_weights_expect_shape (td_weights *weights, const char *name, int ndim, const int64_t *shape, td_error *err)
 {
-  stored info;
-  if (!resolve (weights, name, &info))
-    return td_error_set (err, TD_ERR_NOT_FOUND, "%s: no tensor '%s'", td_weights_path (weights), name);
-  bool same = info.ndim == ndim;
-  for (int i = 0; same && i < ndim; i++)
-    same = info.shape[i] == shape[i];
-  if (!same)
-    {
-      char want[128], got[128];
-      return td_error_set (err, TD_ERR_FORMAT, "%s: '%s' has shape %s, expected %s", td_weights_path (weights), name,
-                           td_shape_string (info.ndim, info.shape, got, sizeof got),
-                           td_shape_string (ndim, shape, want, sizeof want));
-    }
-  return TD_OK;
+  return td_weights_expect (weights, name, ndim, shape, err);
 }

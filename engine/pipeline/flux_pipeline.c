@@ -355,7 +355,9 @@ td_flux_pipeline_generate (td_flux_pipeline *pipeline, const td_tensor *prompt_e
   if (st == TD_OK)
     {
       stage (callbacks, "decoding");
+      td_flux_vae_set_cancel (pipeline->vae, callbacks != NULL ? callbacks->cancel : NULL);
       *image = decode (pipeline, &ctx, latents, lh, lw);
+      td_flux_vae_set_cancel (pipeline->vae, NULL);
       st = ctx.status;
     }
   td_tensor_free (latents);

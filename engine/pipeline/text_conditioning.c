@@ -34,6 +34,13 @@ td_text_encoders_new (const char *flux_dir, td_backend *backend, td_error *err)
 }
 
 void
+td_text_encoders_set_cancel (td_text_encoders *encoders, const volatile int *cancel)
+{
+  td_tokenizer_set_cancel (encoders->t5_tokenizer, cancel);
+  td_tokenizer_set_cancel (encoders->clip_tokenizer, cancel);
+}
+
+void
 td_text_encoders_release (td_text_encoders *encoders)
 {
   td_t5_encoder_free (encoders->t5);

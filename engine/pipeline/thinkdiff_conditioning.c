@@ -325,6 +325,7 @@ condition_lvlm_mode (const td_board *board, const td_model_paths *paths, td_back
   td_tokenizer *tokenizer = NULL;
   if (td_tokenizer_load (dir, &tokenizer, err) != TD_OK)
     return err->status;
+  td_tokenizer_set_cancel (tokenizer, callbacks != NULL ? callbacks->cancel : NULL);
   td_qwen2vl *model = td_qwen2vl_load (dir, backend, err);
   td_tensor *pixel_values = NULL, *features = NULL, *prefill = NULL, *hidden = NULL;
   int (*grids)[3] = NULL;

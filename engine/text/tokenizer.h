@@ -39,6 +39,9 @@ td_status td_tokenizer_load_bpe_files (const char *name,
                                        td_tokenizer **out, td_error *err);
 
 void td_tokenizer_free (td_tokenizer *tok);
+/* A flag, set from any thread or a signal handler, that stops encoding between words
+ * with TD_ERR_CANCELLED. NULL (the default) never cancels. */
+void td_tokenizer_set_cancel (td_tokenizer *tok, const volatile int *cancel);
 
 /* Encodes UTF-8 TEXT (len -1: NUL-terminated). ADD_SPECIAL adds what the tokenizer's
  * post-processor adds (T5: `</s>`; CLIP: BOS … EOS; Qwen2: nothing); special tokens written
