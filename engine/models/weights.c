@@ -18,6 +18,8 @@ struct td_weights {
   GHashTable *on_backend; /* resolved name → td_tensor* on the backend */
   GHashTable *on_host;    /* resolved name → td_tensor* host view */
   GPtrArray *prefixes;
+  td_weights_rename_fn rename; /* another layout's name for a wanted one, or NULL */
+  void *rename_data;
 };
 
 static void
@@ -115,6 +117,13 @@ td_weights_add_prefix (td_weights *weights, const char *prefix)
   g_ptr_array_add (weights->prefixes, g_strdup (prefix));
 }
 
+void
+td_weights_set_rename (td_weights *weights, td_weights_rename_fn rename, void *user_data)
+{
+  weights->rename = rename;
+  weights->rename_data = user_data;
+}
+
 const char *
 td_weights_path (const td_weights *weights)
 {
@@ -182,6 +191,9 @@ resolve (td_weights *weights, const char *name, stored *out)
       g_autofree char *prefixed = g_strconcat (g_ptr_array_index (weights->prefixes, i), name, NULL);
       found = find_stored (weights, prefixed, out);
     }
+  char renamed[256];
+  if (!found && weights->rename != NULL && weights->rename (name, renamed, sizeof renamed, weights->rename_data))
+    found = find_stored (weights, renamed, out);
   return found;
 }
 
@@ -216,6 +228,26 @@ host_view (td_weights *weights, const stored *s, td_error *err)
   return view;
 }
 
+/* "no tensor", or which absent shard of a sharded checkpoint holds it. */
+static td_status
+missing_tensor (td_weights *weights, const char *name, td_error *err)
+{
+  const char *shard = NULL;
+  if (weights->checkpoint != NULL)
+    {
+      shard = td_safetensors_absent_shard (weights->checkpoint, name);
+      for (guint i = 0; shard == NULL && i < weights->prefixes->len; i++)
+        {
+          g_autofree char *prefixed = g_strconcat (g_ptr_array_index (weights->prefixes, i), name, NULL);
+          shard = td_safetensors_absent_shard (weights->checkpoint, prefixed);
+        }
+    }
+  if (shard != NULL)
+    return td_error_set (err, TD_ERR_NOT_FOUND, "%s: tensor '%s' is in %s, which is not in the folder",
+                         td_weights_path (weights), name, shard);
+  return td_error_set (err, TD_ERR_NOT_FOUND, "%s: no tensor '%s'", td_weights_path (weights), name);
+}
+
 static td_status check_dtype (td_weights *weights, const stored *s, td_error *err);
 
 static const td_tensor *
@@ -225,7 +257,7 @@ lookup (td_weights *weights, const char *name, bool required, td_error *err)
   if (!resolve (weights, name, &info))
     {
       if (required)
-        td_error_set (err, TD_ERR_NOT_FOUND, "%s: no tensor '%s'", td_weights_path (weights), name);
+        missing_tensor (weights, name, err);
       return NULL;
     }
   if (check_dtype (weights, &info, err) != TD_OK)
@@ -286,7 +318,7 @@ td_weights_get_host (td_weights *weights, const char *name, td_error *err)
   stored info;
   if (!resolve (weights, name, &info))
     {
-      td_error_set (err, TD_ERR_NOT_FOUND, "%s: no tensor '%s'", td_weights_path (weights), name);
+      missing_tensor (weights, name, err);
       return NULL;
     }
   if (check_dtype (weights, &info, err) != TD_OK)
@@ -340,7 +372,7 @@ td_weights_expect (td_weights *weights, const char *name, int ndim, const int64_
 {
   stored info;
   if (!resolve (weights, name, &info))
-    return td_error_set (err, TD_ERR_NOT_FOUND, "%s: no tensor '%s'", td_weights_path (weights), name);
+    return missing_tensor (weights, name, err);
   td_status st = check_dtype (weights, &info, err);
   if (st != TD_OK)
     return st;
