@@ -23,6 +23,7 @@ void td_cli_release_interrupts (void);
 
 int td_cli_devices (int argc, char **argv);
 int td_cli_inspect (int argc, char **argv);
+int td_cli_inspect_gguf (const char *path);
 int td_cli_generate (int argc, char **argv);
 int td_cli_make_demo_models (int argc, char **argv);
 int td_cli_verify (int argc, char **argv);
@@ -30,4 +31,5 @@ int td_cli_tokenize (int argc, char **argv);
 int td_cli_bench (int argc, char **argv);
 int td_cli_models (int argc, char **argv);
 int td_cli_convert (int argc, char **argv);
+int td_cli_quantize (int argc, char **argv);
 int td_cli_bench_models (int argc, char **argv);

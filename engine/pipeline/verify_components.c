@@ -19,6 +19,7 @@ extern const td_verify_component td_verify_taesd;
 extern const td_verify_component td_verify_qwen2vl;
 extern const td_verify_component td_verify_thinkdiff_lvlm;
 extern const td_verify_component td_verify_thinkdiff_clip;
+extern const td_verify_component td_verify_gguf_matmul;
 
 const td_verify_component *const td_verify_builtin[] = {
   &td_verify_t5_encoder,
@@ -31,5 +32,6 @@ const td_verify_component *const td_verify_builtin[] = {
   &td_verify_qwen2vl,
   &td_verify_thinkdiff_lvlm,
   &td_verify_thinkdiff_clip,
+  &td_verify_gguf_matmul,
   NULL,
 };

@@ -32,6 +32,7 @@ static const parity_case cases[] = {
   { "thinkdiff-lvlm", "thinkdiff_lvlm", "single.safetensors" },
   { "thinkdiff-clip", "thinkdiff_clip", "io.safetensors" },
   { "thinkdiff-clip", "thinkdiff_clip", "text.safetensors" },
+  { "gguf-matmul", "gguf", "types_ref.safetensors" },
 };
 
 static const char *backend_name;
