@@ -17,6 +17,7 @@ int td_cli_fail (const td_error *err);
 
 int td_cli_devices (int argc, char **argv);
 int td_cli_inspect (int argc, char **argv);
+int td_cli_inspect_gguf (const char *path);
 int td_cli_generate (int argc, char **argv);
 int td_cli_make_demo_models (int argc, char **argv);
 int td_cli_verify (int argc, char **argv);
@@ -24,4 +25,5 @@ int td_cli_tokenize (int argc, char **argv);
 int td_cli_bench (int argc, char **argv);
 int td_cli_models (int argc, char **argv);
 int td_cli_convert (int argc, char **argv);
+int td_cli_quantize (int argc, char **argv);
 int td_cli_bench_models (int argc, char **argv);

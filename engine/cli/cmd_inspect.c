@@ -1,6 +1,7 @@
 /* thinkdiff inspect — list the tensors of a safetensors checkpoint. */
 #include "cli/cli.h"
 #include "cli/cli_text.h"
+#include "io/gguf.h"
 #include "io/safetensors.h"
 
 #include <glib.h>
@@ -13,7 +14,7 @@ print_usage (FILE *out)
   fprintf (out, "Usage: thinkdiff inspect PATH\n\n"
                 "Lists each tensor (name, dtype, shape, bytes), the metadata and totals of a\n"
                 "checkpoint. PATH is a .safetensors file, a .safetensors.index.json of a\n"
-                "sharded checkpoint, or a model folder holding either.\n");
+                "sharded checkpoint, a model folder holding either, or a .gguf file.\n");
 }
 
 static void
@@ -110,6 +111,8 @@ td_cli_inspect (int argc, char **argv)
       print_usage (stderr);
       return 2;
     }
+  if (td_gguf_file_is_gguf (argv[1]))
+    return td_cli_inspect_gguf (argv[1]);
   td_error err = { 0 };
   td_safetensors *st = td_safetensors_open_any (argv[1], &err);
   if (st == NULL)

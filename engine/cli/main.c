@@ -8,7 +8,7 @@
 
 static const td_cli_command commands[] = {
   { "devices", "list the compute devices the engine can use", td_cli_devices },
-  { "inspect", "list the tensors of a checkpoint (safetensors)", td_cli_inspect },
+  { "inspect", "list the tensors of a checkpoint (safetensors or GGUF)", td_cli_inspect },
   { "generate", "make an image from a prompt or a ThinkDiff board", td_cli_generate },
   { "make-demo-models", "write tiny untrained models to try the pipeline without downloads", td_cli_make_demo_models },
   { "verify", "check a model component against reference outputs", td_cli_verify },
@@ -16,6 +16,7 @@ static const td_cli_command commands[] = {
   { "bench", "print throughput figures of ops and models", td_cli_bench },
   { "models", "list, download and verify model checkpoints", td_cli_models },
   { "convert", "write a PyTorch checkpoint's state dict as safetensors", td_cli_convert },
+  { "quantize", "write a checkpoint as GGUF with q8_0 or q4_k matrices", td_cli_quantize },
   { "bench-models", "time FLUX, the VAE and T5 with random weights of the real shapes", td_cli_bench_models },
 };
 

@@ -18,7 +18,7 @@
 /* Names of the format that the engine has no td_dtype for: these files are
  * well-formed, just not usable, so they get TD_ERR_UNSUPPORTED. */
 static const char *const spec_only_dtypes[] = {
-  "U16", "U32", "U64", "F8_E5M2", "F8_E4M3", "F8_E8M0", "F4", "F6_E2M3", "F6_E3M2", "C64",
+  "U16", "U32", "U64", "F8_E8M0", "F4", "F6_E2M3", "F6_E3M2", "C64",
 };
 
 typedef struct mapping {

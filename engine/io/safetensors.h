@@ -36,7 +36,7 @@ typedef struct td_safetensors_info {
 
 /* One file. Errors: TD_ERR_IO (cannot open/map), TD_ERR_FORMAT (malformed),
  * TD_ERR_LIMIT (header over 100 MB), TD_ERR_UNSUPPORTED (a valid safetensors
- * dtype the engine has no type for, e.g. F8_E4M3). Messages start "PATH: ". */
+ * dtype the engine has no type for, e.g. F8_E8M0). Messages start "PATH: ". */
 td_safetensors *td_safetensors_open (const char *path, td_error *err);
 /* Parses a file image in memory; `name` is used in messages. The caller keeps
  * data alive and unchanged until the handle and every tensor from it are freed. */

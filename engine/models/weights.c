@@ -3,6 +3,7 @@
 #include <glib.h>
 #include <stdio.h>
 
+#include "io/gguf.h"
 #include "io/pth.h"
 #include "io/safetensors.h"
 #include "models/weights_random.h"
@@ -11,6 +12,7 @@ struct td_weights {
   /* Exactly one source: */
   td_safetensors *checkpoint; /* safetensors file, index or folder */
   td_pth *pth;                /* a PyTorch file (.pth/.pt/.bin), read without running it */
+  td_gguf *gguf;              /* a GGUF file: tensors keep their stored (block) types */
   GHashTable *pth_names;      /* name (owned by pth) → its td_tensor view */
   td_random_weights *random;  /* declared tensors with made-up values (benchmarks) */
   td_backend *backend;
@@ -50,11 +52,51 @@ open_pth (const char *path, td_backend *backend, td_error *err)
   return weights;
 }
 
+/* A model folder holding no safetensors checkpoint but exactly one .gguf
+ * file (a quantised copy of the model) names that file. */
+static char *
+single_gguf_in (const char *dir)
+{
+  static const char *const checkpoints[] = { "model.safetensors", "diffusion_pytorch_model.safetensors",
+                                             "model.safetensors.index.json",
+                                             "diffusion_pytorch_model.safetensors.index.json" };
+  for (size_t i = 0; i < G_N_ELEMENTS (checkpoints); i++)
+    {
+      g_autofree char *p = g_build_filename (dir, checkpoints[i], NULL);
+      if (g_file_test (p, G_FILE_TEST_EXISTS))
+        return NULL;
+    }
+  GDir *folder = g_dir_open (dir, 0, NULL);
+  char *found = NULL;
+  int count = 0;
+  const char *name;
+  while (folder != NULL && (name = g_dir_read_name (folder)) != NULL)
+    if (g_str_has_suffix (name, ".gguf") && count++ == 0)
+      found = g_build_filename (dir, name, NULL);
+  if (folder != NULL)
+    g_dir_close (folder);
+  if (count != 1)
+    g_clear_pointer (&found, g_free);
+  return found;
+}
+
 td_weights *
 td_weights_open (const char *path, td_backend *backend, td_error *err)
 {
   if (td_pth_is_pth_path (path))
     return open_pth (path, backend, err);
+  g_autofree char *gguf_in_dir = g_file_test (path, G_FILE_TEST_IS_DIR) ? single_gguf_in (path) : NULL;
+  if (gguf_in_dir != NULL)
+    path = gguf_in_dir;
+  if (td_gguf_file_is_gguf (path))
+    {
+      td_gguf *gguf = td_gguf_open (path, err);
+      if (gguf == NULL)
+        return NULL;
+      td_weights *weights = weights_new (backend);
+      weights->gguf = gguf;
+      return weights;
+    }
   td_safetensors *checkpoint = td_safetensors_open_any (path, err);
   if (checkpoint == NULL)
     return NULL;
@@ -104,6 +146,7 @@ td_weights_free (td_weights *weights)
   if (weights->pth_names != NULL)
     g_hash_table_unref (weights->pth_names);
   td_pth_close (weights->pth);
+  td_gguf_close (weights->gguf);
   td_random_weights_free (weights->random);
   g_free (weights);
 }
@@ -119,6 +162,8 @@ td_weights_path (const td_weights *weights)
 {
   if (weights->random != NULL)
     return "(random weights)";
+  if (weights->gguf != NULL)
+    return td_gguf_path (weights->gguf);
   return weights->pth != NULL ? td_pth_path (weights->pth) : td_safetensors_path (weights->checkpoint);
 }
 
@@ -142,6 +187,7 @@ typedef struct stored {
   const td_safetensors_info *info;
   const td_random_spec *spec;
   const td_tensor *pth_view;
+  const td_gguf_tensor_info *gguf_info;
 } stored;
 
 static bool
@@ -152,7 +198,7 @@ find_stored (td_weights *weights, const char *name, stored *out)
       const td_random_spec *spec = td_random_weights_find (weights->random, name);
       if (spec == NULL)
         return false;
-      *out = (stored) { spec->name, spec->ndim, spec->shape, NULL, spec, NULL };
+      *out = (stored) { spec->name, spec->ndim, spec->shape, NULL, spec, NULL, NULL };
       return true;
     }
   if (weights->pth != NULL)
@@ -161,13 +207,21 @@ find_stored (td_weights *weights, const char *name, stored *out)
       if (!g_hash_table_lookup_extended (weights->pth_names, name, &key, &value))
         return false;
       const td_tensor *view = value;
-      *out = (stored) { key, view->ndim, view->shape, NULL, NULL, view };
+      *out = (stored) { key, view->ndim, view->shape, NULL, NULL, view, NULL };
+      return true;
+    }
+  if (weights->gguf != NULL)
+    {
+      const td_gguf_tensor_info *t = td_gguf_find_tensor (weights->gguf, name);
+      if (t == NULL)
+        return false;
+      *out = (stored) { t->name, t->ndim, t->shape, NULL, NULL, NULL, t };
       return true;
     }
   const td_safetensors_info *info = td_safetensors_find (weights->checkpoint, name);
   if (info == NULL)
     return false;
-  *out = (stored) { info->name, info->ndim, info->shape, info, NULL, NULL };
+  *out = (stored) { info->name, info->ndim, info->shape, info, NULL, NULL, NULL };
   return true;
 }
 
@@ -199,6 +253,8 @@ read_stored (td_weights *weights, const stored *s, td_error *err)
     return td_random_weights_generate (weights->random, s->spec, err);
   if (s->pth_view != NULL)
     return td_pth_tensor_contiguous (weights->pth, s->name, err); /* torch may store strided views */
+  if (s->gguf_info != NULL)
+    return td_gguf_tensor_of (weights->gguf, s->gguf_info, err);
   return td_safetensors_tensor_of (weights->checkpoint, s->info, err);
 }
 

@@ -17,6 +17,7 @@ extern const td_verify_component td_verify_flux_pipeline;
 extern const td_verify_component td_verify_eva_vision;
 extern const td_verify_component td_verify_taesd;
 extern const td_verify_component td_verify_qwen2vl;
+extern const td_verify_component td_verify_gguf_matmul;
 
 const td_verify_component *const td_verify_builtin[] = {
   &td_verify_t5_encoder,
@@ -27,5 +28,6 @@ const td_verify_component *const td_verify_builtin[] = {
   &td_verify_eva_vision,
   &td_verify_taesd,
   &td_verify_qwen2vl,
+  &td_verify_gguf_matmul,
   NULL,
 };

@@ -24,6 +24,7 @@ static const parity_case cases[] = {
   { "eva-vision", "blip2_vision", "io.safetensors" },
   { "taesd", "taef2", "io.safetensors" },
   { "qwen2-vl", "qwen2_vl", "io.safetensors" },
+  { "gguf-matmul", "gguf", "types_ref.safetensors" },
 };
 
 static void
