@@ -48,20 +48,26 @@ td_vk_coopmat_decide (const td_vk_coopmat_caps *caps, const char *env_value)
   choice.available = choice.reason == NULL;
   if (!choice.available)
     return choice;
-  bool asked = env_value != NULL && env_value[0] != '\0' && strcmp (env_value, "0") != 0;
-  choice.enabled = asked;
-  choice.reason = asked ? NULL : "opt-in until validated on hardware: set TD_VULKAN_COOPMAT=1";
+  bool refused = env_value != NULL && strcmp (env_value, "0") == 0;
+  choice.enabled = !refused;
+  choice.reason = refused ? "turned off by TD_VULKAN_COOPMAT=0" : NULL;
   return choice;
+}
+
+bool
+td_vk_coopmat_env_emulate (const char *env_value)
+{
+  return env_value != NULL && env_value[0] != '\0' && strcmp (env_value, "0") != 0;
 }
 
 void
 td_vk_matmul_variant (char *out, size_t size, bool coopmat, bool emulate, td_dtype w_dtype, bool storage_16bit)
 {
-  const char *dtype = w_dtype == TD_F16 ? "f16" : w_dtype == TD_BF16 ? "bf16" : "f32";
-  if ((coopmat || emulate) && (w_dtype == TD_F16 || w_dtype == TD_BF16))
-    snprintf (out, size, "matmul_coopmat_%s%s", emulate ? "emu_" : "", dtype);
+  bool plain = w_dtype == TD_F32 || w_dtype == TD_F16 || w_dtype == TD_BF16;
+  if ((coopmat || emulate) && w_dtype != TD_F32 && storage_16bit)
+    snprintf (out, size, "matmul_coopmat_%s%s", emulate ? "emu_" : "", td_dtype_name (w_dtype));
   else
-    snprintf (out, size, "matmul_%s_%s", dtype, storage_16bit ? "s16" : "p32");
+    snprintf (out, size, "matmul_%s_%s", td_dtype_name (w_dtype), plain && storage_16bit ? "s16" : "p32");
 }
 
 bool
@@ -71,5 +77,6 @@ td_vulkan_set_coopmat_emulation (td_backend *backend, bool on)
   if (on && !(ctx->info.fp16_arithmetic && ctx->info.storage_16bit))
     return false;
   ctx->coopmat_emulate = on;
+  ctx->info.coopmat_emulated = on && !ctx->info.coopmat_enabled;
   return true;
 }
