@@ -70,6 +70,19 @@ td_vk_matmul_variant (char *out, size_t size, bool coopmat, bool emulate, td_dty
     snprintf (out, size, "matmul_%s_%s", td_dtype_name (w_dtype), plain && storage_16bit ? "s16" : "p32");
 }
 
+const char *
+td_vk_attention_kernel (uint32_t d, uint32_t dv, bool coopmat, bool emulate, uint32_t *rows_per_group)
+{
+  bool small = d <= 128 && dv <= 128;
+  if (small && (coopmat || emulate))
+    {
+      *rows_per_group = 32;
+      return emulate ? "attention_coopmat_emu" : "attention_coopmat";
+    }
+  *rows_per_group = small ? 8 : 4;
+  return small ? "attention_d128" : "attention_d512";
+}
+
 bool
 td_vulkan_set_coopmat_emulation (td_backend *backend, bool on)
 {

@@ -56,3 +56,9 @@ bool td_vk_coopmat_env_emulate (const char *env_value);
  * `emulate`) is set and the device has 16-bit storage, else the tiled
  * matmul_<dtype>_<s16|p32> (p32 only for fp8 and block formats). */
 void td_vk_matmul_variant (char *out, size_t size, bool coopmat, bool emulate, td_dtype w_dtype, bool storage_16bit);
+
+/* The ATTENTION kernel for head sizes d (Q, K) and dv (V) and its query rows per
+ * workgroup: attention_coopmat[_emu] (shaders/attention_coopmat.comp) for d, dv
+ * ≤ 128 when `coopmat` or `emulate` is set, else the scalar attention_d128 or,
+ * above 128, attention_d512. */
+const char *td_vk_attention_kernel (uint32_t d, uint32_t dv, bool coopmat, bool emulate, uint32_t *rows_per_group);
