@@ -337,6 +337,142 @@ check_f16_range (td_dtype wdtype)
   g_free (w);
 }
 
+/* Attention [b, t, h, d] against a double softmax(Q·Kᵀ·scale + mask)·V, with
+ * q/k/v scaled by the given factors (beyond f16's range on purpose). */
+static void
+check_attention (int64_t batch, int64_t tq, int64_t tk, int64_t heads, int64_t kv_heads, int64_t d, int64_t dv,
+                 bool causal, double q_scale, double k_scale, double v_scale)
+{
+  td_backend *b = vk_test_backend ();
+  int64_t qs[4] = { batch, tq, heads, d }, ks[4] = { batch, tk, kv_heads, d };
+  int64_t vs[4] = { batch, tk, kv_heads, dv }, ys[4] = { batch, tq, heads, dv };
+  int64_t nq = batch * tq * heads * d, nk = batch * tk * kv_heads * d, nv = batch * tk * kv_heads * dv;
+  float *q = g_new (float, nq), *k = g_new (float, nk), *v = g_new (float, nv);
+  vk_random_fill (q, nq, -1, 1);
+  vk_random_fill (k, nk, -1, 1);
+  vk_random_fill (v, nv, -1, 1);
+  for (int64_t i = 0; i < nq; i++)
+    q[i] *= (float) q_scale;
+  for (int64_t i = 0; i < nk; i++)
+    k[i] *= (float) k_scale;
+  for (int64_t i = 0; i < nv; i++)
+    v[i] *= (float) v_scale;
+  double scale = 1 / sqrt ((double) d);
+  double *ref = g_new (double, batch * tq * heads * dv), *p = g_new (double, tk);
+  for (int64_t z = 0; z < batch; z++)
+    for (int64_t h = 0; h < heads; h++)
+      for (int64_t i = 0; i < tq; i++)
+        {
+          int64_t hk = h / (heads / kv_heads);
+          double m = -INFINITY, sum = 0;
+          for (int64_t j = 0; j < tk; j++)
+            {
+              double s = 0;
+              for (int64_t c = 0; c < d; c++)
+                s += (double) q[((z * tq + i) * heads + h) * d + c] * k[((z * tk + j) * kv_heads + hk) * d + c];
+              p[j] = causal && j > i + (tk - tq) ? -INFINITY : s * scale;
+              m = fmax (m, p[j]);
+            }
+          for (int64_t j = 0; j < tk; j++)
+            {
+              p[j] = p[j] == -INFINITY ? 0 : exp (p[j] - m);
+              sum += p[j];
+            }
+          for (int64_t c = 0; c < dv; c++)
+            {
+              double o = 0;
+              for (int64_t j = 0; j < tk; j++)
+                o += p[j] * v[((z * tk + j) * kv_heads + hk) * dv + c];
+              ref[((z * tq + i) * heads + h) * dv + c] = sum > 0 ? o / sum : 0;
+            }
+        }
+  td_tensor *tq_ = vk_tensor_from (b, TD_F32, 4, qs, q), *tk_ = vk_tensor_from (b, TD_F32, 4, ks, k);
+  td_tensor *tv = vk_tensor_from (b, TD_F32, 4, vs, v);
+  vk_guarded g = vk_guarded_new (b, TD_F32, 4, ys);
+  td_op op = { .type = TD_OP_ATTENTION, .src = { tq_, tk_, tv },
+               .p.attention = { .scale = (float) scale, .causal = causal } };
+  char what[160];
+  g_snprintf (what, sizeof what, "coopmat attention B%lld Tq%lld Tk%lld H%lld/%lld D%lld/%lld%s scales %g %g %g",
+              (long long) batch, (long long) tq, (long long) tk, (long long) heads, (long long) kv_heads,
+              (long long) d, (long long) dv, causal ? " causal" : "", q_scale, k_scale, v_scale);
+  /* Q, K, P and V rounded to f16 (11 significant bits) after range scaling. */
+  op_check (&op, &g, ref, 2e-3, what);
+  vk_guarded_free (&g);
+  td_tensor_free (tq_);
+  td_tensor_free (tk_);
+  td_tensor_free (tv);
+  g_free (q);
+  g_free (k);
+  g_free (v);
+  g_free (ref);
+  g_free (p);
+}
+
+/* Partial query and key blocks, GQA, causal with an offset, D and Dv that are
+ * not multiples of 16, FLUX's head size, and values outside f16's range. */
+static void
+check_attention_shapes (void)
+{
+  check_attention (1, 70, 97, 3, 1, 128, 128, false, 1, 1, 1);
+  check_attention (2, 33, 45, 4, 2, 80, 72, true, 1, 1, 1);
+  check_attention (1, 5, 3, 2, 2, 9, 17, false, 1, 1, 1);
+  check_attention (1, 40, 40, 2, 1, 64, 64, true, 1, 1, 1);
+  /* |Q| up to 1e5 and |V| up to 1e6 (both past 65504), |K| down to 1e-5 (f16 subnormals). */
+  check_attention (1, 35, 50, 2, 1, 64, 48, false, 1e5, 3e-5, 1e6);
+}
+
+static void
+test_emulated_attention (void)
+{
+  td_backend *b = vk_test_backend ();
+  if (td_vulkan_backend_device (b)->coopmat_enabled)
+    {
+      g_test_skip ("the device runs cooperative matrices itself (hardware-attention covers them)");
+      return;
+    }
+  if (!td_vulkan_set_coopmat_emulation (b, true))
+    {
+      g_test_skip ("the device has no f16 arithmetic or 16-bit storage");
+      return;
+    }
+  uint32_t rows;
+  g_assert_cmpstr (td_vk_attention_kernel (128, 128, false, true, &rows), ==, "attention_coopmat_emu");
+  check_attention_shapes ();
+  g_assert_true (td_vulkan_set_coopmat_emulation (b, td_vk_coopmat_env_emulate (g_getenv ("TD_VULKAN_EMULATE_COOPMAT"))));
+  vk_test_assert_no_validation_messages ();
+}
+
+static void
+test_hardware_attention (void)
+{
+  const td_vulkan_device_info *d = td_vulkan_backend_device (vk_test_backend ());
+  if (!d->coopmat_enabled)
+    {
+      g_test_skip (d->coopmat_available ? "TD_VULKAN_COOPMAT=0 turned cooperative matrices off"
+                                        : "the device has no cooperative matrices that the shader can use");
+      return;
+    }
+  check_attention_shapes ();
+  vk_test_assert_no_validation_messages ();
+}
+
+static void
+test_attention_kernel (void)
+{
+  uint32_t rows;
+  g_assert_cmpstr (td_vk_attention_kernel (128, 128, true, false, &rows), ==, "attention_coopmat");
+  g_assert_cmpuint (rows, ==, 32);
+  g_assert_cmpstr (td_vk_attention_kernel (64, 128, false, true, &rows), ==, "attention_coopmat_emu");
+  g_assert_cmpstr (td_vk_attention_kernel (128, 128, false, false, &rows), ==, "attention_d128");
+  g_assert_cmpuint (rows, ==, 8);
+  /* Wider heads keep the scalar kernel. */
+  g_assert_cmpstr (td_vk_attention_kernel (129, 64, true, false, &rows), ==, "attention_d512");
+  g_assert_cmpuint (rows, ==, 4);
+  g_assert_cmpstr (td_vk_attention_kernel (64, 200, false, true, &rows), ==, "attention_d512");
+  g_assert_true (td_vk_shader_exists ("attention_coopmat_emu"));
+  g_assert_true (td_vk_shader_exists ("attention_coopmat") == td_vk_shader_compiler_features.nv_coopmat);
+}
+
 static void
 test_emulated_matmul (void)
 {
@@ -379,6 +515,9 @@ main (int argc, char **argv)
   g_test_add_func ("/vulkan/coopmat/device-listing", test_device_listing);
   g_test_add_func ("/vulkan/coopmat/emulated-matmul", test_emulated_matmul);
   g_test_add_func ("/vulkan/coopmat/hardware-matmul", test_hardware_matmul);
+  g_test_add_func ("/vulkan/coopmat/attention-kernel", test_attention_kernel);
+  g_test_add_func ("/vulkan/coopmat/emulated-attention", test_emulated_attention);
+  g_test_add_func ("/vulkan/coopmat/hardware-attention", test_hardware_attention);
   int result = g_test_run ();
   td_backend_free (vk_test_backend ());
   return result;
