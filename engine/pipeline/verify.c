@@ -196,6 +196,14 @@ td_verify_compare (const char *name, const td_tensor *actual, const td_tensor *r
   return TD_OK;
 }
 
+double
+td_verify_tolerance (const td_verify_component *component, td_backend *backend)
+{
+  if (td_backend_reduced_precision (backend))
+    return component->f16_tolerance > 0 ? component->f16_tolerance : TD_VERIFY_F16_TOLERANCE;
+  return component->tolerance > 0 ? component->tolerance : TD_VERIFY_DEFAULT_TOLERANCE;
+}
+
 td_status
 td_verify_run (const td_verify_component *component, const char *model_dir, const char *io_path,
                td_backend *backend, td_verify_result **results, size_t *n_results, td_error *err)
@@ -207,7 +215,7 @@ td_verify_run (const td_verify_component *component, const char *model_dir, cons
   if (io == NULL)
     return err != NULL ? err->status : TD_ERR_IO;
   td_verify_outputs outputs = { g_ptr_array_new_with_free_func (output_free) };
-  double tolerance = component->tolerance > 0 ? component->tolerance : TD_VERIFY_DEFAULT_TOLERANCE;
+  double tolerance = td_verify_tolerance (component, backend);
 
   td_status status = component->run (model_dir, io, backend, &outputs, err);
   if (status != TD_OK)

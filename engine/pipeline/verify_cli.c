@@ -82,7 +82,7 @@ print_components (FILE *out)
 }
 
 static int
-report (const td_verify_component *c, const char *backend, const td_verify_result *results, size_t n, FILE *out,
+report (const td_verify_component *c, const char *backend, double tolerance, const td_verify_result *results, size_t n, FILE *out,
         FILE *errout)
 {
   size_t passed = 0;
@@ -95,7 +95,6 @@ report (const td_verify_component *c, const char *backend, const td_verify_resul
         fprintf (out, "%s %.3e %.3e %s\n", r->name, r->max_abs_err, r->rel_err, r->ok ? "ok" : "FAIL");
       passed += r->ok;
     }
-  double tolerance = c->tolerance > 0 ? c->tolerance : TD_VERIFY_DEFAULT_TOLERANCE;
   fprintf (errout, "verify %s on %s: %zu of %zu outputs within rel_err %.1e\n", c->name, backend, passed, n,
            tolerance);
   return passed == n ? 0 : 1;
@@ -149,7 +148,7 @@ td_verify_main (int argc, char **argv, FILE *out, FILE *errout)
       code = 1;
     }
   else
-    code = report (c, a.backend, results, n, out, errout);
+    code = report (c, a.backend, td_verify_tolerance (c, backend), results, n, out, errout);
   free (results);
   td_backend_free (backend);
   return code;
