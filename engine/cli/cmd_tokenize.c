@@ -1,11 +1,10 @@
 /* thinkdiff tokenize — print the token ids of a text. */
-#include "cli/cli.h"
-#include "cli/cli_text.h"
+#include "cli.h"
 
 #include <glib.h>
 #include <string.h>
 
-#include "text/tokenizer.h"
+#include "cli_text.h"
 
 static void
 print_usage (FILE *out)
@@ -57,7 +56,10 @@ td_cli_tokenize (int argc, char **argv)
     return td_cli_fail (&err);
   int32_t *ids;
   size_t n;
-  if (td_tokenizer_encode (tok, text, -1, add_special, &ids, &n, &err) != TD_OK)
+  td_tokenizer_set_cancel (tok, td_cli_catch_interrupts ());
+  td_status st = td_tokenizer_encode (tok, text, -1, add_special, &ids, &n, &err);
+  td_cli_release_interrupts ();
+  if (st != TD_OK)
     {
       td_tokenizer_free (tok);
       return td_cli_fail (&err);
@@ -76,7 +78,7 @@ td_cli_tokenize (int argc, char **argv)
         printf ("%d", ids[i]);
     }
   putchar ('\n');
-  g_free (ids);
+  td_free (ids);
   td_tokenizer_free (tok);
   return 0;
 }

@@ -1,9 +1,10 @@
 /* quant_encode.h — f32 rows to ggml blocks (the inverse of core/quant.h's decoders).
  *
  * Q8_0 follows ggml's reference quantizer (d = max|x| / 127, q = round(x / d)).
- * Q4_K uses a plain per-sub-block min/max fit, not ggml's iterative search: the
- * blocks are valid and decode with any GGUF reader, the error is a little
- * larger than llama.cpp's (bounded in tests/io-gguf/test-quantize.c). */
+ * Q4_K/Q5_K use a plain per-sub-block min/max fit and Q6_K a per-sub-block
+ * max|x| scale, not ggml's iterative searches: the blocks are valid and decode
+ * with any GGUF reader, the error is a little larger than llama.cpp's (bounded
+ * in tests/io-gguf/test-quantize.c). */
 #pragma once
 
 #include <stddef.h>

@@ -1,5 +1,6 @@
 /* gguf.c — the strict GGUF reader (see gguf.h). */
 #include "io/gguf.h"
+#include "io/file_read.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -508,28 +509,17 @@ td_gguf_open_memory (const void *data, size_t size, const char *name, td_error *
 td_gguf *
 td_gguf_open (const char *path, td_error *err)
 {
-  int fd = open (path, O_RDONLY | O_CLOEXEC);
+  uint64_t file_size = 0;
+  int fd = td_file_open_regular (path, "GGUF file", &file_size, err);
   if (fd < 0)
-    {
-      td_error_set (err, errno == ENOENT ? TD_ERR_NOT_FOUND : TD_ERR_IO, "%s: %s", path, g_strerror (errno));
-      return NULL;
-    }
-  struct stat sb;
-  if (fstat (fd, &sb) != 0)
-    {
-      int saved = errno;
-      close (fd);
-      td_error_set (err, TD_ERR_IO, "%s: %s", path, g_strerror (saved));
-      return NULL;
-    }
-  if (!S_ISREG (sb.st_mode))
+    return NULL;
+  if (file_size > SIZE_MAX)
     {
       close (fd);
-      td_error_set (err, TD_ERR_IO, "%s: %s", path,
-                    S_ISDIR (sb.st_mode) ? "is a folder, not a file" : "is not a regular file");
+      td_error_set (err, TD_ERR_LIMIT, "%s: the file is too large to map", path);
       return NULL;
     }
-  size_t size = (size_t) sb.st_size;
+  size_t size = (size_t) file_size;
   if (size < 24)
     {
       close (fd);
@@ -559,7 +549,9 @@ td_gguf_open (const char *path, td_error *err)
 int
 td_gguf_file_is_gguf (const char *path)
 {
-  int fd = open (path, O_RDONLY | O_CLOEXEC);
+  uint64_t size;
+  td_error ignored = { 0 };
+  int fd = td_file_open_regular (path, "GGUF file", &size, &ignored);
   if (fd < 0)
     return 0;
   char magic[4];

@@ -35,9 +35,9 @@ td_image_check_size (const char *name, int width, int height, const td_image_lim
   return TD_OK;
 }
 
-td_status
-td_image_load_memory (const void *data, size_t size, const char *name, const td_image_limits *limits, td_image *out,
-                      td_error *err)
+static td_status
+load_memory (const void *data, size_t size, const char *name, const td_image_limits *limits, bool as_stored,
+             td_image *out, td_error *err)
 {
   static const uint8_t png_magic[8] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' };
   td_image_limits defaults = td_image_limits_default ();
@@ -46,16 +46,23 @@ td_image_load_memory (const void *data, size_t size, const char *name, const td_
     limits = &defaults;
   const uint8_t *bytes = data;
   if (size >= 8 && memcmp (bytes, png_magic, 8) == 0)
-    return td_image_decode_png (bytes, size, name, limits, out, err);
+    return td_image_decode_png (bytes, size, name, limits, as_stored, out, err);
   if (size >= 3 && bytes[0] == 0xff && bytes[1] == 0xd8 && bytes[2] == 0xff)
-    return td_image_decode_jpeg (bytes, size, name, limits, out, err);
+    return td_image_decode_jpeg (bytes, size, name, limits, as_stored, out, err);
   if (size == 0)
     return td_error_set (err, TD_ERR_FORMAT, "%s: the file is empty", name);
   return td_error_set (err, TD_ERR_UNSUPPORTED, "%s: not a PNG or JPEG image", name);
 }
 
 td_status
-td_image_load (const char *path, const td_image_limits *limits, td_image *out, td_error *err)
+td_image_load_memory (const void *data, size_t size, const char *name, const td_image_limits *limits, td_image *out,
+                      td_error *err)
+{
+  return load_memory (data, size, name, limits, false, out, err);
+}
+
+static td_status
+load_file (const char *path, const td_image_limits *limits, bool as_stored, td_image *out, td_error *err)
 {
   memset (out, 0, sizeof *out);
   g_autofree char *contents = NULL;
@@ -63,7 +70,19 @@ td_image_load (const char *path, const td_image_limits *limits, td_image *out, t
   td_status st = td_file_read_bounded (path, "image", TD_IMAGE_FILE_MAX_BYTES, &contents, &length, err);
   if (st != TD_OK)
     return st;
-  return td_image_load_memory (contents, length, path, limits, out, err);
+  return load_memory (contents, length, path, limits, as_stored, out, err);
+}
+
+td_status
+td_image_load (const char *path, const td_image_limits *limits, td_image *out, td_error *err)
+{
+  return load_file (path, limits, false, out, err);
+}
+
+td_status
+td_image_load_as_stored (const char *path, const td_image_limits *limits, td_image *out, td_error *err)
+{
+  return load_file (path, limits, true, out, err);
 }
 
 void

@@ -78,7 +78,7 @@ find_orientation (j_decompress_ptr cinfo)
 
 td_status
 td_image_decode_jpeg (const uint8_t *data, size_t size, const char *name, const td_image_limits *limits,
-                      td_image *out, td_error *err)
+                      bool as_stored, td_image *out, td_error *err)
 {
   struct jpeg_decompress_struct cinfo;
   jpeg_context ctx = { .max_scans = limits->max_jpeg_scans };
@@ -111,7 +111,7 @@ td_image_decode_jpeg (const uint8_t *data, size_t size, const char *name, const 
   bool cmyk = cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK;
   bool inverted = cinfo.saw_Adobe_marker;
   cinfo.out_color_space = cmyk ? JCS_CMYK : JCS_RGB;
-  int orientation = find_orientation (&cinfo);
+  int orientation = as_stored ? 1 : find_orientation (&cinfo);
   jpeg_start_decompress (&cinfo);
   int width = (int) cinfo.output_width, height = (int) cinfo.output_height;
   out->rgb = g_try_malloc ((size_t) width * height * 3);

@@ -51,6 +51,15 @@ set_limits (png_structp png, const td_image_limits *limits)
   png_set_chunk_malloc_max (png, limits->max_text_bytes + 65536);
 }
 
+/* Decoded RGBA → RGB as stored, whatever the alpha (PIL's RGBA → RGB conversion). */
+static void
+drop_alpha (const uint8_t *rgba, uint8_t *rgb, size_t pixels)
+{
+  for (size_t p = 0; p < pixels; p++)
+    for (int c = 0; c < 3; c++)
+      rgb[p * 3 + c] = rgba[p * 4 + c];
+}
+
 /* Decoded RGBA over white → RGB. */
 static void
 composite_over_white (const uint8_t *rgba, uint8_t *rgb, size_t pixels)
@@ -88,7 +97,7 @@ check_chunk_lengths (const uint8_t *data, size_t size, const char *name, td_erro
 
 td_status
 td_image_decode_png (const uint8_t *data, size_t size, const char *name, const td_image_limits *limits,
-                     td_image *out, td_error *err)
+                     bool as_stored, td_image *out, td_error *err)
 {
   td_status checked = check_chunk_lengths (data, size, name, err);
   if (checked != TD_OK)
@@ -144,7 +153,10 @@ td_image_decode_png (const uint8_t *data, size_t size, const char *name, const t
   for (png_uint_32 y = 0; y < height; y++)
     rows[y] = rgba + (size_t) y * width * 4;
   png_read_image (png, rows);
-  composite_over_white (rgba, out->rgb, (size_t) width * height);
+  if (as_stored)
+    drop_alpha (rgba, out->rgb, (size_t) width * height);
+  else
+    composite_over_white (rgba, out->rgb, (size_t) width * height);
   out->width = (int) width;
   out->height = (int) height;
   g_free (rgba);

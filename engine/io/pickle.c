@@ -18,6 +18,7 @@ struct td_pickle {
   size_t marks[TD_PICKLE_MAX_MARKS];
   size_t n_marks;
   GHashTable *memo;       /* index → value */
+  size_t memory, memory_limit; /* bytes the values, stack and memo take, and their bound */
   const td_pkl_value *root;
   td_error *err;
 };
@@ -35,6 +36,20 @@ fail (td_pickle *p, td_status status, const char *fmt, ...)
   va_end (ap);
   return td_error_set (p->err, status, "%s: pickle byte %zu: %s", p->name, p->op_pos, what);
 }
+
+/* Counts BYTES more of memory against the bound set by the pickle's size. */
+static td_status
+charge (td_pickle *p, size_t bytes)
+{
+  if (bytes > p->memory_limit - p->memory)
+    return fail (p, TD_ERR_LIMIT, "its values need more than %zu bytes of memory for a %zu-byte pickle",
+                 p->memory_limit, p->size);
+  p->memory += bytes;
+  return TD_OK;
+}
+
+/* What one allocation costs beyond its size: the allocator's header, a pointer to it. */
+#define ALLOCATION_OVERHEAD 32
 
 const char *
 td_pkl_kind_name (td_pkl_kind kind)
@@ -63,6 +78,8 @@ new_value (td_pickle *p, td_pkl_kind kind)
       fail (p, TD_ERR_LIMIT, "more than %d objects", TD_PICKLE_MAX_OBJECTS);
       return NULL;
     }
+  if (charge (p, sizeof (td_pkl_value) + ALLOCATION_OVERHEAD) != TD_OK)
+    return NULL;
   td_pkl_value *v = calloc (1, sizeof *v);
   if (v == NULL)
     {
@@ -80,6 +97,8 @@ seq_append (td_pickle *p, td_pkl_value *seq, td_pkl_value *item)
   if (seq->u.seq.count == seq->u.seq.capacity)
     {
       size_t capacity = seq->u.seq.capacity ? 2 * seq->u.seq.capacity : 4;
+      if (charge (p, (capacity - seq->u.seq.capacity) * sizeof (td_pkl_value *)) != TD_OK)
+        return p->err->status;
       td_pkl_value **items = realloc (seq->u.seq.items, capacity * sizeof *items);
       if (items == NULL)
         return fail (p, TD_ERR_NO_MEMORY, "out of memory");
@@ -102,6 +121,8 @@ push (td_pickle *p, td_pkl_value *v)
       if (p->depth >= TD_PICKLE_MAX_STACK)
         return fail (p, TD_ERR_LIMIT, "the stack is deeper than %d", TD_PICKLE_MAX_STACK);
       size_t capacity = p->stack_capacity ? 2 * p->stack_capacity : 64;
+      if (charge (p, (capacity - p->stack_capacity) * sizeof (td_pkl_value *)) != TD_OK)
+        return p->err->status;
       td_pkl_value **stack = realloc (p->stack, capacity * sizeof *stack);
       if (stack == NULL)
         return fail (p, TD_ERR_NO_MEMORY, "out of memory");
@@ -309,6 +330,8 @@ memo_put (td_pickle *p, uint64_t index)
     return p->err->status;
   if (!g_hash_table_contains (p->memo, GSIZE_TO_POINTER (index)) && g_hash_table_size (p->memo) >= TD_PICKLE_MAX_MEMO)
     return fail (p, TD_ERR_LIMIT, "more than %d memo entries", TD_PICKLE_MAX_MEMO);
+  if (!g_hash_table_contains (p->memo, GSIZE_TO_POINTER (index)) && charge (p, ALLOCATION_OVERHEAD) != TD_OK)
+    return p->err->status;
   g_hash_table_insert (p->memo, GSIZE_TO_POINTER (index), v);
   return TD_OK;
 }
@@ -780,6 +803,9 @@ td_pickle_load (const void *data, size_t size, const char *name, td_error *err)
   p->values = g_ptr_array_new_with_free_func (free_value);
   p->strings = g_string_chunk_new (4096);
   p->memo = g_hash_table_new (g_direct_hash, g_direct_equal);
+  p->memory_limit = size > (SIZE_MAX - TD_PICKLE_MEMORY_BASE) / TD_PICKLE_MEMORY_PER_BYTE
+                      ? SIZE_MAX
+                      : size * TD_PICKLE_MEMORY_PER_BYTE + TD_PICKLE_MEMORY_BASE;
   p->err = err != NULL ? err : &local;
   td_status st = TD_OK;
   while (st == TD_OK && p->root == NULL)

@@ -11,7 +11,8 @@
  *   - an inert value for anything else (os.system, builtins.eval … are never run).
  * BUILD, NEWOBJ and SETITEM/APPEND on inert values are ignored. Stack depth,
  * MARK nesting, memo size, string lengths and the total number of objects are
- * bounded. The resulting values live until td_pickle_free.
+ * bounded, and so is the memory the values take: at most
+ * TD_PICKLE_MEMORY_PER_BYTE bytes per byte of pickle (plus TD_PICKLE_MEMORY_BASE). The resulting values live until td_pickle_free.
  */
 #pragma once
 
@@ -29,6 +30,9 @@
 #define TD_PICKLE_MAX_OBJECTS (1 << 23)
 #define TD_PICKLE_MAX_STRING ((size_t) 64 << 20)
 #define TD_PICKLE_MAX_GLOBAL 256
+/* A real state dict's pickle takes about 40 bytes of values per byte. */
+#define TD_PICKLE_MEMORY_PER_BYTE 128
+#define TD_PICKLE_MEMORY_BASE ((size_t) 1 << 20)
 
 typedef enum td_pkl_kind {
   TD_PKL_NONE,

@@ -184,6 +184,19 @@ make_view (td_pth *pth, const td_zip *zip, const char *prefix, const char *name,
                     t->ndim, TD_MAX_DIMS);
       return NULL;
     }
+  /* A view with more elements than its storage repeats elements (a stride of 0, an
+   * expand): made contiguous it could be any size, so it is refused. */
+  uint64_t numel = 1;
+  for (int i = 0; i < t->ndim; i++)
+    if (__builtin_mul_overflow (numel, (uint64_t) t->shape[i], &numel))
+      numel = UINT64_MAX;
+  if (numel > (uint64_t) t->storage_numel)
+    {
+      td_error_set (err, TD_ERR_UNSUPPORTED, "%s: tensor '%s' has more elements than its storage '%s' holds (%"
+                    PRId64 "): views that repeat elements are not supported", pth->path, name, t->storage_key,
+                    t->storage_numel);
+      return NULL;
+    }
   td_tensor *view = calloc (1, sizeof *view);
   if (view == NULL)
     {
@@ -251,7 +264,11 @@ parse (td_pth *pth, td_error *err)
       g_autofree char *pkl_name = g_strconcat (prefix, "/data.pkl", NULL);
       g_autofree char *label = g_strdup_printf ("%s (%s)", pth->path, pkl_name);
       size_t size = 0;
-      pickle_bytes = td_zip_read (zip, td_zip_find (zip, pkl_name), TD_PTH_MAX_PICKLE, &size, err);
+      const td_zip_entry *entry = td_zip_find (zip, pkl_name);
+      size_t max_size = TD_PTH_MAX_PICKLE;
+      if (entry != NULL && entry->csize < (TD_PTH_MAX_PICKLE - TD_PTH_PICKLE_SLACK) / TD_PTH_MAX_PICKLE_RATIO)
+        max_size = (size_t) entry->csize * TD_PTH_MAX_PICKLE_RATIO + TD_PTH_PICKLE_SLACK;
+      pickle_bytes = td_zip_read (zip, entry, max_size, &size, err);
       pickle = pickle_bytes != NULL ? td_pickle_load (pickle_bytes, size, label, err) : NULL;
       st = pickle != NULL ? TD_OK : err != NULL ? err->status : TD_ERR_FORMAT;
     }

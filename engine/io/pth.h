@@ -14,6 +14,11 @@
 #include "core/tensor.h"
 
 #define TD_PTH_MAX_PICKLE ((size_t) 256 << 20)
+/* A deflated data.pkl may inflate to at most this many times its stored size (plus
+ * TD_PTH_PICKLE_SLACK): real pickles compress a few times, a crafted one a thousand.
+ * (torch.save stores data.pkl; only re-zipped files deflate it.) */
+#define TD_PTH_MAX_PICKLE_RATIO 16
+#define TD_PTH_PICKLE_SLACK ((size_t) 256 << 10)
 
 typedef struct td_pth td_pth;
 

@@ -11,23 +11,33 @@ struct td_aligner {
 };
 
 /* Reads the dimensions and checks every shape against them. */
+/* Reads the dimensions and checks every shape against them: the width from the square
+ * middle layer, the input width from the first. */
 static td_status
 check_layout (td_aligner *a, td_error *err)
 {
-  const td_tensor *w0 = td_weights_get (a->weights, "0.weight", err);
+  const td_tensor *w2 = td_weights_get_host (a->weights, "2.weight", err);
+  if (w2 == NULL)
+    return err != NULL ? err->status : TD_ERR_NOT_FOUND;
+  if (w2->ndim != 2 || w2->shape[0] != w2->shape[1] || w2->shape[0] < 1 || w2->shape[0] > 1 << 20)
+    {
+      char got[96];
+      return td_error_set (err, TD_ERR_FORMAT, "%s: tensor '2.weight' has shape %s, expected a square [d, d]",
+                           td_weights_path (a->weights), td_shape_string (w2->ndim, w2->shape, got, sizeof got));
+    }
+  const td_tensor *w0 = td_weights_get_host (a->weights, "0.weight", err);
   if (w0 == NULL)
     return err != NULL ? err->status : TD_ERR_NOT_FOUND;
-  if (w0->ndim != 2 || w0->shape[0] < 1 || w0->shape[1] < 1 || w0->shape[0] > 1 << 20 || w0->shape[1] > 1 << 20)
-    return td_error_set (err, TD_ERR_FORMAT, "%s: mm_projector.0.weight should be [out, in]",
-                         td_weights_path (a->weights));
-  a->out_dim = (int) w0->shape[0];
-  a->in_dim = (int) w0->shape[1];
-  const int64_t d = a->out_dim, square[2] = { d, d };
+  a->out_dim = (int) w2->shape[0];
+  a->in_dim = w0->ndim == 2 && w0->shape[1] >= 1 && w0->shape[1] <= 1 << 20 ? (int) w0->shape[1] : -1;
+  const int64_t d = a->out_dim;
   td_status st;
-  if ((st = td_weights_expect_shape (a->weights, "0.bias", 1, &d, err)) != TD_OK
-      || (st = td_weights_expect_shape (a->weights, "2.weight", 2, square, err)) != TD_OK
-      || (st = td_weights_expect_shape (a->weights, "2.bias", 1, &d, err)) != TD_OK
-      || (st = td_weights_expect_shape (a->weights, "3.weight", 1, &d, err)) != TD_OK)
+  if ((st = td_weights_expectf (a->weights, err, TD_DIMS (d, a->in_dim > 0 ? a->in_dim : TD_ANY), "0.weight"))
+      || (a->in_dim < 1 && (st = td_error_set (err, TD_ERR_FORMAT, "%s: tensor '0.weight' has no input width",
+                                                td_weights_path (a->weights))))
+      || (st = td_weights_expectf (a->weights, err, TD_DIMS (d), "0.bias"))
+      || (st = td_weights_expectf (a->weights, err, TD_DIMS (d), "2.bias"))
+      || (st = td_weights_expectf (a->weights, err, TD_DIMS (d), "3.weight")))
     return st;
   return TD_OK;
 }

@@ -56,6 +56,43 @@ out:
   return st;
 }
 
+/* Every tensor the forward pass reads, with its shape, before any is used. */
+static td_status
+check_weights (td_weights *w, const td_eva_config *c, td_error *err)
+{
+  const int64_t d = c->hidden_size, ff = c->intermediate_size, p = c->patch_size;
+  const int64_t grid = (int64_t) (c->image_size / c->patch_size) * (c->image_size / c->patch_size);
+  td_status st;
+  if ((st = td_weights_expectf (w, err, TD_DIMS (d, 3, p, p), "embeddings.patch_embedding.weight"))
+      || (st = td_weights_expectf (w, err, TD_DIMS (d), "embeddings.patch_embedding.bias"))
+      || (st = td_weights_expectf (w, err, TD_DIMS (1, 1, d), "embeddings.class_embedding"))
+      || (st = td_weights_expectf (w, err, TD_DIMS (1, grid + 1, d), "embeddings.position_embedding"))
+      || (st = td_weights_expect_norm (w, err, d, true, "post_layernorm")))
+    return st;
+  for (int l = 0; l < c->num_layers; l++)
+    {
+      char name[128];
+      snprintf (name, sizeof name, "encoder.layers.%d.self_attn.qkv.bias", l);
+      bool fused_bias = td_weights_has (w, name);
+      char q_bias[128];
+      snprintf (q_bias, sizeof q_bias, "encoder.layers.%d.self_attn.q_bias", l);
+      if (!fused_bias && !td_weights_has (w, q_bias))
+        return td_error_set (err, TD_ERR_NOT_FOUND, "%s: no tensor '%s', nor '%s' with v_bias", td_weights_path (w),
+                             name, q_bias);
+      if ((st = td_weights_expect_linear (w, err, 3 * d, d, fused_bias, "encoder.layers.%d.self_attn.qkv", l))
+          || (!fused_bias
+              && ((st = td_weights_expectf (w, err, TD_DIMS (d), "encoder.layers.%d.self_attn.q_bias", l))
+                  || (st = td_weights_expectf (w, err, TD_DIMS (d), "encoder.layers.%d.self_attn.v_bias", l))))
+          || (st = td_weights_expect_linear (w, err, d, d, true, "encoder.layers.%d.self_attn.projection", l))
+          || (st = td_weights_expect_norm (w, err, d, true, "encoder.layers.%d.layer_norm1", l))
+          || (st = td_weights_expect_norm (w, err, d, true, "encoder.layers.%d.layer_norm2", l))
+          || (st = td_weights_expect_linear (w, err, ff, d, true, "encoder.layers.%d.mlp.fc1", l))
+          || (st = td_weights_expect_linear (w, err, d, ff, true, "encoder.layers.%d.mlp.fc2", l)))
+        return st;
+    }
+  return TD_OK;
+}
+
 td_eva_vision *
 td_eva_vision_load (const char *dir, td_backend *backend, td_error *err)
 {
@@ -70,9 +107,7 @@ td_eva_vision_load (const char *dir, td_backend *backend, td_error *err)
       || (model->weights = td_weights_open (dir, model->backend, err)) == NULL)
     goto fail;
   td_weights_add_prefix (model->weights, "vision_model.");
-  const td_eva_config *c = &model->config;
-  const int64_t patch_shape[4] = { c->hidden_size, 3, c->patch_size, c->patch_size };
-  if (td_weights_expect_shape (model->weights, "embeddings.patch_embedding.weight", 4, patch_shape, err) != TD_OK)
+  if (check_weights (model->weights, &model->config, err) != TD_OK)
     goto fail;
   return model;
 fail:

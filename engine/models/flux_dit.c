@@ -1,6 +1,7 @@
 #include "models/flux_dit.h"
 
 #include <glib.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@ struct td_flux_dit {
   td_weights *weights;
   bool bfl_layout;       /* single file with Black Forest Labs key names */
   GHashTable *derived;   /* diffusers name → td_tensor* view or rearranged copy (BFL layout) */
+  bool streamed;         /* blocks' weights on the device only around their use */
 };
 
 #define INNER(c) ((c)->num_heads * (c)->head_dim)
@@ -46,10 +48,13 @@ read_diffusers_config (td_flux_config *c, const char *path, td_error *err)
       || (st = td_config_bool (config, NULL, "guidance_embeds", false, false, &guidance, err))
       || (st = td_config_int_array (config, NULL, "axes_dims_rope", axes, 3, &n_axes, err)))
     goto out;
-  if (n_axes != 3 || axes[0] + axes[1] + axes[2] != v[3])
+  bool axes_ok = n_axes == 3;
+  for (int i = 0; axes_ok && i < 3; i++)
+    axes_ok = axes[i] > 0 && axes[i] <= v[3] && axes[i] % 2 == 0;
+  if (!axes_ok || axes[0] + axes[1] + axes[2] != v[3])
     {
-      st = td_error_set (err, TD_ERR_FORMAT, "%s: axes_dims_rope must be 3 numbers adding up to attention_head_dim",
-                         path);
+      st = td_error_set (err, TD_ERR_FORMAT, "%s: axes_dims_rope must be 3 positive even numbers adding up to "
+                         "attention_head_dim", path);
       goto out;
     }
   c->in_channels = (int) v[0];
@@ -95,6 +100,16 @@ infer_bfl_config (td_flux_config *c, td_weights *weights, td_error *err)
   const td_tensor *final = q_norm ? td_weights_get_host (weights, "final_layer.linear.weight", err) : NULL;
   if (final == NULL)
     return err != NULL ? err->status : TD_ERR_NOT_FOUND;
+  /* Sizes read off tensors are bounded as a config's would be, so that products stay in range. */
+  const td_tensor *sized[] = { img_in, txt_in, vector_in, q_norm, final };
+  for (size_t i = 0; i < G_N_ELEMENTS (sized); i++)
+    if (sized[i]->ndim < 1 || sized[i]->ndim > 2 || sized[i]->shape[0] < 1 || sized[i]->shape[0] > (1 << 16)
+        || sized[i]->shape[sized[i]->ndim - 1] > (1 << 16))
+      return td_error_set (err, TD_ERR_FORMAT, "%s: a FLUX size tensor has shape outside 1..65536 per dimension",
+                           td_weights_path (weights));
+  if (img_in->ndim != 2 || txt_in->ndim != 2 || vector_in->ndim != 2 || q_norm->ndim != 1 || final->ndim != 2)
+    return td_error_set (err, TD_ERR_FORMAT, "%s: img_in, txt_in, vector_in and final_layer.linear must be 2-D and "
+                         "the query norm 1-D", td_weights_path (weights));
   int inner = (int) img_in->shape[0];
   c->in_channels = (int) img_in->shape[1];
   c->out_channels = (int) final->shape[0];
@@ -118,12 +133,113 @@ infer_bfl_config (td_flux_config *c, td_weights *weights, td_error *err)
   if (axes != NULL)
     {
       int a[3];
-      char tail;
-      if (sscanf (axes, "%d,%d,%d%c", &a[0], &a[1], &a[2], &tail) != 3 || a[0] < 0 || a[1] < 0 || a[2] < 0
-          || a[0] % 2 || a[1] % 2 || a[2] % 2 || a[0] + a[1] + a[2] != c->head_dim)
+      bool ok = true;
+      const char *p = axes;
+      for (int i = 0; i < 3 && ok; i++)
+        {
+          char *end;
+          long long value = g_ascii_strtoll (p, &end, 10);
+          ok = end != p && g_ascii_isdigit (*p) && value > 0 && value <= c->head_dim && value % 2 == 0 && *end == (i < 2 ? ',' : '\0');
+          a[i] = ok ? (int) value : 0;
+          p = end + 1;
+        }
+      if (!ok || a[0] + a[1] + a[2] != c->head_dim)
         return td_error_set (err, TD_ERR_FORMAT, "%s: metadata axes_dims_rope \"%s\" is not three even numbers "
                              "adding up to the head size %d", td_weights_path (weights), axes, c->head_dim);
       memcpy (c->axes_dim, a, sizeof a);
+    }
+  return TD_OK;
+}
+
+/* A diffusers-named weight: as named, or (BFL layout) the fused tensor it is cut from,
+ * whose rank alone is known here; the cut is checked where it is used. */
+static td_status
+expect (td_flux_dit *model, td_error *err, const char *name, int ndim, const int64_t *shape)
+{
+  if (!model->bfl_layout)
+    return td_weights_expect (model->weights, name, ndim, shape, err);
+  td_flux_bfl_ref ref;
+  if (!td_flux_bfl_translate (name, &ref))
+    return td_error_set (err, TD_ERR_NOT_FOUND, "%s: no tensor for '%s'", td_weights_path (model->weights), name);
+  int64_t any[TD_MAX_DIMS];
+  for (int i = 0; i < TD_MAX_DIMS; i++)
+    any[i] = TD_ANY;
+  return td_weights_expect (model->weights, ref.name, ndim, any, err);
+}
+
+static td_status
+expect_linear (td_flux_dit *model, td_error *err, int64_t out, int64_t in, const char *fmt, int index)
+{
+  char prefix[160], name[176];
+  snprintf (prefix, sizeof prefix, fmt, index);
+  snprintf (name, sizeof name, "%s.weight", prefix);
+  td_status st = expect (model, err, name, TD_DIMS (out, in));
+  snprintf (name, sizeof name, "%s.bias", prefix);
+  return st != TD_OK ? st : expect (model, err, name, TD_DIMS (out));
+}
+
+/* Every tensor the forward pass reads, with its shape, before any is used. */
+static td_status
+check_weights (td_flux_dit *model, td_error *err)
+{
+  const td_flux_config *c = &model->config;
+  const int64_t inner = INNER (c), mlp = inner * c->mlp_ratio_x100 / 100, hd = c->head_dim;
+  td_status st;
+  if ((st = expect_linear (model, err, inner, c->in_channels, "x_embedder", 0))
+      || (st = expect_linear (model, err, inner, c->joint_attention_dim, "context_embedder", 0))
+      || (st = expect_linear (model, err, inner, 256, "time_text_embed.timestep_embedder.linear_1", 0))
+      || (st = expect_linear (model, err, inner, inner, "time_text_embed.timestep_embedder.linear_2", 0))
+      || (st = expect_linear (model, err, inner, c->pooled_projection_dim, "time_text_embed.text_embedder.linear_1", 0))
+      || (st = expect_linear (model, err, inner, inner, "time_text_embed.text_embedder.linear_2", 0))
+      || (c->guidance_embeds
+          && ((st = expect_linear (model, err, inner, 256, "time_text_embed.guidance_embedder.linear_1", 0))
+              || (st = expect_linear (model, err, inner, inner, "time_text_embed.guidance_embedder.linear_2", 0))))
+      || (st = expect_linear (model, err, 2 * inner, inner, "norm_out.linear", 0))
+      || (st = expect_linear (model, err, c->out_channels, inner, "proj_out", 0)))
+    return st;
+  static const char *const double_square[] = {
+    "attn.to_q", "attn.to_k", "attn.to_v", "attn.add_q_proj", "attn.add_k_proj", "attn.add_v_proj",
+    "attn.to_out.0", "attn.to_add_out",
+  };
+  static const char *const double_norms[] = { "norm_q", "norm_k", "norm_added_q", "norm_added_k" };
+  char fmt[160], name[176];
+  for (int b = 0; b < c->num_layers; b++)
+    {
+      for (size_t i = 0; i < G_N_ELEMENTS (double_square); i++)
+        {
+          snprintf (fmt, sizeof fmt, "transformer_blocks.%%d.%s", double_square[i]);
+          if ((st = expect_linear (model, err, inner, inner, fmt, b)))
+            return st;
+        }
+      for (size_t i = 0; i < G_N_ELEMENTS (double_norms); i++)
+        {
+          snprintf (name, sizeof name, "transformer_blocks.%d.attn.%s.weight", b, double_norms[i]);
+          if ((st = expect (model, err, name, TD_DIMS (hd))))
+            return st;
+        }
+      if ((st = expect_linear (model, err, 6 * inner, inner, "transformer_blocks.%d.norm1.linear", b))
+          || (st = expect_linear (model, err, 6 * inner, inner, "transformer_blocks.%d.norm1_context.linear", b))
+          || (st = expect_linear (model, err, mlp, inner, "transformer_blocks.%d.ff.net.0.proj", b))
+          || (st = expect_linear (model, err, inner, mlp, "transformer_blocks.%d.ff.net.2", b))
+          || (st = expect_linear (model, err, mlp, inner, "transformer_blocks.%d.ff_context.net.0.proj", b))
+          || (st = expect_linear (model, err, inner, mlp, "transformer_blocks.%d.ff_context.net.2", b)))
+        return st;
+    }
+  for (int b = 0; b < c->num_single_layers; b++)
+    {
+      if ((st = expect_linear (model, err, 3 * inner, inner, "single_transformer_blocks.%d.norm.linear", b))
+          || (st = expect_linear (model, err, mlp, inner, "single_transformer_blocks.%d.proj_mlp", b))
+          || (st = expect_linear (model, err, inner, inner, "single_transformer_blocks.%d.attn.to_q", b))
+          || (st = expect_linear (model, err, inner, inner, "single_transformer_blocks.%d.attn.to_k", b))
+          || (st = expect_linear (model, err, inner, inner, "single_transformer_blocks.%d.attn.to_v", b))
+          || (st = expect_linear (model, err, inner, inner + mlp, "single_transformer_blocks.%d.proj_out", b)))
+        return st;
+      for (int i = 0; i < 2; i++)
+        {
+          snprintf (name, sizeof name, "single_transformer_blocks.%d.attn.%s.weight", b, i ? "norm_k" : "norm_q");
+          if ((st = expect (model, err, name, TD_DIMS (hd))))
+            return st;
+        }
     }
   return TD_OK;
 }
@@ -154,6 +270,8 @@ td_flux_dit_load (const char *path, td_backend *backend, td_error *err)
       if (read_diffusers_config (&model->config, config_path, err) != TD_OK)
         goto fail;
     }
+  if (check_weights (model, err) != TD_OK)
+    goto fail;
   return model;
 
 fail:
@@ -286,6 +404,14 @@ linear (td_flux_dit *model, td_layer_ctx *ctx, const td_tensor *x, const char *f
   const td_tensor *w = flux_weight (model, ctx, name, true);
   snprintf (name, sizeof name, "%s.bias", prefix);
   const td_tensor *b = flux_weight (model, ctx, name, false);
+  if (w != NULL && x != NULL && (w->ndim != 2 || w->shape[1] != x->shape[x->ndim - 1]))
+    {
+      char got[96];
+      td_layer_fail (ctx, td_error_set (ctx->err, TD_ERR_FORMAT, "%s: tensor for '%s.weight' has shape %s, expected "
+                                        "[*, %" PRId64 "]", td_weights_path (model->weights), prefix,
+                                        td_shape_string (w->ndim, w->shape, got, sizeof got), x->shape[x->ndim - 1]));
+      return NULL;
+    }
   return td_layer_linear_w (ctx, x, w, b);
 }
 
@@ -619,6 +745,92 @@ out:
   return st;
 }
 
+td_dtype
+td_flux_dit_stored_dtype (td_flux_dit *model)
+{
+  td_error err = { 0 };
+  const td_tensor *t = td_weights_get_host (model->weights, model->bfl_layout ? "final_layer.linear.weight"
+                                                                             : "proj_out.weight", &err);
+  return t != NULL ? t->dtype : TD_BF16;
+}
+
+void
+td_flux_dit_set_streamed (td_flux_dit *model, bool streamed)
+{
+  model->streamed = streamed;
+}
+
+/* Every weight of a block, in diffusers names (the bias where there is one). */
+static const char *const double_block_weights[] = {
+  "norm1.linear", "norm1_context.linear", "attn.to_q", "attn.to_k", "attn.to_v", "attn.add_q_proj",
+  "attn.add_k_proj", "attn.add_v_proj", "attn.to_out.0", "attn.to_add_out", "ff.net.0.proj", "ff.net.2",
+  "ff_context.net.0.proj", "ff_context.net.2",
+};
+static const char *const double_block_norms[] = {
+  "attn.norm_q", "attn.norm_k", "attn.norm_added_q", "attn.norm_added_k",
+};
+static const char *const single_block_weights[] = {
+  "norm.linear", "attn.to_q", "attn.to_k", "attn.to_v", "proj_mlp", "proj_out",
+};
+static const char *const single_block_norms[] = { "attn.norm_q", "attn.norm_k" };
+
+/* Uploads a block's weights ahead of its compute (they stay cached until dropped). */
+static void
+prefetch_block (td_flux_dit *model, td_layer_ctx *ctx, bool single, int block)
+{
+  const char *kind = single ? "single_transformer_blocks" : "transformer_blocks";
+  const char *const *linears = single ? single_block_weights : double_block_weights;
+  const char *const *norms = single ? single_block_norms : double_block_norms;
+  const size_t n_linears = single ? G_N_ELEMENTS (single_block_weights) : G_N_ELEMENTS (double_block_weights);
+  const size_t n_norms = single ? G_N_ELEMENTS (single_block_norms) : G_N_ELEMENTS (double_block_norms);
+  char name[200];
+  for (size_t i = 0; i < n_linears && td_layer_ok (ctx); i++)
+    {
+      snprintf (name, sizeof name, "%s.%d.%s.weight", kind, block, linears[i]);
+      flux_weight (model, ctx, name, true);
+      snprintf (name, sizeof name, "%s.%d.%s.bias", kind, block, linears[i]);
+      flux_weight (model, ctx, name, false);
+    }
+  for (size_t i = 0; i < n_norms && td_layer_ok (ctx); i++)
+    {
+      snprintf (name, sizeof name, "%s.%d.%s.weight", kind, block, norms[i]);
+      flux_weight (model, ctx, name, true);
+    }
+}
+
+static gboolean
+derived_in_block (gpointer key, gpointer value, gpointer prefix)
+{
+  return g_str_has_prefix (key, prefix);
+}
+
+/* Frees a block's device weights (and their BFL-layout views) once its compute is recorded. */
+static void
+release_block (td_flux_dit *model, bool single, int block)
+{
+  char prefix[64];
+  snprintf (prefix, sizeof prefix, "%s.%d.", single ? "single_transformer_blocks" : "transformer_blocks", block);
+  g_hash_table_foreach_remove (model->derived, derived_in_block, prefix);
+  td_weights_drop_device (model->weights, prefix);
+  snprintf (prefix, sizeof prefix, "%s.%d.", single ? "single_blocks" : "double_blocks", block);
+  td_weights_drop_device (model->weights, prefix);
+}
+
+/* Streaming keeps two blocks on the device: the one about to run and the next. */
+static void
+stream_before (td_flux_dit *model, td_layer_ctx *ctx, bool single, int block)
+{
+  const td_flux_config *c = &model->config;
+  if (!model->streamed)
+    return;
+  prefetch_block (model, ctx, single, block); /* a lookup when the previous call fetched it */
+  const int count = single ? c->num_single_layers : c->num_layers;
+  if (block + 1 < count)
+    prefetch_block (model, ctx, single, block + 1);
+  else if (!single && c->num_single_layers > 0)
+    prefetch_block (model, ctx, true, 0);
+}
+
 td_tensor *
 td_flux_dit_forward (td_flux_dit *model, const td_tensor *latents, const td_tensor *txt, const td_tensor *pooled,
                      float timestep, float guidance, const td_tensor *rope_cos, const td_tensor *rope_sin,
@@ -642,13 +854,23 @@ td_flux_dit_forward (td_flux_dit *model, const td_tensor *latents, const td_tens
   td_tensor *x = linear (model, &ctx, latents, "x_embedder", 0);
   td_tensor *ctx_x = linear (model, &ctx, txt, "context_embedder", 0);
   for (int block = 0; block < c->num_layers && td_layer_ok (&ctx); block++)
-    double_block (model, &ctx, x, ctx_x, silu_temb, rope_cos, rope_sin, block);
+    {
+      stream_before (model, &ctx, false, block);
+      double_block (model, &ctx, x, ctx_x, silu_temb, rope_cos, rope_sin, block);
+      if (model->streamed)
+        release_block (model, false, block);
+    }
 
   td_tensor *joint = td_layer_concat (&ctx, ctx_x, x, 1);
   td_tensor_free (x);
   td_tensor_free (ctx_x);
   for (int block = 0; block < c->num_single_layers && td_layer_ok (&ctx); block++)
-    single_block (model, &ctx, joint, silu_temb, rope_cos, rope_sin, block);
+    {
+      stream_before (model, &ctx, true, block);
+      single_block (model, &ctx, joint, silu_temb, rope_cos, rope_sin, block);
+      if (model->streamed)
+        release_block (model, true, block);
+    }
   td_tensor *img = td_layer_slice (&ctx, joint, 1, n_txt, joint ? joint->shape[1] - n_txt : 0);
   td_tensor_free (joint);
 

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "models/flux_vae_bfl.h"
 #include "models/layers.h"
 #include "models/model_config.h"
 
@@ -12,6 +13,7 @@ struct td_flux_vae {
   td_vae_config config;
   td_backend *backend;
   td_weights *weights;
+  const volatile int *cancel;
 };
 
 static td_status
@@ -70,6 +72,108 @@ out:
   return st;
 }
 
+static td_status
+expect_resnet (td_weights *w, td_error *err, const char *prefix, int64_t in, int64_t out)
+{
+  td_status st;
+  if ((st = td_weights_expect_norm (w, err, in, true, "%s.norm1", prefix))
+      || (st = td_weights_expect_conv (w, err, out, in, 3, true, "%s.conv1", prefix))
+      || (st = td_weights_expect_norm (w, err, out, true, "%s.norm2", prefix))
+      || (st = td_weights_expect_conv (w, err, out, out, 3, true, "%s.conv2", prefix)))
+    return st;
+  return in != out ? td_weights_expect_conv (w, err, out, in, 1, true, "%s.conv_shortcut", prefix) : TD_OK;
+}
+
+static td_status
+expect_mid_block (td_weights *w, const td_vae_config *c, td_error *err, const char *part, int64_t channels)
+{
+  char prefix[96];
+  td_status st;
+  for (int i = 0; i < 2; i++)
+    {
+      snprintf (prefix, sizeof prefix, "%s.mid_block.resnets.%d", part, i);
+      if ((st = expect_resnet (w, err, prefix, channels, channels)))
+        return st;
+    }
+  if (!c->mid_attention)
+    return TD_OK;
+  static const char *const projections[4] = { "to_q", "to_k", "to_v", "to_out.0" };
+  for (int i = 0; i < 4; i++)
+    {
+      /* BFL's single file stores these as 1×1 convs [C, C, 1, 1]. */
+      char name[160];
+      snprintf (name, sizeof name, "%s.mid_block.attentions.0.%s.weight", part, projections[i]);
+      const td_tensor *stored = td_weights_has (w, name) ? td_weights_get_host (w, name, NULL) : NULL;
+      if (stored != NULL && stored->ndim == 4)
+        st = td_weights_expect_conv (w, err, channels, channels, 1, true, "%s.mid_block.attentions.0.%s", part,
+                                     projections[i]);
+      else
+        st = td_weights_expect_linear (w, err, channels, channels, true, "%s.mid_block.attentions.0.%s", part,
+                                       projections[i]);
+      if (st != TD_OK)
+        return st;
+    }
+  return td_weights_expect_norm (w, err, channels, true, "%s.mid_block.attentions.0.group_norm", part);
+}
+
+/* Every tensor the decoder (and the encoder, when the file has one) reads, with its
+ * shape, before any is used. */
+static td_status
+check_weights (td_weights *w, const td_vae_config *c, td_error *err)
+{
+  const int64_t top = c->block_out_channels[c->levels - 1], bottom = c->block_out_channels[0];
+  char prefix[96];
+  td_status st;
+  if ((st = td_weights_expect_conv (w, err, top, c->latent_channels, 3, true, "decoder.conv_in"))
+      || (st = expect_mid_block (w, c, err, "decoder", top))
+      || (st = td_weights_expect_norm (w, err, bottom, true, "decoder.conv_norm_out"))
+      || (st = td_weights_expect_conv (w, err, c->out_channels, bottom, 3, true, "decoder.conv_out")))
+    return st;
+  int64_t in = top;
+  for (int level = 0; level < c->levels; level++)
+    {
+      const int64_t out = c->block_out_channels[c->levels - 1 - level];
+      for (int j = 0; j < c->layers_per_block + 1; j++, in = out)
+        {
+          snprintf (prefix, sizeof prefix, "decoder.up_blocks.%d.resnets.%d", level, j);
+          if ((st = expect_resnet (w, err, prefix, in, out)))
+            return st;
+        }
+      if (level < c->levels - 1
+          && (st = td_weights_expect_conv (w, err, out, out, 3, true, "decoder.up_blocks.%d.upsamplers.0.conv", level)))
+        return st;
+    }
+  /* A decoder-only file has none of the encoder's tensors; with any of them, all must be there. */
+  static const char *const encoder_probes[] = { "encoder.conv_in.weight", "encoder.conv_out.weight",
+                                                "encoder.conv_norm_out.weight", "encoder.mid_block.resnets.0.conv1.weight" };
+  bool has_encoder = false;
+  for (size_t i = 0; i < G_N_ELEMENTS (encoder_probes); i++)
+    has_encoder = has_encoder || td_weights_has (w, encoder_probes[i]);
+  if (!has_encoder)
+    return TD_OK;
+  if ((st = td_weights_expect_conv (w, err, bottom, c->in_channels, 3, true, "encoder.conv_in"))
+      || (st = expect_mid_block (w, c, err, "encoder", top))
+      || (st = td_weights_expect_norm (w, err, top, true, "encoder.conv_norm_out"))
+      || (st = td_weights_expect_conv (w, err, 2 * (int64_t) c->latent_channels, top, 3, true, "encoder.conv_out")))
+    return st;
+  in = bottom;
+  for (int level = 0; level < c->levels; level++)
+    {
+      const int64_t out = c->block_out_channels[level];
+      for (int j = 0; j < c->layers_per_block; j++, in = out)
+        {
+          snprintf (prefix, sizeof prefix, "encoder.down_blocks.%d.resnets.%d", level, j);
+          if ((st = expect_resnet (w, err, prefix, in, out)))
+            return st;
+        }
+      if (level < c->levels - 1
+          && (st = td_weights_expect_conv (w, err, out, out, 3, true, "encoder.down_blocks.%d.downsamplers.0.conv",
+                                           level)))
+        return st;
+    }
+  return TD_OK;
+}
+
 td_flux_vae *
 td_flux_vae_load (const char *dir, td_backend *backend, td_error *err)
 {
@@ -80,7 +184,23 @@ td_flux_vae_load (const char *dir, td_backend *backend, td_error *err)
       return NULL;
     }
   vae->backend = backend != NULL ? backend : td_backend_host ();
-  if (read_config (&vae->config, dir, err) != TD_OK || (vae->weights = td_weights_open (dir, backend, err)) == NULL)
+  if (g_file_test (dir, G_FILE_TEST_IS_REGULAR))
+    {
+      /* BFL's single file (ae.safetensors): no config.json, BFL key names. */
+      bool ok = (vae->weights = td_weights_open (dir, backend, err)) != NULL
+                && td_flux_vae_bfl_config (vae->weights, &vae->config, err) == TD_OK;
+      if (ok)
+        td_weights_set_rename (vae->weights, td_flux_vae_bfl_name, &vae->config);
+      if (!ok || check_weights (vae->weights, &vae->config, err) != TD_OK)
+        {
+          td_error_prefix (err, "loading the VAE from %s", dir);
+          td_flux_vae_free (vae);
+          return NULL;
+        }
+      return vae;
+    }
+  if (read_config (&vae->config, dir, err) != TD_OK || (vae->weights = td_weights_open (dir, backend, err)) == NULL
+      || check_weights (vae->weights, &vae->config, err) != TD_OK)
     {
       td_error_prefix (err, "loading the VAE from %s", dir);
       td_flux_vae_free (vae);
@@ -179,6 +299,30 @@ resnet (td_flux_vae *vae, td_layer_ctx *ctx, td_tensor *x, const char *prefix)
 }
 
 /* Single-head self-attention over the H·W positions, plus the residual. */
+/* A linear layer whose weight may be stored as a 1×1 conv [out, in, 1, 1] (BFL's layout). */
+static td_tensor *
+attention_linear (td_layer_ctx *ctx, const td_tensor *x, const char *prefix)
+{
+  if (!td_layer_ok (ctx) || x == NULL)
+    return NULL;
+  char name[200];
+  snprintf (name, sizeof name, "%s.weight", prefix);
+  const td_tensor *w = td_weights_get (ctx->weights, name, ctx->err);
+  if (w == NULL)
+    {
+      td_layer_fail (ctx, ctx->err != NULL ? ctx->err->status : TD_ERR_NOT_FOUND);
+      return NULL;
+    }
+  if (w->ndim != 4 || w->shape[2] != 1 || w->shape[3] != 1)
+    return td_layer_linear (ctx, x, prefix);
+  const int64_t matrix[2] = { w->shape[0], w->shape[1] };
+  td_tensor *view = td_layer_reshape (ctx, w, 2, matrix);
+  snprintf (name, sizeof name, "%s.bias", prefix);
+  td_tensor *y = td_layer_linear_w (ctx, x, view, td_weights_get_optional (ctx->weights, name));
+  td_tensor_free (view);
+  return y;
+}
+
 static td_tensor *
 attention (td_flux_vae *vae, td_layer_ctx *ctx, td_tensor *x, const char *prefix)
 {
@@ -204,7 +348,7 @@ attention (td_flux_vae *vae, td_layer_ctx *ctx, td_tensor *x, const char *prefix
   for (int i = 0; i < 3; i++)
     {
       snprintf (name, sizeof name, "%s.%s", prefix, names[i]);
-      td_tensor *p = td_layer_linear (ctx, tokens, name);
+      td_tensor *p = attention_linear (ctx, tokens, name);
       qkv[i] = td_layer_reshape (ctx, p, 4, heads);
       td_tensor_free (p);
     }
@@ -216,7 +360,7 @@ attention (td_flux_vae *vae, td_layer_ctx *ctx, td_tensor *x, const char *prefix
   td_tensor *attended_flat = td_layer_reshape (ctx, attended, 3, token_shape);
   td_tensor_free (attended);
   snprintf (name, sizeof name, "%s.to_out.0", prefix);
-  td_tensor *projected = td_layer_linear (ctx, attended_flat, name);
+  td_tensor *projected = attention_linear (ctx, attended_flat, name);
   td_tensor_free (attended_flat);
 
   /* [1, HW, C] → [1, C, H, W] */
@@ -259,6 +403,25 @@ output_head (td_flux_vae *vae, td_layer_ctx *ctx, td_tensor *x, const char *part
   return out;
 }
 
+void
+td_flux_vae_set_cancel (td_flux_vae *vae, const volatile int *cancel)
+{
+  vae->cancel = cancel;
+}
+
+/* Fails the context when the cancel flag is set: checked between blocks, as one block of
+ * a large decode is the longest stretch without a check. */
+static bool
+go_on (td_flux_vae *vae, td_layer_ctx *ctx)
+{
+  if (td_layer_ok (ctx) && vae->cancel != NULL && *vae->cancel)
+    {
+      td_error_set (ctx->err, TD_ERR_CANCELLED, "cancelled");
+      td_layer_fail (ctx, TD_ERR_CANCELLED);
+    }
+  return td_layer_ok (ctx);
+}
+
 td_tensor *
 td_flux_vae_decode (td_flux_vae *vae, const td_tensor *z, td_error *err)
 {
@@ -269,12 +432,12 @@ td_flux_vae_decode (td_flux_vae *vae, const td_tensor *z, td_error *err)
       return NULL;
     }
   td_layer_ctx ctx = { .backend = vae->backend, .weights = vae->weights, .err = err };
-  td_tensor *x = td_layer_conv2d (&ctx, z, "decoder.conv_in", 1, 1);
+  td_tensor *x = go_on (vae, &ctx) ? td_layer_conv2d (&ctx, z, "decoder.conv_in", 1, 1) : NULL;
   x = mid_block (vae, &ctx, x, "decoder");
   char name[128];
-  for (int level = 0; level < c->levels && td_layer_ok (&ctx); level++)
+  for (int level = 0; level < c->levels && go_on (vae, &ctx); level++)
     {
-      for (int j = 0; j < c->layers_per_block + 1; j++)
+      for (int j = 0; j < c->layers_per_block + 1 && go_on (vae, &ctx); j++)
         {
           snprintf (name, sizeof name, "decoder.up_blocks.%d.resnets.%d", level, j);
           x = resnet (vae, &ctx, x, name);

@@ -22,6 +22,8 @@ typedef struct td_vae_config {
 
 typedef struct td_flux_vae td_flux_vae;
 
+/* dir: diffusers' vae/ folder (config.json and weights), or BFL's single file
+ * ae.safetensors (see flux_vae_bfl.h). */
 td_flux_vae *td_flux_vae_load (const char *dir, td_backend *backend, td_error *err);
 /* A VAE over weights in diffusers key layout, without a config.json; takes ownership of weights. */
 td_flux_vae *td_flux_vae_new_from_config (const td_vae_config *config, td_weights *weights, td_error *err);
@@ -33,5 +35,8 @@ int td_flux_vae_scale_factor (const td_flux_vae *vae);
 
 /* z [1, latent, h, w] (already unscaled: latents / scaling + shift) → image [1, 3, H, W] in about [-1, 1]. */
 td_tensor *td_flux_vae_decode (td_flux_vae *vae, const td_tensor *z, td_error *err);
+/* A flag, set from any thread or a signal handler, that stops td_flux_vae_decode (and the
+ * tiled decode) between blocks with TD_ERR_CANCELLED. NULL (the default) never cancels. */
+void td_flux_vae_set_cancel (td_flux_vae *vae, const volatile int *cancel);
 /* image [1, 3, H, W] in [-1, 1] → the mean of the latent distribution [1, latent, h, w]. */
 td_tensor *td_flux_vae_encode_mean (td_flux_vae *vae, const td_tensor *image, td_error *err);

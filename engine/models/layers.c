@@ -91,23 +91,47 @@ new_like_last (td_layer_ctx *ctx, const td_tensor *x, int64_t last)
   return td_layer_new (ctx, TD_F32, x->ndim, shape);
 }
 
+/* prefix + suffix, checked to have NDIM dimensions of these sizes (TD_ANY: any), then
+ * fetched. Errors name the checkpoint and the tensor. */
 static const td_tensor *
-weight (td_layer_ctx *ctx, const char *prefix, const char *suffix)
+weight (td_layer_ctx *ctx, const char *prefix, const char *suffix, int ndim, const int64_t *shape)
 {
   if (!td_layer_ok (ctx))
     return NULL;
-  const td_tensor *w = td_weights_getf (ctx->weights, ctx->err, "%s%s", prefix, suffix);
+  char name[512];
+  snprintf (name, sizeof name, "%s%s", prefix, suffix);
+  td_status st = td_weights_expect (ctx->weights, name, ndim, shape, ctx->err);
+  const td_tensor *w = st == TD_OK ? td_weights_get (ctx->weights, name, ctx->err) : NULL;
   if (w == NULL)
-    td_layer_fail (ctx, TD_ERR_NOT_FOUND);
+    td_layer_fail (ctx, st != TD_OK ? st : ctx->err != NULL ? ctx->err->status : TD_ERR_NOT_FOUND);
   return w;
 }
 
+/* As weight, but NULL without an error when the tensor is absent (biases). */
 static const td_tensor *
-optional_weight (td_layer_ctx *ctx, const char *prefix, const char *suffix)
+optional_weight (td_layer_ctx *ctx, const char *prefix, const char *suffix, int ndim, const int64_t *shape)
 {
   char name[512];
   snprintf (name, sizeof name, "%s%s", prefix, suffix);
-  return td_weights_get_optional (ctx->weights, name);
+  if (!td_layer_ok (ctx) || !td_weights_has (ctx->weights, name))
+    return NULL;
+  return weight (ctx, prefix, suffix, ndim, shape);
+}
+
+/* A 1-D [size] parameter (norm scale, bias). */
+static const td_tensor *
+vector (td_layer_ctx *ctx, const char *prefix, const char *suffix, int64_t size, bool required)
+{
+  return required ? weight (ctx, prefix, suffix, 1, &size) : optional_weight (ctx, prefix, suffix, 1, &size);
+}
+
+/* Refuses a scalar where a layer works over the last dimension. */
+static bool
+has_last_dim (td_layer_ctx *ctx, const td_tensor *x)
+{
+  if (x->ndim < 1 && td_layer_ok (ctx))
+    td_layer_fail (ctx, td_error_set (ctx->err, TD_ERR_INVALID_ARG, "a layer's input has no dimensions"));
+  return x->ndim >= 1;
 }
 
 td_tensor *
@@ -115,6 +139,15 @@ td_layer_linear_w (td_layer_ctx *ctx, const td_tensor *x, const td_tensor *w, co
 {
   if (!td_layer_ok (ctx) || x == NULL || w == NULL)
     return NULL;
+  if (x->ndim < 1 || w->ndim != 2 || w->shape[1] != x->shape[x->ndim - 1] || (b != NULL && (b->ndim != 1 || b->shape[0] != w->shape[0])))
+    {
+      char ws[96], xs[96];
+      td_layer_fail (ctx, td_error_set (ctx->err, TD_ERR_FORMAT, "%s: a linear weight of shape %s does not fit an input "
+                                        "of shape %s", td_weights_path (ctx->weights),
+                                        td_shape_string (w->ndim, w->shape, ws, sizeof ws),
+                                        td_shape_string (x->ndim, x->shape, xs, sizeof xs)));
+      return NULL;
+    }
   td_tensor *y = new_like_last (ctx, x, w->shape[w->ndim - 2]);
   if (y != NULL && !check (ctx, td_matmul (ctx->backend, y, x, w, b, ctx->err)))
     {
@@ -154,11 +187,14 @@ fp8_scale (td_layer_ctx *ctx, const td_tensor *w, const char *prefix, float *sca
 td_tensor *
 td_layer_linear (td_layer_ctx *ctx, const td_tensor *x, const char *prefix)
 {
-  const td_tensor *w = weight (ctx, prefix, ".weight");
+  if (x == NULL || !has_last_dim (ctx, x))
+    return NULL;
+  const int64_t w_shape[2] = { TD_ANY, x->shape[x->ndim - 1] };
+  const td_tensor *w = weight (ctx, prefix, ".weight", 2, w_shape);
   float scale;
   if (w == NULL || !fp8_scale (ctx, w, prefix, &scale))
     return NULL;
-  const td_tensor *b = optional_weight (ctx, prefix, ".bias");
+  const td_tensor *b = vector (ctx, prefix, ".bias", w->shape[0], false);
   if (scale == 1.0f)
     return td_layer_linear_w (ctx, x, w, b);
   /* x · (s·W)ᵀ + b = s · (x · Wᵀ) + b */
@@ -174,10 +210,13 @@ td_layer_linear (td_layer_ctx *ctx, const td_tensor *x, const char *prefix)
 td_tensor *
 td_layer_layer_norm (td_layer_ctx *ctx, const td_tensor *x, const char *prefix, float eps)
 {
-  const td_tensor *w = weight (ctx, prefix, ".weight");
-  if (w == NULL || x == NULL)
+  if (x == NULL || !has_last_dim (ctx, x))
     return NULL;
-  const td_tensor *b = optional_weight (ctx, prefix, ".bias");
+  const int64_t c = x->shape[x->ndim - 1];
+  const td_tensor *w = vector (ctx, prefix, ".weight", c, true);
+  const td_tensor *b = vector (ctx, prefix, ".bias", c, false);
+  if (w == NULL || !td_layer_ok (ctx))
+    return NULL;
   td_tensor *y = td_layer_new (ctx, TD_F32, x->ndim, x->shape);
   if (y != NULL && !check (ctx, td_layer_norm (ctx->backend, y, x, w, b, eps, ctx->err)))
     {
@@ -190,8 +229,10 @@ td_layer_layer_norm (td_layer_ctx *ctx, const td_tensor *x, const char *prefix, 
 td_tensor *
 td_layer_rms_norm (td_layer_ctx *ctx, const td_tensor *x, const char *weight_name, float eps)
 {
-  const td_tensor *w = weight (ctx, weight_name, "");
-  if (w == NULL || x == NULL)
+  if (x == NULL || !has_last_dim (ctx, x))
+    return NULL;
+  const td_tensor *w = vector (ctx, weight_name, "", x->shape[x->ndim - 1], true);
+  if (w == NULL)
     return NULL;
   td_tensor *y = td_layer_new (ctx, TD_F32, x->ndim, x->shape);
   if (y != NULL && !check (ctx, td_rms_norm (ctx->backend, y, x, w, eps, ctx->err)))
@@ -205,9 +246,11 @@ td_layer_rms_norm (td_layer_ctx *ctx, const td_tensor *x, const char *weight_nam
 td_tensor *
 td_layer_group_norm (td_layer_ctx *ctx, const td_tensor *x, const char *prefix, int groups, float eps)
 {
-  const td_tensor *w = weight (ctx, prefix, ".weight");
-  const td_tensor *b = weight (ctx, prefix, ".bias");
-  if (w == NULL || b == NULL || x == NULL)
+  if (x == NULL || x->ndim < 2)
+    return NULL;
+  const td_tensor *w = vector (ctx, prefix, ".weight", x->shape[1], true);
+  const td_tensor *b = vector (ctx, prefix, ".bias", x->shape[1], true);
+  if (w == NULL || b == NULL)
     return NULL;
   td_tensor *y = td_layer_new (ctx, TD_F32, x->ndim, x->shape);
   if (y != NULL && !check (ctx, td_group_norm (ctx->backend, y, x, w, b, groups, eps, ctx->err)))
@@ -221,16 +264,22 @@ td_layer_group_norm (td_layer_ctx *ctx, const td_tensor *x, const char *prefix, 
 td_tensor *
 td_layer_conv2d (td_layer_ctx *ctx, const td_tensor *x, const char *prefix, int stride, int pad)
 {
-  const td_tensor *w = weight (ctx, prefix, ".weight");
-  if (w == NULL || x == NULL)
+  if (x == NULL || x->ndim != 4)
     return NULL;
-  if (w->ndim != 4 || x->ndim != 4)
+  const int64_t w_shape[4] = { TD_ANY, x->shape[1], TD_ANY, TD_ANY };
+  const td_tensor *w = weight (ctx, prefix, ".weight", 4, w_shape);
+  const td_tensor *b = w != NULL ? vector (ctx, prefix, ".bias", w->shape[0], false) : NULL;
+  if (w == NULL || !td_layer_ok (ctx))
+    return NULL;
+  if (w->shape[2] < 1 || w->shape[3] < 1 || stride < 1 || x->shape[2] + 2 * pad < w->shape[2]
+      || x->shape[3] + 2 * pad < w->shape[3])
     {
-      td_error_set (ctx->err, TD_ERR_FORMAT, "%s: %s.weight should be 4-D", td_weights_path (ctx->weights), prefix);
-      td_layer_fail (ctx, TD_ERR_FORMAT);
+      char ws[96];
+      td_layer_fail (ctx, td_error_set (ctx->err, TD_ERR_FORMAT, "%s: tensor '%s.weight' has shape %s, a kernel larger "
+                                        "than its input", td_weights_path (ctx->weights), prefix,
+                                        td_shape_string (w->ndim, w->shape, ws, sizeof ws)));
       return NULL;
     }
-  const td_tensor *b = optional_weight (ctx, prefix, ".bias");
   int64_t ho = (x->shape[2] + 2 * pad - w->shape[2]) / stride + 1;
   int64_t wo = (x->shape[3] + 2 * pad - w->shape[3]) / stride + 1;
   const int64_t shape[4] = { x->shape[0], w->shape[0], ho, wo };

@@ -12,6 +12,55 @@
 #include "models/qwen2vl_private.h"
 #include "models/rope_tables.h"
 
+static td_status
+check_vision_weights (td_weights *w, const td_qwen2vl_vision_config *vc, td_error *err)
+{
+  const int64_t e = vc->embed_dim, merged = (int64_t) vc->embed_dim * vc->merge_size * vc->merge_size;
+  td_status st;
+  if ((st = td_weights_expectf (w, err,
+                                TD_DIMS (e, vc->in_channels, vc->temporal_patch_size, vc->patch_size, vc->patch_size),
+                                "visual.patch_embed.proj.weight"))
+      || (st = td_weights_expect_norm (w, err, e, true, "visual.merger.ln_q"))
+      || (st = td_weights_expect_linear (w, err, merged, merged, true, "visual.merger.mlp.0"))
+      || (st = td_weights_expect_linear (w, err, vc->out_dim, merged, true, "visual.merger.mlp.2")))
+    return st;
+  for (int b = 0; b < vc->depth; b++)
+    if ((st = td_weights_expect_linear (w, err, 3 * e, e, true, "visual.blocks.%d.attn.qkv", b))
+        || (st = td_weights_expect_linear (w, err, e, e, true, "visual.blocks.%d.attn.proj", b))
+        || (st = td_weights_expect_norm (w, err, e, true, "visual.blocks.%d.norm1", b))
+        || (st = td_weights_expect_norm (w, err, e, true, "visual.blocks.%d.norm2", b))
+        || (st = td_weights_expect_linear (w, err, vc->mlp_dim, e, true, "visual.blocks.%d.mlp.fc1", b))
+        || (st = td_weights_expect_linear (w, err, e, vc->mlp_dim, true, "visual.blocks.%d.mlp.fc2", b)))
+      return st;
+  return TD_OK;
+}
+
+/* Every tensor the language model and the vision tower read, with its shape, before any is used. */
+static td_status
+check_weights (td_weights *w, const td_qwen2vl_config *c, td_error *err)
+{
+  const int64_t d = c->hidden_size, q = (int64_t) c->num_heads * c->head_dim;
+  const int64_t kv = (int64_t) c->num_kv_heads * c->head_dim, ff = c->intermediate_size;
+  td_status st;
+  if ((st = td_weights_expectf (w, err, TD_DIMS (c->vocab_size, d), "embed_tokens.weight"))
+      || (!c->tie_embeddings && (st = td_weights_expectf (w, err, TD_DIMS (c->vocab_size, d), "lm_head.weight")))
+      || (st = td_weights_expectf (w, err, TD_DIMS (d), "norm.weight"))
+      || (st = check_vision_weights (w, &c->vision, err)))
+    return st;
+  for (int l = 0; l < c->num_layers; l++)
+    if ((st = td_weights_expect_linear (w, err, q, d, true, "layers.%d.self_attn.q_proj", l))
+        || (st = td_weights_expect_linear (w, err, kv, d, true, "layers.%d.self_attn.k_proj", l))
+        || (st = td_weights_expect_linear (w, err, kv, d, true, "layers.%d.self_attn.v_proj", l))
+        || (st = td_weights_expect_linear (w, err, d, q, false, "layers.%d.self_attn.o_proj", l))
+        || (st = td_weights_expect_linear (w, err, ff, d, false, "layers.%d.mlp.gate_proj", l))
+        || (st = td_weights_expect_linear (w, err, ff, d, false, "layers.%d.mlp.up_proj", l))
+        || (st = td_weights_expect_linear (w, err, d, ff, false, "layers.%d.mlp.down_proj", l))
+        || (st = td_weights_expectf (w, err, TD_DIMS (d), "layers.%d.input_layernorm.weight", l))
+        || (st = td_weights_expectf (w, err, TD_DIMS (d), "layers.%d.post_attention_layernorm.weight", l)))
+      return st;
+  return TD_OK;
+}
+
 td_qwen2vl *
 td_qwen2vl_load (const char *dir, td_backend *backend, td_error *err)
 {
@@ -23,7 +72,12 @@ td_qwen2vl_load (const char *dir, td_backend *backend, td_error *err)
     }
   model->backend = backend != NULL ? backend : td_backend_host ();
   g_autofree char *config_path = g_build_filename (dir, "config.json", NULL);
+  g_autofree char *generation_path = g_build_filename (dir, "generation_config.json", NULL);
   if (td_qwen2vl_config_read (config_path, &model->config, err) != TD_OK)
+    goto fail;
+  /* The official sampler keeps every EOS id of both files from being picked early. */
+  if (g_file_test (generation_path, G_FILE_TEST_EXISTS)
+      && td_qwen2vl_generation_config_read (generation_path, &model->config, err) != TD_OK)
     goto fail;
   model->weights = td_weights_open (dir, backend, err);
   if (model->weights == NULL)
@@ -34,22 +88,7 @@ td_qwen2vl_load (const char *dir, td_backend *backend, td_error *err)
   td_weights_add_prefix (model->weights, "model.");
   td_weights_add_prefix (model->weights, "model.language_model.");
 
-  const td_qwen2vl_config *c = &model->config;
-  const td_qwen2vl_vision_config *vc = &c->vision;
-  const int64_t table_shape[2] = { c->vocab_size, c->hidden_size };
-  const int64_t kernel_shape[5] = { vc->embed_dim, vc->in_channels, vc->temporal_patch_size, vc->patch_size,
-                                    vc->patch_size };
-  const int64_t q_shape[2] = { (int64_t) c->num_heads * c->head_dim, c->hidden_size };
-  const int64_t k_shape[2] = { (int64_t) c->num_kv_heads * c->head_dim, c->hidden_size };
-  const int64_t merger_shape[2] = { vc->out_dim, (int64_t) vc->embed_dim * vc->merge_size * vc->merge_size };
-  if (td_weights_expect_shape (model->weights, "embed_tokens.weight", 2, table_shape, err) != TD_OK
-      || td_weights_expect_shape (model->weights, "visual.patch_embed.proj.weight", 5, kernel_shape, err) != TD_OK
-      || td_weights_expect_shape (model->weights, "layers.0.self_attn.q_proj.weight", 2, q_shape, err) != TD_OK
-      || td_weights_expect_shape (model->weights, "layers.0.self_attn.k_proj.weight", 2, k_shape, err) != TD_OK
-      || td_weights_expect_shape (model->weights, "visual.merger.mlp.2.weight", 2, merger_shape, err) != TD_OK)
-    goto fail;
-  if (!c->tie_embeddings
-      && td_weights_expect_shape (model->weights, "lm_head.weight", 2, table_shape, err) != TD_OK)
+  if (check_weights (model->weights, &model->config, err) != TD_OK)
     goto fail;
   return model;
 

@@ -1,13 +1,15 @@
 /* qwen2vl.h — Qwen2-VL (Qwen/Qwen2-VL-7B-Instruct): the vision tower (2-D rotary ViT and
  * 2×2 patch merger), the Qwen2 language model with multimodal rotary positions (M-RoPE),
  * a key/value cache on the backend, and greedy or sampled decoding that keeps the
- * final-norm hidden state of every generated token (what ThinkDiff-LVLM aligns to T5).
+ * final-norm hidden state each token was picked from (what ThinkDiff-LVLM aligns to T5).
  */
 #pragma once
 
 #include <stdbool.h>
 
 #include "backend/backend.h"
+
+#define TD_QWEN2VL_MAX_EOS 16
 
 typedef struct td_qwen2vl_vision_config {
   int depth;               /* 32 */
@@ -41,7 +43,9 @@ typedef struct td_qwen2vl_config {
   int video_token_id;
   int vision_start_token_id;
   int vision_end_token_id;
-  int eos_token_id;        /* −1 when the config names none */
+  int eos_token_id;        /* the first of eos_token_ids, −1 when the config names none */
+  int eos_token_ids[TD_QWEN2VL_MAX_EOS]; /* config.json's, then generation_config.json's */
+  int n_eos_token_ids;
   td_qwen2vl_vision_config vision;
 } td_qwen2vl_config;
 
@@ -50,6 +54,9 @@ typedef struct td_qwen2vl td_qwen2vl;
 /* Reads a config.json in the published flat form (rope_scaling: {type: mrope}) or the
  * nested form (text_config, rope_parameters); errors name the file and key. */
 td_status td_qwen2vl_config_read (const char *path, td_qwen2vl_config *config, td_error *err);
+/* Adds the eos_token_id (an integer or a list) of a generation_config.json to
+ * config->eos_token_ids; td_qwen2vl_load does this when the file is there. */
+td_status td_qwen2vl_generation_config_read (const char *path, td_qwen2vl_config *config, td_error *err);
 
 /* dir holds config.json and the weights (legacy `model.layers.*` / `visual.*` names or
  * the `model.language_model.*` / `model.visual.*` ones). Weights stay in their stored dtype. */
@@ -98,7 +105,7 @@ td_tensor *td_qwen2vl_logits (td_qwen2vl *model, const td_tensor *hidden, td_err
 
 typedef struct td_qwen2vl_generate_params {
   int max_new_tokens;
-  int min_new_tokens;  /* EOS is not picked before this many tokens */
+  int min_new_tokens;  /* every EOS id (config and generation config) is −∞ before this many tokens */
   float temperature;   /* <= 0: greedy */
   float top_p;
   uint64_t seed;
@@ -109,9 +116,10 @@ typedef struct td_qwen2vl_generate_params {
 } td_qwen2vl_generate_params;
 
 /* Decodes after a prefill. tokens (max_new_tokens entries) receives the generated
- * ids, *n_generated their count; *hidden (may be NULL) gets the final-norm hidden
- * state at each generated token's position [1, n_generated, hidden], as a
- * teacher-forced pass over the whole sequence computes it. */
+ * ids, *n_generated their count; *hidden (may be NULL) gets, as the official vLLM
+ * path returns them, the final-norm hidden state each token was picked from
+ * [1, n_generated, hidden]: the last prompt position, then generated tokens
+ * 1 … n_generated − 1. The last token is never fed back. */
 td_status td_qwen2vl_generate (td_qwen2vl_session *session, const td_tensor *prefill_hidden,
                                const td_qwen2vl_generate_params *params, int32_t *tokens, int *n_generated,
                                td_tensor **hidden, td_error *err);

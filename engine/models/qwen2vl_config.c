@@ -86,22 +86,33 @@ read_rope (const td_model_config *config, JsonObject *text, td_qwen2vl_config *c
   return TD_OK;
 }
 
-/* eos_token_id: an integer, a list (the first is taken) or null/absent (−1). */
+/* Adds eos_token_id of `where` (an integer, a list, or null/absent) to the config's
+ * EOS ids; the first one seen also becomes eos_token_id. */
 static td_status
-read_eos (const td_model_config *config, JsonObject *text, int *out, td_error *err)
+read_eos (const td_model_config *config, JsonObject *where, td_qwen2vl_config *c, td_error *err)
 {
-  JsonObject *where = pick (config, text, "eos_token_id");
   JsonNode *node = json_object_get_member (where, "eos_token_id");
-  long long values[16] = { -1 };
+  long long values[TD_QWEN2VL_MAX_EOS] = { -1 };
   int count = 0;
   td_status st = TD_OK;
   if (node != NULL && JSON_NODE_HOLDS_ARRAY (node))
-    st = td_config_int_array (config, where, "eos_token_id", values, 16, &count, err);
-  else
-    st = td_config_int (config, where, "eos_token_id", false, -1, -1, (1 << 24) - 1, &values[0], err);
-  if (st == TD_OK && count > 0 && (values[0] < 0 || values[0] >= (1 << 24)))
-    st = td_error_set (err, TD_ERR_FORMAT, "%s: \"eos_token_id\" is out of range", config->path);
-  *out = (int) values[0];
+    st = td_config_int_array (config, where, "eos_token_id", values, TD_QWEN2VL_MAX_EOS, &count, err);
+  else if ((st = td_config_int (config, where, "eos_token_id", false, -1, -1, (1 << 24) - 1, &values[0], err)) == TD_OK)
+    count = values[0] >= 0;
+  for (int i = 0; st == TD_OK && i < count; i++)
+    {
+      if (values[i] < 0 || values[i] >= (1 << 24))
+        return td_error_set (err, TD_ERR_FORMAT, "%s: \"eos_token_id\" is out of range", config->path);
+      bool known = false;
+      for (int k = 0; k < c->n_eos_token_ids; k++)
+        known = known || c->eos_token_ids[k] == (int) values[i];
+      if (known)
+        continue;
+      if (c->n_eos_token_ids == TD_QWEN2VL_MAX_EOS)
+        return td_error_set (err, TD_ERR_LIMIT, "%s: more than %d EOS ids", config->path, TD_QWEN2VL_MAX_EOS);
+      c->eos_token_ids[c->n_eos_token_ids++] = (int) values[i];
+    }
+  c->eos_token_id = c->n_eos_token_ids > 0 ? c->eos_token_ids[0] : -1;
   return st;
 }
 
@@ -148,7 +159,7 @@ read_text (const td_model_config *config, JsonObject *text, td_qwen2vl_config *c
     return td_error_set (err, TD_ERR_FORMAT, "%s: \"rms_norm_eps\" must be positive", config->path);
   c->head_dim = c->hidden_size / c->num_heads;
   if ((st = activation (config, "hidden_act", act, &c->activation, err)) || (st = read_rope (config, text, c, err))
-      || (st = read_eos (config, text, &c->eos_token_id, err)))
+      || (st = read_eos (config, pick (config, text, "eos_token_id"), c, err)))
     return st;
 
   /* Token ids sit at the top level in both forms; the defaults are Qwen2-VL's. */
@@ -161,6 +172,9 @@ read_text (const td_model_config *config, JsonObject *text, td_qwen2vl_config *c
       if ((st = td_config_int (config, pick (config, text, id_keys[i]), id_keys[i], false, id_defaults[i], 0,
                                (1 << 24) - 1, &id, err)))
         return st;
+      if (id >= c->vocab_size)
+        return td_error_set (err, TD_ERR_FORMAT, "%s: \"%s\" %lld is outside the vocabulary (%d)", config->path,
+                             id_keys[i], id, c->vocab_size);
       *ids[i] = (int) id;
     }
   return TD_OK;
@@ -224,6 +238,17 @@ td_qwen2vl_config_read (const char *path, td_qwen2vl_config *c, td_error *err)
   td_status st = read_text (config, text, c, err);
   if (st == TD_OK)
     st = read_vision (config, c, err);
+  td_model_config_free (config);
+  return st;
+}
+
+td_status
+td_qwen2vl_generation_config_read (const char *path, td_qwen2vl_config *c, td_error *err)
+{
+  td_model_config *config = td_model_config_load (path, err);
+  if (config == NULL)
+    return err != NULL ? err->status : TD_ERR_IO;
+  td_status st = read_eos (config, config->root, c, err);
   td_model_config_free (config);
   return st;
 }

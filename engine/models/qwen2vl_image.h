@@ -11,8 +11,8 @@
 #include "thinkdiff.h"
 
 typedef struct td_qwen2vl_image_params {
-  int64_t min_pixels;      /* 56·56 by default */
-  int64_t max_pixels;      /* 28·28·1280 by default */
+  int64_t min_pixels;      /* 3136 (56·56) by default */
+  int64_t max_pixels;      /* 12845056 (28·28·16384) by default */
   int patch_size;          /* 14 */
   int temporal_patch_size; /* 2 */
   int merge_size;          /* 2 */
@@ -22,6 +22,12 @@ typedef struct td_qwen2vl_image_params {
 
 /* The processor's defaults (Qwen2-VL-7B-Instruct's preprocessor_config.json). */
 void td_qwen2vl_image_params_default (td_qwen2vl_image_params *params);
+
+/* The defaults overridden by the model folder's preprocessor_config.json when it is
+ * there: min_pixels / max_pixels (or size.shortest_edge / size.longest_edge, as newer
+ * transformers writes them), patch_size, temporal_patch_size, merge_size,
+ * image_mean, image_std. Errors name the file and key. */
+td_status td_qwen2vl_image_params_read (const char *model_dir, td_qwen2vl_image_params *params, td_error *err);
 
 /* The size an image of height × width is resized to: both sides multiples of factor,
  * the area within [min_pixels, max_pixels], the aspect ratio kept as well as that allows.

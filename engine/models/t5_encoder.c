@@ -32,7 +32,7 @@ read_config (td_t5_config *c, const char *dir, td_error *err)
       || (st = td_config_int (config, NULL, "d_ff", true, 0, 1, 1 << 18, &v[3], err))
       || (st = td_config_int (config, NULL, "num_heads", true, 0, 1, 1024, &v[4], err))
       || (st = td_config_int (config, NULL, "num_layers", true, 0, 1, 1024, &v[5], err))
-      || (st = td_config_int (config, NULL, "relative_attention_num_buckets", false, 32, 2, 4096, &v[6], err))
+      || (st = td_config_int (config, NULL, "relative_attention_num_buckets", false, 32, 4, 4096, &v[6], err))
       || (st = td_config_int (config, NULL, "relative_attention_max_distance", false, 128, 2, 1 << 20, &v[7], err))
       || (st = td_config_double (config, NULL, "layer_norm_epsilon", false, 1e-6, &eps, err))
       || (st = td_config_string (config, NULL, "feed_forward_proj", false, "relu", &proj, err))
@@ -47,6 +47,15 @@ read_config (td_t5_config *c, const char *dir, td_error *err)
   c->num_layers = (int) v[5];
   c->num_buckets = (int) v[6];
   c->max_distance = (int) v[7];
+  /* Half the buckets per direction, half of those exact: the logarithmic rest needs a
+   * max_distance past the exact ones. */
+  if (c->num_buckets % 2 != 0 || c->max_distance <= c->num_buckets / 4)
+    {
+      st = td_error_set (err, TD_ERR_FORMAT, "%s: relative_attention_num_buckets %d must be even and "
+                         "relative_attention_max_distance %d above a quarter of it", path, c->num_buckets,
+                         c->max_distance);
+      goto out;
+    }
   c->eps = (float) eps;
   c->gated = strncmp (proj, "gated-", 6) == 0;
   const char *name = act != NULL ? act : (c->gated ? proj + 6 : proj);
@@ -65,6 +74,82 @@ out:
   return st;
 }
 
+static int64_t
+dim_of (td_weights *w, const char *name, int i)
+{
+  td_error ignored = { 0 };
+  const td_tensor *t = td_weights_has (w, name) ? td_weights_get_host (w, name, &ignored) : NULL;
+  return t != NULL && i < t->ndim ? t->shape[i] : -1;
+}
+
+/* A single file without config.json (ComfyUI's t5xxl_fp16.safetensors): sizes from
+ * the shapes (heads from the relative attention bias); what shapes cannot tell is
+ * T5 v1.1's (max distance 128, eps 1e-6, gelu_new in the gated feed-forward). */
+static td_status
+infer_config (td_t5_config *c, td_weights *w, td_error *err)
+{
+  const char *path = td_weights_path (w);
+  int64_t vocab = dim_of (w, "shared.weight", 0), d_model = dim_of (w, "shared.weight", 1);
+  const char *bias = "encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight";
+  int64_t buckets = dim_of (w, bias, 0), heads = dim_of (w, bias, 1);
+  int64_t inner = dim_of (w, "encoder.block.0.layer.0.SelfAttention.q.weight", 0);
+  bool gated = td_weights_has (w, "encoder.block.0.layer.1.DenseReluDense.wi_0.weight");
+  int64_t d_ff = dim_of (w, gated ? "encoder.block.0.layer.1.DenseReluDense.wi_0.weight"
+                                  : "encoder.block.0.layer.1.DenseReluDense.wi.weight", 0);
+  int layers = 0;
+  char name[96];
+  for (; layers < 1024; layers++)
+    {
+      snprintf (name, sizeof name, "encoder.block.%d.layer.0.SelfAttention.q.weight", layers);
+      if (!td_weights_has (w, name))
+        break;
+    }
+  if (vocab < 1 || vocab > 1 << 24 || d_model < 1 || d_model > 1 << 16 || buckets < 2 || buckets > 1024
+      || heads < 1 || heads > 1024 || inner < heads || inner % heads != 0 || d_ff < 1 || d_ff > 1 << 18 || layers == 0)
+    return td_error_set (err, TD_ERR_FORMAT, "%s: not a T5 encoder (shared.weight, encoder.block.N.*)", path);
+  *c = (td_t5_config) {
+    .vocab_size = (int) vocab, .d_model = (int) d_model, .d_kv = (int) (inner / heads), .d_ff = (int) d_ff,
+    .num_heads = (int) heads, .num_layers = layers, .num_buckets = (int) buckets, .max_distance = 128,
+    .eps = 1e-6f, .gated = gated, .activation = gated ? TD_UNARY_GELU_TANH : TD_UNARY_RELU,
+  };
+  return TD_OK;
+}
+
+/* Every tensor the forward pass reads, with its shape, before any is used. */
+static td_status
+check_weights (td_weights *w, const td_t5_config *c, td_error *err)
+{
+  const int64_t d = c->d_model, inner = (int64_t) c->num_heads * c->d_kv, ff = c->d_ff;
+  const char *table = td_weights_has (w, "encoder.embed_tokens.weight") ? "encoder.embed_tokens.weight" : "shared.weight";
+  td_status st;
+  if ((st = td_weights_expectf (w, err, TD_DIMS (c->vocab_size, d), "%s", table)) != TD_OK
+      || (st = td_weights_expectf (w, err, TD_DIMS (c->num_buckets, c->num_heads),
+                                   "encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight")) != TD_OK
+      || (st = td_weights_expectf (w, err, TD_DIMS (d), "encoder.final_layer_norm.weight")) != TD_OK)
+    return st;
+  static const char *const qkv[3] = { "q", "k", "v" };
+  for (int l = 0; l < c->num_layers; l++)
+    {
+      const char *block = "encoder.block";
+      for (int i = 0; i < 3; i++)
+        if ((st = td_weights_expectf (w, err, TD_DIMS (inner, d), "%s.%d.layer.0.SelfAttention.%s.weight", block, l,
+                                      qkv[i])) != TD_OK)
+          return st;
+      if ((st = td_weights_expectf (w, err, TD_DIMS (d, inner), "%s.%d.layer.0.SelfAttention.o.weight", block, l))
+          || (st = td_weights_expectf (w, err, TD_DIMS (d), "%s.%d.layer.0.layer_norm.weight", block, l))
+          || (st = td_weights_expectf (w, err, TD_DIMS (d), "%s.%d.layer.1.layer_norm.weight", block, l))
+          || (st = td_weights_expectf (w, err, TD_DIMS (d, ff), "%s.%d.layer.1.DenseReluDense.wo.weight", block, l)))
+        return st;
+      if (c->gated
+            ? (st = td_weights_expectf (w, err, TD_DIMS (ff, d), "%s.%d.layer.1.DenseReluDense.wi_0.weight", block, l))
+                || (st = td_weights_expectf (w, err, TD_DIMS (ff, d), "%s.%d.layer.1.DenseReluDense.wi_1.weight", block,
+                                             l))
+            : (st = td_weights_expectf (w, err, TD_DIMS (ff, d), "%s.%d.layer.1.DenseReluDense.wi.weight", block, l)))
+        return st;
+    }
+  return TD_OK;
+}
+
 td_t5_encoder *
 td_t5_encoder_load (const char *dir, td_backend *backend, td_error *err)
 {
@@ -75,16 +160,16 @@ td_t5_encoder_load (const char *dir, td_backend *backend, td_error *err)
       return NULL;
     }
   encoder->backend = backend != NULL ? backend : td_backend_host ();
-  if (read_config (&encoder->config, dir, err) != TD_OK)
+  bool single_file = g_file_test (dir, G_FILE_TEST_IS_REGULAR);
+  if (!single_file && read_config (&encoder->config, dir, err) != TD_OK)
     goto fail;
   encoder->weights = td_weights_open (dir, backend, err);
   if (encoder->weights == NULL)
     goto fail;
+  if (single_file && infer_config (&encoder->config, encoder->weights, err) != TD_OK)
+    goto fail;
 
-  const td_t5_config *c = &encoder->config;
-  const int64_t bias_shape[2] = { c->num_buckets, c->num_heads };
-  if (td_weights_expect_shape (encoder->weights, "encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight",
-                               2, bias_shape, err) != TD_OK)
+  if (check_weights (encoder->weights, &encoder->config, err) != TD_OK)
     goto fail;
   return encoder;
 
@@ -99,7 +184,8 @@ td_t5_encoder_new_from_config (const td_t5_config *config, td_weights *weights, 
 {
   const td_t5_config *c = config;
   bool valid = c->vocab_size >= 1 && c->d_model >= 1 && c->d_kv >= 1 && c->d_ff >= 1 && c->num_heads >= 1
-               && c->num_layers >= 1 && c->num_buckets >= 2 && c->max_distance >= 2;
+               && c->num_layers >= 1 && c->num_buckets >= 4 && c->num_buckets % 2 == 0
+               && c->max_distance > c->num_buckets / 4;
   td_t5_encoder *encoder = valid ? calloc (1, sizeof *encoder) : NULL;
   if (encoder == NULL)
     {
@@ -142,7 +228,10 @@ td_t5_relative_bucket (int relative_position, int num_buckets, int max_distance)
   /* Logarithmic buckets up to max_distance, in f32 as the reference computes them. */
   float scaled = logf ((float) n / (float) max_exact) / logf ((float) max_distance / (float) max_exact)
                  * (float) (num_buckets - max_exact);
-  int large = max_exact + (int) scaled;
+  /* Clamped on both sides: a config whose max_distance is below max_exact would give a
+   * negative logarithm. */
+  int large = scaled >= (float) (num_buckets - max_exact) || !(scaled >= 0.0f) ? num_buckets - 1
+                                                                               : max_exact + (int) scaled;
   if (large > num_buckets - 1)
     large = num_buckets - 1;
   return bucket + large;

@@ -1,7 +1,9 @@
 #include "models/weights.h"
 
 #include <glib.h>
+#include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "io/gguf.h"
 #include "io/pth.h"
@@ -19,6 +21,8 @@ struct td_weights {
   GHashTable *on_backend; /* resolved name → td_tensor* on the backend */
   GHashTable *on_host;    /* resolved name → td_tensor* host view */
   GPtrArray *prefixes;
+  td_weights_rename_fn rename; /* another layout's name for a wanted one, or NULL */
+  void *rename_data;
 };
 
 static void
@@ -157,6 +161,13 @@ td_weights_add_prefix (td_weights *weights, const char *prefix)
   g_ptr_array_add (weights->prefixes, g_strdup (prefix));
 }
 
+void
+td_weights_set_rename (td_weights *weights, td_weights_rename_fn rename, void *user_data)
+{
+  weights->rename = rename;
+  weights->rename_data = user_data;
+}
+
 const char *
 td_weights_path (const td_weights *weights)
 {
@@ -235,6 +246,9 @@ resolve (td_weights *weights, const char *name, stored *out)
       g_autofree char *prefixed = g_strconcat (g_ptr_array_index (weights->prefixes, i), name, NULL);
       found = find_stored (weights, prefixed, out);
     }
+  char renamed[256];
+  if (!found && weights->rename != NULL && weights->rename (name, renamed, sizeof renamed, weights->rename_data))
+    found = find_stored (weights, renamed, out);
   return found;
 }
 
@@ -271,6 +285,28 @@ host_view (td_weights *weights, const stored *s, td_error *err)
   return view;
 }
 
+/* "no tensor", or which absent shard of a sharded checkpoint holds it. */
+static td_status
+missing_tensor (td_weights *weights, const char *name, td_error *err)
+{
+  const char *shard = NULL;
+  if (weights->checkpoint != NULL)
+    {
+      shard = td_safetensors_absent_shard (weights->checkpoint, name);
+      for (guint i = 0; shard == NULL && i < weights->prefixes->len; i++)
+        {
+          g_autofree char *prefixed = g_strconcat (g_ptr_array_index (weights->prefixes, i), name, NULL);
+          shard = td_safetensors_absent_shard (weights->checkpoint, prefixed);
+        }
+    }
+  if (shard != NULL)
+    return td_error_set (err, TD_ERR_NOT_FOUND, "%s: tensor '%s' is in %s, which is not in the folder",
+                         td_weights_path (weights), name, shard);
+  return td_error_set (err, TD_ERR_NOT_FOUND, "%s: no tensor '%s'", td_weights_path (weights), name);
+}
+
+static td_status check_dtype (td_weights *weights, const stored *s, td_error *err);
+
 static const td_tensor *
 lookup (td_weights *weights, const char *name, bool required, td_error *err)
 {
@@ -278,9 +314,11 @@ lookup (td_weights *weights, const char *name, bool required, td_error *err)
   if (!resolve (weights, name, &info))
     {
       if (required)
-        td_error_set (err, TD_ERR_NOT_FOUND, "%s: no tensor '%s'", td_weights_path (weights), name);
+        missing_tensor (weights, name, err);
       return NULL;
     }
+  if (check_dtype (weights, &info, err) != TD_OK)
+    return NULL;
   if (td_backend_is_host (weights->backend))
     return host_view (weights, &info, err);
 
@@ -306,6 +344,27 @@ lookup (td_weights *weights, const char *name, bool required, td_error *err)
     }
   g_hash_table_insert (weights->on_backend, g_strdup (info.name), on_device);
   return on_device;
+}
+
+static gboolean
+name_has_prefix (gpointer key, gpointer value, gpointer prefix)
+{
+  const char *name = key;
+  size_t n = strlen (prefix);
+  for (const char *at = name; at != NULL; at = strchr (at, '.'))
+    {
+      at += at == name ? 0 : 1;
+      if (strncmp (at, prefix, n) == 0)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+void
+td_weights_drop_device (td_weights *weights, const char *prefix)
+{
+  if (!td_backend_is_host (weights->backend))
+    g_hash_table_foreach_remove (weights->on_backend, name_has_prefix, (gpointer) prefix);
 }
 
 const td_tensor *
@@ -337,27 +396,136 @@ td_weights_get_host (td_weights *weights, const char *name, td_error *err)
   stored info;
   if (!resolve (weights, name, &info))
     {
-      td_error_set (err, TD_ERR_NOT_FOUND, "%s: no tensor '%s'", td_weights_path (weights), name);
+      missing_tensor (weights, name, err);
       return NULL;
     }
+  if (check_dtype (weights, &info, err) != TD_OK)
+    return NULL;
   return host_view (weights, &info, err);
+}
+
+/* Integer and boolean tensors are indices or masks, never a weight a kernel reads. */
+static bool
+is_weight_dtype (td_dtype dtype)
+{
+  switch (dtype)
+    {
+    case TD_I64:
+    case TD_I32:
+    case TD_I16:
+    case TD_I8:
+    case TD_U8:
+    case TD_BOOL:
+      return false;
+    default:
+      return true;
+    }
+}
+
+static td_status
+check_dtype (td_weights *weights, const stored *s, td_error *err)
+{
+  td_dtype dtype = s->info != NULL       ? s->info->dtype
+                   : s->spec != NULL      ? s->spec->dtype
+                   : s->gguf_info != NULL ? s->gguf_info->dtype
+                                          : s->pth_view->dtype;
+  if (!is_weight_dtype (dtype))
+    return td_error_set (err, TD_ERR_FORMAT, "%s: tensor '%s' has dtype %s, not a floating-point weight",
+                         td_weights_path (weights), s->name, td_dtype_name (dtype));
+  return TD_OK;
+}
+
+/* "[4, *, 3]": a negative size is shown as "*" (any). */
+static const char *
+pattern_string (int ndim, const int64_t *shape, char *buf, size_t size)
+{
+  size_t used = (size_t) snprintf (buf, size, "[");
+  for (int i = 0; i < ndim && used < size; i++)
+    used += shape[i] < 0 ? (size_t) snprintf (buf + used, size - used, "%s*", i ? ", " : "")
+                         : (size_t) snprintf (buf + used, size - used, "%s%" PRId64, i ? ", " : "", shape[i]);
+  if (used < size)
+    snprintf (buf + used, size - used, "]");
+  return buf;
+}
+
+td_status
+td_weights_expect (td_weights *weights, const char *name, int ndim, const int64_t *shape, td_error *err)
+{
+  stored info;
+  if (!resolve (weights, name, &info))
+    return missing_tensor (weights, name, err);
+  td_status st = check_dtype (weights, &info, err);
+  if (st != TD_OK)
+    return st;
+  bool same = info.ndim == ndim;
+  for (int i = 0; same && i < ndim; i++)
+    same = shape[i] < 0 || info.shape[i] == shape[i];
+  if (!same)
+    {
+      char want[160], got[160];
+      return td_error_set (err, TD_ERR_FORMAT, "%s: tensor '%s' has shape %s, expected %s", td_weights_path (weights),
+                           info.name, td_shape_string (info.ndim, info.shape, got, sizeof got),
+                           pattern_string (ndim, shape, want, sizeof want));
+    }
+  return TD_OK;
+}
+
+td_status
+td_weights_expectf (td_weights *weights, td_error *err, int ndim, const int64_t *shape, const char *fmt, ...)
+{
+  char name[512];
+  va_list ap;
+  va_start (ap, fmt);
+  vsnprintf (name, sizeof name, fmt, ap);
+  va_end (ap);
+  return td_weights_expect (weights, name, ndim, shape, err);
+}
+
+td_status
+td_weights_expect_linear (td_weights *weights, td_error *err, int64_t out, int64_t in, bool bias, const char *fmt, ...)
+{
+  char prefix[480];
+  va_list ap;
+  va_start (ap, fmt);
+  vsnprintf (prefix, sizeof prefix, fmt, ap);
+  va_end (ap);
+  td_status st = td_weights_expectf (weights, err, TD_DIMS (out, in), "%s.weight", prefix);
+  if (st == TD_OK && bias)
+    st = td_weights_expectf (weights, err, TD_DIMS (out), "%s.bias", prefix);
+  return st;
+}
+
+td_status
+td_weights_expect_conv (td_weights *weights, td_error *err, int64_t out, int64_t in, int64_t kernel, bool bias,
+                        const char *fmt, ...)
+{
+  char prefix[480];
+  va_list ap;
+  va_start (ap, fmt);
+  vsnprintf (prefix, sizeof prefix, fmt, ap);
+  va_end (ap);
+  td_status st = td_weights_expectf (weights, err, TD_DIMS (out, in, kernel, kernel), "%s.weight", prefix);
+  if (st == TD_OK && bias)
+    st = td_weights_expectf (weights, err, TD_DIMS (out), "%s.bias", prefix);
+  return st;
+}
+
+td_status
+td_weights_expect_norm (td_weights *weights, td_error *err, int64_t size, bool bias, const char *fmt, ...)
+{
+  char prefix[480];
+  va_list ap;
+  va_start (ap, fmt);
+  vsnprintf (prefix, sizeof prefix, fmt, ap);
+  va_end (ap);
+  td_status st = td_weights_expectf (weights, err, TD_DIMS (size), "%s.weight", prefix);
+  if (st == TD_OK && bias)
+    st = td_weights_expectf (weights, err, TD_DIMS (size), "%s.bias", prefix);
+  return st;
 }
 
 td_status
 td_weights_expect_shape (td_weights *weights, const char *name, int ndim, const int64_t *shape, td_error *err)
 {
-  stored info;
-  if (!resolve (weights, name, &info))
-    return td_error_set (err, TD_ERR_NOT_FOUND, "%s: no tensor '%s'", td_weights_path (weights), name);
-  bool same = info.ndim == ndim;
-  for (int i = 0; same && i < ndim; i++)
-    same = info.shape[i] == shape[i];
-  if (!same)
-    {
-      char want[128], got[128];
-      return td_error_set (err, TD_ERR_FORMAT, "%s: '%s' has shape %s, expected %s", td_weights_path (weights), name,
-                           td_shape_string (info.ndim, info.shape, got, sizeof got),
-                           td_shape_string (ndim, shape, want, sizeof want));
-    }
-  return TD_OK;
+  return td_weights_expect (weights, name, ndim, shape, err);
 }

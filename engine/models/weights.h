@@ -30,6 +30,11 @@ void td_weights_declared_size (const td_weights *weights, int64_t *elements, int
  * for CLIP checkpoints saved from CLIPTextModel vs CLIPTextModelWithProjection. */
 void td_weights_add_prefix (td_weights *weights, const char *prefix);
 
+/* Tried last: writes the name a tensor has in another key layout (BFL's VAE
+ * names for diffusers' ones) into `stored`; false when it has none there. */
+typedef bool (*td_weights_rename_fn) (const char *name, char *stored, size_t size, void *user_data);
+void td_weights_set_rename (td_weights *weights, td_weights_rename_fn rename, void *user_data);
+
 bool td_weights_has (td_weights *weights, const char *name);
 /* The tensor on the weights' backend; NULL and err ("PATH: no tensor 'name'") when missing. */
 const td_tensor *td_weights_get (td_weights *weights, const char *name, td_error *err);
@@ -37,11 +42,35 @@ const td_tensor *td_weights_getf (td_weights *weights, td_error *err, const char
   __attribute__ ((format (printf, 3, 4)));
 /* Like td_weights_get but NULL without an error when absent (optional biases). */
 const td_tensor *td_weights_get_optional (td_weights *weights, const char *name);
-/* The host view as stored (any dtype), for small tables read on the CPU. */
+/* The host view as stored (any weight dtype), for small tables read on the CPU. */
 const td_tensor *td_weights_get_host (td_weights *weights, const char *name, td_error *err);
-/* Checks that a tensor exists with exactly this shape; errors name the checkpoint. */
+/* Checks a tensor before use: that it exists, holds a weight dtype (not an integer or
+ * bool type), has NDIM dimensions and the given sizes, where a negative size (TD_ANY)
+ * matches any. Errors name the checkpoint and the tensor. Every getter above also
+ * refuses a tensor of integer or bool dtype. */
+#define TD_ANY (-1)
+td_status td_weights_expect (td_weights *weights, const char *name, int ndim, const int64_t *shape, td_error *err);
+/* The same with a printf-formatted name; TD_DIMS (a, b, …) gives ndim and shape:
+ *   td_weights_expectf (w, err, TD_DIMS (n, TD_ANY), "blocks.%d.proj.weight", i) */
+td_status td_weights_expectf (td_weights *weights, td_error *err, int ndim, const int64_t *shape, const char *fmt, ...)
+  __attribute__ ((format (printf, 5, 6)));
+#define TD_DIMS(...)                                                                                               \
+  (int) (sizeof ((const int64_t[]) { __VA_ARGS__ }) / sizeof (int64_t)), (const int64_t[]) { __VA_ARGS__ }
+/* PREFIX.weight [out, in] and, with BIAS, PREFIX.bias [out]. */
+td_status td_weights_expect_linear (td_weights *weights, td_error *err, int64_t out, int64_t in, bool bias,
+                                    const char *fmt, ...) __attribute__ ((format (printf, 6, 7)));
+/* PREFIX.weight [out, in, kernel, kernel] and, with BIAS, PREFIX.bias [out]. */
+td_status td_weights_expect_conv (td_weights *weights, td_error *err, int64_t out, int64_t in, int64_t kernel,
+                                  bool bias, const char *fmt, ...) __attribute__ ((format (printf, 7, 8)));
+/* PREFIX.weight [size] and, with BIAS, PREFIX.bias [size] (layer and group norms). */
+td_status td_weights_expect_norm (td_weights *weights, td_error *err, int64_t size, bool bias, const char *fmt, ...)
+  __attribute__ ((format (printf, 5, 6)));
+/* The same with every size given. */
 td_status td_weights_expect_shape (td_weights *weights, const char *name, int ndim, const int64_t *shape,
                                    td_error *err);
+/* Frees the device copies of the tensors whose name, or a dot-separated tail of it,
+ * starts with prefix (e.g. "transformer_blocks.3."); the next get uploads them again. */
+void td_weights_drop_device (td_weights *weights, const char *prefix);
 const char *td_weights_path (const td_weights *weights);
 /* A "__metadata__" value of the checkpoint, or NULL. */
 const char *td_weights_metadata (const td_weights *weights, const char *key);

@@ -21,8 +21,10 @@ td_board_settings_default (void)
     .max_new_tokens = 128,
     .temperature = 0.6f,
     .top_p = 0.9f,
-    .picture_ids = false,
+    .picture_ids = TD_BOARD_AUTO,
     .tiny_preview = true,
+    .image_decode = TD_IMAGE_DECODE_VIEWER,
+    .vae_tiling = true,
   };
 }
 
@@ -43,6 +45,7 @@ td_board_free (td_board *board)
   for (int i = 0; i < board->n_items; i++)
     g_free (board->items[i].value);
   g_free (board->items);
+  g_free (board->instruction);
   g_free (board);
 }
 
@@ -51,7 +54,7 @@ td_board_add (td_board *board, td_board_item_kind kind, const char *value, td_er
 {
   if (board->n_items >= TD_BOARD_MAX_ITEMS)
     return td_error_set (err, TD_ERR_LIMIT, "a board holds at most %d items", TD_BOARD_MAX_ITEMS);
-  if (value == NULL || value[0] == '\0')
+  if (value == NULL || (kind == TD_BOARD_IMAGE && value[0] == '\0'))
     return td_error_set (err, TD_ERR_INVALID_ARG, "an empty %s item", kind == TD_BOARD_IMAGE ? "image" : "text");
   if (strlen (value) > TD_BOARD_MAX_TEXT)
     return td_error_set (err, TD_ERR_LIMIT, "a board item is longer than %d bytes", TD_BOARD_MAX_TEXT);
@@ -78,13 +81,76 @@ td_board_joined_text (const td_board *board)
 {
   GString *text = g_string_new (NULL);
   for (int i = 0; i < board->n_items; i++)
-    if (board->items[i].kind == TD_BOARD_TEXT)
+    if (board->items[i].kind == TD_BOARD_TEXT && board->items[i].value[0] != '\0')
       {
         if (text->len > 0)
           g_string_append_c (text, ' ');
         g_string_append (text, board->items[i].value);
       }
   return g_string_free (text, FALSE);
+}
+
+const char td_board_official_instruction[] =
+  "I give you several words and pictures. First, please analyse what the next picture is. Then give me a detailed "
+  "diffusion prompt to describe the next picture. Please only provide me the detailed prompt and start the answer "
+  "with 'Create an image'.\n\n";
+
+static bool
+official_multi_image (const td_board *board)
+{
+  return board->mode == TD_BOARD_LVLM && td_board_count (board, TD_BOARD_IMAGE) >= 2;
+}
+
+bool
+td_board_uses_picture_ids (const td_board *board)
+{
+  int value = board->settings.picture_ids;
+  return value == TD_BOARD_AUTO ? official_multi_image (board) : value != 0;
+}
+
+const char *
+td_board_instruction (const td_board *board)
+{
+  if (board->instruction != NULL)
+    return board->instruction;
+  return official_multi_image (board) ? td_board_official_instruction : "";
+}
+
+void
+td_board_apply_official_size (td_board *board)
+{
+  if (official_multi_image (board))
+    board->settings.width = board->settings.height = 512;
+}
+
+td_status
+td_board_set_instruction (td_board *board, const char *instruction, td_error *err)
+{
+  if (instruction != NULL && strlen (instruction) > TD_BOARD_MAX_TEXT)
+    return td_error_set (err, TD_ERR_LIMIT, "the instruction is longer than %d bytes", TD_BOARD_MAX_TEXT);
+  if (instruction != NULL && !g_utf8_validate (instruction, -1, NULL))
+    return td_error_set (err, TD_ERR_INVALID_ARG, "the instruction is not valid UTF-8");
+  g_free (board->instruction);
+  board->instruction = g_strdup (instruction);
+  return TD_OK;
+}
+
+bool
+td_board_image_decode_from_name (const char *name, td_board_image_decode *decode)
+{
+  if (g_str_equal (name, "viewer"))
+    *decode = TD_IMAGE_DECODE_VIEWER;
+  else if (g_str_equal (name, "official"))
+    *decode = TD_IMAGE_DECODE_OFFICIAL;
+  else
+    return false;
+  return true;
+}
+
+const char *
+td_board_image_decode_name (td_board_image_decode decode)
+{
+  return decode == TD_IMAGE_DECODE_OFFICIAL ? "official" : "viewer";
 }
 
 const char *
@@ -124,6 +190,9 @@ td_board_validate (const td_board *board, td_error *err)
     return td_error_set (err, TD_ERR_INVALID_ARG, "max_new_tokens must be 1..1024, not %d", s->max_new_tokens);
   if (!(s->temperature >= 0.0f && s->temperature <= 10.0f) || !(s->top_p > 0.0f && s->top_p <= 1.0f))
     return td_error_set (err, TD_ERR_INVALID_ARG, "temperature must be 0..10 and top_p in (0, 1]");
+  if (s->picture_ids < TD_BOARD_AUTO || s->picture_ids > 1
+      || (s->image_decode != TD_IMAGE_DECODE_VIEWER && s->image_decode != TD_IMAGE_DECODE_OFFICIAL))
+    return td_error_set (err, TD_ERR_INVALID_ARG, "picture_ids or image_decode has an unknown value");
   return TD_OK;
 }
 
@@ -184,6 +253,68 @@ read_items (td_board *board, JsonArray *items, const char *dir, const char *path
   return TD_OK;
 }
 
+/* The string member key, or NULL when absent; an error when it is not a string. */
+static td_status
+read_string (JsonObject *root, const char *key, const char **out, const char *path, td_error *err)
+{
+  JsonNode *node = json_object_get_member (root, key);
+  *out = NULL;
+  if (node == NULL)
+    return TD_OK;
+  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
+    return td_error_set (err, TD_ERR_FORMAT, "%s: \"%s\" should be a string", path, key);
+  *out = json_node_get_string (node);
+  return TD_OK;
+}
+
+static td_status
+read_bool (JsonObject *root, const char *key, bool *out, const char *path, td_error *err)
+{
+  JsonNode *node = json_object_get_member (root, key);
+  if (node == NULL)
+    return TD_OK;
+  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_BOOLEAN)
+    return td_error_set (err, TD_ERR_FORMAT, "%s: \"%s\" should be true or false", path, key);
+  *out = json_node_get_boolean (node);
+  return TD_OK;
+}
+
+/* picture_ids, instruction, image_decode, vae_tiling. */
+static td_status
+read_official_options (JsonObject *root, td_board *board, const char *path, td_error *err)
+{
+  td_board_settings *s = &board->settings;
+  JsonNode *picture_ids = json_object_get_member (root, "picture_ids");
+  if (picture_ids != NULL && JSON_NODE_HOLDS_VALUE (picture_ids)
+      && json_node_get_value_type (picture_ids) == G_TYPE_STRING)
+    {
+      if (!g_str_equal (json_node_get_string (picture_ids), "auto"))
+        return td_error_set (err, TD_ERR_FORMAT, "%s: \"picture_ids\" should be true, false or \"auto\"", path);
+      s->picture_ids = TD_BOARD_AUTO;
+    }
+  else
+    {
+      bool on = false;
+      td_status st = read_bool (root, "picture_ids", &on, path, err);
+      if (st != TD_OK)
+        return td_error_set (err, TD_ERR_FORMAT, "%s: \"picture_ids\" should be true, false or \"auto\"", path);
+      if (picture_ids != NULL)
+        s->picture_ids = on;
+    }
+  const char *instruction = NULL, *decode = NULL;
+  td_status st;
+  if ((st = read_string (root, "instruction", &instruction, path, err))
+      || (st = read_string (root, "image_decode", &decode, path, err))
+      || (st = read_bool (root, "vae_tiling", &s->vae_tiling, path, err)))
+    return st;
+  if (decode != NULL && !td_board_image_decode_from_name (decode, &s->image_decode))
+    return td_error_set (err, TD_ERR_FORMAT, "%s: \"image_decode\" is \"viewer\" or \"official\", not \"%s\"", path,
+                         decode);
+  if (instruction != NULL && td_board_set_instruction (board, instruction, err) != TD_OK)
+    return td_error_prefix (err, "%s", path);
+  return TD_OK;
+}
+
 td_board *
 td_board_load_json (const char *path, td_error *err)
 {
@@ -198,7 +329,7 @@ td_board_load_json (const char *path, td_error *err)
 
 static const char *const board_members[] = {
   "mode", "items", "width", "height", "steps", "guidance", "seed", "max_new_tokens", "temperature", "top_p",
-  "picture_ids",
+  "picture_ids", "instruction", "image_decode", "vae_tiling",
 };
 
 /* Every member is one the board knows: a typo ("step") must not be ignored silently. */
@@ -286,16 +417,10 @@ td_board_load_json_data (const char *text, size_t length, const char *path, cons
   s->max_new_tokens = (int) tokens;
   s->temperature = (float) temperature;
   s->top_p = (float) top_p;
-  JsonNode *picture_ids = json_object_get_member (root, "picture_ids");
-  if (picture_ids != NULL)
+  if (read_official_options (root, board, path, err) != TD_OK)
     {
-      if (!JSON_NODE_HOLDS_VALUE (picture_ids) || json_node_get_value_type (picture_ids) != G_TYPE_BOOLEAN)
-        {
-          td_error_set (err, TD_ERR_FORMAT, "%s: \"picture_ids\" should be true or false", path);
-          td_board_free (board);
-          return NULL;
-        }
-      s->picture_ids = json_node_get_boolean (picture_ids);
+      td_board_free (board);
+      return NULL;
     }
   if (td_board_validate (board, err) != TD_OK)
     {
@@ -341,7 +466,19 @@ td_board_to_json (const td_board *board)
   json_builder_set_member_name (builder, "top_p");
   json_builder_add_double_value (builder, s->top_p);
   json_builder_set_member_name (builder, "picture_ids");
-  json_builder_add_boolean_value (builder, s->picture_ids);
+  if (s->picture_ids == TD_BOARD_AUTO)
+    json_builder_add_string_value (builder, "auto");
+  else
+    json_builder_add_boolean_value (builder, s->picture_ids != 0);
+  if (board->instruction != NULL)
+    {
+      json_builder_set_member_name (builder, "instruction");
+      json_builder_add_string_value (builder, board->instruction);
+    }
+  json_builder_set_member_name (builder, "image_decode");
+  json_builder_add_string_value (builder, td_board_image_decode_name (s->image_decode));
+  json_builder_set_member_name (builder, "vae_tiling");
+  json_builder_add_boolean_value (builder, s->vae_tiling);
   json_builder_end_object (builder);
   g_autoptr (JsonGenerator) generator = json_generator_new ();
   g_autoptr (JsonNode) root = json_builder_get_root (builder);

@@ -8,65 +8,23 @@
 
 #include "thinkdiff.h"
 
-typedef enum td_board_mode {
-  TD_BOARD_LVLM, /* Qwen2-VL reads the board and thinks; its hidden states condition FLUX */
-  TD_BOARD_CLIP, /* each image through BLIP-2's vision tower, each text through T5 */
-} td_board_mode;
-
-typedef enum td_board_item_kind {
-  TD_BOARD_IMAGE,
-  TD_BOARD_TEXT,
-} td_board_item_kind;
+/* td_board_mode, td_board_item_kind, td_board_settings and the board functions
+ * are public: see thinkdiff-board.h. */
 
 typedef struct td_board_item {
   td_board_item_kind kind;
   char *value; /* image path, or the text */
 } td_board_item;
 
-typedef struct td_board_settings {
-  int width, height;
-  int steps;
-  float guidance;
-  uint64_t seed;
-  /* LVLM thinking */
-  int max_new_tokens;   /* 128 */
-  float temperature;    /* 0.6 */
-  float top_p;          /* 0.9 */
-  bool picture_ids;     /* "Picture N:" before each image in the chat */
-  bool tiny_preview;    /* previews through TAEF1 when it is installed (else the linear map) */
-} td_board_settings;
-
 typedef struct td_board {
   td_board_mode mode;
   td_board_item *items;
   int n_items;
   td_board_settings settings;
+  /* LVLM: text put before the items in the chat. NULL = auto: the official multi-image
+   * run's instruction for boards with two or more images, none otherwise; "" = none. */
+  char *instruction;
 } td_board;
 
-#define TD_BOARD_MAX_ITEMS 64
-#define TD_BOARD_MAX_TEXT (64 * 1024)
-
-td_board_settings td_board_settings_default (void);
-td_board *td_board_new (td_board_mode mode);
-void td_board_free (td_board *board);
-td_status td_board_add (td_board *board, td_board_item_kind kind, const char *value, td_error *err);
-int td_board_count (const td_board *board, td_board_item_kind kind);
-/* All text items joined by single spaces (the prompt the CLIP pooled embedding reads). */
-char *td_board_joined_text (const td_board *board);
-const char *td_board_mode_name (td_board_mode mode);
-bool td_board_mode_from_name (const char *name, td_board_mode *mode);
-/* Checks sizes, steps, sampling settings; a board needs at least one item. */
-td_status td_board_validate (const td_board *board, td_error *err);
-
-/* A JSON board file:
- *   {"mode": "lvlm", "items": [{"image": "a.png"}, {"text": "…"}],
- *    "width": 1024, "height": 1024, "steps": 28, "guidance": 3.5, "seed": 7,
- *    "max_new_tokens": 128, "temperature": 0.6, "top_p": 0.9}
- * Relative image paths are taken from the board file's folder. */
-td_board *td_board_load_json (const char *path, td_error *err);
-/* The same from a JSON text held in memory (a PNG's thinkdiff:board chunk): name
- * appears in messages, relative image paths are taken from dir. */
-td_board *td_board_load_json_data (const char *text, size_t length, const char *name, const char *dir,
-                                   td_error *err);
-/* The board as such a JSON text (for PNG metadata and "Reuse"). */
-char *td_board_to_json (const td_board *board);
+/* The official multi-image run's instruction (what instruction NULL becomes there). */
+extern const char td_board_official_instruction[];

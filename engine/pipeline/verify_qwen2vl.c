@@ -1,44 +1,31 @@
 /* verify_qwen2vl.c — `thinkdiff verify` component for Qwen2-VL: image preprocessing,
  * a forward pass with one image, and greedy decoding with the key/value cache.
- * The ThinkDiff-LVLM aligner (bf16 weights beside the model) maps the generated hidden
- * states to `aligned`. */
+ * `thought_hidden` holds the states the tokens were picked from (the last prompt
+ * position, then generated tokens 1 … n−1), `generated_hidden` those of the generated
+ * tokens 1 … n; the ThinkDiff-LVLM aligner (bf16 weights beside the model) maps
+ * thought_hidden to `aligned`. */
 #include <stdlib.h>
 #include <string.h>
 
 #include <glib.h>
 
 #include "models/aligner.h"
+#include "models/layers.h"
 #include "models/qwen2vl.h"
 #include "models/qwen2vl_image.h"
 #include "pipeline/verify.h"
 
-/* The processor settings the golden was made with. */
+/* The processor settings the golden was made with, when its folder has no preprocessor_config.json. */
 #define GOLDEN_MIN_PIXELS (56 * 56)
 #define GOLDEN_MAX_PIXELS (28 * 28 * 64)
 
-/* An io tensor as int32 host values (free()); *count gets the number. */
-static int32_t *
-io_ints (td_safetensors *io, const char *name, int64_t *count, td_error *err)
-{
-  td_tensor *t = td_safetensors_tensor (io, name, err);
-  if (t == NULL)
-    return NULL;
-  float *values = td_tensor_to_f32 (t, err);
-  *count = td_tensor_numel (t);
-  td_tensor_free (t);
-  int32_t *out = values ? malloc ((size_t) (*count > 0 ? *count : 1) * sizeof *out) : NULL;
-  for (int64_t i = 0; out != NULL && i < *count; i++)
-    out[i] = (int32_t) values[i];
-  if (values != NULL && out == NULL)
-    td_error_set (err, TD_ERR_NO_MEMORY, "out of memory");
-  free (values);
-  return out;
-}
-
 /* image_uint8_hwc → pixel_values (uploaded to the backend) and the grid; both are outputs. */
 static td_tensor *
-preprocess (td_safetensors *io, td_backend *backend, td_verify_outputs *outputs, int grid[3], td_error *err)
+preprocess (const char *model_dir, td_safetensors *io, td_backend *backend, td_verify_outputs *outputs, int grid[3],
+            td_error *err)
 {
+  g_autofree char *preprocessor = g_build_filename (model_dir, "preprocessor_config.json", NULL);
+  const bool has_preprocessor_config = g_file_test (preprocessor, G_FILE_TEST_EXISTS);
   td_tensor *image = td_safetensors_tensor (io, "image_uint8_hwc", err);
   if (image == NULL)
     return NULL;
@@ -50,9 +37,17 @@ preprocess (td_safetensors *io, td_backend *backend, td_verify_outputs *outputs,
       goto out;
     }
   td_qwen2vl_image_params params;
-  td_qwen2vl_image_params_default (&params);
-  params.min_pixels = GOLDEN_MIN_PIXELS;
-  params.max_pixels = GOLDEN_MAX_PIXELS;
+  if (has_preprocessor_config)
+    {
+      if (td_qwen2vl_image_params_read (model_dir, &params, err) != TD_OK)
+        goto out;
+    }
+  else
+    {
+      td_qwen2vl_image_params_default (&params);
+      params.min_pixels = GOLDEN_MIN_PIXELS;
+      params.max_pixels = GOLDEN_MAX_PIXELS;
+    }
   if (td_qwen2vl_image_preprocess (td_tensor_host_data (image), (int) image->shape[0], (int) image->shape[1],
                                    &params, &values, grid, err) != TD_OK)
     goto out;
@@ -75,6 +70,23 @@ out:
   return pixels;
 }
 
+/* generated_hidden: rows 1 … n−1 of thought_hidden, then the last token fed back. */
+static td_tensor *
+generated_hidden (td_qwen2vl_session *session, const td_tensor *thought_hidden, int32_t last_token, td_error *err)
+{
+  td_backend *backend = td_tensor_backend (thought_hidden);
+  td_layer_ctx ctx = { .backend = backend, .err = err };
+  int64_t n = thought_hidden->shape[1];
+  td_tensor *tail = td_qwen2vl_session_append (session, &last_token, NULL, 1, err);
+  if (tail == NULL || n == 1)
+    return tail;
+  td_tensor *head = td_tensor_slice (thought_hidden, 1, 1, n - 1, err);
+  td_tensor *joined = head ? td_layer_concat (&ctx, head, tail, 1) : NULL;
+  td_tensor_free (head);
+  td_tensor_free (tail);
+  return joined;
+}
+
 /* Greedy decoding of as many tokens as the golden holds, from the prefill's hidden states. */
 static td_status
 decode (const char *model_dir, td_qwen2vl_session *session, const td_tensor *hidden, const int32_t *prompt,
@@ -86,7 +98,7 @@ decode (const char *model_dir, td_qwen2vl_session *session, const td_tensor *hid
   int32_t *ids = malloc ((size_t) n_total * sizeof *ids);
   float *as_float = malloc ((size_t) n_total * sizeof *as_float);
   td_status st = ids && as_float ? TD_OK : td_error_set (err, TD_ERR_NO_MEMORY, "out of memory");
-  td_tensor *generated_hidden = NULL;
+  td_tensor *thought_hidden = NULL, *generated = NULL;
   int count = 0;
   if (st == TD_OK)
     {
@@ -94,7 +106,7 @@ decode (const char *model_dir, td_qwen2vl_session *session, const td_tensor *hid
       td_qwen2vl_generate_params params = {
         .max_new_tokens = n_gen, .temperature = 0.0f, .top_p = 1.0f, .ignore_eos = true,
       };
-      st = td_qwen2vl_generate (session, hidden, &params, ids + n_prompt, &count, &generated_hidden, err);
+      st = td_qwen2vl_generate (session, hidden, &params, ids + n_prompt, &count, &thought_hidden, err);
     }
   if (st == TD_OK)
     {
@@ -103,22 +115,23 @@ decode (const char *model_dir, td_qwen2vl_session *session, const td_tensor *hid
       const int64_t shape[2] = { 1, n_total };
       st = td_verify_outputs_add_f32 (outputs, "generated_ids", 2, shape, as_float, err);
     }
-  if (generated_hidden != NULL)
+  if (st == TD_OK && (generated = generated_hidden (session, thought_hidden, ids[n_total - 1], err)) == NULL)
+    st = err->status;
+  if (thought_hidden != NULL)
     {
-      /* The aligner's bf16 weights against a reference computed before they were rounded. */
+      /* The aligner's bf16 weights, in f32 as the reference applies them. */
       g_autofree char *path = g_build_filename (model_dir, "thinkdiff_lvlm_aligner.pth", NULL);
-      td_aligner *aligner = st == TD_OK ? td_aligner_load (path, td_tensor_backend (generated_hidden), err) : NULL;
-      td_tensor *aligned = aligner ? td_aligner_forward (aligner, generated_hidden, err) : NULL;
+      td_aligner *aligner = st == TD_OK ? td_aligner_load (path, td_tensor_backend (thought_hidden), err) : NULL;
+      td_tensor *aligned = aligner ? td_aligner_forward (aligner, thought_hidden, err) : NULL;
       if (st == TD_OK && aligned == NULL)
         st = err->status;
       td_aligner_free (aligner);
-      td_verify_outputs_add (outputs, "generated_hidden", generated_hidden);
+      td_verify_outputs_add (outputs, "thought_hidden", thought_hidden);
       if (aligned != NULL)
-        {
-          td_verify_outputs_add (outputs, "aligned", aligned);
-          td_verify_outputs_set_tolerance (outputs, "aligned", 2e-2);
-        }
+        td_verify_outputs_add (outputs, "aligned", aligned);
     }
+  if (generated != NULL)
+    td_verify_outputs_add (outputs, "generated_hidden", generated);
   free (ids);
   free (as_float);
   return st;
@@ -129,8 +142,8 @@ run_qwen2vl (const char *model_dir, td_safetensors *io, td_backend *backend, td_
              td_error *err)
 {
   int64_t n_prompt = 0, n_total = 0;
-  int32_t *prompt = io_ints (io, "input_ids", &n_prompt, err);
-  int32_t *reference_ids = prompt ? io_ints (io, "generated_ids", &n_total, err) : NULL;
+  int32_t *prompt = td_verify_io_ints (io, "input_ids", &n_prompt, err);
+  int32_t *reference_ids = prompt ? td_verify_io_ints (io, "generated_ids", &n_total, err) : NULL;
   if (reference_ids == NULL)
     {
       free (prompt);
@@ -140,10 +153,10 @@ run_qwen2vl (const char *model_dir, td_safetensors *io, td_backend *backend, td_
 
   int grid[3] = { 0, 0, 0 };
   td_qwen2vl *model = td_qwen2vl_load (model_dir, backend, err);
-  td_tensor *pixels = model ? preprocess (io, backend, outputs, grid, err) : NULL;
+  td_tensor *pixels = model ? preprocess (model_dir, io, backend, outputs, grid, err) : NULL;
   const int grids[1][3] = { { grid[0], grid[1], grid[2] } };
   td_tensor *features = pixels ? td_qwen2vl_encode_images (model, pixels, grids, 1, err) : NULL;
-  td_qwen2vl_session *session = features ? td_qwen2vl_session_new (model, (int) n_total, err) : NULL;
+  td_qwen2vl_session *session = features ? td_qwen2vl_session_new (model, (int) n_total + 1, err) : NULL;
   td_tensor *hidden = session ? td_qwen2vl_session_prefill (session, prompt, (int) n_prompt, features, grids, 1, err)
                               : NULL;
   td_tensor *logits = hidden ? td_qwen2vl_logits (model, hidden, err) : NULL;
@@ -166,6 +179,7 @@ run_qwen2vl (const char *model_dir, td_safetensors *io, td_backend *backend, td_
 
 const td_verify_component td_verify_qwen2vl = {
   "qwen2-vl",
-  "Qwen2-VL: image preprocessing, forward logits and hidden states, greedy decoding with the key/value cache", 0,
+  "Qwen2-VL: image preprocessing, forward logits and hidden states, greedy decoding with the key/value cache, "
+  "the thought's hidden states through the ThinkDiff-LVLM aligner", 0,
   run_qwen2vl,
 };

@@ -144,6 +144,77 @@ typedef struct symbol {
   int prev, next;    /* indices, -1 at the ends */
 } symbol;
 
+/* A candidate merge of the symbol at POS with the one after it. */
+typedef struct pair_entry {
+  uint32_t rank;
+  int pos;
+  int32_t left, right, merged;
+} pair_entry;
+
+typedef struct pair_heap {
+  pair_entry *items;
+  size_t len, cap;
+} pair_heap;
+
+static inline bool
+pair_before (const pair_entry *a, const pair_entry *b)
+{
+  return a->rank != b->rank ? a->rank < b->rank : a->pos < b->pos;
+}
+
+static void
+heap_push (pair_heap *h, pair_entry e)
+{
+  if (h->len == h->cap)
+    {
+      h->cap = h->cap ? h->cap * 2 : 64;
+      h->items = g_renew (pair_entry, h->items, h->cap);
+    }
+  size_t i = h->len++;
+  while (i > 0 && pair_before (&e, &h->items[(i - 1) / 2]))
+    {
+      h->items[i] = h->items[(i - 1) / 2];
+      i = (i - 1) / 2;
+    }
+  h->items[i] = e;
+}
+
+static bool
+heap_pop (pair_heap *h, pair_entry *out)
+{
+  if (h->len == 0)
+    return false;
+  *out = h->items[0];
+  pair_entry last = h->items[--h->len];
+  size_t i = 0;
+  for (;;)
+    {
+      size_t child = 2 * i + 1;
+      if (child >= h->len)
+        break;
+      if (child + 1 < h->len && pair_before (&h->items[child + 1], &h->items[child]))
+        child++;
+      if (!pair_before (&h->items[child], &last))
+        break;
+      h->items[i] = h->items[child];
+      i = child;
+    }
+  if (h->len > 0)
+    h->items[i] = last;
+  return true;
+}
+
+static void
+push_pair (const td_bpe *bpe, pair_heap *heap, const symbol *s, int pos)
+{
+  int next = s[pos].next;
+  if (next < 0)
+    return;
+  const merge_slot *m = merge_find (bpe, merge_key (s[pos].id, s[next].id));
+  if (m->key != 0)
+    heap_push (heap, (pair_entry) { m->rank, pos, s[pos].id, s[next].id, m->merged });
+}
+
 /* Appends the initial symbols of one character (UTF-8 C, CLEN bytes). */
 static void
 add_char_symbols (td_bpe *bpe, GArray *syms, const char *c, size_t clen, bool first, bool last,
@@ -211,26 +282,29 @@ encode_uncached (td_bpe *bpe, const char *word, size_t len, GArray *ids)
   int n = syms->len;
   for (int i = 0; i < n; i++)
     s[i].prev = i - 1, s[i].next = i + 1 < n ? i + 1 : -1;
-  /* Merge the lowest-ranked adjacent pair, leftmost first, until none is left. */
-  for (;;)
+  /* Merge the lowest-ranked adjacent pair, leftmost first, until none is left. Candidate
+   * pairs wait in a heap ordered by (rank, position); an entry whose pair has changed
+   * since it was pushed is dropped when it comes up, so a word of n symbols takes
+   * O(n log n) rather than a rescan of the word per merge. */
+  pair_heap heap = { 0 };
+  for (int i = 0; i + 1 < n; i++)
+    push_pair (bpe, &heap, s, i);
+  pair_entry top;
+  while (heap_pop (&heap, &top))
     {
-      uint32_t best_rank = UINT32_MAX;
-      int best = -1;
-      int32_t best_merged = -1;
-      for (int i = n > 0 ? 0 : -1; i >= 0 && s[i].next >= 0; i = s[i].next)
-        {
-          const merge_slot *m = merge_find (bpe, merge_key (s[i].id, s[s[i].next].id));
-          if (m->key != 0 && m->rank < best_rank)
-            best_rank = m->rank, best = i, best_merged = m->merged;
-        }
-      if (best < 0)
-        break;
-      int gone = s[best].next;
-      s[best].id = best_merged;
-      s[best].next = s[gone].next;
+      int gone = s[top.pos].next;
+      if (s[top.pos].id < 0 || gone < 0 || s[top.pos].id != top.left || s[gone].id != top.right)
+        continue; /* stale: one side was merged since */
+      s[top.pos].id = top.merged;
+      s[top.pos].next = s[gone].next;
+      s[gone].id = -1;
       if (s[gone].next >= 0)
-        s[s[gone].next].prev = best;
+        s[s[gone].next].prev = top.pos;
+      if (s[top.pos].prev >= 0)
+        push_pair (bpe, &heap, s, s[top.pos].prev);
+      push_pair (bpe, &heap, s, top.pos);
     }
+  g_free (heap.items);
   for (int i = n > 0 ? 0 : -1; i >= 0; i = s[i].next)
     g_array_append_val (ids, s[i].id);
   g_array_unref (syms);

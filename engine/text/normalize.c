@@ -44,8 +44,9 @@ strip (const char *text, bool left, bool right)
 }
 
 /* SentencePiece's Normalizer::Normalize with its default options. */
+/* NULL once the output passes MAX_BYTES. */
 static char *
-sentencepiece_normalize (const td_norm_step *step, const char *text)
+sentencepiece_normalize (const td_norm_step *step, const char *text, size_t max_bytes)
 {
   static const char space_symbol[] = "\xe2\x96\x81";
   size_t len = strlen (text);
@@ -70,6 +71,11 @@ sentencepiece_normalize (const td_norm_step *step, const char *text)
   bool prev_space = step->remove_extra_whitespaces;
   while (p < end)
     {
+      if (out->len > max_bytes)
+        {
+          g_string_free (out, TRUE);
+          return NULL;
+        }
       size_t n = td_charsmap_normalize_prefix (step->charsmap, p, end - p, &repl, &repl_len);
       p += n;
       while (prev_space && repl_len > 0 && repl[0] == ' ')
@@ -93,10 +99,50 @@ sentencepiece_normalize (const td_norm_step *step, const char *text)
   return g_string_free (out, FALSE);
 }
 
+/* REGEX's matches in TEXT replaced by CONTENT, or NULL once the result would pass MAX_BYTES. */
+static char *
+replace_bounded (const GRegex *regex, const char *text, const char *content, size_t max_bytes)
+{
+  size_t len = strlen (text), content_len = strlen (content), done = 0;
+  GString *out = g_string_sized_new (MIN (len + 16, max_bytes + 1));
+  GMatchInfo *match = NULL;
+  bool fits = true;
+  g_regex_match (regex, text, 0, &match);
+  while (fits && g_match_info_matches (match))
+    {
+      int start, end;
+      g_match_info_fetch_pos (match, 0, &start, &end);
+      fits = out->len + ((size_t) start - done) + content_len <= max_bytes;
+      if (fits)
+        {
+          g_string_append_len (out, text + done, start - done);
+          g_string_append_len (out, content, content_len);
+          done = end;
+          g_match_info_next (match, NULL);
+        }
+    }
+  g_match_info_free (match);
+  fits = fits && out->len + (len - done) <= max_bytes;
+  if (!fits)
+    {
+      g_string_free (out, TRUE);
+      return NULL;
+    }
+  g_string_append_len (out, text + done, len - done);
+  return g_string_free (out, FALSE);
+}
+
 td_status
-td_norm_apply (const td_norm_step *step, char **text, td_error *err)
+td_norm_apply (const td_norm_step *step, char **text, size_t max_bytes, td_error *err)
 {
   char *result = NULL;
+  if (step->kind == TD_NORM_REPLACE)
+    {
+      result = replace_bounded (step->regex, *text, step->content, max_bytes);
+      if (result == NULL)
+        return td_error_set (err, TD_ERR_LIMIT, "normalising the text: a Replace step grows it beyond %zu bytes",
+                             max_bytes);
+    }
   switch (step->kind)
     {
     case TD_NORM_NFC:
@@ -118,24 +164,34 @@ td_norm_apply (const td_norm_step *step, char **text, td_error *err)
       result = strip (*text, step->strip_left, step->strip_right);
       break;
     case TD_NORM_REPLACE:
-      result = g_regex_replace_literal (step->regex, *text, -1, 0, step->content, 0, NULL);
-      break;
+      break; /* above */
     case TD_NORM_PREPEND:
       result = **text ? g_strconcat (step->content, *text, NULL) : g_strdup (*text);
       break;
     case TD_NORM_PRECOMPILED:
       {
         GString *out = g_string_sized_new (strlen (*text) + 8);
-        td_charsmap_normalize_hf (step->charsmap, *text, strlen (*text), out);
+        if (!td_charsmap_normalize_hf (step->charsmap, *text, strlen (*text), max_bytes, out))
+          {
+            g_string_free (out, TRUE);
+            return td_error_set (err, TD_ERR_LIMIT, "normalising the text grows it beyond %zu bytes", max_bytes);
+          }
         result = g_string_free (out, FALSE);
         break;
       }
     case TD_NORM_SENTENCEPIECE:
-      result = sentencepiece_normalize (step, *text);
+      result = sentencepiece_normalize (step, *text, max_bytes);
+      if (result == NULL)
+        return td_error_set (err, TD_ERR_LIMIT, "normalising the text grows it beyond %zu bytes", max_bytes);
       break;
     }
   if (result == NULL)
     return td_error_set (err, TD_ERR_INVALID_ARG, "normalising the text failed (invalid UTF-8?)");
+  if (strlen (result) > max_bytes)
+    {
+      g_free (result);
+      return td_error_set (err, TD_ERR_LIMIT, "normalising the text grows it beyond %zu bytes", max_bytes);
+    }
   g_free (*text);
   *text = result;
   return TD_OK;

@@ -232,13 +232,15 @@ grapheme_length (const char *text, size_t len)
   return p - text;
 }
 
-void
-td_charsmap_normalize_hf (const td_charsmap *map, const char *text, size_t len, GString *out)
+bool
+td_charsmap_normalize_hf (const td_charsmap *map, const char *text, size_t len, size_t max_bytes, GString *out)
 {
   const char *p = text, *end = text + len;
   uint32_t value;
   while (p < end)
     {
+      if (out->len > max_bytes)
+        return false;
       size_t glen = grapheme_length (p, end - p);
       if (glen < 6 && prefix_search (map, p, glen, false, &value) > 0)
         {
@@ -256,4 +258,5 @@ td_charsmap_normalize_hf (const td_charsmap *map, const char *text, size_t len, 
         }
       p += glen;
     }
+  return out->len <= max_bytes;
 }

@@ -141,6 +141,11 @@ encode_segment (const td_tokenizer *tok, char *text, bool first, GArray *ids, td
     st = td_pre_apply (&tok->pre[i], &words, first, err);
   for (guint w = 0; w < words->len && st == TD_OK; w++)
     {
+      if (tok->cancel != NULL && *tok->cancel)
+        {
+          st = td_error_set (err, TD_ERR_CANCELLED, "tokenize: cancelled");
+          break;
+        }
       const char *word = words->pdata[w];
       if (tok->bpe != NULL)
         td_bpe_encode_word (tok->bpe, word, strlen (word), ids);
@@ -167,10 +172,14 @@ encode_content (const td_tokenizer *tok, const char *text, GArray *ids, td_error
           continue;
         }
       bool first = i == 0;
+      size_t max_bytes = strlen (seg->text) * TD_NORM_MAX_GROWTH + TD_NORM_MAX_EXTRA;
       for (size_t k = 0; k < tok->n_norm && st == TD_OK; k++)
-        st = td_norm_apply (&tok->norm[k], &seg->text, err);
+        st = td_norm_apply (&tok->norm[k], &seg->text, max_bytes, err);
       if (st != TD_OK)
-        continue;
+        {
+          td_error_prefix (err, "%s", tok->name);
+          continue;
+        }
       GArray *norm = g_array_new (FALSE, FALSE, sizeof (segment));
       split_added (tok, seg->text, true, norm);
       for (guint j = 0; j < norm->len; j++)
@@ -191,6 +200,12 @@ encode_content (const td_tokenizer *tok, const char *text, GArray *ids, td_error
     g_free (g_array_index (raw, segment, i).text);
   g_array_unref (raw);
   return st;
+}
+
+void
+td_tokenizer_set_cancel (td_tokenizer *tok, const volatile int *cancel)
+{
+  tok->cancel = cancel;
 }
 
 static td_status
@@ -260,7 +275,8 @@ td_tokenizer_encode_padded (const td_tokenizer *tok, const char *text, bool add_
   if (add_special)
     for (size_t i = 0; i < tok->n_prefix; i++)
       ids[n++] = tok->prefix_ids[i];
-  memcpy (ids + n, content->data, keep * sizeof (int32_t));
+  if (keep > 0) /* an empty text has no data to copy */
+    memcpy (ids + n, content->data, keep * sizeof (int32_t));
   n += keep;
   if (add_special)
     for (size_t i = 0; i < tok->n_suffix; i++)

@@ -17,7 +17,20 @@ typedef struct loader {
   const char *name;
   td_error *err;
   td_tokenizer *tok;
+  int nesting; /* Sequences open around the step being read */
 } loader;
+
+/* Real files nest Sequences one or two deep; the bound keeps recursion, and the
+ * "where" strings that grow with it, small. */
+static td_status
+enter_sequence (loader *ld, const char *where)
+{
+  if (ld->nesting >= TD_TOKENIZER_MAX_NESTING)
+    return td_error_set (ld->err, TD_ERR_LIMIT, "%s: %s nests Sequences more than %d deep", ld->name, where,
+                         TD_TOKENIZER_MAX_NESTING);
+  ld->nesting++;
+  return TD_OK;
+}
 
 static td_status
 type_error (loader *ld, const char *where, const char *expected)
@@ -160,6 +173,9 @@ parse_normalizer (loader *ld, JsonObject *o, const char *where)
   td_status st = get_string (ld, o, where, "type", true, &type);
   if (st != TD_OK)
     return st;
+  if (ld->tok->n_norm >= TD_TOKENIZER_MAX_STEPS)
+    return td_error_set (ld->err, TD_ERR_LIMIT, "%s: %s: more than %d normalizer steps", ld->name, where,
+                         TD_TOKENIZER_MAX_STEPS);
   static const struct { const char *name; td_norm_kind kind; } unicode[] = {
     { "NFC", TD_NORM_NFC }, { "NFKC", TD_NORM_NFKC }, { "NFD", TD_NORM_NFD },
     { "NFKD", TD_NORM_NFKD }, { "Lowercase", TD_NORM_LOWERCASE },
@@ -173,7 +189,8 @@ parse_normalizer (loader *ld, JsonObject *o, const char *where)
   if (strcmp (type, "Sequence") == 0)
     {
       JsonNode *n;
-      if ((st = member (ld, o, where, "normalizers", JSON_NODE_ARRAY, true, &n)) != TD_OK)
+      if ((st = member (ld, o, where, "normalizers", JSON_NODE_ARRAY, true, &n)) != TD_OK
+          || (st = enter_sequence (ld, where)) != TD_OK)
         return st;
       JsonArray *a = json_node_get_array (n);
       for (guint i = 0; i < json_array_get_length (a) && st == TD_OK; i++)
@@ -181,9 +198,10 @@ parse_normalizer (loader *ld, JsonObject *o, const char *where)
           g_autofree char *w = g_strdup_printf ("%s.normalizers[%u]", where, i);
           JsonNode *e = json_array_get_element (a, i);
           if (JSON_NODE_TYPE (e) != JSON_NODE_OBJECT)
-            return type_error (ld, w, "an object");
+            return type_error (ld, w, "an object"); /* the load fails: nesting no longer matters */
           st = parse_normalizer (ld, json_node_get_object (e), w);
         }
+      ld->nesting--;
       return st;
     }
   if (strcmp (type, "Strip") == 0)
@@ -281,7 +299,8 @@ parse_pre_tokenizer (loader *ld, JsonObject *o, const char *where)
   if (strcmp (type, "Sequence") == 0)
     {
       JsonNode *n;
-      if ((st = member (ld, o, where, "pretokenizers", JSON_NODE_ARRAY, true, &n)) != TD_OK)
+      if ((st = member (ld, o, where, "pretokenizers", JSON_NODE_ARRAY, true, &n)) != TD_OK
+          || (st = enter_sequence (ld, where)) != TD_OK)
         return st;
       JsonArray *a = json_node_get_array (n);
       for (guint i = 0; i < json_array_get_length (a) && st == TD_OK; i++)
@@ -289,9 +308,10 @@ parse_pre_tokenizer (loader *ld, JsonObject *o, const char *where)
           g_autofree char *w = g_strdup_printf ("%s.pretokenizers[%u]", where, i);
           JsonNode *e = json_array_get_element (a, i);
           if (JSON_NODE_TYPE (e) != JSON_NODE_OBJECT)
-            return type_error (ld, w, "an object");
+            return type_error (ld, w, "an object"); /* the load fails: nesting no longer matters */
           st = parse_pre_tokenizer (ld, json_node_get_object (e), w);
         }
+      ld->nesting--;
       return st;
     }
   if (strcmp (type, "Split") == 0)
@@ -488,7 +508,8 @@ parse_post_processor (loader *ld, JsonObject *o, const char *where)
   if (strcmp (type, "Sequence") == 0)
     {
       JsonNode *n;
-      if ((st = member (ld, o, where, "processors", JSON_NODE_ARRAY, true, &n)) != TD_OK)
+      if ((st = member (ld, o, where, "processors", JSON_NODE_ARRAY, true, &n)) != TD_OK
+          || (st = enter_sequence (ld, where)) != TD_OK)
         return st;
       JsonArray *a = json_node_get_array (n);
       for (guint i = 0; i < json_array_get_length (a) && st == TD_OK; i++)
@@ -496,9 +517,10 @@ parse_post_processor (loader *ld, JsonObject *o, const char *where)
           g_autofree char *w = g_strdup_printf ("%s.processors[%u]", where, i);
           JsonNode *e = json_array_get_element (a, i);
           if (JSON_NODE_TYPE (e) != JSON_NODE_OBJECT)
-            return type_error (ld, w, "an object");
+            return type_error (ld, w, "an object"); /* the load fails: nesting no longer matters */
           st = parse_post_processor (ld, json_node_get_object (e), w);
         }
+      ld->nesting--;
       return st;
     }
   return td_error_set (ld->err, TD_ERR_UNSUPPORTED, "%s: post_processor type '%s' is not supported", ld->name, type);

@@ -14,6 +14,12 @@
 #define TD_TOKEN_MAX_BYTES 1024          /* a real token is at most a few hundred bytes */
 #define TD_VOCAB_MAX_IDS (1u << 24)      /* 16M ids */
 #define TD_TOKENIZER_FILE_MAX (256u << 20)
+#define TD_TOKENIZER_MAX_NESTING 8       /* Sequence inside Sequence */
+#define TD_TOKENIZER_MAX_STEPS 64        /* normalizer steps in all */
+/* Normalised text may be at most this many times its input (+ a constant): NFKD and
+ * real replacements grow text a few times; chained replacements could grow it without end. */
+#define TD_NORM_MAX_GROWTH 32
+#define TD_NORM_MAX_EXTRA 4096
 
 /* ---- vocabulary: token string ↔ id ---- */
 
@@ -54,8 +60,9 @@ td_status td_charsmap_new (const char *name, const uint8_t *blob, size_t size,
                            td_charsmap **out, td_error *err);
 void td_charsmap_free (td_charsmap *map);
 /* Hugging Face's `Precompiled` normaliser: per grapheme cluster (when shorter than 6 bytes)
- * the shortest trie prefix, else per character. Appends to OUT. */
-void td_charsmap_normalize_hf (const td_charsmap *map, const char *text, size_t len, GString *out);
+ * the shortest trie prefix, else per character. Appends to OUT; false (stopping early) once
+ * OUT holds more than MAX_BYTES, as a crafted map may replace each character with a long string. */
+bool td_charsmap_normalize_hf (const td_charsmap *map, const char *text, size_t len, size_t max_bytes, GString *out);
 /* SentencePiece's own prefix normaliser: the longest trie match at TEXT, or one character
  * (U+FFFD for invalid UTF-8). Returns the bytes consumed and points *REPL at the replacement. */
 size_t td_charsmap_normalize_prefix (const td_charsmap *map, const char *text, size_t len,
@@ -87,8 +94,9 @@ typedef struct td_norm_step {
   bool escape_whitespaces;
 } td_norm_step;
 
-/* Applies STEP to *TEXT in place (replacing the string). */
-td_status td_norm_apply (const td_norm_step *step, char **text, td_error *err);
+/* Applies STEP to *TEXT in place (replacing the string); a result longer than MAX_BYTES
+ * is refused (TD_ERR_LIMIT) before it is built out. */
+td_status td_norm_apply (const td_norm_step *step, char **text, size_t max_bytes, td_error *err);
 void td_norm_step_clear (td_norm_step *step);
 
 /* ---- pre-tokenizers: one string → a list of words ---- */
@@ -211,6 +219,8 @@ struct td_tokenizer {
   bool decoder_strip_first_space;
 
   int32_t bos_id, eos_id, pad_id, unk_id;
+
+  const volatile int *cancel; /* set by td_tokenizer_set_cancel, checked per word */
 };
 
 td_tokenizer *td_tokenizer_alloc (const char *name);

@@ -197,6 +197,10 @@ cli_assert_boards_equal (const td_board *got, const td_board *expected)
   g_assert_cmpint (g->max_new_tokens, ==, e->max_new_tokens);
   g_assert_cmpfloat (g->temperature, ==, e->temperature);
   g_assert_cmpfloat (g->top_p, ==, e->top_p);
+  g_assert_cmpint (g->picture_ids, ==, e->picture_ids);
+  g_assert_cmpint (g->image_decode, ==, e->image_decode);
+  g_assert_cmpint (g->vae_tiling, ==, e->vae_tiling);
+  g_assert_cmpstr (got->instruction, ==, expected->instruction);
 }
 
 bool

@@ -13,6 +13,7 @@
 
 #include "cli-util.h"
 #include "core/dtype.h"
+#include "io/image.h"
 #include "pipeline/model_paths.h"
 #include "text/tokenizer.h"
 
@@ -192,7 +193,9 @@ test_lvlm_board (void)
 {
   cli_result r = cli_run (&fixture, NULL, "generate", "--models", "models", "--mode", "lvlm", "--image", "a.png",
                           "--text", "What comes next?", "--image", "b.png", "--width", "64", "--height", "64",
-                          "--steps", "2", "--max-new-tokens", "8", "--seed", "3", "--out", "lvlm.png", NULL);
+                          "--steps", "2", "--max-new-tokens", "8", "--seed", "3", "--picture-ids", "off",
+                          "--instruction", "Look: ", "--image-decode", "official", "--vae-tiling", "off", "--out",
+                          "lvlm.png", NULL);
   cli_assert_status (&r, 0);
   g_assert_nonnull (strstr (r.err, "thinking"));
 
@@ -221,9 +224,65 @@ test_lvlm_board (void)
   expected->settings.steps = 2;
   expected->settings.max_new_tokens = 8;
   expected->settings.seed = 3;
+  expected->settings.picture_ids = 0;
+  expected->settings.image_decode = TD_IMAGE_DECODE_OFFICIAL;
+  expected->settings.vae_tiling = false;
+  td_board_set_instruction (expected, "Look: ", NULL);
   cli_assert_boards_equal (stored, expected);
   td_board_free (stored);
   td_board_free (expected);
+}
+
+/* An LVLM board of two images with no size given is painted at 512², as the official
+ * multi-image run; picture ids and the instruction stay "auto" in the stored board. */
+static void
+test_lvlm_multi_image_defaults (void)
+{
+  cli_result r = cli_run (&fixture, NULL, "generate", "--models", "models", "--mode", "lvlm", "--image", "a.png",
+                          "--image", "b.png", "--steps", "1", "--max-new-tokens", "4", "--out", "multi.png", NULL);
+  cli_assert_status (&r, 0);
+  cli_result_clear (&r);
+  g_autofree char *out = path_in ("multi.png");
+  int width, height;
+  cli_png_size (out, &width, &height);
+  g_assert_cmpint (width, ==, 512);
+  g_assert_cmpint (height, ==, 512);
+  td_board *stored = cli_png_board (out);
+  g_assert_cmpint (stored->settings.picture_ids, ==, TD_BOARD_AUTO);
+  g_assert_null (stored->instruction);
+  g_assert_true (td_board_uses_picture_ids (stored));
+  g_assert_cmpstr (td_board_instruction (stored), ==, td_board_official_instruction);
+  td_board_free (stored);
+}
+
+/* Over 1024 px the VAE decodes in tiles unless --vae-tiling off (whole, as diffusers): the
+ * same seed then gives other pixels, and the stored board says which was used. */
+static void
+test_vae_tiling_off (void)
+{
+  const char *names[2] = { "tiled.png", "whole.png" };
+  td_image images[2];
+  for (int i = 0; i < 2; i++)
+    {
+      cli_result r = cli_run (&fixture, NULL, "generate", "--models", "models", "--mode", "clip", "--text", "x",
+                              "--width", "1088", "--height", "64", "--steps", "1", "--vae-tiling", i ? "off" : "on",
+                              "--out", names[i], NULL);
+      cli_assert_status (&r, 0);
+      cli_result_clear (&r);
+      g_autofree char *path = path_in (names[i]);
+      td_error err = { 0 };
+      g_assert_cmpint (td_image_load (path, NULL, &images[i], &err), ==, TD_OK);
+      g_assert_cmpint (images[i].width, ==, 1088);
+      td_board *stored = cli_png_board (path);
+      g_assert_cmpint (stored->settings.vae_tiling, ==, i == 0);
+      td_board_free (stored);
+    }
+  size_t differing = 0, n = (size_t) 1088 * 64 * 3;
+  for (size_t k = 0; k < n; k++)
+    differing += images[0].rgb[k] != images[1].rgb[k];
+  g_assert_cmpuint (differing, >, n / 100);
+  td_image_clear (&images[0]);
+  td_image_clear (&images[1]);
 }
 
 /* Qwen2-VL's vocabulary is padded past its tokenizer's; ids there have no text. Here the
@@ -418,6 +477,11 @@ test_bad_input (void)
     { "unknown option", { "--models", "models", "--frobnicate", "1" }, 2, "--frobnicate" },
     { "empty board", { "--models", "models", "--mode", "clip", SMALL }, 2, "--prompt" },
     { "board file absent", { "--models", "models", "--board", "no-board.json", SMALL }, 1, "no-board.json" },
+    { "picture ids neither", { "--models", "models", "--mode", "lvlm", "--picture-ids", "yes", SMALL }, 2,
+      "auto, on or off" },
+    { "unknown image decoding", { "--models", "models", "--mode", "clip", "--image-decode", "pil", SMALL }, 2,
+      "viewer or official" },
+    { "VAE tiling neither", { "--models", "models", "--mode", "clip", "--vae-tiling", "auto", SMALL }, 2, "on or off" },
   };
 #undef SMALL
   for (size_t i = 0; i < G_N_ELEMENTS (cases); i++)
@@ -488,6 +552,8 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/generate/lvlm-board", test_lvlm_board);
   g_test_add_func ("/cli/generate/lvlm-padded-vocabulary", test_lvlm_padded_vocabulary);
   g_test_add_func ("/cli/generate/board-file", test_board_file);
+  g_test_add_func ("/cli/generate/vae-tiling-off", test_vae_tiling_off);
+  g_test_add_func ("/cli/generate/lvlm-multi-image-defaults", test_lvlm_multi_image_defaults);
   g_test_add_func ("/cli/generate/bad-input", test_bad_input);
   g_test_add_func ("/cli/generate/interrupt", test_interrupt);
   int result = g_test_run ();

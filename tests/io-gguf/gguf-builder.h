@@ -17,13 +17,13 @@ typedef struct gguf_layout {
   size_t header_end, data_start;
 } gguf_layout;
 
-static void
+static inline void
 put (GByteArray *b, const void *p, size_t n)
 {
   g_byte_array_append (b, p, (guint) n);
 }
 
-static size_t
+static inline size_t
 put_u32 (GByteArray *b, uint32_t v)
 {
   size_t at = b->len;
@@ -31,7 +31,7 @@ put_u32 (GByteArray *b, uint32_t v)
   return at;
 }
 
-static size_t
+static inline size_t
 put_u64 (GByteArray *b, uint64_t v)
 {
   size_t at = b->len;
@@ -40,7 +40,7 @@ put_u64 (GByteArray *b, uint64_t v)
 }
 
 /* Returns where the length field is. */
-static size_t
+static inline size_t
 put_str (GByteArray *b, const char *s)
 {
   size_t at = put_u64 (b, strlen (s));
@@ -48,7 +48,7 @@ put_str (GByteArray *b, const char *s)
   return at;
 }
 
-static void
+static inline void
 pad_to (GByteArray *b, size_t alignment)
 {
   static const uint8_t zero[64] = { 0 };
@@ -59,7 +59,7 @@ pad_to (GByteArray *b, size_t alignment)
 /* GGUF v3, alignment 32 (written as general.alignment), three pairs and two tensors:
  *   w.q8_0  Q8_0 [2, 32] at 0   (68 bytes: d = 1, q = j − 16 in row 0, 16 − j in row 1)
  *   w.f32   F32  [3]     at 96  (1.5, −2, 0.25) */
-static GByteArray *
+static inline GByteArray *
 gguf_build_valid (gguf_layout *L)
 {
   GByteArray *b = g_byte_array_new ();
@@ -119,13 +119,13 @@ gguf_build_valid (gguf_layout *L)
   return b;
 }
 
-static void
+static inline void
 patch_u32 (GByteArray *b, size_t at, uint32_t v)
 {
   memcpy (b->data + at, &v, 4);
 }
 
-static void
+static inline void
 patch_u64 (GByteArray *b, size_t at, uint64_t v)
 {
   memcpy (b->data + at, &v, 8);

@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "core/quant.h"
 #include "io/gguf.h"
@@ -394,6 +395,24 @@ test_corpus_files (void)
 }
 
 /* The bad files into dir, and the valid file plus a few bad ones as fuzz seeds. */
+/* A FIFO or a folder is refused at once (never read, never blocked on). */
+static void
+test_not_regular (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("td-gguf-XXXXXX", NULL);
+  g_autofree char *fifo = g_build_filename (dir, "pipe.gguf", NULL);
+  g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+  td_error err = { 0 };
+  g_assert_null (td_gguf_open (fifo, &err));
+  g_assert_cmpint (err.status, ==, TD_ERR_IO);
+  g_assert_nonnull (strstr (err.message, fifo));
+  g_assert_false (td_gguf_file_is_gguf (fifo));
+  g_assert_null (td_gguf_open (dir, &err));
+  g_assert_nonnull (strstr (err.message, dir));
+  g_unlink (fifo);
+  g_rmdir (dir);
+}
+
 static int
 write_corpus (const char *dir, const char *seed_dir)
 {
@@ -434,5 +453,6 @@ main (int argc, char **argv)
   g_test_add_func ("/gguf/duplicates", test_duplicates);
   g_test_add_func ("/gguf/truncated-everywhere", test_truncated_everywhere);
   g_test_add_func ("/gguf/corpus-files", test_corpus_files);
+  g_test_add_func ("/gguf/not-regular", test_not_regular);
   return g_test_run ();
 }

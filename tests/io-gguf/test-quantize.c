@@ -1,8 +1,8 @@
 /* `thinkdiff quantize` (run as the built TD_CLI): a small safetensors file to
  * GGUF Q8_0 and Q4_K. The Q8_0 file is read back by a reader written here from
  * the format alone (header, metadata skipped by type, tensor infos, blocks of
- * 2 bytes of f16 scale + 32 int8), not by the engine's; the Q4_K one through
- * td_gguf, with the error bound the quantizer documents. */
+ * 2 bytes of f16 scale + 32 int8), not by the engine's; the Q4_K/Q5_K/Q6_K
+ * ones through td_gguf, with the error bounds the quantizer documents. */
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <math.h>
@@ -186,21 +186,22 @@ test_q8_0 (void)
   g_rmdir (dir);
 }
 
-/* Q4_K: within 0.1 of each row's largest magnitude (16 levels per sub-block
- * plus 6-bit scales and mins); the measured figure is printed. */
+/* K-quants: the decoded matrix within `bound` of each row's largest
+ * magnitude (Q4_K 16 and Q5_K 32 levels per sub-block of 32 with 6-bit scales
+ * and mins, Q6_K 64 levels per 16 with 8-bit scales); figures are printed. */
 static void
-test_q4_k (void)
+check_k_quant (const char *type, td_dtype dtype, double bound)
 {
   g_autofree char *dir = g_dir_make_tmp ("td-quantize-XXXXXX", NULL);
   g_autofree char *in = write_source (dir);
   g_autofree char *out = g_build_filename (dir, "out.gguf", NULL);
-  g_assert_cmpint (run_quantize (in, out, "q4_k"), ==, 0);
+  g_assert_cmpint (run_quantize (in, out, type), ==, 0);
   td_error err = { 0 };
   td_gguf *g = td_gguf_open (out, &err);
   g_assert_nonnull (g);
   td_tensor *t = td_gguf_tensor (g, "blk.weight", &err);
   g_assert_nonnull (t);
-  g_assert_cmpint (t->dtype, ==, TD_Q4_K);
+  g_assert_cmpint (t->dtype, ==, dtype);
   float *v = td_tensor_to_f32 (t, &err);
   double worst = 0;
   for (int r = 0; r < ROWS; r++)
@@ -212,8 +213,8 @@ test_q4_k (void)
         max_err = fmaxf (max_err, fabsf (v[r * COLS + c] - source[r * COLS + c]));
       worst = fmax (worst, max_err / amax);
     }
-  g_test_message ("q4_k: max abs error / max |row| = %.4f", worst);
-  g_assert_cmpfloat (worst, <=, 0.1);
+  g_test_message ("%s: max abs error / max |row| = %.4f", type, worst);
+  g_assert_cmpfloat (worst, <=, bound);
   g_assert_cmpfloat (worst, >, 0.0);
   free (v);
   td_tensor_free (t);
@@ -221,6 +222,14 @@ test_q4_k (void)
   g_unlink (out);
   g_unlink (in);
   g_rmdir (dir);
+}
+
+static void
+test_k_quants (void)
+{
+  check_k_quant ("q4_k", TD_Q4_K, 0.1);
+  check_k_quant ("q5_k", TD_Q5_K, 0.05);
+  check_k_quant ("q6_k", TD_Q6_K, 0.03);
 }
 
 static void
@@ -240,7 +249,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/quantize/q8_0-read-back", test_q8_0);
-  g_test_add_func ("/quantize/q4_k", test_q4_k);
+  g_test_add_func ("/quantize/k-quants", test_k_quants);
   g_test_add_func ("/quantize/bad-type", test_bad_type);
   return g_test_run ();
 }

@@ -274,6 +274,36 @@ test_jpeg_variants_and_orientation (void)
     }
 }
 
+/* As stored (the official code's PIL convert("RGB")): the palette colour and gray value
+ * behind transparency, and the JPEG as stored whatever its EXIF orientation. */
+static void
+test_as_stored (void)
+{
+  td_error err = { 0 };
+  td_image image;
+  g_autofree char *palette = write_png_variant ("stored-palette.png", 8, 4, PNG_COLOR_TYPE_PALETTE, 8, false);
+  g_assert_cmpint (td_image_load_as_stored (palette, NULL, &image, &err), ==, TD_OK);
+  g_assert_cmpint (image.rgb[0], ==, 255);
+  g_assert_cmpint (image.rgb[3 * 3 + 0], ==, 10); /* (3,0): index 3, transparent, kept as (10, 20, 30) */
+  g_assert_cmpint (image.rgb[3 * 3 + 1], ==, 20);
+  g_assert_cmpint (image.rgb[3 * 3 + 2], ==, 30);
+  td_image_clear (&image);
+  g_autofree char *gray_alpha = write_png_variant ("stored-gray-alpha.png", 8, 2, PNG_COLOR_TYPE_GRAY_ALPHA, 8, false);
+  g_assert_cmpint (td_image_load_as_stored (gray_alpha, NULL, &image, &err), ==, TD_OK);
+  g_assert_cmpint (image.rgb[7 * 3], ==, pattern (7, 0, 0)); /* transparent half, value kept */
+  g_assert_cmpint (image.rgb[7 * 3 + 2], ==, pattern (7, 0, 0));
+  td_image_clear (&image);
+  g_autofree char *rotated = write_jpeg_variant ("stored-orientation-6.jpg", 32, 16, false, false, 6);
+  g_assert_cmpint (td_image_load_as_stored (rotated, NULL, &image, &err), ==, TD_OK);
+  g_assert_cmpint (image.width, ==, 32);
+  g_assert_cmpint (image.height, ==, 16);
+  g_assert_cmpint (brightness (&image, 3, 1), <, 40); /* dark top-left, where it is stored */
+  td_image_clear (&image);
+  g_autofree char *missing = tmp_path ("absent.png");
+  g_assert_cmpint (td_image_load_as_stored (missing, NULL, &image, &err), ==, TD_ERR_NOT_FOUND);
+  g_assert_nonnull (strstr (err.message, "absent.png"));
+}
+
 static long
 peak_rss_kb (void)
 {
@@ -343,6 +373,7 @@ main (int argc, char **argv)
   g_test_add_func ("/image/png-round-trip-with-text", test_png_round_trip_with_text);
   g_test_add_func ("/image/jpeg-round-trip", test_jpeg_round_trip);
   g_test_add_func ("/image/jpeg-variants-and-orientation", test_jpeg_variants_and_orientation);
+  g_test_add_func ("/image/as-stored", test_as_stored);
   g_test_add_func ("/image/bad-corpus", test_bad_corpus);
   int status = g_test_run ();
   g_autoptr (GDir) dir = g_dir_open (tmp_dir, 0, NULL);

@@ -111,6 +111,9 @@ def tensor_bounds():
         extra=[("archive/data/0", F32_6, zipfile.ZIP_DEFLATED)])
     bad("big-endian.pth", "unsupported", "byte order", model((s("w"), W)), byteorder="big")
     bad("duplicate-tensor.pth", "format", "twice", model((s("w"), W), (s("w"), W)))
+    # A stride-0 view of 2^32 elements over 6: made contiguous it would take 16 GiB.
+    bad("stride0-expand.pth", "unsupported", "repeat elements",
+        model((s("w"), tensor("FloatStorage", "0", 6, 0, (65536, 65536), (0, 0)))))
 
 
 def pickle_structure():
@@ -135,6 +138,8 @@ def pickle_structure():
     bad("frame-too-long.pth", "format", "frame", PROTO2 + b"\x95" + struct.pack("<Q", 1000) + NONE + STOP)
     bad("not-a-dict.pth", "format", "type list, not a state dict", pickle_of(EMPTY_LIST))
     bad("empty-dict.pth", "format", "no tensors", pickle_of(EMPTY_DICT))
+    # 32 KiB of EMPTY_LIST: each byte makes a value far larger than a real pickle's per byte.
+    bad("objects-per-byte.pth", "limit", "bytes of memory", PROTO2 + EMPTY_LIST * (1 << 15) + STOP)
 
 
 def zip_structure():
@@ -164,6 +169,10 @@ def zip_structure():
     blob[cd + 24:cd + 28] = small
     open(lying, "wb").write(blob)
     manifest.append("zip-bomb-lying.pth bad-format inflate")
+    # An honest deflated data.pkl of 8 MiB of EMPTY_LIST in 8 KiB: over the inflation ratio.
+    write_pth(os.path.join(BAD, "zip-bomb-ratio.pth"), PROTO2 + EMPTY_LIST * (8 << 20) + STOP, {},
+              pkl_method=zipfile.ZIP_DEFLATED)
+    manifest.append("zip-bomb-ratio.pth over-limit more than the limit")
     # No data.pkl at all.
     with zipfile.ZipFile(os.path.join(BAD, "missing-data-pkl.pth"), "w") as z:
         z.writestr(zinfo("archive/data/0"), F32_6)

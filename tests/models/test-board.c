@@ -86,6 +86,10 @@ test_rejects_bad_boards (void)
     { "{\"items\": [{\"text\": \"a\"}], \"mode\": \"clip\", \"mode\": \"lvlm\"}", "twice" },
     { "{\"items\": [{\"text\": \"a\"}]} // comment", "not valid JSON" },
     { "{'items': []}", "not valid JSON" },
+    { "{\"items\": [{\"text\": \"a\"}], \"picture_ids\": \"sometimes\"}", "\"auto\"" },
+    { "{\"items\": [{\"text\": \"a\"}], \"instruction\": 7}", "should be a string" },
+    { "{\"items\": [{\"text\": \"a\"}], \"image_decode\": \"pil\"}", "viewer" },
+    { "{\"items\": [{\"text\": \"a\"}], \"vae_tiling\": \"no\"}", "true or false" },
   };
   for (size_t i = 0; i < G_N_ELEMENTS (cases); i++)
     {
@@ -100,8 +104,9 @@ test_rejects_bad_boards (void)
     }
   td_board *board = td_board_new (TD_BOARD_LVLM);
   td_error err = { 0 };
-  g_assert_cmpint (td_board_add (board, TD_BOARD_TEXT, "", &err), ==, TD_ERR_INVALID_ARG);
+  g_assert_cmpint (td_board_add (board, TD_BOARD_IMAGE, "", &err), ==, TD_ERR_INVALID_ARG);
   g_assert_cmpint (td_board_add (board, TD_BOARD_TEXT, "\xff\xfe", &err), ==, TD_ERR_INVALID_ARG);
+  g_assert_cmpint (td_board_set_instruction (board, "\xff\xfe", &err), ==, TD_ERR_INVALID_ARG);
   for (int i = 0; i < TD_BOARD_MAX_ITEMS; i++)
     g_assert_cmpint (td_board_add (board, TD_BOARD_TEXT, "x", &err), ==, TD_OK);
   g_assert_cmpint (td_board_add (board, TD_BOARD_TEXT, "x", &err), ==, TD_ERR_LIMIT);
@@ -151,12 +156,60 @@ test_rejects_hostile_files (void)
       g_assert_null (td_board_load_json (cases[i].path, NULL));
     }
   g_assert_null (td_board_load_json_data ("{\"mode\": {}, \"items\": []}", 27, "x", ".", NULL));
-  td_board *board = td_board_new (TD_BOARD_LVLM);
-  g_assert_cmpint (td_board_add (board, TD_BOARD_TEXT, "", NULL), ==, TD_ERR_INVALID_ARG);
-  td_board_free (board);
   g_unlink (fifo);
   g_unlink (big);
   g_unlink (loop);
+}
+
+/* The official multi-image run's settings apply by default to LVLM boards with two or
+ * more images only; explicit values win; they survive a round trip. */
+static void
+test_official_defaults (void)
+{
+  td_error err = { 0 };
+  td_board *one = td_board_new (TD_BOARD_LVLM);
+  g_assert_cmpint (td_board_add (one, TD_BOARD_IMAGE, "/a.png", &err), ==, TD_OK);
+  g_assert_cmpint (td_board_add (one, TD_BOARD_TEXT, "", &err), ==, TD_OK);
+  g_assert_cmpint (td_board_validate (one, &err), ==, TD_OK);
+  g_assert_false (td_board_uses_picture_ids (one));
+  g_assert_cmpstr (td_board_instruction (one), ==, "");
+  td_board_apply_official_size (one);
+  g_assert_cmpint (one->settings.width, ==, 1024);
+
+  td_board *two = td_board_new (TD_BOARD_LVLM);
+  g_assert_cmpint (td_board_add (two, TD_BOARD_TEXT, "Word 1: white, ", &err), ==, TD_OK);
+  g_assert_cmpint (td_board_add (two, TD_BOARD_IMAGE, "/a.png", &err), ==, TD_OK);
+  g_assert_cmpint (td_board_add (two, TD_BOARD_IMAGE, "/b.png", &err), ==, TD_OK);
+  g_assert_true (td_board_uses_picture_ids (two));
+  g_assert_cmpstr (td_board_instruction (two), ==, td_board_official_instruction);
+  td_board_apply_official_size (two);
+  g_assert_cmpint (two->settings.width, ==, 512);
+  g_assert_cmpint (two->settings.height, ==, 512);
+  two->mode = TD_BOARD_CLIP;
+  g_assert_false (td_board_uses_picture_ids (two));
+  g_assert_cmpstr (td_board_instruction (two), ==, "");
+  two->mode = TD_BOARD_LVLM;
+  two->settings.picture_ids = 0;
+  g_assert_false (td_board_uses_picture_ids (two));
+  g_assert_cmpint (td_board_set_instruction (two, "", &err), ==, TD_OK);
+  g_assert_cmpstr (td_board_instruction (two), ==, "");
+  g_assert_cmpint (td_board_set_instruction (two, "Look: ", &err), ==, TD_OK);
+  two->settings.image_decode = TD_IMAGE_DECODE_OFFICIAL;
+  two->settings.vae_tiling = false;
+
+  g_autofree char *json = td_board_to_json (two);
+  g_autofree char *path = write_board ("official.json", json);
+  td_board *again = td_board_load_json (path, &err);
+  g_assert_nonnull (again);
+  g_assert_cmpint (again->settings.picture_ids, ==, 0);
+  g_assert_cmpstr (again->instruction, ==, "Look: ");
+  g_assert_cmpint (again->settings.image_decode, ==, TD_IMAGE_DECODE_OFFICIAL);
+  g_assert_false (again->settings.vae_tiling);
+  g_autofree char *joined = td_board_joined_text (again);
+  g_assert_cmpstr (joined, ==, "Word 1: white, ");
+  td_board_free (again);
+  td_board_free (two);
+  td_board_free (one);
 }
 
 int
@@ -167,6 +220,7 @@ main (int argc, char **argv)
   g_test_add_func ("/board/load-and-round-trip", test_load_and_round_trip);
   g_test_add_func ("/board/rejects-bad-boards", test_rejects_bad_boards);
   g_test_add_func ("/board/rejects-hostile-files", test_rejects_hostile_files);
+  g_test_add_func ("/board/official-defaults", test_official_defaults);
   int status = g_test_run ();
   g_autoptr (GDir) dir = g_dir_open (tmp_dir, 0, NULL);
   const char *name;

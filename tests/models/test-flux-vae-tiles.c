@@ -427,6 +427,33 @@ hard_cut_shows_seams (const td_tensor *z, int step)
   td_flux_vae_free (vae);
 }
 
+/* A set cancel flag stops the decode, whole or tiled, before any tile runs; cleared, it decodes. */
+static void
+test_decode_cancel (void)
+{
+  td_flux_vae *vae = tiny_vae ();
+  td_tensor *z = random_tensor (16, 9, 13, 5);
+  volatile int cancel = 1;
+  td_flux_vae_set_cancel (vae, &cancel);
+  td_error err = { 0 };
+  g_assert_null (td_flux_vae_decode (vae, z, &err));
+  g_assert_cmpint (err.status, ==, TD_ERR_CANCELLED);
+  g_assert_nonnull (strstr (err.message, "cancelled"));
+  td_error_clear (&err);
+  td_vae_tiling tiling = { .tile = 4, .overlap = 1, .threshold = 0 };
+  td_vae_tile_stats stats = { 0 };
+  g_assert_null (td_flux_vae_decode_tiled (vae, z, &tiling, &stats, &err));
+  g_assert_cmpint (err.status, ==, TD_ERR_CANCELLED);
+  g_assert_cmpint (stats.tiles, ==, 0);
+  td_error_clear (&err);
+  cancel = 0;
+  td_tensor *image = td_flux_vae_decode (vae, z, &err);
+  g_assert_nonnull (image);
+  td_tensor_free (image);
+  td_tensor_free (z);
+  td_flux_vae_free (vae);
+}
+
 static void
 test_decode_tiles (void)
 {
@@ -531,6 +558,7 @@ main (int argc, char **argv)
   g_test_add_func ("/vae-tiles/map/bad-tiling", test_bad_tiling);
   g_test_add_func ("/vae-tiles/decode/one-tile-is-exact", test_decode_one_tile_is_exact);
   g_test_add_func ("/vae-tiles/decode/tiles", test_decode_tiles);
+  g_test_add_func ("/vae-tiles/decode/cancel", test_decode_cancel);
   g_test_add_func ("/vae-tiles/decode/odd-sizes", test_decode_odd_sizes);
   g_test_add_func ("/vae-tiles/encode/tiles", test_encode_tiles);
   g_test_add_func ("/vae-tiles/encode/odd-sizes", test_encode_odd_sizes);

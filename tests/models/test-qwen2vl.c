@@ -13,6 +13,7 @@
 #include "io/safetensors.h"
 #include "models/qwen2vl.h"
 #include "models/qwen2vl_image.h"
+#include "pipeline/verify.h"
 
 #define IMAGE 290 /* the golden config's image_token_id */
 #define START 288
@@ -265,13 +266,14 @@ typedef struct {
   int grid[1][3];
 } fixture;
 
+/* Opens the golden model on BACKEND, which the fixture then owns. */
 static void
-fixture_open (fixture *f)
+fixture_open_on (fixture *f, td_backend *backend)
 {
   td_error err = { 0 };
   g_autofree char *dir = golden_dir ();
   g_autofree char *io_path = g_build_filename (dir, "io.safetensors", NULL);
-  f->backend = td_backend_cpu_new (&err);
+  f->backend = backend;
   g_assert_nonnull (f->backend);
   f->model = td_qwen2vl_load (dir, f->backend, &err);
   g_assert_nonnull (f->model);
@@ -296,6 +298,12 @@ fixture_open (fixture *f)
   td_tensor_free (pixels);
   f->features = td_qwen2vl_encode_images (f->model, f->pixels, (const int (*)[3]) f->grid, 1, &err);
   g_assert_nonnull (f->features);
+}
+
+static void
+fixture_open (fixture *f)
+{
+  fixture_open_on (f, td_backend_cpu_new (NULL));
 }
 
 static void
@@ -511,6 +519,47 @@ test_sampling (void)
   fixture_close (&f);
 }
 
+static bool
+keep_going (void *user, int index, int32_t token)
+{
+  return true;
+}
+
+/* Sampled decoding with ids read once at the end (ignore_eos, no callback) or one
+ * by one (a callback to stream them): the same ids, and on Vulkan (its sampler on
+ * the GPU) the same ids as on the CPU for the same seed. */
+static void
+sample_both_ways (td_backend *backend, int32_t *ids_at_end)
+{
+  fixture f = { 0 };
+  fixture_open_on (&f, backend);
+  td_qwen2vl_generate_params params = {
+    .max_new_tokens = 12, .temperature = 0.8f, .top_p = 0.9f, .seed = 77, .ignore_eos = true,
+  };
+  int32_t streamed[12];
+  g_assert_cmpint (generate (&f, &params, ids_at_end, TD_OK), ==, 12);
+  params.on_token = keep_going;
+  g_assert_cmpint (generate (&f, &params, streamed, TD_OK), ==, 12);
+  g_assert_cmpmem (ids_at_end, 12 * sizeof *ids_at_end, streamed, sizeof streamed);
+  fixture_close (&f);
+}
+
+static void
+test_ids_read_at_end (void)
+{
+  int32_t on_cpu[12], on_vulkan[12];
+  sample_both_ways (td_backend_cpu_new (NULL), on_cpu);
+  td_error err = { 0 };
+  td_backend *vulkan = td_verify_backend_new ("vulkan", &err);
+  if (vulkan == NULL)
+    {
+      g_test_skip (err.message);
+      return;
+    }
+  sample_both_ways (vulkan, on_vulkan);
+  g_assert_cmpmem (on_cpu, sizeof on_cpu, on_vulkan, sizeof on_vulkan);
+}
+
 /* EOS ends decoding unless ignored, and cannot be picked before min_new_tokens. */
 static void
 test_eos (void)
@@ -565,11 +614,88 @@ test_eos (void)
   g_assert_cmpint (tokens[1], !=, greedy[0]);
 
   td_qwen2vl_free (e.model);
+
+  /* generation_config.json adds its EOS ids; before min_new_tokens none of them is
+   * picked, with ignore_eos too (as vLLM's min_tokens). */
+  g_autofree char *generation_out = g_build_filename (tmp, "generation_config.json", NULL);
+  g_autofree char *generation_text = g_strdup_printf ("{\"eos_token_id\": [%d, %d]}", greedy[0], greedy[1]);
+  g_assert_true (g_file_set_contents (generation_out, generation_text, -1, NULL));
+  e.model = td_qwen2vl_load (tmp, e.backend, &err);
+  if (e.model == NULL)
+    g_error ("%s", err.message);
+  const td_qwen2vl_config *c = td_qwen2vl_config_of (e.model);
+  g_assert_cmpint (c->n_eos_token_ids, ==, greedy[1] != greedy[0] ? 2 : 1);
+  g_assert_cmpint (c->eos_token_ids[c->n_eos_token_ids - 1], ==, greedy[1]);
+  params.ignore_eos = true;
+  params.min_new_tokens = 6;
+  g_assert_cmpint (generate (&e, &params, tokens, TD_OK), ==, 6);
+  for (int i = 0; i < 6; i++)
+    g_assert_true (tokens[i] != greedy[0] && tokens[i] != greedy[1]);
+  params.min_new_tokens = 0;
+  g_assert_cmpint (generate (&e, &params, tokens, TD_OK), ==, 6);
+  g_assert_cmpint (tokens[0], ==, greedy[0]);
+  g_assert_true (g_file_set_contents (generation_out, "{\"eos_token_id\": \"x\"}", -1, NULL));
+  g_assert_null (td_qwen2vl_load (tmp, e.backend, &err));
+  g_assert_nonnull (strstr (err.message, "generation_config.json"));
+
+  td_qwen2vl_free (e.model);
   td_backend_free (e.backend);
   fixture_close (&f);
+  g_unlink (generation_out);
   g_unlink (weights_out);
   g_unlink (config_out);
   g_rmdir (tmp);
+}
+
+/* The hidden states generate keeps are those the tokens were picked from: the last
+ * prompt position, then generated tokens 1 … n−1, as a single pass over the prompt
+ * and the fed-back tokens computes them. */
+static void
+test_thought_hidden (void)
+{
+  fixture f = { 0 };
+  fixture_open (&f);
+  td_error err = { 0 };
+  enum { N = 5 };
+  td_qwen2vl_generate_params params = { .max_new_tokens = N, .temperature = 0.0f, .top_p = 1.0f, .ignore_eos = true };
+  td_qwen2vl_session *s = td_qwen2vl_session_new (f.model, f.n_prompt + N, &err);
+  td_tensor *prefill = td_qwen2vl_session_prefill (s, f.prompt, f.n_prompt, f.features, (const int (*)[3]) f.grid, 1,
+                                                   &err);
+  g_assert_nonnull (prefill);
+  int32_t tokens[N];
+  int n = 0;
+  td_tensor *thought = NULL;
+  g_assert_cmpint (td_qwen2vl_generate (s, prefill, &params, tokens, &n, &thought, &err), ==, TD_OK);
+  g_assert_cmpint (n, ==, N);
+  g_assert_cmpint (thought->shape[1], ==, N);
+  /* The last token was not fed back. */
+  g_assert_cmpint (td_qwen2vl_session_length (s), ==, f.n_prompt + N - 1);
+
+  int32_t all[64 + N];
+  memcpy (all, f.prompt, (size_t) f.n_prompt * sizeof *all);
+  memcpy (all + f.n_prompt, tokens, sizeof tokens);
+  td_qwen2vl_session_reset (s);
+  td_tensor *full = td_qwen2vl_session_prefill (s, all, f.n_prompt + N - 1, f.features, (const int (*)[3]) f.grid, 1,
+                                                &err);
+  g_assert_nonnull (full);
+  td_tensor *expected = td_tensor_slice (full, 1, f.n_prompt - 1, N, &err);
+  float *want = td_tensor_to_f32 (expected, &err);
+  float *got = td_tensor_to_f32 (thought, &err);
+  const int hidden = (int) thought->shape[2];
+  assert_close (got, want, N * hidden, 1e-4);
+  /* Off by one (the states of tokens 1 … n) would not match. */
+  double shifted = 0.0;
+  for (int i = 0; i < (N - 1) * hidden; i++)
+    shifted = fmax (shifted, fabs (got[i] - want[hidden + i]));
+  g_assert_cmpfloat (shifted, >, 1e-2);
+  free (want);
+  free (got);
+  td_tensor_free (expected);
+  td_tensor_free (full);
+  td_tensor_free (thought);
+  td_tensor_free (prefill);
+  td_qwen2vl_session_free (s);
+  fixture_close (&f);
 }
 
 /* The golden model saved as a 7B checkpoint ships (bf16) under the names newer
@@ -653,6 +779,46 @@ test_bf16_new_names (void)
   g_rmdir (tmp);
 }
 
+/* preprocessor_config.json sets the pixel budget: absent → 3136..12845056, both
+ * published spellings read, bad files refused with the file named. */
+static void
+test_preprocessor_config (void)
+{
+  td_error err = { 0 };
+  td_qwen2vl_image_params p;
+  g_autofree char *tmp = g_dir_make_tmp ("qwen2vl-preprocessor-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (tmp, "preprocessor_config.json", NULL);
+  g_assert_cmpint (td_qwen2vl_image_params_read (tmp, &p, &err), ==, TD_OK);
+  g_assert_cmpint (p.min_pixels, ==, 3136);
+  g_assert_cmpint (p.max_pixels, ==, 12845056);
+
+  g_assert_true (g_file_set_contents (path, "{\"min_pixels\": 3136, \"max_pixels\": 50176, \"patch_size\": 14, "
+                                      "\"image_mean\": [0.5, 0.5, 0.5], \"image_std\": [0.25, 0.5, 1]}", -1, NULL));
+  g_assert_cmpint (td_qwen2vl_image_params_read (tmp, &p, &err), ==, TD_OK);
+  g_assert_cmpint (p.max_pixels, ==, 50176);
+  g_assert_cmpfloat (p.std[0], ==, 0.25f);
+  g_assert_true (g_file_set_contents (path, "{\"size\": {\"shortest_edge\": 1000, \"longest_edge\": 2000000}}", -1,
+                                      NULL));
+  g_assert_cmpint (td_qwen2vl_image_params_read (tmp, &p, &err), ==, TD_OK);
+  g_assert_cmpint (p.min_pixels, ==, 1000);
+  g_assert_cmpint (p.max_pixels, ==, 2000000);
+
+  const char *bad[] = {
+    "{\"max_pixels\": \"many\"}", "{\"min_pixels\": 0}", "{\"min_pixels\": 5000, \"max_pixels\": 4000}",
+    "{\"max_pixels\": 1e30}", "{\"image_mean\": [1, 2]}", "{\"image_std\": [1, 0, 1]}", "{\"merge_size\": 99}",
+    "[1]", "{\"min_pixels\": 3136", "",
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_assert_true (g_file_set_contents (path, bad[i], -1, NULL));
+      err = (td_error) { 0 };
+      g_assert_cmpint (td_qwen2vl_image_params_read (tmp, &p, &err), !=, TD_OK);
+      g_assert_nonnull (strstr (err.message, "preprocessor_config.json"));
+    }
+  g_unlink (path);
+  g_rmdir (tmp);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -666,6 +832,9 @@ main (int argc, char **argv)
   g_test_add_func ("/qwen2vl/kv-cache", test_kv_cache);
   g_test_add_func ("/qwen2vl/sampling", test_sampling);
   g_test_add_func ("/qwen2vl/eos", test_eos);
+  g_test_add_func ("/qwen2vl/thought-hidden", test_thought_hidden);
+  g_test_add_func ("/qwen2vl/ids-read-at-end", test_ids_read_at_end);
+  g_test_add_func ("/qwen2vl/preprocessor-config", test_preprocessor_config);
   g_test_add_func ("/qwen2vl/bf16-new-names", test_bf16_new_names);
   return g_test_run ();
 }

@@ -12,7 +12,8 @@
 
 #include "core/quant.h"
 
-/* The formats beyond f32/f16/bf16, in td_dtype order. */
+/* The formats beyond f32/f16/bf16, in td_dtype order (the Vulkan family test
+ * checks this list against the formats the kernels support). */
 static const td_dtype quant_test_formats[] = {
   TD_F8_E4M3, TD_F8_E5M2, TD_Q4_0, TD_Q4_1, TD_Q5_0, TD_Q5_1, TD_Q8_0,
   TD_Q2_K, TD_Q3_K, TD_Q4_K, TD_Q5_K, TD_Q6_K,

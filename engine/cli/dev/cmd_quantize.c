@@ -3,11 +3,13 @@
  * embeddings and matrices whose rows are not whole blocks keep a float type
  * (f32, or their f16/bf16). */
 #include "cli/cli.h"
+#include "cli/cli_args.h"
 #include "core/quant_encode.h"
 #include "io/gguf.h"
 #include "io/safetensors.h"
 
 #include <glib.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,12 +21,24 @@ static const struct {
 } quant_types[] = {
   { "q8_0", TD_Q8_0, 7 },
   { "q4_k", TD_Q4_K, 15 },
+  { "q5_k", TD_Q5_K, 17 },
+  { "q6_k", TD_Q6_K, 18 },
 };
+
+static volatile sig_atomic_t cancel_requested;
+
+/* Ctrl-C or SIGTERM: stop before the next tensor; the temporary file goes. */
+static void
+on_interrupt (int signal_number)
+{
+  (void) signal_number;
+  cancel_requested = 1;
+}
 
 static void
 print_usage (FILE *out)
 {
-  fprintf (out, "Usage: thinkdiff quantize IN OUT.gguf --type q8_0|q4_k\n\n"
+  fprintf (out, "Usage: thinkdiff quantize IN OUT.gguf --type q8_0|q4_k|q5_k|q6_k\n\n"
                 "Writes the tensors of IN (a .safetensors file, a sharded index or a model folder)\n"
                 "to a GGUF file, matrices in the given ggml type; 1-D tensors, norms, embeddings\n"
                 "and matrices whose rows are not whole blocks stay f32/f16/bf16.\n");
@@ -101,11 +115,13 @@ td_cli_quantize (int argc, char **argv)
   if (in == NULL || out == NULL || q < 0)
     {
       if (type != NULL && q < 0)
-        fprintf (stderr, "thinkdiff: unknown --type '%s' (q8_0 or q4_k)\n", type);
+        fprintf (stderr, "thinkdiff: unknown --type '%s' (q8_0, q4_k, q5_k or q6_k)\n", type);
       print_usage (stderr);
       return 2;
     }
 
+  if (!td_cli_check_output_file ("OUT", out))
+    return 2;
   td_error err = { 0 };
   td_safetensors *st = td_safetensors_open_any (in, &err);
   if (st == NULL)
@@ -127,9 +143,16 @@ td_cli_quantize (int argc, char **argv)
       const td_safetensors_info *t = td_safetensors_at (st, i);
       status = td_gguf_writer_add_tensor (w, t->name, stored_type (t, quant_types[q].dtype), t->ndim, t->shape, &err);
     }
+  signal (SIGINT, on_interrupt);
+  signal (SIGTERM, on_interrupt);
   for (size_t i = 0; i < n && status == TD_OK; i++)
     {
       const td_safetensors_info *t = td_safetensors_at (st, i);
+      if (cancel_requested)
+        {
+          status = td_error_set (&err, TD_ERR_CANCELLED, "%s: cancelled; nothing was written", out);
+          break;
+        }
       status = write_tensor (w, st, t, stored_type (t, quant_types[q].dtype), &err);
       fprintf (stderr, "\rquantize: %zu/%zu tensors", i + 1, n);
     }
@@ -137,7 +160,9 @@ td_cli_quantize (int argc, char **argv)
     fprintf (stderr, "\n");
   if (status == TD_OK)
     status = td_gguf_writer_finish (w, &err);
-  td_gguf_writer_free (w);
+  td_gguf_writer_free (w); /* removes the temporary file unless finished */
+  signal (SIGINT, SIG_DFL);
+  signal (SIGTERM, SIG_DFL);
   td_safetensors_close (st);
   if (status != TD_OK)
     return td_cli_fail (&err);
