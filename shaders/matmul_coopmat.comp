@@ -1,20 +1,29 @@
 #version 450
-/* MATMUL on cooperative matrices (GL_NV_cooperative_matrix): y[z, M, N] =
- * x[z, M, K] · w[z]ᵀ + bias for f16 or bf16 weights (W_DTYPE). Same grid and
- * semantics as matmul.comp: (N tiles, M tiles, z), 64×64 outputs per workgroup.
+/* MATMUL on cooperative matrices (GL_NV_cooperative_matrix), the coopmat path of
+ * the matmul family (matmul_vec.comp): y[z, M, N] = x[z, M, K] · w[z]ᵀ + bias for
+ * weights of any stored format W_DTYPE but f32 (dequant.glsl decodes them as the
+ * tile is staged). Same grid and semantics as matmul.comp: (N tiles, M tiles, z),
+ * 64×64 outputs per workgroup.
  *
- * Each K step stages a 64×32 slice of x and of w in shared memory as f16 (f32
- * activations and bf16 weights are converted on the way; out-of-range rows and
- * k are zero, which handles ragged M, N and K). The 4 subgroups of 32 each own a
- * 32×32 quarter of the output: 2×2 accumulators of 16×16 f32, fed by 16×16×16
- * f16 multiply-adds. The result goes through shared memory so that bias and the
- * ragged edge are handled per element.
+ * f16 range: activations (T5-XXL's exceed 65504) and, with CM_SCALE_W, weights
+ * are scaled per row by a power of two that brings the row's largest magnitude
+ * just under 2^14 before they become f16; the accumulator is scaled back
+ * exactly. A first pass over the workgroup's 64 rows of x (and w) finds those
+ * maxima. Relative precision stays f16's 11 bits; only elements below 2^-24 of
+ * their row's maximum are lost.
+ *
+ * Each K step stages a 64×32 slice of x and of w in shared memory as f16
+ * (out-of-range rows and k are zero, which handles ragged M, N and K). The 4
+ * subgroups of 32 each own a 32×32 quarter of the output: 2×2 accumulators of
+ * 16×16 f32, fed by 16×16×16 f16 multiply-adds. The result goes through shared
+ * memory so that the scales, bias and the ragged edge are handled per element.
  *
  * The host uses this only on devices that report the f16·f16+f32 16×16×16
  * subgroup configuration and a subgroup size of 32 (gl_NumSubgroups == 4).
  * With TD_COOPMAT_EMULATE the fragment operations are plain GLSL instead (one
  * virtual subgroup per 32 invocations), so that everything but the cooperative
- * matrix instructions can be tested on devices without them. */
+ * matrix instructions can be tested on devices without them
+ * (TD_VULKAN_EMULATE_COOPMAT=1). */
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
 #ifndef TD_COOPMAT_EMULATE
@@ -23,6 +32,7 @@
 #extension GL_KHR_shader_subgroup_basic : require
 #endif
 #include "common.glsl"
+#include "dequant.glsl"
 
 layout(push_constant, std430) uniform Push { td_pc_matmul p; };
 layout(local_size_x = 128) in;
@@ -39,6 +49,10 @@ layout(local_size_x = 128) in;
 shared float16_t cm_a[CM_BM * CM_AB_STRIDE]; /* x rows × k */
 shared float16_t cm_b[CM_BN * CM_AB_STRIDE]; /* w rows (outputs) × k */
 shared float cm_c[CM_BM * CM_C_STRIDE];      /* the finished 64×64 tile */
+/* Per-row largest magnitudes (as float bits, which order like the floats for
+ * non-negative values), then the power-of-two exponents applied to the rows. */
+shared uint cm_x_max[CM_BM], cm_w_max[CM_BN];
+shared int cm_x_exp[CM_BM], cm_w_exp[CM_BN];
 
 #ifndef TD_COOPMAT_EMULATE
 #define FRAG_A fcoopmatNV<16, gl_ScopeSubgroup, 16, 16>
@@ -58,7 +72,55 @@ shared float cm_c[CM_BM * CM_C_STRIDE];      /* the finished 64×64 tile */
 
 uint x_base, w_base, y_base;
 
-/* Stages k0 .. k0 + CM_BK of x rows m0.. and w rows n0.. as f16, zero outside. */
+/* The exponent that brings a row whose largest magnitude has bits `max_bits` just
+ * under 2^14; 0 for a zero row or one holding Inf/NaN (those stay as they are). */
+int
+row_exponent (uint max_bits)
+{
+  float largest = uintBitsToFloat (max_bits);
+  if (max_bits == 0u || isinf (largest) || isnan (largest))
+    return 0;
+  int e;
+  frexp (largest, e); /* largest < 2^e */
+  return clamp (14 - e, -100, 100);
+}
+
+/* Fills cm_x_exp (and cm_w_exp, or zeros) for rows m0.. of x and n0.. of w. */
+void
+find_row_scales (uint m0, uint n0)
+{
+  uint tid = gl_LocalInvocationID.x;
+  if (tid < CM_BM)
+    {
+      cm_x_max[tid] = 0u;
+      cm_w_max[tid] = 0u;
+    }
+  barrier ();
+  /* Two invocations per row, each over every other k. */
+  uint row = tid / 2u, m = m0 + row, n = n0 + row;
+  float x_max = 0.0, w_max = 0.0;
+  for (uint k = tid % 2u; k < p.k; k += 2u)
+    {
+      if (m < p.m)
+        x_max = max (x_max, abs (load_f32 (p.x, x_base + m * p.k + k)));
+#ifdef CM_SCALE_W
+      if (n < p.n)
+        w_max = max (w_max, abs (load_weight (p.w, w_base + n * p.k + k)));
+#endif
+    }
+  /* max() drops a NaN operand; any NaN in the row leaves its scale at 1. */
+  atomicMax (cm_x_max[row], floatBitsToUint (x_max));
+  atomicMax (cm_w_max[row], floatBitsToUint (w_max));
+  barrier ();
+  if (tid < CM_BM)
+    {
+      cm_x_exp[tid] = row_exponent (cm_x_max[tid]);
+      cm_w_exp[tid] = row_exponent (cm_w_max[tid]);
+    }
+  barrier ();
+}
+
+/* Stages k0 .. k0 + CM_BK of x rows m0.. and w rows n0.. as scaled f16, zero outside. */
 void
 stage_tiles (uint m0, uint n0, uint k0)
 {
@@ -68,9 +130,9 @@ stage_tiles (uint m0, uint n0, uint k0)
       uint row = e / CM_BK, kk = e % CM_BK, k = k0 + kk;
       uint m = m0 + row, n = n0 + row;
       float a = (m < p.m && k < p.k) ? load_f32 (p.x, x_base + m * p.k + k) : 0.0;
-      float b = (n < p.n && k < p.k) ? load_any (p.w, W_DTYPE, w_base + n * p.k + k) : 0.0;
-      cm_a[row * CM_AB_STRIDE + kk] = float16_t (a);
-      cm_b[row * CM_AB_STRIDE + kk] = float16_t (b);
+      float b = (n < p.n && k < p.k) ? load_weight (p.w, w_base + n * p.k + k) : 0.0;
+      cm_a[row * CM_AB_STRIDE + kk] = float16_t (ldexp (a, cm_x_exp[row]));
+      cm_b[row * CM_AB_STRIDE + kk] = float16_t (ldexp (b, cm_w_exp[row]));
     }
 }
 
@@ -85,6 +147,7 @@ main ()
   /* This subgroup's 32×32 quarter of the tile. */
   uint sub_m = (SUBGROUP_ID / 2u) * 32u, sub_n = (SUBGROUP_ID % 2u) * 32u;
 
+  find_row_scales (m0, n0);
   FRAG_C acc00 = FRAG_ZERO (), acc01 = FRAG_ZERO (), acc10 = FRAG_ZERO (), acc11 = FRAG_ZERO ();
   for (uint k0 = 0; k0 < p.k; k0 += CM_BK)
     {
@@ -119,7 +182,9 @@ main ()
       if (m < p.m && n < p.n)
         {
           float bias = p.has_bias != 0u ? load_any (p.bias, p.bias_dtype, n) : 0.0;
-          store_f32 (p.y, y_base + m * p.n + n, cm_c[row * CM_C_STRIDE + col] + bias);
+          /* Two steps: each exponent is within ±100, their sum might not be. */
+          float product = ldexp (ldexp (cm_c[row * CM_C_STRIDE + col], -cm_x_exp[row]), -cm_w_exp[col]);
+          store_f32 (p.y, y_base + m * p.n + n, product + bias);
         }
     }
 }

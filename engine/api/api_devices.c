@@ -8,6 +8,7 @@
 #include "core/threads.h"
 #ifdef TD_HAVE_VULKAN
 #include "backend/vulkan/vulkan_backend.h"
+#include "backend/vulkan/vulkan_shaders.h"
 #endif
 
 td_status
@@ -65,8 +66,15 @@ describe_vulkan_device (GString *text, const td_vulkan_device_info *d)
                           d->storage_16bit ? " 16bit-storage" : "", d->coopmat_khr ? " coopmat-khr" : "",
                           d->coopmat_nv ? " coopmat-nv" : "", d->bfloat16 ? " bfloat16" : "",
                           d->memory_budget ? " memory-budget" : "");
+  g_string_append_printf (text, "  offered: NV cooperative matrix %s, KHR cooperative matrix %s, NV cooperative matrix 2 %s\n",
+                          d->coopmat_nv ? "yes" : "no", d->coopmat_khr ? "yes" : "no", d->coopmat2_nv ? "yes" : "no");
+  if (d->coopmat_emulated)
+    g_string_append (text, "  cooperative-matrix kernels: emulated (TD_VULKAN_EMULATE_COOPMAT=1)\n");
+  g_string_append_printf (text, "  paths in use: matmul %s, attention %s\n",
+                          d->coopmat_enabled ? "cooperative matrix (NV)" : d->coopmat_emulated ? "cooperative matrix, emulated" : "tiled f32",
+                          d->coopmat_enabled ? "cooperative matrix (NV)" : d->coopmat_emulated ? "cooperative matrix, emulated" : "scalar");
   if (d->coopmat_enabled)
-    g_string_append (text, "  cooperative-matrix matmul: available, enabled (TD_VULKAN_COOPMAT=1)\n");
+    g_string_append (text, "  cooperative-matrix matmul: available, enabled\n");
   else if (d->coopmat_available)
     g_string_append_printf (text, "  cooperative-matrix matmul: available, off (%s)\n", d->coopmat_reason);
   else
@@ -90,6 +98,12 @@ td_devices_report (char **out, td_error *err)
       g_string_free (text, TRUE);
       return err != NULL ? err->status : TD_ERR_DEVICE;
     }
+  const td_vk_shader_compiler *c = &td_vk_shader_compiler_features;
+  g_string_append_printf (text, "vulkan shaders built: tiled matmul, GEMV, scalar attention, coopmat emulation; "
+                          "NV cooperative matrix %s; KHR cooperative matrix %s; NV cooperative matrix 2 %s\n",
+                          c->nv_coopmat ? "yes" : "no (glslang lacks GL_NV_cooperative_matrix)",
+                          c->khr_coopmat ? "compiler supports it (no kernel yet)" : "no (glslang lacks GL_KHR_cooperative_matrix)",
+                          c->nv_coopmat2 ? "compiler supports it (no kernel yet)" : "no (glslang lacks GL_NV_cooperative_matrix2)");
   if (count == 0)
     g_string_append (text, "vulkan: no devices\n");
   for (int i = 0; i < count; i++)

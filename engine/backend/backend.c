@@ -21,6 +21,12 @@ td_backend_name (const td_backend *backend)
   return backend->vt->name;
 }
 
+bool
+td_backend_reduced_precision (td_backend *backend)
+{
+  return backend->vt->reduced_precision != NULL && backend->vt->reduced_precision (backend);
+}
+
 td_status
 td_backend_sync (td_backend *backend, td_error *err)
 {

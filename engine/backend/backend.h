@@ -21,6 +21,9 @@ typedef struct td_backend_vtable {
   /* Waits until every recorded op has finished. */
   td_status (*sync) (td_backend *backend, td_error *err);
   void (*destroy) (td_backend *backend);
+  /* Optional: true when some ops round their inputs to f16 (cooperative-matrix
+   * fast paths); NULL means never. */
+  bool (*reduced_precision) (td_backend *backend);
 } td_backend_vtable;
 
 /* Bytes held in tensors allocated on a backend: now, the most since the last reset, and
@@ -44,6 +47,8 @@ void td_backend_free (td_backend *backend);
 /* True when ops on this backend read host memory directly (the CPU backend). */
 bool td_backend_is_host (const td_backend *backend);
 const char *td_backend_name (const td_backend *backend);
+/* True when some ops on this backend round their inputs to f16 (see the vtable). */
+bool td_backend_reduced_precision (td_backend *backend);
 td_status td_backend_sync (td_backend *backend, td_error *err);
 
 /* The allocation meter: bytes held now and the high-water mark since the last reset. */

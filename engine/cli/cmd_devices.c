@@ -10,7 +10,8 @@ td_cli_devices (int argc, char **argv)
     {
       printf ("Usage: thinkdiff devices\nLists the compute devices the engine can use.\n"
               "TD_VULKAN_DEVICE=<index or name> picks the Vulkan device.\n"
-              "TD_VULKAN_COOPMAT=1 runs matmuls on cooperative matrices where offered (not yet validated).\n");
+              "Matmuls and attention run on cooperative matrices where offered; TD_VULKAN_COOPMAT=0 turns that off.\n"
+              "TD_VULKAN_EMULATE_COOPMAT=1 runs those kernels emulated where not offered.\n");
       return 0;
     }
   td_error err = { 0 };

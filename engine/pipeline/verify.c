@@ -306,6 +306,14 @@ account_io_tensor (const td_verify_component *component, const char *name, td_ve
               component->name);
 }
 
+double
+td_verify_tolerance (const td_verify_component *component, td_backend *backend)
+{
+  if (td_backend_reduced_precision (backend))
+    return component->f16_tolerance > 0 ? component->f16_tolerance : TD_VERIFY_F16_TOLERANCE;
+  return component->tolerance > 0 ? component->tolerance : TD_VERIFY_DEFAULT_TOLERANCE;
+}
+
 td_status
 td_verify_run (const td_verify_component *component, const char *model_dir, const char *io_path,
                td_backend *backend, td_verify_result **results, size_t *n_results, td_error *err)
@@ -320,7 +328,7 @@ td_verify_run (const td_verify_component *component, const char *model_dir, cons
   if (io == NULL)
     return err != NULL ? err->status : TD_ERR_IO;
   td_verify_outputs outputs = { g_ptr_array_new_with_free_func (output_free) };
-  double tolerance = component->tolerance > 0 ? component->tolerance : TD_VERIFY_DEFAULT_TOLERANCE;
+  double tolerance = td_verify_tolerance (component, backend);
 
   status = component->run (model_dir, io, backend, &outputs, err);
   if (status != TD_OK)

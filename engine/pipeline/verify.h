@@ -23,6 +23,7 @@
 /* fp32 paths: the goldens match to about 2e-6 on the CPU and on lavapipe; the
  * goldens' README asks about 2e-2 for f16/bf16 paths. */
 #define TD_VERIFY_DEFAULT_TOLERANCE 1e-5
+#define TD_VERIFY_F16_TOLERANCE 2e-2
 
 typedef struct td_verify_outputs td_verify_outputs;
 
@@ -47,7 +48,13 @@ typedef struct td_verify_component {
   const char *const *inputs;
   /* { NULL }-terminated, or NULL: io tensors another component handles. */
   const td_verify_elsewhere *elsewhere;
+  /* Largest rel_err on a backend whose fast paths round to f16
+   * (td_backend_reduced_precision); 0 means TD_VERIFY_F16_TOLERANCE. */
+  double f16_tolerance;
 } td_verify_component;
+
+/* The component's tolerance on this backend (per-output ones aside). */
+double td_verify_tolerance (const td_verify_component *component, td_backend *backend);
 
 /* Adds an output named like its reference tensor; takes ownership of t. */
 void td_verify_outputs_add (td_verify_outputs *outputs, const char *name, td_tensor *t);

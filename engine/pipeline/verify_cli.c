@@ -107,9 +107,8 @@ list_add (GString *list, const char *name, const char *detail)
 
 /* "1.0e-05" when every output has the component's tolerance, else that and the exceptions. */
 static void
-describe_tolerances (const td_verify_component *c, const td_verify_result *results, size_t n, GString *text)
+describe_tolerances (double tolerance, const td_verify_result *results, size_t n, GString *text)
 {
-  double tolerance = c->tolerance > 0 ? c->tolerance : TD_VERIFY_DEFAULT_TOLERANCE;
   g_string_append_printf (text, "rel_err <= %.1e", tolerance);
   for (size_t i = 0; i < n; i++)
     if (results[i].kind == TD_VERIFY_OUTPUT && results[i].tolerance != tolerance)
@@ -117,7 +116,7 @@ describe_tolerances (const td_verify_component *c, const td_verify_result *resul
 }
 
 static int
-report (const td_verify_component *c, const char *backend, const td_verify_result *results, size_t n, FILE *out,
+report (const td_verify_component *c, const char *backend, double tolerance, const td_verify_result *results, size_t n, FILE *out,
         FILE *errout)
 {
   size_t outputs = 0, passed = 0;
@@ -142,7 +141,7 @@ report (const td_verify_component *c, const char *backend, const td_verify_resul
         list_add (unlisted, r->name, NULL);
     }
   g_autoptr (GString) tolerances = g_string_new (NULL);
-  describe_tolerances (c, results, n, tolerances);
+  describe_tolerances (tolerance, results, n, tolerances);
   fprintf (errout, "verify %s on %s: %zu of %zu outputs within tolerance (%s)\n", c->name, backend, passed, outputs,
            tolerances->str);
   if (inputs->len > 0)
@@ -202,7 +201,7 @@ td_verify_main (int argc, char **argv, FILE *out, FILE *errout)
       code = 1;
     }
   else
-    code = report (c, a.backend, results, n, out, errout);
+    code = report (c, a.backend, td_verify_tolerance (c, backend), results, n, out, errout);
   free (results);
   td_backend_free (backend);
   return code;

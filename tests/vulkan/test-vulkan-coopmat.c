@@ -2,11 +2,13 @@
  * capability lists), what `thinkdiff devices` reports, and the shader itself —
  * through its emulated form on any device, and on cooperative matrices where the
  * device has them and TD_VULKAN_COOPMAT=1 (tests/vulkan/gpu-check.sh). */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "backend/vulkan/vulkan_coopmat.h"
 #include "backend/vulkan/vulkan_internal.h"
+#include "backend/vulkan/vulkan_shaders.h"
 #include "op-check.h"
 
 static VkCooperativeMatrixPropertiesNV
@@ -85,17 +87,22 @@ static void
 test_decide (void)
 {
   td_vk_coopmat_caps caps = full_caps ();
+  /* Opt-in until validated on a GPU: only "1" turns it on. */
   td_vk_coopmat_choice c = td_vk_coopmat_decide (&caps, NULL);
-  g_assert_true (c.available);
-  g_assert_false (c.enabled);
+  g_assert_true (c.available && !c.enabled);
   g_assert_nonnull (strstr (c.reason, "TD_VULKAN_COOPMAT=1"));
   c = td_vk_coopmat_decide (&caps, "");
   g_assert_true (c.available && !c.enabled);
-  c = td_vk_coopmat_decide (&caps, "0");
-  g_assert_true (c.available && !c.enabled);
   c = td_vk_coopmat_decide (&caps, "1");
   g_assert_true (c.available && c.enabled);
-  g_assert_null (c.reason);
+  c = td_vk_coopmat_decide (&caps, "0");
+  g_assert_true (c.available && !c.enabled);
+  g_assert_nonnull (strstr (c.reason, "TD_VULKAN_COOPMAT=1"));
+
+  g_assert_false (td_vk_coopmat_env_emulate (NULL));
+  g_assert_false (td_vk_coopmat_env_emulate (""));
+  g_assert_false (td_vk_coopmat_env_emulate ("0"));
+  g_assert_true (td_vk_coopmat_env_emulate ("1"));
 
   /* Any missing piece: unavailable, and never enabled even when asked. */
   for (int missing = 0; missing < 10; missing++)
@@ -115,7 +122,7 @@ test_decide (void)
         case 8: caps.config_count = 0; break;
         case 9: caps.configs = &f16_accumulate; caps.config_count = 1; break;
         }
-      c = td_vk_coopmat_decide (&caps, "1");
+      c = td_vk_coopmat_decide (&caps, NULL);
       g_assert_false (c.available);
       g_assert_false (c.enabled);
       g_assert_nonnull (c.reason);
@@ -130,6 +137,13 @@ test_variant (void)
   g_assert_cmpstr (v, ==, "matmul_coopmat_f16");
   td_vk_matmul_variant (v, sizeof v, true, false, TD_BF16, true);
   g_assert_cmpstr (v, ==, "matmul_coopmat_bf16");
+  td_vk_matmul_variant (v, sizeof v, true, false, TD_Q4_K, true);
+  g_assert_cmpstr (v, ==, "matmul_coopmat_q4_K");
+  td_vk_matmul_variant (v, sizeof v, false, true, TD_F8_E4M3, true);
+  g_assert_cmpstr (v, ==, "matmul_coopmat_emu_f8_e4m3");
+  /* Without 16-bit storage there is no coopmat variant. */
+  td_vk_matmul_variant (v, sizeof v, true, true, TD_Q8_0, false);
+  g_assert_cmpstr (v, ==, "matmul_q8_0_p32");
   /* f32 weights always take the tiled kernel. */
   td_vk_matmul_variant (v, sizeof v, true, false, TD_F32, true);
   g_assert_cmpstr (v, ==, "matmul_f32_s16");
@@ -144,19 +158,29 @@ test_variant (void)
   /* Every variant the selection can name for this build exists. */
   g_assert_true (td_vk_shader_exists ("matmul_coopmat_emu_f16"));
   g_assert_true (td_vk_shader_exists ("matmul_coopmat_emu_bf16"));
+  g_assert_true (td_vk_shader_exists ("matmul_coopmat_emu_q6_K"));
+  /* The real kernels exist exactly when the build's glslang compiled them. */
+  g_assert_true (td_vk_shader_exists ("matmul_coopmat_bf16") == td_vk_shader_compiler_features.nv_coopmat);
+  g_assert_true (td_vk_shader_exists ("matmul_coopmat_q4_K") == td_vk_shader_compiler_features.nv_coopmat);
 }
 
-/* The listing reports the choice, and nothing is enabled without the variable. */
+/* The listing reports the choice: on wherever available with
+ * TD_VULKAN_COOPMAT=1, emulated with TD_VULKAN_EMULATE_COOPMAT=1 where not. */
 static void
 test_device_listing (void)
 {
   char *saved = g_strdup (g_getenv ("TD_VULKAN_COOPMAT"));
-  for (int pass = 0; pass < 2; pass++)
+  char *saved_emulate = g_strdup (g_getenv ("TD_VULKAN_EMULATE_COOPMAT"));
+  for (int pass = 0; pass < 3; pass++)
     {
       if (pass == 0)
-        g_unsetenv ("TD_VULKAN_COOPMAT");
-      else
         g_setenv ("TD_VULKAN_COOPMAT", "1", TRUE);
+      else
+        g_setenv ("TD_VULKAN_COOPMAT", "0", TRUE);
+      if (pass == 2)
+        g_setenv ("TD_VULKAN_EMULATE_COOPMAT", "1", TRUE);
+      else
+        g_unsetenv ("TD_VULKAN_EMULATE_COOPMAT");
       td_vulkan_device_info *devices;
       int count;
       td_error err;
@@ -168,9 +192,11 @@ test_device_listing (void)
                           d->coopmat_enabled, d->coopmat_reason ? d->coopmat_reason : "");
           g_assert_true (!d->coopmat_enabled || d->coopmat_available);
           if (pass == 0)
-            g_assert_false (d->coopmat_enabled);
-          else
             g_assert_true (d->coopmat_enabled == d->coopmat_available);
+          else
+            g_assert_false (d->coopmat_enabled);
+          g_assert_true (d->coopmat_emulated
+                         == (pass == 2 && !d->coopmat_enabled && d->fp16_arithmetic && d->storage_16bit));
           if (!d->coopmat_enabled)
             g_assert_nonnull (d->coopmat_reason);
           /* Only a device offering VK_NV_cooperative_matrix can have it. */
@@ -183,7 +209,12 @@ test_device_listing (void)
     g_setenv ("TD_VULKAN_COOPMAT", saved, TRUE);
   else
     g_unsetenv ("TD_VULKAN_COOPMAT");
+  if (saved_emulate != NULL)
+    g_setenv ("TD_VULKAN_EMULATE_COOPMAT", saved_emulate, TRUE);
+  else
+    g_unsetenv ("TD_VULKAN_EMULATE_COOPMAT");
   g_free (saved);
+  g_free (saved_emulate);
 }
 
 /* y[b, M, N] = x[b, M, K] · w[b or shared][N, K]ᵀ + bias, against a double
@@ -240,7 +271,7 @@ static void
 check_matmul_shapes (void)
 {
   const double tol = 1e-4;
-  check_matmul (TD_F16, true, 1, false, 1, 1, 1, true, tol);
+  check_matmul (TD_F16, true, 1, false, 5, 1, 1, true, tol);
   check_matmul (TD_BF16, false, 1, false, 64, 32, 64, true, tol);
   check_matmul (TD_F16, true, 1, false, 17, 33, 19, true, tol);
   check_matmul (TD_BF16, true, 1, false, 130, 70, 65, true, tol);
@@ -250,6 +281,196 @@ check_matmul_shapes (void)
   check_matmul (TD_BF16, false, 3, true, 70, 16, 9, true, tol);
   /* Activations that f16 rounds: within what 11 significant bits allow. */
   check_matmul (TD_BF16, true, 1, false, 33, 200, 47, false, 3e-3);
+}
+
+/* Rows far outside f16's range (activations up to 1e6 as in T5-XXL, bf16 weight
+ * rows of 1e5 and 1e-9, activations of 1e-7): every output within the f16
+ * rounding bound of its own terms, 2^-10 · Σ|x||w| (both operands rounded to
+ * 11 significant bits after the per-row scaling). Without the scaling these
+ * would be Inf or lose every bit. */
+static void
+check_f16_range (td_dtype wdtype)
+{
+  td_backend *b = vk_test_backend ();
+  const int64_t m = 70, k = 45, n = 37;
+  static const double x_scales[] = { 1e6, 1e-7, 3e4, 1.0, 7e5 };
+  static const double w_scales[] = { 1.0, 1e5, 1e-9, 0.02 };
+  float *x = g_new (float, m * k), *w = g_new (float, n * k);
+  vk_random_fill (x, m * k, -1, 1);
+  vk_random_fill (w, n * k, -1, 1);
+  for (int64_t i = 0; i < m; i++)
+    for (int64_t c = 0; c < k; c++)
+      x[i * k + c] *= (float) x_scales[i % G_N_ELEMENTS (x_scales)];
+  for (int64_t j = 0; j < n; j++)
+    for (int64_t c = 0; c < k; c++)
+      w[j * k + c] *= wdtype == TD_BF16 ? (float) w_scales[j % G_N_ELEMENTS (w_scales)] : 1.0f;
+  vk_round_to_dtype (w, n * k, wdtype);
+  int64_t xs[2] = { m, k }, ws[2] = { n, k }, ys[2] = { m, n };
+  td_tensor *tx = vk_tensor_from (b, TD_F32, 2, xs, x);
+  td_tensor *tw = vk_tensor_from (b, wdtype, 2, ws, w);
+  td_error err = { 0 };
+  td_tensor *ty = td_tensor_new (b, TD_F32, 2, ys, &err);
+  g_assert_nonnull (ty);
+  td_op op = { .type = TD_OP_MATMUL, .dst = ty, .src = { tx, tw } };
+  g_assert_cmpint (vk_run (b, &op, &err), ==, TD_OK);
+  float *y = td_tensor_to_f32 (ty, &err);
+  g_assert_nonnull (y);
+  for (int64_t i = 0; i < m; i++)
+    for (int64_t j = 0; j < n; j++)
+      {
+        double want = 0, magnitude = 0;
+        for (int64_t c = 0; c < k; c++)
+          {
+            want += (double) x[i * k + c] * w[j * k + c];
+            magnitude += fabs ((double) x[i * k + c] * w[j * k + c]);
+          }
+        double bound = magnitude * (1.0 / 1024 + (double) k * 6e-8);
+        if (!(fabs (y[i * n + j] - want) <= bound))
+          g_error ("f16-range matmul (%s) [%lld, %lld]: got %.9g want %.9g (bound %.3g)", td_dtype_name (wdtype),
+                   (long long) i, (long long) j, y[i * n + j], want, bound);
+      }
+  free (y);
+  td_tensor_free (ty);
+  td_tensor_free (tx);
+  td_tensor_free (tw);
+  g_free (x);
+  g_free (w);
+}
+
+/* Attention [b, t, h, d] against a double softmax(Q·Kᵀ·scale + mask)·V, with
+ * q/k/v scaled by the given factors (beyond f16's range on purpose). */
+static void
+check_attention (int64_t batch, int64_t tq, int64_t tk, int64_t heads, int64_t kv_heads, int64_t d, int64_t dv,
+                 bool causal, double q_scale, double k_scale, double v_scale)
+{
+  td_backend *b = vk_test_backend ();
+  int64_t qs[4] = { batch, tq, heads, d }, ks[4] = { batch, tk, kv_heads, d };
+  int64_t vs[4] = { batch, tk, kv_heads, dv }, ys[4] = { batch, tq, heads, dv };
+  int64_t nq = batch * tq * heads * d, nk = batch * tk * kv_heads * d, nv = batch * tk * kv_heads * dv;
+  float *q = g_new (float, nq), *k = g_new (float, nk), *v = g_new (float, nv);
+  vk_random_fill (q, nq, -1, 1);
+  vk_random_fill (k, nk, -1, 1);
+  vk_random_fill (v, nv, -1, 1);
+  for (int64_t i = 0; i < nq; i++)
+    q[i] *= (float) q_scale;
+  for (int64_t i = 0; i < nk; i++)
+    k[i] *= (float) k_scale;
+  for (int64_t i = 0; i < nv; i++)
+    v[i] *= (float) v_scale;
+  double scale = 1 / sqrt ((double) d);
+  double *ref = g_new (double, batch * tq * heads * dv), *p = g_new (double, tk);
+  for (int64_t z = 0; z < batch; z++)
+    for (int64_t h = 0; h < heads; h++)
+      for (int64_t i = 0; i < tq; i++)
+        {
+          int64_t hk = h / (heads / kv_heads);
+          double m = -INFINITY, sum = 0;
+          for (int64_t j = 0; j < tk; j++)
+            {
+              double s = 0;
+              for (int64_t c = 0; c < d; c++)
+                s += (double) q[((z * tq + i) * heads + h) * d + c] * k[((z * tk + j) * kv_heads + hk) * d + c];
+              p[j] = causal && j > i + (tk - tq) ? -INFINITY : s * scale;
+              m = fmax (m, p[j]);
+            }
+          for (int64_t j = 0; j < tk; j++)
+            {
+              p[j] = p[j] == -INFINITY ? 0 : exp (p[j] - m);
+              sum += p[j];
+            }
+          for (int64_t c = 0; c < dv; c++)
+            {
+              double o = 0;
+              for (int64_t j = 0; j < tk; j++)
+                o += p[j] * v[((z * tk + j) * kv_heads + hk) * dv + c];
+              ref[((z * tq + i) * heads + h) * dv + c] = sum > 0 ? o / sum : 0;
+            }
+        }
+  td_tensor *tq_ = vk_tensor_from (b, TD_F32, 4, qs, q), *tk_ = vk_tensor_from (b, TD_F32, 4, ks, k);
+  td_tensor *tv = vk_tensor_from (b, TD_F32, 4, vs, v);
+  vk_guarded g = vk_guarded_new (b, TD_F32, 4, ys);
+  td_op op = { .type = TD_OP_ATTENTION, .src = { tq_, tk_, tv },
+               .p.attention = { .scale = (float) scale, .causal = causal } };
+  char what[160];
+  g_snprintf (what, sizeof what, "coopmat attention B%lld Tq%lld Tk%lld H%lld/%lld D%lld/%lld%s scales %g %g %g",
+              (long long) batch, (long long) tq, (long long) tk, (long long) heads, (long long) kv_heads,
+              (long long) d, (long long) dv, causal ? " causal" : "", q_scale, k_scale, v_scale);
+  /* Q, K, P and V rounded to f16 (11 significant bits) after range scaling. */
+  op_check (&op, &g, ref, 2e-3, what);
+  vk_guarded_free (&g);
+  td_tensor_free (tq_);
+  td_tensor_free (tk_);
+  td_tensor_free (tv);
+  g_free (q);
+  g_free (k);
+  g_free (v);
+  g_free (ref);
+  g_free (p);
+}
+
+/* Partial query and key blocks, GQA, causal with an offset, D and Dv that are
+ * not multiples of 16, FLUX's head size, and values outside f16's range. */
+static void
+check_attention_shapes (void)
+{
+  check_attention (1, 70, 97, 3, 1, 128, 128, false, 1, 1, 1);
+  check_attention (2, 33, 45, 4, 2, 80, 72, true, 1, 1, 1);
+  check_attention (1, 5, 3, 2, 2, 9, 17, false, 1, 1, 1);
+  check_attention (1, 40, 40, 2, 1, 64, 64, true, 1, 1, 1);
+  /* |Q| up to 1e5 and |V| up to 1e6 (both past 65504), |K| down to 1e-5 (f16 subnormals). */
+  check_attention (1, 35, 50, 2, 1, 64, 48, false, 1e5, 3e-5, 1e6);
+}
+
+static void
+test_emulated_attention (void)
+{
+  td_backend *b = vk_test_backend ();
+  if (td_vulkan_backend_device (b)->coopmat_enabled)
+    {
+      g_test_skip ("the device runs cooperative matrices itself (hardware-attention covers them)");
+      return;
+    }
+  if (!td_vulkan_set_coopmat_emulation (b, true))
+    {
+      g_test_skip ("the device has no f16 arithmetic or 16-bit storage");
+      return;
+    }
+  uint32_t rows;
+  g_assert_cmpstr (td_vk_attention_kernel (128, 128, false, true, &rows), ==, "attention_coopmat_emu");
+  check_attention_shapes ();
+  g_assert_true (td_vulkan_set_coopmat_emulation (b, td_vk_coopmat_env_emulate (g_getenv ("TD_VULKAN_EMULATE_COOPMAT"))));
+  vk_test_assert_no_validation_messages ();
+}
+
+static void
+test_hardware_attention (void)
+{
+  const td_vulkan_device_info *d = td_vulkan_backend_device (vk_test_backend ());
+  if (!d->coopmat_enabled)
+    {
+      g_test_skip (d->coopmat_available ? "cooperative matrices are opt-in (TD_VULKAN_COOPMAT=1)"
+                                        : "the device has no cooperative matrices that the shader can use");
+      return;
+    }
+  check_attention_shapes ();
+  vk_test_assert_no_validation_messages ();
+}
+
+static void
+test_attention_kernel (void)
+{
+  uint32_t rows;
+  g_assert_cmpstr (td_vk_attention_kernel (128, 128, true, false, &rows), ==, "attention_coopmat");
+  g_assert_cmpuint (rows, ==, 32);
+  g_assert_cmpstr (td_vk_attention_kernel (64, 128, false, true, &rows), ==, "attention_coopmat_emu");
+  g_assert_cmpstr (td_vk_attention_kernel (128, 128, false, false, &rows), ==, "attention_d128");
+  g_assert_cmpuint (rows, ==, 8);
+  /* Wider heads keep the scalar kernel. */
+  g_assert_cmpstr (td_vk_attention_kernel (129, 64, true, false, &rows), ==, "attention_d512");
+  g_assert_cmpuint (rows, ==, 4);
+  g_assert_cmpstr (td_vk_attention_kernel (64, 200, false, true, &rows), ==, "attention_d512");
+  g_assert_true (td_vk_shader_exists ("attention_coopmat_emu"));
+  g_assert_true (td_vk_shader_exists ("attention_coopmat") == td_vk_shader_compiler_features.nv_coopmat);
 }
 
 static void
@@ -262,7 +483,9 @@ test_emulated_matmul (void)
       return;
     }
   check_matmul_shapes ();
-  g_assert_true (td_vulkan_set_coopmat_emulation (b, false));
+  check_f16_range (TD_BF16);
+  check_f16_range (TD_F16);
+  g_assert_true (td_vulkan_set_coopmat_emulation (b, td_vk_coopmat_env_emulate (g_getenv ("TD_VULKAN_EMULATE_COOPMAT"))));
   vk_test_assert_no_validation_messages ();
 }
 
@@ -272,11 +495,13 @@ test_hardware_matmul (void)
   const td_vulkan_device_info *d = td_vulkan_backend_device (vk_test_backend ());
   if (!d->coopmat_enabled)
     {
-      g_test_skip (d->coopmat_available ? "set TD_VULKAN_COOPMAT=1 to test cooperative matrices"
+      g_test_skip (d->coopmat_available ? "cooperative matrices are opt-in (TD_VULKAN_COOPMAT=1)"
                                         : "the device has no cooperative matrices that the shader can use");
       return;
     }
   check_matmul_shapes ();
+  check_f16_range (TD_BF16);
+  check_f16_range (TD_F16);
   vk_test_assert_no_validation_messages ();
 }
 
@@ -290,6 +515,9 @@ main (int argc, char **argv)
   g_test_add_func ("/vulkan/coopmat/device-listing", test_device_listing);
   g_test_add_func ("/vulkan/coopmat/emulated-matmul", test_emulated_matmul);
   g_test_add_func ("/vulkan/coopmat/hardware-matmul", test_hardware_matmul);
+  g_test_add_func ("/vulkan/coopmat/attention-kernel", test_attention_kernel);
+  g_test_add_func ("/vulkan/coopmat/emulated-attention", test_emulated_attention);
+  g_test_add_func ("/vulkan/coopmat/hardware-attention", test_hardware_attention);
   int result = g_test_run ();
   td_backend_free (vk_test_backend ());
   return result;

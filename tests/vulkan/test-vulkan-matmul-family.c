@@ -1,11 +1,14 @@
 /* The matmul family on Vulkan: every weight format × path (GEMV for M ≤ 4,
- * tiled GEMM above) against a double loop over the CPU decoder's values and
+ * tiled GEMM above, on cooperative matrices, real or emulated, where the device
+ * runs them) against a double loop over the CPU decoder's values and
  * against the CPU backend, on odd sizes with guard sentinels around y. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "op-check.h"
+#include "backend/vulkan/vulkan_coopmat.h"
+#include "backend/vulkan/vulkan_internal.h"
 #include "backend/vulkan/vulkan_matmul.h"
 #include "backend/vulkan/vulkan_shaders.h"
 #include "../ops/quant-test-util.h"
@@ -64,14 +67,16 @@ check_pair (td_dtype dtype, int batch, bool batched_w, int64_t m, int64_t n, int
         }
 
   char variant[64], what[128];
-  td_vk_matmul_path path = td_vk_matmul_kernel (variant, sizeof variant, m, false, false, dtype, true);
-  g_assert_cmpint (path, ==, m <= TD_VK_GEMV_MAX_M ? TD_VK_MATMUL_GEMV : TD_VK_MATMUL_GEMM);
+  const td_vulkan_device_info *d = td_vulkan_backend_device (b);
+  td_vk_matmul_path path = td_vk_matmul_kernel (variant, sizeof variant, m, d->coopmat_enabled, d->coopmat_emulated,
+                                                dtype, d->storage_16bit);
+  bool coopmat = (d->coopmat_enabled || d->coopmat_emulated) && d->storage_16bit && dtype != TD_F32;
+  g_assert_cmpint (path, ==, m <= TD_VK_GEMV_MAX_M ? TD_VK_MATMUL_GEMV : coopmat ? TD_VK_MATMUL_COOPMAT : TD_VK_MATMUL_GEMM);
   g_snprintf (what, sizeof what, "%s (%s) batch %d%s M %lld N %lld K %lld", td_dtype_name (dtype), variant, batch,
               batched_w ? " batched w" : "", (long long) m, (long long) n, (long long) k);
   td_op op = { .type = TD_OP_MATMUL, .src = { tx, tw, tb } };
-  /* f16/bf16 may run on cooperative matrices (TD_VULKAN_COOPMAT=1), which round x to f16. */
-  bool coopmat = td_vulkan_backend_device (b)->coopmat_enabled && (dtype == TD_F16 || dtype == TD_BF16);
-  op_check (&op, &g, ref, coopmat ? 3e-3 : 1e-5, what);
+  /* Cooperative matrices round x (scaled per row) to f16: 11 significant bits. */
+  op_check (&op, &g, ref, path == TD_VK_MATMUL_COOPMAT ? 3e-3 : 1e-5, what);
   vk_guarded_free (&g);
   td_tensor_free (tx);
   td_tensor_free (tw);
@@ -132,6 +137,33 @@ test_quantized_formats (void)
   vk_test_assert_no_validation_messages ();
 }
 
+/* The same cases with the tiled GEMM on the emulated cooperative-matrix kernel
+ * (TD_VULKAN_EMULATE_COOPMAT=1 does the same for a whole process). */
+static void
+test_coopmat_emulated (void)
+{
+  td_backend *b = vk_test_backend ();
+  if (td_vulkan_backend_device (b)->coopmat_enabled)
+    {
+      g_test_skip ("the device runs cooperative matrices itself (the plain and quantized cases cover them)");
+      return;
+    }
+  if (!td_vulkan_set_coopmat_emulation (b, true))
+    {
+      g_test_skip ("the device has no f16 arithmetic or 16-bit storage");
+      return;
+    }
+  GRand *rng = g_rand_new_with_seed (11);
+  check_format (TD_F16, rng);
+  check_format (TD_BF16, rng);
+  for (size_t f = 0; f < G_N_ELEMENTS (quant_test_formats); f++)
+    check_format (quant_test_formats[f], rng);
+  g_rand_free (rng);
+  bool was_on_by_env = td_vk_coopmat_env_emulate (g_getenv ("TD_VULKAN_EMULATE_COOPMAT"));
+  g_assert_true (td_vulkan_set_coopmat_emulation (b, was_on_by_env));
+  vk_test_assert_no_validation_messages ();
+}
+
 static bool
 shader_exists (const char *name)
 {
@@ -153,10 +185,17 @@ test_every_variant_exists (void)
       for (int r = 0; r < 2; r++)
         for (int storage16 = 0; storage16 < 2; storage16++)
           {
-            char variant[64];
-            td_vk_matmul_kernel (variant, sizeof variant, rows[r], false, false, (td_dtype) d, storage16);
-            if (!shader_exists (variant))
-              g_error ("no shader variant %s", variant);
+            for (int path = 0; path < 3; path++)
+              {
+                /* tiled, emulated cooperative matrices, real ones where this build has them */
+                bool emulate = path == 1, coopmat = path == 2;
+                if (coopmat && !td_vk_shader_compiler_features.nv_coopmat)
+                  continue;
+                char variant[64];
+                td_vk_matmul_kernel (variant, sizeof variant, rows[r], coopmat, emulate, (td_dtype) d, storage16);
+                if (!shader_exists (variant))
+                  g_error ("no shader variant %s", variant);
+              }
           }
     }
 }
@@ -169,5 +208,6 @@ main (int argc, char **argv)
   g_test_add_func ("/vulkan/matmul-family/plain", test_plain_formats);
   g_test_add_func ("/vulkan/matmul-family/quantized", test_quantized_formats);
   g_test_add_func ("/vulkan/matmul-family/gemv-wide", test_gemv_wide);
+  g_test_add_func ("/vulkan/matmul-family/coopmat-emulated", test_coopmat_emulated);
   return g_test_run ();
 }

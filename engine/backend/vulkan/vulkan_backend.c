@@ -39,6 +39,14 @@ vk_destroy (td_backend *backend)
   free (backend);
 }
 
+/* Cooperative matrices, real or emulated, take f16 inputs. */
+static bool
+vk_reduced_precision (td_backend *backend)
+{
+  td_vk_context *ctx = backend->impl;
+  return ctx->info.coopmat_enabled || ctx->coopmat_emulate;
+}
+
 static const td_backend_vtable vulkan_vtable = {
   .name = "vulkan",
   .buffer_new = td_vk_buffer_new,
@@ -48,6 +56,7 @@ static const td_backend_vtable vulkan_vtable = {
   .run = vk_run,
   .sync = vk_sync,
   .destroy = vk_destroy,
+  .reduced_precision = vk_reduced_precision,
 };
 
 td_backend *

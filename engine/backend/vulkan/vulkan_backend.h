@@ -9,9 +9,9 @@
  * layer is missing that is said on stderr, and TD_REQUIRE_VALIDATION=1 makes it an
  * error (CI sets both). TD_VULKAN_NO_16BIT_STORAGE=1 runs the
  * device as one without 16-bit storage (the _p32 shader variants).
- * TD_VULKAN_COOPMAT=1 runs MATMUL with f16/bf16 weights on cooperative matrices
- * where the device offers them (opt-in until validated on NVIDIA hardware; see
- * vulkan_coopmat.h).
+ * MATMUL runs on cooperative matrices where the device offers them
+ * (TD_VULKAN_COOPMAT=0 turns that off); TD_VULKAN_EMULATE_COOPMAT=1 runs the
+ * same kernels emulated on devices without them (see vulkan_coopmat.h).
  */
 #pragma once
 
@@ -34,15 +34,16 @@ typedef struct td_vulkan_device_info {
   bool subgroup_size_control;
   bool fp16_arithmetic;        /* shaderFloat16 */
   bool storage_16bit;          /* storageBuffer16BitAccess */
-  bool coopmat_khr, coopmat_nv;
+  bool coopmat_khr, coopmat_nv, coopmat2_nv;
   bool bfloat16;               /* VK_KHR_shader_bfloat16 */
   bool memory_budget;          /* VK_EXT_memory_budget */
   uint64_t max_storage_buffer_range;
   uint32_t max_shared_memory;
   bool vulkan_memory_model;    /* vulkanMemoryModel */
   /* The cooperative-matrix matmul (VK_NV_cooperative_matrix): whether this device
-   * and build can run it, whether TD_VULKAN_COOPMAT=1 turned it on, and why not. */
-  bool coopmat_available, coopmat_enabled;
+   * and build can run it, whether it is on (TD_VULKAN_COOPMAT=0 turns it off),
+   * and why not; whether TD_VULKAN_EMULATE_COOPMAT=1 runs it emulated instead. */
+  bool coopmat_available, coopmat_enabled, coopmat_emulated;
   const char *coopmat_reason;
 } td_vulkan_device_info;
 

@@ -48,20 +48,41 @@ td_vk_coopmat_decide (const td_vk_coopmat_caps *caps, const char *env_value)
   choice.available = choice.reason == NULL;
   if (!choice.available)
     return choice;
-  bool asked = env_value != NULL && env_value[0] != '\0' && strcmp (env_value, "0") != 0;
+  /* Opt-in until the real instructions have been validated on a GPU
+   * (tests/vulkan/gpu-check.sh); the emulated kernels are what CI checks. */
+  bool asked = env_value != NULL && strcmp (env_value, "1") == 0;
   choice.enabled = asked;
-  choice.reason = asked ? NULL : "opt-in until validated on hardware: set TD_VULKAN_COOPMAT=1";
+  choice.reason = asked ? NULL : "opt-in with TD_VULKAN_COOPMAT=1 until validated on a GPU";
   return choice;
+}
+
+bool
+td_vk_coopmat_env_emulate (const char *env_value)
+{
+  return env_value != NULL && env_value[0] != '\0' && strcmp (env_value, "0") != 0;
 }
 
 void
 td_vk_matmul_variant (char *out, size_t size, bool coopmat, bool emulate, td_dtype w_dtype, bool storage_16bit)
 {
-  const char *dtype = w_dtype == TD_F16 ? "f16" : w_dtype == TD_BF16 ? "bf16" : "f32";
-  if ((coopmat || emulate) && (w_dtype == TD_F16 || w_dtype == TD_BF16))
-    snprintf (out, size, "matmul_coopmat_%s%s", emulate ? "emu_" : "", dtype);
+  bool plain = w_dtype == TD_F32 || w_dtype == TD_F16 || w_dtype == TD_BF16;
+  if ((coopmat || emulate) && w_dtype != TD_F32 && storage_16bit)
+    snprintf (out, size, "matmul_coopmat_%s%s", emulate ? "emu_" : "", td_dtype_name (w_dtype));
   else
-    snprintf (out, size, "matmul_%s_%s", dtype, storage_16bit ? "s16" : "p32");
+    snprintf (out, size, "matmul_%s_%s", td_dtype_name (w_dtype), plain && storage_16bit ? "s16" : "p32");
+}
+
+const char *
+td_vk_attention_kernel (uint32_t d, uint32_t dv, bool coopmat, bool emulate, uint32_t *rows_per_group)
+{
+  bool small = d <= 128 && dv <= 128;
+  if (small && (coopmat || emulate))
+    {
+      *rows_per_group = 32;
+      return emulate ? "attention_coopmat_emu" : "attention_coopmat";
+    }
+  *rows_per_group = small ? 8 : 4;
+  return small ? "attention_d128" : "attention_d512";
 }
 
 bool
@@ -71,5 +92,6 @@ td_vulkan_set_coopmat_emulation (td_backend *backend, bool on)
   if (on && !(ctx->info.fp16_arithmetic && ctx->info.storage_16bit))
     return false;
   ctx->coopmat_emulate = on;
+  ctx->info.coopmat_emulated = on && !ctx->info.coopmat_enabled;
   return true;
 }

@@ -1,12 +1,16 @@
 /* vulkan_coopmat.h — when MATMUL runs on cooperative matrices
  * (shaders/matmul_coopmat.comp, GL_NV_cooperative_matrix) instead of the tiled
- * shared-memory kernel.
+ * shared-memory kernel: for inputs of more than TD_VK_GEMV_MAX_M rows and weights
+ * of any format but f32.
  *
  * The fast path needs VK_NV_cooperative_matrix with its feature on for compute
  * shaders, the exact f16 · f16 + f32 → f32 16×16×16 subgroup configuration,
  * subgroups of 32, shaderFloat16, 16-bit storage, the Vulkan memory model, and a
- * glslang that compiled the shader. It is opt-in (TD_VULKAN_COOPMAT=1) until it
- * has been validated on NVIDIA hardware (tests/vulkan/gpu-check.sh).
+ * glslang that compiled the shader. It is the default wherever all of that is
+ * there; TD_VULKAN_COOPMAT=0 turns it off. TD_VULKAN_EMULATE_COOPMAT=1 runs the
+ * same shader with its fragment operations in plain GLSL on devices without it
+ * (tests and CI on lavapipe check its indexing and edges that way). Validation
+ * on NVIDIA hardware: tests/vulkan/gpu-check.sh.
  * These functions are pure so that tests can feed them invented devices. */
 #pragma once
 
@@ -31,7 +35,7 @@ typedef struct td_vk_coopmat_caps {
 
 typedef struct td_vk_coopmat_choice {
   bool available;            /* the device and the build can run the fast path */
-  bool enabled;              /* available and asked for: the device gets it and MATMUL uses it */
+  bool enabled;              /* available and not turned off: the device gets it and MATMUL uses it */
   const char *reason;        /* why not available, or why not enabled */
 } td_vk_coopmat_choice;
 
@@ -40,10 +44,21 @@ typedef struct td_vk_coopmat_choice {
 bool td_vk_coopmat_config_offered (const VkCooperativeMatrixPropertiesNV *configs, uint32_t count);
 
 /* Decides from a device's capabilities and the value of TD_VULKAN_COOPMAT (NULL
- * when unset; enabled only for a value other than "" and "0"). */
+ * when unset): enabled when available, unless the value is "0". */
 td_vk_coopmat_choice td_vk_coopmat_decide (const td_vk_coopmat_caps *caps, const char *env_value);
 
-/* Writes the shader variant that runs a MATMUL with weights of `w_dtype`:
- * matmul_coopmat[_emu]_<dtype> for f16 and bf16 weights when `coopmat` (or
- * `emulate`, a test hook) is set, else the tiled matmul_<dtype>_<s16|p32>. */
+/* True when TD_VULKAN_EMULATE_COOPMAT's value (NULL when unset) asks for the
+ * emulated cooperative-matrix kernels: anything but unset, "" and "0". */
+bool td_vk_coopmat_env_emulate (const char *env_value);
+
+/* Writes the shader variant that runs a tiled MATMUL with weights of `w_dtype`:
+ * matmul_coopmat[_emu]_<dtype> for every format but f32 when `coopmat` (or
+ * `emulate`) is set and the device has 16-bit storage, else the tiled
+ * matmul_<dtype>_<s16|p32> (p32 only for fp8 and block formats). */
 void td_vk_matmul_variant (char *out, size_t size, bool coopmat, bool emulate, td_dtype w_dtype, bool storage_16bit);
+
+/* The ATTENTION kernel for head sizes d (Q, K) and dv (V) and its query rows per
+ * workgroup: attention_coopmat[_emu] (shaders/attention_coopmat.comp) for d, dv
+ * ≤ 128 when `coopmat` or `emulate` is set, else the scalar attention_d128 or,
+ * above 128, attention_d512. */
+const char *td_vk_attention_kernel (uint32_t d, uint32_t dv, bool coopmat, bool emulate, uint32_t *rows_per_group);

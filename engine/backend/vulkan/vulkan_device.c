@@ -248,6 +248,9 @@ probe_coopmat (VkInstance instance, VkPhysicalDevice physical, td_vulkan_device_
   info->coopmat_available = choice.available;
   info->coopmat_enabled = choice.enabled;
   info->coopmat_reason = choice.reason;
+  /* The emulated kernels need what the shader needs but the extension. */
+  info->coopmat_emulated = !choice.enabled && info->fp16_arithmetic && info->storage_16bit
+                           && td_vk_coopmat_env_emulate (getenv ("TD_VULKAN_EMULATE_COOPMAT"));
 }
 
 /* Fills info from the device's properties, features and extensions. */
@@ -300,6 +303,7 @@ probe_device (VkInstance instance, VkPhysicalDevice physical, int index, td_vulk
     }
   info->coopmat_khr = has_device_extension (exts, ext_count, "VK_KHR_cooperative_matrix");
   info->coopmat_nv = has_device_extension (exts, ext_count, "VK_NV_cooperative_matrix");
+  info->coopmat2_nv = has_device_extension (exts, ext_count, "VK_NV_cooperative_matrix2");
   info->bfloat16 = has_device_extension (exts, ext_count, "VK_KHR_shader_bfloat16");
   info->memory_budget = has_device_extension (exts, ext_count, VK_EXT_MEMORY_BUDGET_EXTENSION_NAME);
   free (exts);
@@ -508,6 +512,7 @@ without_16bit_storage (td_vulkan_device_info *info)
     info->coopmat_reason = "16-bit storage is turned off (TD_VULKAN_NO_16BIT_STORAGE=1)";
   info->coopmat_available = false;
   info->coopmat_enabled = false;
+  info->coopmat_emulated = false;
 }
 
 static td_status
@@ -657,6 +662,7 @@ td_vk_context_new (int device_index, td_error *err)
           ctx->info = infos[chosen];
           if (env_flag ("TD_VULKAN_NO_16BIT_STORAGE"))
             without_16bit_storage (&ctx->info);
+          ctx->coopmat_emulate = ctx->info.coopmat_emulated;
         }
       free (physical);
       free (infos);

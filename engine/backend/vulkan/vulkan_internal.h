@@ -133,7 +133,7 @@ struct td_vk_context {
 
   /* Fault injection for tests: the Nth allocation / submission fails (0 = off). */
   int fault_alloc_countdown, fault_submit_countdown;
-  /* Test hook: MATMUL with f16/bf16 weights runs the emulated cooperative-matrix shader. */
+  /* MATMUL runs the emulated cooperative-matrix shader (TD_VULKAN_EMULATE_COOPMAT=1, tests). */
   bool coopmat_emulate;
 };
 
@@ -202,7 +202,7 @@ void td_vk_grid (uint32_t groups, uint32_t *gx, uint32_t *gy);
 /* Test hooks (vulkan_exec.c): the nth vkAllocateMemory returns
  * VK_ERROR_OUT_OF_DEVICE_MEMORY, the nth submission VK_ERROR_DEVICE_LOST (0 = off). */
 void td_vulkan_inject_faults (td_backend *backend, int nth_allocation, int nth_submit);
-/* Test hook (vulkan_coopmat.c): MATMUL with f16/bf16 weights runs matmul_coopmat.comp
+/* Test hook (vulkan_coopmat.c): MATMUL with weights other than f32 runs matmul_coopmat.comp
  * with its fragment operations emulated in plain GLSL (needs shaderFloat16 and
  * 16-bit storage), so that its tiling is tested on devices without cooperative
  * matrices. Returns false (and changes nothing) when the device cannot. */

@@ -17,19 +17,16 @@ td_vk_matmul_kernel (char *out, size_t size, int64_t m, bool coopmat, bool emula
                      bool storage_16bit)
 {
   bool plain = w_dtype == TD_F32 || w_dtype == TD_F16 || w_dtype == TD_BF16;
-  bool coopmat_path = (coopmat || emulate) && (w_dtype == TD_F16 || w_dtype == TD_BF16);
   /* fp8 and block formats exist as word-reading (p32) variants only. */
   const char *storage = plain && storage_16bit ? "s16" : "p32";
-  if (m <= TD_VK_GEMV_MAX_M && !coopmat_path)
+  /* A few rows read each weight once: GEMV beats any tile there. */
+  if (m <= TD_VK_GEMV_MAX_M)
     {
       snprintf (out, size, "matmul_vec_%s_%s", td_dtype_name (w_dtype), storage);
       return TD_VK_MATMUL_GEMV;
     }
-  if (plain)
-    {
-      td_vk_matmul_variant (out, size, coopmat, emulate, w_dtype, storage_16bit);
-      return coopmat_path ? TD_VK_MATMUL_COOPMAT : TD_VK_MATMUL_GEMM;
-    }
-  snprintf (out, size, "matmul_%s_p32", td_dtype_name (w_dtype));
-  return TD_VK_MATMUL_GEMM;
+  /* Every format but f32 (kept exact) has a coopmat variant; it reads 16-bit storage. */
+  bool coopmat_path = (coopmat || emulate) && w_dtype != TD_F32 && storage_16bit;
+  td_vk_matmul_variant (out, size, coopmat, emulate, w_dtype, storage_16bit);
+  return coopmat_path ? TD_VK_MATMUL_COOPMAT : TD_VK_MATMUL_GEMM;
 }

@@ -294,11 +294,12 @@ run_attention (td_vk_context *ctx, const td_op *op, td_error *err)
       pc.bias_stride_h = bias->shape[1] == 1 ? 0 : u32 (pc.tq * pc.tk);
       pc.bias_stride_b = bias->shape[0] == 1 ? 0 : u32 (bias->shape[1] * pc.tq * pc.tk);
     }
-  bool small = pc.d <= 128 && pc.dv <= 128;
-  uint32_t rows_per_group = small ? 8 : 4;
+  uint32_t rows_per_group;
+  const char *kernel = td_vk_attention_kernel (pc.d, pc.dv, ctx->info.coopmat_enabled, ctx->coopmat_emulate,
+                                               &rows_per_group);
   double work = 2.0 * pc.batch * pc.heads * (double) pc.tq * pc.tk * (pc.d + pc.dv);
-  return launch (ctx, op, small ? "attention_d128" : "attention_d512", &pc, sizeof pc,
-                 (pc.tq + rows_per_group - 1) / rows_per_group, pc.heads, pc.batch, work, err);
+  return launch (ctx, op, kernel, &pc, sizeof pc, (pc.tq + rows_per_group - 1) / rows_per_group, pc.heads, pc.batch,
+                 work, err);
 }
 
 static td_status

@@ -185,8 +185,10 @@ td_cli_bench (int argc, char **argv)
       else
         {
           printf ("vulkan device: %s\n", td_vulkan_backend_device (b)->name);
-          printf ("vulkan matmul: %s\n", td_vulkan_backend_device (b)->coopmat_enabled
-                                             ? "cooperative matrices (f16/bf16 weights)" : "tiled kernel");
+          const td_vulkan_device_info *d = td_vulkan_backend_device (b);
+          printf ("vulkan matmul: %s\n", d->coopmat_enabled    ? "cooperative matrices (weights other than f32)"
+                                         : d->coopmat_emulated ? "cooperative matrices, emulated"
+                                                               : "tiled kernel");
           bench_backend (b, "vulkan", small);
           td_backend_free (b);
         }
