@@ -2,8 +2,8 @@
  *
  * In the worker thread: the request becomes a td_board (pasted images are
  * written to PNG files first, since the engine reads boards from paths), the
- * models are found under the configured folder, a backend is picked (or the
- * one kept from the last run is reused), and td_thinkdiff_generate () runs with
+ * models are found under the configured folder, an engine is made (or the
+ * one kept from the last run is reused), and td_engine_generate () runs with
  * callbacks that forward stages, steps, previews and the thought to the job.
  * The job's GCancellable sets the engine's cancel flag, which the pipeline
  * checks between steps.
@@ -17,19 +17,10 @@
 #include "td-config.h"
 
 #include <glib/gi18n.h>
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend/backend.h"
-#include "io/image.h"
-#include "net/model_store.h"
-#include "pipeline/board.h"
-#include "pipeline/model_paths.h"
-#include "pipeline/thinkdiff_pipeline.h"
-#ifdef TD_HAVE_VULKAN
-#include "backend/vulkan/vulkan_backend.h"
-#endif
+#include "thinkdiff.h"
 
 #include "td-engine-worker.h"
 
@@ -42,7 +33,9 @@ td_engine_models_dir (const char *setting)
 {
   if (setting != NULL && *setting != '\0')
     return g_strdup (setting);
-  return td_models_default_dir ();
+  g_autofree char *dir = td_models_default_dir ();
+
+  return g_strdup (dir);
 }
 
 char *
@@ -55,37 +48,35 @@ GPtrArray *
 td_engine_list_gpus (void)
 {
   GPtrArray *names = g_ptr_array_new_with_free_func (g_free);
-#ifdef TD_HAVE_VULKAN
-  td_vulkan_device_info *devices = NULL;
+  td_device_info *devices = NULL;
   int count = 0;
   td_error err = { 0 };
 
-  if (td_vulkan_list_devices (&devices, &count, &err) == TD_OK)
+  if (td_devices_list (&devices, &count, &err) == TD_OK)
     for (int i = 0; i < count; i++)
       if (devices[i].usable)
         g_ptr_array_add (names, g_strdup_printf ("%d: %s", devices[i].index, devices[i].name));
-  free (devices);
-#endif
+  td_free (devices);
   return names;
 }
 
-/* The backend kept between runs ------------------------------------------- */
+/* The engine kept between runs ------------------------------------------- */
 
-/* One backend is kept for the next run (loading a Vulkan device takes a
+/* One engine is kept for the next run (starting a Vulkan device takes a
  * moment); a run takes it out while it uses it, so two windows generating at
  * once never share one. */
-static GMutex backend_lock;
-static td_backend *kept_backend;
+static GMutex engine_lock;
+static td_engine *kept_engine;
 static char *kept_key;
-static guint n_backends_created;
+static guint n_engines_created;
 
 void
 td_engine_worker_release_backend (void)
 {
-  g_mutex_lock (&backend_lock);
-  g_clear_pointer (&kept_backend, td_backend_free);
+  g_mutex_lock (&engine_lock);
+  g_clear_pointer (&kept_engine, td_engine_free);
   g_clear_pointer (&kept_key, g_free);
-  g_mutex_unlock (&backend_lock);
+  g_mutex_unlock (&engine_lock);
 }
 
 guint
@@ -93,130 +84,94 @@ td_engine_worker_get_n_backends_created (void)
 {
   guint n;
 
-  g_mutex_lock (&backend_lock);
-  n = n_backends_created;
-  g_mutex_unlock (&backend_lock);
+  g_mutex_lock (&engine_lock);
+  n = n_engines_created;
+  g_mutex_unlock (&engine_lock);
   return n;
 }
-
-#ifdef TD_HAVE_VULKAN
-/* The index of the best real GPU, or -1 when there is only a software
- * renderer (lavapipe) or nothing. */
-static int
-find_hardware_gpu (void)
-{
-  td_vulkan_device_info *devices = NULL;
-  int count = 0, best = -1;
-  td_error err = { 0 };
-
-  if (td_vulkan_list_devices (&devices, &count, &err) == TD_OK)
-    for (int i = 0; i < count; i++)
-      {
-        if (!devices[i].usable || strcmp (devices[i].type, "cpu") == 0)
-          continue;
-        if (best < 0 || strcmp (devices[i].type, "discrete") == 0)
-          best = devices[i].index;
-        if (strcmp (devices[i].type, "discrete") == 0)
-          break;
-      }
-  free (devices);
-  return best;
-}
-#endif
 
 static gboolean set_engine_error (GError **error, const td_error *err, const char *context);
 
 /* @device is the "gpu-device" setting: "" or "auto" (a real GPU when there is
  * one, else the processor), "cpu", or a device index as listed. */
-static td_backend *
-backend_new (const char *device,
-             GError    **error)
+static td_engine *
+engine_new (const char *device,
+            GError    **error)
 {
+  td_engine_options options = td_engine_options_default ();
   td_error err = { 0 };
-  td_backend *backend = NULL;
-  gboolean use_cpu = g_strcmp0 (device, "cpu") == 0;
-  int index = -1;
+  td_engine *engine;
 
-#ifdef TD_HAVE_VULKAN
-  if (!use_cpu)
+  if (g_strcmp0 (device, "cpu") == 0)
+    options.backend = "cpu";
+  else if (*device != '\0' && strcmp (device, "auto") != 0)
     {
-      if (*device == '\0' || strcmp (device, "auto") == 0)
-        {
-          index = find_hardware_gpu ();
-          use_cpu = index < 0;
-        }
-      else
-        {
-          char *end = NULL;
-          gint64 value = g_ascii_strtoll (device, &end, 10);
+      char *end = NULL;
+      gint64 value = g_ascii_strtoll (device, &end, 10);
 
-          if (end == device || (*end != '\0' && *end != ':') || value < 0 || value > G_MAXINT)
-            {
-              g_set_error (error, TD_ENGINE_ERROR, TD_ENGINE_ERROR_DEVICE,
-                           _("The GPU setting “%s” names no device; choose one in Preferences"), device);
-              return NULL;
-            }
-          index = (int) value;
+      if (end == device || (*end != '\0' && *end != ':') || value < 0 || value > G_MAXINT)
+        {
+          g_set_error (error, TD_ENGINE_ERROR, TD_ENGINE_ERROR_DEVICE,
+                       _("The GPU setting “%s” names no device; choose one in Preferences"), device);
+          return NULL;
         }
+      options.backend = "vulkan";
+      options.device = (int) value;
     }
-  if (!use_cpu)
-    backend = td_backend_vulkan_new (index, &err);
-  else
-#endif
-    backend = td_backend_cpu_new (&err);
 
-  if (backend == NULL)
+  engine = td_engine_new (&options, &err);
+  if (engine == NULL)
     {
       set_engine_error (error, &err, _("Starting the compute device"));
       return NULL;
     }
 
-  g_mutex_lock (&backend_lock);
-  n_backends_created++;
-  g_mutex_unlock (&backend_lock);
-  return backend;
+  g_mutex_lock (&engine_lock);
+  n_engines_created++;
+  g_mutex_unlock (&engine_lock);
+  return engine;
 }
 
-static td_backend *
-take_backend (const char  *device,
-              GError     **error)
+static td_engine *
+take_engine (const char  *device,
+             GError     **error)
 {
-  td_backend *backend = NULL;
+  td_engine *engine = NULL;
 
-  g_mutex_lock (&backend_lock);
-  if (kept_backend != NULL && g_strcmp0 (kept_key, device) == 0)
+  g_mutex_lock (&engine_lock);
+  if (kept_engine != NULL && g_strcmp0 (kept_key, device) == 0)
     {
-      backend = g_steal_pointer (&kept_backend);
+      engine = g_steal_pointer (&kept_engine);
       g_clear_pointer (&kept_key, g_free);
     }
-  g_mutex_unlock (&backend_lock);
+  g_mutex_unlock (&engine_lock);
 
-  return backend != NULL ? backend : backend_new (device, error);
+  return engine != NULL ? engine : engine_new (device, error);
 }
 
-/* A backend that failed with a device error is freed: the next run makes a new one. */
+/* An engine that failed with a device error is freed: the next run makes a new one. */
 static void
-give_back_backend (td_backend *backend,
-                   const char *device,
-                   gboolean    healthy)
+give_back_engine (td_engine  *engine,
+                  const char *device,
+                  gboolean    healthy)
 {
-  td_backend *old = NULL;
+  td_engine *old = NULL;
   char *old_key = NULL;
 
   if (!healthy)
     {
-      td_backend_free (backend);
+      td_engine_free (engine);
       return;
     }
 
-  g_mutex_lock (&backend_lock);
-  old = kept_backend;
+  g_mutex_lock (&engine_lock);
+  old = kept_engine;
   old_key = kept_key;
-  kept_backend = backend;
+  kept_engine = engine;
   kept_key = g_strdup (device);
-  g_mutex_unlock (&backend_lock);
+  g_mutex_unlock (&engine_lock);
 
-  g_clear_pointer (&old, td_backend_free);
+  g_clear_pointer (&old, td_engine_free);
   g_free (old_key);
 }
 
@@ -264,64 +219,45 @@ is_device_failure (td_status status)
 
 /* The board --------------------------------------------------------------- */
 
-/* Writes pasted pixels to <cache>/pasted/<checksum>.png (once per image). */
-static char *
-save_pasted_image (const TdGenerationInput  *input,
-                   GError                  **error)
-{
-  g_autofree char *dir = td_engine_pasted_dir ();
-  g_autofree char *sum = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, input->pixels);
-  g_autofree char *name = g_strdup_printf ("%.16s-%dx%d.png", sum, input->width, input->height);
-  g_autofree char *path = g_build_filename (dir, name, NULL);
-  td_image image = { input->width, input->height, (uint8_t *) g_bytes_get_data (input->pixels, NULL) };
-  td_error err = { 0 };
-
-  if (g_file_test (path, G_FILE_TEST_IS_REGULAR))
-    return g_steal_pointer (&path);
-
-  if (g_mkdir_with_parents (dir, 0700) != 0
-      || td_image_save_png (path, &image, NULL, 0, &err) != TD_OK)
-    {
-      g_set_error (error, TD_ENGINE_ERROR, TD_ENGINE_ERROR_INPUT,
-                   _("A pasted image could not be stored in %s: %s"), dir,
-                   err.message[0] != '\0' ? err.message : g_strerror (errno));
-      return NULL;
-    }
-  return g_steal_pointer (&path);
-}
-
 static td_board *
 board_from_request (const TdGenerationRequest  *request,
                     GError                    **error)
 {
   td_board *board = td_board_new (request->mode == TD_GENERATION_MODE_CLIP ? TD_BOARD_CLIP : TD_BOARD_LVLM);
+  td_board_settings settings = td_board_get_settings (board);
   td_error err = { 0 };
 
-  board->settings.width = request->width;
-  board->settings.height = request->height;
-  board->settings.steps = request->steps;
-  board->settings.guidance = (float) request->guidance;
-  board->settings.seed = request->seed;
+  settings.width = request->width;
+  settings.height = request->height;
+  settings.steps = request->steps;
+  settings.guidance = (float) request->guidance;
+  settings.seed = request->seed;
   /* The engine uses TAEF1 for previews when asked and installed; else the linear map. */
-  board->settings.tiny_preview = request->preview_method == TD_PREVIEW_METHOD_TAESD;
+  settings.tiny_preview = request->preview_method == TD_PREVIEW_METHOD_TAESD;
+  td_board_set_settings (board, &settings);
 
   for (guint i = 0; i < request->inputs->len; i++)
     {
       const TdGenerationInput *input = g_ptr_array_index (request->inputs, i);
-      g_autofree char *pasted = NULL;
       td_status status;
 
       if (input->kind == TD_BOARD_ITEM_TEXT)
         status = td_board_add (board, TD_BOARD_TEXT, input->text, &err);
       else if (input->path != NULL)
         status = td_board_add (board, TD_BOARD_IMAGE, input->path, &err);
-      else if (input->pixels != NULL && (pasted = save_pasted_image (input, error)) != NULL)
-        status = td_board_add (board, TD_BOARD_IMAGE, pasted, &err);
+      else if (input->pixels != NULL
+               && g_bytes_get_size (input->pixels) == (gsize) input->width * input->height * 3)
+        {
+          /* Pasted pixels are kept as PNG files, so the board (and Reuse) can name them. */
+          g_autofree char *dir = td_engine_pasted_dir ();
+          td_image image = { input->width, input->height, (uint8_t *) g_bytes_get_data (input->pixels, NULL) };
+
+          status = td_board_add_pixels (board, &image, dir, &err);
+        }
       else
         {
-          if (error != NULL && *error == NULL)
-            g_set_error_literal (error, TD_ENGINE_ERROR, TD_ENGINE_ERROR_INPUT,
-                                 _("An image on the board is not a local file"));
+          g_set_error_literal (error, TD_ENGINE_ERROR, TD_ENGINE_ERROR_INPUT,
+                               _("An image on the board is not a local file"));
           td_board_free (board);
           return NULL;
         }
@@ -404,20 +340,18 @@ on_engine_progress (void *user,
 }
 
 static void
-on_engine_preview (void          *user,
-                   int            step,
-                   int            steps,
-                   const uint8_t *rgb,
-                   int            width,
-                   int            height)
+on_engine_preview (void           *user,
+                   int             step,
+                   int             steps,
+                   const td_image *image)
 {
   RunContext *context = user;
   g_autoptr(GBytes) pixels = NULL;
 
-  if (context->request->preview_method == TD_PREVIEW_METHOD_NONE || width <= 0 || height <= 0)
+  if (context->request->preview_method == TD_PREVIEW_METHOD_NONE || image->width <= 0 || image->height <= 0)
     return;
-  pixels = g_bytes_new (rgb, (gsize) width * height * 3);
-  td_generation_job_report_preview (context->job, pixels, width, height);
+  pixels = g_bytes_new (image->rgb, (gsize) image->width * image->height * 3);
+  td_generation_job_report_preview (context->job, pixels, image->width, image->height);
 }
 
 static void
@@ -435,21 +369,18 @@ only_text (const td_board *board)
   return td_board_count (board, TD_BOARD_IMAGE) == 0;
 }
 
-static gboolean
-output_from_result (TdGenerationOutput        *output,
-                    const td_thinkdiff_result *result,
-                    GError                   **error)
+static void
+fill_output (TdGenerationOutput *output,
+             const td_output    *result)
 {
-  td_image image = { 0 };
-  td_error err = { 0 };
+  const td_image *image = td_output_image (result);
 
-  if (td_image_from_planar (result->pixels, result->width, result->height, &image, &err) != TD_OK)
-    return set_engine_error (error, &err, NULL);
-
-  output->pixels = g_bytes_new_take (image.rgb, (gsize) image.width * image.height * 3);
-  output->width = image.width;
-  output->height = image.height;
-  return TRUE;
+  output->pixels = g_bytes_new (image->rgb, (gsize) image->width * image->height * 3);
+  output->width = image->width;
+  output->height = image->height;
+  output->thought = g_strdup (td_output_thought (result));
+  output->board_json = g_strdup (td_output_board_json (result));
+  output->mode_name = g_strdup (td_output_mode (result));
 }
 
 /* Runs the board with the found models; fills @output. */
@@ -463,24 +394,23 @@ run_board (TdGenerationJob           *job,
            GError                   **error)
 {
   RunContext context = { job, request, g_string_new (NULL), 0 };
-  td_thinkdiff_callbacks callbacks = {
+  td_generate_callbacks callbacks = {
     .stage = on_engine_stage,
     .thought = on_engine_thought,
-    .progress = on_engine_progress,
+    .step = on_engine_progress,
     .preview = on_engine_preview,
     .cancel = &context.cancel,
     .user = &context,
   };
-  td_thinkdiff_result result = { 0 };
+  td_output *result = NULL;
   td_error err = { 0 };
   td_error missing = { 0 };
   gboolean text_to_image = FALSE;
-  td_backend *backend;
+  td_engine *engine;
   td_status status;
   gulong handler;
-  gboolean ok;
 
-  if (td_model_paths_require (paths, board->mode == TD_BOARD_LVLM, &missing) != TD_OK)
+  if (td_model_paths_require (paths, td_board_get_mode (board) == TD_BOARD_LVLM, &missing) != TD_OK)
     {
       if (!only_text (board) || paths->path[TD_PART_FLUX] == NULL)
         {
@@ -492,8 +422,8 @@ run_board (TdGenerationJob           *job,
     }
 
   td_generation_job_report_progress (job, TD_GENERATION_STAGE_LOADING, 0, 0);
-  backend = take_backend (request->gpu_device, error);
-  if (backend == NULL)
+  engine = take_engine (request->gpu_device, error);
+  if (engine == NULL)
     {
       g_string_free (context.thought, TRUE);
       return FALSE;
@@ -501,37 +431,23 @@ run_board (TdGenerationJob           *job,
 
   handler = g_cancellable_connect (cancellable, G_CALLBACK (on_cancelled), &context, NULL);
   if (text_to_image)
-    {
-      g_autofree char *prompt = td_board_joined_text (board);
-
-      status = td_thinkdiff_text_to_image (prompt, &board->settings, paths->path[TD_PART_FLUX],
-                                           backend, &callbacks, &result, &err);
-    }
+    status = td_engine_text_to_image (engine, board, paths->path[TD_PART_FLUX], &callbacks, &result, &err);
   else
-    status = td_thinkdiff_generate (board, paths, backend, &callbacks, &result, &err);
+    status = td_engine_generate (engine, board, paths, &callbacks, &result, &err);
   g_cancellable_disconnect (cancellable, handler);
 
-  give_back_backend (backend, request->gpu_device, !is_device_failure (status));
+  give_back_engine (engine, request->gpu_device, !is_device_failure (status));
   g_string_free (context.thought, TRUE);
 
   if (status != TD_OK)
-    {
-      td_thinkdiff_result_clear (&result);
-      return set_engine_error (error, &err, NULL);
-    }
+    return set_engine_error (error, &err, NULL);
 
-  ok = output_from_result (output, &result, error);
-  if (ok)
-    {
-      output->thought = g_steal_pointer (&result.thought);
-      output->board_json = td_board_to_json (board);
-      output->mode_name = g_strdup (text_to_image ? "text-to-image" : td_board_mode_name (board->mode));
-      if (text_to_image)
-        /* Translators: %s says which models are missing and how to get them. */
-        output->notice = g_strdup_printf (_("Painted with FLUX alone: %s"), missing.message);
-    }
-  td_thinkdiff_result_clear (&result);
-  return ok;
+  fill_output (output, result);
+  if (text_to_image)
+    /* Translators: %s says which models are missing and how to get them. */
+    output->notice = g_strdup_printf (_("Painted with FLUX alone: %s"), missing.message);
+  td_output_free (result);
+  return TRUE;
 }
 
 /**

@@ -7,9 +7,8 @@
  * worker thread; the job delivers them as signals on the main loop.
  *
  * The real worker, td_generation_engine_worker (), runs the engine's pipeline
- * (td-engine-worker.c). The stand-in
- * td_generation_job_run_preview_demo () draws synthetic frames: it exists to
- * exercise progress, preview and cancellation, and never pretends to generate.
+ * (td-engine-worker.c). The tests have a stand-in that draws synthetic frames
+ * (tests/app/td-preview-demo.h).
  *
  * SPDX-License-Identifier: Apache-2.0
  */
@@ -97,18 +96,7 @@ typedef gboolean (*TdGenerationWorker) (TdGenerationJob           *job,
                                         GCancellable              *cancellable,
                                         GError                   **error);
 
-/* Options of the preview demo; NULL worker_data means the defaults. */
-typedef struct {
-  guint step_delay_ms;
-} TdPreviewDemoOptions;
-
 TdGenerationWorker  td_generation_engine_worker        (void);
-gboolean            td_generation_job_run_preview_demo (TdGenerationJob           *job,
-                                                        const TdGenerationRequest *request,
-                                                        TdGenerationOutput        *output,
-                                                        gpointer                   worker_data,
-                                                        GCancellable              *cancellable,
-                                                        GError                   **error);
 
 TdGenerationJob     *td_generation_job_new             (TdGenerationRequest *request,
                                                         TdGenerationWorker   worker,

@@ -15,11 +15,7 @@
 #include <glib/gi18n.h>
 #include <string.h>
 
-#include "net/catalog.h"
-#include "pipeline/demo_models.h"
-#ifdef TD_HAVE_SOUP
-#include "net/pull.h"
-#endif
+#include "thinkdiff.h"
 
 #include "td-engine-worker.h"
 #include "td-model-setup.h"
@@ -101,17 +97,19 @@ part_title (td_model_part part)
 static const char *
 bundle_title (const td_catalog_bundle *bundle)
 {
-  if (strcmp (bundle->id, "lvlm") == 0)
+  const char *id = td_bundle_id (bundle);
+
+  if (strcmp (id, "lvlm") == 0)
     return _("Reasoning: Qwen2-VL and its aligner");
-  if (strcmp (bundle->id, "clip") == 0)
+  if (strcmp (id, "clip") == 0)
     return _("Direct: BLIP-2 vision tower and its aligner");
-  if (strcmp (bundle->id, "flux-dev") == 0)
+  if (strcmp (id, "flux-dev") == 0)
     return _("FLUX.1-dev (needs a token)");
-  if (strcmp (bundle->id, "flux-schnell") == 0)
+  if (strcmp (id, "flux-schnell") == 0)
     return _("FLUX.1-schnell (fast, 4 steps)");
-  if (strcmp (bundle->id, "taef1") == 0)
+  if (strcmp (id, "taef1") == 0)
     return _("TAEF1 live previews");
-  return bundle->id;
+  return id;
 }
 
 static char *
@@ -119,19 +117,10 @@ bundle_repos (const td_catalog_bundle *bundle)
 {
   g_autoptr(GString) repos = g_string_new (NULL);
 
-  for (const td_catalog_component *const *c = bundle->components; *c != NULL; c++)
-    if (strstr (repos->str, (*c)->repo) == NULL)
-      g_string_append_printf (repos, "%s%s", repos->len > 0 ? ", " : "", (*c)->repo);
+  for (const td_catalog_component *const *c = td_bundle_components (bundle); *c != NULL; c++)
+    if (strstr (repos->str, td_component_repo (*c)) == NULL)
+      g_string_append_printf (repos, "%s%s", repos->len > 0 ? ", " : "", td_component_repo (*c));
   return g_strdup (repos->str);
-}
-
-static gboolean
-bundle_gated (const td_catalog_bundle *bundle)
-{
-  for (const td_catalog_component *const *c = bundle->components; *c != NULL; c++)
-    if ((*c)->gated)
-      return TRUE;
-  return FALSE;
 }
 
 static char *
@@ -464,7 +453,6 @@ ask_for_token (Download *download)
   gtk_window_present (GTK_WINDOW (dialog));
 }
 
-#ifdef TD_HAVE_SOUP
 typedef struct {
   Download *download;
   GCancellable *cancellable;   /* of the run it belongs to */
@@ -503,7 +491,15 @@ typedef struct {
   Download     *download;
   GCancellable *cancellable;
   GMainContext *context;
+  volatile int  cancel;        /* the engine's cancel flag, set by cancellable */
 } PullRun;
+
+static void
+on_pull_cancelled (GCancellable *cancellable,
+                   PullRun      *run)
+{
+  run->cancel = 1;
+}
 
 /* Runs in the download thread. */
 static void
@@ -550,17 +546,20 @@ pull_thread (GTask        *task,
              GCancellable *cancellable)
 {
   Download *download = task_data;
-  PullRun run = { download, cancellable, g_task_get_context (task) };
-  td_pull_options options = {
+  PullRun run = { download, cancellable, g_task_get_context (task), 0 };
+  td_pull_settings settings = {
     .models_dir = download->models_dir,
     .token = download->token,
     .progress = on_pull_progress,
-    .progress_data = &run,
-    .cancellable = cancellable,
+    .user = &run,
+    .cancel = &run.cancel,
   };
   td_error err = { 0 };
+  gulong handler = g_cancellable_connect (cancellable, G_CALLBACK (on_pull_cancelled), &run, NULL);
+  td_status status = td_models_pull (td_bundle_id (download->bundle), &settings, &err);
 
-  if (td_models_pull_bundle (download->bundle->id, &options, &err) != TD_OK)
+  g_cancellable_disconnect (cancellable, handler);
+  if (status != TD_OK)
     g_task_return_new_error (task, TD_ENGINE_ERROR,
                              err.status == TD_ERR_AUTH ? TD_ENGINE_ERROR_MODELS_MISSING
                                                        : TD_ENGINE_ERROR_FAILED,
@@ -607,13 +606,14 @@ pull_done (GObject      *source_object,
       ask_for_token (download);
     }
 }
-#endif
 
 static void
 start_download (Download *download)
 {
-#ifdef TD_HAVE_SOUP
   g_autoptr(GTask) task = NULL;
+
+  if (!td_models_can_pull ())
+    return;
 
   g_free (download->models_dir);
   download->models_dir = models_dir (download->self);
@@ -628,7 +628,6 @@ start_download (Download *download)
   g_task_set_source_tag (task, start_download);
   g_task_set_task_data (task, download_ref (download), download_unref);
   g_task_run_in_thread (task, pull_thread);
-#endif
 }
 
 static void
@@ -642,7 +641,7 @@ on_download_clicked (GtkButton *button,
       return;
     }
 
-  if (bundle_gated (download->bundle) && download->token == NULL)
+  if (td_bundle_gated (download->bundle) && download->token == NULL)
     {
       download->token = lookup_token (download->self);
       if (download->token == NULL)
@@ -677,11 +676,12 @@ build_download_rows (TdModelSetup *self)
       gtk_widget_set_visible (GTK_WIDGET (download->bar), FALSE);
       download->button = GTK_BUTTON (gtk_button_new_with_mnemonic (_("_Download")));
       gtk_widget_set_valign (GTK_WIDGET (download->button), GTK_ALIGN_CENTER);
-#ifndef TD_HAVE_SOUP
-      gtk_widget_set_sensitive (GTK_WIDGET (download->button), FALSE);
-      gtk_widget_set_tooltip_text (GTK_WIDGET (download->button),
-                                   _("This build cannot download; use “thinkdiff models pull”"));
-#endif
+      if (!td_models_can_pull ())
+        {
+          gtk_widget_set_sensitive (GTK_WIDGET (download->button), FALSE);
+          gtk_widget_set_tooltip_text (GTK_WIDGET (download->button),
+                                       _("This build cannot download; use “thinkdiff models pull”"));
+        }
       g_signal_connect (download->button, "clicked", G_CALLBACK (on_download_clicked), download);
       gtk_box_append (GTK_BOX (box), GTK_WIDGET (download->bar));
       gtk_box_append (GTK_BOX (box), GTK_WIDGET (download->button));

@@ -7,8 +7,7 @@
 
 #include <adwaita.h>
 
-#include "net/token_store.h"
-#include "pipeline/model_paths.h"
+#include "thinkdiff.h"
 
 G_BEGIN_DECLS
 

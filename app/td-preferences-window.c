@@ -11,7 +11,7 @@
 #include <glib/gi18n.h>
 #include <stdlib.h>
 
-#include "pipeline/model_paths.h"
+#include "thinkdiff.h"
 #include "td-engine-worker.h"
 #include "td-preferences-window.h"
 

@@ -8,7 +8,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "io/image.h"
+#include "thinkdiff.h"
 #include "td-result-io.h"
 
 #define JPEG_QUALITY 92

@@ -7,7 +7,7 @@
 
 #include <gtk/gtk.h>
 
-#include "pipeline/board.h"
+#include "thinkdiff.h"
 #include "td-generation-result.h"
 
 G_BEGIN_DECLS

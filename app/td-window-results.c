@@ -376,7 +376,8 @@ static void
 restore_settings (TdWindow       *self,
                   const td_board *board)
 {
-  const td_board_settings *s = &board->settings;
+  td_board_settings settings = td_board_get_settings (board);
+  const td_board_settings *s = &settings;
   const char *preset = "custom";
 
   for (guint i = 0; i < td_size_presets_get_n (); i++)
@@ -388,7 +389,7 @@ restore_settings (TdWindow       *self,
     }
 
   g_settings_delay (self->settings);
-  g_settings_set_string (self->settings, "mode", board->mode == TD_BOARD_CLIP ? "clip" : "lvlm");
+  g_settings_set_string (self->settings, "mode", td_board_get_mode (board) == TD_BOARD_CLIP ? "clip" : "lvlm");
   if (g_strcmp0 (preset, "custom") == 0)
     {
       g_settings_set_int (self->settings, "width", CLAMP (s->width, 256, 2048));
@@ -415,16 +416,20 @@ td_window_reuse_board (TdWindow       *self,
   g_return_val_if_fail (board != NULL, 0);
 
   td_prompt_board_clear (self->board);
-  for (int i = 0; i < board->n_items; i++)
+  for (int i = 0; i < td_board_n_items (board); i++)
     {
-      if (board->items[i].kind == TD_BOARD_TEXT)
+      td_board_item_kind kind = TD_BOARD_TEXT;
+      const char *value = NULL;
+
+      td_board_item_at (board, i, &kind, &value);
+      if (kind == TD_BOARD_TEXT)
         {
-          td_prompt_board_add_text (self->board, board->items[i].value);
+          td_prompt_board_add_text (self->board, value);
           n_restored++;
         }
-      else if (g_file_test (board->items[i].value, G_FILE_TEST_IS_REGULAR))
+      else if (g_file_test (value, G_FILE_TEST_IS_REGULAR))
         {
-          g_autoptr(GFile) file = g_file_new_for_path (board->items[i].value);
+          g_autoptr(GFile) file = g_file_new_for_path (value);
           GSList single = { file, NULL };
 
           n_restored += td_prompt_board_add_files (self->board, &single);

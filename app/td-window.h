@@ -6,7 +6,7 @@
 
 #include <adwaita.h>
 
-#include "pipeline/board.h"
+#include "thinkdiff.h"
 #include "td-generation-job.h"
 #include "td-model-setup.h"
 #include "td-prompt-board.h"

@@ -25,6 +25,7 @@ int td_cli_devices (int argc, char **argv);
 int td_cli_inspect (int argc, char **argv);
 int td_cli_generate (int argc, char **argv);
 int td_cli_make_demo_models (int argc, char **argv);
+/* The developer commands, in thinkdiff-dev (dev/). */
 int td_cli_verify (int argc, char **argv);
 int td_cli_tokenize (int argc, char **argv);
 int td_cli_bench (int argc, char **argv);

@@ -1,5 +1,5 @@
 /* cli_interrupt.c — Ctrl-C / SIGTERM as a cancel flag for long engine calls. */
-#include "cli/cli.h"
+#include "cli.h"
 
 #include <signal.h>
 

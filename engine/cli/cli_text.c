@@ -1,4 +1,4 @@
-#include "cli/cli_text.h"
+#include "cli_text.h"
 
 #include <glib.h>
 #include <string.h>

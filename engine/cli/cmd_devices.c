@@ -1,37 +1,7 @@
-#include "cli/cli.h"
-#include "core/threads.h"
+/* thinkdiff devices — the compute devices the engine can use. */
+#include "cli.h"
 
-#include <stdlib.h>
 #include <string.h>
-
-#ifdef TD_HAVE_VULKAN
-#include "backend/vulkan/vulkan_backend.h"
-
-static void
-print_vulkan_device (const td_vulkan_device_info *d)
-{
-  printf ("vulkan:%d: %s (%s, Vulkan %u.%u.%u)%s%s\n", d->index, d->name, d->type, d->api_version >> 22,
-          (d->api_version >> 12) & 0x3ff, d->api_version & 0xfff, d->usable ? "" : " — unusable: ",
-          d->usable ? "" : d->unusable_reason);
-  for (int i = 0; i < d->heap_count; i++)
-    printf ("  memory heap %d: %.1f GiB%s\n", i, (double) d->heap_size[i] / (1u << 30),
-            d->heap_device_local[i] ? " device-local" : "");
-  printf ("  subgroup size %u", d->subgroup_size);
-  if (d->subgroup_size_control)
-    printf (" (controllable %u..%u)", d->min_subgroup_size, d->max_subgroup_size);
-  printf (", shared memory %u KiB, max binding %.0f MiB\n", d->max_shared_memory / 1024,
-          (double) d->max_storage_buffer_range / (1u << 20));
-  printf ("  features:%s%s%s%s%s%s\n", d->fp16_arithmetic ? " fp16" : "", d->storage_16bit ? " 16bit-storage" : "",
-          d->coopmat_khr ? " coopmat-khr" : "", d->coopmat_nv ? " coopmat-nv" : "", d->bfloat16 ? " bfloat16" : "",
-          d->memory_budget ? " memory-budget" : "");
-  if (d->coopmat_enabled)
-    printf ("  cooperative-matrix matmul: available, enabled (TD_VULKAN_COOPMAT=1)\n");
-  else if (d->coopmat_available)
-    printf ("  cooperative-matrix matmul: available, off (%s)\n", d->coopmat_reason);
-  else
-    printf ("  cooperative-matrix matmul: unavailable (%s)\n", d->coopmat_reason ? d->coopmat_reason : "unknown");
-}
-#endif
 
 int
 td_cli_devices (int argc, char **argv)
@@ -43,20 +13,11 @@ td_cli_devices (int argc, char **argv)
               "TD_VULKAN_COOPMAT=1 runs matmuls on cooperative matrices where offered (not yet validated).\n");
       return 0;
     }
-  printf ("cpu: reference backend, %d threads\n", td_threadpool_size (td_threadpool_default ()));
-#ifdef TD_HAVE_VULKAN
-  td_vulkan_device_info *devices;
-  int count;
-  td_error err;
-  if (td_vulkan_list_devices (&devices, &count, &err) != TD_OK)
+  td_error err = { 0 };
+  char *report = NULL;
+  if (td_devices_report (&report, &err) != TD_OK)
     return td_cli_fail (&err);
-  if (count == 0)
-    printf ("vulkan: no devices\n");
-  for (int i = 0; i < count; i++)
-    print_vulkan_device (&devices[i]);
-  free (devices);
-#else
-  printf ("vulkan: not built in\n");
-#endif
+  fputs (report, stdout);
+  td_free (report);
   return 0;
 }

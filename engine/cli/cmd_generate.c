@@ -1,5 +1,5 @@
 /* thinkdiff generate — text-to-image with FLUX, or a ThinkDiff prompt board. */
-#include "cli/cli.h"
+#include "cli.h"
 
 #include <errno.h>
 #include <glib.h>
@@ -8,14 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "backend/backend.h"
-#include "cli/cli_args.h"
-#include "cli/cli_backend.h"
-#include "io/image.h"
-#include "net/model_store.h"
-#include "pipeline/board.h"
-#include "pipeline/model_paths.h"
-#include "pipeline/thinkdiff_pipeline.h"
+#include "cli_args.h"
 
 
 static volatile int cancel_requested;
@@ -66,7 +59,7 @@ print_progress (void *user, int step, int steps)
 }
 
 static void
-write_preview (void *user, int step, int steps, const uint8_t *rgb, int width, int height)
+write_preview (void *user, int step, int steps, const td_image *image)
 {
   cli_progress *progress = user;
   if (progress->preview_dir == NULL)
@@ -74,8 +67,7 @@ write_preview (void *user, int step, int steps, const uint8_t *rgb, int width, i
   g_autofree char *name = g_strdup_printf ("preview-%03d.png", step);
   g_autofree char *path = g_build_filename (progress->preview_dir, name, NULL);
   td_error err = { 0 };
-  td_image image = { width, height, (uint8_t *) rgb };
-  if (td_image_save_png (path, &image, NULL, 0, &err) != TD_OK)
+  if (td_image_save_png (path, image, NULL, 0, &err) != TD_OK)
     fprintf (stderr, "\nthinkdiff: preview %d: %s\n", step, err.message);
 }
 
@@ -180,21 +172,31 @@ static bool
 parse_official_option (const char *flag, const char *value, td_board *board, bool *known)
 {
   td_error err = { 0 };
+  td_board_settings settings = td_board_get_settings (board);
   int on = 0;
   *known = true;
   if (strcmp (flag, "--picture-ids") == 0)
-    return parse_switch (flag, value, true, &board->settings.picture_ids);
+    {
+      if (!parse_switch (flag, value, true, &settings.picture_ids))
+        return false;
+      td_board_set_settings (board, &settings);
+      return true;
+    }
   if (strcmp (flag, "--vae-tiling") == 0)
     {
       if (!parse_switch (flag, value, false, &on))
         return false;
-      board->settings.vae_tiling = on;
+      settings.vae_tiling = on;
+      td_board_set_settings (board, &settings);
       return true;
     }
   if (strcmp (flag, "--image-decode") == 0)
     {
-      if (td_board_image_decode_from_name (value, &board->settings.image_decode))
-        return true;
+      if (td_board_image_decode_from_name (value, &settings.image_decode))
+        {
+          td_board_set_settings (board, &settings);
+          return true;
+        }
       fprintf (stderr, "thinkdiff: --image-decode is viewer or official, not '%s'\n", value);
       return false;
     }
@@ -230,8 +232,10 @@ parse_args (int argc, char **argv, generate_args *a, bool settings_only)
         }
       const char *value = argv[++i];
       bool known = false;
-      if (!parse_setting (flag, value, &a->board->settings, &known))
+      td_board_settings settings = td_board_get_settings (a->board);
+      if (!parse_setting (flag, value, &settings, &known))
         return 2;
+      td_board_set_settings (a->board, &settings);
       a->size_given = a->size_given || strcmp (flag, "--width") == 0 || strcmp (flag, "--height") == 0;
       if (!known && !parse_official_option (flag, value, a->board, &known))
         return 2;
@@ -260,11 +264,13 @@ parse_args (int argc, char **argv, generate_args *a, bool settings_only)
         }
       else if (strcmp (flag, "--mode") == 0)
         {
-          if (!td_board_mode_from_name (value, &a->board->mode))
+          td_board_mode mode;
+          if (!td_board_mode_from_name (value, &mode))
             {
               fprintf (stderr, "thinkdiff: --mode is lvlm or clip, not '%s'\n", value);
               return 2;
             }
+          td_board_set_mode (a->board, mode);
         }
       else if (strcmp (flag, "--text") == 0)
         {
@@ -287,32 +293,11 @@ parse_args (int argc, char **argv, generate_args *a, bool settings_only)
   return 0;
 }
 
-/* The settings, the board and the thought as PNG text chunks. */
-static td_status
-save_result (const char *path, const generate_args *a, const td_thinkdiff_result *result, td_error *err)
-{
-  td_image image;
-  td_status st = td_image_from_planar (result->pixels, result->width, result->height, &image, err);
-  if (st != TD_OK)
-    return st;
-  g_autofree char *software = g_strdup_printf ("ThinkDiff Studio %s", td_version ());
-  g_autofree char *board = td_board_to_json (a->board);
-  td_image_text text[4] = {
-    { (char *) "Software", software },
-    { (char *) "thinkdiff:mode", (char *) (a->prompt != NULL ? "text-to-image" : td_board_mode_name (a->board->mode)) },
-    { (char *) "thinkdiff:board", board },
-    { (char *) "thinkdiff:thought", result->thought },
-  };
-  st = td_image_save_png (path, &image, text, result->thought != NULL ? 4 : 3, err);
-  td_image_clear (&image);
-  return st;
-}
-
 static int
 run (generate_args *a)
 {
   td_error err = { 0 };
-  if ((a->prompt != NULL) == (a->board->n_items > 0))
+  if ((a->prompt != NULL) == (td_board_n_items (a->board) > 0))
     {
       fprintf (stderr, "thinkdiff: give either --prompt, or board items (--image/--text/--board), not both\n");
       return 2;
@@ -351,7 +336,7 @@ run (generate_args *a)
       /* A board needs every part of its mode; text-to-image only FLUX, which is checked
        * first. The error names what is missing and the pull that gets it. */
       if ((a->prompt == NULL || flux_dir == NULL)
-          && td_model_paths_require (&paths, a->board->mode == TD_BOARD_LVLM, &err) != TD_OK)
+          && td_model_paths_require (&paths, td_board_get_mode (a->board) == TD_BOARD_LVLM, &err) != TD_OK)
         {
           td_model_paths_clear (&paths);
           return td_cli_fail (&err);
@@ -370,31 +355,33 @@ run (generate_args *a)
       return 2;
     }
 
-  td_backend *backend = td_cli_backend_new (a->backend, &err);
-  if (backend == NULL)
+  td_engine_options options = td_engine_options_default ();
+  options.backend = a->backend;
+  td_engine *engine = td_engine_new (&options, &err);
+  if (engine == NULL)
     {
       td_model_paths_clear (&paths);
       return td_cli_fail (&err);
     }
-  fprintf (stderr, "backend: %s\n", td_backend_name (backend));
+  fprintf (stderr, "backend: %s\n", td_engine_name (engine));
 
   cli_progress progress = { .preview_dir = a->preview_dir };
-  td_thinkdiff_callbacks callbacks = {
+  td_generate_callbacks callbacks = {
     .stage = print_stage,
     .thought = print_thought,
-    .progress = print_progress,
+    .step = print_progress,
     .preview = write_preview,
     .cancel = &cancel_requested,
     .user = &progress,
   };
   signal (SIGINT, on_interrupt);
   signal (SIGTERM, on_interrupt);
-  td_thinkdiff_result result = { 0 };
+  td_output *output = NULL;
   td_status st;
   if (a->prompt != NULL)
-    st = td_thinkdiff_text_to_image (a->prompt, &a->board->settings, flux_dir, backend, &callbacks, &result, &err);
+    st = td_engine_text_to_image (engine, a->board, flux_dir, &callbacks, &output, &err);
   else
-    st = td_thinkdiff_generate (a->board, &paths, backend, &callbacks, &result, &err);
+    st = td_engine_generate (engine, a->board, &paths, &callbacks, &output, &err);
   signal (SIGINT, SIG_DFL);
   signal (SIGTERM, SIG_DFL);
 
@@ -408,13 +395,14 @@ run (generate_args *a)
     code = td_cli_fail (&err);
   else
     {
-      if (save_result (out, a, &result, &err) != TD_OK)
+      /* The settings, the board and the thought go in as PNG text chunks. */
+      if (td_output_save_png (output, out, &err) != TD_OK)
         code = td_cli_fail (&err);
       else
-        printf ("%s%s\n", result.thought != NULL ? "\n" : "", out);
+        printf ("%s%s\n", td_output_thought (output) != NULL ? "\n" : "", out);
     }
-  td_thinkdiff_result_clear (&result);
-  td_backend_free (backend);
+  td_output_free (output);
+  td_engine_free (engine);
   td_model_paths_clear (&paths);
   return code;
 }
@@ -428,8 +416,9 @@ td_cli_generate (int argc, char **argv)
   if (code == 0 && a.board_file != NULL)
     {
       td_error err = { 0 };
-      td_board *loaded = a.board->n_items == 0 ? td_board_load_json (a.board_file, &err) : NULL;
-      if (a.board->n_items > 0)
+      bool has_items = td_board_n_items (a.board) > 0;
+      td_board *loaded = !has_items ? td_board_load_json (a.board_file, &err) : NULL;
+      if (has_items)
         {
           fprintf (stderr, "thinkdiff: --board replaces --image/--text; give one or the other\n");
           code = 2;

@@ -1,11 +1,11 @@
 /* thinkdiff inspect — list the tensors of a safetensors checkpoint. */
-#include "cli/cli.h"
-#include "cli/cli_text.h"
-#include "io/safetensors.h"
+#include "cli.h"
 
 #include <glib.h>
 #include <inttypes.h>
 #include <string.h>
+
+#include "cli_text.h"
 
 static void
 print_usage (FILE *out)
@@ -33,31 +33,69 @@ format_bytes (uint64_t bytes, char *buf, size_t size)
     snprintf (buf, size, "%.1f %s", value, units[unit]);
 }
 
+/* Bytes and tensor counts per dtype, in the order the dtypes first appear. */
+typedef struct {
+  const char *dtype;
+  uint64_t bytes;
+  size_t count;
+} dtype_total;
+
+#define MAX_DTYPES 32
+
 static void
-print_checkpoint (td_safetensors *st)
+add_to_totals (dtype_total *totals, int *n_totals, const td_checkpoint_tensor *t)
 {
-  size_t n = td_safetensors_count (st);
-  bool sharded = td_safetensors_file_count (st) > 1;
+  int k = 0;
+  while (k < *n_totals && strcmp (totals[k].dtype, t->dtype) != 0)
+    k++;
+  if (k == *n_totals)
+    {
+      if (*n_totals == MAX_DTYPES)
+        return;
+      totals[(*n_totals)++] = (dtype_total) { t->dtype, 0, 0 };
+    }
+  totals[k].bytes += t->nbytes;
+  totals[k].count++;
+}
+
+static void
+format_shape (const td_checkpoint_tensor *t, char *buf, size_t size)
+{
+  size_t used = (size_t) snprintf (buf, size, "[");
+  for (int d = 0; d < t->ndim && used < size; d++)
+    used += (size_t) snprintf (buf + used, size - used, "%s%" PRId64, d > 0 ? ", " : "", t->shape[d]);
+  if (used < size)
+    snprintf (buf + used, size - used, "]");
+}
+
+static void
+print_checkpoint (td_checkpoint *ck)
+{
+  size_t n = td_checkpoint_count (ck);
+  size_t n_files = td_checkpoint_file_count (ck);
+  bool sharded = n_files > 1;
   /* Names and metadata come from the file: escaped, so they cannot drive the terminal. */
   char **names = g_new0 (char *, n + 1);
   int name_width = 4;
   for (size_t i = 0; i < n; i++)
     {
-      names[i] = td_cli_escape (td_safetensors_at (st, i)->name);
+      td_checkpoint_tensor t;
+      td_checkpoint_tensor_at (ck, i, &t);
+      names[i] = td_cli_escape (t.name);
       int len = (int) g_utf8_strlen (names[i], -1);
       name_width = len > name_width ? len : name_width;
     }
 
-  g_autofree char *path = td_cli_escape (td_safetensors_path (st));
+  g_autofree char *path = td_cli_escape (td_checkpoint_path (ck));
   printf ("%s\n", path);
-  size_t n_meta = td_safetensors_metadata_count (st);
+  size_t n_meta = td_checkpoint_metadata_count (ck);
   if (n_meta > 0)
     {
       printf ("metadata:\n");
       for (size_t i = 0; i < n_meta; i++)
         {
           const char *key, *value;
-          td_safetensors_metadata_at (st, i, &key, &value);
+          td_checkpoint_metadata_at (ck, i, &key, &value);
           g_autofree char *shown_key = td_cli_escape (key);
           g_autofree char *shown_value = td_cli_escape (value);
           printf ("  %s = %s\n", shown_key, shown_value);
@@ -65,36 +103,35 @@ print_checkpoint (td_safetensors *st)
     }
 
   uint64_t total = 0;
-  uint64_t per_dtype[TD_DTYPE_COUNT] = { 0 };
-  size_t count_dtype[TD_DTYPE_COUNT] = { 0 };
+  dtype_total totals[MAX_DTYPES];
+  int n_totals = 0;
   printf ("%-*s  %-5s  %-24s  %12s%s\n", name_width, "name", "dtype", "shape", "bytes", sharded ? "  file" : "");
   for (size_t i = 0; i < n; i++)
     {
-      const td_safetensors_info *t = td_safetensors_at (st, i);
+      td_checkpoint_tensor t;
+      td_checkpoint_tensor_at (ck, i, &t);
       char shape[160];
-      td_shape_string (t->ndim, t->shape, shape, sizeof shape);
-      const char *file = strrchr (t->file, '/');
-      g_autofree char *shown_file = td_cli_escape (file != NULL ? file + 1 : t->file);
+      format_shape (&t, shape, sizeof shape);
+      const char *file = strrchr (t.file, '/');
+      g_autofree char *shown_file = td_cli_escape (file != NULL ? file + 1 : t.file);
       /* width in characters: printf pads by bytes */
       int pad = name_width - (int) g_utf8_strlen (names[i], -1);
-      printf ("%s%*s  %-5s  %-24s  %12" PRIu64 "%s%s\n", names[i], pad, "", td_dtype_safetensors_name (t->dtype),
-              shape, t->nbytes, sharded ? "  " : "", sharded ? shown_file : "");
-      total += t->nbytes;
-      per_dtype[t->dtype] += t->nbytes;
-      count_dtype[t->dtype]++;
+      printf ("%s%*s  %-5s  %-24s  %12" PRIu64 "%s%s\n", names[i], pad, "", t.dtype, shape, t.nbytes,
+              sharded ? "  " : "", sharded ? shown_file : "");
+      total += t.nbytes;
+      add_to_totals (totals, &n_totals, &t);
     }
 
   g_strfreev (names);
   char human[32];
   format_bytes (total, human, sizeof human);
-  printf ("total: %zu tensors, %" PRIu64 " bytes (%s) in %zu file%s\n", n, total, human,
-          td_safetensors_file_count (st), td_safetensors_file_count (st) == 1 ? "" : "s");
-  for (int d = 0; d < TD_DTYPE_COUNT; d++)
-    if (count_dtype[d] > 0)
-      {
-        format_bytes (per_dtype[d], human, sizeof human);
-        printf ("  %-5s %zu tensors, %s\n", td_dtype_safetensors_name ((td_dtype) d), count_dtype[d], human);
-      }
+  printf ("total: %zu tensors, %" PRIu64 " bytes (%s) in %zu file%s\n", n, total, human, n_files,
+          n_files == 1 ? "" : "s");
+  for (int k = 0; k < n_totals; k++)
+    {
+      format_bytes (totals[k].bytes, human, sizeof human);
+      printf ("  %-5s %zu tensors, %s\n", totals[k].dtype, totals[k].count, human);
+    }
 }
 
 int
@@ -111,10 +148,10 @@ td_cli_inspect (int argc, char **argv)
       return 2;
     }
   td_error err = { 0 };
-  td_safetensors *st = td_safetensors_open_any (argv[1], &err);
-  if (st == NULL)
+  td_checkpoint *ck = td_checkpoint_open (argv[1], &err);
+  if (ck == NULL)
     return td_cli_fail (&err);
-  print_checkpoint (st);
-  td_safetensors_close (st);
+  print_checkpoint (ck);
+  td_checkpoint_close (ck);
   return 0;
 }

@@ -1,8 +1,7 @@
-#include "cli/cli.h"
+/* thinkdiff make-demo-models — tiny untrained models in the real layouts. */
+#include "cli.h"
 
 #include <string.h>
-
-#include "pipeline/demo_models.h"
 
 int
 td_cli_make_demo_models (int argc, char **argv)

@@ -1,19 +1,13 @@
 /* thinkdiff models — list, download and verify model checkpoints. */
-#include "cli/cli.h"
+#include "cli.h"
 
 #include <gio/gio.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "net/catalog.h"
-#include "net/model_store.h"
-#include "net/token_store.h"
-#ifdef TD_HAVE_SOUP
 #include <glib-unix.h>
 
-#include "net/hub_client.h"
-#include "net/pull.h"
-#endif
+#define DEFAULT_ENDPOINT "https://huggingface.co"
 
 static void
 print_models_usage (FILE *out)
@@ -27,18 +21,13 @@ print_models_usage (FILE *out)
            "       thinkdiff models logout [--endpoint URL]\n\n"
            "Bundles:\n");
   for (const td_catalog_bundle *const *b = td_catalog_bundles (); *b != NULL; b++)
-    fprintf (out, "  %-13s %s\n", (*b)->id, (*b)->summary);
+    fprintf (out, "  %-13s %s\n", td_bundle_id (*b), td_bundle_summary (*b));
   fprintf (out,
            "\nDIR defaults to $THINKDIFF_MODELS_DIR or ~/.local/share/thinkdiff/models.\n"
            "The endpoint defaults to $HF_ENDPOINT or %s. Tokens come from --token-stdin,\n"
            "$HF_TOKEN, or the keyring ('models login'). Files huggingface_hub already\n"
            "cached ($HF_HUB_CACHE, $HF_HOME) are linked instead of downloaded.\n",
-#ifdef TD_HAVE_SOUP
-           TD_HUB_DEFAULT_ENDPOINT
-#else
-           "https://huggingface.co"
-#endif
-  );
+           DEFAULT_ENDPOINT);
 }
 
 typedef struct {
@@ -99,25 +88,26 @@ models_list (const models_args *a)
   printf ("Models folder: %s\n", a->dir);
   for (const td_catalog_bundle *const *b = td_catalog_bundles (); *b != NULL; b++)
     {
-      printf ("\n%s — %s\n", (*b)->id, (*b)->summary);
-      for (const td_catalog_component *const *c = (*b)->components; *c != NULL; c++)
+      printf ("\n%s — %s\n", td_bundle_id (*b), td_bundle_summary (*b));
+      for (const td_catalog_component *const *c = td_bundle_components (*b); *c != NULL; c++)
         {
+          const char *id = td_component_id (*c);
           td_component_state s;
           td_error err;
           if (td_models_component_state (a->dir, *c, &s, &err) != TD_OK)
             {
-              printf ("  %-22s error: %s\n", (*c)->id, err.message);
+              printf ("  %-22s error: %s\n", id, err.message);
               continue;
             }
           char have[32], want[32];
           format_bytes (have, sizeof have, s.bytes_present);
           format_bytes (want, sizeof want, s.bytes_expected);
           if (s.has_manifest)
-            printf ("  %-22s %-8s %10s of %-10s (%zu/%zu files%s)\n", (*c)->id,
+            printf ("  %-22s %-8s %10s of %-10s (%zu/%zu files%s)\n", id,
                     td_presence_name (s.presence), have, want, s.n_present, s.n_files,
                     s.n_partial ? ", some partial" : "");
           else
-            printf ("  %-22s %-8s %10s of ~%s\n", (*c)->id, td_presence_name (s.presence),
+            printf ("  %-22s %-8s %10s of ~%s\n", id, td_presence_name (s.presence),
                     s.presence == TD_PRESENCE_MISSING ? "-" : "?", want);
         }
     }
@@ -145,26 +135,26 @@ models_verify (const models_args *a)
     {
       bool wanted = a->rest == NULL || a->rest[0] == NULL;
       for (size_t i = 0; a->rest != NULL && a->rest[i] != NULL; i++)
-        wanted |= strcmp (a->rest[i], (*b)->id) == 0;
+        wanted |= strcmp (a->rest[i], td_bundle_id (*b)) == 0;
       if (!wanted)
         continue;
-      for (const td_catalog_component *const *c = (*b)->components; *c != NULL; c++)
+      for (const td_catalog_component *const *c = td_bundle_components (*b); *c != NULL; c++)
         {
-          td_verify_result r;
+          const char *id = td_component_id (*c);
+          td_check_counts r;
           td_error err = { 0 };
-          td_status st = td_models_verify_component (a->dir, *c, NULL,
-                                                     isatty_err ? print_verify_progress : NULL,
-                                                     NULL, &r, &err);
+          td_status st = td_models_check (a->dir, *c, isatty_err ? print_verify_progress : NULL, NULL, NULL, &r,
+                                          &err);
           if (isatty_err)
             fprintf (stderr, "\r\033[K");
           if (st == TD_OK)
-            printf ("%-22s ok (%zu files)\n", (*c)->id, r.n_ok);
+            printf ("%-22s ok (%zu files)\n", id, r.n_ok);
           else if (st == TD_ERR_NOT_FOUND && r.n_ok == 0 && r.n_bad == 0 && r.n_missing == 0)
-            printf ("%-22s not downloaded\n", (*c)->id);
+            printf ("%-22s not downloaded\n", id);
           else
             {
               bad++;
-              printf ("%-22s FAILED: %zu ok, %zu bad, %zu missing — %s\n", (*c)->id, r.n_ok,
+              printf ("%-22s FAILED: %zu ok, %zu bad, %zu missing — %s\n", id, r.n_ok,
                       r.n_bad, r.n_missing, err.message);
             }
         }
@@ -192,7 +182,7 @@ endpoint_host (const char *endpoint)
   if (e == NULL || e[0] == '\0')
     e = g_getenv ("HF_ENDPOINT");
   if (e == NULL || e[0] == '\0')
-    e = "https://huggingface.co";
+    e = DEFAULT_ENDPOINT;
   g_autoptr (GUri) uri = g_uri_parse (e, G_URI_FLAGS_NONE, NULL);
   return uri && g_uri_get_host (uri) ? g_strdup (g_uri_get_host (uri)) : NULL;
 }
@@ -230,10 +220,10 @@ models_login (const models_args *a, bool logout)
   return 0;
 }
 
-#ifdef TD_HAVE_SOUP
 typedef struct {
   const char *bundle;
-  td_pull_options options;
+  td_pull_settings settings;
+  volatile int cancel;
   td_error err;
   td_status status;
   GMainLoop *loop;
@@ -282,7 +272,7 @@ static gpointer
 pull_thread (gpointer data)
 {
   pull_job *job = data;
-  job->status = td_models_pull_bundle (job->bundle, &job->options, &job->err);
+  job->status = td_models_pull (job->bundle, &job->settings, &job->err);
   g_main_loop_quit (job->loop);
   return NULL;
 }
@@ -294,17 +284,8 @@ on_interrupt (gpointer data)
   if (job->tty)
     fprintf (stderr, "\n");
   fprintf (stderr, "thinkdiff: cancelling (partial files are kept and resume next time)…\n");
-  g_cancellable_cancel (job->options.cancellable);
+  job->cancel = 1;
   return G_SOURCE_CONTINUE;
-}
-
-static bool
-bundle_is_gated (const td_catalog_bundle *b)
-{
-  for (size_t i = 0; b->components[i] != NULL; i++)
-    if (b->components[i]->gated)
-      return true;
-  return false;
 }
 
 static char *
@@ -326,7 +307,7 @@ find_token (const models_args *a, const td_catalog_bundle *b, td_error *err, boo
     env = g_getenv ("HUGGING_FACE_HUB_TOKEN");
   if (env != NULL && env[0] != '\0')
     return g_strdup (env);
-  if (!bundle_is_gated (b))
+  if (!td_bundle_gated (b))
     return NULL;
   /* Only gated repositories need the keyring; an unreachable one is not fatal. */
   g_autofree char *host = endpoint_host (a->endpoint);
@@ -349,6 +330,11 @@ models_pull (const models_args *a)
       print_models_usage (stderr);
       return 2;
     }
+  if (!td_models_can_pull ())
+    {
+      td_error_set (&err, TD_ERR_UNSUPPORTED, "models pull: this build has no HTTP client (libsoup 3)");
+      return td_cli_fail (&err);
+    }
   const td_catalog_bundle *b = td_catalog_find_bundle (a->rest[0]);
   if (b == NULL)
     {
@@ -360,21 +346,20 @@ models_pull (const models_args *a)
   if (failed)
     return td_cli_fail (&err);
 
-  g_autoptr (GCancellable) cancellable = g_cancellable_new ();
   g_autoptr (GMainLoop) loop = g_main_loop_new (NULL, FALSE);
   pull_job job = {
-    .bundle = b->id,
+    .bundle = td_bundle_id (b),
     .loop = loop,
     .tty = isatty (STDERR_FILENO),
   };
-  job.options = (td_pull_options) {
+  job.settings = (td_pull_settings) {
     .models_dir = a->dir,
     .endpoint = a->endpoint,
     .token = token,
     .hf_cache_dir = a->no_hf_cache ? "" : NULL,
     .progress = print_pull_progress,
-    .progress_data = &job,
-    .cancellable = cancellable,
+    .user = &job,
+    .cancel = &job.cancel,
   };
   guint sigint = g_unix_signal_add (SIGINT, on_interrupt, &job);
   guint sigterm = g_unix_signal_add (SIGTERM, on_interrupt, &job);
@@ -389,18 +374,9 @@ models_pull (const models_args *a)
     fprintf (stderr, "\r\033[K");
   if (job.status != TD_OK)
     return td_cli_fail (&job.err);
-  printf ("%s: all files present in %s\n", b->id, a->dir);
+  printf ("%s: all files present in %s\n", td_bundle_id (b), a->dir);
   return 0;
 }
-#else
-static int
-models_pull (const models_args *a)
-{
-  td_error err;
-  td_error_set (&err, TD_ERR_UNSUPPORTED, "models pull: this build has no HTTP client (libsoup 3)");
-  return td_cli_fail (&err);
-}
-#endif
 
 int
 td_cli_models (int argc, char **argv)

@@ -1,11 +1,10 @@
 /* thinkdiff tokenize — print the token ids of a text. */
-#include "cli/cli.h"
-#include "cli/cli_text.h"
+#include "cli.h"
 
 #include <glib.h>
 #include <string.h>
 
-#include "text/tokenizer.h"
+#include "cli_text.h"
 
 static void
 print_usage (FILE *out)
@@ -79,7 +78,7 @@ td_cli_tokenize (int argc, char **argv)
         printf ("%d", ids[i]);
     }
   putchar ('\n');
-  g_free (ids);
+  td_free (ids);
   td_tokenizer_free (tok);
   return 0;
 }

@@ -1,22 +1,28 @@
-/* thinkdiff — headless generation, verification and model tools. */
-#include "cli/cli.h"
-#include "cli/cli_text.h"
+/* thinkdiff — headless generation, verification and model tools.
+ *
+ * This binary links libthinkdiff and sees only its public API. The developer
+ * commands (verify, bench, bench-models) look inside the engine: they are
+ * `thinkdiff-dev`, installed beside this binary, which runs them in its place. */
+#include "cli.h"
 
+#include <errno.h>
 #include <glib.h>
-
 #include <string.h>
+#include <unistd.h>
+
+static int run_dev_tool (int argc, char **argv);
 
 static const td_cli_command commands[] = {
   { "devices", "list the compute devices the engine can use", td_cli_devices },
   { "inspect", "list the tensors of a checkpoint (safetensors)", td_cli_inspect },
   { "generate", "make an image from a prompt or a ThinkDiff board", td_cli_generate },
   { "make-demo-models", "write tiny untrained models to try the pipeline without downloads", td_cli_make_demo_models },
-  { "verify", "check a model component against reference outputs", td_cli_verify },
+  { "verify", "check a model component against reference outputs", run_dev_tool },
   { "tokenize", "print the token ids of a text", td_cli_tokenize },
-  { "bench", "print throughput figures of ops and models", td_cli_bench },
+  { "bench", "print throughput figures of ops and models", run_dev_tool },
   { "models", "list, download and verify model checkpoints", td_cli_models },
   { "convert", "write a PyTorch checkpoint's state dict as safetensors", td_cli_convert },
-  { "bench-models", "time FLUX, the VAE and T5 with random weights of the real shapes", td_cli_bench_models },
+  { "bench-models", "time FLUX, the VAE and T5 with random weights of the real shapes", run_dev_tool },
 };
 
 static void
@@ -28,14 +34,26 @@ print_usage (FILE *out)
   fprintf (out, "\nRun 'thinkdiff COMMAND --help' for a command's options.\n");
 }
 
-int
-td_cli_fail (const td_error *err)
+/* Runs thinkdiff-dev from this binary's folder with the same arguments. */
+static int
+run_dev_tool (int argc, char **argv)
 {
-  /* Messages quote names read from files: escaped like everything the CLI prints from a file. */
-  g_autofree char *shown = td_cli_escape (err != NULL && err->message[0] ? err->message
-                                          : td_status_name (err != NULL ? err->status : TD_ERR_INVALID_ARG));
-  fprintf (stderr, "thinkdiff: %s\n", shown);
-  return err != NULL && err->status == TD_ERR_CANCELLED ? 130 : 1;
+  g_autofree char *self = g_file_read_link ("/proc/self/exe", NULL);
+  g_autofree char *dir = self != NULL ? g_path_get_dirname (self) : NULL;
+  g_autofree char *dev = dir != NULL ? g_build_filename (dir, "thinkdiff-dev", NULL) : NULL;
+  char **dev_argv = g_new0 (char *, (size_t) argc + 2);
+  dev_argv[0] = dev != NULL ? dev : (char *) "thinkdiff-dev";
+  for (int i = 0; i < argc; i++)
+    dev_argv[i + 1] = argv[i];
+  fflush (stdout);
+  if (dev != NULL)
+    execv (dev, dev_argv);
+  else
+    execvp ("thinkdiff-dev", dev_argv);
+  fprintf (stderr, "thinkdiff: %s needs the developer tools, %s: %s\n", argv[0],
+           dev != NULL ? dev : "thinkdiff-dev", g_strerror (errno));
+  g_free (dev_argv);
+  return 1;
 }
 
 int

@@ -1,5 +1,7 @@
 #include "models/qwen2vl_image.h"
 
+#include "core/bicubic.h"
+
 #include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -114,18 +116,6 @@ typedef struct {
   int32_t *coeff;  /* [out, taps] */
 } u8_axis;
 
-static double
-cubic_weight (double x)
-{
-  const double a = -0.5;
-  x = fabs (x);
-  if (x < 1.0)
-    return ((a + 2.0) * x - (a + 3.0)) * x * x + 1.0;
-  if (x < 2.0)
-    return (((x - 5.0) * x + 8.0) * x - 4.0) * a;
-  return 0.0;
-}
-
 static void
 u8_axis_clear (u8_axis *axis)
 {
@@ -134,19 +124,19 @@ u8_axis_clear (u8_axis *axis)
   *axis = (u8_axis) { 0 };
 }
 
+/* PIL's float weights (core/bicubic.h) in fixed point. */
 static bool
 u8_axis_init (u8_axis *axis, int in, int out)
 {
-  const double scale = (double) in / out;
-  const double support = scale >= 1.0 ? 2.0 * scale : 2.0;
-  const double inv_scale = scale >= 1.0 ? 1.0 / scale : 1.0;
-  axis->taps = (int) ceil (support) * 2 + 1;
+  td_bicubic_axis w = { 0 };
+  if (!td_bicubic_axis_init (&w, in, out))
+    return false;
+  *axis = (u8_axis) { .taps = w.taps };
   axis->first = malloc ((size_t) out * 2 * sizeof (int));
   axis->coeff = malloc ((size_t) out * axis->taps * sizeof (int32_t));
-  double *w = malloc ((size_t) out * axis->taps * sizeof *w);
-  if (axis->first == NULL || axis->coeff == NULL || w == NULL)
+  if (axis->first == NULL || axis->coeff == NULL)
     {
-      free (w);
+      td_bicubic_axis_clear (&w);
       u8_axis_clear (axis);
       return false;
     }
@@ -155,21 +145,10 @@ u8_axis_init (u8_axis *axis, int in, int out)
   double largest = 0.0;
   for (int o = 0; o < out; o++)
     {
-      const double center = scale * (o + 0.5);
-      int lo = (int) (center - support + 0.5), hi = (int) (center + support + 0.5);
-      lo = lo < 0 ? 0 : lo;
-      hi = hi > in ? in : hi;
-      int count = hi - lo < 0 ? 0 : (hi - lo > axis->taps ? axis->taps : hi - lo);
-      double *k = w + (size_t) o * axis->taps, total = 0.0;
-      for (int t = 0; t < count; t++)
-        total += k[t] = cubic_weight ((t + lo - center + 0.5) * inv_scale);
-      for (int t = 0; t < count && total != 0.0; t++)
-        {
-          k[t] /= total;
-          largest = k[t] > largest ? k[t] : largest;
-        }
-      axis->first[o] = lo;
-      axis->count[o] = count;
+      axis->first[o] = w.first[o];
+      axis->count[o] = w.count[o];
+      for (int t = 0; t < w.count[o]; t++)
+        largest = fmax (largest, w.weight[(size_t) o * w.taps + t]);
     }
   /* As many bits as keep twice the largest weight below 2^15. */
   int precision = 0;
@@ -179,10 +158,10 @@ u8_axis_init (u8_axis *axis, int in, int out)
   for (int o = 0; o < out; o++)
     for (int t = 0; t < axis->count[o]; t++)
       {
-        double v = w[(size_t) o * axis->taps + t] * (double) (1 << axis->precision);
+        double v = w.weight[(size_t) o * w.taps + t] * (double) (1 << axis->precision);
         axis->coeff[(size_t) o * axis->taps + t] = v < 0.0 ? (int32_t) (-0.5 + v) : (int32_t) (0.5 + v);
       }
-  free (w);
+  td_bicubic_axis_clear (&w);
   return true;
 }
 

@@ -42,11 +42,9 @@ typedef struct td_catalog_bundle {
   const td_catalog_component *const *components; /* NULL-terminated */
 } td_catalog_bundle;
 
-/* NULL-terminated arrays of the built-in entries. */
-const td_catalog_bundle *const *td_catalog_bundles (void);
+/* Every built-in component, NULL-terminated. td_catalog_bundles and
+ * td_catalog_find_bundle are public: see thinkdiff-models.h. */
 const td_catalog_component *const *td_catalog_components (void);
-
-const td_catalog_bundle *td_catalog_find_bundle (const char *id);
 const td_catalog_component *td_catalog_find_component (const char *id);
 
 /* Selects from listing the files component wants by its globs and one_of

@@ -8,19 +8,7 @@
 #include "net/catalog.h"
 #include "net/file_hash.h"
 
-typedef enum td_presence {
-  TD_PRESENCE_MISSING,
-  TD_PRESENCE_PARTIAL,    /* some files, .part files, or wrong sizes */
-  TD_PRESENCE_PRESENT,    /* every manifest file there with its size */
-} td_presence;
-
-typedef struct td_component_state {
-  td_presence presence;
-  bool has_manifest;
-  size_t n_files, n_present, n_partial;
-  uint64_t bytes_expected;  /* from the manifest, else the catalogue's estimate */
-  uint64_t bytes_present;   /* complete files plus .part bytes */
-} td_component_state;
+/* td_presence and td_component_state are public: see thinkdiff-models.h. */
 
 typedef struct td_verify_result {
   size_t n_ok, n_bad, n_missing;
@@ -29,17 +17,12 @@ typedef struct td_verify_result {
 typedef void (*td_verify_progress_fn) (const char *path, uint64_t done, uint64_t total,
                                        void *user_data);
 
-/* $THINKDIFF_MODELS_DIR, else <XDG data dir>/thinkdiff/models. */
-char *td_models_default_dir (void);
 char *td_models_component_dir (const char *models_dir, const td_catalog_component *c);
 /* <dir>/<path>; path must be td_repo_path_is_safe (checked again here). */
 char *td_models_file_path (const char *component_dir, const char *repo_path);
 char *td_models_part_path (const char *file_path);
 
-const char *td_presence_name (td_presence presence);
 
-td_status td_models_component_state (const char *models_dir, const td_catalog_component *c,
-                                     td_component_state *out, td_error *err);
 
 /* Re-hashes every file of the manifest. A file whose size or digest is wrong
  * is removed (so the next pull fetches it again) and counted as bad; the

@@ -11,25 +11,7 @@
 
 #include "net/catalog.h"
 
-typedef enum td_pull_stage {
-  TD_PULL_LISTING,
-  TD_PULL_DOWNLOADING,
-  TD_PULL_LINKED,        /* a file was taken from the Hugging Face cache */
-  TD_PULL_DONE,          /* a component is complete */
-} td_pull_stage;
-
-typedef struct td_pull_progress {
-  td_pull_stage stage;
-  const char *component;
-  const char *repo;         /* "org/name" */
-  const char *path;         /* the current file, or NULL */
-  uint64_t file_done, file_total;
-  uint64_t done, total;     /* bytes to download in this component */
-  double rate;              /* bytes per second, smoothed; 0 when unknown */
-  double eta_s;             /* seconds left; < 0 when unknown */
-} td_pull_progress;
-
-typedef void (*td_pull_progress_fn) (const td_pull_progress *progress, void *user_data);
+/* td_pull_stage, td_pull_progress and td_pull_progress_fn are public: see thinkdiff-models.h. */
 /* Free bytes at dir, or UINT64_MAX when unknown. */
 typedef uint64_t (*td_free_space_fn) (const char *dir, void *user_data);
 

@@ -8,7 +8,6 @@
 #include "thinkdiff.h"
 
 #define TD_TOKEN_SCHEMA_NAME "io.github.thinkdiff.Studio.HubToken"
-#define TD_TOKEN_MAX_LEN 1024
 
 typedef struct td_token_store td_token_store;
 
@@ -24,17 +23,4 @@ struct td_token_store {
   const td_token_store_vtable *vtable;
 };
 
-/* A token is 1..TD_TOKEN_MAX_LEN printable ASCII characters without spaces:
- * anything else could split or inject HTTP headers. */
-bool td_token_is_valid (const char *token);
-
-td_token_store *td_token_store_new_memory (void);
-/* NULL (with TD_ERR_UNSUPPORTED) when built without libsecret. */
-td_token_store *td_token_store_new_keyring (td_error *err);
-
-td_status td_token_store_lookup (td_token_store *store, const char *host, char **token_out,
-                                 td_error *err);
-td_status td_token_store_save (td_token_store *store, const char *host, const char *token,
-                               td_error *err);
-td_status td_token_store_clear (td_token_store *store, const char *host, td_error *err);
-void td_token_store_free (td_token_store *store);
+/* The store functions are public: see thinkdiff-models.h. */

@@ -12,6 +12,7 @@
 #include "io/file_read.h"
 #include "io/safetensors.h"
 #include "pipeline/demo_models_private.h"
+#include "pipeline/model_table.h"
 
 /* ---- a checkpoint being built: named tensors with deterministic random values ---- */
 
@@ -170,11 +171,13 @@ td_demo_models_write (const char *dir, const char *tokenizers_dir, td_error *err
     return td_error_set (err, TD_ERR_INVALID_ARG, "no folder given for the demo models");
   if (tokenizers_dir == NULL)
     return td_error_set (err, TD_ERR_NOT_FOUND, "the tokenizer files were not found (reinstall, or pass --tokenizers)");
-  td_status st;
-  if ((st = td_demo_write_flux (dir, tokenizers_dir, err)) || (st = td_demo_write_blip2_vision (dir, err))
-      || (st = td_demo_write_clip_aligner (dir, err)) || (st = td_demo_write_qwen2vl (dir, tokenizers_dir, err))
-      || (st = td_demo_write_lvlm_aligner (dir, err)))
-    return st;
+  for (const td_model_entry *const *m = td_model_table; *m != NULL; m++)
+    if ((*m)->write_demo != NULL)
+      {
+        td_status st = (*m)->write_demo (dir, tokenizers_dir, err);
+        if (st != TD_OK)
+          return st;
+      }
   return td_demo_write_readme (dir, err);
 }
 

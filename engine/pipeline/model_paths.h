@@ -15,27 +15,4 @@
 
 #include "thinkdiff.h"
 
-typedef enum td_model_part {
-  TD_PART_FLUX,
-  TD_PART_QWEN2VL,
-  TD_PART_BLIP2_VISION,
-  TD_PART_ALIGNER_LVLM,
-  TD_PART_ALIGNER_CLIP,
-  TD_PART_TAEF1,
-  TD_PART_COUNT
-} td_model_part;
-
-typedef struct td_model_paths {
-  char *path[TD_PART_COUNT];   /* folder or file; NULL when missing */
-  char *missing[TD_PART_COUNT]; /* why it is missing ("no flux-dev/ or flux-schnell/ folder") */
-} td_model_paths;
-
-/* Looks under root; never fails for missing parts (see missing[]), only for an unreadable root. */
-td_status td_model_paths_find (const char *root, td_model_paths *paths, td_error *err);
-void td_model_paths_clear (td_model_paths *paths);
-const char *td_model_part_title (td_model_part part);
-/* The `thinkdiff models pull` bundle that provides a part. */
-const char *td_model_part_bundle (td_model_part part);
-/* Checks that the parts a mode needs are present (LVLM: FLUX, Qwen2-VL, LVLM aligner;
- * CLIP: FLUX, BLIP-2 vision, CLIP aligner); the error says what to download. */
-td_status td_model_paths_require (const td_model_paths *paths, bool lvlm, td_error *err);
+/* The types and functions are public: see thinkdiff-models.h. */

@@ -2,9 +2,8 @@
 #include "pipeline/verify.h"
 #include "core/error_optional.h"
 
-#ifdef TD_HAVE_VULKAN
-#include "backend/vulkan/vulkan_backend.h"
-#endif
+#include "api/api_private.h"
+#include "pipeline/model_table.h"
 
 #include <glib.h>
 #include <math.h>
@@ -87,19 +86,62 @@ td_verify_io_tensor (td_safetensors *io, const char *name, td_backend *backend, 
   return t;
 }
 
+float *
+td_verify_io_floats (td_safetensors *io, const char *name, int64_t *count, td_error *err)
+{
+  td_tensor *host = td_safetensors_tensor (io, name, err);
+  if (host == NULL)
+    return NULL;
+  float *values = td_tensor_to_f32 (host, err);
+  if (count != NULL)
+    *count = td_tensor_numel (host);
+  td_tensor_free (host);
+  return values;
+}
+
+int32_t *
+td_verify_io_ints (td_safetensors *io, const char *name, int64_t *count, td_error *err)
+{
+  int64_t n = 0;
+  float *values = td_verify_io_floats (io, name, &n, err);
+  if (values == NULL)
+    return NULL;
+  int32_t *out = malloc ((size_t) (n > 0 ? n : 1) * sizeof *out);
+  if (out == NULL)
+    td_error_set (err, TD_ERR_NO_MEMORY, "out of memory reading %s", name);
+  for (int64_t i = 0; out != NULL && i < n; i++)
+    out[i] = (int32_t) values[i];
+  free (values);
+  if (count != NULL)
+    *count = n;
+  return out;
+}
+
 /* ---- registry ---- */
 
 #define MAX_REGISTERED 64
 static const td_verify_component *registered[MAX_REGISTERED];
 static size_t n_registered;
 
+/* The built-in components: those of the model table, in its order. */
 static size_t
 builtin_count (void)
 {
   size_t n = 0;
-  while (td_verify_builtin[n] != NULL)
-    n++;
+  for (const td_model_entry *const *m = td_model_table; *m != NULL; m++)
+    for (const td_verify_component *const *c = (*m)->components; *c != NULL; c++)
+      n++;
   return n;
+}
+
+static const td_verify_component *
+builtin_at (size_t index)
+{
+  for (const td_model_entry *const *m = td_model_table; *m != NULL; m++)
+    for (const td_verify_component *const *c = (*m)->components; *c != NULL; c++)
+      if (index-- == 0)
+        return *c;
+  return NULL;
 }
 
 size_t
@@ -113,7 +155,7 @@ td_verify_component_at (size_t index)
 {
   size_t builtins = builtin_count ();
   if (index < builtins)
-    return td_verify_builtin[index];
+    return builtin_at (index);
   index -= builtins;
   return index < n_registered ? registered[index] : NULL;
 }
@@ -136,17 +178,6 @@ td_verify_register (const td_verify_component *component)
 
 /* ---- comparison ---- */
 
-static bool
-same_shape (const td_tensor *a, const td_tensor *b)
-{
-  if (a->ndim != b->ndim)
-    return false;
-  for (int i = 0; i < a->ndim; i++)
-    if (a->shape[i] != b->shape[i])
-      return false;
-  return true;
-}
-
 td_status
 td_verify_compare (const char *name, const td_tensor *actual, const td_tensor *reference, double tolerance,
                    td_verify_result *result, td_error *err)
@@ -155,7 +186,7 @@ td_verify_compare (const char *name, const td_tensor *actual, const td_tensor *r
   g_strlcpy (result->name, name, sizeof result->name);
   result->max_abs_err = NAN;
   result->rel_err = NAN;
-  if (!same_shape (actual, reference))
+  if (!td_tensor_same_shape (actual, reference))
     {
       char a[96], r[96];
       snprintf (result->note, sizeof result->note, "shape %s but the reference is %s",
@@ -249,17 +280,5 @@ td_verify_run (const td_verify_component *component, const char *model_dir, cons
 td_backend *
 td_verify_backend_new (const char *name, td_error *err)
 {
-  if (strcmp (name, "cpu") == 0)
-    return td_backend_cpu_new (err);
-  if (strcmp (name, "vulkan") == 0)
-    {
-#ifdef TD_HAVE_VULKAN
-      return td_backend_vulkan_new (-1, err);
-#else
-      td_error_set (err, TD_ERR_UNSUPPORTED, "--backend vulkan: this build has no Vulkan backend (use --backend cpu)");
-      return NULL;
-#endif
-    }
-  td_error_set (err, TD_ERR_INVALID_ARG, "unknown backend '%s' (use cpu or vulkan)", name);
-  return NULL;
+  return td_backend_choose (name, -1, err);
 }

@@ -5,8 +5,8 @@
  * each is compared with the tensor of the same name in the io file:
  *   rel_err = max |actual − reference| / max |reference|  ≤  tolerance.
  *
- * Adding a component: define a `const td_verify_component` next to the model
- * and add one line to the table in verify_components.c.
+ * Adding a component: define a `const td_verify_component` in the model's
+ * verify_<model>.c and list it in the model's entry of model_table.c.
  */
 #pragma once
 
@@ -36,18 +36,21 @@ typedef struct td_verify_component {
 void td_verify_outputs_add (td_verify_outputs *outputs, const char *name, td_tensor *t);
 /* An io tensor (any dtype) as a new f32 tensor on backend, for a component's inputs. */
 td_tensor *td_verify_io_tensor (td_safetensors *io, const char *name, td_backend *backend, td_error *err);
+/* An io tensor (any dtype) as host values (free()): f32, or int32 for ids and
+ * grids. *count (may be NULL) gets the number of values. */
+float *td_verify_io_floats (td_safetensors *io, const char *name, int64_t *count, td_error *err);
+int32_t *td_verify_io_ints (td_safetensors *io, const char *name, int64_t *count, td_error *err);
 /* A tolerance for one output instead of the component's (a bf16 path beside f32 ones). */
 void td_verify_outputs_set_tolerance (td_verify_outputs *outputs, const char *name, double tolerance);
 /* Adds a copy of a float array of the given shape. */
 td_status td_verify_outputs_add_f32 (td_verify_outputs *outputs, const char *name, int ndim, const int64_t *shape,
                                      const float *values, td_error *err);
 
-/* The built-in components and those registered at run time (tests). */
+/* The built-in components (those of the model table, model_table.h) and those
+ * registered at run time (tests). */
 size_t td_verify_component_count (void);
 const td_verify_component *td_verify_component_at (size_t index);
 const td_verify_component *td_verify_find (const char *name);
-/* The built-in table (verify_components.c), NULL-terminated. */
-extern const td_verify_component *const td_verify_builtin[];
 /* Adds a component (kept by pointer; it must outlive its use). */
 void td_verify_register (const td_verify_component *component);
 
@@ -71,7 +74,7 @@ td_status td_verify_compare (const char *name, const td_tensor *actual, const td
 td_status td_verify_run (const td_verify_component *component, const char *model_dir, const char *io_path,
                          td_backend *backend, td_verify_result **results, size_t *n_results, td_error *err);
 
-/* "cpu" → the CPU backend; "vulkan" → the Vulkan backend once it exists. */
+/* "cpu", "vulkan" (the default device) or "auto", as td_engine_new chooses. */
 td_backend *td_verify_backend_new (const char *name, td_error *err);
 
 /* The whole `thinkdiff verify` command: argv[0] is "verify". Prints one line

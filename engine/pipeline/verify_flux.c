@@ -9,19 +9,6 @@
 #include "pipeline/flux_pipeline.h"
 #include "pipeline/verify.h"
 
-static float *
-io_floats (td_safetensors *io, const char *name, int64_t *count, td_error *err)
-{
-  td_tensor *host = td_safetensors_tensor (io, name, err);
-  if (host == NULL)
-    return NULL;
-  float *values = td_tensor_to_f32 (host, err);
-  if (count != NULL)
-    *count = td_tensor_numel (host);
-  td_tensor_free (host);
-  return values;
-}
-
 static td_status
 run_transformer (const char *model_dir, td_safetensors *io, td_backend *backend, td_verify_outputs *outputs,
                  td_error *err)
@@ -34,8 +21,8 @@ run_transformer (const char *model_dir, td_safetensors *io, td_backend *backend,
   td_tensor *latents = td_verify_io_tensor (io, "noise_packed", backend, err);
   td_tensor *txt = latents ? td_verify_io_tensor (io, "prompt_embeds", backend, err) : NULL;
   td_tensor *pooled = txt ? td_verify_io_tensor (io, "pooled_prompt_embeds", backend, err) : NULL;
-  float *img_ids = pooled ? io_floats (io, "img_ids", &n_img, err) : NULL;
-  float *txt_ids = img_ids ? io_floats (io, "txt_ids", &n_txt, err) : NULL;
+  float *img_ids = pooled ? td_verify_io_floats (io, "img_ids", &n_img, err) : NULL;
+  float *txt_ids = img_ids ? td_verify_io_floats (io, "txt_ids", &n_txt, err) : NULL;
   td_tensor *cos = NULL, *sin = NULL, *out = NULL;
   td_status st = txt_ids ? td_flux_dit_rope (model, txt_ids, (int) (n_txt / 3), img_ids, (int) (n_img / 3), &cos,
                                              &sin, err)
@@ -126,7 +113,7 @@ run_pipeline (const char *model_dir, td_safetensors *io, td_backend *backend, td
   int64_t n_noise = 0;
   td_tensor *txt = td_verify_io_tensor (io, "prompt_embeds", backend, err);
   td_tensor *pooled = txt ? td_verify_io_tensor (io, "pooled_prompt_embeds", backend, err) : NULL;
-  float *noise = pooled ? io_floats (io, "noise_packed", &n_noise, err) : NULL;
+  float *noise = pooled ? td_verify_io_floats (io, "noise_packed", &n_noise, err) : NULL;
   td_tensor *reference_image = noise ? td_safetensors_tensor (io, "image", err) : NULL;
   td_tensor *sigmas = reference_image ? td_safetensors_tensor (io, "sigmas", err) : NULL;
   td_status st = sigmas ? TD_OK : err->status;

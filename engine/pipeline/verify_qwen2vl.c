@@ -19,25 +19,6 @@
 #define GOLDEN_MIN_PIXELS (56 * 56)
 #define GOLDEN_MAX_PIXELS (28 * 28 * 64)
 
-/* An io tensor as int32 host values (free()); *count gets the number. */
-static int32_t *
-io_ints (td_safetensors *io, const char *name, int64_t *count, td_error *err)
-{
-  td_tensor *t = td_safetensors_tensor (io, name, err);
-  if (t == NULL)
-    return NULL;
-  float *values = td_tensor_to_f32 (t, err);
-  *count = td_tensor_numel (t);
-  td_tensor_free (t);
-  int32_t *out = values ? malloc ((size_t) (*count > 0 ? *count : 1) * sizeof *out) : NULL;
-  for (int64_t i = 0; out != NULL && i < *count; i++)
-    out[i] = (int32_t) values[i];
-  if (values != NULL && out == NULL)
-    td_error_set (err, TD_ERR_NO_MEMORY, "out of memory");
-  free (values);
-  return out;
-}
-
 /* image_uint8_hwc → pixel_values (uploaded to the backend) and the grid; both are outputs. */
 static td_tensor *
 preprocess (const char *model_dir, td_safetensors *io, td_backend *backend, td_verify_outputs *outputs, int grid[3],
@@ -161,8 +142,8 @@ run_qwen2vl (const char *model_dir, td_safetensors *io, td_backend *backend, td_
              td_error *err)
 {
   int64_t n_prompt = 0, n_total = 0;
-  int32_t *prompt = io_ints (io, "input_ids", &n_prompt, err);
-  int32_t *reference_ids = prompt ? io_ints (io, "generated_ids", &n_total, err) : NULL;
+  int32_t *prompt = td_verify_io_ints (io, "input_ids", &n_prompt, err);
+  int32_t *reference_ids = prompt ? td_verify_io_ints (io, "generated_ids", &n_total, err) : NULL;
   if (reference_ids == NULL)
     {
       free (prompt);

@@ -5,24 +5,14 @@
 #include "models/t5_encoder.h"
 #include "pipeline/verify.h"
 
-/* Reads the io tensor "input_ids" [1, n] as int32 host values (free()). */
+/* The io tensor "input_ids" [1, n] as int32 host values (free()). */
 static int32_t *
 read_ids (td_safetensors *io, int *n, td_error *err)
 {
-  td_tensor *ids = td_safetensors_tensor (io, "input_ids", err);
-  if (ids == NULL)
-    return NULL;
-  float *values = td_tensor_to_f32 (ids, err);
-  int64_t count = td_tensor_numel (ids);
-  td_tensor_free (ids);
-  if (values == NULL)
-    return NULL;
-  int32_t *out = malloc ((size_t) (count > 0 ? count : 1) * sizeof *out);
-  for (int64_t i = 0; out != NULL && i < count; i++)
-    out[i] = (int32_t) values[i];
-  free (values);
+  int64_t count = 0;
+  int32_t *ids = td_verify_io_ints (io, "input_ids", &count, err);
   *n = (int) count;
-  return out;
+  return ids;
 }
 
 static td_status

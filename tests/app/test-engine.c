@@ -12,8 +12,7 @@
  */
 #include <string.h>
 
-#include "io/image.h"
-#include "pipeline/demo_models.h"
+#include "thinkdiff.h"
 #include "td-application.h"
 #include "td-engine-worker.h"
 #include "td-preferences-window.h"
@@ -175,10 +174,12 @@ test_worker_generates (void)
   /* The board travels with the result, ready for the PNG and Reuse. */
   board = td_result_parse_board (td_generation_result_get_board_json (run.result), &error);
   g_assert_no_error (error);
-  g_assert_cmpint (board->n_items, ==, 1);
-  g_assert_cmpstr (board->items[0].value, ==, "a lighthouse on a cliff at dusk");
-  g_assert_cmpint (board->settings.steps, ==, 2);
-  g_assert_cmpuint (board->settings.seed, ==, 7);
+  const char *text = NULL;
+  g_assert_cmpint (td_board_n_items (board), ==, 1);
+  g_assert_true (td_board_item_at (board, 0, NULL, &text));
+  g_assert_cmpstr (text, ==, "a lighthouse on a cliff at dusk");
+  g_assert_cmpint (td_board_get_settings (board).steps, ==, 2);
+  g_assert_cmpuint (td_board_get_settings (board).seed, ==, 7);
 
   run_clear (&run);
 }
@@ -352,11 +353,14 @@ test_reuse (void)
   g_autofree char *mode = NULL;
   g_autofree char *preset = NULL;
 
-  board->settings.width = 768;
-  board->settings.height = 768;
-  board->settings.steps = 17;
-  board->settings.guidance = 5.0f;
-  board->settings.seed = 4242;
+  td_board_settings board_settings = td_board_get_settings (board);
+
+  board_settings.width = 768;
+  board_settings.height = 768;
+  board_settings.steps = 17;
+  board_settings.guidance = 5.0f;
+  board_settings.seed = 4242;
+  td_board_set_settings (board, &board_settings);
   g_assert_cmpint (td_board_add (board, TD_BOARD_IMAGE, image_path, &err), ==, TD_OK);
   g_assert_cmpint (td_board_add (board, TD_BOARD_TEXT, "as a painting", &err), ==, TD_OK);
   json = td_board_to_json (board);

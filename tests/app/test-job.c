@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "td-generation-job.h"
+#include "td-preview-demo.h"
 #include "td-test-utils.h"
 
 typedef struct {

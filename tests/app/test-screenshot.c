@@ -10,7 +10,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "pipeline/demo_models.h"
+#include "thinkdiff.h"
 #include "td-application.h"
 #include "td-test-utils.h"
 #include "td-window.h"

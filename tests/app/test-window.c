@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "td-application.h"
+#include "td-preview-demo.h"
 #include "td-test-utils.h"
 #include "td-window.h"
 

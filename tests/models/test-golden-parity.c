@@ -4,32 +4,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pipeline/verify.h"
+#include "pipeline/model_table.h"
 
 #ifdef TD_HAVE_VULKAN
 #include "backend/vulkan/vulkan_backend.h"
 #endif
 
+/* One case per verify component of the model table, on its model's golden. */
 typedef struct {
   const char *component;
   const char *folder;      /* under tests/data/golden */
   const char *io;          /* io file, relative to the folder */
 } parity_case;
-
-static const parity_case cases[] = {
-  { "t5-encoder", "t5_encoder", "io.safetensors" },
-  { "clip-text", "clip_text", "io.safetensors" },
-  { "flux-transformer", "flux", "io.safetensors" },
-  { "flux-vae", "flux", "io.safetensors" },
-  { "flux-pipeline", "flux", "io.safetensors" },
-  { "eva-vision", "blip2_vision", "io.safetensors" },
-  { "taesd", "taef2", "io.safetensors" },
-  { "qwen2-vl", "qwen2_vl", "io.safetensors" },
-  { "thinkdiff-lvlm", "thinkdiff_lvlm", "io.safetensors" },
-  { "thinkdiff-lvlm", "thinkdiff_lvlm", "single.safetensors" },
-  { "thinkdiff-clip", "thinkdiff_clip", "io.safetensors" },
-  { "thinkdiff-clip", "thinkdiff_clip", "text.safetensors" },
-};
 
 static void
 run_case (gconstpointer data)
@@ -73,13 +59,20 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  for (size_t i = 0; i < G_N_ELEMENTS (cases); i++)
-    {
-      /* A second io file of a component is named after it. */
-      g_autofree char *stem = g_strndup (cases[i].io, strcspn (cases[i].io, "."));
-      g_autofree char *path = g_str_equal (stem, "io") ? g_strdup_printf ("/golden-parity/%s", cases[i].component)
-                                                       : g_strdup_printf ("/golden-parity/%s/%s", cases[i].component, stem);
-      g_test_add_data_func (path, &cases[i], run_case);
-    }
+  g_autoptr (GPtrArray) cases = g_ptr_array_new_with_free_func (g_free);
+  for (const td_model_entry *const *m = td_model_table; *m != NULL; m++)
+    for (const td_verify_component *const *c = (*m)->components; *c != NULL; c++)
+      for (const char *const *io = td_model_entry_io (*m); *io != NULL; io++)
+        {
+          parity_case *pc = g_new (parity_case, 1);
+          *pc = (parity_case) { (*c)->name, (*m)->golden, *io };
+          g_ptr_array_add (cases, pc);
+          /* A second io file of a component is named after it. */
+          g_autofree char *stem = g_strndup (*io, strcspn (*io, "."));
+          g_autofree char *path = g_str_equal (stem, "io") ? g_strdup_printf ("/golden-parity/%s", pc->component)
+                                                           : g_strdup_printf ("/golden-parity/%s/%s", pc->component,
+                                                                              stem);
+          g_test_add_data_func (path, pc, run_case);
+        }
   return g_test_run ();
 }

@@ -4,6 +4,7 @@
  * bicubic as PIL's Image.resize(BICUBIC) on float images.
  */
 #include "backend/cpu/cpu_kernels.h"
+#include "core/bicubic.h"
 #include "core/threads.h"
 
 #include <math.h>
@@ -125,83 +126,13 @@ td_cpu_resize_bilinear (const td_op *op, td_error *err)
 
 /* ---- bicubic (PIL) ------------------------------------------------------- */
 
-/* Keys' cubic convolution kernel with a = −0.5, support 2. */
-static double
-bicubic_kernel (double x)
-{
-  const double a = -0.5;
-  x = fabs (x);
-  if (x < 1.0)
-    return ((a + 2.0) * x - (a + 3.0)) * x * x + 1.0;
-  if (x < 2.0)
-    return (((x - 5.0) * x + 8.0) * x - 4.0) * a;
-  return 0.0;
-}
-
-/* PIL's per-axis filter: output o covers source interval scale·[o, o + 1);
- * when shrinking, the kernel is stretched by the scale (antialiasing), and
- * each output's weights are normalised to sum to 1. */
-typedef struct {
-  int ksize;     /* coefficients per output */
-  int *first;    /* [out] first source index */
-  int *count;    /* [out] number of taps */
-  double *coeff; /* [out, ksize] */
-} cubic_axis;
-
-static void
-cubic_axis_clear (cubic_axis *axis)
-{
-  free (axis->first);
-  free (axis->coeff);
-  axis->first = axis->count = NULL;
-  axis->coeff = NULL;
-}
-
-static bool
-cubic_axis_init (cubic_axis *axis, int in, int out)
-{
-  double scale = (double) in / out;
-  double filter_scale = scale < 1.0 ? 1.0 : scale;
-  double support = 2.0 * filter_scale;
-  double inv_filter_scale = 1.0 / filter_scale; /* PIL multiplies by the reciprocal */
-  axis->ksize = (int) ceil (support) * 2 + 1;
-  axis->first = malloc ((size_t) out * 2 * sizeof (int));
-  axis->coeff = malloc ((size_t) out * (size_t) axis->ksize * sizeof (double));
-  if (axis->first == NULL || axis->coeff == NULL)
-    {
-      cubic_axis_clear (axis);
-      return false;
-    }
-  axis->count = axis->first + out;
-
-  for (int o = 0; o < out; o++)
-    {
-      double center = (o + 0.5) * scale;
-      int lo = (int) (center - support + 0.5); /* PIL rounds by truncating +0.5 */
-      int hi = (int) (center + support + 0.5);
-      lo = lo < 0 ? 0 : lo;
-      hi = hi > in ? in : hi;
-      double *k = axis->coeff + (size_t) o * (size_t) axis->ksize;
-      double total = 0.0;
-      for (int t = 0; t < hi - lo; t++)
-        {
-          k[t] = bicubic_kernel ((t + lo - center + 0.5) * inv_filter_scale);
-          total += k[t];
-        }
-      for (int t = 0; t < hi - lo; t++)
-        if (total != 0.0)
-          k[t] /= total;
-      axis->first[o] = lo;
-      axis->count[o] = hi - lo > 0 ? hi - lo : 0;
-    }
-  return true;
-}
+/* The per-axis weights are PIL's (core/bicubic.h). */
 
 typedef struct {
   const float *src;
   float *dst;
   int64_t H, W, Ho, Wo;
-  const cubic_axis *axis;
+  const td_bicubic_axis *axis;
 } cubic_pass_job;
 
 /* Horizontal pass: [planes, H, W] → [planes, H, Wo], one source row per task. */
@@ -215,7 +146,7 @@ cubic_rows_horizontal (void *ctx, int64_t begin, int64_t end)
       float *dst = j->dst + row * j->Wo;
       for (int64_t ox = 0; ox < j->Wo; ox++)
         {
-          const double *k = j->axis->coeff + ox * j->axis->ksize;
+          const double *k = j->axis->weight + ox * j->axis->taps;
           const float *s = src + j->axis->first[ox];
           double sum = 0.0;
           for (int t = 0; t < j->axis->count[ox]; t++)
@@ -233,7 +164,7 @@ cubic_rows_vertical (void *ctx, int64_t begin, int64_t end)
   for (int64_t row = begin; row < end; row++) /* row = plane · Ho + oy */
     {
       int64_t plane = row / j->Ho, oy = row % j->Ho;
-      const double *k = j->axis->coeff + oy * j->axis->ksize;
+      const double *k = j->axis->weight + oy * j->axis->taps;
       const float *src = j->src + (plane * j->H + j->axis->first[oy]) * j->Wo;
       float *dst = j->dst + row * j->Wo;
       int taps = j->axis->count[oy];
@@ -261,16 +192,16 @@ td_cpu_resize_bicubic (const td_op *op, td_error *err)
     return TD_OK;
 
   /* Like PIL, an axis whose size does not change is not resampled. */
-  cubic_axis horizontal = { 0 }, vertical = { 0 };
+  td_bicubic_axis horizontal = { 0 }, vertical = { 0 };
   float *between = NULL;
-  bool ok = (W == Wo || cubic_axis_init (&horizontal, (int) W, (int) Wo))
-            && (H == Ho || cubic_axis_init (&vertical, (int) H, (int) Ho));
+  bool ok = (W == Wo || td_bicubic_axis_init (&horizontal, (int) W, (int) Wo))
+            && (H == Ho || td_bicubic_axis_init (&vertical, (int) H, (int) Ho));
   if (ok && W != Wo && H != Ho)
     ok = (between = malloc ((size_t) (planes * H * Wo) * sizeof *between)) != NULL;
   if (!ok)
     {
-      cubic_axis_clear (&horizontal);
-      cubic_axis_clear (&vertical);
+      td_bicubic_axis_clear (&horizontal);
+      td_bicubic_axis_clear (&vertical);
       return td_error_set (err, TD_ERR_NO_MEMORY, "resize_bicubic: out of memory");
     }
 
@@ -291,7 +222,7 @@ td_cpu_resize_bicubic (const td_op *op, td_error *err)
     memcpy (dst, src, td_tensor_nbytes (x));
 
   free (between);
-  cubic_axis_clear (&horizontal);
-  cubic_axis_clear (&vertical);
+  td_bicubic_axis_clear (&horizontal);
+  td_bicubic_axis_clear (&vertical);
   return TD_OK;
 }

@@ -3,7 +3,7 @@
  * It walks through the stages a real run reports, sleeping a little per step,
  * and draws synthetic frames: noise fading into soft colour fields picked from
  * the board's items. Tests use it to exercise progress, previews, the result
- * path and cancellation; the app never offers it as generation.
+ * path and cancellation. It is built into the tests only.
  *
  * SPDX-License-Identifier: Apache-2.0
  */
@@ -12,7 +12,7 @@
 #include <glib/gi18n.h>
 #include <math.h>
 
-#include "td-generation-job.h"
+#include "td-preview-demo.h"
 
 #define DEFAULT_STEP_DELAY_MS 40
 /* Previews are drawn at latent resolution, as the latent preview would be. */

@@ -1,0 +1,103 @@
+/* api_devices.c — the compute devices, as a list and as a human report. */
+#include "thinkdiff.h"
+
+#include <glib.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/threads.h"
+#ifdef TD_HAVE_VULKAN
+#include "backend/vulkan/vulkan_backend.h"
+#endif
+
+td_status
+td_devices_list (td_device_info **out, int *count, td_error *err)
+{
+  *out = NULL;
+  *count = 0;
+#ifdef TD_HAVE_VULKAN
+  td_vulkan_device_info *devices = NULL;
+  int n = 0;
+  if (td_vulkan_list_devices (&devices, &n, err) != TD_OK)
+    return err != NULL ? err->status : TD_ERR_DEVICE;
+  td_device_info *list = n > 0 ? calloc ((size_t) n, sizeof *list) : NULL;
+  if (n > 0 && list == NULL)
+    {
+      free (devices);
+      return td_error_set (err, TD_ERR_NO_MEMORY, "out of memory listing devices");
+    }
+  for (int i = 0; i < n; i++)
+    {
+      const td_vulkan_device_info *d = &devices[i];
+      list[i].index = d->index;
+      g_strlcpy (list[i].name, d->name, sizeof list[i].name);
+      /* The type and reason strings are static in the Vulkan backend. */
+      list[i].type = d->type;
+      list[i].usable = d->usable;
+      list[i].unusable_reason = d->unusable_reason;
+      for (int h = 0; h < d->heap_count; h++)
+        if (d->heap_device_local[h])
+          list[i].device_local_bytes += d->heap_size[h];
+    }
+  free (devices);
+  *out = list;
+  *count = n;
+#endif
+  return TD_OK;
+}
+
+#ifdef TD_HAVE_VULKAN
+static void
+describe_vulkan_device (GString *text, const td_vulkan_device_info *d)
+{
+  g_string_append_printf (text, "vulkan:%d: %s (%s, Vulkan %u.%u.%u)%s%s\n", d->index, d->name, d->type,
+                          d->api_version >> 22, (d->api_version >> 12) & 0x3ff, d->api_version & 0xfff,
+                          d->usable ? "" : " — unusable: ", d->usable ? "" : d->unusable_reason);
+  for (int i = 0; i < d->heap_count; i++)
+    g_string_append_printf (text, "  memory heap %d: %.1f GiB%s\n", i, (double) d->heap_size[i] / (1u << 30),
+                            d->heap_device_local[i] ? " device-local" : "");
+  g_string_append_printf (text, "  subgroup size %u", d->subgroup_size);
+  if (d->subgroup_size_control)
+    g_string_append_printf (text, " (controllable %u..%u)", d->min_subgroup_size, d->max_subgroup_size);
+  g_string_append_printf (text, ", shared memory %u KiB, max binding %.0f MiB\n", d->max_shared_memory / 1024,
+                          (double) d->max_storage_buffer_range / (1u << 20));
+  g_string_append_printf (text, "  features:%s%s%s%s%s%s\n", d->fp16_arithmetic ? " fp16" : "",
+                          d->storage_16bit ? " 16bit-storage" : "", d->coopmat_khr ? " coopmat-khr" : "",
+                          d->coopmat_nv ? " coopmat-nv" : "", d->bfloat16 ? " bfloat16" : "",
+                          d->memory_budget ? " memory-budget" : "");
+  if (d->coopmat_enabled)
+    g_string_append (text, "  cooperative-matrix matmul: available, enabled (TD_VULKAN_COOPMAT=1)\n");
+  else if (d->coopmat_available)
+    g_string_append_printf (text, "  cooperative-matrix matmul: available, off (%s)\n", d->coopmat_reason);
+  else
+    g_string_append_printf (text, "  cooperative-matrix matmul: unavailable (%s)\n",
+                            d->coopmat_reason ? d->coopmat_reason : "unknown");
+}
+#endif
+
+td_status
+td_devices_report (char **out, td_error *err)
+{
+  *out = NULL;
+  GString *text = g_string_new (NULL);
+  g_string_append_printf (text, "cpu: reference backend, %d threads\n",
+                          td_threadpool_size (td_threadpool_default ()));
+#ifdef TD_HAVE_VULKAN
+  td_vulkan_device_info *devices = NULL;
+  int count = 0;
+  if (td_vulkan_list_devices (&devices, &count, err) != TD_OK)
+    {
+      g_string_free (text, TRUE);
+      return err != NULL ? err->status : TD_ERR_DEVICE;
+    }
+  if (count == 0)
+    g_string_append (text, "vulkan: no devices\n");
+  for (int i = 0; i < count; i++)
+    describe_vulkan_device (text, &devices[i]);
+  free (devices);
+#else
+  g_string_append (text, "vulkan: not built in\n");
+#endif
+  *out = g_string_free (text, FALSE);
+  return TD_OK;
+}

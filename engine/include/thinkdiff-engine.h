@@ -1,0 +1,118 @@
+/* thinkdiff-engine.h — compute devices, the engine (a backend on one device),
+ * generating an image from a board, and the result. Include thinkdiff.h, not
+ * this file.
+ *
+ * A td_engine holds device memory and compiled pipelines; make one and reuse
+ * it for many generations. It is used by one thread at a time (the worker);
+ * after TD_ERR_DEVICE_LOST it must be freed and made again. */
+#pragma once
+
+#ifndef TD_INSIDE_THINKDIFF_H
+#error "Only <thinkdiff.h> can be included directly."
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Devices ---------------------------------------------------------------------- */
+
+typedef struct td_device_info {
+  int index;                  /* as TD_VULKAN_DEVICE and td_engine_options.device take it */
+  char name[256];
+  const char *type;           /* "discrete", "integrated", "virtual", "cpu", "other" */
+  bool usable;                /* has what the engine needs */
+  const char *unusable_reason;
+  uint64_t device_local_bytes;
+} td_device_info;
+
+/* The Vulkan devices (an empty list without Vulkan, a loader or a driver).
+ * *out is an array of *count entries (td_free it). */
+TD_API td_status td_devices_list (td_device_info **out, int *count, td_error *err);
+/* A human report of the CPU backend and every Vulkan device, one paragraph
+ * each, as `thinkdiff devices` prints it: *text is td_free'd. */
+TD_API td_status td_devices_report (char **text, td_error *err);
+
+/* The engine ------------------------------------------------------------------- */
+
+typedef struct td_engine td_engine;
+
+typedef struct td_engine_options {
+  /* "auto" or NULL: a real GPU when there is one (the device below, or the best
+   * one), else the CPU; "cpu": the CPU reference backend; "vulkan": Vulkan on
+   * the device below (a software one, lavapipe, too). */
+  const char *backend;
+  int device;                 /* a td_device_info index; -1: choose */
+} td_engine_options;
+
+/* backend "auto", device -1. */
+TD_API td_engine_options td_engine_options_default (void);
+/* Starts the backend: options NULL = defaults. Returns NULL with err set on
+ * failure (TD_ERR_NOT_FOUND: no such device; TD_ERR_DEVICE: the driver failed).
+ * Free with td_engine_free (NULL is ignored); a generation must not be running. */
+TD_API td_engine *td_engine_new (const td_engine_options *options, td_error *err);
+TD_API void td_engine_free (td_engine *engine);
+/* The backend it runs on: "cpu" or "vulkan". */
+TD_API const char *td_engine_name (const td_engine *engine);
+
+/* Generating ------------------------------------------------------------------- */
+
+typedef struct td_memory_report {
+  uint64_t device_used;       /* bytes the engine holds in device memory; 0 on the CPU */
+  uint64_t device_budget;     /* the device-local budget; 0 when unknown */
+} td_memory_report;
+
+/* Every callback may be NULL; all run on the thread that called generate. */
+typedef struct td_generate_callbacks {
+  /* A short stage name: "loading …", "reading images", "thinking", "encoding text",
+   * "denoising", "decoding". */
+  void (*stage) (void *user, const char *stage);
+  /* Denoising step k of n (1-based), after the step. */
+  void (*step) (void *user, int step, int steps);
+  /* The current estimate as an image (owned by the engine, valid during the call). */
+  void (*preview) (void *user, int step, int steps, const td_image *preview);
+  /* LVLM mode: each new piece of the thought text as it is sampled. */
+  void (*thought) (void *user, const char *piece);
+  /* Device memory, reported at each stage. */
+  void (*memory) (void *user, const td_memory_report *report);
+  /* Set to non-zero from any thread to cancel; checked between steps and stages
+   * (generate then returns TD_ERR_CANCELLED). */
+  const volatile int *cancel;
+  void *user;
+} td_generate_callbacks;
+
+/* A finished generation: the image and what made it. */
+typedef struct td_output td_output;
+
+/* Runs the board with the models of paths (td_model_paths_find); every part its
+ * mode needs must be there (td_model_paths_require says what is missing).
+ * *out (td_output_free it) is set only on TD_OK. */
+TD_API td_status td_engine_generate (td_engine *engine, const td_board *board, const td_model_paths *paths,
+                                     const td_generate_callbacks *callbacks, td_output **out, td_error *err);
+/* Plain FLUX text-to-image: the board's settings, its texts joined as the
+ * prompt, and the FLUX folder flux_dir; for boards whose other models are
+ * missing. The output's mode is "text-to-image". */
+TD_API td_status td_engine_text_to_image (td_engine *engine, const td_board *board, const char *flux_dir,
+                                          const td_generate_callbacks *callbacks, td_output **out,
+                                          td_error *err);
+
+/* Frees the output and everything it owns (NULL is ignored). An output is plain
+ * data: it may be handed to and read from any thread. */
+TD_API void td_output_free (td_output *output);
+/* The image (owned by the output). */
+TD_API const td_image *td_output_image (const td_output *output);
+/* LVLM mode: the generated thought; NULL otherwise. */
+TD_API const char *td_output_thought (const td_output *output);
+/* "lvlm", "clip" or "text-to-image". */
+TD_API const char *td_output_mode (const td_output *output);
+/* The board that made it, as JSON (td_board_load_json_data reads it back). */
+TD_API const char *td_output_board_json (const td_output *output);
+/* The PNG text chunks that record it: Software, thinkdiff:mode, thinkdiff:board
+ * and thinkdiff:thought (when there is one). The array belongs to the output. */
+TD_API const td_image_text *td_output_metadata (const td_output *output, size_t *n_text);
+/* Writes the image as a PNG with that metadata, atomically. */
+TD_API td_status td_output_save_png (const td_output *output, const char *path, td_error *err);
+
+#ifdef __cplusplus
+}
+#endif
