@@ -3,16 +3,22 @@
 
 #include <string.h>
 
+#include "cli_args.h"
+
+static void
+print_usage (FILE *out)
+{
+  fprintf (out, "Usage: thinkdiff devices\nLists the compute devices the engine can use.\n"
+                "TD_VULKAN_DEVICE=<index or name> picks the Vulkan device.\n"
+                "TD_VULKAN_COOPMAT=1 runs matmuls on cooperative matrices where offered (not yet validated).\n");
+}
+
 int
 td_cli_devices (int argc, char **argv)
 {
-  if (argc > 1 && (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0))
-    {
-      printf ("Usage: thinkdiff devices\nLists the compute devices the engine can use.\n"
-              "TD_VULKAN_DEVICE=<index or name> picks the Vulkan device.\n"
-              "TD_VULKAN_COOPMAT=1 runs matmuls on cooperative matrices where offered (not yet validated).\n");
-      return 0;
-    }
+  int code = td_cli_operands (argc, argv, print_usage, 0, NULL);
+  if (code >= 0)
+    return code;
   td_error err = { 0 };
   char *report = NULL;
   if (td_devices_report (&report, &err) != TD_OK)

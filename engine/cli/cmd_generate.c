@@ -287,6 +287,16 @@ parse_args (int argc, char **argv, generate_args *a, bool settings_only)
           usage (stdout);
           return -1;
         }
+      /* "--" ends the options; generate takes nothing else. */
+      if (strcmp (flag, "--") == 0)
+        {
+          if (i + 1 < argc)
+            {
+              fprintf (stderr, "thinkdiff: unexpected argument '%s' after -- (see --help)\n", argv[i + 1]);
+              return 2;
+            }
+          break;
+        }
       if (i + 1 >= argc)
         {
           fprintf (stderr, "thinkdiff: %s needs a value (see --help)\n", flag);

@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "cli_args.h"
 #include "cli_text.h"
 
 static void
@@ -137,18 +138,12 @@ print_checkpoint (td_checkpoint *ck)
 int
 td_cli_inspect (int argc, char **argv)
 {
-  if (argc == 2 && (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0))
-    {
-      print_usage (stdout);
-      return 0;
-    }
-  if (argc != 2 || argv[1][0] == '-')
-    {
-      print_usage (stderr);
-      return 2;
-    }
+  const char *path = NULL;
+  int code = td_cli_operands (argc, argv, print_usage, 1, &path);
+  if (code >= 0)
+    return code;
   td_error err = { 0 };
-  td_checkpoint *ck = td_checkpoint_open (argv[1], &err);
+  td_checkpoint *ck = td_checkpoint_open (path, &err);
   if (ck == NULL)
     return td_cli_fail (&err);
   print_checkpoint (ck);
