@@ -43,6 +43,7 @@ struct _TdWindow
   GtkProgressBar       *progress_bar;
   GtkWidget            *thought_box;
   GtkTextView          *thought_view;
+  GtkWidget            *paint_thought_button;
   GtkWidget            *results_box;
   GtkFlowBox           *gallery;
   GtkWidget            *generate_button;
