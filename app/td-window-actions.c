@@ -21,6 +21,14 @@ generate_action (GtkWidget  *widget,
 }
 
 static void
+generate_variations_action (GtkWidget  *widget,
+                            const char *action_name,
+                            GVariant   *parameter)
+{
+  td_window_generate_variations (TD_WINDOW (widget), 4);
+}
+
+static void
 paint_thought_action (GtkWidget  *widget,
                       const char *action_name,
                       GVariant   *parameter)
@@ -89,6 +97,7 @@ _td_window_update_actions (TdWindow *self)
   gboolean cancelling = self->cancellable != NULL && g_cancellable_is_cancelled (self->cancellable);
 
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.generate", !running);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.generate-variations", !running);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.cancel", running && !cancelling);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.paint-thought",
                                  !running && self->shown_result != NULL
@@ -107,6 +116,7 @@ _td_window_class_actions_init (GtkWidgetClass *widget_class)
   gtk_widget_class_install_action (widget_class, "win.generate", NULL, generate_action);
   gtk_widget_class_install_action (widget_class, "win.cancel", NULL, cancel_action);
   gtk_widget_class_install_action (widget_class, "win.paint-thought", NULL, paint_thought_action);
+  gtk_widget_class_install_action (widget_class, "win.generate-variations", NULL, generate_variations_action);
   gtk_widget_class_install_action (widget_class, "win.add-image", NULL, add_image_action);
   gtk_widget_class_install_action (widget_class, "win.add-text", NULL, add_text_action);
   gtk_widget_class_install_action (widget_class, "win.paste", NULL, paste_action);

@@ -141,6 +141,9 @@ on_results_changed (TdWindow *self)
 
 /* Generation --------------------------------------------------------------- */
 
+static void start_job (TdWindow            *self,
+                       TdGenerationRequest *request);
+
 static void
 set_running (TdWindow *self,
              gboolean  running)
@@ -230,6 +233,8 @@ on_job_done (GObject      *source_object,
     }
   set_running (self, FALSE);
 
+  if (result == NULL)
+    self->variations_left = 0;
   if (result != NULL)
     {
       g_list_store_insert (self->results, 0, result);
@@ -238,6 +243,17 @@ on_job_done (GObject      *source_object,
       if (td_generation_result_get_notice (result) != NULL)
         td_window_add_toast (self, td_generation_result_get_notice (result));
       notify_if_unfocused (self, result);
+      if (self->variations_left > 0)
+        {
+          TdGenerationRequest *request;
+
+          self->variations_left--;
+          request = td_generation_request_new_from_board (td_prompt_board_get_items (self->board),
+                                                          self->settings);
+          request->seed = td_generation_result_get_seed (result) + 1;
+          set_thought (self, NULL);
+          start_job (self, request);
+        }
     }
   else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     {
@@ -268,9 +284,6 @@ board_has_content (TdWindow *self)
   return FALSE;
 }
 
-static void start_job (TdWindow            *self,
-                       TdGenerationRequest *request);
-
 void
 td_window_generate (TdWindow *self)
 {
@@ -300,6 +313,22 @@ td_window_generate (TdWindow *self)
                                                   self->settings);
   set_thought (self, NULL);
   start_job (self, request);
+}
+
+/* Runs the board @n times in a row with seeds S, S+1, …, S+n−1 (S as Generate picks
+ * it); each result lands in the gallery's grid and can be reused on its own. */
+void
+td_window_generate_variations (TdWindow *self,
+                               guint     n)
+{
+  g_return_if_fail (TD_IS_WINDOW (self));
+  g_return_if_fail (n >= 1);
+
+  if (self->job != NULL)
+    return;
+  td_window_generate (self);
+  if (self->job != NULL)
+    self->variations_left = n - 1;
 }
 
 /* Paints again from the shown result's thought as the user edited it: the board and

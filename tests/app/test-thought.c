@@ -163,6 +163,48 @@ test_paint_from_thought (void)
   td_test_remove_dir (dir);
 }
 
+/* "Generate 4": four results with consecutive seeds, in the gallery's grid, each reusable. */
+static void
+test_variations (void)
+{
+  g_autoptr(GSettings) settings = g_settings_new (TD_TEST_APP_ID);
+  g_autoptr(GPtrArray) pixels = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  TdWindow *window;
+  GListModel *results;
+
+  g_settings_set_string (settings, "model-folder", demo_dir);
+  g_settings_set_string (settings, "gpu-device", "cpu");
+  g_settings_set_string (settings, "size-preset", "custom");
+  g_settings_set_int (settings, "width", 256);
+  g_settings_set_int (settings, "height", 256);
+  g_settings_set_int (settings, "steps", 2);
+  g_settings_set_boolean (settings, "seed-locked", TRUE);
+  g_settings_set_uint (settings, "seed", 5);
+  window = td_window_new (NULL);
+  gtk_window_present (GTK_WINDOW (window));
+  td_prompt_board_add_text (td_window_get_board (window), "a red boat");
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.generate-variations", NULL));
+  g_assert_true (td_test_wait_for (is_idle, window, 240000));
+
+  results = td_window_get_results (window);
+  g_assert_cmpuint (g_list_model_get_n_items (results), ==, 4);
+  for (guint i = 0; i < 4; i++)
+    {
+      g_autoptr(TdGenerationResult) result = g_list_model_get_item (results, i);
+
+      /* Newest first: seeds 8, 7, 6, 5. */
+      g_assert_cmpuint (td_generation_result_get_seed (result), ==, 8 - i);
+      g_assert_nonnull (td_generation_result_get_board_json (result));
+      g_ptr_array_add (pixels, pixels_of (result));
+      td_window_show_result (window, result);
+      g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.reuse-result", NULL));
+    }
+  for (guint i = 1; i < 4; i++)
+    g_assert_false (g_bytes_equal (pixels->pdata[i - 1], pixels->pdata[i]));
+  g_assert_cmpuint (g_settings_get_uint (settings, "seed"), ==, 5);
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -183,6 +225,7 @@ main (int   argc,
     g_error ("demo models: %s", err.message);
 
   g_test_add_func ("/thought/paint-from-thought", test_paint_from_thought);
+  g_test_add_func ("/thought/variations", test_variations);
 
   status = g_test_run ();
   td_engine_worker_release_backend ();
