@@ -29,6 +29,19 @@
 #define PC_DTYPE_F16 1
 #define PC_DTYPE_BF16 2
 #define PC_DTYPE_I32 5
+/* Weight formats of the matmul family (shaders/dequant.glsl). */
+#define PC_DTYPE_F8_E4M3 10
+#define PC_DTYPE_F8_E5M2 11
+#define PC_DTYPE_Q4_0 12
+#define PC_DTYPE_Q4_1 13
+#define PC_DTYPE_Q5_0 14
+#define PC_DTYPE_Q5_1 15
+#define PC_DTYPE_Q8_0 16
+#define PC_DTYPE_Q2_K 17
+#define PC_DTYPE_Q3_K 18
+#define PC_DTYPE_Q4_K 19
+#define PC_DTYPE_Q5_K 20
+#define PC_DTYPE_Q6_K 21
 
 #define PC_MAX_DIMS 5
 

@@ -68,7 +68,7 @@ check_sane (const td_op *op, const td_tensor *t, const char *role, td_error *err
 }
 
 /* Present, well formed, contiguous and of an accepted dtype. */
-typedef enum dtype_rule { NEED_F32, NEED_WEIGHT, NEED_I32, NEED_ANY } dtype_rule;
+typedef enum dtype_rule { NEED_F32, NEED_WEIGHT, NEED_MATMUL_WEIGHT, NEED_I32, NEED_ANY } dtype_rule;
 
 static td_status
 check_input (const td_op *op, const td_tensor *t, const char *role, dtype_rule rule, td_error *err)
@@ -89,6 +89,12 @@ check_input (const td_op *op, const td_tensor *t, const char *role, dtype_rule r
       if (!is_weight_dtype (t->dtype))
         return td_error_set (err, TD_ERR_INVALID_ARG, "%s: %s must be f32, f16 or bf16, not %s", name, role,
                              dtype_name (t->dtype));
+      break;
+    case NEED_MATMUL_WEIGHT: /* the matmul family also decodes fp8 and ggml block types */
+      if (!is_weight_dtype (t->dtype) && !td_dtype_is_quantized (t->dtype) && t->dtype != TD_F8_E4M3
+          && t->dtype != TD_F8_E5M2)
+        return td_error_set (err, TD_ERR_INVALID_ARG, "%s: %s must be f32, f16, bf16, fp8 or a ggml block type, not %s",
+                             name, role, dtype_name (t->dtype));
       break;
     case NEED_I32:
       if (t->dtype != TD_I32)
@@ -144,6 +150,12 @@ byte_span (const td_tensor *t, int64_t *begin, int64_t *end)
         low += reach;
       else
         high += reach;
+    }
+  if (td_dtype_is_quantized (t->dtype)) /* block types are contiguous: their bytes are their span */
+    {
+      *begin = (int64_t) t->offset;
+      *end = (int64_t) (t->offset + td_tensor_nbytes (t));
+      return;
     }
   int64_t elem = (int64_t) td_dtype_size (t->dtype);
   *begin = (int64_t) t->offset + low * elem;
@@ -216,7 +228,7 @@ check_matmul (const td_op *op, td_error *err)
 {
   const td_tensor *x = op->src[0], *w = op->src[1];
   TRY (check_input (op, x, "x", NEED_F32, err));
-  TRY (check_input (op, w, "w", NEED_WEIGHT, err));
+  TRY (check_input (op, w, "w", NEED_MATMUL_WEIGHT, err));
   if (x->ndim < 1)
     return td_error_set (err, TD_ERR_INVALID_ARG, "matmul: x must have at least one dim");
   if (w->ndim != 2 && w->ndim != 3)

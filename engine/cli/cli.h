@@ -16,6 +16,9 @@ typedef struct td_cli_command {
  * was cancelled (TD_ERR_CANCELLED, as a shell reports Ctrl-C), else 1. */
 int td_cli_fail (const td_error *err);
 
+/* Runs thinkdiff-dev (beside this binary) with argv as its command and arguments. */
+int td_cli_run_dev_tool (int argc, char **argv);
+
 /* From now until td_cli_release_interrupts, SIGINT and SIGTERM set the returned flag
  * (pass it to the engine as its cancel flag); a second signal ends the process. */
 const volatile int *td_cli_catch_interrupts (void);
@@ -23,6 +26,7 @@ void td_cli_release_interrupts (void);
 
 int td_cli_devices (int argc, char **argv);
 int td_cli_inspect (int argc, char **argv);
+int td_cli_inspect_gguf (const char *path);
 int td_cli_generate (int argc, char **argv);
 int td_cli_make_demo_models (int argc, char **argv);
 /* The developer commands, in thinkdiff-dev (dev/). */
@@ -31,4 +35,5 @@ int td_cli_tokenize (int argc, char **argv);
 int td_cli_bench (int argc, char **argv);
 int td_cli_models (int argc, char **argv);
 int td_cli_convert (int argc, char **argv);
+int td_cli_quantize (int argc, char **argv);
 int td_cli_bench_models (int argc, char **argv);

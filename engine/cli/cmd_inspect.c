@@ -4,6 +4,7 @@
 #include <glib.h>
 #include <inttypes.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli_args.h"
 #include "cli_text.h"
@@ -14,7 +15,7 @@ print_usage (FILE *out)
   fprintf (out, "Usage: thinkdiff inspect PATH\n\n"
                 "Lists each tensor (name, dtype, shape, bytes), the metadata and totals of a\n"
                 "checkpoint. PATH is a .safetensors file, a .safetensors.index.json of a\n"
-                "sharded checkpoint, or a model folder holding either.\n");
+                "sharded checkpoint, a model folder holding either, or a .gguf file.\n");
 }
 
 static void
@@ -135,6 +136,21 @@ print_checkpoint (td_checkpoint *ck)
     }
 }
 
+static bool
+is_gguf (const char *path)
+{
+  /* Only a regular file is opened here: a FIFO would block; the reader reports the rest. */
+  struct stat sb;
+  if (stat (path, &sb) != 0 || !S_ISREG (sb.st_mode))
+    return false;
+  char magic[4] = { 0 };
+  FILE *f = fopen (path, "rb");
+  bool found = f != NULL && fread (magic, 1, 4, f) == 4 && memcmp (magic, "GGUF", 4) == 0;
+  if (f != NULL)
+    fclose (f);
+  return found;
+}
+
 int
 td_cli_inspect (int argc, char **argv)
 {
@@ -142,6 +158,12 @@ td_cli_inspect (int argc, char **argv)
   int code = td_cli_operands (argc, argv, print_usage, 1, &path);
   if (code >= 0)
     return code;
+  /* GGUF files are read by the developer tools, which see the engine's GGUF reader. */
+  if (is_gguf (path))
+    {
+      char *dev_argv[] = { argv[0], (char *) path, NULL };
+      return td_cli_run_dev_tool (2, dev_argv);
+    }
   td_error err = { 0 };
   td_checkpoint *ck = td_checkpoint_open (path, &err);
   if (ck == NULL)

@@ -10,19 +10,19 @@
 #include <string.h>
 #include <unistd.h>
 
-static int run_dev_tool (int argc, char **argv);
 
 static const td_cli_command commands[] = {
   { "devices", "list the compute devices the engine can use", td_cli_devices },
-  { "inspect", "list the tensors of a checkpoint (safetensors)", td_cli_inspect },
+  { "inspect", "list the tensors of a checkpoint (safetensors or GGUF)", td_cli_inspect },
   { "generate", "make an image from a prompt or a ThinkDiff board", td_cli_generate },
   { "make-demo-models", "write tiny untrained models to try the pipeline without downloads", td_cli_make_demo_models },
-  { "verify", "check a model component against reference outputs", run_dev_tool },
+  { "verify", "check a model component against reference outputs", td_cli_run_dev_tool },
   { "tokenize", "print the token ids of a text", td_cli_tokenize },
-  { "bench", "print throughput figures of ops and models", run_dev_tool },
+  { "bench", "print throughput figures of ops and models", td_cli_run_dev_tool },
   { "models", "list, download and verify model checkpoints", td_cli_models },
   { "convert", "write a PyTorch checkpoint's state dict as safetensors", td_cli_convert },
-  { "bench-models", "time FLUX, the VAE and T5 with random weights of the real shapes", run_dev_tool },
+  { "quantize", "write a checkpoint as GGUF with q8_0/q4_k/q5_k/q6_k matrices", td_cli_run_dev_tool },
+  { "bench-models", "time FLUX, the VAE and T5 with random weights of the real shapes", td_cli_run_dev_tool },
 };
 
 static void
@@ -34,9 +34,8 @@ print_usage (FILE *out)
   fprintf (out, "\nRun 'thinkdiff COMMAND --help' for a command's options.\n");
 }
 
-/* Runs thinkdiff-dev from this binary's folder with the same arguments. */
-static int
-run_dev_tool (int argc, char **argv)
+int
+td_cli_run_dev_tool (int argc, char **argv)
 {
   g_autofree char *self = g_file_read_link ("/proc/self/exe", NULL);
   g_autofree char *dir = self != NULL ? g_path_get_dirname (self) : NULL;

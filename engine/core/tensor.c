@@ -92,10 +92,14 @@ check_shape (int ndim, const int64_t *shape, td_dtype dtype, size_t *nbytes, td_
     return td_error_set (err, TD_ERR_INVALID_ARG, "tensor rank %d is outside 0..%d", ndim, TD_MAX_DIMS);
   if ((unsigned) dtype >= TD_DTYPE_COUNT)
     return td_error_set (err, TD_ERR_INVALID_ARG, "invalid dtype %d", (int) dtype);
-  if (!td_shape_numel (ndim, shape, &numel) || (uint64_t) numel > SIZE_MAX / td_dtype_size (dtype))
+  /* Block types hold whole blocks per row. */
+  int block = td_dtype_block_elems (dtype);
+  if (block > 1 && (ndim == 0 || shape[ndim - 1] % block != 0))
+    return td_error_set (err, TD_ERR_INVALID_ARG, "a %s tensor %s needs rows of a multiple of %d values",
+                         td_dtype_name (dtype), td_shape_string (ndim, shape, text, sizeof text), block);
+  if (!td_shape_numel (ndim, shape, &numel) || !td_dtype_nbytes (dtype, numel, nbytes))
     return td_error_set (err, TD_ERR_LIMIT, "tensor shape %s is negative or too large",
                          td_shape_string (ndim, shape, text, sizeof text));
-  *nbytes = (size_t) numel * td_dtype_size (dtype);
   return TD_OK;
 }
 
@@ -172,7 +176,9 @@ td_tensor_numel (const td_tensor *t)
 size_t
 td_tensor_nbytes (const td_tensor *t)
 {
-  return (size_t) td_tensor_numel (t) * td_dtype_size (t->dtype);
+  size_t nbytes = 0;
+  td_dtype_nbytes (t->dtype, td_tensor_numel (t), &nbytes);
+  return nbytes;
 }
 
 bool
@@ -288,11 +294,17 @@ td_tensor_slice (const td_tensor *t, int dim, int64_t start, int64_t length, td_
                     (long long) start, (long long) length, dim);
       return NULL;
     }
+  int block = td_dtype_block_elems (t->dtype);
+  if (block > 1 && (dim == t->ndim - 1 || t->stride[dim] % block != 0))
+    {
+      td_error_set (err, TD_ERR_INVALID_ARG, "a %s tensor can only be sliced by whole rows", td_dtype_name (t->dtype));
+      return NULL;
+    }
   td_tensor *v = view_of (t, err);
   if (v == NULL)
     return NULL;
   v->shape[dim] = length;
-  v->offset += (size_t) (start * t->stride[dim]) * td_dtype_size (t->dtype);
+  v->offset += (size_t) (start * t->stride[dim] / block) * td_dtype_block_bytes (t->dtype);
   return v;
 }
 
@@ -328,9 +340,43 @@ view_span_bytes (const td_tensor *t)
   return (size_t) (last + 1) * td_dtype_size (t->dtype);
 }
 
+/* A block-quantised tensor, which is always read whole (contiguous). */
+static float *
+quantized_to_f32 (const td_tensor *t, td_error *err)
+{
+  int64_t numel = td_tensor_numel (t);
+  size_t nbytes = td_tensor_nbytes (t);
+  if (!td_tensor_is_contiguous (t))
+    {
+      td_error_set (err, TD_ERR_INVALID_ARG, "a %s tensor must be contiguous to be read", td_dtype_name (t->dtype));
+      return NULL;
+    }
+  float *out = malloc ((size_t) (numel > 0 ? numel : 1) * sizeof (float));
+  unsigned char *raw = malloc (nbytes > 0 ? nbytes : 1);
+  if (out == NULL || raw == NULL)
+    {
+      free (out);
+      free (raw);
+      td_error_set (err, TD_ERR_NO_MEMORY, "out of memory reading a tensor back");
+      return NULL;
+    }
+  td_backend *backend = t->buffer->backend;
+  if (nbytes > 0 && backend->vt->read (backend, t->buffer, t->offset, raw, nbytes, err) != TD_OK)
+    {
+      free (out);
+      free (raw);
+      return NULL;
+    }
+  td_convert_to_f32 (out, raw, t->dtype, (size_t) numel);
+  free (raw);
+  return out;
+}
+
 float *
 td_tensor_to_f32 (const td_tensor *t, td_error *err)
 {
+  if (td_dtype_is_quantized (t->dtype))
+    return quantized_to_f32 (t, err);
   int64_t numel = td_tensor_numel (t);
   size_t elem = td_dtype_size (t->dtype);
   size_t span = view_span_bytes (t);

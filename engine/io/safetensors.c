@@ -18,7 +18,7 @@
 /* Names of the format that the engine has no td_dtype for: these files are
  * well-formed, just not usable, so they get TD_ERR_UNSUPPORTED. */
 static const char *const spec_only_dtypes[] = {
-  "U16", "U32", "U64", "F8_E5M2", "F8_E4M3", "F8_E8M0", "F4", "F6_E2M3", "F6_E3M2", "C64",
+  "U16", "U32", "U64", "F8_E8M0", "F4", "F6_E2M3", "F6_E3M2", "C64",
 };
 
 typedef struct mapping {
@@ -44,6 +44,7 @@ st_new (const char *path)
   st->by_name = g_hash_table_new (g_str_hash, g_str_equal);
   st->strings = g_string_chunk_new (4096);
   st->metadata = g_ptr_array_new ();
+  st->absent = g_hash_table_new (g_str_hash, g_str_equal);
   return st;
 }
 
@@ -63,6 +64,7 @@ td_safetensors_close (td_safetensors *st)
   g_array_unref (st->tensors);
   g_hash_table_unref (st->by_name);
   g_ptr_array_unref (st->metadata);
+  g_hash_table_unref (st->absent);
   g_string_chunk_free (st->strings);
   g_free (st->path);
   g_free (st);
@@ -479,6 +481,18 @@ td_safetensors_find (const td_safetensors *st, const char *name)
   return index == 0 ? NULL : &g_array_index (st->tensors, st_tensor, index - 1).info;
 }
 
+const char *
+td_safetensors_absent_shard (const td_safetensors *st, const char *name)
+{
+  return g_hash_table_lookup (st->absent, name);
+}
+
+size_t
+td_safetensors_absent_count (const td_safetensors *st)
+{
+  return g_hash_table_size (st->absent);
+}
+
 const void *
 td_safetensors_data (const td_safetensors *st, const td_safetensors_info *info)
 {
@@ -516,6 +530,13 @@ td_tensor *
 td_safetensors_tensor (td_safetensors *st, const char *name, td_error *err)
 {
   const td_safetensors_info *info = td_safetensors_find (st, name);
+  const char *shard = td_safetensors_absent_shard (st, name);
+  if (info == NULL && shard != NULL)
+    {
+      td_error_set (err, TD_ERR_NOT_FOUND, "%s: tensor '%s' is in %s, which is not in the folder", st->path, name,
+                    shard);
+      return NULL;
+    }
   if (info == NULL)
     {
       td_error_set (err, TD_ERR_NOT_FOUND, "%s: no tensor named '%s'", st->path, name);

@@ -36,13 +36,17 @@ typedef struct td_safetensors_info {
 
 /* One file. Errors: TD_ERR_IO (cannot open/map), TD_ERR_FORMAT (malformed),
  * TD_ERR_LIMIT (header over 100 MB), TD_ERR_UNSUPPORTED (a valid safetensors
- * dtype the engine has no type for, e.g. F8_E4M3). Messages start "PATH: ". */
+ * dtype the engine has no type for, e.g. F8_E8M0). Messages start "PATH: ". */
 td_safetensors *td_safetensors_open (const char *path, td_error *err);
 /* Parses a file image in memory; `name` is used in messages. The caller keeps
  * data alive and unchanged until the handle and every tensor from it are freed. */
 td_safetensors *td_safetensors_open_memory (const void *data, size_t size, const char *name, td_error *err);
 /* A sharded checkpoint: `weight_map` of the index names the shards, which must
- * be plain file names in the index's folder. */
+ * be plain file names in the index's folder. Shards that are not in the folder
+ * are skipped (a component may need only some of them, e.g. BLIP-2's vision
+ * tower): their tensors are absent, td_safetensors_absent_shard names the
+ * missing shard and td_safetensors_tensor says so. At least one shard must be
+ * there; a shard that is there must be valid. */
 td_safetensors *td_safetensors_open_index (const char *index_path, td_error *err);
 /* A model folder: diffusion_pytorch_model.safetensors, model.safetensors, or
  * the .index.json of either. TD_ERR_NOT_FOUND when there is none. */
@@ -60,6 +64,11 @@ size_t td_safetensors_count (const td_safetensors *st);
 const td_safetensors_info *td_safetensors_at (const td_safetensors *st, size_t index);
 /* NULL when there is no such tensor. */
 const td_safetensors_info *td_safetensors_find (const td_safetensors *st, const char *name);
+/* For a tensor of a shard that is not in the folder: that shard's file name;
+ * otherwise NULL. */
+const char *td_safetensors_absent_shard (const td_safetensors *st, const char *name);
+/* Tensors the index names in absent shards. */
+size_t td_safetensors_absent_count (const td_safetensors *st);
 /* The tensor's bytes in the mapping (valid while st is open). */
 const void *td_safetensors_data (const td_safetensors *st, const td_safetensors_info *info);
 

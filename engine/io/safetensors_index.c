@@ -66,15 +66,25 @@ compare_string_ptr (gconstpointer a, gconstpointer b)
   return strcmp (*(const char *const *) a, *(const char *const *) b);
 }
 
-/* Every entry of the weight map must be in the shard it names. */
+/* Every entry of the weight map must be in the shard it names; entries of
+ * absent shards are recorded as absent instead. */
 static td_status
-check_weight_map (td_safetensors *st, GHashTable *map, td_error *err)
+check_weight_map (td_safetensors *st, GHashTable *map, GHashTable *missing_shards, td_error *err)
 {
   GHashTableIter iter;
   gpointer name, file;
   g_hash_table_iter_init (&iter, map);
   while (g_hash_table_iter_next (&iter, &name, &file))
     {
+      if (g_hash_table_contains (missing_shards, file))
+        {
+          if (td_safetensors_find (st, name) != NULL)
+            return td_error_set (err, TD_ERR_FORMAT, "%s: the index puts tensor '%s' in %s, which is absent, but"
+                                 " another shard has it", st->path, (const char *) name, (const char *) file);
+          g_hash_table_insert (st->absent, g_string_chunk_insert_const (st->strings, name),
+                               g_string_chunk_insert_const (st->strings, file));
+          continue;
+        }
       const td_safetensors_info *info = td_safetensors_find (st, name);
       const char *base = info != NULL ? strrchr (info->file, '/') : NULL;
       base = base != NULL ? base + 1 : info != NULL ? info->file : NULL;
@@ -84,6 +94,33 @@ check_weight_map (td_safetensors *st, GHashTable *map, td_error *err)
                              info == NULL ? "no shard has it" : "it is in another shard");
     }
   return TD_OK;
+}
+
+/* Adds the shards that are in the folder; records the names of those that are
+ * not. Fails when none is there. */
+static td_status
+add_present_shards (td_safetensors *st, const char *index_path, GPtrArray *shards, GHashTable *missing_shards,
+                    td_error *err)
+{
+  g_autofree char *folder = g_path_get_dirname (index_path);
+  td_status status = TD_OK;
+  for (guint i = 0; i < shards->len && status == TD_OK; i++)
+    {
+      const char *shard = g_ptr_array_index (shards, i);
+      g_autofree char *shard_path = g_build_filename (folder, shard, NULL);
+      struct stat sb;
+      if (lstat (shard_path, &sb) != 0 && errno == ENOENT)
+        g_hash_table_add (missing_shards, (gpointer) shard);
+      else
+        status = st_add_file (st, shard_path, err);
+    }
+  if (status == TD_OK && g_hash_table_size (missing_shards) == shards->len)
+    {
+      g_autofree char *first = g_build_filename (folder, g_ptr_array_index (shards, 0), NULL);
+      return td_error_set (err, TD_ERR_NOT_FOUND, "%s: none of the %u shards the index names is in the folder"
+                           " (%s: No such file or directory)", index_path, shards->len, first);
+    }
+  return status;
 }
 
 td_safetensors *
@@ -99,6 +136,7 @@ td_safetensors_open_index (const char *index_path, td_error *err)
     return NULL;
 
   GHashTable *map = g_hash_table_new (g_str_hash, g_str_equal);
+  GHashTable *missing_shards = g_hash_table_new (g_str_hash, g_str_equal);
   GPtrArray *shards = g_ptr_array_new ();
   td_safetensors *st = st_new (index_path);
   td_status status = read_weight_map (index_path, root, map, shards, err);
@@ -106,21 +144,15 @@ td_safetensors_open_index (const char *index_path, td_error *err)
     {
       /* Open shards in name order so "the first shard's metadata" is well defined. */
       g_ptr_array_sort (shards, compare_string_ptr);
-      char *folder = g_path_get_dirname (index_path);
-      for (guint i = 0; i < shards->len && status == TD_OK; i++)
-        {
-          char *shard_path = g_build_filename (folder, g_ptr_array_index (shards, i), NULL);
-          status = st_add_file (st, shard_path, err);
-          g_free (shard_path);
-        }
-      g_free (folder);
+      status = add_present_shards (st, index_path, shards, missing_shards, err);
     }
   if (status == TD_OK)
     status = st_finish (st, err);
   if (status == TD_OK)
-    status = check_weight_map (st, map, err);
+    status = check_weight_map (st, map, missing_shards, err);
 
   g_hash_table_unref (map);
+  g_hash_table_unref (missing_shards);
   g_ptr_array_unref (shards);
   json_node_unref (root);
   if (status != TD_OK)

@@ -22,6 +22,9 @@ struct td_safetensors {
   GHashTable *by_name;  /* name → index + 1 */
   GStringChunk *strings;
   GPtrArray *metadata;  /* key, value, key, value … (strings in `strings`), sorted by key */
+  /* Sharded checkpoints: tensor name → the shard the index puts it in, for
+   * shards that are not in the folder (strings in `strings`). */
+  GHashTable *absent;
 };
 
 td_safetensors *st_new (const char *path);

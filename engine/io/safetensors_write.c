@@ -42,6 +42,9 @@ check_entry (const char *path, const td_safetensors_entry *e, td_error *err)
     return td_error_set (err, TD_ERR_INVALID_ARG, "%s: a tensor name is empty, not UTF-8 or reserved", path);
   if ((unsigned) e->dtype >= TD_DTYPE_COUNT)
     return td_error_set (err, TD_ERR_INVALID_ARG, "%s: tensor '%s' has an invalid dtype", path, e->name);
+  if (td_dtype_is_quantized (e->dtype))
+    return td_error_set (err, TD_ERR_INVALID_ARG, "%s: tensor '%s' is of the block type %s, which safetensors cannot"
+                         " hold", path, e->name, td_dtype_name (e->dtype));
   if (e->ndim < 0 || e->ndim > TD_SAFETENSORS_MAX_DIMS || (e->ndim > 0 && e->shape == NULL)
       || !td_shape_numel (e->ndim, e->shape, &numel) || (uint64_t) numel > SIZE_MAX / td_dtype_size (e->dtype))
     return td_error_set (err, TD_ERR_INVALID_ARG, "%s: tensor '%s' has an invalid shape", path, e->name);

@@ -60,6 +60,46 @@ out:
   return st;
 }
 
+/* dims[i] of a tensor, or −1 when it is missing. */
+static int64_t
+dim_of (td_weights *w, const char *name, int i)
+{
+  td_error ignored = { 0 };
+  const td_tensor *t = td_weights_has (w, name) ? td_weights_get_host (w, name, &ignored) : NULL;
+  return t != NULL && i < t->ndim ? t->shape[i] : -1;
+}
+
+/* A single file without config.json (ComfyUI's clip_l.safetensors): sizes from the
+ * shapes; what shapes cannot tell is CLIP-L's (OpenAI CLIP: 64-wide heads,
+ * quick_gelu, eps 1e-5, pooling at the highest id, i.e. the end token). */
+static td_status
+infer_config (td_clip_text_config *c, td_weights *w, td_error *err)
+{
+  const char *path = td_weights_path (w);
+  int64_t vocab = dim_of (w, "embeddings.token_embedding.weight", 0);
+  int64_t hidden = dim_of (w, "embeddings.token_embedding.weight", 1);
+  int64_t positions = dim_of (w, "embeddings.position_embedding.weight", 0);
+  int64_t intermediate = dim_of (w, "encoder.layers.0.mlp.fc1.weight", 0);
+  int layers = 0;
+  char name[96];
+  for (; layers < 1024; layers++)
+    {
+      snprintf (name, sizeof name, "encoder.layers.%d.self_attn.q_proj.weight", layers);
+      if (!td_weights_has (w, name))
+        break;
+    }
+  if (vocab < 1 || vocab > 1 << 24 || hidden < 64 || hidden > 1 << 16 || hidden % 64 != 0 || positions < 1
+      || positions > 1 << 16 || intermediate < 1 || intermediate > 1 << 18 || layers == 0)
+    return td_error_set (err, TD_ERR_FORMAT, "%s: not a CLIP text model with 64-wide heads (text_model.embeddings.*,"
+                         " encoder.layers.N.*)", path);
+  *c = (td_clip_text_config) {
+    .vocab_size = (int) vocab, .hidden_size = (int) hidden, .intermediate_size = (int) intermediate,
+    .num_heads = (int) (hidden / 64), .num_layers = layers, .max_positions = (int) positions,
+    .eos_token_id = 2, .eps = 1e-5f, .activation = TD_UNARY_QUICK_GELU,
+  };
+  return TD_OK;
+}
+
 /* Every tensor the forward pass reads, with its shape, before any is used. */
 static td_status
 check_weights (td_weights *w, const td_clip_text_config *c, td_error *err)
@@ -95,13 +135,16 @@ td_clip_text_load (const char *dir, td_backend *backend, td_error *err)
       return NULL;
     }
   model->backend = backend != NULL ? backend : td_backend_host ();
-  if (read_config (&model->config, dir, err) != TD_OK)
+  bool single_file = g_file_test (dir, G_FILE_TEST_IS_REGULAR);
+  if (!single_file && read_config (&model->config, dir, err) != TD_OK)
     goto fail;
   model->weights = td_weights_open (dir, backend, err);
   if (model->weights == NULL)
     goto fail;
   /* FLUX's text_encoder is a CLIPTextModel saved with the "text_model." prefix. */
   td_weights_add_prefix (model->weights, "text_model.");
+  if (single_file && infer_config (&model->config, model->weights, err) != TD_OK)
+    goto fail;
   if (check_weights (model->weights, &model->config, err) != TD_OK)
     goto fail;
   return model;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "models/flux_vae_bfl.h"
 #include "models/layers.h"
 #include "models/model_config.h"
 
@@ -98,9 +99,20 @@ expect_mid_block (td_weights *w, const td_vae_config *c, td_error *err, const ch
     return TD_OK;
   static const char *const projections[4] = { "to_q", "to_k", "to_v", "to_out.0" };
   for (int i = 0; i < 4; i++)
-    if ((st = td_weights_expect_linear (w, err, channels, channels, true, "%s.mid_block.attentions.0.%s", part,
-                                        projections[i])))
-      return st;
+    {
+      /* BFL's single file stores these as 1×1 convs [C, C, 1, 1]. */
+      char name[160];
+      snprintf (name, sizeof name, "%s.mid_block.attentions.0.%s.weight", part, projections[i]);
+      const td_tensor *stored = td_weights_has (w, name) ? td_weights_get_host (w, name, NULL) : NULL;
+      if (stored != NULL && stored->ndim == 4)
+        st = td_weights_expect_conv (w, err, channels, channels, 1, true, "%s.mid_block.attentions.0.%s", part,
+                                     projections[i]);
+      else
+        st = td_weights_expect_linear (w, err, channels, channels, true, "%s.mid_block.attentions.0.%s", part,
+                                       projections[i]);
+      if (st != TD_OK)
+        return st;
+    }
   return td_weights_expect_norm (w, err, channels, true, "%s.mid_block.attentions.0.group_norm", part);
 }
 
@@ -172,6 +184,21 @@ td_flux_vae_load (const char *dir, td_backend *backend, td_error *err)
       return NULL;
     }
   vae->backend = backend != NULL ? backend : td_backend_host ();
+  if (g_file_test (dir, G_FILE_TEST_IS_REGULAR))
+    {
+      /* BFL's single file (ae.safetensors): no config.json, BFL key names. */
+      bool ok = (vae->weights = td_weights_open (dir, backend, err)) != NULL
+                && td_flux_vae_bfl_config (vae->weights, &vae->config, err) == TD_OK;
+      if (ok)
+        td_weights_set_rename (vae->weights, td_flux_vae_bfl_name, &vae->config);
+      if (!ok || check_weights (vae->weights, &vae->config, err) != TD_OK)
+        {
+          td_error_prefix (err, "loading the VAE from %s", dir);
+          td_flux_vae_free (vae);
+          return NULL;
+        }
+      return vae;
+    }
   if (read_config (&vae->config, dir, err) != TD_OK || (vae->weights = td_weights_open (dir, backend, err)) == NULL
       || check_weights (vae->weights, &vae->config, err) != TD_OK)
     {
@@ -272,6 +299,30 @@ resnet (td_flux_vae *vae, td_layer_ctx *ctx, td_tensor *x, const char *prefix)
 }
 
 /* Single-head self-attention over the H·W positions, plus the residual. */
+/* A linear layer whose weight may be stored as a 1×1 conv [out, in, 1, 1] (BFL's layout). */
+static td_tensor *
+attention_linear (td_layer_ctx *ctx, const td_tensor *x, const char *prefix)
+{
+  if (!td_layer_ok (ctx) || x == NULL)
+    return NULL;
+  char name[200];
+  snprintf (name, sizeof name, "%s.weight", prefix);
+  const td_tensor *w = td_weights_get (ctx->weights, name, ctx->err);
+  if (w == NULL)
+    {
+      td_layer_fail (ctx, ctx->err != NULL ? ctx->err->status : TD_ERR_NOT_FOUND);
+      return NULL;
+    }
+  if (w->ndim != 4 || w->shape[2] != 1 || w->shape[3] != 1)
+    return td_layer_linear (ctx, x, prefix);
+  const int64_t matrix[2] = { w->shape[0], w->shape[1] };
+  td_tensor *view = td_layer_reshape (ctx, w, 2, matrix);
+  snprintf (name, sizeof name, "%s.bias", prefix);
+  td_tensor *y = td_layer_linear_w (ctx, x, view, td_weights_get_optional (ctx->weights, name));
+  td_tensor_free (view);
+  return y;
+}
+
 static td_tensor *
 attention (td_flux_vae *vae, td_layer_ctx *ctx, td_tensor *x, const char *prefix)
 {
@@ -297,7 +348,7 @@ attention (td_flux_vae *vae, td_layer_ctx *ctx, td_tensor *x, const char *prefix
   for (int i = 0; i < 3; i++)
     {
       snprintf (name, sizeof name, "%s.%s", prefix, names[i]);
-      td_tensor *p = td_layer_linear (ctx, tokens, name);
+      td_tensor *p = attention_linear (ctx, tokens, name);
       qkv[i] = td_layer_reshape (ctx, p, 4, heads);
       td_tensor_free (p);
     }
@@ -309,7 +360,7 @@ attention (td_flux_vae *vae, td_layer_ctx *ctx, td_tensor *x, const char *prefix
   td_tensor *attended_flat = td_layer_reshape (ctx, attended, 3, token_shape);
   td_tensor_free (attended);
   snprintf (name, sizeof name, "%s.to_out.0", prefix);
-  td_tensor *projected = td_layer_linear (ctx, attended_flat, name);
+  td_tensor *projected = attention_linear (ctx, attended_flat, name);
   td_tensor_free (attended_flat);
 
   /* [1, HW, C] → [1, C, H, W] */

@@ -22,6 +22,8 @@ typedef struct td_vae_config {
 
 typedef struct td_flux_vae td_flux_vae;
 
+/* dir: diffusers' vae/ folder (config.json and weights), or BFL's single file
+ * ae.safetensors (see flux_vae_bfl.h). */
 td_flux_vae *td_flux_vae_load (const char *dir, td_backend *backend, td_error *err);
 /* A VAE over weights in diffusers key layout, without a config.json; takes ownership of weights. */
 td_flux_vae *td_flux_vae_new_from_config (const td_vae_config *config, td_weights *weights, td_error *err);

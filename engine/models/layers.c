@@ -1,6 +1,8 @@
 #include "models/layers.h"
 
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 void
 td_layer_fail (td_layer_ctx *ctx, td_status status)
@@ -155,6 +157,33 @@ td_layer_linear_w (td_layer_ctx *ctx, const td_tensor *x, const td_tensor *w, co
   return y;
 }
 
+/* fp8 checkpoints as ComfyUI writes them store W/s in fp8 with the per-tensor
+ * scale s as prefix.scale_weight; returns 1 when there is none. */
+static bool
+fp8_scale (td_layer_ctx *ctx, const td_tensor *w, const char *prefix, float *scale)
+{
+  *scale = 1.0f;
+  char name[512];
+  snprintf (name, sizeof name, "%s.scale_weight", prefix);
+  if ((w->dtype != TD_F8_E4M3 && w->dtype != TD_F8_E5M2) || !td_weights_has (ctx->weights, name))
+    return true;
+  const td_tensor *s = td_weights_get_host (ctx->weights, name, ctx->err);
+  if (s == NULL)
+    return check (ctx, ctx->err->status);
+  if (td_tensor_numel (s) != 1 || !td_dtype_is_float (s->dtype))
+    return check (ctx, td_error_set (ctx->err, TD_ERR_FORMAT, "%s: '%s' should be one float, the weight's scale",
+                                     td_weights_path (ctx->weights), name));
+  float *value = td_tensor_to_f32 (s, ctx->err);
+  if (value == NULL)
+    return check (ctx, ctx->err->status);
+  *scale = value[0];
+  free (value);
+  if (!isfinite (*scale))
+    return check (ctx, td_error_set (ctx->err, TD_ERR_FORMAT, "%s: '%s' is not a finite number",
+                                     td_weights_path (ctx->weights), name));
+  return true;
+}
+
 td_tensor *
 td_layer_linear (td_layer_ctx *ctx, const td_tensor *x, const char *prefix)
 {
@@ -162,9 +191,20 @@ td_layer_linear (td_layer_ctx *ctx, const td_tensor *x, const char *prefix)
     return NULL;
   const int64_t w_shape[2] = { TD_ANY, x->shape[x->ndim - 1] };
   const td_tensor *w = weight (ctx, prefix, ".weight", 2, w_shape);
-  if (w == NULL)
+  float scale;
+  if (w == NULL || !fp8_scale (ctx, w, prefix, &scale))
     return NULL;
-  return td_layer_linear_w (ctx, x, w, vector (ctx, prefix, ".bias", w->shape[0], false));
+  const td_tensor *b = vector (ctx, prefix, ".bias", w->shape[0], false);
+  if (scale == 1.0f)
+    return td_layer_linear_w (ctx, x, w, b);
+  /* x · (s·W)ᵀ + b = s · (x · Wᵀ) + b */
+  td_tensor *y = td_layer_linear_w (ctx, x, w, NULL);
+  if (y != NULL && !check (ctx, td_scale (ctx->backend, y, y, scale, 0.0f, ctx->err)))
+    {
+      td_tensor_free (y);
+      return NULL;
+    }
+  return b != NULL ? td_layer_add_ (ctx, y, b) : y;
 }
 
 td_tensor *

@@ -74,6 +74,47 @@ out:
   return st;
 }
 
+static int64_t
+dim_of (td_weights *w, const char *name, int i)
+{
+  td_error ignored = { 0 };
+  const td_tensor *t = td_weights_has (w, name) ? td_weights_get_host (w, name, &ignored) : NULL;
+  return t != NULL && i < t->ndim ? t->shape[i] : -1;
+}
+
+/* A single file without config.json (ComfyUI's t5xxl_fp16.safetensors): sizes from
+ * the shapes (heads from the relative attention bias); what shapes cannot tell is
+ * T5 v1.1's (max distance 128, eps 1e-6, gelu_new in the gated feed-forward). */
+static td_status
+infer_config (td_t5_config *c, td_weights *w, td_error *err)
+{
+  const char *path = td_weights_path (w);
+  int64_t vocab = dim_of (w, "shared.weight", 0), d_model = dim_of (w, "shared.weight", 1);
+  const char *bias = "encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight";
+  int64_t buckets = dim_of (w, bias, 0), heads = dim_of (w, bias, 1);
+  int64_t inner = dim_of (w, "encoder.block.0.layer.0.SelfAttention.q.weight", 0);
+  bool gated = td_weights_has (w, "encoder.block.0.layer.1.DenseReluDense.wi_0.weight");
+  int64_t d_ff = dim_of (w, gated ? "encoder.block.0.layer.1.DenseReluDense.wi_0.weight"
+                                  : "encoder.block.0.layer.1.DenseReluDense.wi.weight", 0);
+  int layers = 0;
+  char name[96];
+  for (; layers < 1024; layers++)
+    {
+      snprintf (name, sizeof name, "encoder.block.%d.layer.0.SelfAttention.q.weight", layers);
+      if (!td_weights_has (w, name))
+        break;
+    }
+  if (vocab < 1 || vocab > 1 << 24 || d_model < 1 || d_model > 1 << 16 || buckets < 2 || buckets > 1024
+      || heads < 1 || heads > 1024 || inner < heads || inner % heads != 0 || d_ff < 1 || d_ff > 1 << 18 || layers == 0)
+    return td_error_set (err, TD_ERR_FORMAT, "%s: not a T5 encoder (shared.weight, encoder.block.N.*)", path);
+  *c = (td_t5_config) {
+    .vocab_size = (int) vocab, .d_model = (int) d_model, .d_kv = (int) (inner / heads), .d_ff = (int) d_ff,
+    .num_heads = (int) heads, .num_layers = layers, .num_buckets = (int) buckets, .max_distance = 128,
+    .eps = 1e-6f, .gated = gated, .activation = gated ? TD_UNARY_GELU_TANH : TD_UNARY_RELU,
+  };
+  return TD_OK;
+}
+
 /* Every tensor the forward pass reads, with its shape, before any is used. */
 static td_status
 check_weights (td_weights *w, const td_t5_config *c, td_error *err)
@@ -119,10 +160,13 @@ td_t5_encoder_load (const char *dir, td_backend *backend, td_error *err)
       return NULL;
     }
   encoder->backend = backend != NULL ? backend : td_backend_host ();
-  if (read_config (&encoder->config, dir, err) != TD_OK)
+  bool single_file = g_file_test (dir, G_FILE_TEST_IS_REGULAR);
+  if (!single_file && read_config (&encoder->config, dir, err) != TD_OK)
     goto fail;
   encoder->weights = td_weights_open (dir, backend, err);
   if (encoder->weights == NULL)
+    goto fail;
+  if (single_file && infer_config (&encoder->config, encoder->weights, err) != TD_OK)
     goto fail;
 
   if (check_weights (encoder->weights, &encoder->config, err) != TD_OK)

@@ -2,7 +2,8 @@
  * decoder for SD/FLUX latents at about 1% of the VAE's cost, used for live previews.
  *
  * Checkpoints are the published `<name>_encoder.pth` / `<name>_decoder.pth` (or
- * .safetensors) with nn.Sequential index keys ("0.weight", "1.conv.0.weight" …).
+ * .safetensors) with nn.Sequential index keys ("0.weight", "1.conv.0.weight" …),
+ * or diffusers' AutoencoderTiny file holding both.
  * The variant is read from the weights: latent channels (4 TAESD, 16 TAEF1/TAESD3,
  * 32 TAEF2) and whether the mid blocks carry FLUX.2's GroupNorm pooling
  * ("N.pool.*"). The 32× TAESANA variant is not supported.
@@ -21,8 +22,15 @@ typedef struct td_taesd td_taesd;
 
 /* Either path may be NULL (a decoder alone serves previews), not both. */
 td_taesd *td_taesd_load (const char *encoder_path, const char *decoder_path, td_backend *backend, td_error *err);
-/* The folder's one *_encoder.{pth,safetensors} and *_decoder.{pth,safetensors}
- * (either may be missing, not both). */
+/* diffusers' AutoencoderTiny file (madebyollin/taef1 on Hugging Face): encoder and
+ * decoder in one diffusion_pytorch_model.safetensors, "encoder.layers.N.*" with
+ * taesd.py's indices and "decoder.layers.N.*" one lower (its clamp is in code, not
+ * a module). The weights are the same; diffusers' wrapper only rescales images to
+ * [−1, 1], which this engine does not. Either half may be missing, not both. */
+td_taesd *td_taesd_load_diffusers (const char *path, td_backend *backend, td_error *err);
+/* A folder: diffusion_pytorch_model.safetensors (see td_taesd_load_diffusers), else
+ * its one *_encoder.{pth,safetensors} and *_decoder.{pth,safetensors} (either may
+ * be missing, not both). */
 td_taesd *td_taesd_load_dir (const char *dir, td_backend *backend, td_error *err);
 void td_taesd_free (td_taesd *taesd);
 

@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 
+#include "io/gguf.h"
 #include "io/pth.h"
 #include "io/safetensors.h"
 #include "models/weights_random.h"
@@ -12,12 +13,15 @@ struct td_weights {
   /* Exactly one source: */
   td_safetensors *checkpoint; /* safetensors file, index or folder */
   td_pth *pth;                /* a PyTorch file (.pth/.pt/.bin), read without running it */
+  td_gguf *gguf;              /* a GGUF file: tensors keep their stored (block) types */
   GHashTable *pth_names;      /* name (owned by pth) → its td_tensor view */
   td_random_weights *random;  /* declared tensors with made-up values (benchmarks) */
   td_backend *backend;
   GHashTable *on_backend; /* resolved name → td_tensor* on the backend */
   GHashTable *on_host;    /* resolved name → td_tensor* host view */
   GPtrArray *prefixes;
+  td_weights_rename_fn rename; /* another layout's name for a wanted one, or NULL */
+  void *rename_data;
 };
 
 static void
@@ -51,11 +55,51 @@ open_pth (const char *path, td_backend *backend, td_error *err)
   return weights;
 }
 
+/* A model folder holding no safetensors checkpoint but exactly one .gguf
+ * file (a quantised copy of the model) names that file. */
+static char *
+single_gguf_in (const char *dir)
+{
+  static const char *const checkpoints[] = { "model.safetensors", "diffusion_pytorch_model.safetensors",
+                                             "model.safetensors.index.json",
+                                             "diffusion_pytorch_model.safetensors.index.json" };
+  for (size_t i = 0; i < G_N_ELEMENTS (checkpoints); i++)
+    {
+      g_autofree char *p = g_build_filename (dir, checkpoints[i], NULL);
+      if (g_file_test (p, G_FILE_TEST_EXISTS))
+        return NULL;
+    }
+  GDir *folder = g_dir_open (dir, 0, NULL);
+  char *found = NULL;
+  int count = 0;
+  const char *name;
+  while (folder != NULL && (name = g_dir_read_name (folder)) != NULL)
+    if (g_str_has_suffix (name, ".gguf") && count++ == 0)
+      found = g_build_filename (dir, name, NULL);
+  if (folder != NULL)
+    g_dir_close (folder);
+  if (count != 1)
+    g_clear_pointer (&found, g_free);
+  return found;
+}
+
 td_weights *
 td_weights_open (const char *path, td_backend *backend, td_error *err)
 {
   if (td_pth_is_pth_path (path))
     return open_pth (path, backend, err);
+  g_autofree char *gguf_in_dir = g_file_test (path, G_FILE_TEST_IS_DIR) ? single_gguf_in (path) : NULL;
+  if (gguf_in_dir != NULL)
+    path = gguf_in_dir;
+  if (td_gguf_file_is_gguf (path))
+    {
+      td_gguf *gguf = td_gguf_open (path, err);
+      if (gguf == NULL)
+        return NULL;
+      td_weights *weights = weights_new (backend);
+      weights->gguf = gguf;
+      return weights;
+    }
   td_safetensors *checkpoint = td_safetensors_open_any (path, err);
   if (checkpoint == NULL)
     return NULL;
@@ -105,6 +149,7 @@ td_weights_free (td_weights *weights)
   if (weights->pth_names != NULL)
     g_hash_table_unref (weights->pth_names);
   td_pth_close (weights->pth);
+  td_gguf_close (weights->gguf);
   td_random_weights_free (weights->random);
   g_free (weights);
 }
@@ -115,11 +160,20 @@ td_weights_add_prefix (td_weights *weights, const char *prefix)
   g_ptr_array_add (weights->prefixes, g_strdup (prefix));
 }
 
+void
+td_weights_set_rename (td_weights *weights, td_weights_rename_fn rename, void *user_data)
+{
+  weights->rename = rename;
+  weights->rename_data = user_data;
+}
+
 const char *
 td_weights_path (const td_weights *weights)
 {
   if (weights->random != NULL)
     return "(random weights)";
+  if (weights->gguf != NULL)
+    return td_gguf_path (weights->gguf);
   return weights->pth != NULL ? td_pth_path (weights->pth) : td_safetensors_path (weights->checkpoint);
 }
 
@@ -143,6 +197,7 @@ typedef struct stored {
   const td_safetensors_info *info;
   const td_random_spec *spec;
   const td_tensor *pth_view;
+  const td_gguf_tensor_info *gguf_info;
 } stored;
 
 static bool
@@ -153,7 +208,7 @@ find_stored (td_weights *weights, const char *name, stored *out)
       const td_random_spec *spec = td_random_weights_find (weights->random, name);
       if (spec == NULL)
         return false;
-      *out = (stored) { spec->name, spec->ndim, spec->shape, NULL, spec, NULL };
+      *out = (stored) { spec->name, spec->ndim, spec->shape, NULL, spec, NULL, NULL };
       return true;
     }
   if (weights->pth != NULL)
@@ -162,13 +217,21 @@ find_stored (td_weights *weights, const char *name, stored *out)
       if (!g_hash_table_lookup_extended (weights->pth_names, name, &key, &value))
         return false;
       const td_tensor *view = value;
-      *out = (stored) { key, view->ndim, view->shape, NULL, NULL, view };
+      *out = (stored) { key, view->ndim, view->shape, NULL, NULL, view, NULL };
+      return true;
+    }
+  if (weights->gguf != NULL)
+    {
+      const td_gguf_tensor_info *t = td_gguf_find_tensor (weights->gguf, name);
+      if (t == NULL)
+        return false;
+      *out = (stored) { t->name, t->ndim, t->shape, NULL, NULL, NULL, t };
       return true;
     }
   const td_safetensors_info *info = td_safetensors_find (weights->checkpoint, name);
   if (info == NULL)
     return false;
-  *out = (stored) { info->name, info->ndim, info->shape, info, NULL, NULL };
+  *out = (stored) { info->name, info->ndim, info->shape, info, NULL, NULL, NULL };
   return true;
 }
 
@@ -182,6 +245,9 @@ resolve (td_weights *weights, const char *name, stored *out)
       g_autofree char *prefixed = g_strconcat (g_ptr_array_index (weights->prefixes, i), name, NULL);
       found = find_stored (weights, prefixed, out);
     }
+  char renamed[256];
+  if (!found && weights->rename != NULL && weights->rename (name, renamed, sizeof renamed, weights->rename_data))
+    found = find_stored (weights, renamed, out);
   return found;
 }
 
@@ -200,6 +266,8 @@ read_stored (td_weights *weights, const stored *s, td_error *err)
     return td_random_weights_generate (weights->random, s->spec, err);
   if (s->pth_view != NULL)
     return td_pth_tensor_contiguous (weights->pth, s->name, err); /* torch may store strided views */
+  if (s->gguf_info != NULL)
+    return td_gguf_tensor_of (weights->gguf, s->gguf_info, err);
   return td_safetensors_tensor_of (weights->checkpoint, s->info, err);
 }
 
@@ -216,6 +284,26 @@ host_view (td_weights *weights, const stored *s, td_error *err)
   return view;
 }
 
+/* "no tensor", or which absent shard of a sharded checkpoint holds it. */
+static td_status
+missing_tensor (td_weights *weights, const char *name, td_error *err)
+{
+  const char *shard = NULL;
+  if (weights->checkpoint != NULL)
+    {
+      shard = td_safetensors_absent_shard (weights->checkpoint, name);
+      for (guint i = 0; shard == NULL && i < weights->prefixes->len; i++)
+        {
+          g_autofree char *prefixed = g_strconcat (g_ptr_array_index (weights->prefixes, i), name, NULL);
+          shard = td_safetensors_absent_shard (weights->checkpoint, prefixed);
+        }
+    }
+  if (shard != NULL)
+    return td_error_set (err, TD_ERR_NOT_FOUND, "%s: tensor '%s' is in %s, which is not in the folder",
+                         td_weights_path (weights), name, shard);
+  return td_error_set (err, TD_ERR_NOT_FOUND, "%s: no tensor '%s'", td_weights_path (weights), name);
+}
+
 static td_status check_dtype (td_weights *weights, const stored *s, td_error *err);
 
 static const td_tensor *
@@ -225,7 +313,7 @@ lookup (td_weights *weights, const char *name, bool required, td_error *err)
   if (!resolve (weights, name, &info))
     {
       if (required)
-        td_error_set (err, TD_ERR_NOT_FOUND, "%s: no tensor '%s'", td_weights_path (weights), name);
+        missing_tensor (weights, name, err);
       return NULL;
     }
   if (check_dtype (weights, &info, err) != TD_OK)
@@ -286,7 +374,7 @@ td_weights_get_host (td_weights *weights, const char *name, td_error *err)
   stored info;
   if (!resolve (weights, name, &info))
     {
-      td_error_set (err, TD_ERR_NOT_FOUND, "%s: no tensor '%s'", td_weights_path (weights), name);
+      missing_tensor (weights, name, err);
       return NULL;
     }
   if (check_dtype (weights, &info, err) != TD_OK)
@@ -315,7 +403,10 @@ is_weight_dtype (td_dtype dtype)
 static td_status
 check_dtype (td_weights *weights, const stored *s, td_error *err)
 {
-  td_dtype dtype = s->info != NULL ? s->info->dtype : s->spec != NULL ? s->spec->dtype : s->pth_view->dtype;
+  td_dtype dtype = s->info != NULL       ? s->info->dtype
+                   : s->spec != NULL      ? s->spec->dtype
+                   : s->gguf_info != NULL ? s->gguf_info->dtype
+                                          : s->pth_view->dtype;
   if (!is_weight_dtype (dtype))
     return td_error_set (err, TD_ERR_FORMAT, "%s: tensor '%s' has dtype %s, not a floating-point weight",
                          td_weights_path (weights), s->name, td_dtype_name (dtype));
@@ -340,7 +431,7 @@ td_weights_expect (td_weights *weights, const char *name, int ndim, const int64_
 {
   stored info;
   if (!resolve (weights, name, &info))
-    return td_error_set (err, TD_ERR_NOT_FOUND, "%s: no tensor '%s'", td_weights_path (weights), name);
+    return missing_tensor (weights, name, err);
   td_status st = check_dtype (weights, &info, err);
   if (st != TD_OK)
     return st;

@@ -30,6 +30,11 @@ void td_weights_declared_size (const td_weights *weights, int64_t *elements, int
  * for CLIP checkpoints saved from CLIPTextModel vs CLIPTextModelWithProjection. */
 void td_weights_add_prefix (td_weights *weights, const char *prefix);
 
+/* Tried last: writes the name a tensor has in another key layout (BFL's VAE
+ * names for diffusers' ones) into `stored`; false when it has none there. */
+typedef bool (*td_weights_rename_fn) (const char *name, char *stored, size_t size, void *user_data);
+void td_weights_set_rename (td_weights *weights, td_weights_rename_fn rename, void *user_data);
+
 bool td_weights_has (td_weights *weights, const char *name);
 /* The tensor on the weights' backend; NULL and err ("PATH: no tensor 'name'") when missing. */
 const td_tensor *td_weights_get (td_weights *weights, const char *name, td_error *err);

@@ -63,7 +63,7 @@ static const td_catalog_component qwen2_vl = {
   .repo = "Qwen/Qwen2-VL-7B-Instruct",
   .revision = "main",
   .globs = qwen2_vl_globs,
-  .approx_bytes = 16 * GB,
+  .approx_bytes = 16600 * GB / 1000,
 };
 
 static const char *const blip2_globs[] = {
@@ -84,8 +84,8 @@ static const td_catalog_component blip2_vision = {
   .approx_bytes = 10 * GB,
 };
 
-/* The aligner checkpoints' folder inside Mifucius/ThinkDiff is not pinned
- * down here: the root is tried first, then any folder. */
+/* The official configs load release/thinkdiff_{lvlm,clip}.pth from
+ * Mifucius/ThinkDiff; the root is tried first, then any folder. */
 static const char *const lvlm_aligner_one_of[] = {
   "thinkdiff_lvlm.pth|**/thinkdiff_lvlm.pth",
   NULL,
@@ -114,10 +114,14 @@ static const td_catalog_component clip_aligner = {
   .approx_bytes = GB / 8,
 };
 
-/* TAEF1 preview decoder and encoder: safetensors preferred, .pth otherwise. */
+/* TAEF1 preview decoder and encoder. On Hugging Face the repository is diffusers'
+ * AutoencoderTiny: one diffusion_pytorch_model.safetensors holds both (both rules
+ * pick it, once). The split taef1_{decoder,encoder} files of the GitHub repository
+ * are taken when a mirror has those instead. */
 static const char *const taef1_one_of[] = {
-  "taef1_decoder.safetensors|taef1_decoder.pth",
-  "taef1_encoder.safetensors|taef1_encoder.pth",
+  "diffusion_pytorch_model.safetensors|taef1_decoder.safetensors|taef1_decoder.pth",
+  "diffusion_pytorch_model.safetensors|taef1_encoder.safetensors|taef1_encoder.pth",
+  "config.json|diffusion_pytorch_model.safetensors|taef1_decoder.safetensors|taef1_decoder.pth",
   NULL,
 };
 

@@ -21,6 +21,16 @@ td_hf_cache_dir (void)
   const char *home = g_getenv ("HF_HOME");
   if (home != NULL && home[0] != '\0')
     return g_build_filename (home, "hub", NULL);
+  /* In the Flatpak sandbox $XDG_CACHE_HOME is the app's own cache; the host's
+   * (granted read-only: --filesystem=xdg-cache/huggingface:ro) keeps its path. */
+  const char *flatpak_id = g_getenv ("FLATPAK_ID");
+  if (flatpak_id != NULL && flatpak_id[0] != '\0')
+    {
+      const char *host_cache = g_getenv ("HOST_XDG_CACHE_HOME");
+      if (host_cache != NULL && g_path_is_absolute (host_cache))
+        return g_build_filename (host_cache, "huggingface", "hub", NULL);
+      return g_build_filename (g_get_home_dir (), ".cache", "huggingface", "hub", NULL);
+    }
   return g_build_filename (g_get_user_cache_dir (), "huggingface", "hub", NULL);
 }
 

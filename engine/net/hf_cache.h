@@ -11,7 +11,9 @@
 #include "net/hub_listing.h"
 
 /* $HF_HUB_CACHE, $HUGGINGFACE_HUB_CACHE, $HF_HOME/hub, else
- * $XDG_CACHE_HOME/huggingface/hub (~/.cache/huggingface/hub). */
+ * $XDG_CACHE_HOME/huggingface/hub (~/.cache/huggingface/hub). Inside the Flatpak
+ * ($FLATPAK_ID set) the host's: $HOST_XDG_CACHE_HOME/huggingface/hub, else
+ * ~/.cache/huggingface/hub, which the manifest grants read-only. */
 char *td_hf_cache_dir (void);
 
 /* Looks file up in the cache. Returns TD_OK with *real_path set (the blob,

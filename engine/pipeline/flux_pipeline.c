@@ -11,11 +11,12 @@
 #include "models/flux_vae_tiles.h"
 #include "models/layers.h"
 #include "pipeline/flow_scheduler.h"
+#include "pipeline/flux_files.h"
 #include "models/taesd.h"
 #include "pipeline/latent_preview.h"
 
 struct td_flux_pipeline {
-  char *dir;
+  td_flux_files files;
   td_backend *backend;
   td_flow_schedule_config schedule_config;
   td_flux_dit *transformer; /* loaded for denoising, freed before decoding */
@@ -27,20 +28,16 @@ struct td_flux_pipeline {
 td_flux_pipeline *
 td_flux_pipeline_new (const char *dir, td_backend *backend, td_error *err)
 {
-  g_autofree char *index = g_build_filename (dir, "model_index.json", NULL);
-  if (!g_file_test (index, G_FILE_TEST_IS_REGULAR))
-    {
-      td_error_set (err, TD_ERR_NOT_FOUND, "%s: no model_index.json (expected a FLUX folder in diffusers layout)", dir);
-      return NULL;
-    }
+  td_flux_files files;
+  if (td_flux_files_find (dir, &files, err) != TD_OK)
+    return NULL;
   td_flux_pipeline *pipeline = g_new0 (td_flux_pipeline, 1);
-  pipeline->dir = g_strdup (dir);
+  pipeline->files = files;
   pipeline->backend = backend;
   pipeline->vae_tiling = td_vae_tiling_default ();
-  g_autofree char *scheduler = g_build_filename (dir, "scheduler", "scheduler_config.json", NULL);
   pipeline->schedule_config = td_flow_schedule_config_default ();
-  if (g_file_test (scheduler, G_FILE_TEST_EXISTS)
-      && td_flow_schedule_config_load (scheduler, &pipeline->schedule_config, err) != TD_OK)
+  if (files.scheduler_config != NULL
+      && td_flow_schedule_config_load (files.scheduler_config, &pipeline->schedule_config, err) != TD_OK)
     {
       td_flux_pipeline_free (pipeline);
       return NULL;
@@ -56,7 +53,7 @@ td_flux_pipeline_free (td_flux_pipeline *pipeline)
   td_flux_dit_free (pipeline->transformer);
   td_flux_vae_free (pipeline->vae);
   td_taesd_free (pipeline->preview_decoder);
-  g_free (pipeline->dir);
+  td_flux_files_clear (&pipeline->files);
   g_free (pipeline);
 }
 
@@ -312,8 +309,7 @@ td_flux_pipeline_generate (td_flux_pipeline *pipeline, const td_tensor *prompt_e
                            const td_flux_callbacks *callbacks, td_tensor **image, td_error *err)
 {
   *image = NULL;
-  g_autofree char *transformer_dir = g_build_filename (pipeline->dir, "transformer", NULL);
-  g_autofree char *vae_dir = g_build_filename (pipeline->dir, "vae", NULL);
+  const char *transformer_dir = pipeline->files.transformer, *vae_dir = pipeline->files.vae;
   stage (callbacks, "loading the VAE");
   if (pipeline->vae == NULL && (pipeline->vae = td_flux_vae_load (vae_dir, pipeline->backend, err)) == NULL)
     return err ? err->status : TD_ERR_IO;

@@ -3,6 +3,8 @@
 #include <glib.h>
 #include <string.h>
 
+#include "pipeline/flux_files.h"
+
 static const struct {
   const char *title;
   const char *bundle;
@@ -101,7 +103,7 @@ td_model_paths_find (const char *root, td_model_paths *paths, td_error *err)
     return td_error_set (err, TD_ERR_NOT_FOUND, "%s: the models folder does not exist", root);
 
   g_autofree char *root_index = child (root, "model_index.json");
-  if (g_file_test (root_index, G_FILE_TEST_IS_REGULAR))
+  if (g_file_test (root_index, G_FILE_TEST_IS_REGULAR) || td_flux_files_is_single_file_set (root))
     paths->path[TD_PART_FLUX] = g_strdup (root);
   else if ((paths->path[TD_PART_FLUX] = folder_with (root, "flux-dev", "model_index.json")) == NULL)
     paths->path[TD_PART_FLUX] = folder_with (root, "flux-schnell", "model_index.json");
@@ -116,7 +118,8 @@ td_model_paths_find (const char *root, td_model_paths *paths, td_error *err)
     paths->path[TD_PART_TAEF1] = g_steal_pointer (&taef1);
 
   static const char *const expected[TD_PART_COUNT] = {
-    [TD_PART_FLUX] = "no flux-dev/ or flux-schnell/ folder with model_index.json",
+    [TD_PART_FLUX] = "no flux-dev/ or flux-schnell/ folder with model_index.json, and no ComfyUI-style"
+                     " flux1-*.safetensors",
     [TD_PART_QWEN2VL] = "no qwen2-vl-7b-instruct/ folder with config.json",
     [TD_PART_BLIP2_VISION] = "no blip2-vision/ folder with config.json",
     [TD_PART_ALIGNER_LVLM] = "no thinkdiff_lvlm*.pth under thinkdiff-lvlm/",

@@ -8,7 +8,10 @@
  *   blip2-vision/                BLIP-2 (config.json, the shards with vision_model.*)
  *   thinkdiff-lvlm/, thinkdiff-clip/   the aligners (*.pth or *.safetensors, any depth)
  *   taef1/                       the tiny preview decoder
- * A folder that itself holds model_index.json is taken as the FLUX folder. */
+ * A folder that itself holds model_index.json is taken as the FLUX folder, and so is
+ * one holding FLUX as single files (ComfyUI's models/ tree or one folder of
+ * flux1-*.safetensors, ae.safetensors, clip_l.safetensors, t5xxl_*.safetensors; see
+ * flux_files.h); the other parts are then looked for in the same folder. */
 #pragma once
 
 #include <stdbool.h>

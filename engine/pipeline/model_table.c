@@ -16,6 +16,7 @@ extern const td_verify_component td_verify_taesd;
 extern const td_verify_component td_verify_qwen2vl;
 extern const td_verify_component td_verify_thinkdiff_lvlm;
 extern const td_verify_component td_verify_thinkdiff_clip;
+extern const td_verify_component td_verify_gguf_matmul;
 
 /* The demo writers that need no tokenizers, with the table's signature. */
 static td_status
@@ -66,12 +67,16 @@ static const td_model_entry lvlm_aligner = {
   "thinkdiff-lvlm", "thinkdiff_lvlm", IO_FILES ("io.safetensors", "single.safetensors"),
   COMPONENTS (&td_verify_thinkdiff_lvlm), write_lvlm_aligner,
 };
+/* Quantised GGUF weights: dequantisation and the matmul over every type. */
+static const td_model_entry gguf = {
+  "gguf", "gguf", IO_FILES ("types_ref.safetensors"), COMPONENTS (&td_verify_gguf_matmul), NULL,
+};
 static const td_model_entry taesd = {
   "taesd", "taef2", NULL, COMPONENTS (&td_verify_taesd), NULL,
 };
 
 const td_model_entry *const td_model_table[] = {
-  &flux, &t5, &clip_text, &blip2_vision, &clip_aligner, &qwen2vl, &lvlm_aligner, &taesd, NULL,
+  &flux, &t5, &clip_text, &blip2_vision, &clip_aligner, &qwen2vl, &lvlm_aligner, &taesd, &gguf, NULL,
 };
 
 const char *const *

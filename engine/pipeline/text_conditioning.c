@@ -5,10 +5,11 @@
 
 #include "models/clip_text.h"
 #include "models/t5_encoder.h"
+#include "pipeline/flux_files.h"
 #include "text/tokenizer.h"
 
 struct td_text_encoders {
-  char *dir;
+  td_flux_files files;
   td_backend *backend;
   td_tokenizer *t5_tokenizer;
   td_tokenizer *clip_tokenizer;
@@ -19,13 +20,14 @@ struct td_text_encoders {
 td_text_encoders *
 td_text_encoders_new (const char *flux_dir, td_backend *backend, td_error *err)
 {
+  td_flux_files files;
+  if (td_flux_files_find (flux_dir, &files, err) != TD_OK)
+    return NULL;
   td_text_encoders *encoders = g_new0 (td_text_encoders, 1);
-  encoders->dir = g_strdup (flux_dir);
+  encoders->files = files;
   encoders->backend = backend;
-  g_autofree char *t5_path = g_build_filename (flux_dir, "tokenizer_2", NULL);
-  g_autofree char *clip_path = g_build_filename (flux_dir, "tokenizer", NULL);
-  if (td_tokenizer_load (t5_path, &encoders->t5_tokenizer, err) != TD_OK
-      || td_tokenizer_load (clip_path, &encoders->clip_tokenizer, err) != TD_OK)
+  if (td_tokenizer_load (files.t5_tokenizer, &encoders->t5_tokenizer, err) != TD_OK
+      || td_tokenizer_load (files.clip_tokenizer, &encoders->clip_tokenizer, err) != TD_OK)
     {
       td_text_encoders_free (encoders);
       return NULL;
@@ -57,7 +59,7 @@ td_text_encoders_free (td_text_encoders *encoders)
   td_text_encoders_release (encoders);
   td_tokenizer_free (encoders->t5_tokenizer);
   td_tokenizer_free (encoders->clip_tokenizer);
-  g_free (encoders->dir);
+  td_flux_files_clear (&encoders->files);
   g_free (encoders);
 }
 
@@ -71,8 +73,7 @@ td_text_encode_t5 (td_text_encoders *encoders, const char *text, int max_length,
     }
   if (encoders->t5 == NULL)
     {
-      g_autofree char *dir = g_build_filename (encoders->dir, "text_encoder_2", NULL);
-      if ((encoders->t5 = td_t5_encoder_load (dir, encoders->backend, err)) == NULL)
+      if ((encoders->t5 = td_t5_encoder_load (encoders->files.t5, encoders->backend, err)) == NULL)
         return NULL;
     }
   int32_t *ids = g_new (int32_t, max_length);
@@ -90,8 +91,7 @@ td_text_encode_clip_pooled (td_text_encoders *encoders, const char *text, int32_
 {
   if (encoders->clip == NULL)
     {
-      g_autofree char *dir = g_build_filename (encoders->dir, "text_encoder", NULL);
-      if ((encoders->clip = td_clip_text_load (dir, encoders->backend, err)) == NULL)
+      if ((encoders->clip = td_clip_text_load (encoders->files.clip, encoders->backend, err)) == NULL)
         return NULL;
     }
   int32_t ids[TD_CLIP_MAX_LENGTH];

@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Checks the Flatpak manifest against the project's sandbox policy.
 
-Files reach the app through portals, so no filesystem access is granted;
-the GPU comes through --device=dri; the network is allowed because models
-are downloaded in the app. Prints TAP.
+Files reach the app through portals, so the only filesystem access granted
+is read-only access to the Hugging Face cache (models already downloaded by
+huggingface_hub are linked instead of fetched again); the GPU comes through
+--device=dri; the network is allowed because models are downloaded in the
+app. Prints TAP.
 """
 import json
 import sys
@@ -15,6 +17,8 @@ REQUIRED_ARGS = {
     "--share=ipc",
     "--share=network",  # in-app model downloads
 }
+# The one filesystem grant: huggingface_hub's cache, read-only.
+ALLOWED_FILESYSTEMS = {"xdg-cache/huggingface:ro"}
 # Filesystem grants that would bypass the portals.
 FORBIDDEN_FILESYSTEMS = ("home", "host", "host-os", "host-etc", "~")
 SUSPICIOUS = ("TODO", "FIXME", "placeholder", "XXXX", "0000000000")
@@ -43,6 +47,9 @@ def main(path):
     grants = [a.split("=", 1)[1] for a in args if a.startswith("--filesystem=")]
     bad = [g for g in grants if g.split(":")[0].rstrip("/").split("/")[0] in FORBIDDEN_FILESYSTEMS]
     check("no home or host filesystem access", not bad, " ".join(bad))
+    extra = [g for g in grants if g not in ALLOWED_FILESYSTEMS]
+    check("only the Hugging Face cache, read-only", not extra, " ".join(extra))
+    check("the Hugging Face cache is granted", "xdg-cache/huggingface:ro" in grants)
     check("no plain X11 socket", "--socket=x11" not in args)
     check("no blanket device access", "--device=all" not in args)
     check("no duplicated finish-args", len(args) == len(set(args)))

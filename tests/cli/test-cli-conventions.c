@@ -8,7 +8,7 @@
 #include "text/tokenizer.h"
 
 static const char *const commands[] = {
-  "devices", "inspect", "generate", "make-demo-models", "verify", "tokenize", "bench", "models", "convert",
+  "devices", "inspect", "generate", "make-demo-models", "verify", "tokenize", "bench", "models", "convert", "quantize",
   "bench-models",
 };
 

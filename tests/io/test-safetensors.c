@@ -3,6 +3,7 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "io/safetensors.h"
 
@@ -51,17 +52,17 @@ test_round_trip (void)
   /* One tensor of every dtype (odd sizes so 1- and 2-byte types leave the
    * running offset unaligned unless the writer orders them), a 0-dim scalar
    * and a zero-size tensor. */
-  enum { N = TD_DTYPE_COUNT + 2 };
+  enum { PLAIN = TD_Q4_0, N = PLAIN + 2 }; /* the block types (from Q4_0 on) have no safetensors form */
   td_safetensors_entry entries[N];
   int64_t shapes[N][3];
   char names[N][32];
   uint8_t *data[N];
   for (int i = 0; i < N; i++)
     {
-      td_dtype dtype = i < TD_DTYPE_COUNT ? (td_dtype) i : i == TD_DTYPE_COUNT ? TD_F32 : TD_BF16;
-      int ndim = i < TD_DTYPE_COUNT ? 2 : i == TD_DTYPE_COUNT ? 0 : 3;
-      shapes[i][0] = i < TD_DTYPE_COUNT ? 3 : 4;
-      shapes[i][1] = i < TD_DTYPE_COUNT ? 1 + i % 3 : 0;
+      td_dtype dtype = i < PLAIN ? (td_dtype) i : i == PLAIN ? TD_F32 : TD_BF16;
+      int ndim = i < PLAIN ? 2 : i == PLAIN ? 0 : 3;
+      shapes[i][0] = i < PLAIN ? 3 : 4;
+      shapes[i][1] = i < PLAIN ? 1 + i % 3 : 0;
       shapes[i][2] = 5;
       int64_t numel = 1;
       for (int d = 0; d < ndim; d++)
@@ -442,6 +443,74 @@ test_sharded (void)
   g_free (dir);
 }
 
+/* BLIP-2 flan-t5-xxl as `models pull clip` leaves it: the index names five
+ * shards, only the one holding vision_model.* is in the folder. */
+static void
+test_sharded_absent (void)
+{
+  char *dir = make_temp_dir ();
+  td_error err = { 0 };
+  write_shard (dir, "model-00001-of-00005.safetensors", "vision_model.embeddings.weight", 5.0f);
+  char *index = write_index (dir, "{\"metadata\": {\"total_size\": 40}, \"weight_map\": {"
+                                  "\"vision_model.embeddings.weight\": \"model-00001-of-00005.safetensors\","
+                                  "\"language_model.shared.weight\": \"model-00002-of-00005.safetensors\","
+                                  "\"language_model.encoder.weight\": \"model-00003-of-00005.safetensors\","
+                                  "\"language_model.decoder.weight\": \"model-00004-of-00005.safetensors\","
+                                  "\"language_model.lm_head.weight\": \"model-00005-of-00005.safetensors\"}}");
+  td_safetensors *st = td_safetensors_open_dir (dir, &err);
+  g_assert_nonnull (st);
+  g_assert_cmpuint (td_safetensors_file_count (st), ==, 1);
+  g_assert_cmpuint (td_safetensors_count (st), ==, 1);
+  g_assert_cmpuint (td_safetensors_absent_count (st), ==, 4);
+  g_assert_null (td_safetensors_absent_shard (st, "vision_model.embeddings.weight"));
+  g_assert_cmpstr (td_safetensors_absent_shard (st, "language_model.encoder.weight"), ==,
+                   "model-00003-of-00005.safetensors");
+  td_tensor *v = td_safetensors_tensor (st, "vision_model.embeddings.weight", &err);
+  g_assert_nonnull (v);
+  float *vf = td_tensor_to_f32 (v, &err);
+  g_assert_cmpfloat (vf[1], ==, 6.0f);
+  free (vf);
+  td_tensor_free (v);
+  g_assert_null (td_safetensors_tensor (st, "language_model.decoder.weight", &err));
+  g_assert_cmpint (err.status, ==, TD_ERR_NOT_FOUND);
+  g_assert_nonnull (strstr (err.message, "'language_model.decoder.weight' is in model-00004-of-00005.safetensors, "
+                                         "which is not in the folder"));
+  g_assert_null (td_safetensors_tensor (st, "nowhere", &err));
+  g_assert_nonnull (strstr (err.message, "no tensor named 'nowhere'"));
+  td_safetensors_close (st);
+
+  /* A shard that is there must be valid, even when others are absent. */
+  char *bad = g_build_filename (dir, "model-00002-of-00005.safetensors", NULL);
+  g_assert_true (g_file_set_contents (bad, "not safetensors", -1, NULL));
+  g_assert_null (td_safetensors_open_index (index, &err));
+  g_assert_cmpint (err.status, ==, TD_ERR_LIMIT); /* the first 8 bytes read as a huge header length */
+  g_assert_nonnull (strstr (err.message, "model-00002-of-00005.safetensors"));
+  g_unlink (bad);
+  /* A dangling link is not "absent": it is a broken download. */
+  g_assert_cmpint (symlink ("/nonexistent/blob", bad), ==, 0);
+  g_assert_null (td_safetensors_open_index (index, &err));
+  g_assert_nonnull (strstr (err.message, "model-00002-of-00005.safetensors"));
+  g_unlink (bad);
+  g_free (bad);
+
+  /* A tensor the index puts in an absent shard must not turn up in a present one. */
+  write_shard (dir, "model-00001-of-00005.safetensors", "language_model.shared.weight", 1.0f);
+  g_assert_null (td_safetensors_open_index (index, &err));
+  g_assert_cmpint (err.status, ==, TD_ERR_FORMAT);
+
+  /* No shard there at all. */
+  char *first = g_build_filename (dir, "model-00001-of-00005.safetensors", NULL);
+  g_unlink (first);
+  g_free (first);
+  g_assert_null (td_safetensors_open_index (index, &err));
+  g_assert_cmpint (err.status, ==, TD_ERR_NOT_FOUND);
+  g_assert_nonnull (strstr (err.message, "none of the 5 shards"));
+
+  g_free (index);
+  remove_dir (dir);
+  g_free (dir);
+}
+
 /* A write cancelled before it starts, or from the progress of another thread
  * while writing, leaves neither the file nor its temporary file behind. */
 static volatile int write_cancel;
@@ -505,6 +574,7 @@ main (int argc, char **argv)
   g_test_add_func ("/safetensors/bad-corpus", test_bad_corpus);
   g_test_add_func ("/safetensors/missing-and-folder", test_missing_and_folder);
   g_test_add_func ("/safetensors/sharded", test_sharded);
+  g_test_add_func ("/safetensors/sharded-absent", test_sharded_absent);
   g_test_add_func ("/safetensors/write-cancelled", test_write_cancelled);
   return g_test_run ();
 }

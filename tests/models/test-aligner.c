@@ -8,6 +8,7 @@
 #include "io/pth.h"
 #include "io/safetensors.h"
 #include "models/aligner.h"
+#include "pipeline/model_paths.h"
 #include "pipeline/verify.h"
 
 static char *
@@ -99,6 +100,41 @@ test_safetensors_aligner (void)
 }
 
 static void
+test_training_checkpoint_in_release (void)
+{
+  /* Mifucius/ThinkDiff keeps the aligners under release/ as training checkpoints
+   * (weights under "model", next to optimizer, config, scaler, epoch); the file is
+   * made by tests/io-pth/gen_training_checkpoint.py from the golden weights. */
+  td_error err = { 0 };
+  g_autofree char *fixture = g_build_filename (g_getenv ("TD_TEST_DATA"), "pth", "thinkdiff_clip_training.pth", NULL);
+  td_pth *pth = td_pth_open (fixture, &err);
+  if (pth == NULL)
+    g_error ("%s", err.message);
+  g_assert_cmpstr (td_pth_dict_key (pth), ==, "model");
+  g_assert_cmpuint (td_pth_count (pth), ==, 5); /* the optimizer's moments are not weights */
+  td_pth_close (pth);
+
+  g_autofree char *root = g_dir_make_tmp ("td-models-XXXXXX", NULL);
+  g_autofree char *release = g_build_filename (root, "thinkdiff-clip", "release", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (release, 0755), ==, 0);
+  g_autofree char *path = g_build_filename (release, "thinkdiff_clip.pth", NULL);
+  g_autofree char *bytes = NULL;
+  gsize len = 0;
+  g_assert_true (g_file_get_contents (fixture, &bytes, &len, NULL));
+  g_assert_true (g_file_set_contents (path, bytes, (gssize) len, NULL));
+  td_model_paths paths;
+  g_assert_cmpint (td_model_paths_find (root, &paths, &err), ==, TD_OK);
+  g_assert_cmpstr (paths.path[TD_PART_ALIGNER_CLIP], ==, path);
+  check_against (paths.path[TD_PART_ALIGNER_CLIP], "blip2_vision/io.safetensors", "downsampled", 48, 1e-4);
+  td_model_paths_clear (&paths);
+  g_remove (path);
+  g_rmdir (release);
+  g_autofree char *component = g_path_get_dirname (release);
+  g_rmdir (component);
+  g_rmdir (root);
+}
+
+static void
 test_missing_weights (void)
 {
   td_error err = { 0 };
@@ -114,6 +150,7 @@ main (int argc, char **argv)
   g_test_add_func ("/aligner/clip", test_clip_aligner);
   g_test_add_func ("/aligner/lvlm", test_lvlm_aligner);
   g_test_add_func ("/aligner/safetensors", test_safetensors_aligner);
+  g_test_add_func ("/aligner/training-checkpoint-in-release", test_training_checkpoint_in_release);
   g_test_add_func ("/aligner/not-an-aligner", test_missing_weights);
   return g_test_run ();
 }

@@ -173,6 +173,108 @@ test_taef1_layout (void)
   g_rmdir (tmp);
 }
 
+/* Appends the tensors of a taesd.py checkpoint renamed as diffusers' AutoencoderTiny
+ * stores them: "<prefix><N + shift>.<rest>". Names are kept alive in `names`. */
+static void
+add_renamed (GArray *entries, GPtrArray *names, const td_pth *pth, const char *prefix, int shift)
+{
+  for (size_t i = 0; i < td_pth_count (pth); i++)
+    {
+      const char *name = td_pth_name_at (pth, i);
+      const td_tensor *t = td_pth_at (pth, i);
+      char *rest = NULL;
+      long index = strtol (name, &rest, 10);
+      g_assert_true (rest != name && *rest == '.');
+      char *renamed = g_strdup_printf ("%s%ld%s", prefix, index + shift, rest);
+      g_ptr_array_add (names, renamed);
+      td_safetensors_entry e = { renamed, t->dtype, t->ndim, t->shape, td_tensor_host_data (t), td_tensor_nbytes (t) };
+      g_array_append_val (entries, e);
+    }
+}
+
+static void
+assert_same_tensor (const td_tensor *a, const td_tensor *b)
+{
+  td_error err = { 0 };
+  g_assert_true (td_tensor_same_shape (a, b));
+  float *x = td_tensor_to_f32 (a, &err), *y = td_tensor_to_f32 (b, &err);
+  for (int64_t i = 0; i < td_tensor_numel (a); i++)
+    g_assert_cmpfloat (x[i], ==, y[i]);
+  free (x);
+  free (y);
+}
+
+static void
+test_diffusers_layout (void)
+{
+  /* madebyollin/taef1 on Hugging Face is one AutoencoderTiny file: the TAEF2 .pth
+   * pair renamed into that layout must load and compute exactly as the .pth pair. */
+  td_error err = { 0 };
+  g_autofree char *dir = taef2_dir ();
+  g_autofree char *enc_path = g_build_filename (dir, "taef2_encoder.pth", NULL);
+  g_autofree char *dec_path = g_build_filename (dir, "taef2_decoder.pth", NULL);
+  td_pth *enc = td_pth_open (enc_path, &err), *dec = td_pth_open (dec_path, &err);
+  g_assert_nonnull (enc);
+  g_assert_nonnull (dec);
+  GArray *entries = g_array_new (FALSE, TRUE, sizeof (td_safetensors_entry));
+  GPtrArray *names = g_ptr_array_new_with_free_func (g_free);
+  add_renamed (entries, names, enc, "encoder.layers.", 0);
+  add_renamed (entries, names, dec, "decoder.layers.", -1); /* taesd.py's index 0 is the clamp */
+  g_autofree char *tmp = g_dir_make_tmp ("td-taesd-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (tmp, "diffusion_pytorch_model.safetensors", NULL);
+  g_assert_cmpint (td_safetensors_write (path, (td_safetensors_entry *) entries->data, entries->len, NULL, &err), ==,
+                   TD_OK);
+  g_array_unref (entries);
+  g_ptr_array_unref (names);
+  td_pth_close (enc);
+  td_pth_close (dec);
+  td_safetensors *written = td_safetensors_open (path, &err);
+  g_assert_nonnull (td_safetensors_find (written, "decoder.layers.0.weight"));
+  g_assert_nonnull (td_safetensors_find (written, "encoder.layers.14.weight"));
+  g_assert_null (td_safetensors_find (written, "decoder.layers.19.weight"));
+  td_safetensors_close (written);
+
+  td_taesd *from_pth = td_taesd_load_dir (dir, NULL, &err);
+  g_assert_nonnull (from_pth);
+  td_taesd *from_diffusers = td_taesd_load_dir (tmp, NULL, &err);
+  if (from_diffusers == NULL)
+    g_error ("%s", err.message);
+  g_assert_cmpint (td_taesd_latent_channels (from_diffusers), ==, 32);
+  g_assert_true (td_taesd_has_midblock_norm (from_diffusers));
+  /* A small image (odd 8× multiples) keeps this quick; parity with the golden is test-golden-parity's. */
+  const int64_t image_shape[4] = { 1, 3, 24, 40 };
+  td_tensor *image = td_tensor_new (NULL, TD_F32, 4, image_shape, &err);
+  float *pixels = td_tensor_host_data (image);
+  for (int64_t i = 0; i < td_tensor_numel (image); i++)
+    pixels[i] = (float) ((i * 37) % 101) / 100.0f;
+  td_tensor *want_latent = td_taesd_encode (from_pth, image, &err);
+  td_tensor *got_latent = td_taesd_encode (from_diffusers, image, &err);
+  g_assert_nonnull (got_latent);
+  assert_same_tensor (want_latent, got_latent);
+  td_tensor *want_image = td_taesd_decode (from_pth, want_latent, &err);
+  td_tensor *got_image = td_taesd_decode (from_diffusers, want_latent, &err);
+  g_assert_nonnull (got_image);
+  assert_same_tensor (want_image, got_image);
+  td_tensor_free (want_image);
+  td_tensor_free (got_image);
+  td_tensor_free (want_latent);
+  td_tensor_free (got_latent);
+  td_tensor_free (image);
+  td_taesd_free (from_pth);
+  td_taesd_free (from_diffusers);
+
+  /* A diffusers file of something else is refused with its path. */
+  const int64_t shape[1] = { 4 };
+  const float values[4] = { 0 };
+  td_safetensors_entry other = { "conv_in.weight", TD_F32, 1, shape, values, sizeof values };
+  g_assert_cmpint (td_safetensors_write (path, &other, 1, NULL, &err), ==, TD_OK);
+  g_assert_null (td_taesd_load_dir (tmp, NULL, &err));
+  g_assert_cmpint (err.status, ==, TD_ERR_FORMAT);
+  g_assert_nonnull (strstr (err.message, "not an AutoencoderTiny"));
+  g_remove (path);
+  g_rmdir (tmp);
+}
+
 static void
 test_not_taesd (void)
 {
@@ -190,6 +292,7 @@ main (int argc, char **argv)
   g_test_add_func ("/taesd/round-trip-psnr", test_round_trip_psnr);
   g_test_add_func ("/taesd/preview-rgb", test_preview_rgb);
   g_test_add_func ("/taesd/taef1-layout", test_taef1_layout);
+  g_test_add_func ("/taesd/diffusers-layout", test_diffusers_layout);
   g_test_add_func ("/taesd/not-taesd", test_not_taesd);
   return g_test_run ();
 }

@@ -13,6 +13,7 @@ typedef struct {
   body_mode mode;
   char *sha256;
   char *git_sha1;
+  uint64_t declared_size; /* the size listed; 0: the content's */
   unsigned served;   /* CDN responses so far */
 } served_file;
 
@@ -132,11 +133,12 @@ append_entry (GString *json, served_file *f)
 {
   if (json->len > 1)
     g_string_append_c (json, ',');
-  g_string_append_printf (json, "{\"type\":\"file\",\"path\":\"%s\",\"size\":%zu,\"oid\":\"%s\"",
-                          f->path, g_bytes_get_size (f->content), f->git_sha1);
+  uint64_t size = f->declared_size ? f->declared_size : g_bytes_get_size (f->content);
+  g_string_append_printf (json, "{\"type\":\"file\",\"path\":\"%s\",\"size\":%" G_GUINT64_FORMAT ",\"oid\":\"%s\"",
+                          f->path, size, f->git_sha1);
   if (f->lfs)
-    g_string_append_printf (json, ",\"lfs\":{\"oid\":\"%s\",\"size\":%zu,\"pointerSize\":134}",
-                            f->sha256, g_bytes_get_size (f->content));
+    g_string_append_printf (json, ",\"lfs\":{\"oid\":\"%s\",\"size\":%" G_GUINT64_FORMAT ",\"pointerSize\":134}",
+                            f->sha256, size);
   g_string_append_c (json, '}');
 }
 
@@ -544,6 +546,22 @@ hub_server_add_file (hub_server *s, const char *repo, const char *path, GBytes *
   f->git_sha1 = git_blob_sha1_hex (content);
   g_mutex_lock (&s->lock);
   g_ptr_array_add (s->files, f);
+  g_mutex_unlock (&s->lock);
+}
+
+void
+hub_server_declare_size (hub_server *s, const char *repo, const char *path, uint64_t size)
+{
+  g_mutex_lock (&s->lock);
+  served_file *found = NULL;
+  for (guint i = 0; i < s->files->len && found == NULL; i++)
+    {
+      served_file *f = g_ptr_array_index (s->files, i);
+      if (strcmp (f->repo, repo) == 0 && strcmp (f->path, path) == 0)
+        found = f;
+    }
+  g_assert_nonnull (found);
+  found->declared_size = size;
   g_mutex_unlock (&s->lock);
 }
 

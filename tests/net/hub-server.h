@@ -5,6 +5,7 @@
 
 #include <glib.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 typedef enum {
   BODY_NORMAL,
@@ -27,6 +28,9 @@ void hub_server_add_repo (hub_server *server, const char *repo, const char *toke
 void hub_server_add_file (hub_server *server, const char *repo, const char *path,
                           GBytes *content, bool lfs, body_mode mode);
 void hub_server_set_mode (hub_server *server, const char *repo, const char *path, body_mode mode);
+/* Lists path with this size (a real repository's) while serving its content;
+ * a download of it then fails verification, so only plans may use it. */
+void hub_server_declare_size (hub_server *server, const char *repo, const char *path, uint64_t size);
 /* Replaces the generated listing of repo with raw JSON. */
 void hub_server_set_raw_listing (hub_server *server, const char *repo, const char *json);
 /* Entries per listing page (pagination with Link headers); default 2. */

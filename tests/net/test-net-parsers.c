@@ -253,7 +253,16 @@ test_select_aligners_and_taef1 (void)
                                 "taef1_encoder.pth", "taef1_encoder.safetensors", NULL };
   g_autofree char *t = select_joined ("taef1", taef1, &st);
   g_assert_cmpint (st, ==, TD_OK);
-  g_assert_cmpstr (t, ==, "taef1_decoder.safetensors taef1_encoder.safetensors");
+  g_assert_cmpstr (t, ==, "diffusion_pytorch_model.safetensors config.json");
+  /* Hugging Face's listing: diffusers' AutoencoderTiny only. */
+  const char *const taef1_hf[] = { ".gitattributes", "README.md", "config.json",
+                                   "diffusion_pytorch_model.safetensors", NULL };
+  g_autofree char *t_hf = select_joined ("taef1", taef1_hf, &st);
+  g_assert_cmpint (st, ==, TD_OK);
+  g_assert_cmpstr (t_hf, ==, "diffusion_pytorch_model.safetensors config.json");
+  const char *const taef1_split[] = { "taef1_decoder.safetensors", "taef1_encoder.safetensors", NULL };
+  g_autofree char *t_split = select_joined ("taef1", taef1_split, &st);
+  g_assert_cmpstr (t_split, ==, "taef1_decoder.safetensors taef1_encoder.safetensors");
   const char *const taef1_pth[] = { "taef1_decoder.pth", "taef1_encoder.pth", NULL };
   g_autofree char *t2 = select_joined ("taef1", taef1_pth, &st);
   g_assert_cmpstr (t2, ==, "taef1_decoder.pth taef1_encoder.pth");
@@ -382,6 +391,21 @@ test_hf_cache_dir_env (void)
   g_unsetenv ("HF_HOME");
   g_autofree char *c = td_hf_cache_dir ();
   g_assert_true (g_str_has_suffix (c, "/huggingface/hub"));
+
+  /* In the Flatpak: the host's cache, not the sandbox's $XDG_CACHE_HOME. */
+  g_setenv ("FLATPAK_ID", "io.github.thinkdiff.Studio", TRUE);
+  g_setenv ("HOST_XDG_CACHE_HOME", "/home/u/.host-cache", TRUE);
+  g_autofree char *d = td_hf_cache_dir ();
+  g_assert_cmpstr (d, ==, "/home/u/.host-cache/huggingface/hub");
+  g_unsetenv ("HOST_XDG_CACHE_HOME");
+  g_autofree char *e = td_hf_cache_dir ();
+  g_autofree char *want = g_build_filename (g_get_home_dir (), ".cache", "huggingface", "hub", NULL);
+  g_assert_cmpstr (e, ==, want);
+  g_setenv ("HF_HOME", "/y/hf-home", TRUE); /* an explicit setting still wins */
+  g_autofree char *f = td_hf_cache_dir ();
+  g_assert_cmpstr (f, ==, "/y/hf-home/hub");
+  g_unsetenv ("HF_HOME");
+  g_unsetenv ("FLATPAK_ID");
 }
 
 int

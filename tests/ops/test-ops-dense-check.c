@@ -31,7 +31,7 @@ test_matmul (void)
   assert_invalid (td_matmul (test_backend, y, x, w_bad_k, NULL, &err), err, "matmul: x [3, 5] and w [7, 4] disagree on K");
   assert_invalid (td_matmul (test_backend, y_bad, x, w, NULL, &err), err, "matmul: y is [3, 6] but should be [3, 7]");
   assert_invalid (td_matmul (test_backend, y, x, w, bias_bad, &err), err, "bias [6] should be [7]");
-  assert_invalid (td_matmul (test_backend, y, x, w_i32, NULL, &err), err, "w must be f32, f16 or bf16, not i32");
+  assert_invalid (td_matmul (test_backend, y, x, w_i32, NULL, &err), err, "w must be f32, f16, bf16, fp8 or a ggml block type, not i32");
   assert_invalid (td_matmul (test_backend, y, x_f16, w, NULL, &err), err, "x must be f32, not f16");
   assert_invalid (td_matmul (test_backend, y, x_view, w, NULL, &err), err, "must be contiguous");
   const int64_t y3[] = { 2, 3, 7 };

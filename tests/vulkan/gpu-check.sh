@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Validates the cooperative-matrix matmul (TD_VULKAN_COOPMAT=1) on a real GPU in
-# one run: the device listing, the Vulkan op and memory-lifetime tests with the
+# one run: the device listing, the Vulkan op, matmul-family and memory-lifetime tests with the
 # fast path on (the coopmat test's hardware case must run, not skip), and
 # `thinkdiff bench ops` on the tiled kernel and on cooperative matrices.
 #
@@ -17,7 +17,8 @@ if command -v meson >/dev/null && command -v ninja >/dev/null; then
     meson setup "$build" --buildtype=release || exit 1
   fi
   ninja -C "$build" engine/cli/thinkdiff tests/vulkan/test-vulkan-coopmat tests/vulkan/test-vulkan-ops-dense \
-    tests/vulkan/test-vulkan-ops-spatial tests/vulkan/test-vulkan-device tests/vulkan/test-vulkan-lifetime || exit 1
+    tests/vulkan/test-vulkan-ops-spatial tests/vulkan/test-vulkan-device tests/vulkan/test-vulkan-lifetime \
+    tests/vulkan/test-vulkan-matmul-family || exit 1
 fi
 cli=$build/engine/cli/thinkdiff
 [ -x "$cli" ] || { echo "gpu-check: no $cli (build first)"; exit 1; }
@@ -35,7 +36,8 @@ fi
 export G_DEBUG=fatal-warnings TD_SHARED_DIR=$PWD/../shared TD_TEST_DATA=$PWD/tests/data
 export TD_BUILD_DIR=$build TD_CLI=$cli TD_VULKAN_VALIDATION=1
 status=0
-for t in test-vulkan-coopmat test-vulkan-ops-dense test-vulkan-ops-spatial test-vulkan-device test-vulkan-lifetime; do
+for t in test-vulkan-coopmat test-vulkan-ops-dense test-vulkan-ops-spatial test-vulkan-device test-vulkan-lifetime \
+  test-vulkan-matmul-family; do
   echo "== $t (TD_VULKAN_COOPMAT=1)"
   log=$(TD_VULKAN_COOPMAT=1 "$build/tests/vulkan/$t" 2>&1)
   rc=$?

@@ -1,8 +1,8 @@
 /* matmul.c — y[..., M, N] = x[..., M, K] · wᵀ + bias, the CPU reference.
  *
  * The weight is [N, K] (one matrix for every row of x) or [B, N, K] (one per batch,
- * B = product of x's leading dims); it is read in its stored dtype (f32, f16, bf16)
- * and everything accumulates in f32.
+ * B = product of x's leading dims); it is read in its stored dtype (f32, f16, bf16,
+ * fp8, or a ggml block type decoded by core/quant.c) and everything accumulates in f32.
  *
  * Work is cut into tiles (batch, block of weight rows, block of x rows). A task converts
  * its block of weight rows to f32 once and reuses it for every x row of the tile; the
@@ -114,7 +114,6 @@ static void
 matmul_tiles (void *data, int64_t begin, int64_t end)
 {
   matmul_job *job = data;
-  size_t w_elem = td_dtype_size (job->w_dtype);
   float *w_f32 = NULL;
   int64_t converted = -1; /* which (batch, n block) w_f32 holds */
 
@@ -144,7 +143,10 @@ matmul_tiles (void *data, int64_t begin, int64_t end)
         {
           if (converted != weight_block)
             {
-              td_convert_to_f32 (w_f32, (const unsigned char *) job->w + (size_t) w_start * w_elem, job->w_dtype,
+              /* Rows hold whole blocks (the op check), so w_start falls on a block boundary. */
+              size_t w_offset = 0;
+              td_dtype_nbytes (job->w_dtype, w_start, &w_offset);
+              td_convert_to_f32 (w_f32, (const unsigned char *) job->w + w_offset, job->w_dtype,
                                  (size_t) (nw * job->k));
               converted = weight_block;
             }

@@ -3,6 +3,7 @@
 #include "backend/vulkan/vulkan_ops.h"
 
 #include "backend/vulkan/vulkan_coopmat.h"
+#include "backend/vulkan/vulkan_matmul.h"
 
 #include <assert.h>
 #include <stdio.h>
@@ -10,7 +11,11 @@
 
 #include "../../../shaders/push_constants.h"
 
-static_assert (PC_DTYPE_F32 == TD_F32 && PC_DTYPE_F16 == TD_F16 && PC_DTYPE_BF16 == TD_BF16 && PC_DTYPE_I32 == TD_I32,
+static_assert (PC_DTYPE_F32 == TD_F32 && PC_DTYPE_F16 == TD_F16 && PC_DTYPE_BF16 == TD_BF16 && PC_DTYPE_I32 == TD_I32
+                 && PC_DTYPE_F8_E4M3 == TD_F8_E4M3 && PC_DTYPE_F8_E5M2 == TD_F8_E5M2 && PC_DTYPE_Q4_0 == TD_Q4_0
+                 && PC_DTYPE_Q4_1 == TD_Q4_1 && PC_DTYPE_Q5_0 == TD_Q5_0 && PC_DTYPE_Q5_1 == TD_Q5_1
+                 && PC_DTYPE_Q8_0 == TD_Q8_0 && PC_DTYPE_Q2_K == TD_Q2_K && PC_DTYPE_Q3_K == TD_Q3_K
+                 && PC_DTYPE_Q4_K == TD_Q4_K && PC_DTYPE_Q5_K == TD_Q5_K && PC_DTYPE_Q6_K == TD_Q6_K,
                "shader dtype codes follow td_dtype");
 static_assert (sizeof (td_pc_matmul) <= TD_VK_PUSH_CONSTANT_SIZE && sizeof (td_pc_conv2d) <= TD_VK_PUSH_CONSTANT_SIZE
                  && sizeof (td_pc_attention) <= TD_VK_PUSH_CONSTANT_SIZE
@@ -41,6 +46,8 @@ range_of (const td_tensor *t)
   /* Packed 16-bit loads read the whole 32-bit word around an element. */
   VkDeviceSize begin = (a->offset + t->offset) & ~(VkDeviceSize) 3;
   VkDeviceSize end = a->offset + t->offset + (VkDeviceSize) (last + 1) * elem;
+  if (td_dtype_is_quantized (t->dtype)) /* block types are contiguous */
+    end = a->offset + t->offset + td_tensor_nbytes (t);
   end = (end + 3) & ~(VkDeviceSize) 3;
   return (td_vk_range) { a->block, a->block->buffer, begin, end - begin };
 }
@@ -148,16 +155,27 @@ run_matmul (td_vk_context *ctx, const td_op *op, td_error *err)
   int64_t batch, m, n, k;
   matmul_shape (op, &batch, &m, &n, &k);
   const td_tensor *w = op->src[1], *bias = op->src[2];
+  if (!td_vk_matmul_format_supported (w->dtype))
+    return td_error_set (err, TD_ERR_UNSUPPORTED, "matmul: the Vulkan backend has no kernel for %s weights",
+                         td_dtype_name (w->dtype));
   td_pc_matmul pc = {
     .x = address_of (op->src[0]), .w = address_of (w), .bias = address_of (bias), .y = address_of (op->dst),
     .m = u32 (m), .n = u32 (n), .k = u32 (k),
     .w_batch_stride = w->ndim == 3 ? u32 (n * k) : 0,
     .bias_dtype = bias ? (uint32_t) bias->dtype : 0, .has_bias = bias != NULL,
   };
-  /* Both kernels compute 64×64 output tiles over the same grid. */
   char variant[64];
-  td_vk_matmul_variant (variant, sizeof variant, ctx->info.coopmat_enabled, ctx->coopmat_emulate, w->dtype,
-                        ctx->info.storage_16bit);
+  td_vk_matmul_path path = td_vk_matmul_kernel (variant, sizeof variant, m, ctx->info.coopmat_enabled,
+                                                ctx->coopmat_emulate, w->dtype, ctx->info.storage_16bit);
+  if (path == TD_VK_MATMUL_GEMV)
+    {
+      /* A vocabulary projection has more row pairs than one grid dimension takes. */
+      int64_t groups = (n + TD_VK_GEMV_ROWS - 1) / TD_VK_GEMV_ROWS;
+      int64_t gx = groups < MAX_GROUPS ? groups : MAX_GROUPS;
+      return launch (ctx, op, variant, &pc, sizeof pc, u32 (gx), u32 ((groups + gx - 1) / gx), u32 (batch),
+                     2.0 * (double) batch * (double) m * (double) n * (double) k, err);
+    }
+  /* The tiled and cooperative-matrix kernels compute 64×64 output tiles over the same grid. */
   return launch (ctx, op, variant, &pc, sizeof pc, u32 ((n + MM_TILE - 1) / MM_TILE), u32 ((m + MM_TILE - 1) / MM_TILE),
                  u32 (batch), 2.0 * (double) batch * (double) m * (double) n * (double) k, err);
 }
@@ -488,7 +506,8 @@ td_vk_supports_op (td_vk_context *ctx, const td_op *op)
       {
         int64_t batch, m, n, k;
         matmul_shape (op, &batch, &m, &n, &k);
-        return all_f32 (op, 1) && params_ok (op, 1, 2) && (n + MM_TILE - 1) / MM_TILE <= MAX_GROUPS
+        return all_f32 (op, 1) && td_vk_matmul_format_supported (op->src[1]->dtype) && params_ok (op, 2, 2)
+               && (n + MM_TILE - 1) / MM_TILE <= MAX_GROUPS
                && (m + MM_TILE - 1) / MM_TILE <= MAX_GROUPS && batch <= MAX_GROUPS;
       }
     case TD_OP_ADD:

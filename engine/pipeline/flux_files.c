@@ -1,0 +1,151 @@
+#include "pipeline/flux_files.h"
+
+#include <glib.h>
+#include <string.h>
+
+#include "pipeline/demo_models.h"
+
+/* ComfyUI's folders for each part, most recent name first; "" is the folder itself. */
+static const char *const transformer_folders[] = { "diffusion_models", "unet", "", NULL };
+static const char *const vae_folders[] = { "vae", "", NULL };
+static const char *const text_encoder_folders[] = { "text_encoders", "clip", "", NULL };
+
+static gint
+compare_names (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
+/* The first regular file, in name order, under one of root/<folders> whose name
+ * is one of `exact` (in that order of preference) or starts with prefix and ends
+ * in .safetensors. */
+static char *
+find_file (const char *root, const char *const *folders, const char *const *exact, const char *prefix)
+{
+  for (size_t f = 0; folders[f] != NULL; f++)
+    {
+      g_autofree char *dir = g_build_filename (root, folders[f], NULL);
+      for (size_t e = 0; exact != NULL && exact[e] != NULL; e++)
+        {
+          char *path = g_build_filename (dir, exact[e], NULL);
+          if (g_file_test (path, G_FILE_TEST_IS_REGULAR))
+            return path;
+          g_free (path);
+        }
+      if (prefix == NULL)
+        continue;
+      g_autoptr (GDir) handle = g_dir_open (dir, 0, NULL);
+      if (handle == NULL)
+        continue;
+      g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+      const char *name;
+      while ((name = g_dir_read_name (handle)) != NULL)
+        if (g_str_has_prefix (name, prefix) && g_str_has_suffix (name, ".safetensors"))
+          g_ptr_array_add (names, g_strdup (name));
+      g_ptr_array_sort (names, compare_names);
+      for (guint i = 0; i < names->len; i++)
+        {
+          char *path = g_build_filename (dir, names->pdata[i], NULL);
+          if (g_file_test (path, G_FILE_TEST_IS_REGULAR))
+            return path;
+          g_free (path);
+        }
+    }
+  return NULL;
+}
+
+static const char *const transformer_names[] = { "flux1-dev.safetensors", "flux1-schnell.safetensors", NULL };
+static const char *const vae_names[] = { "ae.safetensors", "flux_ae.safetensors", NULL };
+static const char *const clip_names[] = { "clip_l.safetensors", NULL };
+static const char *const t5_names[] = { "t5xxl_fp16.safetensors", "t5xxl_fp32.safetensors", NULL };
+
+bool
+td_flux_files_is_single_file_set (const char *path)
+{
+  g_autofree char *transformer = find_file (path, transformer_folders, transformer_names, "flux1-");
+  return transformer != NULL;
+}
+
+/* A tokenizer folder next to the files (tokenizer/, tokenizer_2/ as in diffusers), else the installed one. */
+static char *
+tokenizer_dir (const char *root, const char *local, const char *installed_name, td_error *err)
+{
+  char *dir = g_build_filename (root, local, NULL);
+  if (g_file_test (dir, G_FILE_TEST_IS_DIR))
+    return dir;
+  g_free (dir);
+  const char *installed = td_demo_tokenizers_dir ();
+  if (installed == NULL)
+    {
+      td_error_set (err, TD_ERR_NOT_FOUND, "%s: no %s/ folder and no installed tokenizer files (reinstall)", root,
+                    local);
+      return NULL;
+    }
+  return g_build_filename (installed, installed_name, NULL);
+}
+
+static td_status
+find_single_files (const char *path, td_flux_files *files, td_error *err)
+{
+  files->single_files = true;
+  files->transformer = find_file (path, transformer_folders, transformer_names, "flux1-");
+  files->vae = find_file (path, vae_folders, vae_names, NULL);
+  files->clip = find_file (path, text_encoder_folders, clip_names, "clip_l");
+  files->t5 = find_file (path, text_encoder_folders, t5_names, "t5xxl_");
+  const struct { const char *file, *what; } parts[] = {
+    { files->transformer, "the transformer (diffusion_models/ or unet/flux1-*.safetensors)" },
+    { files->vae, "the VAE (vae/ae.safetensors)" },
+    { files->clip, "CLIP-L (text_encoders/ or clip/clip_l.safetensors)" },
+    { files->t5, "T5-XXL (text_encoders/ or clip/t5xxl_fp16.safetensors)" },
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS (parts); i++)
+    if (parts[i].file == NULL)
+      return td_error_set (err, TD_ERR_NOT_FOUND, "%s: a FLUX single-file folder without %s", path, parts[i].what);
+  if ((files->clip_tokenizer = tokenizer_dir (path, "tokenizer", "clip", err)) == NULL
+      || (files->t5_tokenizer = tokenizer_dir (path, "tokenizer_2", "t5", err)) == NULL)
+    return err != NULL ? err->status : TD_ERR_NOT_FOUND;
+  return TD_OK;
+}
+
+td_status
+td_flux_files_find (const char *path, td_flux_files *files, td_error *err)
+{
+  memset (files, 0, sizeof *files);
+  g_autofree char *index = g_build_filename (path, "model_index.json", NULL);
+  td_status st = TD_OK;
+  if (g_file_test (index, G_FILE_TEST_IS_REGULAR))
+    {
+      files->transformer = g_build_filename (path, "transformer", NULL);
+      files->vae = g_build_filename (path, "vae", NULL);
+      files->clip = g_build_filename (path, "text_encoder", NULL);
+      files->t5 = g_build_filename (path, "text_encoder_2", NULL);
+      files->clip_tokenizer = g_build_filename (path, "tokenizer", NULL);
+      files->t5_tokenizer = g_build_filename (path, "tokenizer_2", NULL);
+      char *scheduler = g_build_filename (path, "scheduler", "scheduler_config.json", NULL);
+      if (g_file_test (scheduler, G_FILE_TEST_EXISTS))
+        files->scheduler_config = scheduler;
+      else
+        g_free (scheduler);
+    }
+  else if (td_flux_files_is_single_file_set (path))
+    st = find_single_files (path, files, err);
+  else
+    st = td_error_set (err, TD_ERR_NOT_FOUND, "%s: no model_index.json (a FLUX folder in diffusers layout) and no"
+                       " flux1-*.safetensors (ComfyUI's models/ folder or single files)", path);
+  if (st != TD_OK)
+    td_flux_files_clear (files);
+  return st;
+}
+
+void
+td_flux_files_clear (td_flux_files *files)
+{
+  g_free (files->transformer);
+  g_free (files->vae);
+  g_free (files->clip);
+  g_free (files->t5);
+  g_free (files->clip_tokenizer);
+  g_free (files->t5_tokenizer);
+  g_free (files->scheduler_config);
+  memset (files, 0, sizeof *files);
+}

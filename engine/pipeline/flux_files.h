@@ -1,0 +1,33 @@
+/* flux_files.h — where each part of FLUX.1 is, in either of the layouts users have:
+ *
+ *  - diffusers (Hugging Face, `thinkdiff models pull`): a folder with model_index.json,
+ *    transformer/, vae/, text_encoder/, text_encoder_2/, tokenizer/, tokenizer_2/, scheduler/;
+ *  - single files (ComfyUI, stable-diffusion.cpp): BFL's flux1-*.safetensors, ae.safetensors,
+ *    clip_l.safetensors and t5xxl_*.safetensors, either in one folder or in ComfyUI's models/
+ *    tree (unet/ or diffusion_models/, vae/, clip/ or text_encoders/). These files hold no
+ *    tokenizer: tokenizer/ and tokenizer_2/ next to them are used when present, else the
+ *    CLIP-L and T5 tokenizer files installed with ThinkDiff Studio (the ones FLUX.1 ships).
+ *    There is no scheduler_config.json: the engine's default flow schedule is used. */
+#pragma once
+
+#include <stdbool.h>
+
+#include "thinkdiff.h"
+
+typedef struct td_flux_files {
+  char *transformer;      /* transformer/ folder or BFL single file */
+  char *vae;              /* vae/ folder or ae.safetensors */
+  char *clip;             /* text_encoder/ folder or clip_l.safetensors */
+  char *t5;               /* text_encoder_2/ folder or t5xxl_*.safetensors */
+  char *clip_tokenizer;   /* a tokenizer folder */
+  char *t5_tokenizer;
+  char *scheduler_config; /* scheduler_config.json, or NULL for the defaults */
+  bool single_files;      /* the ComfyUI / stable-diffusion.cpp layout */
+} td_flux_files;
+
+/* Fills files for the FLUX folder at path. TD_ERR_NOT_FOUND naming what is
+ * missing when path is neither layout (or a single-file set lacks a part). */
+td_status td_flux_files_find (const char *path, td_flux_files *files, td_error *err);
+void td_flux_files_clear (td_flux_files *files);
+/* True when path looks like a single-file FLUX set (a transformer file is there). */
+bool td_flux_files_is_single_file_set (const char *path);

@@ -1,0 +1,76 @@
+#version 450
+/* The matmul family: every linear layer y = x · wᵀ + bias is one kernel chosen by
+ * (weight format × path).
+ *   formats  f32, f16, bf16 (common.glsl), fp8 E4M3/E5M2 and ggml's Q4_0 … Q6_K,
+ *            each decoded by its one function in dequant.glsl; the CPU
+ *            reference decodes the same fields (engine/core/quant.c);
+ *   paths    tiled GEMM (matmul.comp + mm_tile.glsl), this GEMV for inputs of at
+ *            most VEC_MAX_M rows (decode steps), and the opt-in
+ *            cooperative-matrix GEMM for f16/bf16 (matmul_coopmat.comp);
+ * every path reads the weight through load_weight, so a quantised weight is
+ * decoded in registers and never expanded in device memory. shaders/meson.build
+ * builds each (format, path) pair, engine/backend/vulkan/vulkan_matmul.c picks
+ * one, and the op tests run every pair against the CPU.
+ *
+ * GEMV: one workgroup of 256 computes VEC_ROWS outputs (weight rows) for all M
+ * ≤ VEC_MAX_M input rows: each invocation sums a strided slice of K, then the
+ * workgroup reduces. Grid: ceil (N / VEC_ROWS) workgroups laid out in x and y
+ * (workgroup_linear), z batches. */
+#extension GL_GOOGLE_include_directive : require
+#include "common.glsl"
+#include "dequant.glsl"
+
+#define VEC_ROWS 2
+#define VEC_MAX_M 4
+
+layout(local_size_x = 256) in;
+layout(push_constant, std430) uniform Push { td_pc_matmul p; };
+
+shared float partial[VEC_MAX_M * VEC_ROWS][256];
+
+void
+main ()
+{
+  uint z = gl_WorkGroupID.z, tid = gl_LocalInvocationID.x;
+  uint x_base = z * p.m * p.k, w_base = z * p.w_batch_stride, y_base = z * p.m * p.n;
+  uint n0 = workgroup_linear () * VEC_ROWS;
+  if (n0 >= p.n) /* the last row of a 2-D grid may overhang; uniform per workgroup */
+    return;
+
+  float acc[VEC_MAX_M][VEC_ROWS];
+  for (uint m = 0; m < VEC_MAX_M; m++)
+    for (uint r = 0; r < VEC_ROWS; r++)
+      acc[m][r] = 0.0;
+
+  for (uint k = tid; k < p.k; k += 256u)
+    for (uint r = 0; r < VEC_ROWS; r++)
+      {
+        uint n = n0 + r;
+        if (n >= p.n)
+          break;
+        float w = load_weight (p.w, w_base + n * p.k + k);
+        for (uint m = 0; m < VEC_MAX_M; m++)
+          if (m < p.m)
+            acc[m][r] = fma (load_f32 (p.x, x_base + m * p.k + k), w, acc[m][r]);
+      }
+
+  /* One tree reduction for all VEC_MAX_M × VEC_ROWS sums (barriers are the cost). */
+  for (uint m = 0; m < VEC_MAX_M; m++)
+    for (uint r = 0; r < VEC_ROWS; r++)
+      partial[m * VEC_ROWS + r][tid] = acc[m][r];
+  barrier ();
+  for (uint s = 128u; s > 0u; s >>= 1)
+    {
+      if (tid < s)
+        for (uint j = 0; j < VEC_MAX_M * VEC_ROWS; j++)
+          partial[j][tid] += partial[j][tid + s];
+      barrier ();
+    }
+  if (tid < VEC_MAX_M * VEC_ROWS)
+    {
+      uint m = tid / VEC_ROWS, n = n0 + tid % VEC_ROWS;
+      if (m < p.m && n < p.n)
+        store_f32 (p.y, y_base + m * p.n + n,
+                   partial[tid][0] + (p.has_bias != 0u ? load_any (p.bias, p.bias_dtype, n) : 0.0));
+    }
+}

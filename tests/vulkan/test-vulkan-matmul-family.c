@@ -1,0 +1,173 @@
+/* The matmul family on Vulkan: every weight format × path (GEMV for M ≤ 4,
+ * tiled GEMM above) against a double loop over the CPU decoder's values and
+ * against the CPU backend, on odd sizes with guard sentinels around y. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "op-check.h"
+#include "backend/vulkan/vulkan_matmul.h"
+#include "backend/vulkan/vulkan_shaders.h"
+#include "../ops/quant-test-util.h"
+
+static td_tensor *
+raw_tensor (td_backend *b, td_dtype dtype, int ndim, const int64_t *shape, const void *raw, size_t bytes)
+{
+  td_error err = { 0 };
+  td_tensor *t = td_tensor_new (b, dtype, ndim, shape, &err);
+  g_assert_nonnull (t);
+  g_assert_cmpint (td_tensor_upload (t, raw, bytes, &err), ==, TD_OK);
+  return t;
+}
+
+/* y[z, M, N] = x[z, M, K] · w[z or shared][N, K]ᵀ + bias with K = blocks whole blocks. */
+static void
+check_pair (td_dtype dtype, int batch, bool batched_w, int64_t m, int64_t n, int64_t blocks, GRand *rng)
+{
+  td_backend *b = vk_test_backend ();
+  int64_t k = blocks * td_dtype_block_elems (dtype);
+  int64_t w_count = (batched_w ? batch : 1) * n * k;
+  float *w = g_new (float, w_count), *x = g_new (float, batch * m * k), *bias = g_new (float, n);
+  size_t bytes;
+  guint8 *raw;
+  if (td_dtype_is_quantized (dtype) || dtype == TD_F8_E4M3 || dtype == TD_F8_E5M2)
+    raw = quant_test_random_weights (dtype, w_count, rng, &bytes);
+  else
+    {
+      for (int64_t i = 0; i < w_count; i++)
+        w[i] = (float) g_rand_double_range (rng, -1, 1);
+      td_dtype_nbytes (dtype, w_count, &bytes);
+      raw = g_malloc (bytes);
+      td_convert_from_f32 (raw, dtype, w, (size_t) w_count);
+    }
+  td_convert_to_f32 (w, raw, dtype, (size_t) w_count);
+  for (int64_t i = 0; i < batch * m * k; i++)
+    x[i] = (float) g_rand_double_range (rng, -1, 1);
+  for (int64_t i = 0; i < n; i++)
+    bias[i] = (float) g_rand_double_range (rng, -1, 1);
+
+  int64_t xs[3] = { batch, m, k }, ws[3] = { batch, n, k }, bs[1] = { n }, ys[3] = { batch, m, n };
+  td_tensor *tx = vk_tensor_from (b, TD_F32, 3, xs, x);
+  td_tensor *tw = batched_w ? raw_tensor (b, dtype, 3, ws, raw, bytes) : raw_tensor (b, dtype, 2, ws + 1, raw, bytes);
+  td_tensor *tb = vk_tensor_from (b, TD_F32, 1, bs, bias);
+  vk_guarded g = vk_guarded_new (b, TD_F32, 3, ys);
+  double *ref = g_new (double, batch * m * n);
+  for (int z = 0; z < batch; z++)
+    for (int64_t i = 0; i < m; i++)
+      for (int64_t j = 0; j < n; j++)
+        {
+          double s = bias[j];
+          const float *wrow = w + (batched_w ? z * n * k : 0) + j * k;
+          for (int64_t c = 0; c < k; c++)
+            s += (double) x[(z * m + i) * k + c] * wrow[c];
+          ref[(z * m + i) * n + j] = s;
+        }
+
+  char variant[64], what[128];
+  td_vk_matmul_path path = td_vk_matmul_kernel (variant, sizeof variant, m, false, false, dtype, true);
+  g_assert_cmpint (path, ==, m <= TD_VK_GEMV_MAX_M ? TD_VK_MATMUL_GEMV : TD_VK_MATMUL_GEMM);
+  g_snprintf (what, sizeof what, "%s (%s) batch %d%s M %lld N %lld K %lld", td_dtype_name (dtype), variant, batch,
+              batched_w ? " batched w" : "", (long long) m, (long long) n, (long long) k);
+  td_op op = { .type = TD_OP_MATMUL, .src = { tx, tw, tb } };
+  /* f16/bf16 may run on cooperative matrices (TD_VULKAN_COOPMAT=1), which round x to f16. */
+  bool coopmat = td_vulkan_backend_device (b)->coopmat_enabled && (dtype == TD_F16 || dtype == TD_BF16);
+  op_check (&op, &g, ref, coopmat ? 3e-3 : 1e-5, what);
+  vk_guarded_free (&g);
+  td_tensor_free (tx);
+  td_tensor_free (tw);
+  td_tensor_free (tb);
+  g_free (raw);
+  g_free (w);
+  g_free (x);
+  g_free (bias);
+  g_free (ref);
+}
+
+static void
+check_format (td_dtype dtype, GRand *rng)
+{
+  check_pair (dtype, 1, false, 1, 37, 3, rng);  /* GEMV, one row (decode) */
+  check_pair (dtype, 1, false, 3, 5, 2, rng);   /* GEMV, N odd and below a workgroup's rows */
+  check_pair (dtype, 2, true, 4, 9, 1, rng);    /* GEMV, batched weights */
+  check_pair (dtype, 1, false, 67, 33, 3, rng); /* tiled GEMM, partial tiles */
+  check_pair (dtype, 2, true, 5, 65, 1, rng);   /* tiled GEMM, batched weights */
+}
+
+/* More weight rows than one grid dimension of GEMV workgroups holds (a
+ * vocabulary projection at decode): the grid wraps into y. */
+static void
+test_gemv_wide (void)
+{
+  GRand *rng = g_rand_new_with_seed (9);
+  check_pair (TD_Q8_0, 1, false, 1, 2 * 65535 + 9, 1, rng);
+  g_rand_free (rng);
+  vk_test_assert_no_validation_messages ();
+}
+
+static void
+test_plain_formats (void)
+{
+  GRand *rng = g_rand_new_with_seed (5);
+  check_format (TD_F32, rng);
+  check_format (TD_F16, rng);
+  check_format (TD_BF16, rng);
+  g_rand_free (rng);
+  vk_test_assert_no_validation_messages ();
+}
+
+/* Every other format the family supports, so a new one is covered by adding it. */
+static void
+test_quantized_formats (void)
+{
+  GRand *rng = g_rand_new_with_seed (7);
+  int count = 0;
+  for (int d = 0; d < TD_DTYPE_COUNT; d++)
+    if (td_vk_matmul_format_supported ((td_dtype) d) && d != TD_F32 && d != TD_F16 && d != TD_BF16)
+      {
+        check_format ((td_dtype) d, rng);
+        count++;
+      }
+  g_assert_cmpint (count, ==, (int) G_N_ELEMENTS (quant_test_formats));
+  g_rand_free (rng);
+  vk_test_assert_no_validation_messages ();
+}
+
+static bool
+shader_exists (const char *name)
+{
+  for (size_t i = 0; i < td_vk_shader_table_size; i++)
+    if (strcmp (td_vk_shader_table[i].name, name) == 0)
+      return true;
+  return false;
+}
+
+/* Every (format, path) pair names a shader the build made. */
+static void
+test_every_variant_exists (void)
+{
+  static const int64_t rows[] = { 1, 64 };
+  for (int d = 0; d < TD_DTYPE_COUNT; d++)
+    {
+      if (!td_vk_matmul_format_supported ((td_dtype) d))
+        continue;
+      for (int r = 0; r < 2; r++)
+        for (int storage16 = 0; storage16 < 2; storage16++)
+          {
+            char variant[64];
+            td_vk_matmul_kernel (variant, sizeof variant, rows[r], false, false, (td_dtype) d, storage16);
+            if (!shader_exists (variant))
+              g_error ("no shader variant %s", variant);
+          }
+    }
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/vulkan/matmul-family/variants", test_every_variant_exists);
+  g_test_add_func ("/vulkan/matmul-family/plain", test_plain_formats);
+  g_test_add_func ("/vulkan/matmul-family/quantized", test_quantized_formats);
+  g_test_add_func ("/vulkan/matmul-family/gemv-wide", test_gemv_wide);
+  return g_test_run ();
+}
