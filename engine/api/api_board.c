@@ -74,6 +74,8 @@ td_board_add_pixels (td_board *board, const td_image *image, const char *store_d
 td_status
 td_board_set_thought (td_board *board, const char *thought, td_error *err)
 {
+  if (thought != NULL && strlen (thought) > TD_BOARD_MAX_TEXT)
+    return td_error_set (err, TD_ERR_LIMIT, "the edited thought is longer than %d bytes", TD_BOARD_MAX_TEXT);
   if (thought != NULL && !g_utf8_validate (thought, -1, NULL))
     return td_error_set (err, TD_ERR_INVALID_ARG, "the edited thought is not valid UTF-8");
   if (thought != NULL && thought[0] == '\0')

@@ -88,7 +88,8 @@ TD_API const char *td_board_instruction (const td_board *board);
  * teacher-forced through Qwen2-VL after the board's prompt: its hidden states are
  * taken as sampling takes them, so the same thought and seed give the same image.
  * It keeps its own length: 1 to max_new_tokens tokens, checked when the board runs
- * (the official runs use exactly 128). NULL clears it. Not part of the board's JSON. */
+ * (the official runs use exactly 128). At most as long as a board text; NULL clears
+ * it. Not part of the board's JSON. */
 TD_API td_status td_board_set_thought (td_board *board, const char *thought, td_error *err);
 /* The edited thought, or NULL when the board thinks. */
 TD_API const char *td_board_thought (const td_board *board);

@@ -127,6 +127,8 @@ test_edited_conditioning (void)
   td_model_paths_clear (&paths);
   g_assert_cmpint (td_board_set_thought (board, "", &err), ==, TD_ERR_INVALID_ARG);
   g_assert_cmpint (td_board_set_thought (board, "\xff\xfe", &err), ==, TD_ERR_INVALID_ARG);
+  g_autofree char *huge = g_strnfill (TD_BOARD_MAX_TEXT + 1, 'a');
+  g_assert_cmpint (td_board_set_thought (board, huge, &err), ==, TD_ERR_LIMIT);
   g_assert_cmpstr (td_board_thought (board), ==, EDITED);
   td_board_free (board);
 }
