@@ -86,6 +86,8 @@ td_engine_new (const td_engine_options *options, td_error *err)
       return NULL;
     }
   engine->backend = backend;
+  if (options->device_budget > 0)
+    td_backend_set_budget (backend, (size_t) options->device_budget);
   return engine;
 }
 
@@ -118,4 +120,19 @@ td_engine_memory (td_engine *engine, td_memory_report *report)
   if (strcmp (td_backend_name (engine->backend), "vulkan") == 0)
     td_vulkan_memory_usage (engine->backend, &report->device_used, &report->device_budget);
 #endif
+}
+
+void
+td_engine_memory_use (const td_engine *engine, uint64_t *live, uint64_t *peak)
+{
+  size_t l = 0, p = 0;
+  td_backend_memory (engine->backend, &l, &p);
+  *live = l;
+  *peak = p;
+}
+
+void
+td_engine_reset_memory_peak (td_engine *engine)
+{
+  td_backend_reset_peak (engine->backend);
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "io/gguf.h"
 #include "io/pth.h"
 #include "io/safetensors.h"
 
@@ -151,4 +152,10 @@ td_checkpoint_convert_pth (const char *pth_path, const char *safetensors_path, c
   free (entries);
   td_pth_close (pth);
   return st;
+}
+
+bool
+td_checkpoint_is_gguf (const char *path)
+{
+  return td_gguf_file_is_gguf (path) != 0;
 }

@@ -23,9 +23,16 @@ typedef struct td_backend_vtable {
   void (*destroy) (td_backend *backend);
 } td_backend_vtable;
 
+/* Bytes held in tensors allocated on a backend: now, the most since the last reset, and
+ * the cap (0 = none) that td_tensor_new refuses to pass (--max-vram). */
+typedef struct td_memory_meter {
+  size_t live, peak, budget;
+} td_memory_meter;
+
 struct td_backend {
   const td_backend_vtable *vt;
   void *impl;
+  td_memory_meter meter;
 };
 
 /* The CPU reference backend (multi-threaded on the default pool). */
@@ -38,6 +45,14 @@ void td_backend_free (td_backend *backend);
 bool td_backend_is_host (const td_backend *backend);
 const char *td_backend_name (const td_backend *backend);
 td_status td_backend_sync (td_backend *backend, td_error *err);
+
+/* The allocation meter: bytes held now and the high-water mark since the last reset. */
+void td_backend_memory (const td_backend *backend, size_t *live, size_t *peak);
+/* Starts a new high-water mark from what is held now. */
+void td_backend_reset_peak (td_backend *backend);
+/* Caps the bytes held in tensors; 0 removes the cap. */
+void td_backend_set_budget (td_backend *backend, size_t bytes);
+size_t td_backend_budget (const td_backend *backend);
 
 /* Validates op (shapes, dtypes, contiguity) and runs it on backend.
  * All tensors must belong to this backend (or be host buffers on the CPU backend). */

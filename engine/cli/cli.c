@@ -12,5 +12,5 @@ td_cli_fail (const td_error *err)
   g_autofree char *shown = td_cli_escape (err != NULL && err->message[0] ? err->message
                                           : td_status_name (err != NULL ? err->status : TD_ERR_INVALID_ARG));
   fprintf (stderr, "thinkdiff: %s\n", shown);
-  return 1;
+  return err != NULL && err->status == TD_ERR_CANCELLED ? 130 : 1;
 }

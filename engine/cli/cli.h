@@ -12,6 +12,9 @@ typedef struct td_cli_command {
   int (*run) (int argc, char **argv);
 } td_cli_command;
 
+/* Runs thinkdiff-dev (installed beside thinkdiff) with argv; returns only on failure. */
+int td_cli_run_dev_tool (int argc, char **argv);
+
 /* Prints "thinkdiff: <message>" to stderr and returns the exit code: 130 when the work
  * was cancelled (TD_ERR_CANCELLED, as a shell reports Ctrl-C), else 1. */
 int td_cli_fail (const td_error *err);
@@ -37,3 +40,4 @@ int td_cli_models (int argc, char **argv);
 int td_cli_convert (int argc, char **argv);
 int td_cli_quantize (int argc, char **argv);
 int td_cli_bench_models (int argc, char **argv);
+int td_cli_plan (int argc, char **argv);

@@ -30,6 +30,9 @@ on_interrupt (int signal_number)
 typedef struct {
   const char *preview_dir;
   int last_step;
+  td_engine *engine;
+  const char *stage;     /* the stage running now, for its memory line */
+  size_t run_peak;
 } cli_progress;
 
 /* On a terminal the step counter rewrites one line; in a log each step is a line. */
@@ -42,9 +45,31 @@ stderr_is_terminal (void)
   return answer;
 }
 
+static double
+mib (size_t bytes)
+{
+  return (double) bytes / (1024.0 * 1024.0);
+}
+
+/* The allocator's high-water mark of the stage that just ended, then a fresh mark. */
+static void
+report_stage_memory (cli_progress *progress)
+{
+  uint64_t live, peak;
+  td_engine_memory_use (progress->engine, &live, &peak);
+  if (progress->stage != NULL)
+    fprintf (stderr, "memory: %s peak %.1f MiB (%.1f MiB held after)\n", progress->stage, mib (peak), mib (live));
+  if (peak > progress->run_peak)
+    progress->run_peak = peak;
+  td_engine_reset_memory_peak (progress->engine);
+}
+
 static void
 print_stage (void *user, const char *stage)
 {
+  cli_progress *progress = user;
+  report_stage_memory (progress);
+  progress->stage = stage;
   fprintf (stderr, "%s%s…\n", stderr_is_terminal () ? "\r\033[K" : "", stage);
 }
 
@@ -106,6 +131,7 @@ usage (FILE *out)
            "  --vae-tiling on|off   decode over 1024 px in tiles (default on; off: whole, as diffusers)\n"
            "  --preview-dir DIR     write a preview PNG per step\n"
            "  --backend auto|cpu|vulkan   where to run (default auto: a GPU when there is one)\n"
+           "  --max-vram GIB        refuse to hold more than GIB GiB in tensors on the device\n"
            "Items are read in the order given. An LVLM board with 2+ images and no --width/--height\n"
            "is painted at 512×512, as the official multi-image run. Ctrl-C cancels cleanly.\n");
 }
@@ -115,6 +141,7 @@ typedef struct {
   int count;
   td_board *board;
   bool size_given;
+  double max_vram;       /* GiB; 0 = no cap */
 } generate_args;
 
 /* Numeric options: where each goes and its range. */
@@ -323,6 +350,11 @@ parse_args (int argc, char **argv, generate_args *a, bool settings_only)
         a->board_file = value;
       else if (strcmp (flag, "--out") == 0)
         a->out = value;
+      else if (strcmp (flag, "--max-vram") == 0)
+        {
+          if (!td_cli_parse_double (flag, value, 0.001, 65536.0, &a->max_vram))
+            return 2;
+        }
       else if (strcmp (flag, "--preview-dir") == 0)
         a->preview_dir = value;
       else if (strcmp (flag, "--thought-file") == 0)
@@ -390,6 +422,9 @@ generate_one (td_engine *engine, generate_args *a, const td_model_paths *paths, 
     st = td_engine_generate (engine, a->board, paths, callbacks, &output, &err);
   signal (SIGINT, SIG_DFL);
   signal (SIGTERM, SIG_DFL);
+  cli_progress *progress = callbacks->user;
+  report_stage_memory (progress);
+  fprintf (stderr, "memory: run peak %.1f MiB\n", mib (progress->run_peak));
 
   int code = 0;
   if (st == TD_ERR_CANCELLED)
@@ -485,6 +520,7 @@ run (generate_args *a)
 
   td_engine_options options = td_engine_options_default ();
   options.backend = a->backend;
+  options.device_budget = (uint64_t) (a->max_vram * 1024.0 * 1024.0 * 1024.0);
   td_engine *engine = td_engine_new (&options, &err);
   if (engine == NULL)
     {
@@ -493,7 +529,7 @@ run (generate_args *a)
     }
   fprintf (stderr, "backend: %s\n", td_engine_name (engine));
 
-  cli_progress progress = { .preview_dir = a->preview_dir };
+  cli_progress progress = { .preview_dir = a->preview_dir, .engine = engine };
   td_generate_callbacks callbacks = {
     .stage = print_stage,
     .thought = print_thought,

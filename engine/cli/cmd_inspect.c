@@ -4,7 +4,6 @@
 #include <glib.h>
 #include <inttypes.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cli_args.h"
 #include "cli_text.h"
@@ -136,21 +135,6 @@ print_checkpoint (td_checkpoint *ck)
     }
 }
 
-static bool
-is_gguf (const char *path)
-{
-  /* Only a regular file is opened here: a FIFO would block; the reader reports the rest. */
-  struct stat sb;
-  if (stat (path, &sb) != 0 || !S_ISREG (sb.st_mode))
-    return false;
-  char magic[4] = { 0 };
-  FILE *f = fopen (path, "rb");
-  bool found = f != NULL && fread (magic, 1, 4, f) == 4 && memcmp (magic, "GGUF", 4) == 0;
-  if (f != NULL)
-    fclose (f);
-  return found;
-}
-
 int
 td_cli_inspect (int argc, char **argv)
 {
@@ -158,12 +142,9 @@ td_cli_inspect (int argc, char **argv)
   int code = td_cli_operands (argc, argv, print_usage, 1, &path);
   if (code >= 0)
     return code;
-  /* GGUF files are read by the developer tools, which see the engine's GGUF reader. */
-  if (is_gguf (path))
-    {
-      char *dev_argv[] = { argv[0], (char *) path, NULL };
-      return td_cli_run_dev_tool (2, dev_argv);
-    }
+  /* GGUF files are listed by the developer tools for now. */
+  if (td_checkpoint_is_gguf (path))
+    return td_cli_run_dev_tool (2, (char *[]) { (char *) "inspect-gguf", (char *) path });
   td_error err = { 0 };
   td_checkpoint *ck = td_checkpoint_open (path, &err);
   if (ck == NULL)

@@ -1,5 +1,6 @@
 #include "core/tensor.h"
 #include "backend/backend.h"
+#include "backend/memory_meter.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,8 @@ td_buffer_unref (td_buffer *buffer)
     return;
   if (__atomic_sub_fetch (&buffer->refcount, 1, __ATOMIC_ACQ_REL) == 0)
     {
+      if (buffer->metered)
+        td_memory_meter_release (buffer->backend, buffer->size);
       if (buffer->release != NULL)
         buffer->release (buffer);
       free (buffer);
@@ -128,8 +131,14 @@ td_tensor_new (td_backend *backend, td_dtype dtype, int ndim, const int64_t *sha
   if (backend == NULL)
     backend = td_backend_host ();
   td_buffer *buffer = NULL;
-  if (backend->vt->buffer_new (backend, nbytes, &buffer, err) != TD_OK)
+  if (td_memory_meter_reserve (backend, nbytes, err) != TD_OK)
     return NULL;
+  if (backend->vt->buffer_new (backend, nbytes, &buffer, err) != TD_OK)
+    {
+      td_memory_meter_release (backend, nbytes);
+      return NULL;
+    }
+  buffer->metered = true;
   td_tensor *t = tensor_over (buffer, 0, dtype, ndim, shape);
   td_buffer_unref (buffer);
   if (t == NULL)

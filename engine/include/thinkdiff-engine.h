@@ -43,6 +43,7 @@ typedef struct td_engine_options {
    * the device below (a software one, lavapipe, too). */
   const char *backend;
   int device;                 /* a td_device_info index; -1: choose */
+  uint64_t device_budget;     /* bytes of device memory the engine may hold; 0: the device's */
 } td_engine_options;
 
 /* backend "auto", device -1. */
@@ -54,6 +55,10 @@ TD_API td_engine *td_engine_new (const td_engine_options *options, td_error *err
 TD_API void td_engine_free (td_engine *engine);
 /* The backend it runs on: "cpu" or "vulkan". */
 TD_API const char *td_engine_name (const td_engine *engine);
+/* Bytes the engine's allocator holds now and its high-water mark since the last
+ * reset (per stage, for a front end's memory report). */
+TD_API void td_engine_memory_use (const td_engine *engine, uint64_t *live, uint64_t *peak);
+TD_API void td_engine_reset_memory_peak (td_engine *engine);
 
 /* Generating ------------------------------------------------------------------- */
 

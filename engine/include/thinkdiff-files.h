@@ -26,6 +26,8 @@ typedef struct td_checkpoint_tensor {
   const char *file;           /* the file (shard) that holds it */
 } td_checkpoint_tensor;
 
+/* Whether path is a GGUF file (by its magic); td_checkpoint_open reads safetensors only. */
+TD_API bool td_checkpoint_is_gguf (const char *path);
 /* path: a .safetensors file, a .safetensors.index.json, or a folder holding either. */
 /* The header is read and checked strictly (messages start with the file's path);
  * tensor data is mapped, not read. Close with td_checkpoint_close (NULL is ignored). */
@@ -64,13 +66,13 @@ typedef struct td_tokenizer td_tokenizer;
 TD_API td_status td_tokenizer_load (const char *path, td_tokenizer **out, td_error *err);
 /* NULL is ignored. */
 TD_API void td_tokenizer_free (td_tokenizer *tok);
+/* A flag, set from any thread or a signal handler, that stops encoding between
+ * words with TD_ERR_CANCELLED. NULL (the default) never cancels. */
+TD_API void td_tokenizer_set_cancel (td_tokenizer *tok, const volatile int *cancel);
 /* Encodes UTF-8 text (len -1: NUL-terminated); add_special adds what the
  * tokenizer's post-processor adds. *ids is td_free'd (NULL when *n_ids is 0). */
 TD_API td_status td_tokenizer_encode (const td_tokenizer *tok, const char *text, ptrdiff_t len,
                                       bool add_special, int32_t **ids, size_t *n_ids, td_error *err);
-/* A flag, set from any thread or a signal handler, that stops encoding between
- * words with TD_ERR_CANCELLED. NULL (the default) never cancels. */
-TD_API void td_tokenizer_set_cancel (td_tokenizer *tok, const volatile int *cancel);
 /* The token string of id, or NULL. */
 TD_API const char *td_tokenizer_id_to_token (const td_tokenizer *tok, int32_t id);
 

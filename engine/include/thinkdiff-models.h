@@ -10,7 +10,10 @@
  *   blip2-vision/                BLIP-2's vision tower
  *   thinkdiff-lvlm/, thinkdiff-clip/   the aligners
  *   taef1/                       the tiny preview decoder
- * A folder that itself holds model_index.json is taken as the FLUX folder.
+ * A folder that itself holds model_index.json is taken as the FLUX folder, and so
+ * is one holding FLUX as single files (ComfyUI's models/ tree, or one folder of
+ * flux1-*.safetensors, ae.safetensors, clip_l.safetensors, t5xxl_*.safetensors);
+ * the other parts are then looked for in the same folder.
  *
  * Functions here may be called from any thread; td_models_pull and
  * td_models_check take long and belong on a worker thread. */

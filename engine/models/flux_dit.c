@@ -22,6 +22,7 @@ struct td_flux_dit {
   td_weights *weights;
   bool bfl_layout;       /* single file with Black Forest Labs key names */
   GHashTable *derived;   /* diffusers name → td_tensor* view or rearranged copy (BFL layout) */
+  bool streamed;         /* blocks' weights on the device only around their use */
 };
 
 #define INNER(c) ((c)->num_heads * (c)->head_dim)
@@ -744,6 +745,92 @@ out:
   return st;
 }
 
+td_dtype
+td_flux_dit_stored_dtype (td_flux_dit *model)
+{
+  td_error err = { 0 };
+  const td_tensor *t = td_weights_get_host (model->weights, model->bfl_layout ? "final_layer.linear.weight"
+                                                                             : "proj_out.weight", &err);
+  return t != NULL ? t->dtype : TD_BF16;
+}
+
+void
+td_flux_dit_set_streamed (td_flux_dit *model, bool streamed)
+{
+  model->streamed = streamed;
+}
+
+/* Every weight of a block, in diffusers names (the bias where there is one). */
+static const char *const double_block_weights[] = {
+  "norm1.linear", "norm1_context.linear", "attn.to_q", "attn.to_k", "attn.to_v", "attn.add_q_proj",
+  "attn.add_k_proj", "attn.add_v_proj", "attn.to_out.0", "attn.to_add_out", "ff.net.0.proj", "ff.net.2",
+  "ff_context.net.0.proj", "ff_context.net.2",
+};
+static const char *const double_block_norms[] = {
+  "attn.norm_q", "attn.norm_k", "attn.norm_added_q", "attn.norm_added_k",
+};
+static const char *const single_block_weights[] = {
+  "norm.linear", "attn.to_q", "attn.to_k", "attn.to_v", "proj_mlp", "proj_out",
+};
+static const char *const single_block_norms[] = { "attn.norm_q", "attn.norm_k" };
+
+/* Uploads a block's weights ahead of its compute (they stay cached until dropped). */
+static void
+prefetch_block (td_flux_dit *model, td_layer_ctx *ctx, bool single, int block)
+{
+  const char *kind = single ? "single_transformer_blocks" : "transformer_blocks";
+  const char *const *linears = single ? single_block_weights : double_block_weights;
+  const char *const *norms = single ? single_block_norms : double_block_norms;
+  const size_t n_linears = single ? G_N_ELEMENTS (single_block_weights) : G_N_ELEMENTS (double_block_weights);
+  const size_t n_norms = single ? G_N_ELEMENTS (single_block_norms) : G_N_ELEMENTS (double_block_norms);
+  char name[200];
+  for (size_t i = 0; i < n_linears && td_layer_ok (ctx); i++)
+    {
+      snprintf (name, sizeof name, "%s.%d.%s.weight", kind, block, linears[i]);
+      flux_weight (model, ctx, name, true);
+      snprintf (name, sizeof name, "%s.%d.%s.bias", kind, block, linears[i]);
+      flux_weight (model, ctx, name, false);
+    }
+  for (size_t i = 0; i < n_norms && td_layer_ok (ctx); i++)
+    {
+      snprintf (name, sizeof name, "%s.%d.%s.weight", kind, block, norms[i]);
+      flux_weight (model, ctx, name, true);
+    }
+}
+
+static gboolean
+derived_in_block (gpointer key, gpointer value, gpointer prefix)
+{
+  return g_str_has_prefix (key, prefix);
+}
+
+/* Frees a block's device weights (and their BFL-layout views) once its compute is recorded. */
+static void
+release_block (td_flux_dit *model, bool single, int block)
+{
+  char prefix[64];
+  snprintf (prefix, sizeof prefix, "%s.%d.", single ? "single_transformer_blocks" : "transformer_blocks", block);
+  g_hash_table_foreach_remove (model->derived, derived_in_block, prefix);
+  td_weights_drop_device (model->weights, prefix);
+  snprintf (prefix, sizeof prefix, "%s.%d.", single ? "single_blocks" : "double_blocks", block);
+  td_weights_drop_device (model->weights, prefix);
+}
+
+/* Streaming keeps two blocks on the device: the one about to run and the next. */
+static void
+stream_before (td_flux_dit *model, td_layer_ctx *ctx, bool single, int block)
+{
+  const td_flux_config *c = &model->config;
+  if (!model->streamed)
+    return;
+  prefetch_block (model, ctx, single, block); /* a lookup when the previous call fetched it */
+  const int count = single ? c->num_single_layers : c->num_layers;
+  if (block + 1 < count)
+    prefetch_block (model, ctx, single, block + 1);
+  else if (!single && c->num_single_layers > 0)
+    prefetch_block (model, ctx, true, 0);
+}
+
 td_tensor *
 td_flux_dit_forward (td_flux_dit *model, const td_tensor *latents, const td_tensor *txt, const td_tensor *pooled,
                      float timestep, float guidance, const td_tensor *rope_cos, const td_tensor *rope_sin,
@@ -767,13 +854,23 @@ td_flux_dit_forward (td_flux_dit *model, const td_tensor *latents, const td_tens
   td_tensor *x = linear (model, &ctx, latents, "x_embedder", 0);
   td_tensor *ctx_x = linear (model, &ctx, txt, "context_embedder", 0);
   for (int block = 0; block < c->num_layers && td_layer_ok (&ctx); block++)
-    double_block (model, &ctx, x, ctx_x, silu_temb, rope_cos, rope_sin, block);
+    {
+      stream_before (model, &ctx, false, block);
+      double_block (model, &ctx, x, ctx_x, silu_temb, rope_cos, rope_sin, block);
+      if (model->streamed)
+        release_block (model, false, block);
+    }
 
   td_tensor *joint = td_layer_concat (&ctx, ctx_x, x, 1);
   td_tensor_free (x);
   td_tensor_free (ctx_x);
   for (int block = 0; block < c->num_single_layers && td_layer_ok (&ctx); block++)
-    single_block (model, &ctx, joint, silu_temb, rope_cos, rope_sin, block);
+    {
+      stream_before (model, &ctx, true, block);
+      single_block (model, &ctx, joint, silu_temb, rope_cos, rope_sin, block);
+      if (model->streamed)
+        release_block (model, true, block);
+    }
   td_tensor *img = td_layer_slice (&ctx, joint, 1, n_txt, joint ? joint->shape[1] - n_txt : 0);
   td_tensor_free (joint);
 

@@ -32,6 +32,12 @@ td_flux_dit *td_flux_dit_load (const char *path, td_backend *backend, td_error *
 td_flux_dit *td_flux_dit_new_from_config (const td_flux_config *config, td_weights *weights, td_error *err);
 void td_flux_dit_free (td_flux_dit *model);
 const td_flux_config *td_flux_dit_config (const td_flux_dit *model);
+/* Streamed: each block's weights are uploaded just before the block before it runs and
+ * freed after their block, so at most two blocks are on the device (for a model that does
+ * not fit). The results are the same either way. */
+void td_flux_dit_set_streamed (td_flux_dit *model, bool streamed);
+/* The dtype the checkpoint stores its matrices in. */
+td_dtype td_flux_dit_stored_dtype (td_flux_dit *model);
 
 /* Rotary tables for the joint sequence: txt_ids [L, 3] then img_ids [N, 3] (f32 host
  * arrays). Returns cos and sin [L + N, head_dim / 2] on the model's backend. */

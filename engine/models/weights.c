@@ -3,6 +3,7 @@
 #include <glib.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "io/gguf.h"
 #include "io/pth.h"
@@ -343,6 +344,27 @@ lookup (td_weights *weights, const char *name, bool required, td_error *err)
     }
   g_hash_table_insert (weights->on_backend, g_strdup (info.name), on_device);
   return on_device;
+}
+
+static gboolean
+name_has_prefix (gpointer key, gpointer value, gpointer prefix)
+{
+  const char *name = key;
+  size_t n = strlen (prefix);
+  for (const char *at = name; at != NULL; at = strchr (at, '.'))
+    {
+      at += at == name ? 0 : 1;
+      if (strncmp (at, prefix, n) == 0)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+void
+td_weights_drop_device (td_weights *weights, const char *prefix)
+{
+  if (!td_backend_is_host (weights->backend))
+    g_hash_table_foreach_remove (weights->on_backend, name_has_prefix, (gpointer) prefix);
 }
 
 const td_tensor *

@@ -68,6 +68,9 @@ td_status td_weights_expect_norm (td_weights *weights, td_error *err, int64_t si
 /* The same with every size given. */
 td_status td_weights_expect_shape (td_weights *weights, const char *name, int ndim, const int64_t *shape,
                                    td_error *err);
+/* Frees the device copies of the tensors whose name, or a dot-separated tail of it,
+ * starts with prefix (e.g. "transformer_blocks.3."); the next get uploads them again. */
+void td_weights_drop_device (td_weights *weights, const char *prefix);
 const char *td_weights_path (const td_weights *weights);
 /* A "__metadata__" value of the checkpoint, or NULL. */
 const char *td_weights_metadata (const td_weights *weights, const char *key);

@@ -9,6 +9,7 @@
 #include "models/flux_dit.h"
 #include "models/flux_vae.h"
 #include "models/flux_vae_tiles.h"
+#include "pipeline/memory_plan.h"
 #include "models/layers.h"
 #include "pipeline/flow_scheduler.h"
 #include "pipeline/flux_files.h"
@@ -254,14 +255,36 @@ latents_for_vae (td_layer_ctx *ctx, const td_tensor *packed, int lh, int lw, con
   return td_layer_scale_ (ctx, z, 1.0f / vae->scaling_factor, vae->shift_factor);
 }
 
+/* Under a memory cap, tiles small enough for the plan to fit next to what is held
+ * (the largest power-of-two fraction of the configured tile, 8 latents at least). */
+static td_vae_tiling
+tiling_under_cap (td_flux_pipeline *pipeline, int lh, int lw)
+{
+  td_vae_tiling tiling = pipeline->vae_tiling;
+  size_t budget = td_backend_budget (pipeline->backend), held = 0;
+  const int scale = td_flux_vae_scale_factor (pipeline->vae);
+  const td_vae_config *config = td_flux_vae_config (pipeline->vae);
+  td_backend_memory (pipeline->backend, &held, NULL);
+  if (budget == 0 || held + td_plan_vae_run_bytes (config, lw * scale, lh * scale) <= budget)
+    return tiling;
+  int tile = tiling.tile;
+  while (tile > 8 && held + td_plan_vae_run_bytes (config, tile * scale, tile * scale) > budget)
+    tile /= 2;
+  tiling.tile = tile;
+  tiling.overlap = tile / 4;
+  tiling.threshold = 0;
+  return tiling;
+}
+
 static td_tensor *
 decode (td_flux_pipeline *pipeline, td_layer_ctx *ctx, const td_tensor *latents, int lh, int lw)
 {
   td_tensor *z = latents_for_vae (ctx, latents, lh, lw, td_flux_vae_config (pipeline->vae));
   td_tensor *decoded = NULL;
+  const td_vae_tiling tiling = tiling_under_cap (pipeline, lh, lw);
   /* Large latents in tiles, so the decoder's activations stay tile-sized (a host tensor comes back). */
-  if (td_layer_ok (ctx) && td_vae_tiling_needed (&pipeline->vae_tiling, lh, lw))
-    decoded = td_flux_vae_decode_tiled (pipeline->vae, z, &pipeline->vae_tiling, NULL, ctx->err);
+  if (td_layer_ok (ctx) && td_vae_tiling_needed (&tiling, lh, lw))
+    decoded = td_flux_vae_decode_tiled (pipeline->vae, z, &tiling, NULL, ctx->err);
   else if (td_layer_ok (ctx))
     decoded = td_flux_vae_decode (pipeline->vae, z, ctx->err);
   td_tensor_free (z);
@@ -303,6 +326,26 @@ check_params (td_flux_pipeline *pipeline, const td_flux_params *params, int fact
   return TD_OK;
 }
 
+/* Under a memory cap, the transformer streams its blocks when the plan says it would not
+ * fit whole next to what is already held. */
+static bool
+choose_streaming (td_flux_pipeline *pipeline, const td_flux_params *params, int64_t text_tokens)
+{
+  size_t budget = td_backend_budget (pipeline->backend), held = 0;
+  if (budget == 0 || td_backend_is_host (pipeline->backend))
+    {
+      td_flux_dit_set_streamed (pipeline->transformer, false);
+      return false;
+    }
+  td_backend_memory (pipeline->backend, &held, NULL);
+  td_dtype dtype = td_flux_dit_stored_dtype (pipeline->transformer);
+  td_plan_format format = dtype == TD_F32 ? TD_PLAN_F32 : dtype == TD_F16 ? TD_PLAN_F16 : TD_PLAN_BF16;
+  td_plan_stage plan = td_plan_flux_stage (td_flux_dit_config (pipeline->transformer), params->width, params->height,
+                                           (int) text_tokens, format);
+  td_flux_dit_set_streamed (pipeline->transformer, held + plan.peak > budget);
+  return held + plan.peak > budget;
+}
+
 td_status
 td_flux_pipeline_generate (td_flux_pipeline *pipeline, const td_tensor *prompt_embeds, const td_tensor *pooled,
                            const td_flux_params *params, const float *noise_packed,
@@ -321,6 +364,8 @@ td_flux_pipeline_generate (td_flux_pipeline *pipeline, const td_tensor *prompt_e
   if (pipeline->transformer == NULL
       && (pipeline->transformer = td_flux_dit_load (transformer_dir, pipeline->backend, err)) == NULL)
     return err ? err->status : TD_ERR_IO;
+  if (choose_streaming (pipeline, params, prompt_embeds->shape[1]))
+    stage (callbacks, "denoising with the transformer streamed block by block");
 
   const int lh = 2 * (params->height / (factor * 2)), lw = 2 * (params->width / (factor * 2));
   const int n_img = (lh / 2) * (lw / 2);

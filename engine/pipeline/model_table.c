@@ -67,12 +67,13 @@ static const td_model_entry lvlm_aligner = {
   "thinkdiff-lvlm", "thinkdiff_lvlm", IO_FILES ("io.safetensors", "single.safetensors"),
   COMPONENTS (&td_verify_thinkdiff_lvlm), write_lvlm_aligner,
 };
-/* Quantised GGUF weights: dequantisation and the matmul over every type. */
-static const td_model_entry gguf = {
-  "gguf", "gguf", IO_FILES ("types_ref.safetensors"), COMPONENTS (&td_verify_gguf_matmul), NULL,
-};
 static const td_model_entry taesd = {
   "taesd", "taef2", NULL, COMPONENTS (&td_verify_taesd), NULL,
+};
+
+/* Not a model: the quantised matmuls against ggml's own dequantisation. */
+static const td_model_entry gguf = {
+  "gguf", "gguf", IO_FILES ("types_ref.safetensors"), COMPONENTS (&td_verify_gguf_matmul), NULL,
 };
 
 const td_model_entry *const td_model_table[] = {

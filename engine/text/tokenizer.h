@@ -22,7 +22,6 @@ typedef enum td_tokenizer_model {
   TD_TOKENIZER_UNIGRAM,
 } td_tokenizer_model;
 
-
 /* The same from bytes in memory; FORMAT names what the bytes are ("tokenizer.json",
  * "spiece.model"), NAME is used in messages. For "bpe-files", DATA is vocab.json and
  * DATA2 merges.txt. */
@@ -34,8 +33,6 @@ td_status td_tokenizer_load_bpe_files (const char *name,
                                        const char *vocab_json, size_t vocab_size,
                                        const char *merges_txt, size_t merges_size,
                                        td_tokenizer **out, td_error *err);
-
-
 
 /* Encodes into exactly LENGTH ids, as `padding="max_length", truncation=True` does: the
  * text's tokens are cut so that they and the added specials fit, then the rest is padding

@@ -1,0 +1,119 @@
+/* memory_plan.h — each stage's device memory (weights + activations + workspace),
+ * computed from the model configurations alone, and the strategy that fits a budget. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "thinkdiff.h"
+#include "models/eva_vision.h"
+#include "models/flux_dit.h"
+#include "models/flux_vae.h"
+#include "models/qwen2vl.h"
+#include "models/t5_encoder.h"
+#include "models/clip_text.h"
+
+typedef enum td_plan_mode {
+  TD_PLAN_LVLM,
+  TD_PLAN_CLIP,
+  TD_PLAN_T2I,
+} td_plan_mode;
+
+/* How the matrices of the big models are stored; norms, biases, embeddings and
+ * convolutions stay bf16, as ggml's converters keep them. */
+typedef enum td_plan_format {
+  TD_PLAN_F32,
+  TD_PLAN_BF16,
+  TD_PLAN_F16,
+  TD_PLAN_FP8,
+  TD_PLAN_Q8_0,
+  TD_PLAN_Q6_K,
+  TD_PLAN_Q5_K,
+  TD_PLAN_Q4_K,
+  TD_PLAN_Q4_0,
+  TD_PLAN_FORMAT_COUNT,
+} td_plan_format;
+
+typedef enum td_plan_strategy {
+  TD_PLAN_ALL_RESIDENT,   /* every model stays on the device between runs */
+  TD_PLAN_STAGE_BY_STAGE, /* one model on the device at a time */
+  TD_PLAN_STREAMED,       /* a model's blocks uploaded one by one, double-buffered */
+  TD_PLAN_VAE_TILED,      /* the VAE decodes tile by tile */
+  TD_PLAN_DOES_NOT_FIT,
+} td_plan_strategy;
+
+/* The real configurations: FLUX.1-dev, its VAE, T5-XXL, CLIP-L, Qwen2-VL-7B, BLIP-2 ViT-g
+ * and ThinkDiff's aligners. */
+typedef struct td_plan_models {
+  td_flux_config flux;
+  td_vae_config vae;
+  td_t5_config t5;
+  td_clip_text_config clip;
+  td_qwen2vl_config qwen2vl;
+  td_eva_config eva;
+  int aligner_lvlm_in, aligner_clip_in, aligner_out;
+} td_plan_models;
+
+typedef struct td_plan_request {
+  td_plan_mode mode;
+  int width, height;             /* output pixels; an LVLM/CLIP input image is taken at this size */
+  int text_tokens;               /* T5 prompt length (512) */
+  int thought_tokens;            /* LVLM tokens generated (128) */
+  td_plan_format format[4];      /* per model family, see td_plan_family */
+  uint64_t budget;               /* bytes; 0 = unlimited */
+  int vae_tile;                  /* latents per VAE tile when tiled (64) */
+} td_plan_request;
+
+typedef enum td_plan_family {
+  TD_PLAN_FAMILY_FLUX,
+  TD_PLAN_FAMILY_T5,
+  TD_PLAN_FAMILY_LVLM,           /* Qwen2-VL or BLIP-2 */
+  TD_PLAN_FAMILY_OTHER,          /* CLIP-L, aligners, VAE */
+} td_plan_family;
+
+#define TD_PLAN_MAX_STAGES 8
+
+typedef struct td_plan_stage {
+  const char *name;
+  uint64_t weights, activations, workspace;
+  uint64_t peak;                 /* weights + activations + workspace */
+  /* Streaming: the weights outside the repeated blocks, and the largest block's. */
+  uint64_t fixed_weights, block_weights;
+  int blocks;
+  uint64_t streamed_peak;        /* the peak with blocks streamed, two on the device at a time */
+  td_plan_strategy strategy;
+  uint64_t planned;              /* the device bytes under the chosen strategy */
+} td_plan_stage;
+
+typedef struct td_memory_plan {
+  td_plan_stage stage[TD_PLAN_MAX_STAGES];
+  int n_stages;
+  uint64_t all_weights;          /* every stage's weights together */
+  uint64_t resident_peak;        /* all weights + the largest stage's activations and workspace */
+  td_plan_strategy strategy;     /* the overall choice */
+} td_memory_plan;
+
+td_plan_models td_plan_models_real (void);
+/* A request with the defaults: bf16 everywhere, 512 text tokens, 128 thought tokens, no budget. */
+td_plan_request td_plan_request_default (td_plan_mode mode, int width, int height);
+
+td_status td_memory_plan_make (const td_plan_models *models, const td_plan_request *request, td_memory_plan *plan,
+                               td_error *err);
+
+const char *td_plan_format_name (td_plan_format format);
+/* Parses "bf16", "q8_0", "q4_k", …; false when unknown. */
+bool td_plan_format_parse (const char *name, td_plan_format *format);
+/* Bytes of n weights in a row of `row` weights (falls back to bf16 when row is not whole blocks). */
+uint64_t td_plan_format_bytes (td_plan_format format, uint64_t n, uint64_t row);
+const char *td_plan_strategy_name (td_plan_strategy strategy);
+/* The FLUX transformer's stage alone at this size, for the pipeline's streaming choice. */
+td_plan_stage td_plan_flux_stage (const td_flux_config *config, int width, int height, int text_tokens,
+                                  td_plan_format format);
+/* The VAE decoder's activations and workspace for an image (or a tile) of this size. */
+uint64_t td_plan_vae_run_bytes (const td_vae_config *config, int width, int height);
+/* A stage's device bytes with its blocks streamed: two blocks and the rest. */
+uint64_t td_plan_streamed_peak (const td_plan_stage *stage);
+
+/* Parameter counts at bf16 of the analytic models, for checking against the declared weights. */
+uint64_t td_plan_flux_params (const td_flux_config *config);
+uint64_t td_plan_t5_params (const td_t5_config *config);

@@ -1,0 +1,118 @@
+/* `thinkdiff plan` on the real configurations and `generate --max-vram` on the demo
+ * models: the table and strategy printed, bad options refused, per-stage peaks
+ * reported, a cap below the run refused with nothing written, a cap below the VAE's
+ * whole-image decode met by decoding in tiles. */
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <string.h>
+
+#include "cli-util.h"
+
+static cli_fixture fixture;
+
+static void
+test_plan_table (void)
+{
+  cli_result r = cli_run (&fixture, NULL, "plan", "--mode", "lvlm", "--weights", "q4_k", "--max-vram", "8", NULL);
+  cli_assert_status (&r, 0);
+  const char *stages[] = { "qwen2-vl", "lvlm aligner", "clip-l pooled", "flux transformer", "vae decode" };
+  for (gsize i = 0; i < G_N_ELEMENTS (stages); i++)
+    g_assert_nonnull (strstr (r.out, stages[i]));
+  g_assert_nonnull (strstr (r.out, "strategy: stage by stage"));
+  cli_result_clear (&r);
+
+  r = cli_run (&fixture, NULL, "plan", "--mode", "t2i", "--max-vram", "12", NULL);
+  cli_assert_status (&r, 0);
+  g_assert_nonnull (strstr (r.out, "text encoders"));
+  g_assert_nonnull (strstr (r.out, "strategy: weights streamed by block"));
+  cli_result_clear (&r);
+}
+
+static void
+test_plan_bad_options (void)
+{
+  const char *const bad[][3] = {
+    { "--mode", "video", NULL }, { "--weights", "q4_k_m", NULL }, { "--max-vram", "-1", NULL },
+    { "--max-vram", "8GB", NULL }, { "--width", "1000", NULL }, { "--height", "0", NULL },
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      cli_result r = cli_run (&fixture, NULL, "plan", "--mode", "lvlm", bad[i][0], bad[i][1], NULL);
+      if (r.status == 0)
+        g_error ("plan accepted %s %s:\n%s", bad[i][0], bad[i][1], r.out);
+      g_assert_cmpint (r.status, !=, 0);
+      g_assert_cmpstr (r.out, ==, "");
+      cli_result_clear (&r);
+    }
+}
+
+static void
+test_generate_reports_peaks_and_cap (void)
+{
+  g_autofree char *flux = g_build_filename (fixture.models, "flux-dev", NULL);
+  g_autofree char *out = cli_fixture_path (&fixture, "capped.png");
+  cli_result r = cli_run (&fixture, NULL, "generate", "--model", flux, "--prompt", "a cube", "--width", "64",
+                          "--height", "64", "--steps", "1", "--backend", "cpu", "--out", out, NULL);
+  cli_assert_status (&r, 0);
+  g_assert_nonnull (strstr (r.err, "memory: denoising peak"));
+  g_assert_nonnull (strstr (r.err, "memory: decoding peak"));
+  g_assert_nonnull (strstr (r.err, "memory: run peak"));
+  cli_result_clear (&r);
+  g_assert_cmpint (g_unlink (out), ==, 0);
+
+  r = cli_run (&fixture, NULL, "generate", "--model", flux, "--prompt", "a cube", "--width", "64", "--height", "64",
+               "--steps", "1", "--backend", "cpu", "--max-vram", "0.001", "--out", out, NULL);
+  cli_assert_status (&r, 1);
+  g_assert_nonnull (strstr (r.err, "memory cap"));
+  g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
+  cli_result_clear (&r);
+}
+
+/* The megabytes after "memory: <what> peak " in stderr. */
+static double
+peak_mib (const char *err, const char *what)
+{
+  g_autofree char *key = g_strdup_printf ("memory: %s peak ", what);
+  const char *at = strstr (err, key);
+  g_assert_nonnull (at);
+  return g_ascii_strtod (at + strlen (key), NULL);
+}
+
+/* A cap below the whole-image VAE decode makes the decode tiled, under the cap. */
+static void
+test_generate_tiles_vae_under_cap (void)
+{
+  g_autofree char *flux = g_build_filename (fixture.models, "flux-dev", NULL);
+  g_autofree char *out = cli_fixture_path (&fixture, "tiled.png");
+  cli_result r = cli_run (&fixture, NULL, "generate", "--model", flux, "--prompt", "a cube", "--width", "512",
+                          "--height", "512", "--steps", "1", "--backend", "cpu", "--out", out, NULL);
+  cli_assert_status (&r, 0);
+  const double whole = peak_mib (r.err, "decoding");
+  cli_result_clear (&r);
+  const double cap_gib = 0.0234, cap_mib = cap_gib * 1024.0;
+  g_assert_cmpfloat (whole, >, cap_mib);
+  r = cli_run (&fixture, NULL, "generate", "--model", flux, "--prompt", "a cube", "--width", "512", "--height", "512",
+               "--steps", "1", "--backend", "cpu", "--max-vram", "0.0234", "--out", out, NULL);
+  cli_assert_status (&r, 0);
+  g_test_message ("512² decode: %.1f MiB whole, %.1f MiB under a %.1f MiB cap", whole, peak_mib (r.err, "decoding"),
+                  cap_mib);
+  g_assert_cmpfloat (peak_mib (r.err, "run"), <=, cap_mib);
+  int width, height;
+  cli_png_size (out, &width, &height);
+  g_assert_cmpint (width, ==, 512);
+  cli_result_clear (&r);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  cli_fixture_setup (&fixture);
+  g_test_add_func ("/cli/plan/table", test_plan_table);
+  g_test_add_func ("/cli/plan/bad-options", test_plan_bad_options);
+  g_test_add_func ("/cli/generate/max-vram", test_generate_reports_peaks_and_cap);
+  g_test_add_func ("/cli/generate/max-vram-vae-tiles", test_generate_tiles_vae_under_cap);
+  int code = g_test_run ();
+  cli_fixture_teardown (&fixture);
+  return code;
+}
