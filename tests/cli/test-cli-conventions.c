@@ -8,8 +8,8 @@
 #include "text/tokenizer.h"
 
 static const char *const commands[] = {
-  "devices", "inspect", "generate", "make-demo-models", "verify", "tokenize", "bench", "models", "convert", "quantize",
-  "bench-models",
+  "devices", "inspect", "generate", "make-demo-models", "verify", "tokenize", "bench", "models", "convert",
+  "quantize", "plan", "bench-models",
 };
 
 typedef struct {
