@@ -19,7 +19,8 @@ int td_cli_run_dev_tool (int argc, char **argv);
  * was cancelled (TD_ERR_CANCELLED, as a shell reports Ctrl-C), else 1. */
 int td_cli_fail (const td_error *err);
 
-/* Runs thinkdiff-dev (beside this binary) with argv as its command and arguments. */
+/* Runs thinkdiff-dev from this binary's folder with the same arguments (argv[0] is
+ * the subcommand); returns only when that fails. */
 int td_cli_run_dev_tool (int argc, char **argv);
 
 /* From now until td_cli_release_interrupts, SIGINT and SIGTERM set the returned flag
@@ -29,7 +30,6 @@ void td_cli_release_interrupts (void);
 
 int td_cli_devices (int argc, char **argv);
 int td_cli_inspect (int argc, char **argv);
-int td_cli_inspect_gguf (const char *path);
 int td_cli_generate (int argc, char **argv);
 int td_cli_make_demo_models (int argc, char **argv);
 /* The developer commands, in thinkdiff-dev (dev/). */
@@ -39,5 +39,8 @@ int td_cli_bench (int argc, char **argv);
 int td_cli_models (int argc, char **argv);
 int td_cli_convert (int argc, char **argv);
 int td_cli_quantize (int argc, char **argv);
+/* `thinkdiff inspect FILE.gguf`, run by thinkdiff-dev. */
+int td_cli_inspect_gguf (const char *path);
+int td_cli_inspect_dev (int argc, char **argv);
 int td_cli_bench_models (int argc, char **argv);
 int td_cli_plan (int argc, char **argv);

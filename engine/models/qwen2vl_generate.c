@@ -1,6 +1,11 @@
 /* qwen2vl_generate.c — token-by-token decoding with the key/value cache: greedy or
  * temperature + top-p sampling (TD_OP_SAMPLE, seeded), a callback per token, and the
- * final-norm hidden state each token was picked from kept on the backend. */
+ * final-norm hidden state each token was picked from kept on the backend.
+ *
+ * Each token is picked on the backend and fed back from there. The host reads a token
+ * only when it needs it to go on (a callback to stream it, or an EOS to stop at);
+ * otherwise every id stays on the backend until one read at the end, so no step
+ * waits for the one before it to finish. */
 #include <math.h>
 #include <stdlib.h>
 
@@ -39,7 +44,8 @@ suppress_token (td_tensor *logits, int token, td_error *err)
   return st;
 }
 
-/* Picks token `index` from logits [1, 1, vocab] into the i32 [1, 1] tensor `token`. */
+/* Picks token `index` from logits [1, 1, vocab] into the i32 [1, 1] tensor `token`;
+ * reads it into *out unless out is NULL. */
 static td_status
 pick_token (td_qwen2vl_session *session, const td_qwen2vl_generate_params *p, td_tensor *logits, td_tensor *token,
             int index, int32_t *out, td_error *err)
@@ -53,7 +59,7 @@ pick_token (td_qwen2vl_session *session, const td_qwen2vl_generate_params *p, td
       st = suppress_token (logits, c->eos_token_ids[k], err);
   if (st == TD_OK)
     st = td_sample (backend, token, logits, p->temperature, p->top_p, p->seed, (uint64_t) index, err);
-  if (st == TD_OK)
+  if (st == TD_OK && out != NULL)
     st = td_tensor_download (token, out, sizeof *out, err);
   return st;
 }
@@ -91,11 +97,14 @@ td_qwen2vl_generate (td_qwen2vl_session *session, const td_tensor *prefill_hidde
   if (st != TD_OK)
     return st;
 
-  const int64_t token_shape[2] = { 1, 1 };
+  /* Without a callback or an EOS to stop at, the loop never needs an id on the host. */
+  const bool read_each = params->on_token != NULL || !params->ignore_eos;
+  const int64_t ids_shape[2] = { 1, read_each ? 1 : params->max_new_tokens };
   const int64_t all_shape[3] = { 1, params->max_new_tokens, c->hidden_size };
-  td_tensor *token = td_tensor_new (model->backend, TD_I32, 2, token_shape, err);
-  td_tensor *all = token && hidden ? td_tensor_new (model->backend, TD_F32, 3, all_shape, err) : NULL;
-  td_tensor *last = token ? td_tensor_slice (prefill_hidden, 1, prefill_hidden->shape[1] - 1, 1, err) : NULL;
+  td_tensor *ids = td_tensor_new (model->backend, TD_I32, 2, ids_shape, err);
+  td_tensor *token = NULL;
+  td_tensor *all = ids && hidden ? td_tensor_new (model->backend, TD_F32, 3, all_shape, err) : NULL;
+  td_tensor *last = ids ? td_tensor_slice (prefill_hidden, 1, prefill_hidden->shape[1] - 1, 1, err) : NULL;
   td_tensor *logits = last ? td_qwen2vl_logits (model, last, err) : NULL;
   if (logits == NULL || (hidden != NULL && all == NULL))
     st = err != NULL && err->status != TD_OK ? err->status : TD_ERR_NO_MEMORY;
@@ -108,7 +117,13 @@ td_qwen2vl_generate (td_qwen2vl_session *session, const td_tensor *prefill_hidde
   while (st == TD_OK && count < params->max_new_tokens)
     {
       int32_t id = 0;
-      if ((st = pick_token (session, params, logits, token, count, &id, err)) != TD_OK)
+      td_tensor_free (token);
+      if ((token = td_tensor_slice (ids, 1, read_each ? 0 : count, 1, err)) == NULL)
+        {
+          st = err != NULL ? err->status : TD_ERR_NO_MEMORY;
+          break;
+        }
+      if ((st = pick_token (session, params, logits, token, count, read_each ? &id : NULL, err)) != TD_OK)
         break;
       tokens[count++] = id;
       if (params->on_token != NULL && !params->on_token (params->user, count - 1, id))
@@ -135,6 +150,10 @@ td_qwen2vl_generate (td_qwen2vl_session *session, const td_tensor *prefill_hidde
     }
   td_tensor_free (logits);
   td_tensor_free (token);
+  /* Never stopped early: every id is in `ids`. */
+  if (st == TD_OK && !read_each)
+    st = td_tensor_download (ids, tokens, (size_t) count * sizeof *tokens, err);
+  td_tensor_free (ids);
   *n_generated = count;
   if (st == TD_OK && all != NULL)
     {

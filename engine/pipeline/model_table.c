@@ -70,7 +70,6 @@ static const td_model_entry lvlm_aligner = {
 static const td_model_entry taesd = {
   "taesd", "taef2", NULL, COMPONENTS (&td_verify_taesd), NULL,
 };
-
 /* Not a model: the quantised matmuls against ggml's own dequantisation. */
 static const td_model_entry gguf = {
   "gguf", "gguf", IO_FILES ("types_ref.safetensors"), COMPONENTS (&td_verify_gguf_matmul), NULL,

@@ -266,13 +266,14 @@ typedef struct {
   int grid[1][3];
 } fixture;
 
+/* Opens the golden model on BACKEND, which the fixture then owns. */
 static void
-fixture_open (fixture *f)
+fixture_open_on (fixture *f, td_backend *backend)
 {
   td_error err = { 0 };
   g_autofree char *dir = golden_dir ();
   g_autofree char *io_path = g_build_filename (dir, "io.safetensors", NULL);
-  f->backend = td_backend_cpu_new (&err);
+  f->backend = backend;
   g_assert_nonnull (f->backend);
   f->model = td_qwen2vl_load (dir, f->backend, &err);
   g_assert_nonnull (f->model);
@@ -297,6 +298,12 @@ fixture_open (fixture *f)
   td_tensor_free (pixels);
   f->features = td_qwen2vl_encode_images (f->model, f->pixels, (const int (*)[3]) f->grid, 1, &err);
   g_assert_nonnull (f->features);
+}
+
+static void
+fixture_open (fixture *f)
+{
+  fixture_open_on (f, td_backend_cpu_new (NULL));
 }
 
 static void
@@ -510,6 +517,47 @@ test_sampling (void)
   generate (&f, &params, other, TD_ERR_CANCELLED);
   g_assert_cmpint (log.calls, ==, 3);
   fixture_close (&f);
+}
+
+static bool
+keep_going (void *user, int index, int32_t token)
+{
+  return true;
+}
+
+/* Sampled decoding with ids read once at the end (ignore_eos, no callback) or one
+ * by one (a callback to stream them): the same ids, and on Vulkan (its sampler on
+ * the GPU) the same ids as on the CPU for the same seed. */
+static void
+sample_both_ways (td_backend *backend, int32_t *ids_at_end)
+{
+  fixture f = { 0 };
+  fixture_open_on (&f, backend);
+  td_qwen2vl_generate_params params = {
+    .max_new_tokens = 12, .temperature = 0.8f, .top_p = 0.9f, .seed = 77, .ignore_eos = true,
+  };
+  int32_t streamed[12];
+  g_assert_cmpint (generate (&f, &params, ids_at_end, TD_OK), ==, 12);
+  params.on_token = keep_going;
+  g_assert_cmpint (generate (&f, &params, streamed, TD_OK), ==, 12);
+  g_assert_cmpmem (ids_at_end, 12 * sizeof *ids_at_end, streamed, sizeof streamed);
+  fixture_close (&f);
+}
+
+static void
+test_ids_read_at_end (void)
+{
+  int32_t on_cpu[12], on_vulkan[12];
+  sample_both_ways (td_backend_cpu_new (NULL), on_cpu);
+  td_error err = { 0 };
+  td_backend *vulkan = td_verify_backend_new ("vulkan", &err);
+  if (vulkan == NULL)
+    {
+      g_test_skip (err.message);
+      return;
+    }
+  sample_both_ways (vulkan, on_vulkan);
+  g_assert_cmpmem (on_cpu, sizeof on_cpu, on_vulkan, sizeof on_vulkan);
 }
 
 /* EOS ends decoding unless ignored, and cannot be picked before min_new_tokens. */
@@ -893,6 +941,7 @@ main (int argc, char **argv)
   g_test_add_func ("/qwen2vl/thought-hidden", test_thought_hidden);
   g_test_add_func ("/qwen2vl/teacher-force/golden", test_teacher_force_golden);
   g_test_add_func ("/qwen2vl/teacher-force/matches-sampling", test_teacher_force_matches_sampling);
+  g_test_add_func ("/qwen2vl/ids-read-at-end", test_ids_read_at_end);
   g_test_add_func ("/qwen2vl/preprocessor-config", test_preprocessor_config);
   g_test_add_func ("/qwen2vl/bf16-new-names", test_bf16_new_names);
   return g_test_run ();

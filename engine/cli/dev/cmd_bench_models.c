@@ -1,5 +1,7 @@
-/* thinkdiff bench-models — time the models with random weights of their real shapes
- * (FLUX.1-dev transformer, the FLUX VAE, T5-XXL), built in memory without files. */
+/* thinkdiff bench WORKLOAD (and bench-models) — time the models: FLUX.1-dev transformer,
+ * the FLUX VAE and T5-XXL with random weights of their real shapes built in memory,
+ * Qwen2-VL prefill and decode on a model folder (--model). One warm-up run, then the
+ * median and minimum of the timed runs, as text or one JSON object per workload. */
 #include "cli/cli.h"
 #include "cli/cli_args.h"
 
@@ -9,6 +11,7 @@
 
 #include "models/flux_vae_tiles.h"
 #include "models/layers.h"
+#include "models/qwen2vl.h"
 #include "models/random_models.h"
 #include "pipeline/flux_pipeline.h"
 #include "pipeline/verify.h"
@@ -20,7 +23,10 @@ typedef struct bench_options {
   int steps;      /* timed runs after one warm-up run */
   int tokens;     /* text tokens; 0 = the default */
   int tile;       /* VAE: decode in tiles of this many latents (0 = whole) */
+  int new_tokens; /* qwen-decode: tokens generated per timed run */
+  const char *model_dir; /* qwen-*: a Qwen2-VL folder */
   bool small;
+  bool json;
   td_dtype dtype;
 } bench_options;
 
@@ -28,11 +34,13 @@ static void
 print_usage (FILE *out)
 {
   fprintf (out,
-           "Usage: thinkdiff bench-models flux|vae|t5 [OPTIONS]\n\n"
-           "Times a model with random weights of its real shapes, made up in memory:\n"
-           "  flux  the FLUX.1-dev transformer (19 + 38 blocks, 3072 wide), ms per step\n"
-           "  vae   the FLUX VAE, ms per decode and per encode\n"
-           "  t5    the T5-XXL encoder, ms per encode\n\n"
+           "Usage: thinkdiff bench WORKLOAD [OPTIONS]   (or bench-models flux|vae|t5)\n\n"
+           "Times a workload; the FLUX and T5 ones on random weights of the real shapes, made up in memory:\n"
+           "  flux-step     the FLUX.1-dev transformer (19 + 38 blocks, 3072 wide), ms per step (bench-models: flux)\n"
+           "  vae-decode    the FLUX VAE, ms per decode (bench-models vae: and per encode)\n"
+           "  qwen-prefill  Qwen2-VL on --model DIR, ms per text prompt (586 tokens, --small 32)\n"
+           "  qwen-decode   Qwen2-VL on --model DIR, ms per greedily decoded token after a prefill\n"
+           "  t5            the T5-XXL encoder, ms per encode\n\n"
            "Options:\n"
            "  --size N        image side in pixels (flux: 1024, vae: 1024; multiples of 16)\n"
            "  --backend NAME  cpu or vulkan (default cpu)\n"
@@ -40,7 +48,13 @@ print_usage (FILE *out)
            "  --tokens N      text tokens (flux and t5: 512)\n"
            "  --tile N        vae: decode and encode in tiles of N latents (overlap N/4)\n"
            "  --dtype NAME    weight dtype: bf16 (default, as the checkpoints ship), f16 or f32\n"
-           "  --small         scaled-down shapes that finish in seconds on a small CPU\n");
+           "  --small         scaled-down shapes that finish in seconds on a small CPU\n"
+           "  --model DIR     qwen-prefill, qwen-decode: the Qwen2-VL folder to run\n"
+           "  --new-tokens N  qwen-decode: tokens generated per run (default 32, --small 8)\n"
+           "  --json          one JSON object per timed workload instead of text\n"
+           "  --profile       vulkan: GPU time per kernel class at each sync, on stderr (TD_VULKAN_PROFILE)\n"
+           "The peak is the backend's allocation meter over the timed runs (on Vulkan the weights\n"
+           "and activations; on the CPU the tensors it allocates, not weights read from files).\n");
 }
 
 static bool
@@ -69,6 +83,10 @@ parse_options (int argc, char **argv, bench_options *o)
         }
       else if (strcmp (arg, "--small") == 0)
         o->small = true;
+      else if (strcmp (arg, "--json") == 0)
+        o->json = true;
+      else if (strcmp (arg, "--profile") == 0)
+        g_setenv ("TD_VULKAN_PROFILE", "1", TRUE);
       else if (arg[0] != '-' && o->model == NULL)
         o->model = arg;
       else if (value == NULL)
@@ -83,6 +101,10 @@ parse_options (int argc, char **argv, bench_options *o)
         ok = parse_int (arg, value, 4, 4096, &o->tile), i++;
       else if (strcmp (arg, "--backend") == 0)
         o->backend = value, i++;
+      else if (strcmp (arg, "--model") == 0)
+        o->model_dir = value, i++;
+      else if (strcmp (arg, "--new-tokens") == 0)
+        ok = parse_int (arg, value, 1, 4096, &o->new_tokens), i++;
       else if (strcmp (arg, "--dtype") == 0)
         {
           o->dtype = strcmp (value, "bf16") == 0 ? TD_BF16 : strcmp (value, "f16") == 0 ? TD_F16
@@ -131,38 +153,68 @@ print_model (const char *what, const td_weights *weights, const bench_options *o
 {
   int64_t elements, bytes;
   td_weights_declared_size (weights, &elements, &bytes);
+  if (o->json)
+    return;
   printf ("%s%s: %.2f %s parameters (%.2f GiB of %s, random), backend %s\n", what, o->small ? " (small shapes)" : "",
           elements >= 1000000000 ? (double) elements / 1e9 : (double) elements / 1e6,
           elements >= 1000000000 ? "G" : "M", (double) bytes / (1024.0 * 1024.0 * 1024.0), td_dtype_name (o->dtype),
           td_backend_name (backend));
 }
 
-/* Runs one timed loop: the first run warms up (makes up and uploads the weights). */
-typedef td_status (*bench_run_fn) (void *state, td_error *err);
+/* One run of a workload. A run that times only part of itself (qwen-decode times the
+ * generation, not the prefill before it) sets *timed_ms; otherwise the whole run,
+ * synchronised, is timed. */
+typedef td_status (*bench_run_fn) (void *state, double *timed_ms, td_error *err);
 
-static td_status
-time_runs (bench_run_fn run, void *state, td_backend *backend, int steps, const char *unit, td_error *err)
+static int
+compare_doubles (const void *a, const void *b)
 {
-  double start = now_ms ();
-  td_status st = run (state, err);
+  double x = *(const double *) a, y = *(const double *) b;
+  return (x > y) - (x < y);
+}
+
+/* One timed loop: the first run warms up (makes up and uploads the weights), then
+ * o->steps runs; prints the median and minimum per UNIT (a run does PER_RUN units). */
+static td_status
+time_runs (const bench_options *o, const char *workload, bench_run_fn run, void *state, td_backend *backend,
+           const char *unit, int per_run, td_error *err)
+{
+  double start = now_ms (), timed = -1;
+  td_status st = run (state, &timed, err);
   if (st == TD_OK)
     st = td_backend_sync (backend, err);
   if (st != TD_OK)
     return st;
-  printf ("  warm-up: %.1f ms (includes making up and placing the weights)\n", now_ms () - start);
-  double total = 0, best = 0;
-  for (int i = 0; i < steps && st == TD_OK; i++)
+  double warm_up = now_ms () - start;
+  if (!o->json)
+    printf ("  warm-up: %.1f ms (includes making up and placing the weights)\n", warm_up);
+  /* The high-water mark of the timed runs: resident weights plus their activations. */
+  td_backend_reset_peak (backend);
+  double *ms = g_new (double, o->steps);
+  for (int i = 0; i < o->steps && st == TD_OK; i++)
     {
+      timed = -1;
       start = now_ms ();
-      if ((st = run (state, err)) == TD_OK && (st = td_backend_sync (backend, err)) == TD_OK)
-        {
-          double ms = now_ms () - start;
-          total += ms;
-          best = i == 0 || ms < best ? ms : best;
-        }
+      if ((st = run (state, &timed, err)) == TD_OK && (st = td_backend_sync (backend, err)) == TD_OK)
+        ms[i] = (timed >= 0 ? timed : now_ms () - start) / per_run;
     }
   if (st == TD_OK)
-    printf ("  %.1f ms per %s (mean of %d, best %.1f)\n", total / steps, unit, steps, best);
+    {
+      qsort (ms, (size_t) o->steps, sizeof *ms, compare_doubles);
+      size_t live = 0, peak = 0;
+      td_backend_memory (backend, &live, &peak);
+      const double peak_mib = (double) peak / (1024.0 * 1024.0);
+      double median = o->steps % 2 ? ms[o->steps / 2] : 0.5 * (ms[o->steps / 2 - 1] + ms[o->steps / 2]);
+      if (o->json)
+        printf ("{\"workload\": \"%s\", \"backend\": \"%s\", \"small\": %s, \"unit\": \"%s\", "
+                "\"runs\": %d, \"median_ms\": %.4f, \"min_ms\": %.4f, \"warm_up_ms\": %.3f, \"peak_mib\": %.3f}\n",
+                workload, td_backend_name (backend), o->small ? "true" : "false", unit, o->steps, median, ms[0],
+                warm_up, peak_mib);
+      else
+        printf ("  %.2f ms per %s (median of %d, min %.2f); peak %.1f MiB held on the backend\n", median, unit,
+                o->steps, ms[0], peak_mib);
+    }
+  g_free (ms);
   fflush (stdout);
   return st;
 }
@@ -175,7 +227,7 @@ typedef struct flux_state {
 } flux_state;
 
 static td_status
-flux_step (void *data, td_error *err)
+flux_step (void *data, double *timed_ms, td_error *err)
 {
   flux_state *s = data;
   td_tensor *v = td_flux_dit_forward (s->model, s->latents, s->txt, s->pooled, 0.5f, 3.5f, s->cos, s->sin, err);
@@ -221,8 +273,9 @@ bench_flux (const bench_options *o, td_backend *backend, td_error *err)
   st = ctx.status;
   if (st == TD_OK)
     {
-      printf ("  %d×%d: %d image + %d text tokens\n", size, size, n_img, tokens);
-      st = time_runs (flux_step, &s, backend, o->steps, "step", err);
+      if (!o->json)
+        printf ("  %d×%d: %d image + %d text tokens\n", size, size, n_img, tokens);
+      st = time_runs (o, "flux-step", flux_step, &s, backend, "step", 1, err);
     }
   td_tensor_free (s.latents);
   td_tensor_free (s.txt);
@@ -243,7 +296,7 @@ typedef struct vae_state {
 } vae_state;
 
 static td_status
-vae_decode (void *data, td_error *err)
+vae_decode (void *data, double *timed_ms, td_error *err)
 {
   vae_state *s = data;
   td_tensor *out = s->tiled ? td_flux_vae_decode_tiled (s->vae, s->input, &s->tiling, NULL, err)
@@ -253,7 +306,7 @@ vae_decode (void *data, td_error *err)
 }
 
 static td_status
-vae_encode (void *data, td_error *err)
+vae_encode (void *data, double *timed_ms, td_error *err)
 {
   vae_state *s = data;
   td_tensor *out = s->tiled ? td_flux_vae_encode_mean_tiled (s->vae, s->input, &s->tiling, NULL, err)
@@ -263,7 +316,7 @@ vae_encode (void *data, td_error *err)
 }
 
 static td_status
-bench_vae (const bench_options *o, td_backend *backend, td_error *err)
+bench_vae (const bench_options *o, bool with_encode, td_backend *backend, td_error *err)
 {
   td_vae_config config = o->small ? td_vae_config_small () : td_vae_config_flux ();
   int size = o->size ? o->size : (o->small ? 128 : 1024);
@@ -289,15 +342,17 @@ bench_vae (const bench_options *o, td_backend *backend, td_error *err)
     {
       if (s.tiled)
         printf ("  in tiles of %d latents, overlap %d\n", s.tiling.tile, s.tiling.overlap);
-      printf ("  decode %d×%d latents → %d×%d pixels\n", size / factor, size / factor, size, size);
+      if (!o->json)
+        printf ("  decode %d×%d latents → %d×%d pixels\n", size / factor, size / factor, size, size);
       s.input = z;
-      st = time_runs (vae_decode, &s, backend, o->steps, "decode", err);
+      st = time_runs (o, "vae-decode", vae_decode, &s, backend, "decode", 1, err);
     }
-  if (st == TD_OK)
+  if (st == TD_OK && with_encode)
     {
-      printf ("  encode %d×%d pixels\n", size, size);
+      if (!o->json)
+        printf ("  encode %d×%d pixels\n", size, size);
       s.input = image;
-      st = time_runs (vae_encode, &s, backend, o->steps, "encode", err);
+      st = time_runs (o, "vae-encode", vae_encode, &s, backend, "encode", 1, err);
     }
   td_tensor_free (z);
   td_tensor_free (image);
@@ -314,7 +369,7 @@ typedef struct t5_state {
 } t5_state;
 
 static td_status
-t5_encode (void *data, td_error *err)
+t5_encode (void *data, double *timed_ms, td_error *err)
 {
   t5_state *s = data;
   td_tensor *out = td_t5_encoder_forward (s->encoder, s->ids, s->n, err);
@@ -340,10 +395,104 @@ bench_t5 (const bench_options *o, td_backend *backend, td_error *err)
   s.ids = g_new (int32_t, s.n);
   for (int i = 0; i < s.n; i++)
     s.ids[i] = (int32_t) (td_rng_uniform (9, (uint64_t) i) * (float) (config.vocab_size - 1));
-  printf ("  %d tokens\n", s.n);
-  st = time_runs (t5_encode, &s, backend, o->steps, "encode", err);
+  if (!o->json)
+    printf ("  %d tokens\n", s.n);
+  st = time_runs (o, "t5", t5_encode, &s, backend, "encode", 1, err);
   g_free (s.ids);
   td_t5_encoder_free (s.encoder);
+  return st;
+}
+
+/* --- Qwen2-VL ------------------------------------------------------------------------------ */
+
+typedef struct qwen_state {
+  td_qwen2vl *model;
+  td_qwen2vl_session *session;
+  td_backend *backend;
+  int32_t *ids, *generated;
+  int n, new_tokens;
+} qwen_state;
+
+static td_status
+qwen_prefill_once (qwen_state *s, td_tensor **hidden, td_error *err)
+{
+  td_qwen2vl_session_reset (s->session);
+  *hidden = td_qwen2vl_session_prefill (s->session, s->ids, s->n, NULL, NULL, 0, err);
+  return *hidden != NULL ? TD_OK : err->status;
+}
+
+static td_status
+qwen_prefill (void *data, double *timed_ms, td_error *err)
+{
+  td_tensor *hidden = NULL;
+  td_status st = qwen_prefill_once (data, &hidden, err);
+  td_tensor_free (hidden);
+  return st;
+}
+
+/* Greedy decoding of new_tokens tokens after an untimed prefill; only the decoding is timed. */
+static td_status
+qwen_decode (void *data, double *timed_ms, td_error *err)
+{
+  qwen_state *s = data;
+  td_tensor *hidden = NULL;
+  td_status st = qwen_prefill_once (s, &hidden, err);
+  if (st == TD_OK)
+    st = td_backend_sync (s->backend, err);
+  double start = now_ms ();
+  td_qwen2vl_generate_params params = { .max_new_tokens = s->new_tokens, .temperature = 0.0f, .top_p = 1.0f,
+                                        .ignore_eos = true };
+  int n_generated = 0;
+  if (st == TD_OK)
+    st = td_qwen2vl_generate (s->session, hidden, &params, s->generated, &n_generated, NULL, err);
+  if (st == TD_OK)
+    st = td_backend_sync (s->backend, err);
+  if (st == TD_OK && n_generated != s->new_tokens)
+    st = td_error_set (err, TD_ERR_DEVICE, "bench qwen-decode: %d of %d tokens generated", n_generated,
+                       s->new_tokens);
+  *timed_ms = now_ms () - start;
+  td_tensor_free (hidden);
+  return st;
+}
+
+/* Text-only prompts of random ids below the special tokens (151643: <|endoftext|>). */
+static td_status
+bench_qwen (const bench_options *o, bool decode, td_backend *backend, td_error *err)
+{
+  if (o->model_dir == NULL)
+    return td_error_set (err, TD_ERR_INVALID_ARG,
+                         "bench %s: needs --model DIR, a Qwen2-VL folder (the real one, a demo from "
+                         "make-demo-models or the golden tests/data/golden/qwen2_vl)",
+                         decode ? "qwen-decode" : "qwen-prefill");
+  qwen_state s = { .backend = backend, .n = o->tokens ? o->tokens : (o->small ? 32 : 586),
+                   .new_tokens = o->new_tokens ? o->new_tokens : (o->small ? 8 : 32) };
+  if ((s.model = td_qwen2vl_load (o->model_dir, backend, err)) == NULL)
+    return err->status;
+  const td_qwen2vl_config *c = td_qwen2vl_config_of (s.model);
+  td_status st = TD_OK;
+  if (s.n + s.new_tokens + 1 > c->max_positions)
+    st = td_error_set (err, TD_ERR_INVALID_ARG, "bench: %d + %d tokens exceed the model's %d positions", s.n,
+                       s.new_tokens, c->max_positions);
+  if (st == TD_OK && (s.session = td_qwen2vl_session_new (s.model, s.n + s.new_tokens + 1, err)) == NULL)
+    st = err->status;
+  if (st == TD_OK)
+    {
+      const int id_limit = c->vocab_size < 151643 ? c->vocab_size : 151643;
+      s.ids = g_new (int32_t, s.n);
+      s.generated = g_new (int32_t, s.new_tokens);
+      for (int i = 0; i < s.n; i++)
+        s.ids[i] = (int32_t) (td_rng_uniform (10, (uint64_t) i) * (float) (id_limit - 1));
+      if (!o->json)
+        printf ("Qwen2-VL %d layers, hidden %d, vocab %d (%s), backend %s\n  %d prompt tokens%s\n", c->num_layers,
+                c->hidden_size, c->vocab_size, o->model_dir, td_backend_name (backend), s.n,
+                decode ? ", then greedy decoding" : "");
+      st = decode ? time_runs (o, "qwen-decode", qwen_decode, &s, backend, "token", s.new_tokens, err)
+                  : time_runs (o, "qwen-prefill", qwen_prefill, &s, backend, "prefill", 1, err);
+    }
+  g_free (s.ids);
+  g_free (s.generated);
+  td_qwen2vl_session_free (s.session);
+  td_qwen2vl_free (s.model);
   return st;
 }
 
@@ -359,14 +508,18 @@ td_cli_bench_models (int argc, char **argv)
   if (backend == NULL)
     return td_cli_fail (&err);
   td_status st;
-  if (strcmp (o.model, "flux") == 0)
+  if (strcmp (o.model, "flux") == 0 || strcmp (o.model, "flux-step") == 0)
     st = bench_flux (&o, backend, &err);
-  else if (strcmp (o.model, "vae") == 0)
-    st = bench_vae (&o, backend, &err);
+  else if (strcmp (o.model, "vae") == 0 || strcmp (o.model, "vae-decode") == 0)
+    st = bench_vae (&o, strcmp (o.model, "vae") == 0, backend, &err);
   else if (strcmp (o.model, "t5") == 0)
     st = bench_t5 (&o, backend, &err);
+  else if (strcmp (o.model, "qwen-prefill") == 0 || strcmp (o.model, "qwen-decode") == 0)
+    st = bench_qwen (&o, strcmp (o.model, "qwen-decode") == 0, backend, &err);
   else
-    st = td_error_set (&err, TD_ERR_INVALID_ARG, "bench-models: unknown model '%s' (flux, vae or t5)", o.model);
+    st = td_error_set (&err, TD_ERR_INVALID_ARG,
+                       "bench: unknown workload '%s' (flux-step, vae-decode, t5, qwen-prefill, qwen-decode; "
+                       "bench-models also takes flux and vae)", o.model);
   td_backend_free (backend);
   return st == TD_OK ? 0 : td_cli_fail (&err);
 }

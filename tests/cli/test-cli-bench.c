@@ -1,0 +1,148 @@
+/* `thinkdiff bench WORKLOAD --small --json`: each workload runs and reports one JSON
+ * object whose figures are consistent (min ≤ median, both positive, the asked run
+ * count, a peak of held memory); bad requests fail with a message. The figures themselves are not asserted. */
+#include <glib.h>
+#include <json-glib/json-glib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+typedef struct {
+  int status;
+  char *out, *err;
+} run_result;
+
+static run_result
+run_cli (const char *const *args)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_ptr_array_add (argv, (gpointer) g_getenv ("TD_CLI"));
+  for (int i = 0; args[i] != NULL; i++)
+    g_ptr_array_add (argv, (gpointer) args[i]);
+  g_ptr_array_add (argv, NULL);
+  run_result r = { 0 };
+  int wait_status = 0;
+  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, &r.out, &r.err,
+                               &wait_status, NULL));
+  g_assert_true (WIFEXITED (wait_status));
+  r.status = WEXITSTATUS (wait_status);
+  return r;
+}
+
+static char *
+qwen_dir (void)
+{
+  return g_build_filename (g_getenv ("TD_TEST_DATA"), "golden", "qwen2_vl", NULL);
+}
+
+/* Runs one workload with --json --steps 3 and checks the object it prints. */
+static void
+check_workload (const char *workload, const char *unit, const char *const *extra)
+{
+  const char *backend = g_getenv ("TD_TEST_BACKEND") ? g_getenv ("TD_TEST_BACKEND") : "cpu";
+  const char *args[16] = { "bench", workload, "--small", "--json", "--steps", "3", "--backend", backend };
+  int n = 8;
+  for (int i = 0; extra != NULL && extra[i] != NULL; i++)
+    args[n++] = extra[i];
+  args[n] = NULL;
+  run_result r = run_cli (args);
+  if (r.status != 0)
+    g_error ("bench %s exited %d: %s", workload, r.status, r.err);
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autoptr (GError) error = NULL;
+  if (!json_parser_load_from_data (parser, r.out, -1, &error))
+    g_error ("bench %s printed no JSON (%s): %s", workload, error->message, r.out);
+  JsonObject *o = json_node_get_object (json_parser_get_root (parser));
+  g_assert_nonnull (o);
+  g_assert_cmpstr (json_object_get_string_member (o, "workload"), ==, workload);
+  g_assert_cmpstr (json_object_get_string_member (o, "unit"), ==, unit);
+  g_assert_cmpstr (json_object_get_string_member (o, "backend"), ==, backend);
+  g_assert_true (json_object_get_boolean_member (o, "small"));
+  g_assert_cmpint (json_object_get_int_member (o, "runs"), ==, 3);
+  double median = json_object_get_double_member (o, "median_ms"), min = json_object_get_double_member (o, "min_ms");
+  g_test_message ("%s on %s: median %.3f ms, min %.3f ms per %s", workload, backend, median, min, unit);
+  g_assert_cmpfloat (min, >, 0.0);
+  g_assert_cmpfloat (min, <=, median);
+  /* The weights stay held through the timed runs, so the peak cannot be zero. */
+  g_assert_cmpfloat (json_object_get_double_member (o, "peak_mib"), >, 0.0);
+  g_free (r.out);
+  g_free (r.err);
+}
+
+static void
+test_t5 (void)
+{
+  check_workload ("t5", "encode", (const char *const[]) { "--tokens", "16", NULL });
+}
+
+static void
+test_vae_decode (void)
+{
+  check_workload ("vae-decode", "decode", (const char *const[]) { "--size", "32", NULL });
+}
+
+static void
+test_qwen_prefill (void)
+{
+  g_autofree char *dir = qwen_dir ();
+  check_workload ("qwen-prefill", "prefill", (const char *const[]) { "--model", dir, NULL });
+}
+
+static void
+test_qwen_decode (void)
+{
+  g_autofree char *dir = qwen_dir ();
+  check_workload ("qwen-decode", "token", (const char *const[]) { "--model", dir, "--new-tokens", "4", NULL });
+}
+
+/* --profile: the GPU timestamps per kernel class of each synchronised run. */
+static void
+test_profile (void)
+{
+  if (g_strcmp0 (g_getenv ("TD_TEST_BACKEND"), "vulkan") != 0)
+    {
+      g_test_skip ("GPU timestamps are a Vulkan feature");
+      return;
+    }
+  run_result r = run_cli ((const char *const[]) { "bench", "t5", "--small", "--steps", "1", "--tokens", "16",
+                                                  "--backend", "vulkan", "--profile", NULL });
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.err, "vulkan profile"));
+  g_assert_nonnull (strstr (r.err, "matmul"));
+  g_assert_nonnull (strstr (r.err, "attention"));
+  g_free (r.out);
+  g_free (r.err);
+}
+
+static void
+check_fails (const char *const *args, int status, const char *message)
+{
+  run_result r = run_cli (args);
+  g_assert_cmpint (r.status, ==, status);
+  if (strstr (r.err, message) == NULL)
+    g_error ("expected '%s' in: %s", message, r.err);
+  g_free (r.out);
+  g_free (r.err);
+}
+
+static void
+test_bad_requests (void)
+{
+  check_fails ((const char *const[]) { "bench", "qwen-decode", "--small", NULL }, 1, "needs --model DIR");
+  check_fails ((const char *const[]) { "bench", "warp-drive", NULL }, 1, "unknown workload 'warp-drive'");
+  check_fails ((const char *const[]) { "bench", "qwen-decode", "--new-tokens", "0", NULL }, 2, "'--new-tokens'");
+  check_fails ((const char *const[]) { "bench", "qwen-prefill", "--small", "--model", "/nonexistent-folder", NULL }, 1,
+              "/nonexistent-folder");
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/bench/t5", test_t5);
+  g_test_add_func ("/bench/vae-decode", test_vae_decode);
+  g_test_add_func ("/bench/qwen-prefill", test_qwen_prefill);
+  g_test_add_func ("/bench/qwen-decode", test_qwen_decode);
+  g_test_add_func ("/bench/profile", test_profile);
+  g_test_add_func ("/bench/bad-requests", test_bad_requests);
+  return g_test_run ();
+}
