@@ -388,20 +388,24 @@ restore_settings (TdWindow       *self,
         preset = p->nick;
     }
 
-  g_settings_delay (self->settings);
-  g_settings_set_string (self->settings, "mode", td_board_get_mode (board) == TD_BOARD_CLIP ? "clip" : "lvlm");
+  /* A separate object batches the change: delaying self->settings itself
+   * would hold every later change back until the next Reuse. */
+  g_autoptr(GSettings) batch = g_settings_new (TD_APP_ID);
+
+  g_settings_delay (batch);
+  g_settings_set_string (batch, "mode", td_board_get_mode (board) == TD_BOARD_CLIP ? "clip" : "lvlm");
   if (g_strcmp0 (preset, "custom") == 0)
     {
-      g_settings_set_int (self->settings, "width", CLAMP (s->width, 256, 2048));
-      g_settings_set_int (self->settings, "height", CLAMP (s->height, 256, 2048));
+      g_settings_set_int (batch, "width", CLAMP (s->width, 256, 2048));
+      g_settings_set_int (batch, "height", CLAMP (s->height, 256, 2048));
     }
-  g_settings_set_string (self->settings, "size-preset", preset);
-  g_settings_set_int (self->settings, "steps", CLAMP (s->steps, 1, 100));
-  g_settings_set_double (self->settings, "guidance", CLAMP (s->guidance, 0.0, 20.0));
-  g_settings_set_uint (self->settings, "seed", (guint32) s->seed);
+  g_settings_set_string (batch, "size-preset", preset);
+  g_settings_set_int (batch, "steps", CLAMP (s->steps, 1, 100));
+  g_settings_set_double (batch, "guidance", CLAMP (s->guidance, 0.0, 20.0));
+  g_settings_set_uint (batch, "seed", (guint32) s->seed);
   /* The same seed again, so the board and settings make the same image. */
-  g_settings_set_boolean (self->settings, "seed-locked", TRUE);
-  g_settings_apply (self->settings);
+  g_settings_set_boolean (batch, "seed-locked", TRUE);
+  g_settings_apply (batch);
 }
 
 /* Puts @board's items and settings back. Images whose files are gone are

@@ -3,6 +3,7 @@
 #include "io/gguf.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <stdio.h>
@@ -62,7 +63,7 @@ td_gguf_writer_new (const char *path, td_error *err)
   td_gguf_writer *w = g_new0 (td_gguf_writer, 1);
   w->path = g_strdup (path);
   w->tmp_path = g_strdup_printf ("%s.partial-XXXXXX", path);
-  int fd = g_mkstemp (w->tmp_path);
+  int fd = g_mkstemp_full (w->tmp_path, O_RDWR, 0666);
   if (fd < 0 || (w->file = fdopen (fd, "wb")) == NULL)
     {
       td_error_set (err, TD_ERR_IO, "%s: cannot create a file next to it: %s", path, g_strerror (errno));

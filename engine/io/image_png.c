@@ -3,6 +3,7 @@
 #include "io/file_read.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <png.h>
@@ -230,7 +231,8 @@ td_image_write_atomically (const char *path, td_image_write_fn fn, const void *d
   g_autofree char *dir = g_path_get_dirname (path);
   g_autofree char *base = g_path_get_basename (path);
   g_autofree char *template = g_strdup_printf ("%s/.%s.XXXXXX", dir, base);
-  int fd = g_mkstemp (template);
+  /* 0666 so the file gets the user's umask like any other new file. */
+  int fd = g_mkstemp_full (template, O_RDWR, 0666);
   if (fd < 0)
     return td_error_set (err, TD_ERR_IO, "%s: cannot create a file in %s: %s", path, dir, g_strerror (errno));
   FILE *file = fdopen (fd, "wb");

@@ -134,7 +134,7 @@ write_file (const char *path, const char *header, size_t header_len, const td_sa
             size_t n, const volatile int *cancel, td_error *err)
 {
   g_autofree char *tmp = g_strdup_printf ("%s.XXXXXX", path);
-  int fd = g_mkstemp (tmp);
+  int fd = g_mkstemp_full (tmp, O_RDWR, 0666);
   if (fd < 0)
     return td_error_set (err, TD_ERR_IO, "%s: cannot create a temporary file: %s", path, g_strerror (errno));
   mode_t mask = umask (0);

@@ -338,6 +338,36 @@ td_eva_downsample_tokens (td_backend *backend, const td_tensor *hidden, int fact
   return out;
 }
 
+/* Rounds and clamps every value of a host tensor to a byte level, as PIL stores
+ * each pass of an 8-bit resize. */
+static void
+round_to_bytes (td_tensor *t)
+{
+  float *v = td_tensor_host_data (t);
+  for (int64_t i = 0; i < td_tensor_numel (t); i++)
+    {
+      float r = roundf (v[i]);
+      v[i] = r < 0.0f ? 0.0f : r > 255.0f ? 255.0f : r;
+    }
+}
+
+/* One PIL resize pass on the host: [1, 3, h, w] → [1, 3, out_h, out_w] (one axis changes). */
+static td_tensor *
+resize_pass (td_tensor *in, int64_t out_h, int64_t out_w, td_error *err)
+{
+  td_backend *host = td_backend_host ();
+  const int64_t shape[4] = { 1, 3, out_h, out_w };
+  td_tensor *out = td_tensor_new (host, TD_F32, 4, shape, err);
+  if (out != NULL && td_resize_bicubic (host, out, in, err) != TD_OK)
+    {
+      td_tensor_free (out);
+      return NULL;
+    }
+  if (out != NULL)
+    round_to_bytes (out);
+  return out;
+}
+
 td_tensor *
 td_eva_preprocess (td_backend *backend, const uint8_t *rgb, int width, int height, int size, td_error *err)
 {
@@ -348,29 +378,28 @@ td_eva_preprocess (td_backend *backend, const uint8_t *rgb, int width, int heigh
       td_error_set (err, TD_ERR_INVALID_ARG, "cannot preprocess a %d×%d image to %d²", width, height, size);
       return NULL;
     }
-  /* The resize runs on the CPU reference (images are small); PIL resizes bytes, so round. */
-  td_backend *host = td_backend_host ();
+  /* The resize runs on the CPU reference (images are small). PIL resizes an 8-bit
+   * image along x, then along y, storing bytes after each pass (so overshoot at
+   * sharp edges is clamped before the second pass); an axis already at size is
+   * not resampled. */
   const int64_t in_shape[4] = { 1, 3, height, width };
   const int64_t out_shape[4] = { 1, 3, size, size };
-  td_tensor *in = td_tensor_new (host, TD_F32, 4, in_shape, err);
-  td_tensor *resized = in ? td_tensor_new (host, TD_F32, 4, out_shape, err) : NULL;
-  td_tensor *out = NULL;
-  if (resized == NULL)
-    goto done;
+  td_tensor *in = td_tensor_new (td_backend_host (), TD_F32, 4, in_shape, err);
+  td_tensor *out = NULL, *horizontal = NULL, *resized = NULL;
+  if (in == NULL)
+    return NULL;
   float *planar = td_tensor_host_data (in);
   for (int c = 0; c < 3; c++)
     for (long p = 0; p < (long) width * height; p++)
       planar[c * (long) width * height + p] = rgb[p * 3 + c];
-  if (td_resize_bicubic (host, resized, in, err) != TD_OK)
+  horizontal = width != size ? resize_pass (in, height, size, err) : in;
+  resized = horizontal == NULL ? NULL : height != size ? resize_pass (horizontal, size, size, err) : horizontal;
+  if (resized == NULL)
     goto done;
   float *pixels = td_tensor_host_data (resized);
   for (int c = 0; c < 3; c++)
     for (long p = 0; p < (long) size * size; p++)
-      {
-        float v = roundf (pixels[c * (long) size * size + p]);
-        v = v < 0.0f ? 0.0f : v > 255.0f ? 255.0f : v;
-        pixels[c * (long) size * size + p] = (v / 255.0f - mean[c]) / std[c];
-      }
+      pixels[c * (long) size * size + p] = (pixels[c * (long) size * size + p] / 255.0f - mean[c]) / std[c];
   out = td_tensor_new (backend, TD_F32, 4, out_shape, err);
   if (out != NULL && td_tensor_upload (out, pixels, td_tensor_nbytes (out), err) != TD_OK)
     {
@@ -378,7 +407,10 @@ td_eva_preprocess (td_backend *backend, const uint8_t *rgb, int width, int heigh
       out = NULL;
     }
 done:
+  if (resized != horizontal)
+    td_tensor_free (resized);
+  if (horizontal != in)
+    td_tensor_free (horizontal);
   td_tensor_free (in);
-  td_tensor_free (resized);
   return out;
 }

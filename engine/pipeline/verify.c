@@ -227,6 +227,85 @@ td_verify_compare (const char *name, const td_tensor *actual, const td_tensor *r
   return TD_OK;
 }
 
+td_verify_kind
+td_verify_classify (const td_verify_component *component, const char *tensor, const char **other)
+{
+  for (size_t i = 0; component->inputs != NULL && component->inputs[i] != NULL; i++)
+    if (strcmp (component->inputs[i], tensor) == 0)
+      return TD_VERIFY_INPUT;
+  for (size_t i = 0; component->elsewhere != NULL && component->elsewhere[i].tensor != NULL; i++)
+    if (g_pattern_match_simple (component->elsewhere[i].tensor, tensor))
+      {
+        if (other != NULL)
+          *other = component->elsewhere[i].component;
+        return TD_VERIFY_ELSEWHERE;
+      }
+  return TD_VERIFY_UNLISTED;
+}
+
+static bool
+is_output (const td_verify_outputs *outputs, const char *name)
+{
+  for (guint i = 0; i < outputs->items->len; i++)
+    if (strcmp (((const output *) g_ptr_array_index (outputs->items, i))->name, name) == 0)
+      return true;
+  return false;
+}
+
+static td_status
+check_elsewhere (const td_verify_component *component, td_error *err)
+{
+  for (size_t i = 0; component->elsewhere != NULL && component->elsewhere[i].tensor != NULL; i++)
+    {
+      const char *other = component->elsewhere[i].component;
+      if (other == NULL || td_verify_find (other) == NULL || strcmp (other, component->name) == 0)
+        return td_error_set (err, TD_ERR_INVALID_ARG,
+                             "%s: io tensor '%s' is said to be handled by '%s', not another known component",
+                             component->name, component->elsewhere[i].tensor, other != NULL ? other : "(none)");
+    }
+  return TD_OK;
+}
+
+/* Compares output o with its reference into *r. */
+static td_status
+compare_output (td_safetensors *io, const char *io_path, const output *o, double tolerance, td_verify_result *r,
+                td_error *err)
+{
+  if (td_safetensors_find (io, o->name) == NULL)
+    {
+      memset (r, 0, sizeof *r);
+      g_strlcpy (r->name, o->name, sizeof r->name);
+      r->max_abs_err = r->rel_err = NAN;
+      r->tolerance = tolerance;
+      snprintf (r->note, sizeof r->note, "no reference tensor '%s' in %s", o->name, io_path);
+      return TD_OK;
+    }
+  td_tensor *reference = td_safetensors_tensor (io, o->name, err);
+  if (reference == NULL)
+    return err != NULL ? err->status : TD_ERR_IO;
+  td_status status = td_verify_compare (o->name, o->tensor, reference, tolerance, r, err);
+  r->tolerance = tolerance;
+  td_tensor_free (reference);
+  return status;
+}
+
+/* An io tensor the component does not output: an input, another component's, or a failure. */
+static void
+account_io_tensor (const td_verify_component *component, const char *name, td_verify_result *r)
+{
+  memset (r, 0, sizeof *r);
+  g_strlcpy (r->name, name, sizeof r->name);
+  r->max_abs_err = r->rel_err = r->tolerance = NAN;
+  const char *other = NULL;
+  r->kind = td_verify_classify (component, name, &other);
+  r->ok = r->kind != TD_VERIFY_UNLISTED;
+  if (r->kind == TD_VERIFY_ELSEWHERE)
+    snprintf (r->note, sizeof r->note, "%s", other);
+  else if (r->kind == TD_VERIFY_UNLISTED)
+    snprintf (r->note, sizeof r->note, "io tensor '%s' is neither an input of %s nor an output it computes", name,
+              component->name);
+}
+
 td_status
 td_verify_run (const td_verify_component *component, const char *model_dir, const char *io_path,
                td_backend *backend, td_verify_result **results, size_t *n_results, td_error *err)
@@ -234,41 +313,42 @@ td_verify_run (const td_verify_component *component, const char *model_dir, cons
   TD_ERROR_OPTIONAL (err);
   *results = NULL;
   *n_results = 0;
+  td_status status = check_elsewhere (component, err);
+  if (status != TD_OK)
+    return status;
   td_safetensors *io = td_safetensors_open (io_path, err);
   if (io == NULL)
     return err != NULL ? err->status : TD_ERR_IO;
   td_verify_outputs outputs = { g_ptr_array_new_with_free_func (output_free) };
   double tolerance = component->tolerance > 0 ? component->tolerance : TD_VERIFY_DEFAULT_TOLERANCE;
 
-  td_status status = component->run (model_dir, io, backend, &outputs, err);
+  status = component->run (model_dir, io, backend, &outputs, err);
   if (status != TD_OK)
     td_error_prefix (err, "%s", component->name);
   else if (outputs.items->len == 0)
     status = td_error_set (err, TD_ERR_MISMATCH, "%s: the component produced no outputs", component->name);
 
-  td_verify_result *list = status == TD_OK ? calloc (outputs.items->len, sizeof *list) : NULL;
+  size_t n_io = td_safetensors_count (io);
+  size_t capacity = outputs.items->len + n_io;
+  td_verify_result *list = status == TD_OK ? calloc (capacity, sizeof *list) : NULL;
   if (status == TD_OK && list == NULL)
     status = td_error_set (err, TD_ERR_NO_MEMORY, "out of memory");
+  size_t n = 0;
   for (guint i = 0; status == TD_OK && i < outputs.items->len; i++)
     {
       const output *o = g_ptr_array_index (outputs.items, i);
-      if (td_safetensors_find (io, o->name) == NULL)
-        {
-          g_strlcpy (list[i].name, o->name, sizeof list[i].name);
-          list[i].max_abs_err = list[i].rel_err = NAN;
-          snprintf (list[i].note, sizeof list[i].note, "no reference tensor '%s' in %s", o->name, io_path);
-          continue;
-        }
-      td_tensor *reference = td_safetensors_tensor (io, o->name, err);
-      status = reference == NULL ? err->status
-                                 : td_verify_compare (o->name, o->tensor, reference,
-                                                      o->tolerance > 0 ? o->tolerance : tolerance, &list[i], err);
-      td_tensor_free (reference);
+      status = compare_output (io, io_path, o, o->tolerance > 0 ? o->tolerance : tolerance, &list[n++], err);
+    }
+  for (size_t i = 0; status == TD_OK && i < n_io; i++)
+    {
+      const char *name = td_safetensors_at (io, i)->name;
+      if (!is_output (&outputs, name))
+        account_io_tensor (component, name, &list[n++]);
     }
   if (status == TD_OK)
     {
       *results = list;
-      *n_results = outputs.items->len;
+      *n_results = n;
     }
   else
     free (list);

@@ -4,6 +4,10 @@
  * backend with the weights of a model folder, and hands back named outputs;
  * each is compared with the tensor of the same name in the io file:
  *   rel_err = max |actual − reference| / max |reference|  ≤  tolerance.
+ * Every io tensor is accounted for: an output the component computes (compared),
+ * one of its listed inputs, or, in an io file several components share, listed as
+ * handled by another component. Any other io tensor fails the run, so a reference
+ * cannot sit in the file unchecked.
  *
  * Adding a component: define a `const td_verify_component` in the model's
  * verify_<model>.c and list it in the model's entry of model_table.c.
@@ -16,10 +20,18 @@
 #include "backend/backend.h"
 #include "io/safetensors.h"
 
-/* fp32 paths; the goldens' README asks about 2e-2 for f16/bf16 paths. */
-#define TD_VERIFY_DEFAULT_TOLERANCE 1e-4
+/* fp32 paths: the goldens match to about 2e-6 on the CPU and on lavapipe; the
+ * goldens' README asks about 2e-2 for f16/bf16 paths. */
+#define TD_VERIFY_DEFAULT_TOLERANCE 1e-5
 
 typedef struct td_verify_outputs td_verify_outputs;
+
+/* An io tensor (a name, or a glob such as "latents_after_step_*") that another
+ * component reading the same io file takes as input or compares. */
+typedef struct td_verify_elsewhere {
+  const char *tensor;
+  const char *component;
+} td_verify_elsewhere;
 
 typedef struct td_verify_component {
   const char *name;
@@ -30,6 +42,11 @@ typedef struct td_verify_component {
    * io holds the inputs. Adds every output to compare to `outputs`. */
   td_status (*run) (const char *model_dir, td_safetensors *io, td_backend *backend,
                     td_verify_outputs *outputs, td_error *err);
+  /* NULL-terminated names of the io tensors it reads as inputs; one it also
+   * outputs (an encoder's latent that the decoder then reads) is compared. */
+  const char *const *inputs;
+  /* { NULL }-terminated, or NULL: io tensors another component handles. */
+  const td_verify_elsewhere *elsewhere;
 } td_verify_component;
 
 /* Adds an output named like its reference tensor; takes ownership of t. */
@@ -54,10 +71,19 @@ const td_verify_component *td_verify_find (const char *name);
 /* Adds a component (kept by pointer; it must outlive its use). */
 void td_verify_register (const td_verify_component *component);
 
+typedef enum td_verify_kind {
+  TD_VERIFY_OUTPUT,    /* computed and compared */
+  TD_VERIFY_INPUT,     /* one of the component's inputs */
+  TD_VERIFY_ELSEWHERE, /* handled by another component (note names it) */
+  TD_VERIFY_UNLISTED,  /* neither: a failure */
+} td_verify_kind;
+
 typedef struct td_verify_result {
   char name[128];
+  td_verify_kind kind;
   double max_abs_err;
   double rel_err;
+  double tolerance; /* the one applied (outputs only) */
   bool ok;
   char note[256]; /* why it failed when no error figure applies (shape, missing) */
 } td_verify_result;
@@ -68,9 +94,15 @@ typedef struct td_verify_result {
 td_status td_verify_compare (const char *name, const td_tensor *actual, const td_tensor *reference,
                              double tolerance, td_verify_result *result, td_error *err);
 
+/* How the component accounts for an io tensor it does not output: INPUT,
+ * ELSEWHERE (*other gets the component's name) or UNLISTED. */
+td_verify_kind td_verify_classify (const td_verify_component *component, const char *tensor, const char **other);
+
 /* Opens io_path, runs the component and compares every output; outputs the
  * io file has no reference for are failures. *results (free()) gets one entry
- * per output. Returns an error when the component cannot run. */
+ * per output, in the order the component added them, then one per other io
+ * tensor (input, elsewhere, or an UNLISTED failure). Returns an error when the
+ * component cannot run or names an unknown component in `elsewhere`. */
 td_status td_verify_run (const td_verify_component *component, const char *model_dir, const char *io_path,
                          td_backend *backend, td_verify_result **results, size_t *n_results, td_error *err);
 
@@ -78,6 +110,7 @@ td_status td_verify_run (const td_verify_component *component, const char *model
 td_backend *td_verify_backend_new (const char *name, td_error *err);
 
 /* The whole `thinkdiff verify` command: argv[0] is "verify". Prints one line
- * per output, "name max_abs_err rel_err ok|FAIL", to out and errors to errout.
+ * per output, "name max_abs_err rel_err tolerance ok|FAIL", and one FAIL line
+ * per unlisted io tensor to out; the summary, inputs and errors to errout.
  * Returns 0 when every output passes, 1 on a failure or error, 2 on bad usage. */
 int td_verify_main (int argc, char **argv, FILE *out, FILE *errout);

@@ -2,6 +2,7 @@
  * components they register themselves. */
 #include "pipeline/verify.h"
 
+#include <glib.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +23,9 @@ print_usage (FILE *out)
                 "       thinkdiff verify --list\n\n"
                 "Runs a model component on the inputs in FILE (a golden io.safetensors) with the\n"
                 "weights in DIR and compares each output with the reference of the same name.\n"
-                "Prints 'name max_abs_err rel_err ok|FAIL' per output; exits 1 if any fails.\n");
+                "Prints 'name max_abs_err rel_err tolerance ok|FAIL' per output; every other\n"
+                "tensor of FILE must be an input of the component (or, in a file several\n"
+                "components share, another component's). Exits 1 if any check fails.\n");
 }
 
 /* Accepts "--name value" and "--name=value". Returns false on bad usage. */
@@ -81,24 +84,74 @@ print_components (FILE *out)
     fprintf (out, "  %-20s %s\n", td_verify_component_at (i)->name, td_verify_component_at (i)->summary);
 }
 
+static void
+print_result (const td_verify_result *r, FILE *out)
+{
+  if (r->kind == TD_VERIFY_UNLISTED)
+    fprintf (out, "%s - - - FAIL (%s)\n", r->name, r->note);
+  else if (isnan (r->max_abs_err))
+    fprintf (out, "%s - - %.1e %s (%s)\n", r->name, r->tolerance, r->ok ? "ok" : "FAIL", r->note);
+  else
+    fprintf (out, "%s %.3e %.3e %.1e %s\n", r->name, r->max_abs_err, r->rel_err, r->tolerance,
+             r->ok ? "ok" : "FAIL");
+}
+
+/* Appends ", name" (or "name" first) to a summary list; with detail, "name (detail)". */
+static void
+list_add (GString *list, const char *name, const char *detail)
+{
+  g_string_append_printf (list, "%s%s", list->len > 0 ? ", " : "", name);
+  if (detail != NULL)
+    g_string_append_printf (list, " (%s)", detail);
+}
+
+/* "1.0e-05" when every output has the component's tolerance, else that and the exceptions. */
+static void
+describe_tolerances (const td_verify_component *c, const td_verify_result *results, size_t n, GString *text)
+{
+  double tolerance = c->tolerance > 0 ? c->tolerance : TD_VERIFY_DEFAULT_TOLERANCE;
+  g_string_append_printf (text, "rel_err <= %.1e", tolerance);
+  for (size_t i = 0; i < n; i++)
+    if (results[i].kind == TD_VERIFY_OUTPUT && results[i].tolerance != tolerance)
+      g_string_append_printf (text, ", %s <= %.1e", results[i].name, results[i].tolerance);
+}
+
 static int
 report (const td_verify_component *c, const char *backend, const td_verify_result *results, size_t n, FILE *out,
         FILE *errout)
 {
-  size_t passed = 0;
+  size_t outputs = 0, passed = 0;
+  g_autoptr (GString) inputs = g_string_new (NULL);
+  g_autoptr (GString) elsewhere = g_string_new (NULL);
+  g_autoptr (GString) unlisted = g_string_new (NULL);
   for (size_t i = 0; i < n; i++)
     {
       const td_verify_result *r = &results[i];
-      if (r->note[0] != '\0' && isnan (r->max_abs_err))
-        fprintf (out, "%s - - %s (%s)\n", r->name, r->ok ? "ok" : "FAIL", r->note);
+      if (r->kind == TD_VERIFY_OUTPUT || r->kind == TD_VERIFY_UNLISTED)
+        print_result (r, out);
+      if (r->kind == TD_VERIFY_OUTPUT)
+        {
+          outputs++;
+          passed += r->ok;
+        }
+      else if (r->kind == TD_VERIFY_INPUT)
+        list_add (inputs, r->name, NULL);
+      else if (r->kind == TD_VERIFY_ELSEWHERE)
+        list_add (elsewhere, r->name, r->note);
       else
-        fprintf (out, "%s %.3e %.3e %s\n", r->name, r->max_abs_err, r->rel_err, r->ok ? "ok" : "FAIL");
-      passed += r->ok;
+        list_add (unlisted, r->name, NULL);
     }
-  double tolerance = c->tolerance > 0 ? c->tolerance : TD_VERIFY_DEFAULT_TOLERANCE;
-  fprintf (errout, "verify %s on %s: %zu of %zu outputs within rel_err %.1e\n", c->name, backend, passed, n,
-           tolerance);
-  return passed == n ? 0 : 1;
+  g_autoptr (GString) tolerances = g_string_new (NULL);
+  describe_tolerances (c, results, n, tolerances);
+  fprintf (errout, "verify %s on %s: %zu of %zu outputs within tolerance (%s)\n", c->name, backend, passed, outputs,
+           tolerances->str);
+  if (inputs->len > 0)
+    fprintf (errout, "  inputs: %s\n", inputs->str);
+  if (elsewhere->len > 0)
+    fprintf (errout, "  handled by other components: %s\n", elsewhere->str);
+  if (unlisted->len > 0)
+    fprintf (errout, "  FAIL: io tensors neither input nor output of %s: %s\n", c->name, unlisted->str);
+  return passed == outputs && unlisted->len == 0 ? 0 : 1;
 }
 
 int

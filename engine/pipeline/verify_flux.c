@@ -6,6 +6,7 @@
 
 #include "models/flux_dit.h"
 #include "models/flux_vae.h"
+#include "pipeline/flow_scheduler.h"
 #include "pipeline/flux_pipeline.h"
 #include "pipeline/verify.h"
 
@@ -103,6 +104,26 @@ capture_step (void *user, int step, int steps, const td_tensor *latents)
   free (values);
 }
 
+/* The schedule the pipeline steps through for this image size, from the same
+ * scheduler_config.json and the same functions flux_pipeline.c calls. */
+static td_status
+add_schedule (const char *model_dir, int steps, int image_seq_len, td_verify_outputs *outputs, td_error *err)
+{
+  g_autofree char *path = g_build_filename (model_dir, "scheduler", "scheduler_config.json", NULL);
+  td_flow_schedule_config config = td_flow_schedule_config_default ();
+  if (g_file_test (path, G_FILE_TEST_EXISTS) && td_flow_schedule_config_load (path, &config, err) != TD_OK)
+    return err->status;
+  td_flow_schedule schedule = { 0 };
+  td_status st = td_flow_schedule_new (&config, steps, image_seq_len, &schedule, err);
+  const int64_t n_sigmas = steps + 1, n_timesteps = steps;
+  if (st == TD_OK)
+    st = td_verify_outputs_add_f32 (outputs, "sigmas", 1, &n_sigmas, schedule.sigmas, err);
+  if (st == TD_OK)
+    st = td_verify_outputs_add_f32 (outputs, "timesteps", 1, &n_timesteps, schedule.timesteps, err);
+  td_flow_schedule_clear (&schedule);
+  return st;
+}
+
 static td_status
 run_pipeline (const char *model_dir, td_safetensors *io, td_backend *backend, td_verify_outputs *outputs,
               td_error *err)
@@ -110,19 +131,24 @@ run_pipeline (const char *model_dir, td_safetensors *io, td_backend *backend, td
   td_flux_pipeline *pipeline = td_flux_pipeline_new (model_dir, backend, err);
   if (pipeline == NULL)
     return err->status;
-  int64_t n_noise = 0;
   td_tensor *txt = td_verify_io_tensor (io, "prompt_embeds", backend, err);
   td_tensor *pooled = txt ? td_verify_io_tensor (io, "pooled_prompt_embeds", backend, err) : NULL;
-  float *noise = pooled ? td_verify_io_floats (io, "noise_packed", &n_noise, err) : NULL;
-  td_tensor *reference_image = noise ? td_safetensors_tensor (io, "image", err) : NULL;
-  td_tensor *sigmas = reference_image ? td_safetensors_tensor (io, "sigmas", err) : NULL;
-  td_status st = sigmas ? TD_OK : err->status;
+  float *noise = pooled ? td_verify_io_floats (io, "noise_packed", NULL, err) : NULL;
+  /* The image size and step count are the references' shapes; their values are compared. */
+  const td_safetensors_info *image_info = td_safetensors_find (io, "image");
+  const td_safetensors_info *timesteps_info = td_safetensors_find (io, "timesteps");
+  const td_safetensors_info *noise_info = td_safetensors_find (io, "noise_packed");
+  td_status st = noise ? TD_OK : err->status;
+  if (st == TD_OK && (noise_info->ndim != 3 || image_info == NULL || image_info->ndim != 4 || timesteps_info == NULL
+                      || timesteps_info->ndim != 1 || timesteps_info->shape[0] < 1))
+    st = td_error_set (err, TD_ERR_FORMAT,
+                       "the io file needs noise_packed [1, N, C], image [1, 3, H, W] and timesteps [steps]");
   if (st == TD_OK)
     {
       td_flux_params params = {
-        .width = (int) reference_image->shape[3],
-        .height = (int) reference_image->shape[2],
-        .steps = (int) sigmas->shape[0] - 1,
+        .width = (int) image_info->shape[3],
+        .height = (int) image_info->shape[2],
+        .steps = (int) timesteps_info->shape[0],
         .guidance = 3.5f,
         .seed = 0,
       };
@@ -134,9 +160,9 @@ run_pipeline (const char *model_dir, td_safetensors *io, td_backend *backend, td
         st = capture.status;
       if (image != NULL)
         td_verify_outputs_add (outputs, "image", image);
+      if (st == TD_OK)
+        st = add_schedule (model_dir, params.steps, (int) noise_info->shape[1], outputs, err);
     }
-  td_tensor_free (sigmas);
-  td_tensor_free (reference_image);
   free (noise);
   td_tensor_free (txt);
   td_tensor_free (pooled);
@@ -144,15 +170,54 @@ run_pipeline (const char *model_dir, td_safetensors *io, td_backend *backend, td
   return st;
 }
 
+/* The three components share the golden's io file. */
+static const char *const transformer_inputs[] = {
+  "noise_packed", "prompt_embeds", "pooled_prompt_embeds", "img_ids", "txt_ids", NULL,
+};
+static const char *const vae_inputs[] = { "vae_decode_in", NULL };
+static const char *const pipeline_inputs[] = { "noise_packed", "prompt_embeds", "pooled_prompt_embeds", NULL };
+
+static const td_verify_elsewhere not_transformer[] = {
+  { "image", "flux-pipeline" },          { "latents_after_step_*", "flux-pipeline" },
+  { "sigmas", "flux-pipeline" },         { "timesteps", "flux-pipeline" },
+  { "vae_decode_in", "flux-vae" },       { "vae_decode_out", "flux-vae" },
+  { "vae_encode_mean", "flux-vae" },     { NULL, NULL },
+};
+static const td_verify_elsewhere not_vae[] = {
+  { "noise_packed", "flux-transformer" },    { "prompt_embeds", "flux-transformer" },
+  { "pooled_prompt_embeds", "flux-transformer" }, { "img_ids", "flux-transformer" },
+  { "txt_ids", "flux-transformer" },         { "transformer_out_*", "flux-transformer" },
+  { "image", "flux-pipeline" },              { "latents_after_step_*", "flux-pipeline" },
+  { "sigmas", "flux-pipeline" },             { "timesteps", "flux-pipeline" },
+  { NULL, NULL },
+};
+static const td_verify_elsewhere not_pipeline[] = {
+  { "img_ids", "flux-transformer" },   { "txt_ids", "flux-transformer" },
+  { "transformer_out_*", "flux-transformer" }, { "vae_decode_in", "flux-vae" },
+  { "vae_decode_out", "flux-vae" },    { "vae_encode_mean", "flux-vae" },
+  { NULL, NULL },
+};
+
 const td_verify_component td_verify_flux_transformer = {
-  "flux-transformer", "FLUX transformer, one call at t = 0.73, guidance 3.5", 0, run_transformer,
+  .name = "flux-transformer",
+  .summary = "FLUX transformer, one call at t = 0.73, guidance 3.5",
+  .run = run_transformer,
+  .inputs = transformer_inputs,
+  .elsewhere = not_transformer,
 };
 
 const td_verify_component td_verify_flux_vae = {
-  "flux-vae", "FLUX VAE decode, and encode (mean) of the clamped decoded image", 0, run_vae,
+  .name = "flux-vae",
+  .summary = "FLUX VAE decode, and encode (mean) of the clamped decoded image",
+  .run = run_vae,
+  .inputs = vae_inputs,
+  .elsewhere = not_vae,
 };
 
 const td_verify_component td_verify_flux_pipeline = {
-  "flux-pipeline", "FLUX text-to-image from given noise and embeddings: per-step latents and the image", 0,
-  run_pipeline,
+  .name = "flux-pipeline",
+  .summary = "FLUX text-to-image from given noise and embeddings: schedule, per-step latents and the image",
+  .run = run_pipeline,
+  .inputs = pipeline_inputs,
+  .elsewhere = not_pipeline,
 };

@@ -177,7 +177,11 @@ run_gguf_matmul (const char *model_path, td_safetensors *io, td_backend *backend
   return st;
 }
 
+static const char *const gguf_inputs[] = { "x", NULL };
+
 const td_verify_component td_verify_gguf_matmul = {
-  "gguf-matmul", "GGUF weights of every type: ggml's dequantisation and x · Wᵀ (--model: the .gguf file or its folder)", 0,
-  run_gguf_matmul,
+  .name = "gguf-matmul",
+  .summary = "GGUF weights of every type: ggml's dequantisation and x · Wᵀ (--model: the .gguf file or its folder)",
+  .run = run_gguf_matmul,
+  .inputs = gguf_inputs,
 };

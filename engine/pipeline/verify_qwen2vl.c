@@ -177,9 +177,13 @@ run_qwen2vl (const char *model_dir, td_safetensors *io, td_backend *backend, td_
   return st;
 }
 
+/* generated_ids is also an output: only its length is read, the tokens are compared. */
+static const char *const qwen2vl_inputs[] = { "input_ids", "image_uint8_hwc", "generated_ids", NULL };
+
 const td_verify_component td_verify_qwen2vl = {
-  "qwen2-vl",
-  "Qwen2-VL: image preprocessing, forward logits and hidden states, greedy decoding with the key/value cache, "
-  "the thought's hidden states through the ThinkDiff-LVLM aligner", 0,
-  run_qwen2vl,
+  .name = "qwen2-vl",
+  .summary = "Qwen2-VL: image preprocessing, forward logits and hidden states, greedy decoding with the "
+             "key/value cache, the thought's hidden states through the ThinkDiff-LVLM aligner",
+  .run = run_qwen2vl,
+  .inputs = qwen2vl_inputs,
 };

@@ -44,6 +44,12 @@ run_taesd (const char *model_dir, td_safetensors *io, td_backend *backend, td_ve
   return st;
 }
 
+/* "latent" is also an output: the encoder's result is compared before the decoder reads the reference. */
+static const char *const taesd_inputs[] = { "image", "latent", NULL };
+
 const td_verify_component td_verify_taesd = {
-  "taesd", "tiny autoencoder (TAESD/TAEF1/TAEF2): encode the image, decode the latent", 0, run_taesd,
+  .name = "taesd",
+  .summary = "tiny autoencoder (TAESD/TAEF1/TAEF2): encode the image, decode the latent",
+  .run = run_taesd,
+  .inputs = taesd_inputs,
 };

@@ -54,10 +54,18 @@ run_clip (const char *model_dir, td_safetensors *io, td_backend *backend, td_ver
   return st;
 }
 
+static const char *const text_inputs[] = { "input_ids", NULL };
+
 const td_verify_component td_verify_t5_encoder = {
-  "t5-encoder", "T5 v1.1 encoder (FLUX text_encoder_2): input_ids → last_hidden_state", 0, run_t5,
+  .name = "t5-encoder",
+  .summary = "T5 v1.1 encoder (FLUX text_encoder_2): input_ids → last_hidden_state",
+  .run = run_t5,
+  .inputs = text_inputs,
 };
 
 const td_verify_component td_verify_clip_text = {
-  "clip-text", "CLIP text encoder (FLUX text_encoder): input_ids → last_hidden_state, pooler_output", 0, run_clip,
+  .name = "clip-text",
+  .summary = "CLIP text encoder (FLUX text_encoder): input_ids → last_hidden_state, pooler_output",
+  .run = run_clip,
+  .inputs = text_inputs,
 };

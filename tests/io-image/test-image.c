@@ -7,6 +7,7 @@
 #include <png.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 #include "io/image.h"
 
@@ -134,7 +135,13 @@ test_png_round_trip_with_text (void)
   };
   g_autofree char *path = tmp_path ("round-trip.png");
   td_error err = { 0 };
+  mode_t old_umask = umask (022);
   g_assert_cmpint (td_image_save_png (path, &image, text, 3, &err), ==, TD_OK);
+  umask (old_umask);
+  /* A saved image gets the umask like any new file, not mkstemp's 0600. */
+  GStatBuf st;
+  g_assert_cmpint (g_stat (path, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0644);
   td_image back;
   g_assert_cmpint (td_image_load (path, NULL, &back, &err), ==, TD_OK);
   g_assert_cmpint (back.width, ==, 31);

@@ -41,13 +41,13 @@ run_result_clear (run_result *r)
   g_free (r->err);
 }
 
+/* A file of the golden data the tests carry (tests/data/golden); missing is a failure. */
 static char *
 golden_path (const char *relative)
 {
-  const char *shared = g_getenv ("TD_SHARED_DIR");
-  char *path = g_build_filename (shared != NULL ? shared : "../shared", "golden", relative, NULL);
-  if (!g_file_test (path, G_FILE_TEST_EXISTS))
-    g_clear_pointer (&path, g_free);
+  char *path = g_build_filename (g_getenv ("TD_TEST_DATA"), "golden", relative, NULL);
+  if (!g_file_test (path, G_FILE_TEST_IS_REGULAR))
+    g_error ("%s: missing from the test data", path);
   return path;
 }
 
@@ -55,11 +55,6 @@ static void
 test_inspect_golden (void)
 {
   char *path = golden_path ("flux/transformer/diffusion_pytorch_model.safetensors");
-  if (path == NULL)
-    {
-      g_test_skip ("no golden FLUX transformer (TD_SHARED_DIR)");
-      return;
-    }
   const char *args[] = { "inspect", path, NULL };
   run_result r = run_cli (args);
   g_assert_cmpint (r.exit_code, ==, 0);
@@ -105,7 +100,7 @@ static void
 test_verify_cli_errors (void)
 {
   char *io = golden_path ("flux/io.safetensors");
-  const char *io_path = io != NULL ? io : "/nonexistent/io.safetensors";
+  const char *io_path = io;
 
   const char *unknown[] = { "verify", "--component", "no-such-component", "--model", ".", "--io", io_path, NULL };
   run_result r = run_cli (unknown);

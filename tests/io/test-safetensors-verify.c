@@ -76,7 +76,7 @@ static td_status
 run_close_enough (const char *model_dir, td_safetensors *io, td_backend *backend, td_verify_outputs *outputs,
                   td_error *err)
 {
-  return scaled_x (io, outputs, "x", 1.0f, 3e-4f, 2, shape_2x3, err); /* rel 5e-5 */
+  return scaled_x (io, outputs, "x", 1.0f, 3e-5f, 2, shape_2x3, err); /* rel 5e-6 */
 }
 
 static td_status
@@ -107,14 +107,34 @@ run_broken (const char *model_dir, td_safetensors *io, td_backend *backend, td_v
   return td_error_set (err, TD_ERR_NOT_FOUND, "%s/config.json: no such file", model_dir);
 }
 
+static td_status
+run_loose_one (const char *model_dir, td_safetensors *io, td_backend *backend, td_verify_outputs *outputs,
+               td_error *err)
+{
+  td_status status = scaled_x (io, outputs, "x", 1.0f, 3e-5f, 2, shape_2x3, err);
+  if (status == TD_OK)
+    status = scaled_x (io, outputs, "xb", 1.0f, 0.06f, 2, shape_2x3, err);
+  td_verify_outputs_set_tolerance (outputs, "xb", 2e-2);
+  return status;
+}
+
+static const char *const x_input[] = { "x", NULL };
+static const char *const both_inputs[] = { "x", "xb", NULL };
+static const td_verify_elsewhere xb_by_identity[] = { { "xb", "test-identity" }, { NULL, NULL } };
+static const td_verify_elsewhere xb_by_nobody[] = { { "x*", "no-such-component" }, { NULL, NULL } };
+
 static const td_verify_component components[] = {
   { "test-identity", "io x × 1", 0, run_identity },
   { "test-perturbed", "io x with one element off by 0.5", 0, run_perturbed },
-  { "test-close-enough", "io x off by 3e-4", 0, run_close_enough },
-  { "test-loose", "off by 1e-2 with a 2e-2 tolerance", 2e-2, run_loose },
-  { "test-wrong-shape", "io x reshaped", 0, run_wrong_shape },
-  { "test-no-reference", "an output the io file lacks", 0, run_no_reference },
+  { "test-close-enough", "io x off by 3e-5", 0, run_close_enough, both_inputs },
+  { "test-loose", "off by 1e-2 with a 2e-2 tolerance", 2e-2, run_loose, both_inputs },
+  { "test-wrong-shape", "io x reshaped", 0, run_wrong_shape, both_inputs },
+  { "test-no-reference", "an output the io file lacks", 0, run_no_reference, both_inputs },
   { "test-broken", "fails to run", 0, run_broken },
+  { "test-unlisted", "outputs x; xb is neither input nor output", 0, run_close_enough, x_input },
+  { "test-elsewhere", "outputs x; xb is test-identity's", 0, run_close_enough, NULL, xb_by_identity },
+  { "test-bad-elsewhere", "names an unknown component", 0, run_close_enough, NULL, xb_by_nobody },
+  { "test-loose-one", "x at the default tolerance, xb at 2e-2", 0, run_loose_one },
 };
 
 typedef struct verify_run {
@@ -153,8 +173,8 @@ test_identity_ok (void)
 {
   verify_run r = run_verify ("test-identity", "cpu");
   g_assert_cmpint (r.code, ==, 0);
-  g_assert_cmpstr (r.out, ==, "x 0.000e+00 0.000e+00 ok\nxb 0.000e+00 0.000e+00 ok\n");
-  g_assert_nonnull (strstr (r.err, "2 of 2 outputs"));
+  g_assert_cmpstr (r.out, ==, "x 0.000e+00 0.000e+00 1.0e-05 ok\nxb 0.000e+00 0.000e+00 1.0e-05 ok\n");
+  g_assert_nonnull (strstr (r.err, "2 of 2 outputs within tolerance (rel_err <= 1.0e-05)"));
   verify_run_clear (&r);
 }
 
@@ -164,7 +184,7 @@ test_perturbed_fails (void)
   verify_run r = run_verify ("test-perturbed", "cpu");
   g_assert_cmpint (r.code, ==, 1);
   /* max error 0.5, max |reference| 6 → 0.0833 */
-  g_assert_cmpstr (r.out, ==, "xb 0.000e+00 0.000e+00 ok\nx 5.000e-01 8.333e-02 FAIL\n");
+  g_assert_cmpstr (r.out, ==, "xb 0.000e+00 0.000e+00 1.0e-05 ok\nx 5.000e-01 8.333e-02 1.0e-05 FAIL\n");
   g_assert_nonnull (strstr (r.err, "1 of 2 outputs"));
   verify_run_clear (&r);
 }
@@ -174,11 +194,19 @@ test_tolerances (void)
 {
   verify_run r = run_verify ("test-close-enough", "cpu");
   g_assert_cmpint (r.code, ==, 0);
-  g_assert_true (g_str_has_suffix (r.out, " ok\n"));
+  g_assert_cmpstr (r.out, ==, "x 3.004e-05 5.007e-06 1.0e-05 ok\n");
+  g_assert_nonnull (strstr (r.err, "  inputs: xb\n")); /* x is compared, not listed as an input */
   verify_run_clear (&r);
   r = run_verify ("test-loose", "cpu");
   g_assert_cmpint (r.code, ==, 0);
-  g_assert_true (g_str_has_prefix (r.out, "x 6.000e-02 1.000e-02 ok"));
+  g_assert_cmpstr (r.out, ==, "x 6.000e-02 1.000e-02 2.0e-02 ok\n");
+  g_assert_nonnull (strstr (r.err, "1 of 1 outputs within tolerance (rel_err <= 2.0e-02)"));
+  verify_run_clear (&r);
+  /* A per-output tolerance is printed on its line and in the summary. */
+  r = run_verify ("test-loose-one", "cpu");
+  g_assert_cmpint (r.code, ==, 0);
+  g_assert_cmpstr (r.out, ==, "x 3.004e-05 5.007e-06 1.0e-05 ok\nxb 6.000e-02 1.000e-02 2.0e-02 ok\n");
+  g_assert_nonnull (strstr (r.err, "(rel_err <= 1.0e-05, xb <= 2.0e-02)"));
   verify_run_clear (&r);
 }
 
@@ -187,11 +215,37 @@ test_wrong_shape_and_missing (void)
 {
   verify_run r = run_verify ("test-wrong-shape", "cpu");
   g_assert_cmpint (r.code, ==, 1);
-  g_assert_cmpstr (r.out, ==, "x - - FAIL (shape [3, 2] but the reference is [2, 3])\n");
+  g_assert_cmpstr (r.out, ==, "x - - 1.0e-05 FAIL (shape [3, 2] but the reference is [2, 3])\n");
   verify_run_clear (&r);
   r = run_verify ("test-no-reference", "cpu");
   g_assert_cmpint (r.code, ==, 1);
-  g_assert_true (g_str_has_prefix (r.out, "y - - FAIL (no reference tensor 'y' in "));
+  g_assert_true (g_str_has_prefix (r.out, "y - - 1.0e-05 FAIL (no reference tensor 'y' in "));
+  verify_run_clear (&r);
+}
+
+/* Every io tensor is an input, an output, or another component's; anything else fails. */
+static void
+test_every_io_tensor (void)
+{
+  verify_run r = run_verify ("test-unlisted", "cpu");
+  g_assert_cmpint (r.code, ==, 1);
+  g_assert_cmpstr (r.out, ==, "x 3.004e-05 5.007e-06 1.0e-05 ok\n"
+                              "xb - - - FAIL (io tensor 'xb' is neither an input of test-unlisted nor an output it "
+                              "computes)\n");
+  g_assert_nonnull (strstr (r.err, "1 of 1 outputs within tolerance"));
+  g_assert_nonnull (strstr (r.err, "neither input nor output of test-unlisted: xb"));
+  verify_run_clear (&r);
+
+  r = run_verify ("test-elsewhere", "cpu");
+  g_assert_cmpint (r.code, ==, 0);
+  g_assert_cmpstr (r.out, ==, "x 3.004e-05 5.007e-06 1.0e-05 ok\n");
+  g_assert_nonnull (strstr (r.err, "handled by other components: xb (test-identity)"));
+  verify_run_clear (&r);
+
+  r = run_verify ("test-bad-elsewhere", "cpu");
+  g_assert_cmpint (r.code, ==, 1);
+  g_assert_cmpstr (r.out, ==, "");
+  g_assert_nonnull (strstr (r.err, "'no-such-component'"));
   verify_run_clear (&r);
 }
 
@@ -205,10 +259,12 @@ test_errors (void)
   verify_run_clear (&r);
 
   /* On a machine with a Vulkan device (lavapipe in CI) the component runs there too;
-   * without one the error says so. */
+   * without one the error says so. CI must have the device. */
   r = run_verify ("test-identity", "vulkan");
+  if (g_strcmp0 (g_getenv ("CI"), "true") == 0)
+    g_assert_cmpint (r.code, ==, 0);
   if (r.code == 0)
-    g_assert_nonnull (strstr (r.out, "x 0.000e+00 0.000e+00 ok"));
+    g_assert_nonnull (strstr (r.out, "x 0.000e+00 0.000e+00 1.0e-05 ok"));
   else
     g_assert_nonnull (strstr (r.err, "Vulkan"));
   verify_run_clear (&r);
@@ -261,28 +317,41 @@ run_golden_echo (const char *model_dir, td_safetensors *io, td_backend *backend,
 static void
 test_golden_io (void)
 {
-  const char *shared = g_getenv ("TD_SHARED_DIR");
-  char *path = g_build_filename (shared != NULL ? shared : "../shared", "golden", "flux", "io.safetensors", NULL);
-  if (!g_file_test (path, G_FILE_TEST_EXISTS))
-    {
-      g_test_skip ("no golden FLUX io file");
-      g_free (path);
-      return;
-    }
-  static const td_verify_component echo = { "test-golden-echo", "prompt_embeds back", 0, run_golden_echo };
+  g_autofree char *path = g_build_filename (g_getenv ("TD_TEST_DATA"), "golden", "flux", "io.safetensors", NULL);
+  static const char *const inputs[] = { "pooled_prompt_embeds", NULL };
+  static const td_verify_elsewhere others[] = { { "*", "test-identity" }, { NULL, NULL } };
+  static const td_verify_component echo = {
+    "test-golden-echo", "prompt_embeds back", 0, run_golden_echo, inputs, others,
+  };
   td_backend *backend = td_verify_backend_new ("cpu", NULL);
   g_assert_nonnull (backend);
   td_verify_result *results = NULL;
   size_t n = 0;
   td_error err = { 0 };
   g_assert_cmpint (td_verify_run (&echo, "unused", path, backend, &results, &n, &err), ==, TD_OK);
-  g_assert_cmpuint (n, ==, 1);
+  /* The output first, then the io file's 15 other tensors, each accounted for. */
+  g_assert_cmpuint (n, ==, 16);
   g_assert_cmpstr (results[0].name, ==, "prompt_embeds");
+  g_assert_cmpint (results[0].kind, ==, TD_VERIFY_OUTPUT);
   g_assert_true (results[0].ok);
   g_assert_cmpfloat (results[0].max_abs_err, ==, 0.0);
+  g_assert_cmpfloat (results[0].tolerance, ==, TD_VERIFY_DEFAULT_TOLERANCE);
+  size_t inputs_seen = 0;
+  for (size_t i = 1; i < n; i++)
+    {
+      g_assert_true (results[i].ok);
+      g_assert_cmpstr (results[i].name, !=, "prompt_embeds");
+      if (strcmp (results[i].name, "pooled_prompt_embeds") == 0)
+        {
+          g_assert_cmpint (results[i].kind, ==, TD_VERIFY_INPUT);
+          inputs_seen++;
+        }
+      else
+        g_assert_cmpint (results[i].kind, ==, TD_VERIFY_ELSEWHERE);
+    }
+  g_assert_cmpuint (inputs_seen, ==, 1);
   free (results);
   td_backend_free (backend);
-  g_free (path);
 }
 
 int
@@ -298,6 +367,7 @@ main (int argc, char **argv)
   g_test_add_func ("/verify/perturbed-fails", test_perturbed_fails);
   g_test_add_func ("/verify/tolerances", test_tolerances);
   g_test_add_func ("/verify/wrong-shape-and-missing", test_wrong_shape_and_missing);
+  g_test_add_func ("/verify/every-io-tensor", test_every_io_tensor);
   g_test_add_func ("/verify/errors", test_errors);
   g_test_add_func ("/verify/compare-nan", test_compare_nan);
   g_test_add_func ("/verify/golden-io", test_golden_io);

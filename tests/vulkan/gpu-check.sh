@@ -33,7 +33,7 @@ if ! echo "$listing" | grep -q "cooperative-matrix matmul: available, enabled"; 
 fi
 
 # As meson's test environment, with the validation layer when it is installed.
-export G_DEBUG=fatal-warnings TD_SHARED_DIR=$PWD/../shared TD_TEST_DATA=$PWD/tests/data
+export G_DEBUG=fatal-warnings TD_TEST_DATA=$PWD/tests/data
 export TD_BUILD_DIR=$build TD_CLI=$cli TD_VULKAN_VALIDATION=1
 status=0
 for t in test-vulkan-coopmat test-vulkan-ops-dense test-vulkan-ops-spatial test-vulkan-device test-vulkan-lifetime \
