@@ -235,6 +235,12 @@ board_from_request (const TdGenerationRequest  *request,
   /* The engine uses TAEF1 for previews when asked and installed; else the linear map. */
   settings.tiny_preview = request->preview_method == TD_PREVIEW_METHOD_TAESD;
   td_board_set_settings (board, &settings);
+  if (request->thought != NULL && td_board_set_thought (board, request->thought, &err) != TD_OK)
+    {
+      g_set_error_literal (error, TD_ENGINE_ERROR, TD_ENGINE_ERROR_INPUT, err.message);
+      td_board_free (board);
+      return NULL;
+    }
 
   for (guint i = 0; i < request->inputs->len; i++)
     {
@@ -379,6 +385,7 @@ fill_output (TdGenerationOutput *output,
   output->width = image->width;
   output->height = image->height;
   output->thought = g_strdup (td_output_thought (result));
+  output->thought_edited = td_output_thought_edited (result);
   output->board_json = g_strdup (td_output_board_json (result));
   output->mode_name = g_strdup (td_output_mode (result));
 }

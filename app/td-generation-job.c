@@ -65,6 +65,7 @@ td_generation_request_free (TdGenerationRequest *request)
   g_clear_pointer (&request->inputs, g_ptr_array_unref);
   g_clear_pointer (&request->model_folder, g_free);
   g_clear_pointer (&request->gpu_device, g_free);
+  g_clear_pointer (&request->thought, g_free);
   g_free (request);
 }
 
@@ -374,6 +375,7 @@ td_generation_job_run_finish (TdGenerationJob  *self,
   generation_result = td_generation_result_new (texture, output->thought, self->request->seed);
   td_generation_result_set_metadata (generation_result, output->board_json, output->mode_name,
                                      output->notice);
+  td_generation_result_set_thought_edited (generation_result, output->thought_edited);
   generation_output_free (output);
   return generation_result;
 }

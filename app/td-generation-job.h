@@ -62,6 +62,7 @@ typedef struct {
   char             *model_folder;  /* "" for the default folder */
   char             *gpu_device;    /* "" to pick automatically */
   GPtrArray        *inputs;        /* TdGenerationInput *, in board order */
+  char             *thought;       /* LVLM: an edited thought to paint from instead of thinking, or NULL */
 } TdGenerationRequest;
 
 /* What a worker hands back: RGB8 pixels, stride width * 3. */
@@ -70,6 +71,7 @@ typedef struct {
   int     width;
   int     height;
   char   *thought;                 /* NULL when the mode writes none */
+  gboolean thought_edited;         /* the thought is the request's edited one */
   char   *board_json;              /* the board as td_board_to_json () writes it, or NULL */
   char   *mode_name;               /* "lvlm", "clip" or "text-to-image", or NULL */
   char   *notice;                  /* something the user should know about the run, or NULL */

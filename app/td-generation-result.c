@@ -16,6 +16,7 @@ struct _TdGenerationResult
   char       *board_json;
   char       *mode_name;
   char       *notice;
+  gboolean    thought_edited;
 };
 
 G_DEFINE_FINAL_TYPE (TdGenerationResult, td_generation_result, G_TYPE_OBJECT)
@@ -121,4 +122,19 @@ td_generation_result_get_notice (TdGenerationResult *self)
 {
   g_return_val_if_fail (TD_IS_GENERATION_RESULT (self), NULL);
   return self->notice;
+}
+
+void
+td_generation_result_set_thought_edited (TdGenerationResult *self,
+                                         gboolean            edited)
+{
+  g_return_if_fail (TD_IS_GENERATION_RESULT (self));
+  self->thought_edited = edited;
+}
+
+gboolean
+td_generation_result_get_thought_edited (TdGenerationResult *self)
+{
+  g_return_val_if_fail (TD_IS_GENERATION_RESULT (self), FALSE);
+  return self->thought_edited;
 }

@@ -25,5 +25,9 @@ void                td_generation_result_set_metadata (TdGenerationResult *self,
 const char         *td_generation_result_get_board_json (TdGenerationResult *self);
 const char         *td_generation_result_get_mode_name  (TdGenerationResult *self);
 const char         *td_generation_result_get_notice     (TdGenerationResult *self);
+/* Whether the thought is one the user edited (painted from, not sampled). */
+void                td_generation_result_set_thought_edited (TdGenerationResult *self,
+                                                             gboolean            edited);
+gboolean            td_generation_result_get_thought_edited (TdGenerationResult *self);
 
 G_END_DECLS

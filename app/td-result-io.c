@@ -86,7 +86,7 @@ td_result_save (TdGenerationResult  *result,
     status = td_image_save_jpeg (path, &image, JPEG_QUALITY, board, &err);
   else
     {
-      td_image_text text[4];
+      td_image_text text[5];
       size_t n = 0;
 
       text[n++] = (td_image_text) { (char *) "Software", software };
@@ -96,6 +96,8 @@ td_result_save (TdGenerationResult  *result,
         text[n++] = (td_image_text) { (char *) "thinkdiff:mode", (char *) mode };
       if (thought != NULL)
         text[n++] = (td_image_text) { (char *) "thinkdiff:thought", (char *) thought };
+      if (thought != NULL && td_generation_result_get_thought_edited (result))
+        text[n++] = (td_image_text) { (char *) "thinkdiff:thought-edited", (char *) "true" };
       status = td_image_save_png (path, &image, text, n, &err);
     }
 

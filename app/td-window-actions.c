@@ -21,6 +21,22 @@ generate_action (GtkWidget  *widget,
 }
 
 static void
+generate_variations_action (GtkWidget  *widget,
+                            const char *action_name,
+                            GVariant   *parameter)
+{
+  td_window_generate_variations (TD_WINDOW (widget), 4);
+}
+
+static void
+paint_thought_action (GtkWidget  *widget,
+                      const char *action_name,
+                      GVariant   *parameter)
+{
+  td_window_paint_from_thought (TD_WINDOW (widget));
+}
+
+static void
 cancel_action (GtkWidget  *widget,
                const char *action_name,
                GVariant   *parameter)
@@ -81,7 +97,11 @@ _td_window_update_actions (TdWindow *self)
   gboolean cancelling = self->cancellable != NULL && g_cancellable_is_cancelled (self->cancellable);
 
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.generate", !running);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.generate-variations", !running);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.cancel", running && !cancelling);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.paint-thought",
+                                 !running && self->shown_result != NULL
+                                 && td_generation_result_get_thought (self->shown_result) != NULL);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.save-result", self->shown_result != NULL);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.copy-result", self->shown_result != NULL);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.view-result", self->shown_result != NULL);
@@ -95,6 +115,8 @@ _td_window_class_actions_init (GtkWidgetClass *widget_class)
 {
   gtk_widget_class_install_action (widget_class, "win.generate", NULL, generate_action);
   gtk_widget_class_install_action (widget_class, "win.cancel", NULL, cancel_action);
+  gtk_widget_class_install_action (widget_class, "win.paint-thought", NULL, paint_thought_action);
+  gtk_widget_class_install_action (widget_class, "win.generate-variations", NULL, generate_variations_action);
   gtk_widget_class_install_action (widget_class, "win.add-image", NULL, add_image_action);
   gtk_widget_class_install_action (widget_class, "win.add-text", NULL, add_text_action);
   gtk_widget_class_install_action (widget_class, "win.paste", NULL, paste_action);

@@ -25,6 +25,7 @@ struct _TdWindow
   char                 *last_toast_title;
   char                 *last_alert_heading;
   gint64                job_started_us;
+  guint                 variations_left; /* "Generate 4": runs still to start, each with the next seed */
   double                notify_after_s;
   guint                 n_notifications;
 
@@ -43,6 +44,7 @@ struct _TdWindow
   GtkProgressBar       *progress_bar;
   GtkWidget            *thought_box;
   GtkTextView          *thought_view;
+  GtkWidget            *paint_thought_button;
   GtkWidget            *results_box;
   GtkFlowBox           *gallery;
   GtkWidget            *generate_button;

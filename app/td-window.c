@@ -67,6 +67,18 @@ on_board_problem (TdWindow   *self,
 
 /* Preview, thought, results ------------------------------------------------ */
 
+/* After a run the thought can be edited and painted from; not while one runs. */
+static void
+update_thought_editable (TdWindow *self)
+{
+  gboolean editable = self->job == NULL && self->shown_result != NULL
+                      && td_generation_result_get_thought (self->shown_result) != NULL;
+
+  gtk_text_view_set_editable (self->thought_view, editable);
+  gtk_text_view_set_cursor_visible (self->thought_view, editable);
+  gtk_widget_set_visible (self->paint_thought_button, editable);
+}
+
 static void
 set_thought (TdWindow   *self,
              const char *thought)
@@ -75,6 +87,7 @@ set_thought (TdWindow   *self,
 
   gtk_text_buffer_set_text (buffer, thought != NULL ? thought : "", -1);
   gtk_widget_set_visible (self->thought_box, thought != NULL && *thought != '\0');
+  update_thought_editable (self);
 }
 
 static void
@@ -128,6 +141,9 @@ on_results_changed (TdWindow *self)
 
 /* Generation --------------------------------------------------------------- */
 
+static void start_job (TdWindow            *self,
+                       TdGenerationRequest *request);
+
 static void
 set_running (TdWindow *self,
              gboolean  running)
@@ -135,6 +151,7 @@ set_running (TdWindow *self,
   gtk_widget_set_visible (self->progress_box, running);
   gtk_widget_set_visible (self->generate_button, !running);
   gtk_widget_set_visible (self->cancel_button, running);
+  update_thought_editable (self);
   _td_window_update_actions (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RUNNING]);
 }
@@ -216,6 +233,8 @@ on_job_done (GObject      *source_object,
     }
   set_running (self, FALSE);
 
+  if (result == NULL)
+    self->variations_left = 0;
   if (result != NULL)
     {
       g_list_store_insert (self->results, 0, result);
@@ -224,6 +243,17 @@ on_job_done (GObject      *source_object,
       if (td_generation_result_get_notice (result) != NULL)
         td_window_add_toast (self, td_generation_result_get_notice (result));
       notify_if_unfocused (self, result);
+      if (self->variations_left > 0)
+        {
+          TdGenerationRequest *request;
+
+          self->variations_left--;
+          request = td_generation_request_new_from_board (td_prompt_board_get_items (self->board),
+                                                          self->settings);
+          request->seed = td_generation_result_get_seed (result) + 1;
+          set_thought (self, NULL);
+          start_job (self, request);
+        }
     }
   else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     {
@@ -281,6 +311,67 @@ td_window_generate (TdWindow *self)
 
   request = td_generation_request_new_from_board (td_prompt_board_get_items (self->board),
                                                   self->settings);
+  set_thought (self, NULL);
+  start_job (self, request);
+}
+
+/* Runs the board @n times in a row with seeds S, S+1, …, S+n−1 (S as Generate picks
+ * it); each result lands in the gallery's grid and can be reused on its own. */
+void
+td_window_generate_variations (TdWindow *self,
+                               guint     n)
+{
+  g_return_if_fail (TD_IS_WINDOW (self));
+  g_return_if_fail (n >= 1);
+
+  if (self->job != NULL)
+    return;
+  td_window_generate (self);
+  if (self->job != NULL)
+    self->variations_left = n - 1;
+}
+
+/* Paints again from the shown result's thought as the user edited it: the board and
+ * settings as they are, the result's seed, and the edited text read by the language
+ * model in place of its own thinking. */
+void
+td_window_paint_from_thought (TdWindow *self)
+{
+  GtkTextBuffer *buffer;
+  GtkTextIter start, end;
+  g_autofree char *text = NULL;
+  TdGenerationRequest *request;
+
+  g_return_if_fail (TD_IS_WINDOW (self));
+
+  if (self->job != NULL || self->worker == NULL || self->shown_result == NULL)
+    return;
+
+  buffer = gtk_text_view_get_buffer (self->thought_view);
+  gtk_text_buffer_get_bounds (buffer, &start, &end);
+  text = gtk_text_buffer_get_text (buffer, &start, &end, FALSE);
+  if (*g_strstrip (text) == '\0')
+    {
+      td_window_add_toast (self, _("Write a thought to paint from first"));
+      return;
+    }
+  request = td_generation_request_new_from_board (td_prompt_board_get_items (self->board),
+                                                  self->settings);
+  if (request->mode != TD_GENERATION_MODE_LVLM)
+    {
+      td_generation_request_free (request);
+      td_window_add_toast (self, _("Painting from a thought needs the Reasoning mode"));
+      return;
+    }
+  request->seed = td_generation_result_get_seed (self->shown_result);
+  request->thought = g_strdup (text);
+  start_job (self, request);
+}
+
+static void
+start_job (TdWindow            *self,
+           TdGenerationRequest *request)
+{
   self->job = td_generation_job_new (request, self->worker, self->worker_data);
   self->cancellable = g_cancellable_new ();
 
@@ -291,7 +382,6 @@ td_window_generate (TdWindow *self)
   self->job_started_us = g_get_monotonic_time ();
   gtk_label_set_label (self->stage_label, _("Starting"));
   gtk_progress_bar_set_fraction (self->progress_bar, 0.0);
-  set_thought (self, NULL);
   set_running (self, TRUE);
 
   td_generation_job_run_async (self->job, self->cancellable, on_job_done, g_object_ref (self));
@@ -491,6 +581,7 @@ td_window_class_init (TdWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, TdWindow, progress_bar);
   gtk_widget_class_bind_template_child (widget_class, TdWindow, thought_box);
   gtk_widget_class_bind_template_child (widget_class, TdWindow, thought_view);
+  gtk_widget_class_bind_template_child (widget_class, TdWindow, paint_thought_button);
   gtk_widget_class_bind_template_child (widget_class, TdWindow, results_box);
   gtk_widget_class_bind_template_child (widget_class, TdWindow, gallery);
   gtk_widget_class_bind_template_child (widget_class, TdWindow, generate_button);

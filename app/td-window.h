@@ -27,6 +27,9 @@ void             td_window_set_generation_worker (TdWindow           *self,
                                                   gpointer            worker_data);
 void             td_window_generate              (TdWindow           *self);
 void             td_window_cancel                (TdWindow           *self);
+void             td_window_paint_from_thought    (TdWindow           *self);
+void             td_window_generate_variations   (TdWindow           *self,
+                                                  guint               n);
 gboolean         td_window_get_running           (TdWindow           *self);
 void             td_window_show_result           (TdWindow           *self,
                                                   TdGenerationResult *result);

@@ -70,3 +70,23 @@ td_board_add_pixels (td_board *board, const td_image *image, const char *store_d
     }
   return td_board_add (board, TD_BOARD_IMAGE, path, err);
 }
+
+td_status
+td_board_set_thought (td_board *board, const char *thought, td_error *err)
+{
+  if (thought != NULL && strlen (thought) > TD_BOARD_MAX_TEXT)
+    return td_error_set (err, TD_ERR_LIMIT, "the edited thought is longer than %d bytes", TD_BOARD_MAX_TEXT);
+  if (thought != NULL && !g_utf8_validate (thought, -1, NULL))
+    return td_error_set (err, TD_ERR_INVALID_ARG, "the edited thought is not valid UTF-8");
+  if (thought != NULL && thought[0] == '\0')
+    return td_error_set (err, TD_ERR_INVALID_ARG, "the edited thought is empty");
+  g_free (board->thought);
+  board->thought = g_strdup (thought);
+  return TD_OK;
+}
+
+const char *
+td_board_thought (const td_board *board)
+{
+  return board->thought;
+}

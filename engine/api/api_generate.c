@@ -15,7 +15,8 @@ struct td_output {
   char *mode;
   char *board_json;
   char *software;
-  td_image_text metadata[4];
+  bool thought_edited;
+  td_image_text metadata[5];
   size_t n_metadata;
 };
 
@@ -113,6 +114,9 @@ output_new (td_thinkdiff_result *result, const td_board *board, const char *mode
   output->metadata[2] = (td_image_text) { (char *) "thinkdiff:board", output->board_json };
   output->metadata[3] = (td_image_text) { (char *) "thinkdiff:thought", output->thought };
   output->n_metadata = output->thought != NULL ? 4 : 3;
+  output->thought_edited = output->thought != NULL && board->thought != NULL;
+  if (output->thought_edited)
+    output->metadata[output->n_metadata++] = (td_image_text) { (char *) "thinkdiff:thought-edited", (char *) "true" };
   *out = output;
   return TD_OK;
 }
@@ -152,6 +156,12 @@ td_engine_text_to_image (td_engine *engine, const td_board *board, const char *f
   td_status st = td_thinkdiff_text_to_image (prompt, &board->settings, flux_dir, td_engine_backend (engine),
                                              &pipeline_callbacks, &result, err);
   return finish (st, &result, board, "text-to-image", out, err);
+}
+
+bool
+td_output_thought_edited (const td_output *output)
+{
+  return output->thought_edited;
 }
 
 const td_image *

@@ -130,3 +130,45 @@ td_cli_check_output_file (const char *flag, const char *path)
     }
   return true;
 }
+
+int
+td_cli_operands (int argc, char **argv, void (*usage) (FILE *out), int n, const char **out)
+{
+  int found = 0;
+  bool options_done = false;
+  for (int i = 1; i < argc; i++)
+    {
+      const char *arg = argv[i];
+      if (!options_done && (strcmp (arg, "--help") == 0 || strcmp (arg, "-h") == 0))
+        {
+          usage (stdout);
+          return 0;
+        }
+      if (!options_done && strcmp (arg, "--") == 0)
+        options_done = true;
+      else if (!options_done && arg[0] == '-' && arg[1] != '\0')
+        {
+          g_autofree char *shown = g_strescape (arg, NULL);
+          fprintf (stderr, "thinkdiff %s: unknown option '%s' (put -- before a name that starts with '-')\n\n",
+                   argv[0], shown);
+          usage (stderr);
+          return 2;
+        }
+      else if (found < n)
+        out[found++] = arg;
+      else
+        {
+          g_autofree char *shown = g_strescape (arg, NULL);
+          fprintf (stderr, "thinkdiff %s: unexpected argument '%s'\n\n", argv[0], shown);
+          usage (stderr);
+          return 2;
+        }
+    }
+  if (found < n)
+    {
+      fprintf (stderr, "thinkdiff %s: %d of %d arguments given\n\n", argv[0], found, n);
+      usage (stderr);
+      return 2;
+    }
+  return -1;
+}

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 bool td_cli_parse_int (const char *flag, const char *text, int64_t min, int64_t max, int64_t *out);
 bool td_cli_parse_double (const char *flag, const char *text, double min, double max, double *out);
@@ -15,3 +16,9 @@ bool td_cli_parse_double (const char *flag, const char *text, double min, double
 /* Checks, before any work, that an output file can be written at path: not a
  * folder or empty, its folder exists and is writable. Prints the reason. */
 bool td_cli_check_output_file (const char *flag, const char *path);
+
+/* For commands that take N operands and no options: --help or -h prints the usage to
+ * stdout (returns 0); "--" ends the options, so later arguments may start with '-';
+ * an unknown option or a wrong count prints why and the usage to stderr (returns 2).
+ * Returns -1 when out[0 … n−1] hold the operands. */
+int td_cli_operands (int argc, char **argv, void (*usage) (FILE *out), int n, const char **out);

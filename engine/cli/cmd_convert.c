@@ -51,15 +51,9 @@ convert (const char *in, const char *out)
 int
 td_cli_convert (int argc, char **argv)
 {
-  if (argc == 2 && (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0))
-    {
-      print_usage (stdout);
-      return 0;
-    }
-  if (argc != 3)
-    {
-      print_usage (stderr);
-      return 2;
-    }
-  return convert (argv[1], argv[2]);
+  const char *paths[2] = { NULL, NULL };
+  int code = td_cli_operands (argc, argv, print_usage, 2, paths);
+  if (code >= 0)
+    return code;
+  return convert (paths[0], paths[1]);
 }

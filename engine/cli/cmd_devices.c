@@ -3,17 +3,23 @@
 
 #include <string.h>
 
+#include "cli_args.h"
+
+static void
+print_usage (FILE *out)
+{
+  fprintf (out, "Usage: thinkdiff devices\nLists the compute devices the engine can use.\n"
+                "TD_VULKAN_DEVICE=<index or name> picks the Vulkan device.\n"
+                "TD_VULKAN_COOPMAT=1 runs matmuls and attention on cooperative matrices where offered\n"
+                "(opt-in until validated on a GPU); TD_VULKAN_EMULATE_COOPMAT=1 runs those kernels emulated.\n");
+}
+
 int
 td_cli_devices (int argc, char **argv)
 {
-  if (argc > 1 && (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0))
-    {
-      printf ("Usage: thinkdiff devices\nLists the compute devices the engine can use.\n"
-              "TD_VULKAN_DEVICE=<index or name> picks the Vulkan device.\n"
-              "Matmuls and attention run on cooperative matrices where offered; TD_VULKAN_COOPMAT=0 turns that off.\n"
-              "TD_VULKAN_EMULATE_COOPMAT=1 runs those kernels emulated where not offered.\n");
-      return 0;
-    }
+  int code = td_cli_operands (argc, argv, print_usage, 0, NULL);
+  if (code >= 0)
+    return code;
   td_error err = { 0 };
   char *report = NULL;
   if (td_devices_report (&report, &err) != TD_OK)

@@ -10,6 +10,12 @@
 
 #include "cli_args.h"
 
+#include <glib/gstdio.h>
+#include <sys/stat.h>
+
+#define MAX_COUNT 64
+#define MAX_THOUGHT_BYTES (64 * 1024)
+
 
 static volatile int cancel_requested;
 
@@ -113,6 +119,9 @@ usage (FILE *out)
            "  --guidance X          FLUX guidance (default 3.5)\n"
            "  --seed N              noise seed (default 0)\n"
            "  --max-new-tokens N    LVLM thinking length (default 128)\n"
+           "  --thought-file FILE   LVLM: paint from this thought (UTF-8, one final newline dropped)\n"
+           "                        instead of thinking; 1 to --max-new-tokens tokens, kept at its length\n"
+           "  --count N             N images with seeds SEED … SEED+N−1, written as OUT-1.png … (default 1)\n"
            "  --temperature X --top-p X   LVLM sampling (default 0.6, 0.9)\n"
            "  --picture-ids auto|on|off   LVLM: \"Picture N: \" before each image (auto: on with 2+ images)\n"
            "  --instruction TEXT    LVLM: text before the items (default: the official one with 2+ images,\n"
@@ -128,7 +137,8 @@ usage (FILE *out)
 }
 
 typedef struct {
-  const char *model, *models, *prompt, *board_file, *out, *preview_dir, *backend;
+  const char *model, *models, *prompt, *board_file, *out, *preview_dir, *backend, *thought_file;
+  int count;
   td_board *board;
   bool size_given;
   double max_vram;       /* GiB; 0 = no cap */
@@ -238,6 +248,58 @@ parse_official_option (const char *flag, const char *value, td_board *board, boo
   return true;
 }
 
+/* The edited thought from FILE: a regular file, bounded, UTF-8; one final newline is
+ * dropped, as editors add it. */
+static int
+read_thought_file (const char *path, td_board *board)
+{
+  td_error err = { 0 };
+  GStatBuf sb;
+  if (g_stat (path, &sb) != 0)
+    {
+      fprintf (stderr, "thinkdiff: --thought-file %s: %s\n", path, g_strerror (errno));
+      return 2;
+    }
+  if (!S_ISREG (sb.st_mode) || sb.st_size > MAX_THOUGHT_BYTES)
+    {
+      fprintf (stderr, "thinkdiff: --thought-file %s: not a regular file of at most %d bytes\n", path,
+               MAX_THOUGHT_BYTES);
+      return 2;
+    }
+  g_autofree char *text = NULL;
+  gsize length = 0;
+  g_autoptr (GError) error = NULL;
+  if (!g_file_get_contents (path, &text, &length, &error))
+    {
+      fprintf (stderr, "thinkdiff: --thought-file %s\n", error->message);
+      return 2;
+    }
+  if (strlen (text) != length)
+    {
+      fprintf (stderr, "thinkdiff: --thought-file %s holds a NUL byte\n", path);
+      return 2;
+    }
+  if (length > 0 && text[length - 1] == '\n')
+    text[--length] = '\0';
+  if (td_board_set_thought (board, text, &err) != TD_OK)
+    {
+      fprintf (stderr, "thinkdiff: --thought-file %s: %s\n", path, err.message);
+      return 2;
+    }
+  return 0;
+}
+
+/* OUT with "-K" before its extension, for the K-th of several images. */
+static char *
+numbered_output (const char *out, int k)
+{
+  const char *base = strrchr (out, '/');
+  const char *dot = strrchr (base != NULL ? base + 1 : out, '.');
+  if (dot == NULL || dot == (base != NULL ? base + 1 : out))
+    return g_strdup_printf ("%s-%d", out, k);
+  return g_strdup_printf ("%.*s-%d%s", (int) (dot - out), out, k, dot);
+}
+
 /* Returns 0 to go on, -1 after --help, an exit code otherwise. With settings_only,
  * only the numeric settings are applied (a second pass over a loaded board file). */
 static int
@@ -251,6 +313,16 @@ parse_args (int argc, char **argv, generate_args *a, bool settings_only)
         {
           usage (stdout);
           return -1;
+        }
+      /* "--" ends the options; generate takes nothing else. */
+      if (strcmp (flag, "--") == 0)
+        {
+          if (i + 1 < argc)
+            {
+              fprintf (stderr, "thinkdiff: unexpected argument '%s' after -- (see --help)\n", argv[i + 1]);
+              return 2;
+            }
+          break;
         }
       if (i + 1 >= argc)
         {
@@ -285,6 +357,15 @@ parse_args (int argc, char **argv, generate_args *a, bool settings_only)
         }
       else if (strcmp (flag, "--preview-dir") == 0)
         a->preview_dir = value;
+      else if (strcmp (flag, "--thought-file") == 0)
+        a->thought_file = value;
+      else if (strcmp (flag, "--count") == 0)
+        {
+          int64_t n = 0;
+          if (!td_cli_parse_int (flag, value, 1, MAX_COUNT, &n))
+            return 2;
+          a->count = (int) n;
+        }
       else if (strcmp (flag, "--backend") == 0)
         {
           if (strcmp (value, "auto") != 0 && strcmp (value, "cpu") != 0 && strcmp (value, "vulkan") != 0)
@@ -325,6 +406,46 @@ parse_args (int argc, char **argv, generate_args *a, bool settings_only)
   return 0;
 }
 
+/* One image to path; an exit code. */
+static int
+generate_one (td_engine *engine, generate_args *a, const td_model_paths *paths, const char *flux_dir,
+              const td_generate_callbacks *callbacks, const char *path)
+{
+  td_error err = { 0 };
+  signal (SIGINT, on_interrupt);
+  signal (SIGTERM, on_interrupt);
+  td_output *output = NULL;
+  td_status st;
+  if (a->prompt != NULL)
+    st = td_engine_text_to_image (engine, a->board, flux_dir, callbacks, &output, &err);
+  else
+    st = td_engine_generate (engine, a->board, paths, callbacks, &output, &err);
+  signal (SIGINT, SIG_DFL);
+  signal (SIGTERM, SIG_DFL);
+  cli_progress *progress = callbacks->user;
+  report_stage_memory (progress);
+  fprintf (stderr, "memory: run peak %.1f MiB\n", mib (progress->run_peak));
+
+  int code = 0;
+  if (st == TD_ERR_CANCELLED)
+    {
+      fprintf (stderr, "\nthinkdiff: cancelled; %s was not written\n", path);
+      code = 130;
+    }
+  else if (st != TD_OK)
+    code = td_cli_fail (&err);
+  else
+    {
+      /* The settings, the board and the thought go in as PNG text chunks. */
+      if (td_output_save_png (output, path, &err) != TD_OK)
+        code = td_cli_fail (&err);
+      else
+        printf ("%s%s\n", td_output_thought (output) != NULL ? "\n" : "", path);
+    }
+  td_output_free (output);
+  return code;
+}
+
 static int
 run (generate_args *a)
 {
@@ -338,10 +459,20 @@ run (generate_args *a)
     return td_cli_fail (&err);
   if (td_board_validate (a->board, &err) != TD_OK)
     return td_cli_fail (&err);
+  if (td_board_thought (a->board) != NULL && (a->prompt != NULL || td_board_get_mode (a->board) != TD_BOARD_LVLM))
+    {
+      fprintf (stderr, "thinkdiff: --thought-file needs an LVLM board (--mode lvlm with --image/--text, or --board)\n");
+      return 2;
+    }
   /* Outputs are checked before anything loads: a bad --out must not cost a whole generation. */
   const char *out = a->out != NULL ? a->out : "thinkdiff.png";
-  if (!td_cli_check_output_file ("--out", out))
-    return 2;
+  const int count = a->count > 0 ? a->count : 1;
+  for (int k = 1; k <= count; k++)
+    {
+      g_autofree char *path = count > 1 ? numbered_output (out, k) : g_strdup (out);
+      if (!td_cli_check_output_file ("--out", path))
+        return 2;
+    }
   if (a->preview_dir != NULL && g_mkdir_with_parents (a->preview_dir, 0755) != 0)
     {
       fprintf (stderr, "thinkdiff: --preview-dir %s cannot be created: %s\n", a->preview_dir, g_strerror (errno));
@@ -407,36 +538,18 @@ run (generate_args *a)
     .cancel = &cancel_requested,
     .user = &progress,
   };
-  signal (SIGINT, on_interrupt);
-  signal (SIGTERM, on_interrupt);
-  td_output *output = NULL;
-  td_status st;
-  if (a->prompt != NULL)
-    st = td_engine_text_to_image (engine, a->board, flux_dir, &callbacks, &output, &err);
-  else
-    st = td_engine_generate (engine, a->board, &paths, &callbacks, &output, &err);
-  signal (SIGINT, SIG_DFL);
-  signal (SIGTERM, SIG_DFL);
-  report_stage_memory (&progress);
-  fprintf (stderr, "memory: run peak %.1f MiB\n", mib (progress.run_peak));
-
   int code = 0;
-  if (st == TD_ERR_CANCELLED)
+  const td_board_settings first = td_board_get_settings (a->board);
+  for (int k = 1; k <= count && code == 0; k++)
     {
-      fprintf (stderr, "\nthinkdiff: cancelled; nothing was written\n");
-      code = 130;
+      td_board_settings settings = first;
+      settings.seed = first.seed + (uint64_t) (k - 1);
+      td_board_set_settings (a->board, &settings);
+      g_autofree char *path = count > 1 ? numbered_output (out, k) : g_strdup (out);
+      if (count > 1)
+        fprintf (stderr, "image %d of %d, seed %" G_GUINT64_FORMAT "\n", k, count, settings.seed);
+      code = generate_one (engine, a, &paths, flux_dir, &callbacks, path);
     }
-  else if (st != TD_OK)
-    code = td_cli_fail (&err);
-  else
-    {
-      /* The settings, the board and the thought go in as PNG text chunks. */
-      if (td_output_save_png (output, out, &err) != TD_OK)
-        code = td_cli_fail (&err);
-      else
-        printf ("%s%s\n", td_output_thought (output) != NULL ? "\n" : "", out);
-    }
-  td_output_free (output);
   td_engine_free (engine);
   td_model_paths_clear (&paths);
   return code;
@@ -468,6 +581,8 @@ td_cli_generate (int argc, char **argv)
           code = parse_args (argc, argv, &a, true);
         }
     }
+  if (code == 0 && a.thought_file != NULL)
+    code = read_thought_file (a.thought_file, a.board);
   /* A board file keeps its own size. */
   if (code == 0 && a.board_file == NULL && !a.size_given)
     td_board_apply_official_size (a.board);

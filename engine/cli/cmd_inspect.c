@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "cli_args.h"
 #include "cli_text.h"
 
 static void
@@ -137,21 +138,15 @@ print_checkpoint (td_checkpoint *ck)
 int
 td_cli_inspect (int argc, char **argv)
 {
-  if (argc == 2 && (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0))
-    {
-      print_usage (stdout);
-      return 0;
-    }
-  if (argc != 2 || argv[1][0] == '-')
-    {
-      print_usage (stderr);
-      return 2;
-    }
+  const char *path = NULL;
+  int code = td_cli_operands (argc, argv, print_usage, 1, &path);
+  if (code >= 0)
+    return code;
   /* GGUF files are listed by the developer tools for now. */
-  if (td_checkpoint_is_gguf (argv[1]))
-    return td_cli_run_dev_tool (2, (char *[]) { (char *) "inspect-gguf", argv[1] });
+  if (td_checkpoint_is_gguf (path))
+    return td_cli_run_dev_tool (2, (char *[]) { (char *) "inspect-gguf", (char *) path });
   td_error err = { 0 };
-  td_checkpoint *ck = td_checkpoint_open (argv[1], &err);
+  td_checkpoint *ck = td_checkpoint_open (path, &err);
   if (ck == NULL)
     return td_cli_fail (&err);
   print_checkpoint (ck);

@@ -7,16 +7,27 @@ int
 td_cli_make_demo_models (int argc, char **argv)
 {
   const char *dir = NULL, *tokenizers = NULL;
+  bool options_done = false;
   for (int i = 1; i < argc; i++)
     {
-      if (strcmp (argv[i], "--help") == 0 || strcmp (argv[i], "-h") == 0)
+      if (!options_done && strcmp (argv[i], "--") == 0)
+        {
+          options_done = true;
+          continue;
+        }
+      if (options_done && dir == NULL)
+        {
+          dir = argv[i];
+          continue;
+        }
+      if (!options_done && (strcmp (argv[i], "--help") == 0 || strcmp (argv[i], "-h") == 0))
         {
           printf ("Usage: thinkdiff make-demo-models [--tokenizers DIR] DIR\n"
                   "Writes tiny, randomly initialised models in the real layouts under DIR, so the whole\n"
                   "pipeline runs without downloads. They are untrained: their images are noise.\n");
           return 0;
         }
-      if (strcmp (argv[i], "--tokenizers") == 0 && i + 1 < argc)
+      if (!options_done && strcmp (argv[i], "--tokenizers") == 0 && i + 1 < argc)
         tokenizers = argv[++i];
       else if (dir == NULL && argv[i][0] != '-')
         dir = argv[i];

@@ -22,10 +22,21 @@ int
 td_cli_tokenize (int argc, char **argv)
 {
   const char *path = NULL, *text = NULL;
-  bool add_special = true, tokens = false;
+  bool add_special = true, tokens = false, options_done = false;
   for (int i = 1; i < argc; i++)
     {
-      if (strcmp (argv[i], "--help") == 0 || strcmp (argv[i], "-h") == 0)
+      /* After "--" every argument is the text, even one that starts with '-'. */
+      if (options_done && text == NULL)
+        text = argv[i];
+      else if (options_done)
+        {
+          fprintf (stderr, "thinkdiff tokenize: unexpected argument '%s'\n\n", argv[i]);
+          print_usage (stderr);
+          return 2;
+        }
+      else if (strcmp (argv[i], "--") == 0)
+        options_done = true;
+      else if (strcmp (argv[i], "--help") == 0 || strcmp (argv[i], "-h") == 0)
         {
           print_usage (stdout);
           return 0;

@@ -84,6 +84,15 @@ TD_API td_status td_board_set_instruction (td_board *board, const char *instruct
 /* What the auto settings resolve to for this board (the instruction is owned by the board or static). */
 TD_API bool td_board_uses_picture_ids (const td_board *board);
 TD_API const char *td_board_instruction (const td_board *board);
+/* LVLM: paint from this thought instead of thinking. The text (UTF-8) is
+ * teacher-forced through Qwen2-VL after the board's prompt: its hidden states are
+ * taken as sampling takes them, so the same thought and seed give the same image.
+ * It keeps its own length: 1 to max_new_tokens tokens, checked when the board runs
+ * (the official runs use exactly 128). At most as long as a board text; NULL clears
+ * it. Not part of the board's JSON. */
+TD_API td_status td_board_set_thought (td_board *board, const char *thought, td_error *err);
+/* The edited thought, or NULL when the board thinks. */
+TD_API const char *td_board_thought (const td_board *board);
 /* 512×512 for LVLM boards with two or more images (the official multi-image run), else
  * the settings unchanged; for front ends when the user gave no size. */
 TD_API void td_board_apply_official_size (td_board *board);

@@ -108,12 +108,15 @@ TD_API void td_output_free (td_output *output);
 TD_API const td_image *td_output_image (const td_output *output);
 /* LVLM mode: the generated thought; NULL otherwise. */
 TD_API const char *td_output_thought (const td_output *output);
+/* Whether that thought was the board's edited one (td_board_set_thought) rather than sampled. */
+TD_API bool td_output_thought_edited (const td_output *output);
 /* "lvlm", "clip" or "text-to-image". */
 TD_API const char *td_output_mode (const td_output *output);
 /* The board that made it, as JSON (td_board_load_json_data reads it back). */
 TD_API const char *td_output_board_json (const td_output *output);
-/* The PNG text chunks that record it: Software, thinkdiff:mode, thinkdiff:board
- * and thinkdiff:thought (when there is one). The array belongs to the output. */
+/* The PNG text chunks that record it: Software, thinkdiff:mode, thinkdiff:board,
+ * thinkdiff:thought (when there is one) and thinkdiff:thought-edited ("true", when
+ * it was edited). The array belongs to the output. */
 TD_API const td_image_text *td_output_metadata (const td_output *output, size_t *n_text);
 /* Writes the image as a PNG with that metadata, atomically. */
 TD_API td_status td_output_save_png (const td_output *output, const char *path, td_error *err);

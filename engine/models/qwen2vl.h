@@ -123,3 +123,9 @@ typedef struct td_qwen2vl_generate_params {
 td_status td_qwen2vl_generate (td_qwen2vl_session *session, const td_tensor *prefill_hidden,
                                const td_qwen2vl_generate_params *params, int32_t *tokens, int *n_generated,
                                td_tensor **hidden, td_error *err);
+
+/* Teacher forcing after a prefill: *hidden gets [1, n, hidden], the states td_qwen2vl_generate
+ * would have returned had it picked TOKENS (the last prompt position, then tokens
+ * 0 … n−2 fed in one pass; the last token is not fed). No sampling, no EOS check. */
+td_status td_qwen2vl_teacher_force (td_qwen2vl_session *session, const td_tensor *prefill_hidden,
+                                    const int32_t *tokens, int n, td_tensor **hidden, td_error *err);

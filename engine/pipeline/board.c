@@ -46,6 +46,7 @@ td_board_free (td_board *board)
     g_free (board->items[i].value);
   g_free (board->items);
   g_free (board->instruction);
+  g_free (board->thought);
   g_free (board);
 }
 

@@ -24,6 +24,8 @@ typedef struct td_board {
   /* LVLM: text put before the items in the chat. NULL = auto: the official multi-image
    * run's instruction for boards with two or more images, none otherwise; "" = none. */
   char *instruction;
+  /* LVLM: an edited thought to paint from instead of thinking (td_board_set_thought); NULL = think. */
+  char *thought;
 } td_board;
 
 /* The official multi-image run's instruction (what instruction NULL becomes there). */

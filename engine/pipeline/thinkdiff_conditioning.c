@@ -316,6 +316,26 @@ lvlm_prompt_ids (const td_board *board, td_tokenizer *tokenizer, const td_qwen2v
   return (int32_t *) g_array_free (expanded, FALSE);
 }
 
+/* The edited thought's ids, without special tokens. Its own length is kept (the
+ * aligner maps each row alone and FLUX takes any number): 1 … max_new_tokens. */
+static int32_t *
+edited_thought_ids (const td_board *board, td_tokenizer *tokenizer, int *n, td_error *err)
+{
+  int32_t *ids = NULL;
+  size_t count = 0;
+  if (td_tokenizer_encode (tokenizer, board->thought, -1, false, &ids, &count, err) != TD_OK)
+    return NULL;
+  if (count < 1 || count > (size_t) board->settings.max_new_tokens)
+    {
+      td_error_set (err, TD_ERR_INVALID_ARG, "the edited thought is %zu tokens long; it must be 1 to %d tokens",
+                    count, board->settings.max_new_tokens);
+      g_free (ids);
+      return NULL;
+    }
+  *n = (int) count;
+  return ids;
+}
+
 static td_status
 condition_lvlm_mode (const td_board *board, const td_model_paths *paths, td_backend *backend,
                      const td_thinkdiff_callbacks *callbacks, td_thinkdiff_conditioning *out, td_error *err)
@@ -332,7 +352,14 @@ condition_lvlm_mode (const td_board *board, const td_model_paths *paths, td_back
   int n_images = 0;
   td_qwen2vl_session *session = NULL;
   const td_board_settings *s = &board->settings;
-  out->thought_ids = g_new0 (int32_t, s->max_new_tokens);
+  int n_answer = s->max_new_tokens;
+  if (board->thought == NULL)
+    out->thought_ids = g_new0 (int32_t, s->max_new_tokens);
+  else if ((out->thought_ids = edited_thought_ids (board, tokenizer, &n_answer, err)) == NULL)
+    {
+      td_tokenizer_free (tokenizer);
+      return err->status;
+    }
   thought_stream stream = { callbacks, tokenizer, g_array_new (FALSE, FALSE, sizeof (int32_t)), 0 };
   td_status st = model ? lvlm_images (board, dir, td_qwen2vl_config_of (model), backend, &pixel_values, &grids,
                                       &n_images, err)
@@ -342,7 +369,7 @@ condition_lvlm_mode (const td_board *board, const td_model_paths *paths, td_back
   if (st == TD_OK && (out->text_ids = lvlm_prompt_ids (board, tokenizer, td_qwen2vl_config_of (model), grids, n_images,
                                                        &out->n_text_ids, err)) == NULL)
     st = err->status;
-  if (st == TD_OK && (session = td_qwen2vl_session_new (model, out->n_text_ids + s->max_new_tokens, err)) == NULL)
+  if (st == TD_OK && (session = td_qwen2vl_session_new (model, out->n_text_ids + n_answer, err)) == NULL)
     st = err->status;
   if (st == TD_OK)
     {
@@ -351,7 +378,17 @@ condition_lvlm_mode (const td_board *board, const td_model_paths *paths, td_back
                                             (const int (*)[3]) grids, n_images, err);
       st = prefill ? TD_OK : err->status;
     }
-  if (st == TD_OK)
+  if (st == TD_OK && board->thought != NULL)
+    {
+      /* The edited thought is the answer: its hidden states, taken as sampling takes them. */
+      stage (callbacks, "reading the edited thought");
+      st = td_qwen2vl_teacher_force (session, prefill, out->thought_ids, n_answer, &hidden, err);
+      out->n_thought_ids = n_answer;
+      out->thought = g_strdup (board->thought);
+      if (st == TD_OK && callbacks != NULL && callbacks->thought != NULL)
+        callbacks->thought (callbacks->user, board->thought);
+    }
+  else if (st == TD_OK)
     {
       /* Officially (vLLM: max_tokens = min_tokens = 128, ignore_eos) a fixed number of
        * tokens with no EOS among them: the aligner was trained on 128. */
@@ -367,7 +404,7 @@ condition_lvlm_mode (const td_board *board, const td_model_paths *paths, td_back
       };
       st = td_qwen2vl_generate (session, prefill, &params, out->thought_ids, &out->n_thought_ids, &hidden, err);
     }
-  if (st == TD_OK)
+  if (st == TD_OK && board->thought == NULL)
     td_tokenizer_decode (tokenizer, (const int32_t *) stream.tokens->data, stream.tokens->len, true, &out->thought,
                          NULL);
   /* The language model goes before the aligner and the text encoders arrive. */

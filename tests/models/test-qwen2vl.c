@@ -819,6 +819,112 @@ test_preprocessor_config (void)
   g_rmdir (tmp);
 }
 
+/* ---- teacher forcing ---------------------------------------------------- */
+
+/* Forcing the golden's generated ids as the answer gives its thought_hidden (the
+ * official selection: last prompt position, then generated tokens 1 … n−1). */
+static void
+test_teacher_force_golden (void)
+{
+  fixture f = { 0 };
+  fixture_open (&f);
+  td_error err = { 0 };
+  int64_t n_total = 0;
+  int32_t *all_ids = td_verify_io_ints (f.io, "generated_ids", &n_total, &err);
+  g_assert_nonnull (all_ids);
+  const int n = (int) n_total - f.n_prompt;
+  g_assert_cmpint (n, >, 1);
+  td_qwen2vl_session *s = td_qwen2vl_session_new (f.model, (int) n_total, &err);
+  td_tensor *prefill = td_qwen2vl_session_prefill (s, f.prompt, f.n_prompt, f.features,
+                                                   (const int (*)[3]) f.grid, 1, &err);
+  g_assert_nonnull (prefill);
+  td_tensor *forced = NULL;
+  if (td_qwen2vl_teacher_force (s, prefill, all_ids + f.n_prompt, n, &forced, &err) != TD_OK)
+    g_error ("%s", err.message);
+  g_assert_cmpint (forced->shape[1], ==, n);
+  /* The last answer token is not fed. */
+  g_assert_cmpint (td_qwen2vl_session_length (s), ==, f.n_prompt + n - 1);
+  td_tensor *reference = td_safetensors_tensor (f.io, "thought_hidden", &err);
+  g_assert_nonnull (reference);
+  td_verify_result result;
+  g_assert_cmpint (td_verify_compare ("thought_hidden", forced, reference, TD_VERIFY_DEFAULT_TOLERANCE, &result, &err),
+                   ==, TD_OK);
+  g_test_message ("teacher-forced thought_hidden: rel_err %.3g", result.rel_err);
+  g_assert_true (result.ok);
+
+  /* A different answer changes every row after the first, and only those. */
+  int32_t *other = g_memdup2 (all_ids + f.n_prompt, (size_t) n * sizeof *other);
+  other[0] = (other[0] + 1) % td_qwen2vl_config_of (f.model)->vocab_size;
+  td_qwen2vl_session_reset (s);
+  td_tensor_free (prefill);
+  prefill = td_qwen2vl_session_prefill (s, f.prompt, f.n_prompt, f.features, (const int (*)[3]) f.grid, 1, &err);
+  td_tensor *changed = NULL;
+  g_assert_cmpint (td_qwen2vl_teacher_force (s, prefill, other, n, &changed, &err), ==, TD_OK);
+  g_assert_cmpint (td_verify_compare ("thought_hidden", changed, reference, TD_VERIFY_DEFAULT_TOLERANCE, &result, &err),
+                   ==, TD_OK);
+  g_assert_false (result.ok);
+  td_tensor *row0 = td_tensor_slice (changed, 1, 0, 1, &err);
+  td_tensor *ref0 = td_tensor_slice (reference, 1, 0, 1, &err);
+  g_assert_cmpint (td_verify_compare ("row 0", row0, ref0, TD_VERIFY_DEFAULT_TOLERANCE, &result, &err), ==, TD_OK);
+  g_assert_true (result.ok);
+  td_tensor_free (row0);
+  td_tensor_free (ref0);
+  td_tensor_free (changed);
+  g_free (other);
+  td_tensor_free (reference);
+  td_tensor_free (forced);
+  td_tensor_free (prefill);
+  td_qwen2vl_session_free (s);
+  free (all_ids);
+  fixture_close (&f);
+}
+
+/* Forcing what sampling picked reproduces the states sampling kept. */
+static void
+test_teacher_force_matches_sampling (void)
+{
+  fixture f = { 0 };
+  fixture_open (&f);
+  td_error err = { 0 };
+  enum { N = 7 };
+  td_qwen2vl_session *s = td_qwen2vl_session_new (f.model, f.n_prompt + N, &err);
+  td_tensor *prefill = td_qwen2vl_session_prefill (s, f.prompt, f.n_prompt, f.features,
+                                                   (const int (*)[3]) f.grid, 1, &err);
+  td_qwen2vl_generate_params params = {
+    .max_new_tokens = N, .temperature = 0.9f, .top_p = 0.95f, .seed = 11, .ignore_eos = true,
+  };
+  int32_t tokens[N];
+  int count = 0;
+  td_tensor *sampled = NULL;
+  g_assert_cmpint (td_qwen2vl_generate (s, prefill, &params, tokens, &count, &sampled, &err), ==, TD_OK);
+  g_assert_cmpint (count, ==, N);
+  td_qwen2vl_session_reset (s);
+  td_tensor_free (prefill);
+  prefill = td_qwen2vl_session_prefill (s, f.prompt, f.n_prompt, f.features, (const int (*)[3]) f.grid, 1, &err);
+  td_tensor *forced = NULL;
+  g_assert_cmpint (td_qwen2vl_teacher_force (s, prefill, tokens, N, &forced, &err), ==, TD_OK);
+  td_verify_result result;
+  g_assert_cmpint (td_verify_compare ("forced", forced, sampled, 1e-5, &result, &err), ==, TD_OK);
+  g_assert_true (result.ok);
+  td_tensor_free (forced);
+
+  /* Refused: an id outside the vocabulary, no tokens, more than the session holds. */
+  const int32_t bad[2] = { 1, td_qwen2vl_config_of (f.model)->vocab_size };
+  td_qwen2vl_session_reset (s);
+  td_tensor_free (prefill);
+  prefill = td_qwen2vl_session_prefill (s, f.prompt, f.n_prompt, f.features, (const int (*)[3]) f.grid, 1, &err);
+  g_assert_cmpint (td_qwen2vl_teacher_force (s, prefill, bad, 2, &forced, &err), ==, TD_ERR_INVALID_ARG);
+  g_assert_null (forced);
+  g_assert_cmpint (td_qwen2vl_teacher_force (s, prefill, tokens, 0, &forced, &err), ==, TD_ERR_INVALID_ARG);
+  int32_t many[N + 2] = { 0 };
+  g_assert_cmpint (td_qwen2vl_teacher_force (s, prefill, many, N + 2, &forced, &err), ==, TD_ERR_INVALID_ARG);
+  g_assert_nonnull (strstr (err.message, "do not fit"));
+  td_tensor_free (sampled);
+  td_tensor_free (prefill);
+  td_qwen2vl_session_free (s);
+  fixture_close (&f);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -833,6 +939,8 @@ main (int argc, char **argv)
   g_test_add_func ("/qwen2vl/sampling", test_sampling);
   g_test_add_func ("/qwen2vl/eos", test_eos);
   g_test_add_func ("/qwen2vl/thought-hidden", test_thought_hidden);
+  g_test_add_func ("/qwen2vl/teacher-force/golden", test_teacher_force_golden);
+  g_test_add_func ("/qwen2vl/teacher-force/matches-sampling", test_teacher_force_matches_sampling);
   g_test_add_func ("/qwen2vl/ids-read-at-end", test_ids_read_at_end);
   g_test_add_func ("/qwen2vl/preprocessor-config", test_preprocessor_config);
   g_test_add_func ("/qwen2vl/bf16-new-names", test_bf16_new_names);

@@ -145,12 +145,14 @@ td_cli_bench (int argc, char **argv)
     return td_cli_bench_models (argc, argv);
   if (argc < 2 || strcmp (argv[1], "ops") != 0)
     {
-      printf ("Usage: thinkdiff bench ops [--small] [--backend cpu|vulkan]\n"
-              "       thinkdiff bench WORKLOAD [OPTIONS…] (see thinkdiff bench flux-step --help)\n"
-              "Prints GFLOP/s of FLUX-sized matmuls (bf16 weights) and attention, or times a\n"
-              "workload: flux-step, vae-decode, t5, qwen-prefill, qwen-decode.\n"
-              "--small uses shapes that finish in seconds on a CPU Vulkan driver.\n");
-      return argc >= 2 && (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0) ? 0 : 2;
+      const bool help = argc >= 2 && (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0);
+      fprintf (help ? stdout : stderr,
+               "Usage: thinkdiff bench ops [--small] [--backend cpu|vulkan]\n"
+               "       thinkdiff bench WORKLOAD [OPTIONS…] (see thinkdiff bench flux-step --help)\n"
+               "Prints GFLOP/s of FLUX-sized matmuls (bf16 weights) and attention, or times a\n"
+               "workload: flux-step, vae-decode, t5, qwen-prefill, qwen-decode.\n"
+               "--small uses shapes that finish in seconds on a CPU Vulkan driver.\n");
+      return help ? 0 : 2;
     }
   for (int i = 2; i < argc; i++)
     {
