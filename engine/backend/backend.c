@@ -1,4 +1,5 @@
 #include "backend/backend.h"
+#include "backend/memory_meter.h"
 
 #include <stdio.h>
 
@@ -6,7 +7,12 @@ void
 td_backend_free (td_backend *backend)
 {
   if (backend != NULL && backend != td_backend_host ())
-    backend->vt->destroy (backend);
+    {
+      /* Tensors that outlive the backend still hold the meter. */
+      td_memory_meter *meter = backend->meter;
+      backend->vt->destroy (backend);
+      td_memory_meter_unref (meter);
+    }
 }
 
 bool

@@ -27,15 +27,17 @@ typedef struct td_backend_vtable {
 } td_backend_vtable;
 
 /* Bytes held in tensors allocated on a backend: now, the most since the last reset, and
- * the cap (0 = none) that td_tensor_new refuses to pass (--max-vram). */
+ * the cap (0 = none) that td_tensor_new refuses to pass (--max-vram). Reference-counted,
+ * since a tensor may be freed after its backend (see memory_meter.h). */
 typedef struct td_memory_meter {
   size_t live, peak, budget;
+  int refcount;
 } td_memory_meter;
 
 struct td_backend {
   const td_backend_vtable *vt;
   void *impl;
-  td_memory_meter meter;
+  td_memory_meter *meter; /* made on first use */
 };
 
 /* The CPU reference backend (multi-threaded on the default pool). */

@@ -12,9 +12,6 @@ typedef struct td_cli_command {
   int (*run) (int argc, char **argv);
 } td_cli_command;
 
-/* Runs thinkdiff-dev (installed beside thinkdiff) with argv; returns only on failure. */
-int td_cli_run_dev_tool (int argc, char **argv);
-
 /* Prints "thinkdiff: <message>" to stderr and returns the exit code: 130 when the work
  * was cancelled (TD_ERR_CANCELLED, as a shell reports Ctrl-C), else 1. */
 int td_cli_fail (const td_error *err);

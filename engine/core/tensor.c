@@ -21,8 +21,7 @@ td_buffer_unref (td_buffer *buffer)
     return;
   if (__atomic_sub_fetch (&buffer->refcount, 1, __ATOMIC_ACQ_REL) == 0)
     {
-      if (buffer->metered)
-        td_memory_meter_release (buffer->backend, buffer->size);
+      td_memory_meter_release (buffer->meter, buffer->size);
       if (buffer->release != NULL)
         buffer->release (buffer);
       free (buffer);
@@ -131,14 +130,15 @@ td_tensor_new (td_backend *backend, td_dtype dtype, int ndim, const int64_t *sha
   if (backend == NULL)
     backend = td_backend_host ();
   td_buffer *buffer = NULL;
-  if (td_memory_meter_reserve (backend, nbytes, err) != TD_OK)
+  td_memory_meter *meter = td_memory_meter_reserve (backend, nbytes, err);
+  if (meter == NULL)
     return NULL;
   if (backend->vt->buffer_new (backend, nbytes, &buffer, err) != TD_OK)
     {
-      td_memory_meter_release (backend, nbytes);
+      td_memory_meter_release (meter, nbytes);
       return NULL;
     }
-  buffer->metered = true;
+  buffer->meter = meter;
   td_tensor *t = tensor_over (buffer, 0, dtype, ndim, shape);
   td_buffer_unref (buffer);
   if (t == NULL)

@@ -28,7 +28,7 @@ struct td_buffer {
   /* Called when the last reference goes: frees the memory (or unmaps the file). */
   void (*release) (td_buffer *buffer);
   void *impl;        /* backend- or owner-specific state */
-  bool metered;      /* counted in backend->meter (allocated by td_tensor_new) */
+  struct td_memory_meter *meter; /* counted there and held (allocated by td_tensor_new), or NULL */
 };
 
 typedef struct td_tensor {
