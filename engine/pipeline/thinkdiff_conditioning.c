@@ -357,6 +357,7 @@ condition_lvlm_mode (const td_board *board, const td_model_paths *paths, td_back
     out->thought_ids = g_new0 (int32_t, s->max_new_tokens);
   else if ((out->thought_ids = edited_thought_ids (board, tokenizer, &n_answer, err)) == NULL)
     {
+      td_qwen2vl_free (model);
       td_tokenizer_free (tokenizer);
       return err->status;
     }
