@@ -349,6 +349,29 @@ view_span_bytes (const td_tensor *t)
   return (size_t) (last + 1) * td_dtype_size (t->dtype);
 }
 
+/* Reads nbytes of t's buffer from its offset into new host memory, and makes *out
+ * room for numel floats; both are the caller's, or NULL on failure. */
+static unsigned char *
+read_back (const td_tensor *t, size_t nbytes, int64_t numel, float **out, td_error *err)
+{
+  *out = malloc ((size_t) (numel > 0 ? numel : 1) * sizeof (float));
+  unsigned char *raw = malloc (nbytes > 0 ? nbytes : 1);
+  if (*out == NULL || raw == NULL)
+    {
+      td_error_set (err, TD_ERR_NO_MEMORY, "out of memory reading a tensor back");
+      goto fail;
+    }
+  td_backend *backend = t->buffer->backend;
+  if (nbytes > 0 && backend->vt->read (backend, t->buffer, t->offset, raw, nbytes, err) != TD_OK)
+    goto fail;
+  return raw;
+fail:
+  free (*out);
+  free (raw);
+  *out = NULL;
+  return NULL;
+}
+
 /* A block-quantised tensor, which is always read whole (contiguous). */
 static float *
 quantized_to_f32 (const td_tensor *t, td_error *err)
@@ -360,22 +383,10 @@ quantized_to_f32 (const td_tensor *t, td_error *err)
       td_error_set (err, TD_ERR_INVALID_ARG, "a %s tensor must be contiguous to be read", td_dtype_name (t->dtype));
       return NULL;
     }
-  float *out = malloc ((size_t) (numel > 0 ? numel : 1) * sizeof (float));
-  unsigned char *raw = malloc (nbytes > 0 ? nbytes : 1);
-  if (out == NULL || raw == NULL)
-    {
-      free (out);
-      free (raw);
-      td_error_set (err, TD_ERR_NO_MEMORY, "out of memory reading a tensor back");
-      return NULL;
-    }
-  td_backend *backend = t->buffer->backend;
-  if (nbytes > 0 && backend->vt->read (backend, t->buffer, t->offset, raw, nbytes, err) != TD_OK)
-    {
-      free (out);
-      free (raw);
-      return NULL;
-    }
+  float *out = NULL;
+  unsigned char *raw = read_back (t, nbytes, numel, &out, err);
+  if (raw == NULL)
+    return NULL;
   td_convert_to_f32 (out, raw, t->dtype, (size_t) numel);
   free (raw);
   return out;
@@ -389,22 +400,10 @@ td_tensor_to_f32 (const td_tensor *t, td_error *err)
   int64_t numel = td_tensor_numel (t);
   size_t elem = td_dtype_size (t->dtype);
   size_t span = view_span_bytes (t);
-  float *out = malloc ((size_t) (numel > 0 ? numel : 1) * sizeof (float));
-  unsigned char *raw = malloc (span > 0 ? span : 1);
-  if (out == NULL || raw == NULL)
-    {
-      free (out);
-      free (raw);
-      td_error_set (err, TD_ERR_NO_MEMORY, "out of memory reading a tensor back");
-      return NULL;
-    }
-  td_backend *backend = t->buffer->backend;
-  if (span > 0 && backend->vt->read (backend, t->buffer, t->offset, raw, span, err) != TD_OK)
-    {
-      free (out);
-      free (raw);
-      return NULL;
-    }
+  float *out = NULL;
+  unsigned char *raw = read_back (t, span, numel, &out, err);
+  if (raw == NULL)
+    return NULL;
   /* Walk the view in row-major order. */
   int64_t index[TD_MAX_DIMS] = { 0 };
   for (int64_t n = 0; n < numel; n++)
