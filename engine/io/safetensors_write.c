@@ -1,5 +1,6 @@
 /* safetensors_write.c — write a safetensors file atomically. */
 #include "io/safetensors.h"
+#include "io/json_write.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -93,11 +94,9 @@ build_header (const td_safetensors_entry *const *order, size_t n, const char *co
     }
   json_builder_end_object (builder);
 
-  g_autoptr (JsonGenerator) generator = json_generator_new ();
   g_autoptr (JsonNode) root = json_builder_get_root (builder);
-  json_generator_set_root (generator, root);
-  gsize text_len = 0;
-  g_autofree char *text = json_generator_to_data (generator, &text_len);
+  size_t text_len = 0;
+  g_autofree char *text = td_json_write (root, false, &text_len);
   size_t padded = (text_len + 7) & ~(size_t) 7;
   char *header = g_malloc (padded + 1);
   memcpy (header, text, text_len);

@@ -9,6 +9,7 @@
 #include "io/json_strict.h"
 #include "net/hub_listing.h"
 #include "net/repo_path.h"
+#include "io/json_write.h"
 
 #define MANIFEST_FORMAT "thinkdiff-models/1"
 
@@ -125,12 +126,9 @@ td_manifest_save (const td_manifest *m, const char *path, td_error *err)
   json_builder_end_array (b);
   json_builder_end_object (b);
 
-  g_autoptr (JsonGenerator) gen = json_generator_new ();
   g_autoptr (JsonNode) root = json_builder_get_root (b);
-  json_generator_set_root (gen, root);
-  json_generator_set_pretty (gen, TRUE);
-  gsize len = 0;
-  g_autofree char *text = json_generator_to_data (gen, &len);
+  size_t len = 0;
+  g_autofree char *text = td_json_write (root, true, &len);
   g_autoptr (GError) error = NULL;
   if (!g_file_set_contents_full (path, text, (gssize) len, G_FILE_SET_CONTENTS_CONSISTENT, 0644,
                                  &error))

@@ -6,6 +6,7 @@
 
 #include "io/file_read.h"
 #include "io/json_strict.h"
+#include "io/json_write.h"
 
 #define BOARD_FILE_MAX_BYTES (1u << 20)
 
@@ -481,8 +482,6 @@ td_board_to_json (const td_board *board)
   json_builder_set_member_name (builder, "vae_tiling");
   json_builder_add_boolean_value (builder, s->vae_tiling);
   json_builder_end_object (builder);
-  g_autoptr (JsonGenerator) generator = json_generator_new ();
   g_autoptr (JsonNode) root = json_builder_get_root (builder);
-  json_generator_set_root (generator, root);
-  return json_generator_to_data (generator, NULL);
+  return td_json_write (root, false, NULL);
 }

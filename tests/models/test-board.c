@@ -212,6 +212,28 @@ test_official_defaults (void)
   td_board_free (one);
 }
 
+/* Every control character survives a write and a strict re-read: json-glib
+ * alone leaves U+001F raw, which the strict reader refuses (found by fuzz-board). */
+static void
+test_control_characters_round_trip (void)
+{
+  td_board *board = td_board_new (TD_BOARD_CLIP);
+  char text[40];
+  for (int c = 1; c < 0x20; c++)
+    text[c - 1] = (char) c;
+  strcpy (text + 0x1f, "\\\"end");
+  td_error err = { 0 };
+  g_assert_cmpint (td_board_add (board, TD_BOARD_TEXT, text, &err), ==, TD_OK);
+  g_autofree char *json = td_board_to_json (board);
+  for (const char *p = json; *p != '\0'; p++)
+    g_assert_cmpint ((unsigned char) *p, >=, 0x20);
+  td_board *again = td_board_load_json_data (json, strlen (json), "again.json", "/", &err);
+  g_assert_nonnull (again);
+  g_assert_cmpstr (again->items[0].value, ==, text);
+  td_board_free (again);
+  td_board_free (board);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -221,6 +243,7 @@ main (int argc, char **argv)
   g_test_add_func ("/board/rejects-bad-boards", test_rejects_bad_boards);
   g_test_add_func ("/board/rejects-hostile-files", test_rejects_hostile_files);
   g_test_add_func ("/board/official-defaults", test_official_defaults);
+  g_test_add_func ("/board/control-characters-round-trip", test_control_characters_round_trip);
   int status = g_test_run ();
   g_autoptr (GDir) dir = g_dir_open (tmp_dir, 0, NULL);
   const char *name;
