@@ -3,7 +3,7 @@
 
 Each bad file gets a line in expected.txt: "<path>\t<substring the error message must hold>".
 Valid files (valid-*) must load. Run from this folder: ./make-bad-inputs.py
-Also copies the valid files into ../../fuzz-corpus/<target>/ as fuzz seeds.
+Also copies the valid files into ../../fuzz-corpus/<target without fuzz->/ as fuzz seeds.
 """
 import base64, json, os, shutil, struct
 
@@ -176,15 +176,15 @@ with open(os.path.join(HERE, "expected.txt"), "w") as f:
 
 # Fuzz seeds: the valid files (and a few bad ones, which reach deeper parser states).
 seeds = {
-    "fuzz-tokenizer-json": ["valid-bpe.json", "valid-unigram.json", "json-merge-unknown.json", "json-charsmap-trie-size.json"],
-    "fuzz-spiece-model": ["valid-spiece.model", "spm-long-varint.model", "spm-no-unknown.model"],
+    "tokenizer-json": ["valid-bpe.json", "valid-unigram.json", "json-merge-unknown.json", "json-charsmap-trie-size.json"],
+    "spiece-model": ["valid-spiece.model", "spm-long-varint.model", "spm-no-unknown.model"],
 }
 for target, files in seeds.items():
     d = os.path.join(FUZZ, target)
     os.makedirs(d, exist_ok=True)
     for name in files:
         shutil.copy(os.path.join(HERE, name), os.path.join(d, name))
-d = os.path.join(FUZZ, "fuzz-bpe-files")
+d = os.path.join(FUZZ, "bpe-files")
 os.makedirs(d, exist_ok=True)
 # fuzz-bpe-files input: vocab.json, a NUL byte, merges.txt
 with open(os.path.join(d, "valid"), "wb") as f:
