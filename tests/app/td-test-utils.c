@@ -4,6 +4,7 @@
  */
 #include <glib/gstdio.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "td-test-utils.h"
@@ -20,10 +21,26 @@ tolerate_missing_session_bus (const char     *log_domain,
          || strstr (message, "Unable to acquire session bus") == NULL;
 }
 
+static char *test_data_home;
+
+static void
+remove_test_data_home (void)
+{
+  td_test_remove_tree (test_data_home);
+  g_clear_pointer (&test_data_home, g_free);
+}
+
 gboolean
 td_test_init (int    *argc,
               char ***argv)
 {
+  /* A window of an application keeps its history and board in the user's
+   * data folder: a fresh one per test program, never the real one. */
+  test_data_home = g_dir_make_tmp ("td-test-data-home-XXXXXX", NULL);
+  g_assert_nonnull (test_data_home);
+  g_setenv ("XDG_DATA_HOME", test_data_home, TRUE);
+  atexit (remove_test_data_home);
+
   g_test_init (argc, argv, NULL);
   g_test_log_set_fatal_handler (tolerate_missing_session_bus, NULL);
 
@@ -132,4 +149,57 @@ td_test_remove_dir (const char *dir)
       g_unlink (path);
     }
   g_rmdir (dir);
+}
+
+/* Removes @path with everything below it. */
+void
+td_test_remove_tree (const char *path)
+{
+  g_autoptr(GDir) handle = NULL;
+  const char *name;
+
+  if (path == NULL)
+    return;
+  if (!g_file_test (path, G_FILE_TEST_IS_SYMLINK) && (handle = g_dir_open (path, 0, NULL)) != NULL)
+    while ((name = g_dir_read_name (handle)) != NULL)
+      {
+        g_autofree char *child = g_build_filename (path, name, NULL);
+
+        td_test_remove_tree (child);
+      }
+  g_remove (path);
+}
+
+/* The window as it is drawn, as a texture. */
+GdkTexture *
+td_test_render_window (GtkWidget *window)
+{
+  g_autoptr(GdkPaintable) paintable = gtk_widget_paintable_new (window);
+  GtkSnapshot *snapshot = gtk_snapshot_new ();
+  g_autoptr(GskRenderNode) node = NULL;
+  int width = gtk_widget_get_width (window);
+  int height = gtk_widget_get_height (window);
+  GskRenderer *renderer = gtk_native_get_renderer (GTK_NATIVE (window));
+
+  gdk_paintable_snapshot (paintable, snapshot, width, height);
+  node = gtk_snapshot_free_to_node (snapshot);
+  g_assert_nonnull (node);
+  return gsk_renderer_render_texture (renderer, node, &GRAPHENE_RECT_INIT (0, 0, width, height));
+}
+
+/* The AdwMessageDialog shown over @parent, or NULL. */
+AdwMessageDialog *
+td_test_find_message_dialog (GtkWindow *parent)
+{
+  g_autoptr(GListModel) toplevels = gtk_window_get_toplevels ();
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GtkWindow) window = g_list_model_get_item (toplevels, i);
+
+      if (ADW_IS_MESSAGE_DIALOG (window) && gtk_window_get_transient_for (window) == parent
+          && gtk_widget_get_visible (GTK_WIDGET (window)))
+        return ADW_MESSAGE_DIALOG (window);
+    }
+  return NULL;
 }
