@@ -215,6 +215,16 @@ read_document (const char    *path,
     }
   object = json_node_get_object (json_parser_get_root (parser));
 
+  /* A foreign document says so first, whatever else it holds. */
+  if (!json_object_has_member (object, "format")
+      || !member_has_type (json_object_get_member (object, "format"), MEMBER_STRING)
+      || g_strcmp0 (json_object_get_string_member (object, "format"), format) != 0)
+    {
+      /* Translators: %s is a file name. */
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, _("%s: not a ThinkDiff Studio history file"), path);
+      return NULL;
+    }
+
   names = json_object_get_members (object);
   for (GList *l = names; l != NULL; l = l->next)
     {
@@ -247,12 +257,6 @@ read_document (const char    *path,
         return NULL;
       }
 
-  if (g_strcmp0 (json_object_get_string_member (object, "format"), format) != 0)
-    {
-      /* Translators: %s is a file name. */
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, _("%s: not a ThinkDiff Studio history file"), path);
-      return NULL;
-    }
   if (json_object_get_int_member (object, "version") != FORMAT_VERSION)
     {
       /* Translators: %s is a file name. */

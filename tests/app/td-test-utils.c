@@ -34,14 +34,18 @@ gboolean
 td_test_init (int    *argc,
               char ***argv)
 {
-  /* A window of an application keeps its history and board in the user's
-   * data folder: a fresh one per test program, never the real one. */
-  test_data_home = g_dir_make_tmp ("td-test-data-home-XXXXXX", NULL);
-  g_assert_nonnull (test_data_home);
-  g_setenv ("XDG_DATA_HOME", test_data_home, TRUE);
-  atexit (remove_test_data_home);
-
   g_test_init (argc, argv, NULL);
+
+  /* A window of an application keeps its history and board in the user's
+   * data folder: a fresh one per test program, never the real one. A test's
+   * subprocess (another run of the app) shares its parent's. */
+  if (!g_test_subprocess ())
+    {
+      test_data_home = g_dir_make_tmp ("td-test-data-home-XXXXXX", NULL);
+      g_assert_nonnull (test_data_home);
+      g_setenv ("XDG_DATA_HOME", test_data_home, TRUE);
+      atexit (remove_test_data_home);
+    }
   g_test_log_set_fatal_handler (tolerate_missing_session_bus, NULL);
 
   if (!gtk_init_check ())
@@ -191,7 +195,7 @@ td_test_render_window (GtkWidget *window)
 AdwMessageDialog *
 td_test_find_message_dialog (GtkWindow *parent)
 {
-  g_autoptr(GListModel) toplevels = gtk_window_get_toplevels ();
+  GListModel *toplevels = gtk_window_get_toplevels ();   /* not ours */
 
   for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
     {
@@ -202,4 +206,33 @@ td_test_find_message_dialog (GtkWindow *parent)
         return ADW_MESSAGE_DIALOG (window);
     }
   return NULL;
+}
+
+static GtkWidget *
+find_button (GtkWidget  *widget,
+             const char *label)
+{
+  if (GTK_IS_BUTTON (widget) && g_strcmp0 (gtk_button_get_label (GTK_BUTTON (widget)), label) == 0)
+    return widget;
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found = find_button (child, label);
+
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+/* Clicks the button of @dialog that gives @response, as the user would. */
+void
+td_test_answer_dialog (AdwMessageDialog *dialog,
+                       const char       *response)
+{
+  GtkWidget *button = find_button (GTK_WIDGET (dialog), adw_message_dialog_get_response_label (dialog, response));
+
+  g_assert_nonnull (button);
+  g_assert_true (gtk_widget_is_sensitive (button));
+  g_signal_emit_by_name (button, "clicked");
 }

@@ -33,5 +33,7 @@ void      td_test_remove_dir       (const char      *dir);
 void      td_test_remove_tree      (const char      *path);
 GdkTexture *td_test_render_window  (GtkWidget       *window);
 AdwMessageDialog *td_test_find_message_dialog (GtkWindow *parent);
+void      td_test_answer_dialog    (AdwMessageDialog *dialog,
+                                    const char      *response);
 
 G_END_DECLS
