@@ -27,25 +27,19 @@
 #include <errno.h>
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
-#include <json-glib/json-glib.h>
 #include <string.h>
 
 #include "thinkdiff.h"
 #include "td-history.h"
+#include "td-history-document.h"
 #include "td-result-io.h"
 
-#define INDEX_FORMAT      "thinkdiff-studio-history"
-#define ENTRY_FORMAT      "thinkdiff-studio-result"
-#define FORMAT_VERSION    1
 #define INDEX_NAME        "index.json"
 #define ENTRY_NAME        "entry.json"
 #define IMAGE_NAME        "image.png"
 #define BOARD_NAME        "board.json"
 #define TRASH_NAME        ".trash"
 #define TMP_PREFIX        ".tmp-"
-/* Entry documents are a few kilobytes; anything far larger is not one. */
-#define MAX_DOCUMENT_SIZE (1 << 20)
-#define MAX_ID_LENGTH     64
 
 struct _TdHistory
 {
@@ -67,20 +61,6 @@ char *
 td_history_default_dir (void)
 {
   return g_build_filename (g_get_user_data_dir (), "thinkdiff-studio", "history", NULL);
-}
-
-/* Ids are folder names the store made: letters, digits and '-'. */
-static gboolean
-is_valid_id (const char *id)
-{
-  size_t length = strlen (id);
-
-  if (length == 0 || length > MAX_ID_LENGTH || id[0] == '-')
-    return FALSE;
-  for (size_t i = 0; i < length; i++)
-    if (!g_ascii_isalnum (id[i]) && id[i] != '-')
-      return FALSE;
-  return TRUE;
 }
 
 /* Sortable by time: 20261203-141502-123456-1a2b3c. */
@@ -140,52 +120,16 @@ set_error_from_errno (GError     **error,
   return FALSE;
 }
 
-/* Strict JSON reading ------------------------------------------------------ */
+/* Documents ---------------------------------------------------------------- */
 
-typedef enum {
-  MEMBER_STRING,
-  MEMBER_INT,
-  MEMBER_BOOL,
-  MEMBER_ARRAY,
-} MemberType;
-
-typedef struct {
-  const char *name;
-  MemberType  type;
-  gboolean    required;
-} Member;
-
-static gboolean
-member_has_type (JsonNode   *node,
-                 MemberType  type)
+/* The contents of the document at @path, refused when it is not a plain file
+ * of a document's size. */
+static char *
+read_document (const char  *path,
+               gsize       *length,
+               GError     **error)
 {
-  if (!JSON_NODE_HOLDS_VALUE (node))
-    return type == MEMBER_ARRAY && JSON_NODE_HOLDS_ARRAY (node);
-  switch (type)
-    {
-    case MEMBER_STRING: return json_node_get_value_type (node) == G_TYPE_STRING;
-    case MEMBER_INT:    return json_node_get_value_type (node) == G_TYPE_INT64;
-    case MEMBER_BOOL:   return json_node_get_value_type (node) == G_TYPE_BOOLEAN;
-    case MEMBER_ARRAY:  return FALSE;
-    }
-  return FALSE;
-}
-
-/* Parses @path as a JSON object holding exactly @members (each of its type),
- * with the given "format" and "version". */
-static JsonObject *
-read_document (const char    *path,
-               const char    *format,
-               const Member  *members,
-               guint          n_members,
-               GError       **error)
-{
-  g_autofree char *text = NULL;
-  gsize length = 0;
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  g_autoptr(GError) local_error = NULL;
-  JsonObject *object;
-  g_autoptr(GList) names = NULL;
+  char *text = NULL;
   GStatBuf st;
 
   if (g_stat (path, &st) != 0)
@@ -193,154 +137,37 @@ read_document (const char    *path,
       set_error_from_errno (error, path, errno);
       return NULL;
     }
-  if (!S_ISREG (st.st_mode) || st.st_size > MAX_DOCUMENT_SIZE)
+  if (!S_ISREG (st.st_mode) || st.st_size > TD_HISTORY_MAX_DOCUMENT_SIZE)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
                    /* Translators: %s is a file name. */
                    _("%s: not a history document (too large or not a file)"), path);
       return NULL;
     }
-  if (!g_file_get_contents (path, &text, &length, error))
+  if (!g_file_get_contents (path, &text, length, error))
     return NULL;
-  if (!json_parser_load_from_data (parser, text, length, &local_error))
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s: %s", path, local_error->message);
-      return NULL;
-    }
-  if (json_parser_get_root (parser) == NULL || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
-    {
-      /* Translators: %s is a file name. */
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, _("%s: not a JSON object"), path);
-      return NULL;
-    }
-  object = json_node_get_object (json_parser_get_root (parser));
-
-  /* A foreign document says so first, whatever else it holds. */
-  if (!json_object_has_member (object, "format")
-      || !member_has_type (json_object_get_member (object, "format"), MEMBER_STRING)
-      || g_strcmp0 (json_object_get_string_member (object, "format"), format) != 0)
-    {
-      /* Translators: %s is a file name. */
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, _("%s: not a ThinkDiff Studio history file"), path);
-      return NULL;
-    }
-
-  names = json_object_get_members (object);
-  for (GList *l = names; l != NULL; l = l->next)
-    {
-      const Member *member = NULL;
-
-      for (guint i = 0; i < n_members && member == NULL; i++)
-        if (g_str_equal (members[i].name, l->data))
-          member = &members[i];
-      if (member == NULL)
-        {
-          /* Translators: %s is a file name, then a JSON member name. */
-          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, _("%s: unknown member “%s”"),
-                       path, (const char *) l->data);
-          return NULL;
-        }
-      if (!member_has_type (json_object_get_member (object, member->name), member->type))
-        {
-          /* Translators: %s is a file name, then a JSON member name. */
-          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, _("%s: “%s” has the wrong type"),
-                       path, member->name);
-          return NULL;
-        }
-    }
-  for (guint i = 0; i < n_members; i++)
-    if (members[i].required && !json_object_has_member (object, members[i].name))
-      {
-        /* Translators: %s is a file name, then a JSON member name. */
-        g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, _("%s: “%s” is missing"),
-                     path, members[i].name);
-        return NULL;
-      }
-
-  if (json_object_get_int_member (object, "version") != FORMAT_VERSION)
-    {
-      /* Translators: %s is a file name. */
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                   _("%s: written by another version of ThinkDiff Studio"), path);
-      return NULL;
-    }
-  return json_object_ref (object);
+  return text;
 }
-
-static char *
-write_document (JsonBuilder *builder)
-{
-  g_autoptr(JsonGenerator) generator = json_generator_new ();
-  g_autoptr(JsonNode) root = json_builder_get_root (builder);
-
-  json_generator_set_root (generator, root);
-  json_generator_set_pretty (generator, TRUE);
-  return json_generator_to_data (generator, NULL);
-}
-
-/* The index --------------------------------------------------------------- */
-
-static const Member index_members[] = {
-  { "format",  MEMBER_STRING, TRUE },
-  { "version", MEMBER_INT,    TRUE },
-  { "entries", MEMBER_ARRAY,  TRUE },
-};
 
 /* The ids the index lists, oldest first; NULL when it is missing or damaged. */
 static GPtrArray *
 read_index (const char  *path,
             GError     **error)
 {
-  g_autoptr(JsonObject) object = read_document (path, INDEX_FORMAT, index_members,
-                                                G_N_ELEMENTS (index_members), error);
-  g_autoptr(GPtrArray) ids = NULL;
-  g_autoptr(GHashTable) seen = NULL;
-  JsonArray *entries;
+  gsize length = 0;
+  g_autofree char *text = read_document (path, &length, error);
 
-  if (object == NULL)
+  if (text == NULL)
     return NULL;
-
-  entries = json_object_get_array_member (object, "entries");
-  ids = g_ptr_array_new_with_free_func (g_free);
-  seen = g_hash_table_new (g_str_hash, g_str_equal);
-  for (guint i = 0; i < json_array_get_length (entries); i++)
-    {
-      JsonNode *node = json_array_get_element (entries, i);
-      const char *id = JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING
-                       ? json_node_get_string (node) : NULL;
-
-      if (id == NULL || !is_valid_id (id) || g_hash_table_contains (seen, id))
-        {
-          /* Translators: %s is a file name; %u the position of an entry in it. */
-          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, _("%s: entry %u is not a valid id"), path, i);
-          return NULL;
-        }
-      g_ptr_array_add (ids, g_strdup (id));
-      g_hash_table_add (seen, g_ptr_array_index (ids, ids->len - 1));
-    }
-  return g_steal_pointer (&ids);
+  return td_history_index_parse (text, length, path, error);
 }
 
 static gboolean
 write_index (TdHistory  *self,
              GError    **error)
 {
-  g_autoptr(JsonBuilder) builder = json_builder_new ();
   g_autofree char *path = g_build_filename (self->dir, INDEX_NAME, NULL);
-  g_autofree char *text = NULL;
-
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "format");
-  json_builder_add_string_value (builder, INDEX_FORMAT);
-  json_builder_set_member_name (builder, "version");
-  json_builder_add_int_value (builder, FORMAT_VERSION);
-  json_builder_set_member_name (builder, "entries");
-  json_builder_begin_array (builder);
-  for (guint i = 0; i < self->ids->len; i++)
-    json_builder_add_string_value (builder, g_ptr_array_index (self->ids, i));
-  json_builder_end_array (builder);
-  json_builder_end_object (builder);
-  text = write_document (builder);
+  g_autofree char *text = td_history_index_write (self->ids);
 
   if (g_mkdir_with_parents (self->dir, 0700) != 0)
     return set_error_from_errno (error, self->dir, errno);
@@ -359,73 +186,21 @@ update_index (TdHistory *self)
 
 /* Entries ----------------------------------------------------------------- */
 
-static const Member entry_members[] = {
-  { "format",         MEMBER_STRING, TRUE },
-  { "version",        MEMBER_INT,    TRUE },
-  { "created",        MEMBER_STRING, TRUE },
-  { "seed",           MEMBER_INT,    TRUE },
-  { "width",          MEMBER_INT,    TRUE },
-  { "height",         MEMBER_INT,    TRUE },
-  { "mode",           MEMBER_STRING, FALSE },
-  { "thought",        MEMBER_STRING, FALSE },
-  { "thought_edited", MEMBER_BOOL,   TRUE },
-};
-
 static char *
 entry_document (TdGenerationResult *result)
 {
-  g_autoptr(JsonBuilder) builder = json_builder_new ();
   GdkTexture *texture = td_generation_result_get_texture (result);
-  gint64 created_us = td_generation_result_get_created (result);
-  g_autoptr(GDateTime) utc = g_date_time_new_from_unix_utc (created_us / G_USEC_PER_SEC);
-  g_autoptr(GDateTime) created = g_date_time_add (utc, created_us % G_USEC_PER_SEC);
-  g_autofree char *created_text = g_date_time_format_iso8601 (created);
-  const char *mode = td_generation_result_get_mode_name (result);
-  const char *thought = td_generation_result_get_thought (result);
+  TdHistoryEntryInfo info = {
+    .created_us = td_generation_result_get_created (result),
+    .seed = td_generation_result_get_seed (result),
+    .width = gdk_texture_get_width (texture),
+    .height = gdk_texture_get_height (texture),
+    .mode = (char *) td_generation_result_get_mode_name (result),
+    .thought = (char *) td_generation_result_get_thought (result),
+    .thought_edited = td_generation_result_get_thought_edited (result),
+  };
 
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "format");
-  json_builder_add_string_value (builder, ENTRY_FORMAT);
-  json_builder_set_member_name (builder, "version");
-  json_builder_add_int_value (builder, FORMAT_VERSION);
-  json_builder_set_member_name (builder, "created");
-  json_builder_add_string_value (builder, created_text);
-  json_builder_set_member_name (builder, "seed");
-  json_builder_add_int_value (builder, td_generation_result_get_seed (result));
-  json_builder_set_member_name (builder, "width");
-  json_builder_add_int_value (builder, gdk_texture_get_width (texture));
-  json_builder_set_member_name (builder, "height");
-  json_builder_add_int_value (builder, gdk_texture_get_height (texture));
-  if (mode != NULL)
-    {
-      json_builder_set_member_name (builder, "mode");
-      json_builder_add_string_value (builder, mode);
-    }
-  if (thought != NULL)
-    {
-      json_builder_set_member_name (builder, "thought");
-      json_builder_add_string_value (builder, thought);
-    }
-  json_builder_set_member_name (builder, "thought_edited");
-  json_builder_add_boolean_value (builder, td_generation_result_get_thought_edited (result));
-  json_builder_end_object (builder);
-  return write_document (builder);
-}
-
-static gboolean
-check_range (const char  *path,
-             const char  *name,
-             gint64       value,
-             gint64       min,
-             gint64       max,
-             GError     **error)
-{
-  if (value >= min && value <= max)
-    return TRUE;
-  /* Translators: %s is a file name, then a JSON member name; %lld its value. */
-  g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, _("%s: “%s” is out of range (%lld)"),
-               path, name, (long long) value);
-  return FALSE;
+  return td_history_entry_write (&info);
 }
 
 /* Reads the entry in @entry_dir; runs in the load thread. */
@@ -437,13 +212,12 @@ read_entry (const char  *entry_dir,
   g_autofree char *entry_path = g_build_filename (entry_dir, ENTRY_NAME, NULL);
   g_autofree char *image_path = g_build_filename (entry_dir, IMAGE_NAME, NULL);
   g_autofree char *board_path = g_build_filename (entry_dir, BOARD_NAME, NULL);
-  g_autoptr(JsonObject) entry = NULL;
-  g_autoptr(GDateTime) created = NULL;
+  g_autofree char *text = NULL;
   g_autoptr(GBytes) pixels = NULL;
   g_autoptr(GdkTexture) texture = NULL;
   g_autofree char *board_json = NULL;
-  const char *mode = NULL, *thought = NULL;
-  gint64 seed, width, height;
+  TdHistoryEntryInfo info = { 0 };
+  gsize length = 0;
   td_image image = { 0 };
   td_error err = { 0 };
   TdGenerationResult *result;
@@ -455,65 +229,40 @@ read_entry (const char  *entry_dir,
                    entry_dir);
       return NULL;
     }
-  entry = read_document (entry_path, ENTRY_FORMAT, entry_members, G_N_ELEMENTS (entry_members), error);
-  if (entry == NULL)
+  text = read_document (entry_path, &length, error);
+  if (text == NULL || !td_history_entry_parse (text, length, entry_path, &info, error))
     return NULL;
-
-  seed = json_object_get_int_member (entry, "seed");
-  width = json_object_get_int_member (entry, "width");
-  height = json_object_get_int_member (entry, "height");
-  if (!check_range (entry_path, "seed", seed, 0, G_MAXUINT32, error)
-      || !check_range (entry_path, "width", width, 1, 16384, error)
-      || !check_range (entry_path, "height", height, 1, 16384, error))
-    return NULL;
-  created = g_date_time_new_from_iso8601 (json_object_get_string_member (entry, "created"), NULL);
-  if (created == NULL)
-    {
-      /* Translators: %s is a file name. */
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, _("%s: “created” is not an ISO 8601 time"),
-                   entry_path);
-      return NULL;
-    }
-  if (json_object_has_member (entry, "mode"))
-    {
-      mode = json_object_get_string_member (entry, "mode");
-      if (!g_str_equal (mode, "lvlm") && !g_str_equal (mode, "clip") && !g_str_equal (mode, "text-to-image"))
-        {
-          /* Translators: %s is a file name, then the unknown mode. */
-          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, _("%s: unknown mode “%s”"), entry_path, mode);
-          return NULL;
-        }
-    }
-  if (json_object_has_member (entry, "thought"))
-    thought = json_object_get_string_member (entry, "thought");
 
   if (g_file_test (board_path, G_FILE_TEST_EXISTS))
     {
       td_board *board = td_board_load_json (board_path, &err);
-      char *text;
+      char *board_text;
 
       if (board == NULL)
         {
           g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, err.message);
+          td_history_entry_info_clear (&info);
           return NULL;
         }
-      text = td_board_to_json (board);
-      board_json = g_strdup (text);
-      td_free (text);
+      board_text = td_board_to_json (board);
+      board_json = g_strdup (board_text);
+      td_free (board_text);
       td_board_free (board);
     }
 
   if (td_image_load (image_path, NULL, &image, &err) != TD_OK)
     {
       g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, err.message);
+      td_history_entry_info_clear (&info);
       return NULL;
     }
-  if (image.width != width || image.height != height)
+  if (image.width != info.width || image.height != info.height)
     {
       /* Translators: %s is a file name; the numbers are sizes in pixels. */
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, _("%s: %d×%d pixels, the entry says %d×%d"),
-                   image_path, image.width, image.height, (int) width, (int) height);
+                   image_path, image.width, image.height, info.width, info.height);
       td_image_clear (&image);
+      td_history_entry_info_clear (&info);
       return NULL;
     }
   pixels = g_bytes_new (image.rgb, (gsize) image.width * image.height * 3);
@@ -521,12 +270,12 @@ read_entry (const char  *entry_dir,
                                     (gsize) image.width * 3);
   td_image_clear (&image);
 
-  result = td_generation_result_new (texture, thought, (guint32) seed);
-  td_generation_result_set_metadata (result, board_json, mode, NULL);
-  td_generation_result_set_thought_edited (result, json_object_get_boolean_member (entry, "thought_edited"));
-  td_generation_result_set_created (result, g_date_time_to_unix (created) * G_USEC_PER_SEC
-                                            + g_date_time_get_microsecond (created));
+  result = td_generation_result_new (texture, info.thought, info.seed);
+  td_generation_result_set_metadata (result, board_json, info.mode, NULL);
+  td_generation_result_set_thought_edited (result, info.thought_edited);
+  td_generation_result_set_created (result, info.created_us);
   set_entry_id (result, id);
+  td_history_entry_info_clear (&info);
   return result;
 }
 
@@ -619,7 +368,7 @@ load_thread (GTask        *task,
         }
       if (g_str_equal (name, INDEX_NAME) || name[0] == '.')
         continue;
-      if (!is_valid_id (name) || !g_file_test (path, G_FILE_TEST_IS_DIR))
+      if (!td_history_id_is_valid (name) || !g_file_test (path, G_FILE_TEST_IS_DIR))
         {
           g_autofree char *message =
             /* Translators: %s is a file name. */
