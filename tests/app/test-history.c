@@ -717,6 +717,14 @@ test_close_during_run (void)
   g_assert_true (gtk_widget_get_visible (GTK_WIDGET (window)));
   g_assert_true (td_window_get_running (window));
 
+  /* Quit (Ctrl+Q) asks the same and waits for the answer. */
+  g_action_group_activate_action (G_ACTION_GROUP (app), "quit", NULL);
+  g_assert_true (td_test_wait_for (dialog_shown, window, 5000));
+  td_test_answer_dialog (td_test_find_message_dialog (GTK_WINDOW (window)), "keep");
+  td_test_iterate (200);
+  g_assert_nonnull (watch);
+  g_assert_true (td_window_get_running (window));
+
   /* Stop and Close: the run is cancelled and the window goes. */
   gtk_window_close (GTK_WINDOW (window));
   g_assert_true (td_test_wait_for (dialog_shown, window, 5000));
