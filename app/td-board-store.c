@@ -222,6 +222,15 @@ remove_unused_images (TdBoardStore   *self,
       }
 }
 
+static gboolean
+is_stored_image (TdBoardStore *self,
+                 const char   *path)
+{
+  g_autofree char *dir = g_path_get_dirname (path);
+
+  return g_strcmp0 (dir, self->images_dir) == 0 && g_file_test (path, G_FILE_TEST_IS_REGULAR);
+}
+
 static void
 restore (TdBoardStore   *self,
          const td_board *saved)
@@ -237,6 +246,18 @@ restore (TdBoardStore   *self,
       td_board_item_at (saved, i, &kind, &value);
       if (kind == TD_BOARD_TEXT)
         td_prompt_board_add_text (self->board, value);
+      else if (is_stored_image (self, value))
+        {
+          /* A pasted image comes back as one ("Pasted Image N"), still named by its file. */
+          g_autoptr(GError) error = NULL;
+          g_autoptr(GdkTexture) texture = gdk_texture_new_from_filename (value, &error);
+          TdBoardItem *item = texture != NULL ? td_prompt_board_add_texture (self->board, texture) : NULL;
+
+          if (item != NULL)
+            g_object_set_qdata_full (G_OBJECT (item), stored_path_quark, g_strdup (value), g_free);
+          else
+            n_missing++;
+        }
       else if (g_file_test (value, G_FILE_TEST_IS_REGULAR))
         {
           g_autoptr(GFile) file = g_file_new_for_path (value);

@@ -568,10 +568,18 @@ restart_second_run (void)
 
     g_assert_cmpstr (td_board_item_get_text (text), ==, "a lighthouse on a cliff at dusk");
     g_assert_cmpstr (file_path, ==, image_path);
-    /* Pasted pixels come back from the file they were kept in. */
+    /* Pasted pixels come back as a pasted image, the same pixels. */
     g_assert_cmpint (td_board_item_get_kind (was_pasted), ==, TD_BOARD_ITEM_IMAGE);
-    g_assert_nonnull (td_board_item_get_file (was_pasted));
-    g_assert_true (g_file_query_exists (td_board_item_get_file (was_pasted), NULL));
+    g_assert_null (td_board_item_get_file (was_pasted));
+    g_assert_cmpstr (td_board_item_get_title (was_pasted), ==, "Pasted Image 1");
+    {
+      g_autoptr(GdkTexture) pasted = td_test_make_texture (20, 20, 0xc01c28, 0xf6d32d);
+      int width, height;
+      g_autoptr(GBytes) pixels_pasted = td_texture_to_rgb (pasted, &width, &height);
+      g_autoptr(GBytes) pixels_back = td_texture_to_rgb (td_board_item_get_texture (was_pasted), &width, &height);
+
+      g_assert_true (g_bytes_equal (pixels_pasted, pixels_back));
+    }
   }
 
   /* The history as the user sees it after the restart. */
