@@ -54,6 +54,7 @@ G_DEFINE_FINAL_TYPE (TdHistory, td_history, G_TYPE_OBJECT)
 
 static GQuark entry_id_quark;
 static GQuark position_quark;
+static GQuark writing_quark;
 
 /* Paths and ids ------------------------------------------------------------ */
 
@@ -72,6 +73,14 @@ make_id (gint64 created_us)
 
   return g_strdup_printf ("%s-%06d-%06x", stamp, (int) (created_us % G_USEC_PER_SEC),
                           g_random_int () & 0xffffff);
+}
+
+/* Whether @result is being written into a history right now. */
+gboolean
+td_history_is_writing (TdGenerationResult *result)
+{
+  g_return_val_if_fail (TD_IS_GENERATION_RESULT (result), FALSE);
+  return g_object_get_qdata (G_OBJECT (result), writing_quark) != NULL;
 }
 
 const char *
@@ -559,6 +568,7 @@ add_done (GObject      *source_object,
   GError *error = NULL;
 
   self->n_pending--;
+  g_object_set_qdata (g_object_get_data (G_OBJECT (task), "td-result"), writing_quark, NULL);
   if (g_task_propagate_boolean (task, &error))
     {
       set_entry_id (g_object_get_data (G_OBJECT (task), "td-result"), id);
@@ -590,6 +600,7 @@ td_history_add_async (TdHistory           *self,
   task = g_task_new (self, NULL, add_done, outer);
   g_object_set_data_full (G_OBJECT (task), "td-result", g_object_ref (result), g_object_unref);
   g_task_set_task_data (task, make_id (td_generation_result_get_created (result)), g_free);
+  g_object_set_qdata (G_OBJECT (result), writing_quark, GINT_TO_POINTER (TRUE));
   self->n_pending++;
   g_task_run_in_thread (task, add_thread);
 }
@@ -706,6 +717,7 @@ td_history_class_init (TdHistoryClass *klass)
 
   entry_id_quark = g_quark_from_static_string ("td-history-entry-id");
   position_quark = g_quark_from_static_string ("td-history-position");
+  writing_quark = g_quark_from_static_string ("td-history-writing");
 }
 
 static void

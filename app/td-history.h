@@ -54,5 +54,6 @@ gboolean    td_history_restore      (TdHistory           *self,
 
 /* The entry's folder name, or NULL when @result is not (yet) in a history. */
 const char *td_history_get_entry_id (TdGenerationResult  *result);
+gboolean    td_history_is_writing   (TdGenerationResult  *result);
 
 G_END_DECLS

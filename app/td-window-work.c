@@ -130,6 +130,9 @@ on_result_stored (GObject      *source_object,
       if (data->window->history != NULL)
         td_window_add_toast (data->window, message);
     }
+  /* Delete waits for the entry to be written (see td-window-actions.c). */
+  if (data->window->history != NULL)
+    _td_window_update_actions (data->window);
   g_application_release (data->application);
   g_object_unref (data->application);
   g_object_unref (data->window);
