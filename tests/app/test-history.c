@@ -3,12 +3,14 @@
  * /history/store: the store alone: an entry written and read back field by
  * field, and a corpus of damaged and foreign entries, each skipped with a
  * message while the good entry loads.
- * /history/restart: two application instances in one process: the first makes
+ * /history/restart: the application run again and again: the first run makes
  * three results and fills the board; between them one entry is damaged, a
  * foreign folder and file appear and the index is broken; the second shows
  * the other two results (same pixels, seeds, thoughts, boards), says once
  * that the rest was skipped, rebuilds the index and puts the board back.
- * Delete and Undo move the entry aside and back. The window after the restart
+ * Delete and Undo move the entry aside and back; a third run sees the
+ * deletion and sets a damaged board file aside. Each run is a process of its
+ * own (g_test_trap_subprocess). The window after the restart
  * is rendered to $TD_HISTORY_SCREENSHOT_OUTPUT; tests/app/screenshots/
  * history-after-restart.png is a copy of it.
  * /history/close-during-run: closing during a run asks (Keep Running / Stop
@@ -22,6 +24,7 @@
 
 #include "thinkdiff.h"
 #include "td-application.h"
+#include "td-board-store.h"
 #include "td-history.h"
 #include "td-preview-demo.h"
 #include "td-result-io.h"
@@ -48,6 +51,12 @@ static gboolean
 history_written (gpointer data)
 {
   return td_history_get_n_pending (data) == 0;
+}
+
+static gboolean
+board_saved (gpointer data)
+{
+  return !td_board_store_get_pending (td_window_get_board_store (data));
 }
 
 static gboolean
@@ -472,6 +481,27 @@ restart_first_run (void)
   }
   td_prompt_board_add_texture (td_window_get_board (window), pasted);
   g_assert_true (td_test_wait_for (thumbnails_loaded, window, 5000));
+
+  /* The board is written a moment after the edits, the window still open. */
+  g_assert_true (td_board_store_get_pending (td_window_get_board_store (window)));
+  g_assert_true (td_test_wait_for (board_saved, window, 5000));
+  {
+    g_autofree char *board_path = td_board_store_default_path ();
+    td_error err = { 0 };
+    g_autoptr(td_board) saved = td_board_load_json (board_path, &err);
+    td_board_item_kind kind;
+    const char *value;
+
+    g_assert_nonnull (saved);
+    g_assert_cmpint (td_board_n_items (saved), ==, 3);
+    g_assert_true (td_board_item_at (saved, 0, &kind, &value));
+    g_assert_cmpstr (value, ==, "a lighthouse on a cliff");
+    g_assert_true (td_board_item_at (saved, 1, &kind, &value));
+    g_assert_cmpstr (value, ==, image_path);
+    g_assert_true (td_board_item_at (saved, 2, &kind, &value));
+    g_assert_cmpint (kind, ==, TD_BOARD_IMAGE);
+  }
+
   for (guint i = 0; i < G_N_ELEMENTS (seeds); i++)
     {
       g_settings_set_uint (settings, "seed", seeds[i]);
@@ -617,18 +647,27 @@ restart_second_run (void)
   close_window (window);
 }
 
-/* Third run: the deletion held. */
+/* Third run: the deletion held; the damaged board file is set aside and the
+ * board starts empty. */
 static void
 restart_third_run (void)
 {
   g_autoptr(TdApplication) app = NULL;
+  g_autofree char *board_path = td_board_store_default_path ();
+  g_autofree char *aside = g_strconcat (board_path, ".damaged", NULL);
   TdWindow *window;
 
   apply_settings ();
   app = start_application ();
   window = open_window (app);
   g_assert_cmpuint (g_list_model_get_n_items (td_window_get_results (window)), ==, 1);
+  g_assert_cmpuint (g_list_model_get_n_items (td_prompt_board_get_items (td_window_get_board (window))), ==, 0);
+  g_assert_true (g_file_test (aside, G_FILE_TEST_IS_REGULAR));
+  g_assert_false (g_file_test (board_path, G_FILE_TEST_EXISTS));
+  /* The next edit writes a fresh board. */
+  td_prompt_board_add_text (td_window_get_board (window), "a new start");
   close_window (window);
+  g_assert_true (g_file_test (board_path, G_FILE_TEST_IS_REGULAR));
 }
 
 /* Runs this test again in a process of its own, as run @run of the app. */
@@ -681,6 +720,12 @@ test_restart (void)
   write_text (history_dir, "index.json", "[\"unterminated");
 
   run_in_subprocess ("second");
+  {
+    g_autofree char *board_path = td_board_store_default_path ();
+    g_autofree char *dir = g_path_get_dirname (board_path);
+
+    write_text (dir, "board.json", "{\"mode\": \"lvlm\", \"items\": [");
+  }
   run_in_subprocess ("third");
 }
 
