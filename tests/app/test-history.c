@@ -452,6 +452,7 @@ apply_settings (void)
 }
 
 static const guint32 seeds[] = { 11, 22, 33 };
+static const char *texts[] = { "a lighthouse on a cliff", "a lighthouse at noon", "a lighthouse at night" };
 
 /* First run (a process of its own): three results and a board. */
 static void
@@ -504,6 +505,10 @@ restart_first_run (void)
 
   for (guint i = 0; i < G_N_ELEMENTS (seeds); i++)
     {
+      g_autoptr(TdBoardItem) first = g_list_model_get_item (td_prompt_board_get_items (td_window_get_board (window)), 0);
+
+      /* A different text each time, so each result has its own pixels. */
+      td_board_item_set_text (first, texts[i]);
       g_settings_set_uint (settings, "seed", seeds[i]);
       td_window_generate (window);
       g_assert_true (td_window_get_running (window));
@@ -546,6 +551,7 @@ restart_second_run (void)
   g_autoptr(GError) error = NULL;
   g_autofree char *image_path = NULL;
   const char *output = g_getenv ("TD_HISTORY_SCREENSHOT_OUTPUT");
+  g_autoptr(GPtrArray) checksums = g_ptr_array_new_with_free_func (g_free);
   TdWindow *window;
   GListModel *results, *items;
 
@@ -571,6 +577,7 @@ restart_second_run (void)
 
       g_assert_cmpuint (td_generation_result_get_seed (result), ==, seed);
       g_assert_cmpstr (checksum, ==, checksum_before);
+      g_ptr_array_add (checksums, g_steal_pointer (&checksum));
       g_assert_nonnull (td_generation_result_get_thought (result));
       g_assert_false (td_generation_result_get_thought_edited (result));
       g_assert_cmpstr (td_generation_result_get_mode_name (result), ==, "lvlm");
@@ -579,10 +586,11 @@ restart_second_run (void)
       g_assert_cmpint (td_board_get_settings (board).seed, ==, seed);
       g_assert_cmpint (td_board_get_settings (board).steps, ==, 3);
       g_assert_true (td_board_item_at (board, 0, &kind, &value));
-      g_assert_cmpstr (value, ==, "a lighthouse on a cliff");
+      g_assert_cmpstr (value, ==, i == 0 ? texts[2] : texts[0]);
       g_assert_true (td_board_item_at (board, 1, &kind, &value));
       g_assert_cmpstr (value, ==, image_path);
     }
+  g_assert_cmpstr (checksums->pdata[0], !=, checksums->pdata[1]);
   /* Told once, in one toast; the index is whole again and lists the two. */
   g_assert_cmpstr (td_window_get_last_toast_title (window), ==, "3 saved results could not be read and were skipped");
   g_assert_cmpuint (index_length (history_dir), ==, 2);
