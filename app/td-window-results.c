@@ -1,7 +1,9 @@
 /* td-window-results.c — what the window does with results and failures:
  * the gallery's thumbnails, Save (PNG or JPEG with the board embedded), Copy,
  * Open Large, dragging a result out, Reuse (from a result, or from a
- * generated PNG dropped on the board) and the messages for engine errors.
+ * generated PNG dropped or pasted on the board: Replace Board or Add to
+ * Board when the board holds other cards, then Undo) and the messages for
+ * engine errors.
  *
  * SPDX-License-Identifier: Apache-2.0
  */
