@@ -7,6 +7,7 @@
 
 #include "models/layers.h"
 #include "models/model_config.h"
+#include "models/t5_gguf_keys.h"
 
 struct td_t5_encoder {
   td_t5_config config;
@@ -161,15 +162,25 @@ td_t5_encoder_load (const char *dir, td_backend *backend, td_error *err)
     }
   encoder->backend = backend != NULL ? backend : td_backend_host ();
   bool single_file = g_file_test (dir, G_FILE_TEST_IS_REGULAR);
-  if (!single_file && read_config (&encoder->config, dir, err) != TD_OK)
-    goto fail;
+  g_autofree char *config_path = single_file ? NULL : g_build_filename (dir, "config.json", NULL);
+  bool has_config = config_path != NULL && g_file_test (config_path, G_FILE_TEST_EXISTS);
   encoder->weights = td_weights_open (dir, backend, err);
   if (encoder->weights == NULL)
     goto fail;
-  if (single_file && infer_config (&encoder->config, encoder->weights, err) != TD_OK)
+  /* llama.cpp's GGUF (a folder's only .gguf, or the file itself) carries its own
+   * hyperparameters; a config.json beside it still wins. */
+  td_gguf *gguf = td_weights_gguf (encoder->weights);
+  bool llama_cpp = gguf != NULL && td_t5_gguf_is_llama_cpp (gguf);
+  if (llama_cpp)
+    td_weights_set_rename (encoder->weights, td_t5_gguf_rename, NULL);
+  if (has_config ? read_config (&encoder->config, dir, err) != TD_OK
+      : llama_cpp ? td_t5_gguf_config (gguf, &encoder->config, err) != TD_OK
+      : single_file ? infer_config (&encoder->config, encoder->weights, err) != TD_OK
+                    : read_config (&encoder->config, dir, err) != TD_OK)
     goto fail;
 
-  if (check_weights (encoder->weights, &encoder->config, err) != TD_OK)
+  if (check_weights (encoder->weights, &encoder->config, err) != TD_OK
+      || (llama_cpp && td_weights_refuse_unused (encoder->weights, "the T5 encoder", err) != TD_OK))
     goto fail;
   return encoder;
 
