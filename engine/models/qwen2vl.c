@@ -74,14 +74,14 @@ td_qwen2vl_load (const char *dir, td_backend *backend, td_error *err)
   model->backend = backend != NULL ? backend : td_backend_host ();
   g_autofree char *config_path = g_build_filename (dir, "config.json", NULL);
   g_autofree char *generation_path = g_build_filename (dir, "generation_config.json", NULL);
+  g_autofree char *llm_gguf = NULL, *mmproj_gguf = NULL;
+  bool gguf_pair = false;
   if (td_qwen2vl_config_read (config_path, &model->config, err) != TD_OK)
     goto fail;
   /* The official sampler keeps every EOS id of both files from being picked early. */
   if (g_file_test (generation_path, G_FILE_TEST_EXISTS)
       && td_qwen2vl_generation_config_read (generation_path, &model->config, err) != TD_OK)
     goto fail;
-  bool gguf_pair;
-  g_autofree char *llm_gguf = NULL, *mmproj_gguf = NULL;
   if (td_qwen2vl_gguf_find (dir, &gguf_pair, &llm_gguf, &mmproj_gguf, err) != TD_OK)
     goto fail;
   model->weights = gguf_pair ? td_qwen2vl_gguf_open (llm_gguf, mmproj_gguf, &model->config, backend, err)

@@ -151,6 +151,19 @@ check_weights (td_weights *w, const td_t5_config *c, td_error *err)
   return TD_OK;
 }
 
+static bool
+folder_has_gguf (const char *dir)
+{
+  GDir *folder = g_dir_open (dir, 0, NULL);
+  const char *name;
+  bool found = false;
+  while (!found && folder != NULL && (name = g_dir_read_name (folder)) != NULL)
+    found = g_str_has_suffix (name, ".gguf");
+  if (folder != NULL)
+    g_dir_close (folder);
+  return found;
+}
+
 td_t5_encoder *
 td_t5_encoder_load (const char *dir, td_backend *backend, td_error *err)
 {
@@ -164,19 +177,23 @@ td_t5_encoder_load (const char *dir, td_backend *backend, td_error *err)
   bool single_file = g_file_test (dir, G_FILE_TEST_IS_REGULAR);
   g_autofree char *config_path = single_file ? NULL : g_build_filename (dir, "config.json", NULL);
   bool has_config = config_path != NULL && g_file_test (config_path, G_FILE_TEST_EXISTS);
+  /* llama.cpp's GGUF (the file itself, or a folder's .gguf without config.json)
+   * carries its own hyperparameters. */
+  bool from_json = has_config || (!single_file && !folder_has_gguf (dir));
+  if (from_json && read_config (&encoder->config, dir, err) != TD_OK)
+    goto fail;
   encoder->weights = td_weights_open (dir, backend, err);
   if (encoder->weights == NULL)
     goto fail;
-  /* llama.cpp's GGUF (a folder's only .gguf, or the file itself) carries its own
-   * hyperparameters; a config.json beside it still wins. */
   td_gguf *gguf = td_weights_gguf (encoder->weights);
   bool llama_cpp = gguf != NULL && td_t5_gguf_is_llama_cpp (gguf);
   if (llama_cpp)
     td_weights_set_rename (encoder->weights, td_t5_gguf_rename, NULL);
-  if (has_config ? read_config (&encoder->config, dir, err) != TD_OK
-      : llama_cpp ? td_t5_gguf_config (gguf, &encoder->config, err) != TD_OK
-      : single_file ? infer_config (&encoder->config, encoder->weights, err) != TD_OK
-                    : read_config (&encoder->config, dir, err) != TD_OK)
+  if (!from_json
+      && (llama_cpp     ? td_t5_gguf_config (gguf, &encoder->config, err)
+          : single_file ? infer_config (&encoder->config, encoder->weights, err)
+                        : td_error_set (err, TD_ERR_NOT_FOUND, "%s: no config.json next to a GGUF not in llama.cpp's "
+                                        "naming", dir)) != TD_OK)
     goto fail;
 
   if (check_weights (encoder->weights, &encoder->config, err) != TD_OK
