@@ -14,9 +14,11 @@ OUT/t5/                 t5-v1_1-xxl-encoder-f32.gguf (arch t5encoder), no config
 OUT/t5-f16/             the same with 2-D weights in F16
 OUT/t5-missing/         enc.blk.1.ffn_down.weight left out
 OUT/t5-unknown/         an extra enc.blk.0.attn_x.weight
+OUT/t5-bad/NAME/        bad hyperparameters (T5_BAD_METADATA)
 OUT/flux/transformer/   flux1-dev-F32.gguf, BFL names
 OUT/flux-q8/transformer/  flux1-dev-Q8_0.gguf, BFL names under model.diffusion_model.
 OUT/flux-unknown/transformer/  BFL names plus a stray tensor
+OUT/comfyui/            diffusion_models/flux1-dev-Q8_0.gguf, text_encoders/t5-v1_1-xxl-encoder-f32.gguf
 OUT/qwen2_vl/           config.json, the aligner, Qwen2-VL-Golden-F32.gguf and
                         mmproj-Qwen2-VL-Golden-f32.gguf
 OUT/qwen2_vl-missing/   the mmproj without v.blk.1.ln2.bias
@@ -147,7 +149,19 @@ def t5_name(name):
     return f"enc.blk.{parts[2]}.{T5_BLOCK[module]}.{parts[-1]}"
 
 
-def write_t5(golden, out, wide=F32, drop=(), extra=()):
+# Each refused with the key named: (kind, value) replaces the pair, None drops it.
+T5_BAD_METADATA = {
+    "no-block-count": {"t5encoder.block_count": None},
+    "zero-heads": {"t5encoder.attention.head_count": (GGUF_U32, 0)},
+    "odd-buckets": {"t5encoder.attention.relative_buckets_count": (GGUF_U32, 31)},
+    "huge-width": {"t5encoder.embedding_length": (GGUF_U32, 1 << 30)},
+    "string-key-length": {"t5encoder.attention.key_length": (GGUF_STRING, "16")},
+    "negative-eps": {"t5encoder.attention.layer_norm_rms_epsilon": (GGUF_F32, -1.0)},
+    "wrong-arch": {"general.architecture": (GGUF_STRING, "llama")},
+}
+
+
+def write_t5(golden, out, wide=F32, drop=(), extra=(), metadata_changes=None):
     config = json.load(open(os.path.join(golden, "t5_encoder", "config.json")))
     tensors = []
     for name, (shape, values) in sorted(read_st(os.path.join(golden, "t5_encoder", "model.safetensors")).items()):
@@ -169,6 +183,10 @@ def write_t5(golden, out, wide=F32, drop=(), extra=()):
         (f"{arch}.attention.relative_buckets_count", GGUF_U32, config["relative_attention_num_buckets"]),
         (f"{arch}.attention.layer_norm_rms_epsilon", GGUF_F32, config["layer_norm_epsilon"]),
     ]
+    for key, value in (metadata_changes or {}).items():
+        metadata = [m for m in metadata if m[0] != key]
+        if value is not None:
+            metadata.append((key,) + value)
     suffix = "f16" if wide == F16 else "f32"
     write_gguf(os.path.join(out, f"t5-v1_1-xxl-encoder-{suffix}.gguf"), metadata, tensors)
 
@@ -248,7 +266,7 @@ def flux_tensors(st, n_double, n_single):
     return out
 
 
-def write_flux(golden, out, file_name, wide=F32, prefix="", extra=()):
+def write_flux(golden, out, file_name, wide=F32, prefix="", extra=(), folder="transformer"):
     config = json.load(open(os.path.join(golden, "flux", "transformer", "config.json")))
     st = read_st(os.path.join(golden, "flux", "transformer", "diffusion_pytorch_model.safetensors"))
     tensors = [(prefix + name, weight_type(shape, wide), shape, values)
@@ -257,7 +275,7 @@ def write_flux(golden, out, file_name, wide=F32, prefix="", extra=()):
     # The tiny model splits its heads 4 + 6 + 6, which its sizes alone do not tell.
     axes = ",".join(str(a) for a in config["axes_dims_rope"])
     metadata = [("general.architecture", GGUF_STRING, "flux"), ("axes_dims_rope", GGUF_STRING, axes)]
-    write_gguf(os.path.join(out, "transformer", file_name), metadata, tensors)
+    write_gguf(os.path.join(out, folder, file_name), metadata, tensors)
 
 
 # ---- Qwen2-VL, llama.cpp "qwen2vl" and its mmproj ("clip") -------------------
@@ -365,11 +383,16 @@ def main():
     write_t5(golden, os.path.join(out, "t5-f16"), wide=F16)
     write_t5(golden, os.path.join(out, "t5-missing"), drop={"enc.blk.1.ffn_down.weight"})
     write_t5(golden, os.path.join(out, "t5-unknown"), extra=["enc.blk.0.attn_x.weight"])
+    for name, changes in T5_BAD_METADATA.items():
+        write_t5(golden, os.path.join(out, "t5-bad", name), metadata_changes=changes)
     write_flux(golden, os.path.join(out, "flux"), "flux1-dev-F32.gguf")
     write_flux(golden, os.path.join(out, "flux-q8"), "flux1-dev-Q8_0.gguf", wide=Q8_0,
                prefix="model.diffusion_model.")
     write_flux(golden, os.path.join(out, "flux-unknown"), "flux1-dev-F32.gguf",
                extra=["double_blocks.0.img_attn.extra.weight"])
+    # ComfyUI's models/ folder with the GGUFs where the .safetensors would be.
+    write_flux(golden, os.path.join(out, "comfyui"), "flux1-dev-Q8_0.gguf", wide=Q8_0, folder="diffusion_models")
+    write_t5(golden, os.path.join(out, "comfyui", "text_encoders"))
     write_qwen(golden, os.path.join(out, "qwen2_vl"))
     write_qwen(golden, os.path.join(out, "qwen2_vl-missing"), drop={"v.blk.1.ln2.bias"})
     write_qwen(golden, os.path.join(out, "qwen2_vl-unknown"), llm_extra=["blk.0.attn_x.weight"])

@@ -16,6 +16,7 @@
 #include "models/flux_dit.h"
 #include "models/qwen2vl.h"
 #include "models/t5_encoder.h"
+#include "pipeline/flux_files.h"
 #include "pipeline/verify.h"
 
 static char *out_dir;
@@ -157,6 +158,28 @@ test_t5_missing_and_unknown (void)
   assert_error_names (&err2, "t5-unknown/t5-v1_1-xxl-encoder-f32.gguf", "unknown tensor 'enc.blk.0.attn_x.weight'");
 }
 
+static void
+test_t5_bad_metadata (void)
+{
+  static const struct { const char *name, *key; } cases[] = {
+    { "no-block-count", "'t5encoder.block_count'" },
+    { "zero-heads", "'t5encoder.attention.head_count'" },
+    { "odd-buckets", "t5encoder.attention.relative_buckets_count 31" },
+    { "huge-width", "'t5encoder.embedding_length'" },
+    { "string-key-length", "'t5encoder.attention.key_length'" },
+    { "negative-eps", "'t5encoder.attention.layer_norm_rms_epsilon'" },
+    { "wrong-arch", "general.architecture" },
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      td_error err = { 0 };
+      g_autofree char *dir = g_build_filename (out_dir, "t5-bad", cases[i].name, NULL);
+      g_autofree char *file = g_build_filename (cases[i].name, "t5-v1_1-xxl-encoder-f32.gguf", NULL);
+      g_assert_null (td_t5_encoder_load (dir, NULL, &err));
+      assert_error_names (&err, file, cases[i].key);
+    }
+}
+
 /* ---- FLUX ---------------------------------------------------------------- */
 
 static float *
@@ -232,6 +255,45 @@ test_flux_unknown (void)
   assert_error_names (&err, "flux1-dev-F32.gguf", "unknown tensor 'double_blocks.0.img_attn.extra.weight'");
 }
 
+/* ComfyUI's models/ folder with GGUFs for the transformer and T5: found, and each
+ * loads from its single file. */
+static void
+test_comfyui_layout (void)
+{
+  g_autofree char *root = written ("comfyui");
+  g_autofree char *vae_dir = g_build_filename (root, "vae", NULL);
+  g_autofree char *vae = g_build_filename (vae_dir, "ae.safetensors", NULL);
+  g_autofree char *clip = g_build_filename (root, "text_encoders", "clip_l.safetensors", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (vae_dir, 0755), ==, 0);
+  g_assert_true (g_file_set_contents (vae, "", 0, NULL)); /* only looked for here, never read */
+  g_assert_true (g_file_set_contents (clip, "", 0, NULL));
+
+  td_error err = { 0 };
+  td_flux_files files;
+  g_assert_cmpint (td_flux_files_find (root, &files, &err), ==, TD_OK);
+  g_assert_true (files.single_files);
+  g_assert_true (g_str_has_suffix (files.transformer, "diffusion_models/flux1-dev-Q8_0.gguf"));
+  g_assert_true (g_str_has_suffix (files.t5, "text_encoders/t5-v1_1-xxl-encoder-f32.gguf"));
+
+  g_autofree char *original = golden ("t5_encoder", NULL);
+  td_t5_config want, got;
+  int64_t n_want = 0, n_got = 0;
+  float *a = t5_run (original, &n_want, &want);
+  float *b = t5_run (files.t5, &n_got, &got);
+  g_assert_cmpint (n_got, ==, n_want);
+  for (int64_t i = 0; i < n_want; i++)
+    g_assert_cmpfloat (b[i], ==, a[i]);
+  free (a);
+  free (b);
+
+  td_flux_dit *model = td_flux_dit_load (files.transformer, NULL, &err);
+  if (model == NULL)
+    g_error ("%s", err.message);
+  g_assert_cmpint (td_flux_dit_config (model)->num_single_layers, ==, 2);
+  td_flux_dit_free (model);
+  td_flux_files_clear (&files);
+}
+
 /* ---- Qwen2-VL ------------------------------------------------------------ */
 
 static void
@@ -301,9 +363,11 @@ main (int argc, char **argv)
   g_test_add_func ("/community-gguf/t5/matches-safetensors", test_t5_matches_safetensors);
   g_test_add_func ("/community-gguf/t5/verify", test_t5_verify);
   g_test_add_func ("/community-gguf/t5/missing-and-unknown", test_t5_missing_and_unknown);
+  g_test_add_func ("/community-gguf/t5/bad-metadata", test_t5_bad_metadata);
   g_test_add_func ("/community-gguf/flux/matches-diffusers", test_flux_matches_diffusers);
   g_test_add_func ("/community-gguf/flux/verify", test_flux_verify);
   g_test_add_func ("/community-gguf/flux/unknown", test_flux_unknown);
+  g_test_add_func ("/community-gguf/comfyui-layout", test_comfyui_layout);
   g_test_add_func ("/community-gguf/qwen2vl/verify", test_qwen2vl_verify);
   g_test_add_func ("/community-gguf/qwen2vl/refusals", test_qwen2vl_refusals);
   int rc = g_test_run ();
