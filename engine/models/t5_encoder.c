@@ -187,8 +187,13 @@ td_t5_encoder_load (const char *dir, td_backend *backend, td_error *err)
     goto fail;
   td_gguf *gguf = td_weights_gguf (encoder->weights);
   bool llama_cpp = gguf != NULL && td_t5_gguf_is_llama_cpp (gguf);
+  /* The embedding lookup reads plain types: a quantised token_embd is unpacked once. */
   if (llama_cpp)
     td_weights_set_rename (encoder->weights, td_t5_gguf_rename, NULL);
+  if (gguf != NULL
+      && (td_weights_compose_plain (encoder->weights, "encoder.embed_tokens.weight", err) != TD_OK
+          || td_weights_compose_plain (encoder->weights, "shared.weight", err) != TD_OK))
+    goto fail;
   if (!from_json
       && (llama_cpp     ? td_t5_gguf_config (gguf, &encoder->config, err)
           : single_file ? infer_config (&encoder->config, encoder->weights, err)

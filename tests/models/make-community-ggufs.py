@@ -12,6 +12,7 @@ scale and 32 int8). Standard library only.
 
 OUT/t5/                 t5-v1_1-xxl-encoder-f32.gguf (arch t5encoder), no config.json
 OUT/t5-f16/             the same with 2-D weights in F16
+OUT/t5-q8/              the same with 2-D weights in Q8_0 (token_embd too, as in Q8_0 files)
 OUT/t5-missing/         enc.blk.1.ffn_down.weight left out
 OUT/t5-unknown/         an extra enc.blk.0.attn_x.weight
 OUT/t5-bad/NAME/        bad hyperparameters (T5_BAD_METADATA)
@@ -21,6 +22,7 @@ OUT/flux-unknown/transformer/  BFL names plus a stray tensor
 OUT/comfyui/            diffusion_models/flux1-dev-Q8_0.gguf, text_encoders/t5-v1_1-xxl-encoder-f32.gguf
 OUT/qwen2_vl/           config.json, the aligner, Qwen2-VL-Golden-F32.gguf and
                         mmproj-Qwen2-VL-Golden-f32.gguf
+OUT/qwen2_vl-q8/        the same with 2-D weights in Q8_0
 OUT/qwen2_vl-missing/   the mmproj without v.blk.1.ln2.bias
 OUT/qwen2_vl-unknown/   the language model with an extra blk.0.attn_x.weight
 OUT/qwen2_vl-no-mmproj/ the language model's GGUF alone
@@ -112,8 +114,11 @@ def write_gguf(path, metadata, tensors, alignment=32):
 
 
 def weight_type(shape, wide):
-    """Converters keep 1-D tensors (norms, biases) in F32."""
-    return wide if len(shape) >= 2 else F32
+    """Converters keep 1-D tensors (norms, biases) in F32, and a block type needs
+    rows of whole 32-value blocks."""
+    if len(shape) < 2 or (wide == Q8_0 and shape[-1] % 32 != 0):
+        return F32
+    return wide
 
 
 def stray(names):
@@ -187,7 +192,7 @@ def write_t5(golden, out, wide=F32, drop=(), extra=(), metadata_changes=None):
         metadata = [m for m in metadata if m[0] != key]
         if value is not None:
             metadata.append((key,) + value)
-    suffix = "f16" if wide == F16 else "f32"
+    suffix = {F32: "f32", F16: "f16", Q8_0: "Q8_0"}[wide]
     write_gguf(os.path.join(out, f"t5-v1_1-xxl-encoder-{suffix}.gguf"), metadata, tensors)
 
 
@@ -338,7 +343,7 @@ def qwen_split(golden_st):
     return llm, vision
 
 
-def write_qwen(golden, out, drop=(), llm_extra=(), with_mmproj=True):
+def write_qwen(golden, out, drop=(), llm_extra=(), with_mmproj=True, wide=F32):
     src = os.path.join(golden, "qwen2_vl")
     os.makedirs(out, exist_ok=True)
     for name in os.listdir(src):
@@ -359,7 +364,7 @@ def write_qwen(golden, out, drop=(), llm_extra=(), with_mmproj=True):
         ("qwen2vl.rope.freq_base", GGUF_F32, config["rope_parameters"]["rope_theta"]),
         ("qwen2vl.attention.layer_norm_rms_epsilon", GGUF_F32, text["rms_norm_eps"]),
         ("qwen2vl.rope.dimension_sections", GGUF_ARRAY, (GGUF_I32, sections)),
-    ], [(n, F32, s, v) for n, s, v in llm if n not in drop] + stray(llm_extra))
+    ], [(n, weight_type(s, wide), s, v) for n, s, v in llm if n not in drop] + stray(llm_extra))
     if not with_mmproj:
         return
     write_gguf(os.path.join(out, "mmproj-Qwen2-VL-Golden-f32.gguf"), [
@@ -374,13 +379,14 @@ def write_qwen(golden, out, drop=(), llm_extra=(), with_mmproj=True):
         ("clip.vision.block_count", GGUF_U32, vision_config["depth"]),
         ("clip.vision.attention.head_count", GGUF_U32, vision_config["num_heads"]),
         ("clip.vision.attention.layer_norm_epsilon", GGUF_F32, 1e-6),
-    ], [(n, F32, s, v) for n, s, v in vision if n not in drop])
+    ], [(n, weight_type(s, wide), s, v) for n, s, v in vision if n not in drop])
 
 
 def main():
     golden, out = sys.argv[1], sys.argv[2]
     write_t5(golden, os.path.join(out, "t5"))
     write_t5(golden, os.path.join(out, "t5-f16"), wide=F16)
+    write_t5(golden, os.path.join(out, "t5-q8"), wide=Q8_0)
     write_t5(golden, os.path.join(out, "t5-missing"), drop={"enc.blk.1.ffn_down.weight"})
     write_t5(golden, os.path.join(out, "t5-unknown"), extra=["enc.blk.0.attn_x.weight"])
     for name, changes in T5_BAD_METADATA.items():
@@ -394,6 +400,7 @@ def main():
     write_flux(golden, os.path.join(out, "comfyui"), "flux1-dev-Q8_0.gguf", wide=Q8_0, folder="diffusion_models")
     write_t5(golden, os.path.join(out, "comfyui", "text_encoders"))
     write_qwen(golden, os.path.join(out, "qwen2_vl"))
+    write_qwen(golden, os.path.join(out, "qwen2_vl-q8"), wide=Q8_0)
     write_qwen(golden, os.path.join(out, "qwen2_vl-missing"), drop={"v.blk.1.ln2.bias"})
     write_qwen(golden, os.path.join(out, "qwen2_vl-unknown"), llm_extra=["blk.0.attn_x.weight"])
     write_qwen(golden, os.path.join(out, "qwen2_vl-no-mmproj"), with_mmproj=False)

@@ -38,24 +38,59 @@ written (const char *name)
   return g_build_filename (out_dir, name, NULL);
 }
 
-/* `thinkdiff verify` in-process: every output within the component's tolerance. */
-static void
-assert_verify_passes (const char *component, const char *model, const char *io)
+/* `thinkdiff verify` in-process: its exit code and the per-output lines. */
+static int
+run_verify (const char *component, const char *model, const char *io, char **text)
 {
   const char *argv[] = { "verify", "--component", component, "--model", model, "--io", io, "--backend", backend_name };
-  char *text = NULL, *errors = NULL;
+  char *errors = NULL;
   size_t text_size = 0, errors_size = 0;
-  FILE *out = open_memstream (&text, &text_size);
+  *text = NULL;
+  FILE *out = open_memstream (text, &text_size);
   FILE *errout = open_memstream (&errors, &errors_size);
   int rc = td_verify_main (G_N_ELEMENTS (argv), (char **) argv, out, errout);
   fclose (out);
   fclose (errout);
-  g_test_message ("verify %s on %s:\n%s%s", component, model, text, errors);
-  g_assert_cmpint (rc, ==, 0);
+  g_test_message ("verify %s on %s:\n%s%s", component, model, *text, errors);
+  free (errors);
+  return rc;
+}
+
+/* Every output within the component's tolerance. */
+static void
+assert_verify_passes (const char *component, const char *model, const char *io)
+{
+  char *text = NULL;
+  g_assert_cmpint (run_verify (component, model, io, &text), ==, 0);
   g_assert_nonnull (strstr (text, " ok"));
   g_assert_null (strstr (text, "FAIL"));
   free (text);
-  free (errors);
+}
+
+/* Quantised weights: every output within `bound` (the Q8_0 tolerance of issue 11),
+ * and the listed outputs exact (decoded token ids). */
+static void
+assert_verify_within (const char *component, const char *model, const char *io, double bound,
+                      const char *const *exact)
+{
+  char *text = NULL;
+  run_verify (component, model, io, &text);
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  int outputs = 0;
+  for (char **line = lines; *line != NULL; line++)
+    {
+      char name[64];
+      double max_abs, rel;
+      if (sscanf (*line, "%63s %lf %lf", name, &max_abs, &rel) != 3)
+        continue;
+      outputs++;
+      g_assert_cmpfloat (rel, <=, bound);
+      for (const char *const *e = exact; e != NULL && *e != NULL; e++)
+        if (strcmp (name, *e) == 0)
+          g_assert_cmpfloat (max_abs, ==, 0.0);
+    }
+  g_assert_cmpint (outputs, >, 0);
+  free (text);
 }
 
 static void
@@ -142,6 +177,9 @@ test_t5_verify (void)
   g_autofree char *dir = written ("t5");
   g_autofree char *io = golden ("t5_encoder", "io.safetensors", NULL);
   assert_verify_passes ("t5-encoder", dir, io);
+  /* Q8_0, the token embeddings included (unpacked for the lookup). */
+  g_autofree char *q8 = written ("t5-q8");
+  assert_verify_within ("t5-encoder", q8, io, 5e-2, NULL);
 }
 
 static void
@@ -302,6 +340,9 @@ test_qwen2vl_verify (void)
   g_autofree char *dir = written ("qwen2_vl");
   g_autofree char *io = golden ("qwen2_vl", "io.safetensors", NULL);
   assert_verify_passes ("qwen2-vl", dir, io);
+  static const char *const exact[] = { "pixel_values", "image_grid_thw", "generated_ids", NULL };
+  g_autofree char *q8 = written ("qwen2_vl-q8");
+  assert_verify_within ("qwen2-vl", q8, io, 5e-2, exact);
 }
 
 static void
