@@ -116,12 +116,19 @@ infer_config (td_t5_config *c, td_weights *w, td_error *err)
   return TD_OK;
 }
 
+/* The token embeddings: the encoder's own table when the file has one, else the shared one. */
+static const char *
+embedding_table (td_weights *w)
+{
+  return td_weights_has (w, "encoder.embed_tokens.weight") ? "encoder.embed_tokens.weight" : "shared.weight";
+}
+
 /* Every tensor the forward pass reads, with its shape, before any is used. */
 static td_status
 check_weights (td_weights *w, const td_t5_config *c, td_error *err)
 {
   const int64_t d = c->d_model, inner = (int64_t) c->num_heads * c->d_kv, ff = c->d_ff;
-  const char *table = td_weights_has (w, "encoder.embed_tokens.weight") ? "encoder.embed_tokens.weight" : "shared.weight";
+  const char *table = embedding_table (w);
   td_status st;
   if ((st = td_weights_expectf (w, err, TD_DIMS (c->vocab_size, d), "%s", table)) != TD_OK
       || (st = td_weights_expectf (w, err, TD_DIMS (c->num_buckets, c->num_heads),
@@ -190,9 +197,7 @@ td_t5_encoder_load (const char *dir, td_backend *backend, td_error *err)
   /* The embedding lookup reads plain types: a quantised token_embd is unpacked once. */
   if (llama_cpp)
     td_weights_set_rename (encoder->weights, td_t5_gguf_rename, NULL);
-  if (gguf != NULL
-      && (td_weights_compose_plain (encoder->weights, "encoder.embed_tokens.weight", err) != TD_OK
-          || td_weights_compose_plain (encoder->weights, "shared.weight", err) != TD_OK))
+  if (gguf != NULL && td_weights_compose_plain (encoder->weights, embedding_table (encoder->weights), err) != TD_OK)
     goto fail;
   if (!from_json
       && (llama_cpp     ? td_t5_gguf_config (gguf, &encoder->config, err)
@@ -391,8 +396,7 @@ td_t5_encoder_forward (td_t5_encoder *encoder, const int32_t *ids, int n, td_err
   td_layer_ctx ctx = { .backend = encoder->backend, .weights = encoder->weights, .err = err };
   const int64_t ids_shape[2] = { 1, n };
   td_tensor *ids_tensor = td_layer_from_host (&ctx, TD_I32, 2, ids_shape, ids);
-  const char *table_name = td_weights_has (encoder->weights, "encoder.embed_tokens.weight")
-                             ? "encoder.embed_tokens.weight" : "shared.weight";
+  const char *table_name = embedding_table (encoder->weights);
   const td_tensor *table = td_layer_ok (&ctx) ? td_weights_get (encoder->weights, table_name, err) : NULL;
   if (table == NULL)
     td_layer_fail (&ctx, TD_ERR_NOT_FOUND);

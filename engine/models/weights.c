@@ -302,7 +302,7 @@ resolve (td_weights *weights, const char *name, stored *out)
   char renamed[256];
   if (!found && weights->rename != NULL && weights->rename (name, renamed, sizeof renamed, weights->rename_data))
     found = find_stored (weights, renamed, out);
-  if (found && out->gguf_info != NULL)
+  if (found && out->gguf_info != NULL && !g_hash_table_contains (weights->used, out->name))
     g_hash_table_add (weights->used, g_strdup (out->name));
   if (!found && weights->next != NULL)
     return resolve (weights->next, name, out);
