@@ -282,6 +282,9 @@ test_flux_verify (void)
   g_autofree char *dir = written ("flux");
   g_autofree char *io = golden ("flux", "io.safetensors", NULL);
   assert_verify_passes ("flux-transformer", dir, io);
+  /* Q8_0 under model.diffusion_model.: q, k and v are row views into the packed qkv. */
+  g_autofree char *q8 = written ("flux-q8");
+  assert_verify_within ("flux-transformer", q8, io, 5e-2, NULL);
 }
 
 static void
