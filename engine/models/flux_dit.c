@@ -309,7 +309,7 @@ td_flux_dit_load (const char *path, td_backend *backend, td_error *err)
   /* A GGUF (city96's flux1-dev-Q8_0.gguf) holds the transformer alone: anything else is not FLUX. */
   if (check_weights (model, err) != TD_OK
       || (model->bfl_layout && td_weights_gguf (model->weights) != NULL
-          && td_weights_refuse_unused (model->weights, "the FLUX transformer", err) != TD_OK))
+          && td_weights_refuse_unused (model->weights, "the FLUX transformer", NULL, err) != TD_OK))
     goto fail;
   return model;
 

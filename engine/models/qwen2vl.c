@@ -95,7 +95,7 @@ td_qwen2vl_load (const char *dir, td_backend *backend, td_error *err)
   td_weights_add_prefix (model->weights, "model.language_model.");
 
   if (check_weights (model->weights, &model->config, err) != TD_OK
-      || (gguf_pair && td_weights_refuse_unused (model->weights, "Qwen2-VL", err) != TD_OK))
+      || (gguf_pair && td_weights_refuse_unused (model->weights, "Qwen2-VL", NULL, err) != TD_OK))
     goto fail;
   return model;
 

@@ -207,7 +207,7 @@ td_t5_encoder_load (const char *dir, td_backend *backend, td_error *err)
     goto fail;
 
   if (check_weights (encoder->weights, &encoder->config, err) != TD_OK
-      || (llama_cpp && td_weights_refuse_unused (encoder->weights, "the T5 encoder", err) != TD_OK))
+      || (llama_cpp && td_weights_refuse_unused (encoder->weights, "the T5 encoder", td_t5_gguf_decoder_prefixes, err) != TD_OK))
     goto fail;
   return encoder;
 

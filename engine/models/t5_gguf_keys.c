@@ -24,6 +24,8 @@ static const block_key block_keys[] = {
   { "layer.1.layer_norm.weight", "ffn_norm.weight" },
 };
 
+const char *const td_t5_gguf_decoder_prefixes[] = { "dec.", "output.", NULL };
+
 bool
 td_t5_gguf_rename (const char *name, char *stored, size_t size, void *user_data)
 {

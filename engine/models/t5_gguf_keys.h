@@ -15,6 +15,10 @@
 #include "io/gguf.h"
 #include "models/t5_encoder.h"
 
+/* The decoder's tensors of a whole T5 ("t5": dec.blk.N.*, dec.output_norm, output),
+ * which the encoder leaves alone. NULL-terminated. */
+extern const char *const td_t5_gguf_decoder_prefixes[];
+
 /* True when the GGUF holds a T5 encoder in llama.cpp's naming. */
 bool td_t5_gguf_is_llama_cpp (const td_gguf *gguf);
 /* A td_weights_rename_fn: transformers' name ("encoder.block.3.layer.1.DenseReluDense.wo.weight")

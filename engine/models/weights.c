@@ -450,14 +450,23 @@ td_weights_compose_plain (td_weights *weights, const char *name, td_error *err)
   return TD_OK;
 }
 
+static bool
+has_any_prefix (const char *name, const char *const *prefixes)
+{
+  for (size_t i = 0; prefixes != NULL && prefixes[i] != NULL; i++)
+    if (g_str_has_prefix (name, prefixes[i]))
+      return true;
+  return false;
+}
+
 td_status
-td_weights_refuse_unused (td_weights *weights, const char *model, td_error *err)
+td_weights_refuse_unused (td_weights *weights, const char *model, const char *const *ignored, td_error *err)
 {
   for (td_weights *w = weights; w != NULL; w = w->next)
     for (size_t i = 0; w->gguf != NULL && i < td_gguf_tensor_count (w->gguf); i++)
       {
         const td_gguf_tensor_info *t = td_gguf_tensor_at (w->gguf, i);
-        if (!g_hash_table_contains (w->used, t->name))
+        if (!g_hash_table_contains (w->used, t->name) && !has_any_prefix (t->name, ignored))
           return td_error_set (err, TD_ERR_FORMAT, "%s: unknown tensor '%s' (not part of %s as this layout names it)",
                                td_weights_path (w), t->name, model);
       }

@@ -47,9 +47,11 @@ td_status td_weights_compose_plain (td_weights *weights, const char *name, td_er
 /* The GGUF file read, for its metadata; NULL for other sources. */
 struct td_gguf *td_weights_gguf (const td_weights *weights);
 /* After every tensor a model reads has been checked: an error naming the file and
- * the first tensor of a GGUF source (or a chained one) that nothing asked for,
- * e.g. "PATH: unknown tensor 'enc.blk.0.attn_x.weight' (not part of the T5 encoder …)". */
-td_status td_weights_refuse_unused (td_weights *weights, const char *model, td_error *err);
+ * the first tensor of a GGUF source (or a chained one) that nothing asked for and
+ * that starts with none of `ignored` (NULL-terminated, may be NULL), e.g.
+ * "PATH: unknown tensor 'enc.blk.0.attn_x.weight' (not part of the T5 encoder …)". */
+td_status td_weights_refuse_unused (td_weights *weights, const char *model, const char *const *ignored,
+                                    td_error *err);
 
 bool td_weights_has (td_weights *weights, const char *name);
 /* The tensor on the weights' backend; NULL and err ("PATH: no tensor 'name'") when missing. */

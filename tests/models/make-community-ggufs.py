@@ -15,6 +15,7 @@ OUT/t5-f16/             the same with 2-D weights in F16
 OUT/t5-q8/              the same with 2-D weights in Q8_0 (token_embd too, as in Q8_0 files)
 OUT/t5-missing/         enc.blk.1.ffn_down.weight left out
 OUT/t5-unknown/         an extra enc.blk.0.attn_x.weight
+OUT/t5-whole/           arch "t5" with (stand-in) decoder tensors
 OUT/t5-bad/NAME/        bad hyperparameters (T5_BAD_METADATA)
 OUT/flux/transformer/   flux1-dev-F32.gguf, BFL names
 OUT/flux-q8/transformer/  flux1-dev-Q8_0.gguf, BFL names under model.diffusion_model.
@@ -166,7 +167,7 @@ T5_BAD_METADATA = {
 }
 
 
-def write_t5(golden, out, wide=F32, drop=(), extra=(), metadata_changes=None):
+def write_t5(golden, out, wide=F32, drop=(), extra=(), metadata_changes=None, arch="t5encoder"):
     config = json.load(open(os.path.join(golden, "t5_encoder", "config.json")))
     tensors = []
     for name, (shape, values) in sorted(read_st(os.path.join(golden, "t5_encoder", "model.safetensors")).items()):
@@ -174,7 +175,6 @@ def write_t5(golden, out, wide=F32, drop=(), extra=(), metadata_changes=None):
         if new is not None and new not in drop:
             tensors.append((new, weight_type(shape, wide), shape, values))
     tensors += stray(extra)
-    arch = "t5encoder"
     metadata = [
         ("general.architecture", GGUF_STRING, arch),
         (f"{arch}.context_length", GGUF_U32, 512),
@@ -389,6 +389,9 @@ def main():
     write_t5(golden, os.path.join(out, "t5-q8"), wide=Q8_0)
     write_t5(golden, os.path.join(out, "t5-missing"), drop={"enc.blk.1.ffn_down.weight"})
     write_t5(golden, os.path.join(out, "t5-unknown"), extra=["enc.blk.0.attn_x.weight"])
+    # A whole T5 ("t5"): the decoder's tensors are there and left alone.
+    write_t5(golden, os.path.join(out, "t5-whole"), arch="t5",
+             extra=["dec.blk.0.attn_q.weight", "dec.output_norm.weight", "output.weight"])
     for name, changes in T5_BAD_METADATA.items():
         write_t5(golden, os.path.join(out, "t5-bad", name), metadata_changes=changes)
     write_flux(golden, os.path.join(out, "flux"), "flux1-dev-F32.gguf")

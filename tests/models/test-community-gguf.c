@@ -147,6 +147,14 @@ test_t5_matches_safetensors (void)
   float *a = t5_run (original, &n_want, &want);
   float *b = t5_run (gguf_dir, &n_got, &got); /* a folder with no config.json: the metadata's */
   float *c = t5_run (f16_dir, &n_f16, &got_f16);
+  g_autofree char *whole_dir = written ("t5-whole"); /* arch "t5", decoder tensors beside */
+  td_t5_config got_whole;
+  int64_t n_whole = 0;
+  float *d = t5_run (whole_dir, &n_whole, &got_whole);
+  g_assert_cmpint (n_whole, ==, n_want);
+  for (int64_t i = 0; i < n_want; i++)
+    g_assert_cmpfloat (d[i], ==, a[i]);
+  free (d);
   g_assert_cmpint (got.d_model, ==, want.d_model);
   g_assert_cmpint (got.d_kv, ==, want.d_kv);
   g_assert_cmpint (got.d_ff, ==, want.d_ff);
