@@ -213,8 +213,8 @@ compose_qkv (td_weights *w, int block, const char *suffix, td_error *err)
       bool same = part[i]->dtype == part[0]->dtype && part[i]->ndim == part[0]->ndim
                   && (part[i]->ndim == 1 || part[i]->shape[1] == part[0]->shape[1]);
       if (!same || part[i]->ndim > 2)
-        return td_error_set (err, TD_ERR_FORMAT, "%s: v.blk.%d.attn_q/k/v.%s differ in type or width", td_weights_path (w),
-                             block, suffix);
+        return td_error_set (err, TD_ERR_FORMAT, "%s: v.blk.%d.attn_q/k/v.%s differ in type or width",
+                             td_weights_path (w), block, suffix);
       rows += part[i]->shape[0];
     }
   int64_t shape[2] = { rows, part[0]->ndim == 2 ? part[0]->shape[1] : 1 };
@@ -247,7 +247,8 @@ compose_patch_embedding (td_weights *w, const td_qwen2vl_vision_config *vc, td_e
     {
       if ((frame[i] = td_weights_get_host (w, names[i], err)) == NULL)
         return err != NULL ? err->status : TD_ERR_NOT_FOUND;
-      bool same = frame[i]->ndim == 4 && frame[i]->dtype == frame[0]->dtype && td_dtype_block_elems (frame[i]->dtype) == 1;
+      bool same = frame[i]->ndim == 4 && frame[i]->dtype == frame[0]->dtype
+                  && td_dtype_block_elems (frame[i]->dtype) == 1;
       for (int d = 0; same && d < 4; d++)
         same = frame[i]->shape[d] == want[d];
       if (!same)

@@ -194,9 +194,9 @@ td_t5_encoder_load (const char *dir, td_backend *backend, td_error *err)
     goto fail;
   td_gguf *gguf = td_weights_gguf (encoder->weights);
   bool llama_cpp = gguf != NULL && td_t5_gguf_is_llama_cpp (gguf);
-  /* The embedding lookup reads plain types: a quantised token_embd is unpacked once. */
   if (llama_cpp)
     td_weights_set_rename (encoder->weights, td_t5_gguf_rename, NULL);
+  /* The embedding lookup reads plain types: a quantised token_embd is unpacked once. */
   if (gguf != NULL && td_weights_compose_plain (encoder->weights, embedding_table (encoder->weights), err) != TD_OK)
     goto fail;
   if (!from_json
@@ -207,7 +207,8 @@ td_t5_encoder_load (const char *dir, td_backend *backend, td_error *err)
     goto fail;
 
   if (check_weights (encoder->weights, &encoder->config, err) != TD_OK
-      || (llama_cpp && td_weights_refuse_unused (encoder->weights, "the T5 encoder", td_t5_gguf_decoder_prefixes, err) != TD_OK))
+      || (llama_cpp
+          && td_weights_refuse_unused (encoder->weights, "the T5 encoder", td_t5_gguf_decoder_prefixes, err) != TD_OK))
     goto fail;
   return encoder;
 
