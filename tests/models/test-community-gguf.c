@@ -341,6 +341,14 @@ test_comfyui_layout (void)
   g_assert_cmpint (td_flux_dit_config (model)->num_single_layers, ==, 2);
   td_flux_dit_free (model);
   td_flux_files_clear (&files);
+
+  /* A .safetensors of the same part is preferred to the GGUF. */
+  g_autofree char *t5_safetensors = g_build_filename (root, "text_encoders", "t5xxl_fp8_e4m3fn.safetensors", NULL);
+  g_assert_true (g_file_set_contents (t5_safetensors, "", 0, NULL));
+  g_assert_cmpint (td_flux_files_find (root, &files, &err), ==, TD_OK);
+  g_assert_true (g_str_has_suffix (files.t5, "text_encoders/t5xxl_fp8_e4m3fn.safetensors"));
+  g_assert_true (g_str_has_suffix (files.transformer, "diffusion_models/flux1-dev-Q8_0.gguf"));
+  td_flux_files_clear (&files);
 }
 
 /* ---- Qwen2-VL ------------------------------------------------------------ */
