@@ -341,9 +341,15 @@ check_embedding (const td_op *op, td_error *err)
 {
   const td_tensor *ids = op->src[0], *table = op->src[1];
   TRY (check_input (op, ids, "ids", NEED_I32, err));
-  TRY (check_input (op, table, "table", NEED_WEIGHT, err));
+  TRY (check_input (op, table, "table", NEED_ANY, err));
+  if (!is_weight_dtype (table->dtype) && !td_dtype_is_quantized (table->dtype))
+    return td_error_set (err, TD_ERR_INVALID_ARG, "embedding: table must be f32, f16, bf16 or a ggml block type, not %s",
+                         dtype_name (table->dtype));
   if (table->ndim != 2)
     return td_error_set (err, TD_ERR_INVALID_ARG, "embedding: table %s must be [V, D]", SHAPE (table));
+  if (table->shape[1] % td_dtype_block_elems (table->dtype) != 0)
+    return td_error_set (err, TD_ERR_INVALID_ARG, "embedding: %s table %s has rows that are not whole blocks of %d",
+                         dtype_name (table->dtype), SHAPE (table), td_dtype_block_elems (table->dtype));
   if (ids->ndim + 1 > TD_MAX_DIMS)
     return td_error_set (err, TD_ERR_INVALID_ARG, "embedding: ids %s have too many dims for a [..., D] output",
                          SHAPE (ids));

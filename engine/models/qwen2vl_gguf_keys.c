@@ -296,9 +296,6 @@ td_qwen2vl_gguf_open (const char *llm_path, const char *mmproj_path, const td_qw
   td_weights_set_rename (llm, td_qwen2vl_gguf_rename_llm, NULL);
   td_weights_set_rename (vision, td_qwen2vl_gguf_rename_vision, NULL);
   td_status st = check_metadata (llm, vision, config, err);
-  /* The embedding lookup reads plain types: a quantised token_embd is unpacked once. */
-  if (st == TD_OK)
-    st = td_weights_compose_plain (llm, "embed_tokens.weight", err);
   if (st == TD_OK)
     st = compose_patch_embedding (vision, &config->vision, err);
   for (int b = 0; st == TD_OK && b < config->vision.depth; b++)

@@ -196,9 +196,6 @@ td_t5_encoder_load (const char *dir, td_backend *backend, td_error *err)
   bool llama_cpp = gguf != NULL && td_t5_gguf_is_llama_cpp (gguf);
   if (llama_cpp)
     td_weights_set_rename (encoder->weights, td_t5_gguf_rename, NULL);
-  /* The embedding lookup reads plain types: a quantised token_embd is unpacked once. */
-  if (gguf != NULL && td_weights_compose_plain (encoder->weights, embedding_table (encoder->weights), err) != TD_OK)
-    goto fail;
   if (!from_json
       && (llama_cpp     ? td_t5_gguf_config (gguf, &encoder->config, err)
           : single_file ? infer_config (&encoder->config, encoder->weights, err)

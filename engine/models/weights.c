@@ -414,42 +414,6 @@ lookup (td_weights *weights, const char *name, bool required, td_error *err)
   return on_device;
 }
 
-td_status
-td_weights_compose_plain (td_weights *weights, const char *name, td_error *err)
-{
-  stored s;
-  if (!resolve (weights, name, &s) || check_dtype (&s, err) != TD_OK)
-    return TD_OK; /* missing or unusable: the model's own checks say so */
-  const td_tensor *packed = host_view (&s, err);
-  if (packed == NULL)
-    return err != NULL ? err->status : TD_ERR_IO;
-  if (!td_dtype_is_quantized (packed->dtype))
-    return TD_OK;
-  if (packed->ndim < 1 || packed->shape[packed->ndim - 1] % td_dtype_block_elems (packed->dtype) != 0)
-    return td_error_set (err, TD_ERR_FORMAT, "%s: tensor '%s' has rows that are not whole %s blocks",
-                         td_weights_path (s.owner), s.name, td_dtype_name (packed->dtype));
-  td_tensor *plain = td_tensor_new (td_backend_host (), TD_F16, packed->ndim, packed->shape, err);
-  int64_t row = packed->shape[packed->ndim - 1], rows = td_tensor_numel (packed) / (row > 0 ? row : 1);
-  float *values = plain != NULL ? g_try_new (float, row) : NULL;
-  if (values == NULL)
-    {
-      td_tensor_free (plain);
-      return td_error_set (err, TD_ERR_NO_MEMORY, "%s: out of memory unpacking '%s'", td_weights_path (s.owner),
-                           s.name);
-    }
-  size_t packed_row = td_dtype_block_bytes (packed->dtype) * (size_t) (row / td_dtype_block_elems (packed->dtype));
-  const uint8_t *from = td_tensor_host_data (packed);
-  uint16_t *to = td_tensor_host_data (plain);
-  for (int64_t r = 0; r < rows; r++)
-    {
-      td_convert_to_f32 (values, from + (size_t) r * packed_row, packed->dtype, (size_t) row);
-      td_convert_from_f32 (to + (size_t) r * row, TD_F16, values, (size_t) row);
-    }
-  g_free (values);
-  td_weights_add_composed (s.owner, name, plain);
-  return TD_OK;
-}
-
 static bool
 has_any_prefix (const char *name, const char *const *prefixes)
 {

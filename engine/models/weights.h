@@ -41,9 +41,6 @@ void td_weights_chain (td_weights *weights, td_weights *next);
 /* A host tensor found under `name` before the file's own (one the file stores cut
  * in parts, put back together). Takes ownership. */
 void td_weights_add_composed (td_weights *weights, const char *name, td_tensor *host);
-/* When `name` is stored in a block-quantised type, gives it an F16 host copy, for
- * ops that read only plain types (the embedding lookup of a Q8_0 token_embd). */
-td_status td_weights_compose_plain (td_weights *weights, const char *name, td_error *err);
 /* The GGUF file read, for its metadata; NULL for other sources. */
 struct td_gguf *td_weights_gguf (const td_weights *weights);
 /* After every tensor a model reads has been checked: an error naming the file and

@@ -1,6 +1,7 @@
 /* memory_plan.c — stage memory from shapes alone.
  *
- * Weights: every matrix in the requested format (ggml block sizes), everything else bf16.
+ * Weights: every matrix and token-embedding table in the requested format (ggml block sizes),
+ * everything else bf16.
  * Activations are f32 and count the tensors alive at a block's busiest point; workspace
  * counts what lives across the whole stage (rotary tables, latents, KV cache, inputs). */
 #include "pipeline/memory_plan.h"
@@ -88,6 +89,14 @@ vector (tally *t, uint64_t n)
 {
   t->bytes += n * (t->format == TD_PLAN_F32 ? F32 : BF16);
   t->params += n;
+}
+
+/* A token-embedding table of `rows` rows of `row` values: read as stored, so in the
+ * requested format like a matrix (community GGUF files quantise it). */
+static void
+table (tally *t, uint64_t rows, uint64_t row)
+{
+  matrix (t, row, rows, false);
 }
 
 /* FLUX --------------------------------------------------------------------------- */
@@ -242,7 +251,7 @@ t5_layer (tally *t, const td_t5_config *c)
 static void
 t5_outer (tally *t, const td_t5_config *c)
 {
-  vector (t, (uint64_t) c->vocab_size * c->d_model); /* embeddings stay bf16 */
+  table (t, (uint64_t) c->vocab_size, c->d_model);
   vector (t, (uint64_t) c->num_buckets * c->num_heads);
   vector (t, c->d_model);
 }
@@ -309,7 +318,7 @@ plan_qwen2vl (const td_qwen2vl_config *c, const td_plan_request *r, td_plan_stag
   matrix (&vis_block, e, v->mlp_dim, true), matrix (&vis_block, v->mlp_dim, e, true);
   const uint64_t h = c->hidden_size, kv = (uint64_t) c->num_kv_heads * c->head_dim;
   const uint64_t q = (uint64_t) c->num_heads * c->head_dim;
-  vector (&llm, (uint64_t) c->vocab_size * h);
+  table (&llm, (uint64_t) c->vocab_size, h);
   if (!c->tie_embeddings)
     matrix (&llm, h, c->vocab_size, false);
   vector (&llm, h);

@@ -54,6 +54,41 @@ test_embedding (void)
   td_tensor_free (y);
 }
 
+/* A Q8_0 table read as stored: row r, block b has scale (b + 1) / 4 and quants
+ * r·10 − i, so value [r, 32 b + i] = (b + 1) (10 r − i) / 4, exact in f32. */
+static void
+test_embedding_q8_0 (void)
+{
+  td_error err = { 0 };
+  enum { VOCAB = 5, BLOCKS = 3, DIM = BLOCKS * 32, BLOCK_BYTES = 34 };
+  guint8 raw[VOCAB * BLOCKS * BLOCK_BYTES];
+  for (int r = 0; r < VOCAB; r++)
+    for (int b = 0; b < BLOCKS; b++)
+      {
+        guint8 *block = raw + (r * BLOCKS + b) * BLOCK_BYTES;
+        uint16_t scale = td_f32_to_f16 ((b + 1) / 4.0f);
+        memcpy (block, &scale, 2);
+        for (int i = 0; i < 32; i++)
+          block[2 + i] = (guint8) (int8_t) (r * 10 - i);
+      }
+  const int64_t table_shape[] = { VOCAB, DIM }, ids_shape[] = { 3 }, y_shape[] = { 3, DIM };
+  td_tensor *table = td_tensor_new (test_backend, TD_Q8_0, 2, table_shape, &err);
+  g_assert_nonnull (table);
+  g_assert_cmpint (td_tensor_nbytes (table), ==, sizeof raw);
+  g_assert_cmpint (td_tensor_upload (table, raw, sizeof raw, &err), ==, TD_OK);
+  const int32_t ids_values[] = { 4, 0, 2 };
+  td_tensor *ids = tensor_i32 (1, ids_shape, ids_values), *y = tensor_of (TD_F32, 2, y_shape, NULL);
+  g_assert_cmpint (td_embedding (test_backend, y, ids, table, &err), ==, TD_OK);
+  float *v = values_of (y);
+  for (int k = 0; k < 3; k++)
+    for (int c = 0; c < DIM; c++)
+      g_assert_cmpfloat (v[k * DIM + c], ==, (c / 32 + 1) * (10.0f * ids_values[k] - c % 32) / 4);
+  g_free (v);
+  td_tensor_free (table);
+  td_tensor_free (ids);
+  td_tensor_free (y);
+}
+
 /* concat of random a [3, 4, 5] and b (same but `extra` along dim) against indices. */
 static void
 check_concat (GRand *rng, int dim, int64_t extra, td_dtype dtype)
@@ -251,6 +286,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   test_backend_init ();
   g_test_add_func ("/ops/dense/embedding/known", test_embedding);
+  g_test_add_func ("/ops/dense/embedding/q8_0", test_embedding_q8_0);
   g_test_add_func ("/ops/dense/concat/random", test_concat);
   g_test_add_func ("/ops/dense/copy/views", test_copy_views);
   g_test_add_func ("/ops/dense/copy/row-slices", test_copy_row_slices);

@@ -7,6 +7,7 @@
 
 #include "op-check.h"
 #include "backend/vulkan/vulkan_matmul.h"
+#include "../ops/quant-test-util.h"
 
 #define TOL_F32 1e-4
 
@@ -363,6 +364,54 @@ check_concat (int dim, td_dtype dtype)
   g_free (ref);
 }
 
+/* A table of every ggml block type read as stored: odd vocab, odd id count, rows of
+ * an odd number of blocks; the reference is the CPU decoder run over the whole table. */
+static void
+test_embedding_quantized (void)
+{
+  td_backend *b = vk_test_backend ();
+  GRand *rng = g_rand_new_with_seed (13);
+  const int64_t vocab = 23, is[2] = { 3, 7 }, n_ids = 21;
+  int32_t ids[21];
+  for (int i = 0; i < n_ids; i++)
+    ids[i] = (i * 5 + 22) % (int) vocab; /* 22, 4, 9, …: the last row, row 0 and repeats */
+  for (size_t f = 0; f < G_N_ELEMENTS (quant_test_formats); f++)
+    {
+      td_dtype dtype = quant_test_formats[f];
+      if (!td_dtype_is_quantized (dtype))
+        continue;
+      for (int64_t blocks = 1; blocks <= 3; blocks += 2)
+        {
+          int64_t dim = blocks * td_dtype_block_elems (dtype), ts[2] = { vocab, dim }, ys[3] = { 3, 7, dim };
+          size_t bytes;
+          guint8 *raw = quant_test_random_weights (dtype, vocab * dim, rng, &bytes);
+          float *table = g_new (float, vocab * dim);
+          td_convert_to_f32 (table, raw, dtype, (size_t) (vocab * dim));
+          td_error err = { 0 };
+          td_tensor *tt = td_tensor_new (b, dtype, 2, ts, &err);
+          g_assert_nonnull (tt);
+          g_assert_cmpint (td_tensor_upload (tt, raw, bytes, &err), ==, TD_OK);
+          td_tensor *ti = vk_tensor_i32 (b, 2, is, ids);
+          double *ref = g_new (double, n_ids * dim);
+          for (int64_t i = 0; i < n_ids; i++)
+            for (int64_t c = 0; c < dim; c++)
+              ref[i * dim + c] = table[ids[i] * dim + c];
+          char what[64];
+          g_snprintf (what, sizeof what, "embedding %s D %lld", td_dtype_name (dtype), (long long) dim);
+          vk_guarded g = vk_guarded_new (b, TD_F32, 3, ys);
+          td_op op = { .type = TD_OP_EMBEDDING, .src = { ti, tt } };
+          op_check (&op, &g, ref, 0, what); /* the same float32 evaluation as the CPU decoder */
+          vk_guarded_free (&g);
+          td_tensor_free (tt);
+          td_tensor_free (ti);
+          g_free (raw);
+          g_free (table);
+          g_free (ref);
+        }
+    }
+  g_rand_free (rng);
+}
+
 static void
 test_concat (void)
 {
@@ -461,6 +510,7 @@ main (int argc, char **argv)
   g_test_add_func ("/vulkan/ops/group-norm", test_group_norm);
   g_test_add_func ("/vulkan/ops/softmax", test_softmax);
   g_test_add_func ("/vulkan/ops/embedding", test_embedding);
+  g_test_add_func ("/vulkan/ops/embedding-quantized", test_embedding_quantized);
   g_test_add_func ("/vulkan/ops/concat", test_concat);
   g_test_add_func ("/vulkan/ops/copy", test_copy);
   g_test_add_func ("/vulkan/ops/argmax", test_argmax);

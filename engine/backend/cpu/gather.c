@@ -9,6 +9,8 @@
 #define PIECE 16384 /* elements per parallel work item */
 
 /* ---- EMBEDDING: ids [...] i32, table [V, D] → y [..., D] f32 -------------------------- */
+/* A table of a ggml block type is read as stored: each row holds D / block values whole
+ * blocks, decoded by core/quant.c. */
 
 typedef struct embedding_job {
   const int32_t *ids;
@@ -22,7 +24,8 @@ static void
 embedding_rows (void *data, int64_t begin, int64_t end)
 {
   const embedding_job *job = data;
-  size_t row_bytes = (size_t) job->d * td_dtype_size (job->table_dtype);
+  size_t row_bytes = 0;
+  td_dtype_nbytes (job->table_dtype, job->d, &row_bytes); /* whole blocks: op_check_dense.c checked */
   for (int64_t i = begin; i < end; i++)
     td_convert_to_f32 (job->y + i * job->d, job->table + (size_t) job->ids[i] * row_bytes, job->table_dtype,
                        (size_t) job->d);

@@ -348,7 +348,11 @@ run_embedding (td_vk_context *ctx, const td_op *op, td_error *err)
     .table_dtype = (uint32_t) table->dtype,
   };
   char variant[32];
-  snprintf (variant, sizeof variant, "embedding_%s", storage_suffix (ctx));
+  /* A ggml block table has its own decoder variant, read as 32-bit words on any device. */
+  if (td_dtype_is_quantized (table->dtype))
+    snprintf (variant, sizeof variant, "embedding_%s_p32", td_dtype_name (table->dtype));
+  else
+    snprintf (variant, sizeof variant, "embedding_%s", storage_suffix (ctx));
   return launch_elements (ctx, op, variant, &pc, sizeof pc, td_tensor_numel (op->dst), err);
 }
 
@@ -540,7 +544,8 @@ td_vk_supports_op (td_vk_context *ctx, const td_op *op)
     case TD_OP_RESIZE_BICUBIC:
       return all_f32 (op, 1);
     case TD_OP_EMBEDDING:
-      return op->src[0]->dtype == TD_I32 && op->dst->dtype == TD_F32 && is_weight_dtype (op->src[1]->dtype);
+      return op->src[0]->dtype == TD_I32 && op->dst->dtype == TD_F32
+             && (is_weight_dtype (op->src[1]->dtype) || td_dtype_is_quantized (op->src[1]->dtype));
     case TD_OP_CONCAT:
       {
         size_t size = td_dtype_size (op->src[0]->dtype);
