@@ -347,9 +347,6 @@ check_embedding (const td_op *op, td_error *err)
                          dtype_name (table->dtype));
   if (table->ndim != 2)
     return td_error_set (err, TD_ERR_INVALID_ARG, "embedding: table %s must be [V, D]", SHAPE (table));
-  if (table->shape[1] % td_dtype_block_elems (table->dtype) != 0)
-    return td_error_set (err, TD_ERR_INVALID_ARG, "embedding: %s table %s has rows that are not whole blocks of %d",
-                         dtype_name (table->dtype), SHAPE (table), td_dtype_block_elems (table->dtype));
   if (ids->ndim + 1 > TD_MAX_DIMS)
     return td_error_set (err, TD_ERR_INVALID_ARG, "embedding: ids %s have too many dims for a [..., D] output",
                          SHAPE (ids));

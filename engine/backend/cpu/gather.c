@@ -25,7 +25,7 @@ embedding_rows (void *data, int64_t begin, int64_t end)
 {
   const embedding_job *job = data;
   size_t row_bytes = 0;
-  td_dtype_nbytes (job->table_dtype, job->d, &row_bytes); /* whole blocks: op_check_dense.c checked */
+  td_dtype_nbytes (job->table_dtype, job->d, &row_bytes); /* whole blocks: tensors hold no other rows */
   for (int64_t i = begin; i < end; i++)
     td_convert_to_f32 (job->y + i * job->d, job->table + (size_t) job->ids[i] * row_bytes, job->table_dtype,
                        (size_t) job->d);
