@@ -126,6 +126,12 @@ td_qwen2vl_backend (const td_qwen2vl *model)
   return model->backend;
 }
 
+td_weights *
+td_qwen2vl_weights (td_qwen2vl *model)
+{
+  return model->weights;
+}
+
 /* ---- M-RoPE positions (transformers' get_rope_index) ---------------------- */
 
 static void

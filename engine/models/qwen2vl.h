@@ -8,6 +8,7 @@
 #include <stdbool.h>
 
 #include "backend/backend.h"
+#include "models/weights.h"
 
 #define TD_QWEN2VL_MAX_EOS 16
 
@@ -64,6 +65,8 @@ td_qwen2vl *td_qwen2vl_load (const char *dir, td_backend *backend, td_error *err
 void td_qwen2vl_free (td_qwen2vl *model);
 const td_qwen2vl_config *td_qwen2vl_config_of (const td_qwen2vl *model);
 td_backend *td_qwen2vl_backend (const td_qwen2vl *model);
+/* The weights the model reads (language model chained to the vision tower), as stored. */
+td_weights *td_qwen2vl_weights (td_qwen2vl *model);
 
 /* The vision tower: pixel_values [Σ t·h·w, C·T·P·P] (f32 on the model's backend, images
  * one after another as the processor emits them) and grids[n_images][3] (t, h, w)

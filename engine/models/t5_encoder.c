@@ -251,6 +251,12 @@ td_t5_encoder_config (const td_t5_encoder *encoder)
   return &encoder->config;
 }
 
+td_weights *
+td_t5_encoder_weights (td_t5_encoder *encoder)
+{
+  return encoder->weights;
+}
+
 int
 td_t5_relative_bucket (int relative_position, int num_buckets, int max_distance)
 {

@@ -30,6 +30,8 @@ td_t5_encoder *td_t5_encoder_load (const char *dir, td_backend *backend, td_erro
 td_t5_encoder *td_t5_encoder_new_from_config (const td_t5_config *config, td_weights *weights, td_error *err);
 void td_t5_encoder_free (td_t5_encoder *encoder);
 const td_t5_config *td_t5_encoder_config (const td_t5_encoder *encoder);
+/* The weights the encoder reads, as stored. */
+td_weights *td_t5_encoder_weights (td_t5_encoder *encoder);
 
 /* ids [n] → last_hidden_state [1, n, d_model] (f32, on the encoder's backend).
  * No attention mask: every position attends to every other, as FluxPipeline encodes. */

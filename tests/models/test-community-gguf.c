@@ -185,7 +185,7 @@ test_t5_verify (void)
   g_autofree char *dir = written ("t5");
   g_autofree char *io = golden ("t5_encoder", "io.safetensors", NULL);
   assert_verify_passes ("t5-encoder", dir, io);
-  /* Q8_0, the token embeddings included (unpacked for the lookup). */
+  /* Q8_0, the token embeddings included (read as stored by the lookup). */
   g_autofree char *q8 = written ("t5-q8");
   assert_verify_within ("t5-encoder", q8, io, 5e-2, NULL);
 }
@@ -364,6 +364,29 @@ test_qwen2vl_verify (void)
   assert_verify_within ("qwen2-vl", q8, io, 5e-2, exact);
 }
 
+/* The Q8_0 token tables stay Q8_0: the embedding lookup decodes the rows it picks. */
+static void
+test_token_tables_stay_quantized (void)
+{
+  td_error err = { 0 };
+  g_autofree char *t5_dir = written ("t5-q8"), *qwen_dir = written ("qwen2_vl-q8");
+  td_t5_encoder *encoder = td_t5_encoder_load (t5_dir, NULL, &err);
+  if (encoder == NULL)
+    g_error ("%s", err.message);
+  const td_tensor *t5_table = td_weights_get (td_t5_encoder_weights (encoder), "shared.weight", &err);
+  g_assert_nonnull (t5_table);
+  g_assert_cmpint (t5_table->dtype, ==, TD_Q8_0);
+  td_t5_encoder_free (encoder);
+
+  td_qwen2vl *model = td_qwen2vl_load (qwen_dir, NULL, &err);
+  if (model == NULL)
+    g_error ("%s", err.message);
+  const td_tensor *qwen_table = td_weights_get (td_qwen2vl_weights (model), "embed_tokens.weight", &err);
+  g_assert_nonnull (qwen_table);
+  g_assert_cmpint (qwen_table->dtype, ==, TD_Q8_0);
+  td_qwen2vl_free (model);
+}
+
 static void
 test_qwen2vl_refusals (void)
 {
@@ -430,6 +453,7 @@ main (int argc, char **argv)
   g_test_add_func ("/community-gguf/comfyui-layout", test_comfyui_layout);
   g_test_add_func ("/community-gguf/qwen2vl/verify", test_qwen2vl_verify);
   g_test_add_func ("/community-gguf/qwen2vl/refusals", test_qwen2vl_refusals);
+  g_test_add_func ("/community-gguf/token-tables-stay-quantized", test_token_tables_stay_quantized);
   int rc = g_test_run ();
   remove_tree (out_dir);
   g_free (out_dir);
