@@ -1,7 +1,7 @@
 /* The cooperative-matrix matmul: when it is chosen (on invented device
  * capability lists), what `thinkdiff devices` reports, and the shader itself —
  * through its emulated form on any device, and on cooperative matrices where the
- * device has them and TD_VULKAN_COOPMAT=1 (tests/vulkan/gpu-check.sh). */
+ * device has them and TD_VULKAN_COOPMAT is not 0 (tests/vulkan/gpu-check.sh). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,17 +87,17 @@ static void
 test_decide (void)
 {
   td_vk_coopmat_caps caps = full_caps ();
-  /* Opt-in until validated on a GPU: only "1" turns it on. */
+  /* The default wherever available; only "0" turns it off. */
   td_vk_coopmat_choice c = td_vk_coopmat_decide (&caps, NULL);
-  g_assert_true (c.available && !c.enabled);
-  g_assert_nonnull (strstr (c.reason, "TD_VULKAN_COOPMAT=1"));
+  g_assert_true (c.available && c.enabled);
+  g_assert_null (c.reason);
   c = td_vk_coopmat_decide (&caps, "");
-  g_assert_true (c.available && !c.enabled);
+  g_assert_true (c.available && c.enabled);
   c = td_vk_coopmat_decide (&caps, "1");
   g_assert_true (c.available && c.enabled);
   c = td_vk_coopmat_decide (&caps, "0");
   g_assert_true (c.available && !c.enabled);
-  g_assert_nonnull (strstr (c.reason, "TD_VULKAN_COOPMAT=1"));
+  g_assert_nonnull (strstr (c.reason, "TD_VULKAN_COOPMAT=0"));
 
   g_assert_false (td_vk_coopmat_env_emulate (NULL));
   g_assert_false (td_vk_coopmat_env_emulate (""));
@@ -164,20 +164,21 @@ test_variant (void)
   g_assert_true (td_vk_shader_exists ("matmul_coopmat_q4_K") == td_vk_shader_compiler_features.nv_coopmat);
 }
 
-/* The listing reports the choice: on wherever available with
- * TD_VULKAN_COOPMAT=1, emulated with TD_VULKAN_EMULATE_COOPMAT=1 where not. */
+/* The listing reports the choice: on wherever available unless
+ * TD_VULKAN_COOPMAT=0, emulated with TD_VULKAN_EMULATE_COOPMAT=1 where not on. */
 static void
 test_device_listing (void)
 {
   char *saved = g_strdup (g_getenv ("TD_VULKAN_COOPMAT"));
   char *saved_emulate = g_strdup (g_getenv ("TD_VULKAN_EMULATE_COOPMAT"));
-  for (int pass = 0; pass < 3; pass++)
+  /* Passes: unset (the default), "1", "0", "0" with emulation. */
+  for (int pass = 0; pass < 4; pass++)
     {
       if (pass == 0)
-        g_setenv ("TD_VULKAN_COOPMAT", "1", TRUE);
+        g_unsetenv ("TD_VULKAN_COOPMAT");
       else
-        g_setenv ("TD_VULKAN_COOPMAT", "0", TRUE);
-      if (pass == 2)
+        g_setenv ("TD_VULKAN_COOPMAT", pass == 1 ? "1" : "0", TRUE);
+      if (pass == 3)
         g_setenv ("TD_VULKAN_EMULATE_COOPMAT", "1", TRUE);
       else
         g_unsetenv ("TD_VULKAN_EMULATE_COOPMAT");
@@ -191,12 +192,12 @@ test_device_listing (void)
           g_test_message ("%s: coopmat available %d enabled %d (%s)", d->name, d->coopmat_available,
                           d->coopmat_enabled, d->coopmat_reason ? d->coopmat_reason : "");
           g_assert_true (!d->coopmat_enabled || d->coopmat_available);
-          if (pass == 0)
+          if (pass <= 1)
             g_assert_true (d->coopmat_enabled == d->coopmat_available);
           else
             g_assert_false (d->coopmat_enabled);
           g_assert_true (d->coopmat_emulated
-                         == (pass == 2 && !d->coopmat_enabled && d->fp16_arithmetic && d->storage_16bit));
+                         == (pass == 3 && !d->coopmat_enabled && d->fp16_arithmetic && d->storage_16bit));
           if (!d->coopmat_enabled)
             g_assert_nonnull (d->coopmat_reason);
           /* Only a device offering VK_NV_cooperative_matrix can have it. */
@@ -448,7 +449,7 @@ test_hardware_attention (void)
   const td_vulkan_device_info *d = td_vulkan_backend_device (vk_test_backend ());
   if (!d->coopmat_enabled)
     {
-      g_test_skip (d->coopmat_available ? "cooperative matrices are opt-in (TD_VULKAN_COOPMAT=1)"
+      g_test_skip (d->coopmat_available ? "cooperative matrices are turned off (TD_VULKAN_COOPMAT=0)"
                                         : "the device has no cooperative matrices that the shader can use");
       return;
     }
@@ -495,7 +496,7 @@ test_hardware_matmul (void)
   const td_vulkan_device_info *d = td_vulkan_backend_device (vk_test_backend ());
   if (!d->coopmat_enabled)
     {
-      g_test_skip (d->coopmat_available ? "cooperative matrices are opt-in (TD_VULKAN_COOPMAT=1)"
+      g_test_skip (d->coopmat_available ? "cooperative matrices are turned off (TD_VULKAN_COOPMAT=0)"
                                         : "the device has no cooperative matrices that the shader can use");
       return;
     }

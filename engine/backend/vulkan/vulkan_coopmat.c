@@ -48,11 +48,10 @@ td_vk_coopmat_decide (const td_vk_coopmat_caps *caps, const char *env_value)
   choice.available = choice.reason == NULL;
   if (!choice.available)
     return choice;
-  /* Opt-in until the real instructions have been validated on a GPU
-   * (tests/vulkan/gpu-check.sh); the emulated kernels are what CI checks. */
-  bool asked = env_value != NULL && strcmp (env_value, "1") == 0;
-  choice.enabled = asked;
-  choice.reason = asked ? NULL : "opt-in with TD_VULKAN_COOPMAT=1 until validated on a GPU";
+  /* On by default; only "0" turns it off (any other value keeps the default). */
+  bool off = env_value != NULL && strcmp (env_value, "0") == 0;
+  choice.enabled = !off;
+  choice.reason = off ? "turned off with TD_VULKAN_COOPMAT=0" : NULL;
   return choice;
 }
 
