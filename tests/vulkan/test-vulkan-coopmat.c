@@ -220,10 +220,11 @@ test_device_listing (void)
 
 /* y[b, M, N] = x[b, M, K] · w[b or shared][N, K]ᵀ + bias, against a double
  * reference. With f16_exact_x the activations are f16 values, so the shader's
- * conversion loses nothing and only accumulation order differs. */
+ * conversion loses nothing and only accumulation order differs. The bias is
+ * stored as bias_dtype (the checkpoints' bf16 biases stay bf16). */
 static void
-check_matmul (td_dtype wdtype, bool with_bias, int batch, bool batched_w, int64_t m, int64_t k, int64_t n,
-              bool f16_exact_x, double tol)
+check_matmul_biased (td_dtype wdtype, td_dtype bias_dtype, bool with_bias, int batch, bool batched_w, int64_t m,
+                     int64_t k, int64_t n, bool f16_exact_x, double tol)
 {
   td_backend *b = vk_test_backend ();
   int64_t xs[3] = { batch, m, k }, ws[3] = { batch, n, k }, bs[1] = { n }, ys[3] = { batch, m, n };
@@ -238,9 +239,10 @@ check_matmul (td_dtype wdtype, bool with_bias, int batch, bool batched_w, int64_
   float bias[4096];
   g_assert_cmpint (n, <=, 4096);
   vk_random_fill (bias, n, -1, 1);
+  vk_round_to_dtype (bias, n, bias_dtype);
   td_tensor *tx = vk_tensor_from (b, TD_F32, 3, xs, x);
   td_tensor *tw = batched_w ? vk_tensor_from (b, wdtype, 3, ws, w) : vk_tensor_from (b, wdtype, 2, ws + 1, w);
-  td_tensor *tb = with_bias ? vk_tensor_from (b, TD_F32, 1, bs, bias) : NULL;
+  td_tensor *tb = with_bias ? vk_tensor_from (b, bias_dtype, 1, bs, bias) : NULL;
   vk_guarded g = vk_guarded_new (b, TD_F32, 3, ys);
   double *ref = g_new (double, batch * m * n);
   for (int z = 0; z < batch; z++)
@@ -267,6 +269,13 @@ check_matmul (td_dtype wdtype, bool with_bias, int batch, bool batched_w, int64_
   g_free (ref);
 }
 
+static void
+check_matmul (td_dtype wdtype, bool with_bias, int batch, bool batched_w, int64_t m, int64_t k, int64_t n,
+              bool f16_exact_x, double tol)
+{
+  check_matmul_biased (wdtype, TD_F32, with_bias, batch, batched_w, m, k, n, f16_exact_x, tol);
+}
+
 /* Ragged edges in every dimension, exact tiles, single elements, batches. */
 static void
 check_matmul_shapes (void)
@@ -282,6 +291,12 @@ check_matmul_shapes (void)
   check_matmul (TD_BF16, false, 3, true, 70, 16, 9, true, tol);
   /* Activations that f16 rounds: within what 11 significant bits allow. */
   check_matmul (TD_BF16, true, 1, false, 33, 200, 47, false, 3e-3);
+  /* The ThinkDiff-LVLM aligner on the qwen2-vl golden's thought: 6 rows (just
+   * past GEMV), 64 → 64, bf16 weights and bf16 bias; then odd sizes around it. */
+  check_matmul_biased (TD_BF16, TD_BF16, true, 1, false, 6, 64, 64, false, 3e-3);
+  check_matmul_biased (TD_BF16, TD_BF16, true, 1, false, 5, 65, 67, false, 3e-3);
+  check_matmul_biased (TD_BF16, TD_BF16, true, 1, false, 7, 63, 129, false, 3e-3);
+  check_matmul_biased (TD_F16, TD_F16, true, 2, false, 9, 31, 3, true, tol);
 }
 
 /* Rows far outside f16's range (activations up to 1e6 as in T5-XXL, bf16 weight
