@@ -23,10 +23,15 @@
  * With TD_COOPMAT_EMULATE the fragment operations are plain GLSL instead (one
  * virtual subgroup per 32 invocations), so that everything but the cooperative
  * matrix instructions can be tested on devices without them
- * (TD_VULKAN_EMULATE_COOPMAT=1). */
+ * (TD_VULKAN_EMULATE_COOPMAT=1). With TD_COOPMAT_KHR the same fragments are
+ * GL_KHR_cooperative_matrix's (built only where glslang knows it). */
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
-#ifndef TD_COOPMAT_EMULATE
+#if defined(TD_COOPMAT_KHR)
+#extension GL_KHR_cooperative_matrix : require
+#extension GL_KHR_memory_scope_semantics : require
+#extension GL_KHR_shader_subgroup_basic : require
+#elif !defined(TD_COOPMAT_EMULATE)
 #extension GL_NV_cooperative_matrix : require
 #extension GL_KHR_memory_scope_semantics : require
 #extension GL_KHR_shader_subgroup_basic : require
@@ -54,7 +59,18 @@ shared float cm_c[CM_BM * CM_C_STRIDE];      /* the finished 64×64 tile */
 shared uint cm_x_max[CM_BM], cm_w_max[CM_BN];
 shared int cm_x_exp[CM_BM], cm_w_exp[CM_BN];
 
-#ifndef TD_COOPMAT_EMULATE
+#if defined(TD_COOPMAT_KHR)
+#define FRAG_A coopmat<float16_t, gl_ScopeSubgroup, 16, 16, gl_MatrixUseA>
+#define FRAG_B coopmat<float16_t, gl_ScopeSubgroup, 16, 16, gl_MatrixUseB>
+#define FRAG_C coopmat<float, gl_ScopeSubgroup, 16, 16, gl_MatrixUseAccumulator>
+#define FRAG_ZERO() FRAG_C (0.0)
+#define SUBGROUP_ID gl_SubgroupID
+/* As the NV block below: A row-major in cm_a, B column-major in cm_b. */
+#define FRAG_LOAD_A(frag, element) coopMatLoad (frag, cm_a, element, CM_AB_STRIDE, gl_CooperativeMatrixLayoutRowMajor)
+#define FRAG_LOAD_B(frag, element) coopMatLoad (frag, cm_b, element, CM_AB_STRIDE, gl_CooperativeMatrixLayoutColumnMajor)
+#define FRAG_MMA(a, b, c) coopMatMulAdd (a, b, c)
+#define FRAG_STORE(frag, element) coopMatStore (frag, cm_c, element, CM_C_STRIDE, gl_CooperativeMatrixLayoutRowMajor)
+#elif !defined(TD_COOPMAT_EMULATE)
 #define FRAG_A fcoopmatNV<16, gl_ScopeSubgroup, 16, 16>
 #define FRAG_B fcoopmatNV<16, gl_ScopeSubgroup, 16, 16>
 #define FRAG_C fcoopmatNV<32, gl_ScopeSubgroup, 16, 16>

@@ -162,6 +162,10 @@ test_variant (void)
   /* The real kernels exist exactly when the build's glslang compiled them. */
   g_assert_true (td_vk_shader_exists ("matmul_coopmat_bf16") == td_vk_shader_compiler_features.nv_coopmat);
   g_assert_true (td_vk_shader_exists ("matmul_coopmat_q4_K") == td_vk_shader_compiler_features.nv_coopmat);
+  /* Likewise the GL_KHR_cooperative_matrix ones (none with Debian 12's glslang). */
+  g_assert_true (td_vk_shader_exists ("matmul_coopmat_khr_bf16") == td_vk_shader_compiler_features.khr_coopmat);
+  g_assert_true (td_vk_shader_exists ("matmul_coopmat_khr_q6_K") == td_vk_shader_compiler_features.khr_coopmat);
+  g_assert_true (td_vk_shader_exists ("attention_coopmat_khr") == td_vk_shader_compiler_features.khr_coopmat);
 }
 
 /* The listing reports the choice: on wherever available unless
