@@ -168,6 +168,58 @@ test_variant (void)
   g_assert_true (td_vk_shader_exists ("attention_coopmat_khr") == td_vk_shader_compiler_features.khr_coopmat);
 }
 
+/* NV before KHR; bf16 tiles only on KHR with the bf16 configuration and kernel. */
+static void
+test_pick_kernels (void)
+{
+  td_vk_coopmat_offer offer = { .nv_usable = true, .khr_usable = true, .khr_bf16 = true, .nv_built = true,
+                                .khr_built = true, .khr_bf16_built = true };
+  char v[64];
+  td_vk_coopmat_pick pick = td_vk_coopmat_pick_kernels (&offer);
+  g_assert_cmpint (pick.api, ==, TD_VK_COOPMAT_API_NV);
+  g_assert_false (pick.bf16_tiles);
+  td_vk_coopmat_pick_variant (v, sizeof v, pick, TD_BF16);
+  g_assert_cmpstr (v, ==, "matmul_coopmat_bf16");
+  /* A Debian-12-like build: NV kernels only, so a KHR-only device gets none. */
+  offer = (td_vk_coopmat_offer) { .khr_usable = true, .khr_bf16 = true, .nv_built = true };
+  pick = td_vk_coopmat_pick_kernels (&offer);
+  g_assert_cmpint (pick.api, ==, TD_VK_COOPMAT_API_NONE);
+  td_vk_coopmat_pick_variant (v, sizeof v, pick, TD_BF16);
+  g_assert_cmpstr (v, ==, "");
+  /* AMD/Intel-like device, KHR kernels built, no bf16 configuration: f16 tiles. */
+  offer = (td_vk_coopmat_offer) { .khr_usable = true, .nv_built = true, .khr_built = true, .khr_bf16_built = true };
+  pick = td_vk_coopmat_pick_kernels (&offer);
+  g_assert_cmpint (pick.api, ==, TD_VK_COOPMAT_API_KHR);
+  g_assert_false (pick.bf16_tiles);
+  td_vk_coopmat_pick_variant (v, sizeof v, pick, TD_BF16);
+  g_assert_cmpstr (v, ==, "matmul_coopmat_khr_bf16");
+  /* bf16 configuration offered but the bf16 kernel not built: f16 tiles. */
+  offer.khr_bf16 = true;
+  offer.khr_bf16_built = false;
+  g_assert_false (td_vk_coopmat_pick_kernels (&offer).bf16_tiles);
+  /* Both: bf16 tiles for bf16 weights, f16 ones for the other formats. */
+  offer.khr_bf16_built = true;
+  pick = td_vk_coopmat_pick_kernels (&offer);
+  g_assert_true (pick.bf16_tiles);
+  td_vk_coopmat_pick_variant (v, sizeof v, pick, TD_BF16);
+  g_assert_cmpstr (v, ==, "matmul_coopmat_khr_bf16in_bf16");
+  td_vk_coopmat_pick_variant (v, sizeof v, pick, TD_Q4_K);
+  g_assert_cmpstr (v, ==, "matmul_coopmat_khr_q4_K");
+  /* An NV device whose NV kernels were not built falls to KHR when usable. */
+  offer = (td_vk_coopmat_offer) { .nv_usable = true, .khr_usable = true, .khr_built = true };
+  g_assert_cmpint (td_vk_coopmat_pick_kernels (&offer).api, ==, TD_VK_COOPMAT_API_KHR);
+  /* Every name a pick makes for this build's compiler exists. */
+  offer = (td_vk_coopmat_offer) { .nv_usable = true, .khr_usable = true, .khr_bf16 = true,
+                                  .nv_built = td_vk_shader_compiler_features.nv_coopmat,
+                                  .khr_built = td_vk_shader_compiler_features.khr_coopmat,
+                                  .khr_bf16_built = td_vk_shader_compiler_features.khr_coopmat_bf16 };
+  pick = td_vk_coopmat_pick_kernels (&offer);
+  td_vk_coopmat_pick_variant (v, sizeof v, pick, TD_BF16);
+  g_assert_true (pick.api == TD_VK_COOPMAT_API_NONE || td_vk_shader_exists (v));
+  g_assert_true (td_vk_shader_exists ("matmul_coopmat_khr_bf16in_bf16")
+                 == td_vk_shader_compiler_features.khr_coopmat_bf16);
+}
+
 /* The listing reports the choice: on wherever available unless
  * TD_VULKAN_COOPMAT=0, emulated with TD_VULKAN_EMULATE_COOPMAT=1 where not on. */
 static void
@@ -532,6 +584,7 @@ main (int argc, char **argv)
   g_test_add_func ("/vulkan/coopmat/config-offered", test_config_offered);
   g_test_add_func ("/vulkan/coopmat/decide", test_decide);
   g_test_add_func ("/vulkan/coopmat/variant", test_variant);
+  g_test_add_func ("/vulkan/coopmat/pick-kernels", test_pick_kernels);
   g_test_add_func ("/vulkan/coopmat/device-listing", test_device_listing);
   g_test_add_func ("/vulkan/coopmat/emulated-matmul", test_emulated_matmul);
   g_test_add_func ("/vulkan/coopmat/hardware-matmul", test_hardware_matmul);

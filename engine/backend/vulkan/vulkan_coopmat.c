@@ -71,6 +71,33 @@ td_vk_matmul_variant (char *out, size_t size, bool coopmat, bool emulate, td_dty
     snprintf (out, size, "matmul_%s_%s", td_dtype_name (w_dtype), plain && storage_16bit ? "s16" : "p32");
 }
 
+td_vk_coopmat_pick
+td_vk_coopmat_pick_kernels (const td_vk_coopmat_offer *offer)
+{
+  td_vk_coopmat_pick pick = { TD_VK_COOPMAT_API_NONE, false };
+  if (offer->nv_usable && offer->nv_built)
+    pick.api = TD_VK_COOPMAT_API_NV;
+  else if (offer->khr_usable && offer->khr_built)
+    {
+      pick.api = TD_VK_COOPMAT_API_KHR;
+      pick.bf16_tiles = offer->khr_bf16 && offer->khr_bf16_built;
+    }
+  return pick;
+}
+
+void
+td_vk_coopmat_pick_variant (char *out, size_t size, td_vk_coopmat_pick pick, td_dtype w_dtype)
+{
+  if (pick.api == TD_VK_COOPMAT_API_NONE)
+    snprintf (out, size, "%s", "");
+  else if (pick.api == TD_VK_COOPMAT_API_NV)
+    snprintf (out, size, "matmul_coopmat_%s", td_dtype_name (w_dtype));
+  else if (pick.bf16_tiles && w_dtype == TD_BF16)
+    snprintf (out, size, "%s", "matmul_coopmat_khr_bf16in_bf16");
+  else
+    snprintf (out, size, "matmul_coopmat_khr_%s", td_dtype_name (w_dtype));
+}
+
 const char *
 td_vk_attention_kernel (uint32_t d, uint32_t dv, bool coopmat, bool emulate, uint32_t *rows_per_group)
 {
