@@ -834,7 +834,7 @@ test_teacher_force_golden (void)
   g_assert_nonnull (all_ids);
   const int n = (int) n_total - f.n_prompt;
   g_assert_cmpint (n, >, 1);
-  td_qwen2vl_session *s = td_qwen2vl_session_new (f.model, (int) n_total, &err);
+  td_qwen2vl_session *s = td_qwen2vl_session_new_cache (f.model, (int) n_total, TD_F32, &err);
   td_tensor *prefill = td_qwen2vl_session_prefill (s, f.prompt, f.n_prompt, f.features,
                                                    (const int (*)[3]) f.grid, 1, &err);
   g_assert_nonnull (prefill);
