@@ -1,4 +1,5 @@
 #include "backend/backend.h"
+#include "backend/op_cost.h"
 #include "backend/memory_meter.h"
 
 #include <stdio.h>
@@ -65,5 +66,25 @@ td_backend_run (td_backend *backend, const td_op *op, td_error *err)
   if (!backend->vt->supports (backend, op))
     return td_error_set (err, TD_ERR_UNSUPPORTED, "%s is not supported by the %s backend for these dtypes",
                          td_op_name (op->type), backend->vt->name);
-  return backend->vt->run (backend, op, err);
+  status = backend->vt->run (backend, op, err);
+  if (status == TD_OK)
+    {
+      td_op_work work = td_op_cost (op);
+      backend->work.flops += work.flops;
+      backend->work.bytes += work.bytes;
+      backend->work.ops++;
+    }
+  return status;
+}
+
+td_backend_work
+td_backend_work_done (const td_backend *backend)
+{
+  return backend->work;
+}
+
+void
+td_backend_reset_work (td_backend *backend)
+{
+  backend->work = (td_backend_work) { 0 };
 }

@@ -34,10 +34,18 @@ typedef struct td_memory_meter {
   int refcount;
 } td_memory_meter;
 
+/* The work of the ops run since the last reset (op_cost.h), for the benchmarks'
+ * achieved FLOP/s and bytes/s. */
+typedef struct td_backend_work {
+  double flops, bytes;
+  int64_t ops;
+} td_backend_work;
+
 struct td_backend {
   const td_backend_vtable *vt;
   void *impl;
   td_memory_meter *meter; /* made on first use */
+  td_backend_work work;
 };
 
 /* The CPU reference backend (multi-threaded on the default pool). */
@@ -57,6 +65,9 @@ td_status td_backend_sync (td_backend *backend, td_error *err);
 void td_backend_memory (const td_backend *backend, size_t *live, size_t *peak);
 /* Starts a new high-water mark from what is held now. */
 void td_backend_reset_peak (td_backend *backend);
+/* The work of the ops run since the last td_backend_reset_work. */
+td_backend_work td_backend_work_done (const td_backend *backend);
+void td_backend_reset_work (td_backend *backend);
 /* Caps the bytes held in tensors; 0 removes the cap. */
 void td_backend_set_budget (td_backend *backend, size_t bytes);
 size_t td_backend_budget (const td_backend *backend);

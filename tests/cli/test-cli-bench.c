@@ -1,6 +1,6 @@
 /* `thinkdiff bench WORKLOAD --small --json`: each workload runs and reports one JSON
  * object whose figures are consistent (min ≤ median, both positive, the asked run
- * count, a peak of held memory); bad requests fail with a message. The figures themselves are not asserted. */
+ * count, a peak of held memory, work per unit and the rates it gives); bad requests fail with a message. The figures themselves are not asserted. */
 #include <glib.h>
 #include <json-glib/json-glib.h>
 #include <string.h>
@@ -64,6 +64,15 @@ check_workload (const char *workload, const char *unit, const char *const *extra
   g_assert_cmpfloat (min, <=, median);
   /* The weights stay held through the timed runs, so the peak cannot be zero. */
   g_assert_cmpfloat (json_object_get_double_member (o, "peak_mib"), >, 0.0);
+  /* Every workload multiplies matrices and moves tensors; the rates follow from the work
+   * per unit and the median time. */
+  double gflop = json_object_get_double_member (o, "gflop_per_unit");
+  double gbytes = json_object_get_double_member (o, "gbytes_per_unit");
+  g_assert_cmpfloat (gflop, >, 0.0);
+  g_assert_cmpfloat (gbytes, >, 0.0);
+  g_assert_cmpfloat_with_epsilon (json_object_get_double_member (o, "tflops"), gflop / median, 1e-5 + 1e-3 * gflop / median);
+  g_assert_cmpfloat_with_epsilon (json_object_get_double_member (o, "gbytes_per_s"), gbytes / (median * 1e-3),
+                                  1e-3 + 1e-3 * gbytes / (median * 1e-3));
   g_free (r.out);
   g_free (r.err);
 }

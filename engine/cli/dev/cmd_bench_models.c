@@ -54,7 +54,10 @@ print_usage (FILE *out)
            "  --json          one JSON object per timed workload instead of text\n"
            "  --profile       vulkan: GPU time per kernel class at each sync, on stderr (TD_VULKAN_PROFILE)\n"
            "The peak is the backend's allocation meter over the timed runs (on Vulkan the weights\n"
-           "and activations; on the CPU the tensors it allocates, not weights read from files).\n");
+           "and activations; on the CPU the tensors it allocates, not weights read from files).\n"
+           "TFLOP/s and GB/s divide the work of the ops a run records by its median time: 2 FLOP per\n"
+           "multiply-add of matmuls, convolutions and attention (visible keys only), about one per\n"
+           "element elsewhere; the bytes of every op's inputs and output, each counted once.\n");
 }
 
 static bool
@@ -191,12 +194,17 @@ time_runs (const bench_options *o, const char *workload, bench_run_fn run, void 
   /* The high-water mark of the timed runs: resident weights plus their activations. */
   td_backend_reset_peak (backend);
   double *ms = g_new (double, o->steps);
+  double flops = 0, bytes = 0; /* of the timed runs' ops, per unit (op_cost.h) */
   for (int i = 0; i < o->steps && st == TD_OK; i++)
     {
       timed = -1;
+      td_backend_reset_work (backend);
       start = now_ms ();
       if ((st = run (state, &timed, err)) == TD_OK && (st = td_backend_sync (backend, err)) == TD_OK)
         ms[i] = (timed >= 0 ? timed : now_ms () - start) / per_run;
+      td_backend_work work = td_backend_work_done (backend);
+      flops += work.flops / o->steps / per_run;
+      bytes += work.bytes / o->steps / per_run;
     }
   if (st == TD_OK)
     {
@@ -205,14 +213,19 @@ time_runs (const bench_options *o, const char *workload, bench_run_fn run, void 
       td_backend_memory (backend, &live, &peak);
       const double peak_mib = (double) peak / (1024.0 * 1024.0);
       double median = o->steps % 2 ? ms[o->steps / 2] : 0.5 * (ms[o->steps / 2 - 1] + ms[o->steps / 2]);
+      /* Achieved rates at the median time. */
+      const double tflops = median > 0 ? flops / (median * 1e-3) / 1e12 : 0;
+      const double gbps = median > 0 ? bytes / (median * 1e-3) / 1e9 : 0;
       if (o->json)
         printf ("{\"workload\": \"%s\", \"backend\": \"%s\", \"small\": %s, \"unit\": \"%s\", "
-                "\"runs\": %d, \"median_ms\": %.4f, \"min_ms\": %.4f, \"warm_up_ms\": %.3f, \"peak_mib\": %.3f}\n",
+                "\"runs\": %d, \"median_ms\": %.4f, \"min_ms\": %.4f, \"warm_up_ms\": %.3f, \"peak_mib\": %.3f, "
+                "\"gflop_per_unit\": %.6f, \"gbytes_per_unit\": %.6f, \"tflops\": %.6f, \"gbytes_per_s\": %.4f}\n",
                 workload, td_backend_name (backend), o->small ? "true" : "false", unit, o->steps, median, ms[0],
-                warm_up, peak_mib);
+                warm_up, peak_mib, flops / 1e9, bytes / 1e9, tflops, gbps);
       else
-        printf ("  %.2f ms per %s (median of %d, min %.2f); peak %.1f MiB held on the backend\n", median, unit,
-                o->steps, ms[0], peak_mib);
+        printf ("  %.2f ms per %s (median of %d, min %.2f); peak %.1f MiB held on the backend\n"
+                "  %.3f GFLOP and %.3f GB of tensors per %s: %.4f TFLOP/s, %.2f GB/s achieved\n",
+                median, unit, o->steps, ms[0], peak_mib, flops / 1e9, bytes / 1e9, unit, tflops, gbps);
     }
   g_free (ms);
   fflush (stdout);
@@ -440,6 +453,7 @@ qwen_decode (void *data, double *timed_ms, td_error *err)
   if (st == TD_OK)
     st = td_backend_sync (s->backend, err);
   double start = now_ms ();
+  td_backend_reset_work (s->backend); /* the decoding's work only */
   td_qwen2vl_generate_params params = { .max_new_tokens = s->new_tokens, .temperature = 0.0f, .top_p = 1.0f,
                                         .ignore_eos = true };
   int n_generated = 0;
