@@ -34,8 +34,9 @@ qwen_dir (void)
   return g_build_filename (g_getenv ("TD_TEST_DATA"), "golden", "qwen2_vl", NULL);
 }
 
-/* Runs one workload with --json --steps 3 and checks the object it prints. */
-static void
+/* Runs one workload with --json --steps 3 and checks the object it prints; returns
+ * its "weights" member (g_free). */
+static char *
 check_workload (const char *workload, const char *unit, const char *const *extra)
 {
   const char *backend = g_getenv ("TD_TEST_BACKEND") ? g_getenv ("TD_TEST_BACKEND") : "cpu";
@@ -73,34 +74,50 @@ check_workload (const char *workload, const char *unit, const char *const *extra
   g_assert_cmpfloat_with_epsilon (json_object_get_double_member (o, "tflops"), gflop / median, 1e-5 + 1e-3 * gflop / median);
   g_assert_cmpfloat_with_epsilon (json_object_get_double_member (o, "gbytes_per_s"), gbytes / (median * 1e-3),
                                   1e-3 + 1e-3 * gbytes / (median * 1e-3));
+  char *weights = g_strdup (json_object_get_string_member (o, "weights"));
   g_free (r.out);
   g_free (r.err);
+  return weights;
 }
 
 static void
 test_t5 (void)
 {
-  check_workload ("t5", "encode", (const char *const[]) { "--tokens", "16", NULL });
+  g_free (check_workload ("t5", "encode", (const char *const[]) { "--tokens", "16", NULL }));
+}
+
+/* --weights q8_0 / q4_k: linear layers in ggml blocks (the matmul family's quantised
+ * kernels), the rest bf16; the JSON names the format. */
+static void
+test_t5_quantised (void)
+{
+  const char *formats[][2] = { { "q8_0", "q8_0" }, { "q4_k", "q4_K" } };
+  for (size_t i = 0; i < G_N_ELEMENTS (formats); i++)
+    {
+      g_autofree char *weights = check_workload (
+        "t5", "encode", (const char *const[]) { "--tokens", "16", "--weights", formats[i][0], NULL });
+      g_assert_cmpstr (weights, ==, formats[i][1]);
+    }
 }
 
 static void
 test_vae_decode (void)
 {
-  check_workload ("vae-decode", "decode", (const char *const[]) { "--size", "32", NULL });
+  g_free (check_workload ("vae-decode", "decode", (const char *const[]) { "--size", "32", NULL }));
 }
 
 static void
 test_qwen_prefill (void)
 {
   g_autofree char *dir = qwen_dir ();
-  check_workload ("qwen-prefill", "prefill", (const char *const[]) { "--model", dir, NULL });
+  g_free (check_workload ("qwen-prefill", "prefill", (const char *const[]) { "--model", dir, NULL }));
 }
 
 static void
 test_qwen_decode (void)
 {
   g_autofree char *dir = qwen_dir ();
-  check_workload ("qwen-decode", "token", (const char *const[]) { "--model", dir, "--new-tokens", "4", NULL });
+  g_free (check_workload ("qwen-decode", "token", (const char *const[]) { "--model", dir, "--new-tokens", "4", NULL }));
 }
 
 /* --profile: the GPU timestamps per kernel class of each synchronised run. */
@@ -148,6 +165,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/bench/t5", test_t5);
+  g_test_add_func ("/bench/t5-quantised", test_t5_quantised);
   g_test_add_func ("/bench/vae-decode", test_vae_decode);
   g_test_add_func ("/bench/qwen-prefill", test_qwen_prefill);
   g_test_add_func ("/bench/qwen-decode", test_qwen_decode);

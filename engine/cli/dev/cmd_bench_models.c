@@ -47,7 +47,9 @@ print_usage (FILE *out)
            "  --steps N       timed runs after one warm-up run (default 2)\n"
            "  --tokens N      text tokens (flux and t5: 512)\n"
            "  --tile N        vae: decode and encode in tiles of N latents (overlap N/4)\n"
-           "  --dtype NAME    weight dtype: bf16 (default, as the checkpoints ship), f16 or f32\n"
+           "  --weights NAME  weight format: bf16 (default, as the checkpoints ship), f16, f32, or\n"
+           "                  q8_0 / q4_k for the linear layers (the rest bf16), quantised at random\n"
+           "  --dtype NAME    the same as --weights\n"
            "  --small         scaled-down shapes that finish in seconds on a small CPU\n"
            "  --model DIR     qwen-prefill, qwen-decode: the Qwen2-VL folder to run\n"
            "  --new-tokens N  qwen-decode: tokens generated per run (default 32, --small 8)\n"
@@ -108,10 +110,11 @@ parse_options (int argc, char **argv, bench_options *o)
         o->model_dir = value, i++;
       else if (strcmp (arg, "--new-tokens") == 0)
         ok = parse_int (arg, value, 1, 4096, &o->new_tokens), i++;
-      else if (strcmp (arg, "--dtype") == 0)
+      else if (strcmp (arg, "--dtype") == 0 || strcmp (arg, "--weights") == 0)
         {
           o->dtype = strcmp (value, "bf16") == 0 ? TD_BF16 : strcmp (value, "f16") == 0 ? TD_F16
-                     : strcmp (value, "f32") == 0 ? TD_F32 : TD_DTYPE_COUNT;
+                     : strcmp (value, "f32") == 0 ? TD_F32 : g_ascii_strcasecmp (value, "q8_0") == 0 ? TD_Q8_0
+                     : g_ascii_strcasecmp (value, "q4_k") == 0 ? TD_Q4_K : TD_DTYPE_COUNT;
           ok = o->dtype != TD_DTYPE_COUNT;
           i++;
         }
@@ -218,9 +221,10 @@ time_runs (const bench_options *o, const char *workload, bench_run_fn run, void 
       const double gbps = median > 0 ? bytes / (median * 1e-3) / 1e9 : 0;
       if (o->json)
         printf ("{\"workload\": \"%s\", \"backend\": \"%s\", \"small\": %s, \"unit\": \"%s\", "
-                "\"runs\": %d, \"median_ms\": %.4f, \"min_ms\": %.4f, \"warm_up_ms\": %.3f, \"peak_mib\": %.3f, "
+                "\"weights\": \"%s\", \"runs\": %d, \"median_ms\": %.4f, \"min_ms\": %.4f, \"warm_up_ms\": %.3f, \"peak_mib\": %.3f, "
                 "\"gflop_per_unit\": %.6f, \"gbytes_per_unit\": %.6f, \"tflops\": %.6f, \"gbytes_per_s\": %.4f}\n",
-                workload, td_backend_name (backend), o->small ? "true" : "false", unit, o->steps, median, ms[0],
+                workload, td_backend_name (backend), o->small ? "true" : "false", unit, td_dtype_name (o->dtype),
+                o->steps, median, ms[0],
                 warm_up, peak_mib, flops / 1e9, bytes / 1e9, tflops, gbps);
       else
         printf ("  %.2f ms per %s (median of %d, min %.2f); peak %.1f MiB held on the backend\n"
