@@ -137,6 +137,28 @@ test_profile (void)
   g_assert_nonnull (strstr (r.err, "attention"));
   g_free (r.out);
   g_free (r.err);
+
+  /* In --json, GPU time per token by kernel class: Qwen2-VL decodes with the one-row
+   * attention over its cache. */
+  g_autofree char *dir = qwen_dir ();
+  r = run_cli ((const char *const[]) { "bench", "qwen-decode", "--small", "--json", "--steps", "1", "--new-tokens",
+                                       "4", "--model", dir, "--backend", "vulkan", "--profile", NULL });
+  g_assert_cmpint (r.status, ==, 0);
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_assert_true (json_parser_load_from_data (parser, r.out, -1, NULL));
+  JsonObject *kernels = json_object_get_object_member (json_node_get_object (json_parser_get_root (parser)), "kernels");
+  g_assert_nonnull (kernels);
+  const char *expected[] = { "matmul", "attention_decode", "sample" };
+  for (size_t i = 0; i < G_N_ELEMENTS (expected); i++)
+    {
+      JsonObject *k = json_object_get_object_member (kernels, expected[i]);
+      g_assert_nonnull (k);
+      g_assert_cmpfloat (json_object_get_double_member (k, "ms"), >, 0.0);
+      g_assert_cmpfloat (json_object_get_double_member (k, "dispatches"), >, 0.0);
+    }
+  g_assert_false (json_object_has_member (kernels, "attention")); /* no prefill kernel in the decoding's time */
+  g_free (r.out);
+  g_free (r.err);
 }
 
 static void

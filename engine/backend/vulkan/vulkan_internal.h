@@ -131,6 +131,8 @@ struct td_vk_context {
   bool profile;
   td_vk_profile_entry profile_entries[32];
   int profile_count;
+  td_vk_profile_entry profile_totals[32]; /* since the last td_vulkan_profile_take */
+  int profile_total_count;
 
   /* Pipelines, created on first use. */
   VkPipelineLayout pipeline_layout;

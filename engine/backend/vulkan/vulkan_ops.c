@@ -328,10 +328,10 @@ run_decode_attention (td_vk_context *ctx, const td_op *op, td_error *err)
               output = range_of (op->dst);
   double work = 2.0 * pc.batch * pc.heads * (double) pc.tk * (pc.d + pc.dv);
   if (status == TD_OK)
-    status = td_vk_dispatch (ctx, "ATTENTION_DECODE", split_pipeline, &pc, sizeof pc, pc.splits,
+    status = td_vk_dispatch (ctx, "attention_decode", split_pipeline, &pc, sizeof pc, pc.splits,
                              pc.kv_heads * pc.head_groups, pc.batch, work, inputs, 3, &scratch, 1, err);
   if (status == TD_OK)
-    status = td_vk_dispatch (ctx, "ATTENTION_DECODE", reduce_pipeline, &pc, sizeof pc, pc.heads, pc.batch, 1,
+    status = td_vk_dispatch (ctx, "attention_decode", reduce_pipeline, &pc, sizeof pc, pc.heads, pc.batch, 1,
                              (double) partial_shape[0], &scratch, 1, &output, 1, err);
   td_tensor_free (partial);
   return status;

@@ -14,6 +14,9 @@
 #include "models/qwen2vl.h"
 #include "models/random_models.h"
 #include "pipeline/flux_pipeline.h"
+#ifdef TD_HAVE_VULKAN
+#include "backend/vulkan/vulkan_backend.h"
+#endif
 #include "pipeline/verify.h"
 
 typedef struct bench_options {
@@ -54,7 +57,8 @@ print_usage (FILE *out)
            "  --model DIR     qwen-prefill, qwen-decode: the Qwen2-VL folder to run\n"
            "  --new-tokens N  qwen-decode: tokens generated per run (default 32, --small 8)\n"
            "  --json          one JSON object per timed workload instead of text\n"
-           "  --profile       vulkan: GPU time per kernel class at each sync, on stderr (TD_VULKAN_PROFILE)\n"
+           "  --profile       vulkan: GPU time per kernel class at each sync, on stderr (TD_VULKAN_PROFILE),\n"
+           "                  and per unit over the timed runs in the output (\"kernels\" in --json)\n"
            "The peak is the backend's allocation meter over the timed runs (on Vulkan the weights\n"
            "and activations; on the CPU the tensors it allocates, not weights read from files).\n"
            "TFLOP/s and GB/s divide the work of the ops a run records by its median time: 2 FLOP per\n"
@@ -167,6 +171,73 @@ print_model (const char *what, const td_weights *weights, const bench_options *o
           td_backend_name (backend));
 }
 
+enum { MAX_KERNEL_CLASSES = 32 };
+
+/* GPU time per kernel class since the last call (--profile on Vulkan); 0 classes otherwise. */
+static int
+take_kernel_times (td_backend *backend, const char **names, double *ms, int *dispatches)
+{
+#ifdef TD_HAVE_VULKAN
+  if (strcmp (td_backend_name (backend), "vulkan") == 0)
+    return td_vulkan_profile_take (backend, names, ms, dispatches, MAX_KERNEL_CLASSES);
+#endif
+  return 0;
+}
+
+/* GPU time per kernel class summed over the timed runs. */
+typedef struct kernel_times {
+  const char *names[MAX_KERNEL_CLASSES];
+  double ms[MAX_KERNEL_CLASSES];
+  int dispatches[MAX_KERNEL_CLASSES];
+  int n;
+} kernel_times;
+
+/* Adds the times since the last take (one timed run) to the sums. */
+static void
+add_kernel_times (kernel_times *sums, td_backend *backend)
+{
+  kernel_times run;
+  run.n = take_kernel_times (backend, run.names, run.ms, run.dispatches);
+  for (int i = 0; i < run.n; i++)
+    {
+      int k = 0;
+      while (k < sums->n && strcmp (sums->names[k], run.names[i]) != 0)
+        k++;
+      if (k == sums->n)
+        {
+          if (k == MAX_KERNEL_CLASSES)
+            continue;
+          sums->names[sums->n++] = run.names[i];
+          sums->ms[k] = 0;
+          sums->dispatches[k] = 0;
+        }
+      sums->ms[k] += run.ms[i];
+      sums->dispatches[k] += run.dispatches[i];
+    }
+}
+
+/* The kernel times per unit: a JSON member or text lines. */
+static void
+print_kernel_times (const bench_options *o, const kernel_times *t, int units, const char *unit)
+{
+  const char *const *names = t->names;
+  const double *ms = t->ms;
+  const int *dispatches = t->dispatches;
+  const int n = t->n;
+  if (o->json)
+    printf (", \"kernels\": {");
+  else if (n > 0)
+    printf ("  GPU time per %s by kernel class:\n", unit);
+  for (int i = 0; i < n; i++)
+    if (o->json)
+      printf ("%s\"%s\": {\"ms\": %.4f, \"dispatches\": %.2f}", i ? ", " : "", names[i], ms[i] / units,
+              (double) dispatches[i] / units);
+    else
+      printf ("    %-20s %9.3f ms  %8.1f dispatches\n", names[i], ms[i] / units, (double) dispatches[i] / units);
+  if (o->json)
+    printf ("}");
+}
+
 /* One run of a workload. A run that times only part of itself (qwen-decode times the
  * generation, not the prefill before it) sets *timed_ms; otherwise the whole run,
  * synchronised, is timed. */
@@ -196,6 +267,8 @@ time_runs (const bench_options *o, const char *workload, bench_run_fn run, void 
     printf ("  warm-up: %.1f ms (includes making up and placing the weights)\n", warm_up);
   /* The high-water mark of the timed runs: resident weights plus their activations. */
   td_backend_reset_peak (backend);
+  kernel_times kernels = { .n = 0 }, warm_up_kernels = { .n = 0 };
+  add_kernel_times (&warm_up_kernels, backend); /* not counted */
   double *ms = g_new (double, o->steps);
   double flops = 0, bytes = 0; /* of the timed runs' ops, per unit (op_cost.h) */
   for (int i = 0; i < o->steps && st == TD_OK; i++)
@@ -205,6 +278,7 @@ time_runs (const bench_options *o, const char *workload, bench_run_fn run, void 
       start = now_ms ();
       if ((st = run (state, &timed, err)) == TD_OK && (st = td_backend_sync (backend, err)) == TD_OK)
         ms[i] = (timed >= 0 ? timed : now_ms () - start) / per_run;
+      add_kernel_times (&kernels, backend);
       td_backend_work work = td_backend_work_done (backend);
       flops += work.flops / o->steps / per_run;
       bytes += work.bytes / o->steps / per_run;
@@ -222,7 +296,7 @@ time_runs (const bench_options *o, const char *workload, bench_run_fn run, void 
       if (o->json)
         printf ("{\"workload\": \"%s\", \"backend\": \"%s\", \"small\": %s, \"unit\": \"%s\", "
                 "\"weights\": \"%s\", \"runs\": %d, \"median_ms\": %.4f, \"min_ms\": %.4f, \"warm_up_ms\": %.3f, \"peak_mib\": %.3f, "
-                "\"gflop_per_unit\": %.6f, \"gbytes_per_unit\": %.6f, \"tflops\": %.6f, \"gbytes_per_s\": %.4f}\n",
+                "\"gflop_per_unit\": %.6f, \"gbytes_per_unit\": %.6f, \"tflops\": %.6f, \"gbytes_per_s\": %.4f",
                 workload, td_backend_name (backend), o->small ? "true" : "false", unit, td_dtype_name (o->dtype),
                 o->steps, median, ms[0],
                 warm_up, peak_mib, flops / 1e9, bytes / 1e9, tflops, gbps);
@@ -230,6 +304,9 @@ time_runs (const bench_options *o, const char *workload, bench_run_fn run, void 
         printf ("  %.2f ms per %s (median of %d, min %.2f); peak %.1f MiB held on the backend\n"
                 "  %.3f GFLOP and %.3f GB of tensors per %s: %.4f TFLOP/s, %.2f GB/s achieved\n",
                 median, unit, o->steps, ms[0], peak_mib, flops / 1e9, bytes / 1e9, unit, tflops, gbps);
+      print_kernel_times (o, &kernels, o->steps * per_run, unit);
+      if (o->json)
+        printf ("}\n");
     }
   g_free (ms);
   fflush (stdout);
@@ -457,7 +534,10 @@ qwen_decode (void *data, double *timed_ms, td_error *err)
   if (st == TD_OK)
     st = td_backend_sync (s->backend, err);
   double start = now_ms ();
-  td_backend_reset_work (s->backend); /* the decoding's work only */
+  /* The decoding's work and GPU times only. */
+  td_backend_reset_work (s->backend);
+  kernel_times prefill_kernels = { .n = 0 };
+  add_kernel_times (&prefill_kernels, s->backend);
   td_qwen2vl_generate_params params = { .max_new_tokens = s->new_tokens, .temperature = 0.0f, .top_p = 1.0f,
                                         .ignore_eos = true };
   int n_generated = 0;
