@@ -120,6 +120,16 @@ test_qwen_decode (void)
   g_free (check_workload ("qwen-decode", "token", (const char *const[]) { "--model", dir, "--new-tokens", "4", NULL }));
 }
 
+/* Qwen2-VL prefill and thought, the aligner, FLUX steps and the VAE in one image. */
+static void
+test_lvlm_e2e (void)
+{
+  g_autofree char *dir = qwen_dir ();
+  g_free (check_workload ("lvlm-e2e", "image",
+                          (const char *const[]) { "--model", dir, "--size", "32", "--flux-steps", "1", "--new-tokens",
+                                                  "4", NULL }));
+}
+
 /* --profile: the GPU timestamps per kernel class of each synchronised run. */
 static void
 test_profile (void)
@@ -177,6 +187,9 @@ test_bad_requests (void)
 {
   check_fails ((const char *const[]) { "bench", "qwen-decode", "--small", NULL }, 1, "needs --model DIR");
   check_fails ((const char *const[]) { "bench", "warp-drive", NULL }, 1, "unknown workload 'warp-drive'");
+  check_fails ((const char *const[]) { "bench", "lvlm-e2e", "--small", NULL }, 1, "needs --model DIR");
+  check_fails ((const char *const[]) { "bench", "lvlm-e2e", "--small", "--model", "/nonexistent-folder", NULL }, 1,
+              "/nonexistent-folder");
   check_fails ((const char *const[]) { "bench", "qwen-decode", "--new-tokens", "0", NULL }, 2, "'--new-tokens'");
   check_fails ((const char *const[]) { "bench", "qwen-prefill", "--small", "--model", "/nonexistent-folder", NULL }, 1,
               "/nonexistent-folder");
@@ -191,6 +204,7 @@ main (int argc, char **argv)
   g_test_add_func ("/bench/vae-decode", test_vae_decode);
   g_test_add_func ("/bench/qwen-prefill", test_qwen_prefill);
   g_test_add_func ("/bench/qwen-decode", test_qwen_decode);
+  g_test_add_func ("/bench/lvlm-e2e", test_lvlm_e2e);
   g_test_add_func ("/bench/profile", test_profile);
   g_test_add_func ("/bench/bad-requests", test_bad_requests);
   return g_test_run ();
