@@ -3,9 +3,10 @@
  * mapped, no tensor is read), and each model's weights measured from its files'
  * headers in the dtypes they are stored in (what the device will hold).
  *
- * Repeated blocks are found by name: tensors whose name has a numeric component
- * ("transformer_blocks.7.", "blk.7.", "model.layers.7.") belong to block 7 of the
- * family named before it; a family of at least MIN_BLOCKS blocks is streamable. */
+ * Repeated blocks are found by name: a tensor whose name has a numeric component after
+ * a block list's name ("transformer_blocks.7.", "double_blocks.7.", "encoder.block.7.",
+ * "model.layers.7.", "blk.7.") belongs to block 7 of that list; the rest (embeddings,
+ * heads, the VAE's up_blocks, an aligner's mm_projector.0) is outside the blocks. */
 #include "pipeline/memory_plan.h"
 #include "core/error_optional.h"
 
@@ -17,20 +18,32 @@
 #include "models/weights.h"
 #include "pipeline/flux_files.h"
 
-#define MIN_BLOCKS 4
+/* The names of the lists of repeated blocks, in the layouts the engine reads. */
+static const char *const block_lists[] = {
+  "transformer_blocks", "single_transformer_blocks", "double_blocks", "single_blocks", "blocks", "block", "blk",
+  "layers",
+};
 
 typedef struct {
   const char *only_prefix;  /* count only tensors under it (BLIP-2's vision tower), or NULL */
   uint64_t total, params;
-  GHashTable *blocks;       /* "family.N." → uint64_t* bytes */
-  GHashTable *family_size;  /* "family." → number of blocks */
+  GHashTable *blocks;       /* "list.N." → uint64_t* bytes */
 } measure;
 
-/* The "family.N." key of a name, or NULL when no component is a number. */
-static char *
-block_key (const char *name, char **family)
+static bool
+is_block_list (const char *name, size_t length)
 {
-  const char *p = name;
+  for (size_t i = 0; i < G_N_ELEMENTS (block_lists); i++)
+    if (strlen (block_lists[i]) == length && memcmp (block_lists[i], name, length) == 0)
+      return true;
+  return false;
+}
+
+/* The "list.N." prefix of a name in a block list, or NULL. */
+static char *
+block_key (const char *name)
+{
+  const char *previous = NULL, *p = name;
   while (*p != '\0')
     {
       const char *end = strchr (p, '.');
@@ -39,11 +52,9 @@ block_key (const char *name, char **family)
       bool digits = end > p;
       for (const char *c = p; c < end; c++)
         digits = digits && g_ascii_isdigit (*c);
-      if (digits && p > name)
-        {
-          *family = g_strndup (name, (gsize) (p - name));
-          return g_strndup (name, (gsize) (end - name + 1));
-        }
+      if (digits && previous != NULL && is_block_list (previous, (size_t) (p - 1 - previous)))
+        return g_strndup (name, (gsize) (end - name + 1));
+      previous = p;
       p = end + 1;
     }
   return NULL;
@@ -58,23 +69,14 @@ count_tensor (const char *name, td_dtype dtype, uint64_t nbytes, void *user)
   m->total += nbytes;
   const size_t block = td_dtype_block_bytes (dtype);
   m->params += block > 0 ? nbytes / block * (uint64_t) td_dtype_block_elems (dtype) : 0;
-  char *family = NULL;
-  char *key = block_key (name, &family);
+  char *key = block_key (name);
   if (key == NULL)
     return;
   uint64_t *bytes = g_hash_table_lookup (m->blocks, key);
   if (bytes == NULL)
-    {
-      bytes = g_new0 (uint64_t, 1);
-      g_hash_table_insert (m->blocks, key, bytes);
-      guint n = GPOINTER_TO_UINT (g_hash_table_lookup (m->family_size, family));
-      g_hash_table_insert (m->family_size, family, GUINT_TO_POINTER (n + 1));
-    }
+    g_hash_table_insert (m->blocks, key, bytes = g_new0 (uint64_t, 1));
   else
-    {
-      g_free (key);
-      g_free (family);
-    }
+    g_free (key);
   *bytes += nbytes;
 }
 
@@ -88,29 +90,21 @@ measure_weights (const char *path, const char *only_prefix, td_plan_stored *out,
   measure m = {
     .only_prefix = only_prefix,
     .blocks = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free),
-    .family_size = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL),
   };
   td_weights_each_stored (weights, count_tensor, &m);
   td_weights_free (weights);
   uint64_t in_blocks = 0;
   GHashTableIter iter;
-  gpointer key, value;
+  gpointer value;
   g_hash_table_iter_init (&iter, m.blocks);
-  while (g_hash_table_iter_next (&iter, &key, &value))
+  while (g_hash_table_iter_next (&iter, NULL, &value))
     {
-      char *family = NULL;
-      g_free (block_key (key, &family));
-      const guint members = GPOINTER_TO_UINT (g_hash_table_lookup (m.family_size, family));
-      g_free (family);
-      if (members < MIN_BLOCKS)
-        continue;
       const uint64_t bytes = *(uint64_t *) value;
       in_blocks += bytes;
       out->blocks++;
       out->block = bytes > out->block ? bytes : out->block;
     }
   g_hash_table_unref (m.blocks);
-  g_hash_table_unref (m.family_size);
   if (m.total == 0)
     return td_error_set (err, TD_ERR_FORMAT, "%s: no weights%s%s", path, only_prefix ? " under " : "",
                          only_prefix ? only_prefix : "");
