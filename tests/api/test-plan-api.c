@@ -260,15 +260,21 @@ demo_board (td_board_mode mode)
 }
 
 static td_engine *
-engine_new (uint64_t budget)
+engine_on (const char *backend, uint64_t budget)
 {
   td_error err = { 0 };
   td_engine_options options = td_engine_options_default ();
-  options.backend = "cpu";
+  options.backend = backend;
   options.device_budget = budget;
   td_engine *engine = td_engine_new (&options, &err);
   g_assert_nonnull (engine);
   return engine;
+}
+
+static td_engine *
+engine_new (uint64_t budget)
+{
+  return engine_on ("cpu", budget);
 }
 
 static td_output *
@@ -384,6 +390,60 @@ test_stage_by_stage_reloads (void)
   td_model_paths_clear (&paths);
 }
 
+/* On a Vulkan device (lavapipe in CI): the kept models stay in device memory between
+ * runs, the second run uploads nothing and paints what a fresh engine paints, and
+ * releasing them gives the memory back. */
+static void
+test_resident_vulkan (void)
+{
+  td_error err = { 0 };
+  td_device_info *devices = NULL;
+  int count = 0;
+  bool usable = false;
+  if (td_devices_list (&devices, &count, &err) == TD_OK)
+    for (int i = 0; i < count; i++)
+      usable = usable || devices[i].usable;
+  td_free (devices);
+  if (!usable)
+    {
+      g_test_skip ("no usable Vulkan device");
+      return;
+    }
+  td_model_paths paths = { 0 };
+  g_assert_cmpint (td_model_paths_find (demo_models (), &paths, &err), ==, TD_OK);
+  td_board *board = demo_board (TD_BOARD_LVLM);
+  td_engine *fresh = engine_on ("vulkan", 0);
+  stages ignored = { 0 };
+  td_output *expected = run (fresh, board, &paths, &ignored);
+  td_engine_free (fresh);
+
+  td_engine *engine = engine_on ("vulkan", 0);
+  stages first = { 0 }, second = { 0 };
+  td_output *one = run (engine, board, &paths, &first);
+  uint64_t held = 0, peak = 0;
+  td_engine_memory_use (engine, &held, &peak);
+  const int loads = td_engine_model_loads (engine);
+  td_output *two = run (engine, board, &paths, &second);
+  g_assert_cmpint (td_engine_model_loads (engine), ==, loads);
+  g_assert_cmpint (second.loading, ==, 0);
+  uint64_t held_after = 0;
+  td_engine_memory_use (engine, &held_after, &peak);
+  g_assert_cmpuint (held, >, 0);
+  g_assert_cmpuint (held_after, ==, held);
+  assert_same_image (expected, one);
+  assert_same_image (expected, two);
+  td_engine_release_models (engine);
+  td_engine_memory_use (engine, &held_after, &peak);
+  g_assert_cmpuint (held_after, <, held);
+
+  td_output_free (expected);
+  td_output_free (one);
+  td_output_free (two);
+  td_engine_free (engine);
+  td_board_free (board);
+  td_model_paths_clear (&paths);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -393,6 +453,7 @@ main (int argc, char **argv)
   g_test_add_func ("/plan/models-folder", test_models_folder);
   g_test_add_func ("/plan/resident-between-runs", test_resident_between_runs);
   g_test_add_func ("/plan/stage-by-stage-reloads", test_stage_by_stage_reloads);
+  g_test_add_func ("/plan/resident-vulkan", test_resident_vulkan);
   int status = g_test_run ();
   if (demo_dir != NULL)
     remove_tree (demo_dir);
