@@ -267,6 +267,21 @@ td_engine_plan (td_engine *engine, const td_board *board, const td_model_paths *
                       err);
 }
 
+td_plan *
+td_engine_plan_options (td_engine *engine, const td_plan_options *options, const td_model_paths *paths,
+                        td_error *err)
+{
+  if (options == NULL || paths == NULL)
+    {
+      td_error_set (err, TD_ERR_INVALID_ARG, "plan: no options or no model paths");
+      return NULL;
+    }
+  td_plan_options with_budget = *options;
+  if (with_budget.budget == 0)
+    with_budget.budget = td_engine_plan_budget (engine);
+  return plan_make (paths, &with_budget, 0, err);
+}
+
 bool
 td_engine_plan_all_resident (td_engine *engine, td_plan_mode mode, const td_board_settings *settings,
                              const td_model_paths *paths)

@@ -104,6 +104,10 @@ TD_API char *td_plan_table (const td_plan *plan);
  * the device's reported budget; none on the CPU backend). */
 TD_API td_plan *td_engine_plan (td_engine *engine, const td_board *board, const td_model_paths *paths,
                                 td_error *err);
+/* The same for any mode (TD_PLAN_T2I for td_engine_text_to_image): options as given,
+ * with options->budget 0 replaced by the engine's budget. */
+TD_API td_plan *td_engine_plan_options (td_engine *engine, const td_plan_options *options,
+                                        const td_model_paths *paths, td_error *err);
 
 #ifdef __cplusplus
 }
