@@ -190,6 +190,7 @@ plan_flux (const td_flux_config *c, const td_plan_stored *stored, const td_plan_
   /* Latents, velocity and noise; the text embeddings; rotary cos/sin over the sequence. */
   s->workspace = (n * c->in_channels * 3 + l * c->joint_attention_dim + seq * c->head_dim) * (uint64_t) F32;
   s->streamed_peak = s->fixed_weights + stream_run + s->workspace;
+  s->streamable = true;
   if (stored != NULL)
     use_stored (s, stored);
 }
@@ -421,7 +422,7 @@ choose (td_plan_stage *s, const td_plan_request *r, bool is_vae)
       s->strategy = TD_PLAN_VAE_TILED;
       s->planned = s->weights + act + s->workspace;
     }
-  else if (s->blocks > 0)
+  else if (s->blocks > 0 && s->streamable)
     {
       s->strategy = TD_PLAN_STREAMED;
       s->planned = td_plan_streamed_peak (s);

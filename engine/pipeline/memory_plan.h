@@ -96,6 +96,7 @@ typedef struct td_plan_stage {
   uint64_t fixed_weights, block_weights;
   int blocks;
   uint64_t streamed_peak;        /* the peak with blocks streamed, two on the device at a time */
+  bool streamable;               /* the engine streams this model's blocks (FLUX's transformer) */
   td_plan_strategy strategy;
   uint64_t planned;              /* the device bytes under the chosen strategy */
 } td_plan_stage;

@@ -55,8 +55,8 @@ stage_named (const td_plan *plan, const char *name, td_plan_stage_info *info)
 }
 
 /* The real configurations at 1024²: Q4_K fits 8 GiB one stage at a time; Q8_0 under
- * 12 GiB streams the FLUX transformer (its weights alone are 11.8 GiB); bf16 streams
- * both big models; the summary and the table say so. */
+ * 12 GiB streams the FLUX transformer (its weights alone are 11.8 GiB); at bf16
+ * Qwen2-VL, which is not streamed, does not fit; the summary and the table say so. */
 static void
 test_builtin (void)
 {
@@ -92,21 +92,25 @@ test_builtin (void)
   td_free (table);
   td_plan_free (plan);
 
-  const char *const streamed[] = { "q8_0", "bf16" };
-  for (gsize i = 0; i < G_N_ELEMENTS (streamed); i++)
-    {
-      options.weights = streamed[i];
-      options.budget = (uint64_t) (12 * GIB);
-      plan = td_plan_new (NULL, &options, &err);
-      g_assert_cmpint (td_plan_get_strategy (plan), ==, TD_PLAN_STREAMED);
-      g_assert_cmpint (stage_named (plan, "flux transformer", &info)->strategy, ==, TD_PLAN_STREAMED);
-      g_assert_cmpuint (info.planned, <, info.peak);
-      g_assert_cmpuint (td_plan_peak (plan), <=, options.budget);
-      summary = td_plan_summary (plan);
-      g_assert_nonnull (strstr (summary, "weights streamed block by block"));
-      td_free (summary);
-      td_plan_free (plan);
-    }
+  options.weights = "q8_0";
+  options.budget = (uint64_t) (12 * GIB);
+  plan = td_plan_new (NULL, &options, &err);
+  g_assert_cmpint (td_plan_get_strategy (plan), ==, TD_PLAN_STREAMED);
+  g_assert_cmpint (stage_named (plan, "flux transformer", &info)->strategy, ==, TD_PLAN_STREAMED);
+  g_assert_cmpuint (info.planned, <, info.peak);
+  g_assert_cmpuint (td_plan_peak (plan), <=, options.budget);
+  summary = td_plan_summary (plan);
+  g_assert_nonnull (strstr (summary, "weights streamed block by block"));
+  td_free (summary);
+  td_plan_free (plan);
+
+  /* bf16: FLUX streams, but the engine does not stream Qwen2-VL (16 GiB). */
+  options.weights = "bf16";
+  plan = td_plan_new (NULL, &options, &err);
+  g_assert_false (td_plan_fits (plan));
+  g_assert_cmpint (stage_named (plan, "flux transformer", &info)->strategy, ==, TD_PLAN_STREAMED);
+  g_assert_cmpint (stage_named (plan, "qwen2-vl", &info)->strategy, ==, TD_PLAN_DOES_NOT_FIT);
+  td_plan_free (plan);
 
   /* Without a cap everything stays resident; the peak is all weights together. */
   options.budget = 0;
@@ -348,6 +352,40 @@ test_resident_between_runs (void)
   td_model_paths_clear (&paths);
 }
 
+/* Another models folder is another set of models: the engine frees what it kept and
+ * loads the new ones, and going back loads the first ones again. */
+static void
+test_model_change_reloads (void)
+{
+  td_error err = { 0 };
+  g_autofree char *tokenizers = g_build_filename (g_getenv ("TD_TEST_DATA"), "tokenizers", NULL);
+  g_autofree char *other = g_dir_make_tmp ("td-plan-other-XXXXXX", NULL);
+  g_assert_cmpint (td_demo_models_write (other, tokenizers, &err), ==, TD_OK);
+  td_model_paths first_paths = { 0 }, other_paths = { 0 };
+  g_assert_cmpint (td_model_paths_find (demo_models (), &first_paths, &err), ==, TD_OK);
+  g_assert_cmpint (td_model_paths_find (other, &other_paths, &err), ==, TD_OK);
+  td_board *board = demo_board (TD_BOARD_CLIP);
+  td_engine *engine = engine_new (0);
+  stages seen = { 0 };
+  td_output *one = run (engine, board, &first_paths, &seen);
+  const int loads = td_engine_model_loads (engine);
+  td_output *two = run (engine, board, &other_paths, &seen);
+  g_assert_cmpint (td_engine_model_loads (engine), ==, 2 * loads);
+  td_output *three = run (engine, board, &first_paths, &seen);
+  g_assert_cmpint (td_engine_model_loads (engine), ==, 3 * loads);
+  /* The demo models are written the same each time: the same image from either folder. */
+  assert_same_image (one, two);
+  assert_same_image (one, three);
+  td_output_free (one);
+  td_output_free (two);
+  td_output_free (three);
+  td_engine_free (engine);
+  td_board_free (board);
+  td_model_paths_clear (&first_paths);
+  td_model_paths_clear (&other_paths);
+  remove_tree (other);
+}
+
 /* Under a budget that every stage meets alone but not all models together, the engine
  * runs stage by stage: each generation loads every model again. */
 static void
@@ -453,6 +491,7 @@ main (int argc, char **argv)
   g_test_add_func ("/plan/models-folder", test_models_folder);
   g_test_add_func ("/plan/resident-between-runs", test_resident_between_runs);
   g_test_add_func ("/plan/stage-by-stage-reloads", test_stage_by_stage_reloads);
+  g_test_add_func ("/plan/model-change-reloads", test_model_change_reloads);
   g_test_add_func ("/plan/resident-vulkan", test_resident_vulkan);
   int status = g_test_run ();
   if (demo_dir != NULL)
