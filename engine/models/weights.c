@@ -173,6 +173,8 @@ td_weights_each_stored (const td_weights *weights, td_weights_stored_fn fn, void
         const td_safetensors_info *info = td_safetensors_at (weights->checkpoint, i);
         fn (info->name, info->dtype, info->nbytes, user_data);
       }
+  if (weights->next != NULL)
+    td_weights_each_stored (weights->next, fn, user_data);
 }
 
 void

@@ -27,7 +27,8 @@ td_status td_weights_declare (td_weights *weights, const char *name, td_dtype dt
 void td_weights_declared_size (const td_weights *weights, int64_t *elements, int64_t *bytes);
 
 /* Calls fn for every tensor of a checkpoint as stored (its name, dtype and bytes in
- * the file), without reading the data; declared random tensors are not listed. */
+ * the file), a chained file's too, without reading the data; declared random tensors
+ * are not listed. */
 typedef void (*td_weights_stored_fn) (const char *name, td_dtype dtype, uint64_t nbytes, void *user_data);
 void td_weights_each_stored (const td_weights *weights, td_weights_stored_fn fn, void *user_data);
 

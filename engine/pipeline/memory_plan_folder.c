@@ -15,6 +15,8 @@
 
 #include "core/dtype.h"
 #include "models/aligner.h"
+#include "models/qwen2vl_gguf_keys.h"
+#include "models/t5_gguf_keys.h"
 #include "models/weights.h"
 #include "pipeline/flux_files.h"
 
@@ -26,6 +28,7 @@ static const char *const block_lists[] = {
 
 typedef struct {
   const char *only_prefix;  /* count only tensors under it (BLIP-2's vision tower), or NULL */
+  const char *const *skip;  /* count no tensor under these (a whole T5's decoder), or NULL */
   uint64_t total, params;
   GHashTable *blocks;       /* "list.N." → uint64_t* bytes */
 } measure;
@@ -66,6 +69,9 @@ count_tensor (const char *name, td_dtype dtype, uint64_t nbytes, void *user)
   measure *m = user;
   if (m->only_prefix != NULL && !g_str_has_prefix (name, m->only_prefix))
     return;
+  for (int i = 0; m->skip != NULL && m->skip[i] != NULL; i++)
+    if (g_str_has_prefix (name, m->skip[i]))
+      return;
   m->total += nbytes;
   const size_t block = td_dtype_block_bytes (dtype);
   m->params += block > 0 ? nbytes / block * (uint64_t) td_dtype_block_elems (dtype) : 0;
@@ -80,15 +86,16 @@ count_tensor (const char *name, td_dtype dtype, uint64_t nbytes, void *user)
   *bytes += nbytes;
 }
 
-/* Measures the checkpoint at path (a file, a folder, a sharded index) into *out. */
+/* Measures the weights opened from path into *out (and frees them). */
 static td_status
-measure_weights (const char *path, const char *only_prefix, td_plan_stored *out, td_error *err)
+measure_opened (td_weights *weights, const char *path, const char *only_prefix, const char *const *skip,
+                td_plan_stored *out, td_error *err)
 {
-  td_weights *weights = td_weights_open (path, NULL, err);
   if (weights == NULL)
     return err->status;
   measure m = {
     .only_prefix = only_prefix,
+    .skip = skip,
     .blocks = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free),
   };
   td_weights_each_stored (weights, count_tensor, &m);
@@ -113,6 +120,28 @@ measure_weights (const char *path, const char *only_prefix, td_plan_stored *out,
   out->fixed = m.total - in_blocks;
   out->files = g_strdup (path);
   return TD_OK;
+}
+
+/* Measures the checkpoint at path (a file, a folder, a sharded index) into *out. */
+static td_status
+measure_weights (const char *path, const char *only_prefix, td_plan_stored *out, td_error *err)
+{
+  return measure_opened (td_weights_open (path, NULL, err), path, only_prefix, NULL, out, err);
+}
+
+/* Qwen2-VL's folder: a safetensors checkpoint, or llama.cpp's language model and
+ * mmproj GGUF files, read as the loader reads them. */
+static td_status
+measure_qwen2vl (const char *dir, const td_qwen2vl_config *config, td_plan_stored *out, td_error *err)
+{
+  bool pair = false;
+  g_autofree char *llm = NULL, *mmproj = NULL;
+  if (td_qwen2vl_gguf_find (dir, &pair, &llm, &mmproj, err) != TD_OK)
+    return err->status;
+  if (!pair)
+    return measure_weights (dir, NULL, out, err);
+  g_autofree char *both = g_strdup_printf ("%s; %s", llm, mmproj);
+  return measure_opened (td_qwen2vl_gguf_open (llm, mmproj, config, NULL, err), both, NULL, NULL, out, err);
 }
 
 /* Each loader reads its configuration and checks the tensors' shapes on the host. */
@@ -170,7 +199,9 @@ read_parts (const td_model_paths *paths, td_plan_mode mode, td_plan_models *m, t
       && (st = measure_weights (files.transformer, NULL, &stored[TD_PLAN_PART_FLUX], err)) == TD_OK
       && (st = measure_weights (files.vae, NULL, &stored[TD_PLAN_PART_VAE], err)) == TD_OK
       && (st = measure_weights (files.clip, NULL, &stored[TD_PLAN_PART_CLIP], err)) == TD_OK && with_t5)
-    st = measure_weights (files.t5, NULL, &stored[TD_PLAN_PART_T5], err);
+    /* A whole T5 in one GGUF: the decoder is not loaded. */
+    st = measure_opened (td_weights_open (files.t5, NULL, err), files.t5, NULL, td_t5_gguf_decoder_prefixes,
+                         &stored[TD_PLAN_PART_T5], err);
   td_flux_files_clear (&files);
   if (st != TD_OK || mode == TD_PLAN_T2I)
     return st;
@@ -180,7 +211,7 @@ read_parts (const td_model_paths *paths, td_plan_mode mode, td_plan_models *m, t
       g_autofree char *config = g_build_filename (dir, "config.json", NULL);
       const char *aligner = paths->path[TD_PART_ALIGNER_LVLM];
       if ((st = td_qwen2vl_config_read (config, &m->qwen2vl, err)) == TD_OK
-          && (st = measure_weights (dir, NULL, &stored[TD_PLAN_PART_QWEN2VL], err)) == TD_OK
+          && (st = measure_qwen2vl (dir, &m->qwen2vl, &stored[TD_PLAN_PART_QWEN2VL], err)) == TD_OK
           && (st = read_aligner (aligner, &m->aligner_lvlm_in, &m->aligner_out, err)) == TD_OK)
         st = measure_weights (aligner, NULL, &stored[TD_PLAN_PART_ALIGNER_LVLM], err);
       return st;

@@ -1,7 +1,8 @@
 /* The planner's reading of a models folder (memory_plan_folder.c) against the
  * formulas of the built-in path: on the demo models, the values stored for FLUX and
  * T5 are the formulas' parameter counts, the repeated blocks found by name are the
- * configurations' layers, and a broken config or weight file is an error naming it. */
+ * configurations' layers, and a broken config or weight file is an error naming it;
+ * llama.cpp's Qwen2-VL GGUF pair is measured as its loader reads it. */
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <string.h>
@@ -135,6 +136,58 @@ test_bad_files (void)
   remove_tree (broken);
 }
 
+/* llama.cpp's Qwen2-VL pair (language model + mmproj GGUF) is measured as the loader
+ * reads it: both files, the same values as the golden safetensors it was written
+ * from; the golden aligner is a .pth. */
+static void
+test_qwen2vl_gguf_pair (void)
+{
+  const char *python = g_getenv ("TD_PYTHON"), *script = g_getenv ("TD_MAKE_COMMUNITY_GGUFS");
+  if (python == NULL || script == NULL)
+    {
+      g_test_skip ("no python3 for make-community-ggufs.py");
+      return;
+    }
+  g_autofree char *golden = g_build_filename (g_getenv ("TD_TEST_DATA"), "golden", NULL);
+  g_autofree char *out = g_dir_make_tmp ("td-plan-gguf-XXXXXX", NULL);
+  const char *argv[] = { python, script, golden, out, NULL };
+  int status = 0;
+  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL, NULL,
+                               &status, NULL));
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+
+  td_model_paths paths = { 0 };
+  td_error err = { 0 };
+  g_assert_cmpint (td_model_paths_find (demo_dir, &paths, &err), ==, TD_OK);
+  g_free (paths.path[TD_PART_QWEN2VL]);
+  g_free (paths.path[TD_PART_ALIGNER_LVLM]);
+  paths.path[TD_PART_QWEN2VL] = g_build_filename (out, "qwen2_vl", NULL);
+  paths.path[TD_PART_ALIGNER_LVLM] = g_build_filename (out, "qwen2_vl", "thinkdiff_lvlm_aligner.pth", NULL);
+  td_plan_models m;
+  if (td_plan_models_from_paths (&paths, TD_PLAN_LVLM, &m, &err) != TD_OK)
+    g_error ("%s", err.message);
+  const td_plan_stored *qwen = &m.stored[TD_PLAN_PART_QWEN2VL];
+  g_assert_nonnull (strstr (qwen->files, ".gguf; "));
+  g_assert_nonnull (strstr (qwen->files, "mmproj"));
+  g_assert_cmpint (qwen->blocks, ==, m.qwen2vl.vision.depth + m.qwen2vl.num_layers);
+
+  td_model_paths safetensors = paths;
+  g_autofree char *golden_qwen = g_build_filename (golden, "qwen2_vl", NULL);
+  safetensors.path[TD_PART_QWEN2VL] = golden_qwen;
+  td_plan_models from_safetensors;
+  if (td_plan_models_from_paths (&safetensors, TD_PLAN_LVLM, &from_safetensors, &err) != TD_OK)
+    g_error ("%s", err.message);
+  g_assert_cmpuint (qwen->params, ==, from_safetensors.stored[TD_PLAN_PART_QWEN2VL].params);
+
+  /* The aligner: two linears with biases and a norm, read off the .pth. */
+  const uint64_t in = (uint64_t) m.aligner_lvlm_in, d = (uint64_t) m.aligner_out;
+  g_assert_cmpuint (m.stored[TD_PLAN_PART_ALIGNER_LVLM].params, ==, in * d + d + d * d + d + d);
+  td_plan_models_clear (&from_safetensors);
+  td_plan_models_clear (&m);
+  td_model_paths_clear (&paths);
+  remove_tree (out);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -142,6 +195,7 @@ main (int argc, char **argv)
   demo_dir = write_demo ();
   g_test_add_func ("/memory-plan-folder/counts", test_counts_match_formulas);
   g_test_add_func ("/memory-plan-folder/bad-files", test_bad_files);
+  g_test_add_func ("/memory-plan-folder/qwen2vl-gguf-pair", test_qwen2vl_gguf_pair);
   int status = g_test_run ();
   remove_tree (demo_dir);
   g_free (demo_dir);
