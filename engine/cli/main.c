@@ -1,8 +1,9 @@
 /* thinkdiff — headless generation, verification and model tools.
  *
  * This binary links libthinkdiff and sees only its public API. The developer
- * commands (verify, bench, bench-models) look inside the engine: they are
- * `thinkdiff-dev`, installed beside this binary, which runs them in its place. */
+ * commands (verify, bench, bench-models, and plan for now) look inside the
+ * engine: they are `thinkdiff-dev`, installed beside this binary, which runs
+ * them in its place. */
 #include "cli.h"
 
 #include <errno.h>
@@ -21,7 +22,7 @@ static const td_cli_command commands[] = {
   { "bench", "print throughput figures of ops and models", td_cli_run_dev_tool },
   { "models", "list, download and verify model checkpoints", td_cli_models },
   { "convert", "write a PyTorch checkpoint's state dict as safetensors", td_cli_convert },
-  { "quantize", "write a checkpoint as GGUF with q8_0/q4_k/q5_k/q6_k matrices", td_cli_run_dev_tool },
+  { "quantize", "write a checkpoint as GGUF with its matrices in a ggml block type", td_cli_quantize },
   { "bench-models", "time FLUX, the VAE and T5 with random weights of the real shapes", td_cli_run_dev_tool },
   { "plan", "estimate each stage's device memory and the strategy that fits", td_cli_run_dev_tool },
 };

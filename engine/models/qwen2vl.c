@@ -17,9 +17,17 @@ check_vision_weights (td_weights *w, const td_qwen2vl_vision_config *vc, td_erro
 {
   const int64_t e = vc->embed_dim, merged = (int64_t) vc->embed_dim * vc->merge_size * vc->merge_size;
   td_status st;
-  if ((st = td_weights_expectf (w, err,
-                                TD_DIMS (e, vc->in_channels, vc->temporal_patch_size, vc->patch_size, vc->patch_size),
-                                "visual.patch_embed.proj.weight"))
+  /* The Conv3d kernel, or the same as the [embed_dim, C·T·P·P] matrix the encoder
+   * uses (a GGUF file holds at most 4 dimensions; `thinkdiff quantize` folds it). */
+  const int64_t patch = (int64_t) vc->in_channels * vc->temporal_patch_size * vc->patch_size * vc->patch_size;
+  const td_tensor *kernel = td_weights_get_host (w, "visual.patch_embed.proj.weight", NULL);
+  if (kernel != NULL && kernel->ndim == 2)
+    st = td_weights_expectf (w, err, TD_DIMS (e, patch), "visual.patch_embed.proj.weight");
+  else
+    st = td_weights_expectf (w, err,
+                             TD_DIMS (e, vc->in_channels, vc->temporal_patch_size, vc->patch_size, vc->patch_size),
+                             "visual.patch_embed.proj.weight");
+  if (st
       || (st = td_weights_expect_norm (w, err, e, true, "visual.merger.ln_q"))
       || (st = td_weights_expect_linear (w, err, merged, merged, true, "visual.merger.mlp.0"))
       || (st = td_weights_expect_linear (w, err, vc->out_dim, merged, true, "visual.merger.mlp.2")))
