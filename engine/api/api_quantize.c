@@ -144,6 +144,22 @@ detect_architecture (td_safetensors *st)
   return "unknown";
 }
 
+/* general.name by default: the file's name without its extension, or the
+ * folder's when the file has a generic name (model, diffusion_pytorch_model). */
+static char *
+default_name (const char *in)
+{
+  g_autofree char *path = g_canonicalize_filename (in, NULL);
+  g_autofree char *base = g_path_get_basename (path);
+  char *dot = g_file_test (path, G_FILE_TEST_IS_DIR) ? NULL : strchr (base, '.');
+  if (dot != NULL && dot != base)
+    *dot = '\0';
+  if (strcmp (base, "model") != 0 && strcmp (base, "diffusion_pytorch_model") != 0)
+    return g_steal_pointer (&base);
+  g_autofree char *dir = g_path_get_dirname (path);
+  return g_path_get_basename (dir);
+}
+
 /* ComfyUI's scaled fp8 files keep W/s in fp8 and s as PREFIX.scale_weight. */
 static const td_safetensors_info *
 fp8_scale_of (td_safetensors *st, const td_safetensors_info *t)
@@ -245,7 +261,7 @@ quantize (const char *in, const char *out, const td_quantize_options *options, c
       td_safetensors_close (st);
       return err->status;
     }
-  g_autofree char *base = g_path_get_basename (in);
+  g_autofree char *base = default_name (in);
   const char *architecture = options->architecture != NULL ? options->architecture : detect_architecture (st);
   g_strlcpy (r.architecture, architecture, sizeof r.architecture);
   td_gguf_writer_add_string (w, "general.architecture", architecture);
