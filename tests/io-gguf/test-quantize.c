@@ -232,6 +232,18 @@ test_k_quants (void)
   check_k_quant ("q6_k", TD_Q6_K, 0.03);
 }
 
+/* The 32-value types and the 2-/3-bit K-quants (rows of 256 hold whole blocks of each). */
+static void
+test_other_types (void)
+{
+  check_k_quant ("q4_0", TD_Q4_0, 0.13); /* the far side of the largest value clamps to 7·d: 1/8 */
+  check_k_quant ("q4_1", TD_Q4_1, 0.07);  /* half a step of the block range / 15 */
+  check_k_quant ("q5_0", TD_Q5_0, 0.07);  /* likewise 15·d: 1/16 */
+  check_k_quant ("q5_1", TD_Q5_1, 0.035); /* / 31 */
+  check_k_quant ("q3_k", TD_Q3_K, 0.3);   /* the far side clamps to 3 of 4 steps */
+  check_k_quant ("q2_k", TD_Q2_K, 0.45);  /* half of range / 3, 4-bit scales */
+}
+
 static void
 test_bad_type (void)
 {
@@ -250,6 +262,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/quantize/q8_0-read-back", test_q8_0);
   g_test_add_func ("/quantize/k-quants", test_k_quants);
+  g_test_add_func ("/quantize/other-types", test_other_types);
   g_test_add_func ("/quantize/bad-type", test_bad_type);
   return g_test_run ();
 }
