@@ -8,7 +8,8 @@
  * - `thinkdiff verify` (td_verify_main) passes with --tolerance, and every
  *   output is compared one by one (td_verify_run): within the tolerance the
  *   README documents for the format and not exact, so the weights really were
- *   quantised. */
+ *   quantised.
+ * TD_TEST_BACKEND (cpu by default, or vulkan) picks where verify runs. */
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <math.h>
@@ -194,10 +195,11 @@ check_verify (const golden_model *m, const char *model_dir, const char *label, d
 {
   g_autofree char *io = g_build_filename (g_getenv ("TD_TEST_DATA"), "golden", m->folder, "io.safetensors", NULL);
   g_autofree char *tol = g_strdup_printf ("%g", tolerance);
+  const char *backend_name = g_getenv ("TD_TEST_BACKEND") != NULL ? g_getenv ("TD_TEST_BACKEND") : "cpu";
   if (!forward_only)
     {
       const char *argv[] = { "verify", "--component", m->component, "--model", model_dir, "--io", io,
-                             "--tolerance", tol, NULL };
+                             "--tolerance", tol, "--backend", backend_name, NULL };
       char *text = NULL;
       size_t size = 0;
       FILE *log = open_memstream (&text, &size);
@@ -208,8 +210,9 @@ check_verify (const golden_model *m, const char *model_dir, const char *label, d
       free (text);
     }
   td_error err = { 0 };
-  td_backend *backend = td_verify_backend_new ("cpu", &err);
-  g_assert_nonnull (backend);
+  td_backend *backend = td_verify_backend_new (backend_name, &err);
+  if (backend == NULL)
+    g_error ("%s", err.message);
   td_verify_result *results = NULL;
   size_t n = 0;
   if (td_verify_run (td_verify_find (m->component), model_dir, io, backend, &results, &n, &err) != TD_OK)
@@ -244,7 +247,8 @@ check_verify (const golden_model *m, const char *model_dir, const char *label, d
     }
   g_assert_cmpuint (compared, >, 0);
   g_assert_cmpfloat (quantised_floor, >, 1e-5);
-  g_test_message ("%s %s: worst rel_err %.3g (tolerance %g)", m->component, label, worst, tolerance);
+  g_test_message ("%s %s on %s: worst rel_err %.3g (tolerance %g)", m->component, label, backend_name, worst,
+                  tolerance);
   free (results);
   td_backend_free (backend);
 }
