@@ -202,6 +202,7 @@ const td_verify_component td_verify_flux_transformer = {
   .name = "flux-transformer",
   .summary = "FLUX transformer, one call at t = 0.73, guidance 3.5",
   .run = run_transformer,
+  .weights_dir = "transformer",
   .inputs = transformer_inputs,
   .elsewhere = not_transformer,
 };
@@ -210,6 +211,7 @@ const td_verify_component td_verify_flux_vae = {
   .name = "flux-vae",
   .summary = "FLUX VAE decode, and encode (mean) of the clamped decoded image",
   .run = run_vae,
+  .weights_dir = "vae",
   .inputs = vae_inputs,
   .elsewhere = not_vae,
 };

@@ -5,7 +5,8 @@
  * of the golden folder where the safetensors checkpoint stood. Then:
  * - the GGUF file is read back by gguf-readback.py (TD_GGUF_READBACK), which
  *   knows the format alone, against the source checkpoint;
- * - `thinkdiff verify` (td_verify_main) passes with --tolerance, and every
+ * - `thinkdiff verify` (td_verify_main) passes with --tolerance, with the file
+ *   in the model folder and named by --weights, and every
  *   output is compared one by one (td_verify_run): within the tolerance the
  *   README documents for the format and not exact, so the weights really were
  *   quantised.
@@ -163,7 +164,8 @@ write_fp8 (const char *source, const char *path)
             amax = fmaxf (amax, fabsf (values[k]));
           float *scale = g_new (float, 1);
           *scale = amax > 0 ? amax / 448.0f : 1.0f;
-          uint8_t *bytes = g_malloc0_n ((gsize) numel, 1);
+          g_assert_cmpint (numel, <, G_MAXINT32);
+          uint8_t *bytes = g_byte_array_free (g_byte_array_set_size (g_byte_array_new (), (guint) numel), FALSE);
           for (int64_t k = 0; k < numel; k++)
             bytes[k] = to_e4m3 (values[k] / *scale);
           free (values);
@@ -189,6 +191,21 @@ write_fp8 (const char *source, const char *path)
   td_safetensors_close (st);
 }
 
+/* td_verify_main's exit code; its output goes to the test log on a failure. */
+static int
+verify_main (const char *const *argv, int argc)
+{
+  char *text = NULL;
+  size_t size = 0;
+  FILE *log = open_memstream (&text, &size);
+  int code = td_verify_main (argc, (char **) argv, log, log);
+  fclose (log);
+  if (code != 0)
+    g_test_message ("%s", text);
+  free (text);
+  return code;
+}
+
 /* verify through the CLI entry point, then output by output. */
 static void
 check_verify (const golden_model *m, const char *model_dir, const char *label, double tolerance, bool forward_only)
@@ -200,14 +217,7 @@ check_verify (const golden_model *m, const char *model_dir, const char *label, d
     {
       const char *argv[] = { "verify", "--component", m->component, "--model", model_dir, "--io", io,
                              "--tolerance", tol, "--backend", backend_name, NULL };
-      char *text = NULL;
-      size_t size = 0;
-      FILE *log = open_memstream (&text, &size);
-      int code = td_verify_main (G_N_ELEMENTS (argv) - 1, (char **) argv, log, log);
-      fclose (log);
-      if (code != 0)
-        g_error ("thinkdiff verify --component %s --tolerance %s failed:\n%s", m->component, tol, text);
-      free (text);
+      g_assert_cmpint (verify_main (argv, G_N_ELEMENTS (argv) - 1), ==, 0);
     }
   td_error err = { 0 };
   td_backend *backend = td_verify_backend_new (backend_name, &err);
@@ -277,7 +287,37 @@ check_gguf (const golden_model *m, const char *type, const char *file_type, doub
   else
     g_test_message ("no python3: the independent read-back is skipped");
   check_verify (m, dir, type, tolerance, forward_only);
+
+  /* The same file named with --weights, the golden folder as --model. */
+  if (!forward_only)
+    {
+      g_autofree char *golden = g_build_filename (g_getenv ("TD_TEST_DATA"), "golden", m->folder, NULL);
+      g_autofree char *io = g_build_filename (golden, "io.safetensors", NULL);
+      g_autofree char *tol = g_strdup_printf ("%g", tolerance);
+      const char *argv[] = { "verify", "--component", m->component, "--model", golden, "--io", io,
+                             "--weights", gguf, "--tolerance", tol, NULL };
+      g_assert_cmpint (verify_main (argv, G_N_ELEMENTS (argv) - 1), ==, 0);
+      /* and with the reference tolerance it fails: the quantised weights were used */
+      const char *strict[] = { "verify", "--component", m->component, "--model", golden, "--io", io,
+                               "--weights", gguf, NULL };
+      g_assert_cmpint (verify_main (strict, G_N_ELEMENTS (strict) - 1), ==, 1);
+    }
   remove_tree (dir);
+}
+
+/* --weights cannot say which checkpoint of a whole pipeline it replaces. */
+static void
+test_weights_refused (void)
+{
+  g_autofree char *golden = g_build_filename (g_getenv ("TD_TEST_DATA"), "golden", "flux", NULL);
+  g_autofree char *io = g_build_filename (golden, "io.safetensors", NULL);
+  g_autofree char *weights = g_build_filename (golden, "transformer", "diffusion_pytorch_model.safetensors", NULL);
+  const char *argv[] = { "verify", "--component", "flux-pipeline", "--model", golden, "--io", io,
+                         "--weights", weights, NULL };
+  g_assert_cmpint (verify_main (argv, G_N_ELEMENTS (argv) - 1), ==, 1);
+  const char *not_a_file[] = { "verify", "--component", "flux-transformer", "--model", golden, "--io", io,
+                               "--weights", golden, NULL };
+  g_assert_cmpint (verify_main (not_a_file, G_N_ELEMENTS (not_a_file) - 1), ==, 1);
 }
 
 static void
@@ -320,5 +360,6 @@ main (int argc, char **argv)
   g_test_add_func ("/quantized-golden/flux-fp8", test_flux_fp8);
   g_test_add_func ("/quantized-golden/t5-fp8", test_t5_fp8);
   g_test_add_func ("/quantized-golden/qwen2-vl-fp8", test_qwen2vl_fp8);
+  g_test_add_func ("/quantized-golden/weights-refused", test_weights_refused);
   return g_test_run ();
 }
