@@ -104,6 +104,101 @@ encode_affine (uint8_t *block, const float *x, int levels)
       block[4 + k] = (uint8_t) (qh >> (8 * k));
 }
 
+/* The K-quants' sub-block fit. A min/max (or max|x|) step is rarely the best:
+ * steps around it are tried, each rounding is refit by least squares and the
+ * one with the smallest squared error is kept (the idea of ggml's search,
+ * with plain, unweighted errors). */
+#define FIT_CANDIDATES 10 /* steps tried each side of the min/max one, 1/20 of a level apart */
+
+/* x ≈ scale·q − min, q in 0..levels, min ≥ 0. */
+static void
+fit_with_min (const float *x, int n, int levels, float *scale, float *min)
+{
+  float lo, hi;
+  range_of (x, n, &lo, &hi);
+  lo = fminf (lo, 0.0f);
+  *scale = (hi - lo) / (float) levels;
+  *min = -lo;
+  if (hi <= lo)
+    return;
+  double best = INFINITY;
+  for (int k = -FIT_CANDIDATES; k <= FIT_CANDIDATES; k++)
+    {
+      float inverse = ((float) levels + 0.05f * (float) k) / (hi - lo);
+      double sl = 0, sl2 = 0, sx = 0, slx = 0;
+      for (int i = 0; i < n; i++)
+        {
+          int q = clamp_level (lroundf ((x[i] - lo) * inverse), 0, levels);
+          sl += q;
+          sl2 += (double) q * q;
+          sx += x[i];
+          slx += (double) q * x[i];
+        }
+      double det = n * sl2 - sl * sl;
+      if (det <= 0)
+        continue;
+      double a = (n * slx - sl * sx) / det, b = (sl2 * sx - sl * slx) / det;
+      if (b > 0) /* the offset is stored as a non-negative min */
+        {
+          b = 0;
+          a = slx / sl2;
+        }
+      if (a <= 0)
+        continue;
+      double err = 0;
+      for (int i = 0; i < n; i++)
+        {
+          int q = clamp_level (lroundf ((float) ((x[i] - b) / a)), 0, levels);
+          double e = a * q + b - x[i];
+          err += e * e;
+        }
+      if (err < best)
+        {
+          best = err;
+          *scale = (float) a;
+          *min = (float) -b;
+        }
+    }
+}
+
+/* x ≈ scale·q, q in lo_level..hi_level (−4..3, −32..31); scale may be negative. */
+static float
+fit_symmetric (const float *x, int n, int lo_level, int hi_level)
+{
+  float m = signed_amax (x, n);
+  float fallback = m / (float) lo_level;
+  if (m == 0.0f)
+    return 0.0f;
+  double best = INFINITY;
+  float scale = fallback;
+  for (int k = -FIT_CANDIDATES; k <= FIT_CANDIDATES; k++)
+    {
+      float inverse = ((float) lo_level + 0.05f * (float) k) / m;
+      double slx = 0, sl2 = 0;
+      for (int i = 0; i < n; i++)
+        {
+          int q = clamp_level (lroundf (x[i] * inverse), lo_level, hi_level);
+          slx += (double) q * x[i];
+          sl2 += (double) q * q;
+        }
+      if (sl2 <= 0)
+        continue;
+      double a = slx / sl2, err = 0;
+      for (int i = 0; i < n; i++)
+        {
+          int q = clamp_level (lroundf ((float) (x[i] / a)), lo_level, hi_level);
+          double e = a * q - x[i];
+          err += e * e;
+        }
+      if (err < best)
+        {
+          best = err;
+          scale = (float) a;
+        }
+    }
+  return scale;
+}
+
 /* Where value i of a Q2_K/Q3_K super-block keeps its 2-bit field: byte
  * 32·(i / 128) + i % 32 of qs, at bit 2·((i % 128) / 32). Its sub-block of 16 is i / 16. */
 static void
@@ -119,11 +214,7 @@ encode_q2_k (uint8_t *block, const float *x)
   float scale[16], min[16], max_scale = 0.0f, max_min = 0.0f;
   for (int s = 0; s < 16; s++)
     {
-      float lo, hi;
-      range_of (x + 16 * s, 16, &lo, &hi);
-      lo = fminf (lo, 0.0f);
-      scale[s] = (hi - lo) / 3.0f;
-      min[s] = -lo;
+      fit_with_min (x + 16 * s, 16, 3, &scale[s], &min[s]);
       max_scale = fmaxf (max_scale, scale[s]);
       max_min = fmaxf (max_min, min[s]);
     }
@@ -155,7 +246,7 @@ encode_q3_k (uint8_t *block, const float *x)
   float scale[16], max_scale = 0.0f;
   for (int s = 0; s < 16; s++)
     {
-      scale[s] = signed_amax (x + 16 * s, 16) / -4.0f;
+      scale[s] = fit_symmetric (x + 16 * s, 16, -4, 3);
       max_scale = fmaxf (max_scale, fabsf (scale[s]));
     }
   memset (block, 0, TD_Q3_K_BYTES);
@@ -190,14 +281,7 @@ encode_k_min (uint8_t *block, const float *x, int levels)
   float scale[8], min[8], max_scale = 0.0f, max_min = 0.0f;
   for (int s = 0; s < 8; s++)
     {
-      float lo = 0.0f, hi = 0.0f;
-      for (int l = 0; l < 32; l++)
-        {
-          lo = fminf (lo, x[32 * s + l]);
-          hi = fmaxf (hi, x[32 * s + l]);
-        }
-      scale[s] = (hi - lo) / (float) levels;
-      min[s] = -lo;
+      fit_with_min (x + 32 * s, 32, levels, &scale[s], &min[s]);
       max_scale = fmaxf (max_scale, scale[s]);
       max_min = fmaxf (max_min, min[s]);
     }
@@ -254,11 +338,8 @@ encode_q6_k (uint8_t *block, const float *x)
   float scale[16], max_scale = 0.0f;
   for (int s = 0; s < 16; s++)
     {
-      float amax = 0.0f;
-      for (int l = 0; l < 16; l++)
-        amax = fmaxf (amax, fabsf (x[16 * s + l]));
-      scale[s] = amax / 31.0f;
-      max_scale = fmaxf (max_scale, scale[s]);
+      scale[s] = fit_symmetric (x + 16 * s, 16, -32, 31);
+      max_scale = fmaxf (max_scale, fabsf (scale[s]));
     }
   float d = td_f16_to_f32 (td_f32_to_f16 (max_scale / 127.0f));
   memset (block, 0, TD_Q6_K_BYTES);
@@ -266,13 +347,13 @@ encode_q6_k (uint8_t *block, const float *x)
   for (int s = 0; s < 16; s++)
     {
       long v = d > 0.0f ? lroundf (scale[s] / d) : 0;
-      sc[s] = (int8_t) (v > 127 ? 127 : v);
+      sc[s] = (int8_t) clamp_level (v, -127, 127);
     }
   put_half (block + 208, d);
   for (int i = 0; i < TD_QK_K; i++)
     {
       float step = d * (float) sc[i / 16];
-      long v = step > 0.0f ? lroundf (x[i] / step) : 0;
+      long v = step != 0.0f ? lroundf (x[i] / step) : 0;
       int q = (int) (v < -32 ? -32 : v > 31 ? 31 : v) + 32;
       int half = i / 128, quarter = (i % 128) / 32, l = i % 32;
       uint8_t *ql = block + half * 64 + l + (quarter & 1) * 32;

@@ -3,10 +3,11 @@
  * Q8_0 follows ggml's reference quantizer (d = max|x| / 127, q = round(x / d));
  * Q4_0/Q5_0 map the value of largest magnitude to the lowest level and
  * Q4_1/Q5_1 fit the block's min/max, as ggml's reference quantizers do.
- * The K-quants use a plain per-sub-block fit (min/max for Q2_K/Q4_K/Q5_K,
- * max|x| for Q3_K/Q6_K), not ggml's iterative searches: the blocks are valid
- * and decode with any GGUF reader, the error is a little larger than
- * llama.cpp's (bounded in tests/io-gguf/test-quantize.c). */
+ * The K-quants fit each sub-block by a short search: steps around the
+ * min/max (Q2_K/Q4_K/Q5_K) or max|x| (Q3_K/Q6_K) one, each refit by least
+ * squares, the smallest squared error kept (ggml searches alike, with
+ * importance weights this encoder does not use). The blocks decode with any
+ * GGUF reader; errors are bounded in tests/io-gguf/test-quantize.c. */
 #pragma once
 
 #include <stddef.h>
