@@ -252,6 +252,9 @@ quantize (const char *in, const char *out, const td_quantize_options *options, c
           td_quantize_report *report, td_error *err)
 {
   td_quantize_report r = { 0 };
+  if (td_gguf_file_is_gguf (in))
+    return td_error_set (err, TD_ERR_INVALID_ARG, "%s: already a GGUF file; quantize reads safetensors checkpoints",
+                         in);
   td_safetensors *st = td_safetensors_open_any (in, err);
   if (st == NULL)
     return err->status;

@@ -22,14 +22,21 @@ print_usage (FILE *out)
                 "(default: found from the tensor names).\n");
 }
 
+/* user_data: a bool, set once a progress line is on the terminal. */
 static void
 show_progress (size_t done, size_t total, const char *name, void *user_data)
 {
-  (void) user_data;
+  bool *shown = user_data;
   if (done > 0)
-    fprintf (stderr, "\rquantize: %zu/%zu tensors", done, total);
-  if (name == NULL && total > 0)
-    fprintf (stderr, "\n");
+    {
+      fprintf (stderr, "\rquantize: %zu/%zu tensors", done, total);
+      *shown = true;
+    }
+  if (name == NULL && *shown)
+    {
+      fprintf (stderr, "\n");
+      *shown = false;
+    }
 }
 
 static int
@@ -91,7 +98,8 @@ int
 td_cli_quantize (int argc, char **argv)
 {
   const char *in = NULL, *out = NULL;
-  td_quantize_options options = { .progress = show_progress };
+  bool progress_shown = false;
+  td_quantize_options options = { .progress = show_progress, .user_data = &progress_shown };
   int code = parse_args (argc, argv, &in, &out, &options);
   if (code >= 0)
     return code;
@@ -102,7 +110,8 @@ td_cli_quantize (int argc, char **argv)
   td_cli_release_interrupts ();
   if (status != TD_OK)
     {
-      fprintf (stderr, "\n");
+      if (progress_shown)
+        fprintf (stderr, "\n");
       return td_cli_fail (&err);
     }
   g_autofree char *type = g_ascii_strdown (options.type, -1);

@@ -144,7 +144,8 @@ typedef struct td_quantize_report {
  * llama-quantize falls back to (q2_k, q3_k → q4_0; q4_k → q5_0; q5_k → q5_1;
  * q6_k → q8_0), and one whose rows are not whole blocks of 32 keeps its float
  * type. A tensor of more than 4 dimensions (GGUF's limit) is written as the
- * 2-D [dim 0, the rest] matrix. report (may be NULL) gets the figures. */
+ * 2-D [dim 0, the rest] matrix. A GGUF file as in is refused
+ * (TD_ERR_INVALID_ARG). report (may be NULL) gets the figures. */
 TD_API td_status td_quantize (const char *in, const char *out, const td_quantize_options *options,
                               td_quantize_report *report, td_error *err);
 /* Whether td_quantize knows the type name. */
