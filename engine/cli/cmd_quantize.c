@@ -87,7 +87,8 @@ parse_args (int argc, char **argv, const char **in, const char **out, td_quantiz
     }
   if (!td_quantize_type_known (options->type))
     {
-      fprintf (stderr, "thinkdiff: unknown --type '%s' (q8_0, q4_0, q4_1, q5_0, q5_1, q2_k, q3_k, q4_k, q5_k or q6_k)\n",
+      fprintf (stderr,
+               "thinkdiff: unknown --type '%s' (q8_0, q4_0, q4_1, q5_0, q5_1, q2_k, q3_k, q4_k, q5_k or q6_k)\n",
                options->type);
       return 2;
     }

@@ -139,7 +139,9 @@ def main():
         fail('general.name is not a non-empty string')
     print('# metadata: %s' % ', '.join('%s=%r' % (k, v[1]) for k, v in sorted(meta.items())))
     names = [t[0] for t in tensors]
-    scales = {n for n in source if n.endswith('.scale_weight') and source[n[:-len('scale_weight')] + 'weight'][0].startswith('F8')}
+    # fp8 scales are applied to their weights, not written
+    scales = {n for n in source if n.endswith('.scale_weight')
+              and source[n[:-len('scale_weight')] + 'weight'][0].startswith('F8')}
     if sorted(names) != sorted(set(source) - scales):
         fail('tensor names differ from the source: %r' % sorted(set(names) ^ (set(source) - scales)))
     quantized, blocks, end_prev = 0, 0, 0
