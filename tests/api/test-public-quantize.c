@@ -7,6 +7,14 @@
 
 #include "thinkdiff.h"
 
+static void
+remove_all (const char *dir, const char *const *files)
+{
+  for (const char *const *f = files; *f != NULL; f++)
+    g_unlink (*f);
+  g_assert_cmpint (g_rmdir (dir), ==, 0);
+}
+
 static char *
 golden_t5 (void)
 {
@@ -151,6 +159,71 @@ test_quantize_and_list (void)
   g_rmdir (dir);
 }
 
+/* A safetensors file written byte by byte: one F32 tensor of the given shape. */
+static void
+write_shard (const char *path, const char *name, int ndim, const int64_t *shape)
+{
+  int64_t numel = 1;
+  for (int d = 0; d < ndim; d++)
+    numel *= shape[d];
+  g_autoptr (GString) header = g_string_new (NULL);
+  g_string_append_printf (header, "{\"%s\":{\"dtype\":\"F32\",\"shape\":[", name);
+  for (int d = 0; d < ndim; d++)
+    g_string_append_printf (header, "%s%" G_GINT64_FORMAT, d > 0 ? "," : "", shape[d]);
+  g_string_append_printf (header, "],\"data_offsets\":[0,%" G_GINT64_FORMAT "]}}", numel * 4);
+  while (header->len % 8 != 0)
+    g_string_append_c (header, ' ');
+  g_autoptr (GByteArray) file = g_byte_array_new ();
+  guint64 length = GUINT64_TO_LE (header->len);
+  g_byte_array_append (file, (const guint8 *) &length, 8);
+  g_byte_array_append (file, (const guint8 *) header->str, header->len);
+  for (int64_t i = 0; i < numel; i++)
+    {
+      float v = (float) ((i * 37) % 101) / 50.0f - 1.0f;
+      g_byte_array_append (file, (const guint8 *) &v, 4);
+    }
+  g_assert_true (g_file_set_contents (path, (const char *) file->data, file->len, NULL));
+}
+
+/* A sharded checkpoint (index + two shards) is one input. */
+static void
+test_sharded (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("td-api-quantize-XXXXXX", NULL);
+  g_autofree char *s1 = g_build_filename (dir, "model-00001-of-00002.safetensors", NULL);
+  g_autofree char *s2 = g_build_filename (dir, "model-00002-of-00002.safetensors", NULL);
+  g_autofree char *index = g_build_filename (dir, "model.safetensors.index.json", NULL);
+  g_autofree char *out = g_build_filename (dir, "out.gguf", NULL);
+  write_shard (s1, "proj.weight", 2, (const int64_t[]) { 32, 64 });
+  write_shard (s2, "proj.bias", 1, (const int64_t[]) { 32 });
+  const char *json = "{\"weight_map\": {\"proj.weight\": \"model-00001-of-00002.safetensors\", "
+                     "\"proj.bias\": \"model-00002-of-00002.safetensors\"}}";
+  g_assert_true (g_file_set_contents (index, json, -1, NULL));
+  td_quantize_options options = { .type = "q8_0", .architecture = "test" };
+  td_quantize_report report;
+  td_error err = { 0 };
+  if (td_quantize (index, out, &options, &report, &err) != TD_OK)
+    g_error ("%s", err.message);
+  g_assert_cmpuint (report.n_tensors, ==, 2);
+  g_assert_cmpuint (report.n_quantized, ==, 1);
+  g_assert_cmpstr (report.architecture, ==, "test");
+  td_gguf_file *file = td_gguf_file_open (out, &err);
+  g_assert_nonnull (file);
+  td_gguf_file_tensor t;
+  g_assert_cmpstr (dtype_of (file, "proj.weight", &t), ==, "Q8_0");
+  g_assert_cmpuint (t.nbytes, ==, 32 * 2 * 34);
+  g_assert_cmpstr (dtype_of (file, "proj.bias", &t), ==, "F32");
+  td_gguf_file_metadata meta;
+  /* "model" is generic: the folder names it. */
+  char *name = metadata_text (file, "general.name", &meta);
+  g_autofree char *folder = g_path_get_basename (dir);
+  g_autofree char *quoted = g_strdup_printf ("\"%s\"", folder);
+  g_assert_cmpstr (name, ==, quoted);
+  td_free (name);
+  td_gguf_file_close (file);
+  remove_all (dir, (const char *const[]) { s1, s2, index, out, NULL });
+}
+
 /* Cancelled from the progress callback: TD_ERR_CANCELLED and no file left. */
 static void
 test_cancel (void)
@@ -204,6 +277,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/api/quantize/write-and-list", test_quantize_and_list);
+  g_test_add_func ("/api/quantize/sharded", test_sharded);
   g_test_add_func ("/api/quantize/cancel", test_cancel);
   g_test_add_func ("/api/quantize/errors", test_errors);
   return g_test_run ();
