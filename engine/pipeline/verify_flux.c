@@ -204,6 +204,7 @@ const td_verify_component td_verify_flux_transformer = {
   .run = run_transformer,
   .weights_dir = "transformer",
   .inputs = transformer_inputs,
+  .f16_tolerance = 1e-4,
   .elsewhere = not_transformer,
 };
 
@@ -213,6 +214,7 @@ const td_verify_component td_verify_flux_vae = {
   .run = run_vae,
   .weights_dir = "vae",
   .inputs = vae_inputs,
+  .f16_tolerance = 2e-4,
   .elsewhere = not_vae,
 };
 
@@ -221,5 +223,6 @@ const td_verify_component td_verify_flux_pipeline = {
   .summary = "FLUX text-to-image from given noise and embeddings: schedule, per-step latents and the image",
   .run = run_pipeline,
   .inputs = pipeline_inputs,
+  .f16_tolerance = 1e-4,
   .elsewhere = not_pipeline,
 };
