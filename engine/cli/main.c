@@ -1,9 +1,8 @@
 /* thinkdiff — headless generation, verification and model tools.
  *
  * This binary links libthinkdiff and sees only its public API. The developer
- * commands (verify, bench, bench-models, and plan for now) look inside the
- * engine: they are `thinkdiff-dev`, installed beside this binary, which runs
- * them in its place. */
+ * commands (verify, bench, bench-models) look inside the engine: they are
+ * `thinkdiff-dev`, installed beside this binary, which runs them in its place. */
 #include "cli.h"
 
 #include <errno.h>
@@ -24,7 +23,7 @@ static const td_cli_command commands[] = {
   { "convert", "write a PyTorch checkpoint's state dict as safetensors", td_cli_convert },
   { "quantize", "write a checkpoint as GGUF with its matrices in a ggml block type", td_cli_quantize },
   { "bench-models", "time FLUX, the VAE and T5 with random weights of the real shapes", td_cli_run_dev_tool },
-  { "plan", "estimate each stage's device memory and the strategy that fits", td_cli_run_dev_tool },
+  { "plan", "estimate each stage's device memory and the strategy that fits", td_cli_plan },
 };
 
 static void

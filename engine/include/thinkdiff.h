@@ -8,6 +8,7 @@
  *   thinkdiff-image.h   reading and writing PNG/JPEG images
  *   thinkdiff-files.h   checkpoints, GGUF files and tokenizers (inspect, convert,
  *                       quantize, tokenize)
+ *   thinkdiff-plan.h    the memory plan: each stage's device memory and the strategy
  * Build with `pkg-config --cflags --libs thinkdiff`.
  *
  * Conventions, for every header:
@@ -102,4 +103,5 @@ TD_API void td_free (void *memory);
 #include "thinkdiff-models.h"
 #include "thinkdiff-engine.h"
 #include "thinkdiff-files.h"
+#include "thinkdiff-plan.h"
 #undef TD_INSIDE_THINKDIFF_H

@@ -1,5 +1,5 @@
 /* thinkdiff-dev — the developer commands of `thinkdiff`, which look inside the
- * engine: `thinkdiff verify|bench|bench-models|plan …` runs `thinkdiff-dev`
+ * engine: `thinkdiff verify|bench|bench-models …` runs `thinkdiff-dev`
  * with the same arguments. */
 #include "cli/cli.h"
 
@@ -9,7 +9,6 @@ static const td_cli_command commands[] = {
   { "verify", "check a model component against reference outputs", td_cli_verify },
   { "bench", "print throughput figures of ops and models", td_cli_bench },
   { "bench-models", "time FLUX, the VAE and T5 with random weights of the real shapes", td_cli_bench_models },
-  { "plan", "estimate each stage's device memory and the strategy that fits", td_cli_plan },
 };
 
 int
