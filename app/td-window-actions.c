@@ -88,13 +88,24 @@ toggle_sidebar_action (GtkWidget  *widget,
   adw_flap_set_reveal_flap (self->flap, !adw_flap_get_reveal_flap (self->flap));
 }
 
+static void
+dismiss_error_action (GtkWidget  *widget,
+                      const char *action_name,
+                      GVariant   *parameter)
+{
+  _td_window_dismiss_error (TD_WINDOW (widget));
+}
+
 /* Sensitivity follows the state: Generate while idle, Cancel while running,
- * Save when a result is shown. */
+ * Save when a result is in the preview. */
 void
 _td_window_update_actions (TdWindow *self)
 {
   gboolean running = self->job != NULL;
   gboolean cancelling = self->cancellable != NULL && g_cancellable_is_cancelled (self->cancellable);
+  /* Save, Copy and the others act on what the preview shows: a result, not a
+   * frame of the run or the stage page. */
+  gboolean shown = self->shown_result != NULL && self->preview_is_result;
 
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.generate", !running);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.generate-variations", !running);
@@ -102,11 +113,11 @@ _td_window_update_actions (TdWindow *self)
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.paint-thought",
                                  !running && self->shown_result != NULL
                                  && td_generation_result_get_thought (self->shown_result) != NULL);
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.save-result", self->shown_result != NULL);
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.copy-result", self->shown_result != NULL);
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.view-result", self->shown_result != NULL);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.save-result", shown);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.copy-result", shown);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.view-result", shown);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.reuse-result",
-                                 self->shown_result != NULL && !running
+                                 shown && !running
                                  && td_generation_result_get_board_json (self->shown_result) != NULL);
 }
 
@@ -122,4 +133,5 @@ _td_window_class_actions_init (GtkWidgetClass *widget_class)
   gtk_widget_class_install_action (widget_class, "win.paste", NULL, paste_action);
   gtk_widget_class_install_action (widget_class, "win.toggle-sidebar", NULL, toggle_sidebar_action);
   gtk_widget_class_install_action (widget_class, "win.show-models", NULL, show_models_action);
+  gtk_widget_class_install_action (widget_class, "win.dismiss-error", NULL, dismiss_error_action);
 }

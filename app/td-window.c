@@ -14,6 +14,7 @@
 
 #include <glib/gi18n.h>
 
+#include "td-accessible.h"
 #include "td-engine-worker.h"
 #include "td-window-private.h"
 
@@ -90,12 +91,32 @@ set_thought (TdWindow   *self,
   update_thought_editable (self);
 }
 
+/* A frame of the run, or nothing (the empty page); never a result: see
+ * td_window_show_result (). Save and Copy act only on a shown result. */
 static void
 set_preview (TdWindow   *self,
              GdkTexture *texture)
 {
+  self->preview_is_result = FALSE;
+  gtk_spinner_stop (self->stage_spinner);
   gtk_picture_set_paintable (self->preview_picture, GDK_PAINTABLE (texture));
   gtk_stack_set_visible_child_name (self->preview_stack, texture != NULL ? "picture" : "empty");
+  gtk_widget_set_visible (self->result_actions, FALSE);
+  _td_window_update_actions (self);
+}
+
+/* Until the run's first frame the preview says what the run is doing, so the
+ * previous result is not mistaken for the new one. */
+static void
+show_stage (TdWindow   *self,
+            const char *text)
+{
+  adw_status_page_set_title (self->stage_page, text);
+  if (g_strcmp0 (gtk_stack_get_visible_child_name (self->preview_stack), "stage") == 0)
+    return;
+  set_preview (self, NULL);
+  gtk_stack_set_visible_child_name (self->preview_stack, "stage");
+  gtk_spinner_start (self->stage_spinner);
 }
 
 void
@@ -107,16 +128,25 @@ td_window_show_result (TdWindow           *self,
 
   g_set_object (&self->shown_result, result);
   set_preview (self, td_generation_result_get_texture (result));
+  self->preview_is_result = TRUE;
   set_thought (self, td_generation_result_get_thought (result));
   gtk_widget_set_visible (self->result_actions, TRUE);
   _td_window_update_actions (self);
 }
 
+/* The flow box child (what takes the focus) is named after the result. */
 static GtkWidget *
 create_gallery_child (gpointer item,
                       gpointer user_data)
 {
-  return _td_window_gallery_child_new (user_data, item);
+  GtkWidget *child = gtk_flow_box_child_new ();
+  g_autofree char *name = NULL;
+
+  gtk_flow_box_child_set_child (GTK_FLOW_BOX_CHILD (child), _td_window_gallery_child_new (user_data, item));
+  /* Translators: accessible name of a result in the gallery; %u is its seed. */
+  name = g_strdup_printf (_("Result with seed %u"), td_generation_result_get_seed (item));
+  gtk_accessible_update_property (GTK_ACCESSIBLE (child), GTK_ACCESSIBLE_PROPERTY_LABEL, name, -1);
+  return child;
 }
 
 static void
@@ -164,12 +194,13 @@ on_job_progress (TdWindow          *self,
                  TdGenerationJob   *job)
 {
   g_autofree char *text = td_generation_stage_describe (stage, step, n_steps);
+  double fraction = td_generation_progress_update (&self->progress, stage, step, n_steps);
 
   gtk_label_set_label (self->stage_label, text);
-  if (n_steps > 0)
-    gtk_progress_bar_set_fraction (self->progress_bar, (double) step / n_steps);
-  else
-    gtk_progress_bar_pulse (self->progress_bar);
+  gtk_progress_bar_set_fraction (self->progress_bar, fraction);
+  if (!self->preview_is_result
+      && g_strcmp0 (gtk_stack_get_visible_child_name (self->preview_stack), "picture") != 0)
+    show_stage (self, text);
 }
 
 static void
@@ -224,6 +255,8 @@ on_job_done (GObject      *source_object,
   g_autoptr(GError) error = NULL;
 
   result = td_generation_job_run_finish (job, async_result, &error);
+  if (result != NULL)
+    gtk_progress_bar_set_fraction (self->progress_bar, 1.0);
 
   g_signal_handlers_disconnect_by_data (job, self);
   if (self->job == job)
@@ -234,7 +267,14 @@ on_job_done (GObject      *source_object,
   set_running (self, FALSE);
 
   if (result == NULL)
-    self->variations_left = 0;
+    {
+      /* Back to what was there before the run. */
+      self->variations_left = 0;
+      if (self->shown_result != NULL)
+        td_window_show_result (self, self->shown_result);
+      else
+        set_preview (self, NULL);
+    }
   if (result != NULL)
     {
       g_list_store_insert (self->results, 0, result);
@@ -258,10 +298,6 @@ on_job_done (GObject      *source_object,
   else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     {
       td_window_add_toast (self, _("Generation cancelled"));
-      if (self->shown_result != NULL)
-        td_window_show_result (self, self->shown_result);
-      else
-        set_preview (self, NULL);
     }
   else
     _td_window_show_error (self, error);
@@ -372,6 +408,7 @@ static void
 start_job (TdWindow            *self,
            TdGenerationRequest *request)
 {
+  td_generation_progress_start (&self->progress, request->mode);
   self->job = td_generation_job_new (request, self->worker, self->worker_data);
   self->cancellable = g_cancellable_new ();
 
@@ -380,8 +417,10 @@ start_job (TdWindow            *self,
   g_signal_connect_object (self->job, "thought", G_CALLBACK (on_job_thought), self, G_CONNECT_SWAPPED);
 
   self->job_started_us = g_get_monotonic_time ();
-  gtk_label_set_label (self->stage_label, _("Starting"));
+  gtk_label_set_label (self->stage_label, _("Starting…"));
   gtk_progress_bar_set_fraction (self->progress_bar, 0.0);
+  _td_window_dismiss_error (self);
+  show_stage (self, _("Starting…"));
   set_running (self, TRUE);
 
   td_generation_job_run_async (self->job, self->cancellable, on_job_done, g_object_ref (self));
@@ -521,6 +560,7 @@ td_window_finalize (GObject *object)
   g_clear_object (&self->cancellable);
   g_clear_pointer (&self->last_toast_title, g_free);
   g_clear_pointer (&self->last_alert_heading, g_free);
+  g_clear_pointer (&self->last_error, g_free);
 
   G_OBJECT_CLASS (td_window_parent_class)->finalize (object);
 }
@@ -586,6 +626,12 @@ td_window_class_init (TdWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, TdWindow, gallery);
   gtk_widget_class_bind_template_child (widget_class, TdWindow, generate_button);
   gtk_widget_class_bind_template_child (widget_class, TdWindow, cancel_button);
+  gtk_widget_class_bind_template_child (widget_class, TdWindow, stage_page);
+  gtk_widget_class_bind_template_child (widget_class, TdWindow, stage_spinner);
+  gtk_widget_class_bind_template_child (widget_class, TdWindow, error_revealer);
+  gtk_widget_class_bind_template_child (widget_class, TdWindow, error_heading);
+  gtk_widget_class_bind_template_child (widget_class, TdWindow, error_body);
+  gtk_widget_class_bind_template_child (widget_class, TdWindow, error_action_button);
   gtk_widget_class_bind_template_callback (widget_class, on_gallery_child_activated);
 
   _td_window_class_actions_init (widget_class);
@@ -622,6 +668,7 @@ td_window_init (TdWindow *self)
   td_window_show_model_setup (self, !td_model_setup_get_ready (self->model_setup));
   _td_window_results_init (self);
   _td_window_update_actions (self);
+  td_accessible_name_mnemonic_buttons (GTK_WIDGET (self));
 }
 
 TdWindow *
