@@ -106,9 +106,11 @@ _td_window_update_actions (TdWindow *self)
   /* Save, Copy and the others act on what the preview shows: a result, not a
    * frame of the run or the stage page. */
   gboolean shown = self->shown_result != NULL && self->preview_is_result;
+  /* Not from the setup page: the models may not be there yet. */
+  gboolean studio = !td_window_get_showing_model_setup (self);
 
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.generate", !running);
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.generate-variations", !running);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.generate", !running && studio);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.generate-variations", !running && studio);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.cancel", running && !cancelling);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.paint-thought",
                                  !running && self->shown_result != NULL

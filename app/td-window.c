@@ -174,13 +174,22 @@ on_results_changed (TdWindow *self)
 static void start_job (TdWindow            *self,
                        TdGenerationRequest *request);
 
+/* Generate is for the studio: hidden while running and on the setup page. */
+static void
+update_header_buttons (TdWindow *self)
+{
+  gboolean running = self->job != NULL;
+
+  gtk_widget_set_visible (self->generate_button, !running && !td_window_get_showing_model_setup (self));
+  gtk_widget_set_visible (self->cancel_button, running);
+}
+
 static void
 set_running (TdWindow *self,
              gboolean  running)
 {
   gtk_widget_set_visible (self->progress_box, running);
-  gtk_widget_set_visible (self->generate_button, !running);
-  gtk_widget_set_visible (self->cancel_button, running);
+  update_header_buttons (self);
   update_thought_editable (self);
   _td_window_update_actions (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RUNNING]);
@@ -476,6 +485,8 @@ td_window_show_model_setup (TdWindow *self,
   if (show)
     td_model_setup_refresh (self->model_setup);
   gtk_stack_set_visible_child_name (self->main_stack, show ? "setup" : "studio");
+  update_header_buttons (self);
+  _td_window_update_actions (self);
 }
 
 gboolean
