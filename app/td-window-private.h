@@ -1,5 +1,6 @@
 /* td-window-private.h — TdWindow's fields, shared by its source files
- * (td-window.c: layout and generation; td-window-actions.c: actions).
+ * (td-window.c: layout and generation; td-window-actions.c: actions;
+ * td-window-errors.c: the error banner; td-window-results.c: results).
  *
  * SPDX-License-Identifier: Apache-2.0
  */

@@ -5,8 +5,10 @@
  * the model's thought and the gallery of results. Generation goes through a
  * TdGenerationJob with the engine worker (or whatever worker tests give it).
  * While the models folder lacks FLUX, the window opens on the model setup
- * page. Result actions, drag-and-drop of results and Reuse live in
- * td-window-results.c.
+ * page. Until a run's first frame the preview shows its stage; one progress
+ * bar covers all stages (td-generation-progress.c). Result actions,
+ * drag-and-drop of results and Reuse live in td-window-results.c; failures
+ * are shown by td-window-errors.c.
  *
  * SPDX-License-Identifier: Apache-2.0
  */
