@@ -654,9 +654,16 @@ test_accessible_names (void)
   TdPromptBoard *board = td_window_get_board (window);
   GtkFlowBoxChild *gallery_child;
 
-  /* Board rows. */
-  td_prompt_board_add_text (board, "a text");
-  gtk_test_accessible_assert_property (GTK_ACCESSIBLE (td_prompt_board_get_card (board, 0)),
+  /* Board rows: an image card by its title, a text card as such. */
+  fill_board (window);
+  {
+    g_autoptr(TdBoardItem) image = g_list_model_get_item (td_prompt_board_get_items (board), 0);
+    g_autofree char *expected = g_strdup_printf ("Image “%s”", td_board_item_get_title (image));
+
+    gtk_test_accessible_assert_property (GTK_ACCESSIBLE (td_prompt_board_get_card (board, 0)),
+                                         GTK_ACCESSIBLE_PROPERTY_LABEL, expected);
+  }
+  gtk_test_accessible_assert_property (GTK_ACCESSIBLE (td_prompt_board_get_card (board, 1)),
                                        GTK_ACCESSIBLE_PROPERTY_LABEL, "Text Card");
 
   /* Gallery items: the focusable child is named after the result. */
