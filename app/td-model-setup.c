@@ -766,6 +766,19 @@ hub_host (void)
   return g_strdup (uri != NULL && g_uri_get_host (uri) != NULL ? g_uri_get_host (uri) : HUB_HOST);
 }
 
+/* Behind a proxy the hub's name may not resolve here although the proxy
+ * reaches it: then the download itself finds out. */
+static gboolean
+uses_proxy (void)
+{
+  static const char *const names[] = { "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY" };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (names); i++)
+    if (g_getenv (names[i]) != NULL && *g_getenv (names[i]) != '\0')
+      return TRUE;
+  return FALSE;
+}
+
 static void
 on_hub_reached (GObject      *source_object,
                 GAsyncResult *result,
@@ -854,6 +867,11 @@ start_download (Download *download)
   adw_action_row_set_subtitle (download->row, _("Connecting…"));
 
   /* Nothing is written before the hub is known to be reachable. */
+  if (uses_proxy ())
+    {
+      start_pull (download);
+      return;
+    }
   host = hub_host ();
   hub = g_network_address_new (host, 443);
   g_network_monitor_can_reach_async (g_network_monitor_get_default (), hub, download->cancellable,

@@ -275,6 +275,10 @@ test_offline_download (void)
 
   /* A host that cannot resolve, whatever network the machine has. */
   g_setenv ("HF_ENDPOINT", "https://hub.offline.invalid", TRUE);
+  g_unsetenv ("https_proxy");
+  g_unsetenv ("HTTPS_PROXY");
+  g_unsetenv ("all_proxy");
+  g_unsetenv ("ALL_PROXY");
   window = window_for (models);
   setup = td_window_get_model_setup (window);
   row = download_row (setup, "TAEF1 live previews");
