@@ -1,6 +1,8 @@
 /* td-window-private.h — TdWindow's fields, shared by its source files
  * (td-window.c: layout and generation; td-window-actions.c: actions;
- * td-window-errors.c: the error banner; td-window-results.c: results).
+ * td-window-errors.c: the error banner; td-window-results.c: result actions
+ * and Reuse; td-window-work.c: history, board autosave and the question
+ * before closing during a run).
  *
  * SPDX-License-Identifier: Apache-2.0
  */
@@ -10,6 +12,8 @@
 #include "td-window.h"
 
 G_BEGIN_DECLS
+
+typedef struct _TdReuseUndo TdReuseUndo;
 
 struct _TdWindow
 {
@@ -33,6 +37,16 @@ struct _TdWindow
   guint                 variations_left; /* "Generate 4": runs still to start, each with the next seed */
   double                notify_after_s;
   guint                 n_notifications;
+  TdReuseUndo          *reuse_undo;       /* what Undo after Reuse puts back */
+
+  /* td-window-work.c */
+  TdHistory            *history;          /* the application's, or NULL */
+  TdBoardStore         *board_store;
+  GCancellable         *history_cancellable;
+  gboolean              history_loaded;
+  TdGenerationResult   *deleted_result;   /* what Undo after Delete puts back */
+  guint                 deleted_position;
+  gboolean              close_confirmed;
 
   /* template children */
   AdwToastOverlay      *toast_overlay;
@@ -75,5 +89,16 @@ void _td_window_class_results_init (GtkWidgetClass *widget_class);
 void _td_window_results_init       (TdWindow       *self);
 GtkWidget *_td_window_gallery_child_new (TdWindow           *self,
                                          TdGenerationResult *result);
+void _td_reuse_undo_free           (TdReuseUndo    *undo);
+
+/* td-window-work.c */
+void     _td_window_class_work_init (GtkWidgetClass     *widget_class);
+void     _td_window_work_init       (TdWindow           *self,
+                                     GtkApplication     *application);
+void     _td_window_work_dispose    (TdWindow           *self);
+void     _td_window_work_result_added (TdWindow         *self,
+                                       TdGenerationResult *result);
+gboolean _td_window_work_close_request (TdWindow        *self);
+void     _td_window_show_nothing    (TdWindow           *self);
 
 G_END_DECLS
