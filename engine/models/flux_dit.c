@@ -441,7 +441,7 @@ linear (td_flux_dit *model, td_layer_ctx *ctx, const td_tensor *x, const char *f
                                         td_shape_string (w->ndim, w->shape, got, sizeof got), x->shape[x->ndim - 1]));
       return NULL;
     }
-  return td_layer_linear_w (ctx, x, w, b);
+  return td_layer_linear_wp (ctx, x, w, b, prefix);
 }
 
 static td_tensor *

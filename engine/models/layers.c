@@ -159,8 +159,8 @@ td_layer_linear_w (td_layer_ctx *ctx, const td_tensor *x, const td_tensor *w, co
 
 /* fp8 checkpoints as ComfyUI writes them store W/s in fp8 with the per-tensor
  * scale s as prefix.scale_weight; returns 1 when there is none. */
-static bool
-fp8_scale (td_layer_ctx *ctx, const td_tensor *w, const char *prefix, float *scale)
+bool
+td_layer_fp8_scale (td_layer_ctx *ctx, const td_tensor *w, const char *prefix, float *scale)
 {
   *scale = 1.0f;
   char name[512];
@@ -184,6 +184,9 @@ fp8_scale (td_layer_ctx *ctx, const td_tensor *w, const char *prefix, float *sca
   return true;
 }
 
+static td_tensor *linear_scaled (td_layer_ctx *ctx, const td_tensor *x, const td_tensor *w, const td_tensor *b,
+                                 float scale);
+
 td_tensor *
 td_layer_linear (td_layer_ctx *ctx, const td_tensor *x, const char *prefix)
 {
@@ -192,12 +195,28 @@ td_layer_linear (td_layer_ctx *ctx, const td_tensor *x, const char *prefix)
   const int64_t w_shape[2] = { TD_ANY, x->shape[x->ndim - 1] };
   const td_tensor *w = weight (ctx, prefix, ".weight", 2, w_shape);
   float scale;
-  if (w == NULL || !fp8_scale (ctx, w, prefix, &scale))
+  if (w == NULL || !td_layer_fp8_scale (ctx, w, prefix, &scale))
     return NULL;
   const td_tensor *b = vector (ctx, prefix, ".bias", w->shape[0], false);
+  return linear_scaled (ctx, x, w, b, scale);
+}
+
+td_tensor *
+td_layer_linear_wp (td_layer_ctx *ctx, const td_tensor *x, const td_tensor *w, const td_tensor *b,
+                    const char *prefix)
+{
+  float scale;
+  if (x == NULL || w == NULL || !td_layer_fp8_scale (ctx, w, prefix, &scale))
+    return NULL;
+  return linear_scaled (ctx, x, w, b, scale);
+}
+
+/* x · (s·W)ᵀ + b = s · (x · Wᵀ) + b */
+static td_tensor *
+linear_scaled (td_layer_ctx *ctx, const td_tensor *x, const td_tensor *w, const td_tensor *b, float scale)
+{
   if (scale == 1.0f)
     return td_layer_linear_w (ctx, x, w, b);
-  /* x · (s·W)ᵀ + b = s · (x · Wᵀ) + b */
   td_tensor *y = td_layer_linear_w (ctx, x, w, NULL);
   if (y != NULL && !check (ctx, td_scale (ctx->backend, y, y, scale, 0.0f, ctx->err)))
     {
