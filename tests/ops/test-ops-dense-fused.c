@@ -21,7 +21,8 @@ test_matmul_epilogue_matches_unary (void)
   const int64_t xs[] = { m, k }, ws[] = { n, k }, bs[] = { n }, ys[] = { m, n };
   float *x = random_floats (rng, m * k, -2, 2), *w = random_floats (rng, n * k, -1, 1);
   float *bias = random_floats (rng, n, -1, 1);
-  td_tensor *tx = tensor_of (TD_F32, 2, xs, x), *tw = tensor_of (TD_BF16, 2, ws, w), *tb = tensor_of (TD_F32, 1, bs, bias);
+  td_tensor *tx = tensor_of (TD_F32, 2, xs, x), *tw = tensor_of (TD_BF16, 2, ws, w);
+  td_tensor *tb = tensor_of (TD_F32, 1, bs, bias);
   td_tensor *fused = tensor_of (TD_F32, 2, ys, NULL), *plain = tensor_of (TD_F32, 2, ys, NULL);
   for (int kind = 0; kind < TD_UNARY_COUNT; kind++)
     {
@@ -38,7 +39,8 @@ test_matmul_epilogue_matches_unary (void)
   /* ReLU after the bias, by hand: x [1, 2] · w [2, 2]ᵀ + b with one negative output. */
   const float x1[] = { 1, 2 }, w1[] = { 1, 1, -3, 1 }, b1[] = { 0.5f, 0 };
   const int64_t x1s[] = { 1, 2 }, w1s[] = { 2, 2 }, b1s[] = { 2 };
-  td_tensor *sx = tensor_of (TD_F32, 2, x1s, x1), *sw = tensor_of (TD_F32, 2, w1s, w1), *sb = tensor_of (TD_F32, 1, b1s, b1);
+  td_tensor *sx = tensor_of (TD_F32, 2, x1s, x1), *sw = tensor_of (TD_F32, 2, w1s, w1);
+  td_tensor *sb = tensor_of (TD_F32, 1, b1s, b1);
   td_tensor *sy = tensor_of (TD_F32, 2, x1s, NULL);
   g_assert_cmpint (td_matmul_act (test_backend, sy, sx, sw, sb, TD_UNARY_RELU, &err), ==, TD_OK);
   float *v = values_of (sy);
