@@ -60,7 +60,7 @@ run_step () {
 }
 
 op_tests="test-vulkan-coopmat test-vulkan-matmul-family test-vulkan-ops-dense test-vulkan-ops-spatial
-          test-vulkan-device test-vulkan-lifetime"
+          test-vulkan-fusions test-vulkan-device test-vulkan-lifetime"
 for mode in on off; do
   coopmat=$([ $mode = on ] && echo 1 || echo 0)
   for t in $op_tests; do
