@@ -134,6 +134,10 @@ quit_activated (GSimpleAction *action,
       l = l->next;
       gtk_window_close (window);
     }
+  /* A window with a run in progress asks first and stays open meanwhile. */
+  for (GList *l = gtk_application_get_windows (GTK_APPLICATION (app)); l != NULL; l = l->next)
+    if (TD_IS_WINDOW (l->data) && td_window_get_running (l->data))
+      return;
   g_application_quit (app);
 }
 

@@ -17,6 +17,7 @@ struct _TdGenerationResult
   char       *mode_name;
   char       *notice;
   gboolean    thought_edited;
+  gint64      created_us;
 };
 
 G_DEFINE_FINAL_TYPE (TdGenerationResult, td_generation_result, G_TYPE_OBJECT)
@@ -60,6 +61,7 @@ td_generation_result_new (GdkTexture *texture,
   self->texture = g_object_ref (texture);
   self->thought = g_strdup (thought);
   self->seed = seed;
+  self->created_us = g_get_real_time ();
   return self;
 }
 
@@ -137,4 +139,20 @@ td_generation_result_get_thought_edited (TdGenerationResult *self)
 {
   g_return_val_if_fail (TD_IS_GENERATION_RESULT (self), FALSE);
   return self->thought_edited;
+}
+
+/* When the image was made: microseconds since 1970 (UTC), now for a new result. */
+gint64
+td_generation_result_get_created (TdGenerationResult *self)
+{
+  g_return_val_if_fail (TD_IS_GENERATION_RESULT (self), 0);
+  return self->created_us;
+}
+
+void
+td_generation_result_set_created (TdGenerationResult *self,
+                                  gint64              created_us)
+{
+  g_return_if_fail (TD_IS_GENERATION_RESULT (self));
+  self->created_us = created_us;
 }

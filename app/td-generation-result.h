@@ -29,5 +29,8 @@ const char         *td_generation_result_get_notice     (TdGenerationResult *sel
 void                td_generation_result_set_thought_edited (TdGenerationResult *self,
                                                              gboolean            edited);
 gboolean            td_generation_result_get_thought_edited (TdGenerationResult *self);
+gint64              td_generation_result_get_created (TdGenerationResult *self);
+void                td_generation_result_set_created (TdGenerationResult *self,
+                                                      gint64              created_us);
 
 G_END_DECLS

@@ -259,6 +259,19 @@ td_prompt_board_clear (TdPromptBoard *self)
   g_list_store_remove_all (self->items);
 }
 
+/* Puts @items (TdBoardItem, in order) in place of the board's cards: Undo of
+ * Reuse gives back the very cards it took away, thumbnails and all. */
+void
+td_prompt_board_set_items (TdPromptBoard *self,
+                           GPtrArray     *items)
+{
+  g_return_if_fail (TD_IS_PROMPT_BOARD (self));
+  g_return_if_fail (items != NULL);
+
+  g_list_store_splice (self->items, 0, g_list_model_get_n_items (G_LIST_MODEL (self->items)),
+                       items->pdata, items->len);
+}
+
 /* Drop target ------------------------------------------------------------- */
 
 /* What the board's drop target does with a dropped value: a file list (from

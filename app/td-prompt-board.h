@@ -34,6 +34,8 @@ gboolean     td_prompt_board_move_item      (TdPromptBoard *self,
 void         td_prompt_board_remove_item    (TdPromptBoard *self,
                                              TdBoardItem   *item);
 void         td_prompt_board_clear          (TdPromptBoard *self);
+void         td_prompt_board_set_items      (TdPromptBoard *self,
+                                             GPtrArray     *items);
 void         td_prompt_board_paste          (TdPromptBoard *self,
                                              GdkClipboard  *clipboard);
 void         td_prompt_board_choose_images  (TdPromptBoard *self);

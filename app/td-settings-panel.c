@@ -205,7 +205,7 @@ td_settings_panel_finalize (GObject *object)
 
 static const char *unstored_children[] = {
   "lvlm_toggle", "clip_toggle", "width_spin", "height_spin",
-  "steps_spin", "guidance_spin", "seed_spin",
+  "steps_spin", "guidance_spin", "seed_spin", "reuse_seed_switch",
 };
 
 static void
@@ -266,6 +266,9 @@ td_settings_panel_init (TdSettingsPanel *self)
 
   g_settings_bind (self->settings, "seed-locked", self->seed_lock_button, "active",
                    G_SETTINGS_BIND_DEFAULT);
+  g_settings_bind (self->settings, "reuse-seed",
+                   gtk_widget_get_template_child (GTK_WIDGET (self), TD_TYPE_SETTINGS_PANEL, "reuse_seed_switch"),
+                   "active", G_SETTINGS_BIND_DEFAULT);
   g_signal_connect_object (self->seed_lock_button, "notify::active",
                            G_CALLBACK (on_seed_locked_changed), self, G_CONNECT_SWAPPED);
   on_seed_locked_changed (self);

@@ -105,6 +105,10 @@ _td_window_update_actions (TdWindow *self)
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.save-result", self->shown_result != NULL);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.copy-result", self->shown_result != NULL);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.view-result", self->shown_result != NULL);
+  /* A result still being written to the history cannot be taken out of it yet. */
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.delete-result",
+                                 self->shown_result != NULL && !td_history_is_writing (self->shown_result));
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.open-history-folder", self->history != NULL);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.reuse-result",
                                  self->shown_result != NULL && !running
                                  && td_generation_result_get_board_json (self->shown_result) != NULL);

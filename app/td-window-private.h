@@ -1,5 +1,7 @@
 /* td-window-private.h — TdWindow's fields, shared by its source files
- * (td-window.c: layout and generation; td-window-actions.c: actions).
+ * (td-window.c: layout and generation; td-window-actions.c: actions;
+ * td-window-results.c: result actions and Reuse; td-window-work.c: history,
+ * board autosave and the question before closing during a run).
  *
  * SPDX-License-Identifier: Apache-2.0
  */
@@ -8,6 +10,8 @@
 #include "td-window.h"
 
 G_BEGIN_DECLS
+
+typedef struct _TdReuseUndo TdReuseUndo;
 
 struct _TdWindow
 {
@@ -28,6 +32,16 @@ struct _TdWindow
   guint                 variations_left; /* "Generate 4": runs still to start, each with the next seed */
   double                notify_after_s;
   guint                 n_notifications;
+  TdReuseUndo          *reuse_undo;       /* what Undo after Reuse puts back */
+
+  /* td-window-work.c */
+  TdHistory            *history;          /* the application's, or NULL */
+  TdBoardStore         *board_store;
+  GCancellable         *history_cancellable;
+  gboolean              history_loaded;
+  TdGenerationResult   *deleted_result;   /* what Undo after Delete puts back */
+  guint                 deleted_position;
+  gboolean              close_confirmed;
 
   /* template children */
   AdwToastOverlay      *toast_overlay;
@@ -61,5 +75,16 @@ void _td_window_show_error         (TdWindow       *self,
                                     const GError   *error);
 GtkWidget *_td_window_gallery_child_new (TdWindow           *self,
                                          TdGenerationResult *result);
+void _td_reuse_undo_free           (TdReuseUndo    *undo);
+
+/* td-window-work.c */
+void     _td_window_class_work_init (GtkWidgetClass     *widget_class);
+void     _td_window_work_init       (TdWindow           *self,
+                                     GtkApplication     *application);
+void     _td_window_work_dispose    (TdWindow           *self);
+void     _td_window_work_result_added (TdWindow         *self,
+                                       TdGenerationResult *result);
+gboolean _td_window_work_close_request (TdWindow        *self);
+void     _td_window_show_nothing    (TdWindow           *self);
 
 G_END_DECLS

@@ -1,7 +1,9 @@
 /* td-window-results.c — what the window does with results and failures:
  * the gallery's thumbnails, Save (PNG or JPEG with the board embedded), Copy,
  * Open Large, dragging a result out, Reuse (from a result, or from a
- * generated PNG dropped on the board) and the messages for engine errors.
+ * generated PNG dropped or pasted on the board: Replace Board or Add to
+ * Board when the board holds other cards, then Undo) and the messages for
+ * engine errors.
  *
  * SPDX-License-Identifier: Apache-2.0
  */
@@ -372,6 +374,40 @@ view_result_action (GtkWidget  *widget,
 
 /* Reuse -------------------------------------------------------------------- */
 
+/* The keys Reuse may change, saved for its Undo. */
+static const char *reuse_keys[] = {
+  "mode", "size-preset", "width", "height", "steps", "guidance", "seed", "seed-locked",
+};
+
+struct _TdReuseUndo
+{
+  GPtrArray *items;               /* the board's cards before, TdBoardItem */
+  GVariant  *values[G_N_ELEMENTS (reuse_keys)];
+};
+
+void
+_td_reuse_undo_free (TdReuseUndo *undo)
+{
+  g_ptr_array_unref (undo->items);
+  for (guint i = 0; i < G_N_ELEMENTS (reuse_keys); i++)
+    g_variant_unref (undo->values[i]);
+  g_free (undo);
+}
+
+static TdReuseUndo *
+reuse_undo_new (TdWindow *self)
+{
+  TdReuseUndo *undo = g_new0 (TdReuseUndo, 1);
+  GListModel *items = td_prompt_board_get_items (self->board);
+
+  undo->items = g_ptr_array_new_with_free_func (g_object_unref);
+  for (guint i = 0; i < g_list_model_get_n_items (items); i++)
+    g_ptr_array_add (undo->items, g_list_model_get_item (items, i));
+  for (guint i = 0; i < G_N_ELEMENTS (reuse_keys); i++)
+    undo->values[i] = g_settings_get_value (self->settings, reuse_keys[i]);
+  return undo;
+}
+
 static void
 restore_settings (TdWindow       *self,
                   const td_board *board)
@@ -402,24 +438,59 @@ restore_settings (TdWindow       *self,
   g_settings_set_string (batch, "size-preset", preset);
   g_settings_set_int (batch, "steps", CLAMP (s->steps, 1, 100));
   g_settings_set_double (batch, "guidance", CLAMP (s->guidance, 0.0, 20.0));
-  g_settings_set_uint (batch, "seed", (guint32) s->seed);
-  /* The same seed again, so the board and settings make the same image. */
-  g_settings_set_boolean (batch, "seed-locked", TRUE);
+  /* The seed only when the user asked for it (Settings: Reuse Takes the
+   * Seed); the lock is then on, where the user sees it. */
+  if (g_settings_get_boolean (self->settings, "reuse-seed"))
+    {
+      g_settings_set_uint (batch, "seed", (guint32) s->seed);
+      g_settings_set_boolean (batch, "seed-locked", TRUE);
+    }
   g_settings_apply (batch);
 }
 
-/* Puts @board's items and settings back. Images whose files are gone are
- * left out (and counted in a toast). Returns the number of items restored. */
+/* The cards before Reuse, and the settings it changed. */
+void
+td_window_undo_reuse (TdWindow *self)
+{
+  TdReuseUndo *undo;
+  g_autoptr(GSettings) batch = NULL;
+
+  g_return_if_fail (TD_IS_WINDOW (self));
+
+  undo = g_steal_pointer (&self->reuse_undo);
+  if (undo == NULL)
+    return;
+  td_prompt_board_set_items (self->board, undo->items);
+  batch = g_settings_new (TD_APP_ID);
+  g_settings_delay (batch);
+  for (guint i = 0; i < G_N_ELEMENTS (reuse_keys); i++)
+    g_settings_set_value (batch, reuse_keys[i], undo->values[i]);
+  g_settings_apply (batch);
+  _td_reuse_undo_free (undo);
+  td_window_add_toast (self, _("Board and settings as before"));
+}
+
+/* Puts @board's items on the board, in place of its cards (REPLACE, with the
+ * board's settings) or after them (ADD, settings unchanged). Images whose files
+ * are gone are left out (and counted in the toast, which offers Undo). Returns
+ * the number of items put on the board. */
 guint
 td_window_reuse_board (TdWindow       *self,
-                       const td_board *board)
+                       const td_board *board,
+                       TdReuseMode     mode)
 {
   guint n_restored = 0, n_missing = 0;
+  g_autofree char *message = NULL;
+  AdwToast *toast;
 
   g_return_val_if_fail (TD_IS_WINDOW (self), 0);
   g_return_val_if_fail (board != NULL, 0);
 
-  td_prompt_board_clear (self->board);
+  g_clear_pointer (&self->reuse_undo, _td_reuse_undo_free);
+  self->reuse_undo = reuse_undo_new (self);
+
+  if (mode == TD_REUSE_REPLACE)
+    td_prompt_board_clear (self->board);
   for (int i = 0; i < td_board_n_items (board); i++)
     {
       td_board_item_kind kind = TD_BOARD_TEXT;
@@ -441,20 +512,126 @@ td_window_reuse_board (TdWindow       *self,
       else
         n_missing++;
     }
-  restore_settings (self, board);
+  if (mode == TD_REUSE_REPLACE)
+    restore_settings (self, board);
 
   if (n_missing > 0)
-    {
-      g_autofree char *message =
-        /* Translators: after Reuse; %u counts images whose files were moved or deleted. */
-        g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "Board restored; %u image is no longer there",
-                                      "Board restored; %u images are no longer there", n_missing),
-                         n_missing);
-      td_window_add_toast (self, message);
-    }
+    /* Translators: after Reuse; %u counts images whose files were moved or deleted. */
+    message = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "Board restored; %u image is no longer there",
+                                            "Board restored; %u images are no longer there", n_missing),
+                               n_missing);
+  else if (mode == TD_REUSE_ADD)
+    message = g_strdup (_("Items added to the board"));
+  else if (g_settings_get_boolean (self->settings, "reuse-seed"))
+    /* Translators: after Reuse; %u is the seed, now kept for the next images. */
+    message = g_strdup_printf (_("Board, settings and seed %u restored"), (guint32) td_board_get_settings (board).seed);
   else
-    td_window_add_toast (self, _("Board and settings restored"));
+    message = g_strdup (_("Board and settings restored"));
+
+  toast = adw_toast_new (message);
+  adw_toast_set_button_label (toast, _("Undo"));
+  adw_toast_set_action_name (toast, "win.undo-reuse");
+  g_free (self->last_toast_title);
+  self->last_toast_title = g_strdup (message);
+  adw_toast_overlay_add_toast (self->toast_overlay, toast);
   return n_restored;
+}
+
+/* Whether the board's cards are just @board's items: then replacing them loses nothing. */
+static gboolean
+board_holds_only (TdWindow       *self,
+                  const td_board *board)
+{
+  GListModel *items = td_prompt_board_get_items (self->board);
+  guint n = g_list_model_get_n_items (items);
+
+  if ((int) n != td_board_n_items (board))
+    return n == 0;
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(TdBoardItem) item = g_list_model_get_item (items, i);
+      td_board_item_kind kind = TD_BOARD_TEXT;
+      const char *value = NULL;
+      g_autofree char *path = NULL;
+
+      td_board_item_at (board, i, &kind, &value);
+      if (td_board_item_get_kind (item) == TD_BOARD_ITEM_TEXT)
+        {
+          if (kind != TD_BOARD_TEXT || g_strcmp0 (td_board_item_get_text (item), value) != 0)
+            return FALSE;
+          continue;
+        }
+      path = td_board_item_get_file (item) != NULL ? g_file_get_path (td_board_item_get_file (item)) : NULL;
+      if (kind != TD_BOARD_IMAGE || g_strcmp0 (path, value) != 0)
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+on_reuse_response (AdwMessageDialog *dialog,
+                   const char       *response,
+                   TdWindow         *self)
+{
+  td_board *board = g_object_get_data (G_OBJECT (dialog), "td-board");
+
+  if (g_strcmp0 (response, "replace") == 0)
+    td_window_reuse_board (self, board, TD_REUSE_REPLACE);
+  else if (g_strcmp0 (response, "add") == 0)
+    td_window_reuse_board (self, board, TD_REUSE_ADD);
+}
+
+/* Reuse as the user meets it: straight away when the board is empty or holds
+ * just these items, else a dialog offers Replace Board or Add to Board (and
+ * shows whether the seed comes along). Takes @board. Returns the dialog, or
+ * NULL when it was not needed. */
+GtkWindow *
+td_window_offer_reuse (TdWindow *self,
+                       td_board *board)
+{
+  GtkWidget *dialog, *seed_check;
+  guint n_items;
+  g_autofree char *body = NULL;
+
+  g_return_val_if_fail (TD_IS_WINDOW (self), NULL);
+  g_return_val_if_fail (board != NULL, NULL);
+
+  if (board_holds_only (self, board))
+    {
+      td_window_reuse_board (self, board, TD_REUSE_REPLACE);
+      td_board_free (board);
+      return NULL;
+    }
+
+  n_items = g_list_model_get_n_items (td_prompt_board_get_items (self->board));
+  body = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
+                                       /* Translators: %u counts the cards on the board now. */
+                                       "The board holds %u card. Replace it with the image’s board and "
+                                       "settings, or add the image’s items after it?",
+                                       "The board holds %u cards. Replace them with the image’s board and "
+                                       "settings, or add the image’s items after them?", n_items),
+                          n_items);
+  dialog = adw_message_dialog_new (GTK_WINDOW (self), _("Reuse This Board?"), body);
+  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog),
+                                    "cancel", _("_Cancel"),
+                                    "add", _("_Add to Board"),
+                                    "replace", _("_Replace Board"),
+                                    NULL);
+  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "replace",
+                                              ADW_RESPONSE_SUGGESTED);
+  adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "replace");
+  adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
+
+  /* The same setting as in the settings panel, so the choice is in view. */
+  seed_check = gtk_check_button_new_with_mnemonic (_("Reuse the _seed too"));
+  gtk_widget_set_halign (seed_check, GTK_ALIGN_CENTER);
+  g_settings_bind (self->settings, "reuse-seed", seed_check, "active", G_SETTINGS_BIND_DEFAULT);
+  adw_message_dialog_set_extra_child (ADW_MESSAGE_DIALOG (dialog), seed_check);
+
+  g_object_set_data_full (G_OBJECT (dialog), "td-board", board, (GDestroyNotify) td_board_free);
+  g_signal_connect_object (dialog, "response", G_CALLBACK (on_reuse_response), self, 0);
+  gtk_window_present (GTK_WINDOW (dialog));
+  return GTK_WINDOW (dialog);
 }
 
 /* Reuse from a PNG that carries a board; FALSE when it carries none. */
@@ -463,7 +640,7 @@ td_window_reuse_file (TdWindow *self,
                       GFile    *file)
 {
   g_autofree char *path = NULL;
-  g_autoptr(td_board) board = NULL;
+  td_board *board = NULL;
   g_autoptr(GError) error = NULL;
 
   g_return_val_if_fail (TD_IS_WINDOW (self), FALSE);
@@ -479,7 +656,7 @@ td_window_reuse_file (TdWindow *self,
         g_debug ("%s", error->message);
       return FALSE;
     }
-  td_window_reuse_board (self, board);
+  td_window_offer_reuse (self, board);
   return TRUE;
 }
 
@@ -489,7 +666,7 @@ reuse_result_action (GtkWidget  *widget,
                      GVariant   *parameter)
 {
   TdWindow *self = TD_WINDOW (widget);
-  g_autoptr(td_board) board = NULL;
+  td_board *board = NULL;
   g_autoptr(GError) error = NULL;
   const char *json;
 
@@ -507,7 +684,15 @@ reuse_result_action (GtkWidget  *widget,
       td_window_add_toast (self, message);
       return;
     }
-  td_window_reuse_board (self, board);
+  td_window_offer_reuse (self, board);
+}
+
+static void
+undo_reuse_action (GtkWidget  *widget,
+                   const char *action_name,
+                   GVariant   *parameter)
+{
+  td_window_undo_reuse (TD_WINDOW (widget));
 }
 
 /* A generated PNG dropped on the board brings back its board. */
@@ -539,4 +724,5 @@ _td_window_class_results_init (GtkWidgetClass *widget_class)
   gtk_widget_class_install_action (widget_class, "win.copy-result", NULL, copy_result_action);
   gtk_widget_class_install_action (widget_class, "win.view-result", NULL, view_result_action);
   gtk_widget_class_install_action (widget_class, "win.reuse-result", NULL, reuse_result_action);
+  gtk_widget_class_install_action (widget_class, "win.undo-reuse", NULL, undo_reuse_action);
 }

@@ -112,6 +112,17 @@ td_window_show_result (TdWindow           *self,
   _td_window_update_actions (self);
 }
 
+/* No result shown (the shown one was deleted). */
+void
+_td_window_show_nothing (TdWindow *self)
+{
+  g_clear_object (&self->shown_result);
+  set_preview (self, NULL);
+  set_thought (self, NULL);
+  gtk_widget_set_visible (self->result_actions, FALSE);
+  _td_window_update_actions (self);
+}
+
 static GtkWidget *
 create_gallery_child (gpointer item,
                       gpointer user_data)
@@ -238,6 +249,7 @@ on_job_done (GObject      *source_object,
   if (result != NULL)
     {
       g_list_store_insert (self->results, 0, result);
+      _td_window_work_result_added (self, result);
       gtk_flow_box_unselect_all (self->gallery);
       td_window_show_result (self, result);
       if (td_generation_result_get_notice (result) != NULL)
@@ -483,6 +495,8 @@ td_window_close_request (GtkWindow *window)
   TdWindow *self = TD_WINDOW (window);
   int width, height;
 
+  if (_td_window_work_close_request (self))
+    return TRUE;
   gtk_window_get_default_size (window, &width, &height);
   g_settings_set_int (self->settings, "window-width", width);
   g_settings_set_int (self->settings, "window-height", height);
@@ -504,6 +518,7 @@ td_window_dispose (GObject *object)
     g_cancellable_cancel (self->cancellable);
   if (self->job != NULL)
     g_signal_handlers_disconnect_by_data (self->job, self);
+  _td_window_work_dispose (self);
   gtk_widget_dispose_template (GTK_WIDGET (self), TD_TYPE_WINDOW);
 
   G_OBJECT_CLASS (td_window_parent_class)->dispose (object);
@@ -521,6 +536,7 @@ td_window_finalize (GObject *object)
   g_clear_object (&self->cancellable);
   g_clear_pointer (&self->last_toast_title, g_free);
   g_clear_pointer (&self->last_alert_heading, g_free);
+  g_clear_pointer (&self->reuse_undo, _td_reuse_undo_free);
 
   G_OBJECT_CLASS (td_window_parent_class)->finalize (object);
 }
@@ -590,6 +606,7 @@ td_window_class_init (TdWindowClass *klass)
 
   _td_window_class_actions_init (widget_class);
   _td_window_class_results_init (widget_class);
+  _td_window_class_work_init (widget_class);
 }
 
 static void
@@ -627,7 +644,11 @@ td_window_init (TdWindow *self)
 TdWindow *
 td_window_new (GtkApplication *application)
 {
-  return g_object_new (TD_TYPE_WINDOW, "application", application, NULL);
+  TdWindow *self = g_object_new (TD_TYPE_WINDOW, "application", application, NULL);
+
+  if (application != NULL)
+    _td_window_work_init (self, application);
+  return self;
 }
 
 TdPromptBoard *

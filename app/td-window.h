@@ -7,7 +7,9 @@
 #include <adwaita.h>
 
 #include "thinkdiff.h"
+#include "td-board-store.h"
 #include "td-generation-job.h"
+#include "td-history.h"
 #include "td-model-setup.h"
 #include "td-prompt-board.h"
 #include "td-settings-panel.h"
@@ -17,6 +19,12 @@ G_BEGIN_DECLS
 #define TD_TYPE_WINDOW (td_window_get_type ())
 
 G_DECLARE_FINAL_TYPE (TdWindow, td_window, TD, WINDOW, AdwApplicationWindow)
+
+/* What Reuse does with the cards already on the board. */
+typedef enum {
+  TD_REUSE_REPLACE,
+  TD_REUSE_ADD,
+} TdReuseMode;
 
 TdWindow        *td_window_new                   (GtkApplication     *application);
 TdPromptBoard   *td_window_get_board             (TdWindow           *self);
@@ -43,11 +51,23 @@ void             td_window_show_model_setup      (TdWindow           *self,
 gboolean         td_window_get_showing_model_setup (TdWindow         *self);
 TdGenerationResult *td_window_get_shown_result   (TdWindow           *self);
 guint            td_window_reuse_board           (TdWindow           *self,
-                                                  const td_board     *board);
+                                                  const td_board     *board,
+                                                  TdReuseMode         mode);
+GtkWindow       *td_window_offer_reuse           (TdWindow           *self,
+                                                  td_board           *board);
+void             td_window_undo_reuse            (TdWindow           *self);
 gboolean         td_window_reuse_file            (TdWindow           *self,
                                                   GFile              *file);
 void             td_window_set_notify_after      (TdWindow           *self,
                                                   double              seconds);
 guint            td_window_get_n_notifications   (TdWindow           *self);
+/* Keeping the user's work (td-window-work.c): a window of an application
+ * keeps its results in the history and its board on disk. */
+TdHistory       *td_window_get_history           (TdWindow           *self);
+gboolean         td_window_get_history_loaded    (TdWindow           *self);
+TdBoardStore    *td_window_get_board_store       (TdWindow           *self);
+void             td_window_delete_result         (TdWindow           *self,
+                                                  TdGenerationResult *result);
+void             td_window_undo_delete           (TdWindow           *self);
 
 G_END_DECLS

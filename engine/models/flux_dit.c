@@ -151,6 +151,39 @@ infer_bfl_config (td_flux_config *c, td_weights *weights, td_error *err)
   return TD_OK;
 }
 
+/* BFL's final modulation holds (shift, scale) where diffusers' holds (scale, shift):
+ * swapped once on the host, by bytes, so that it works for every stored type (rows
+ * of a block type are whole blocks), and found under the diffusers names. */
+static td_status
+swap_final_modulation (td_flux_dit *model, td_error *err)
+{
+  static const char *const suffixes[] = { "weight", "bias" };
+  for (int i = 0; i < 2; i++)
+    {
+      char bfl[96], diffusers[64];
+      snprintf (bfl, sizeof bfl, "final_layer.adaLN_modulation.1.%s", suffixes[i]);
+      snprintf (diffusers, sizeof diffusers, "norm_out.linear.%s", suffixes[i]);
+      const td_tensor *stored = td_weights_get_host (model->weights, bfl, err);
+      if (stored == NULL)
+        return err != NULL ? err->status : TD_ERR_NOT_FOUND;
+      int64_t row = stored->ndim == 2 ? stored->shape[1] : 1;
+      if (stored->ndim < 1 || stored->ndim > 2 || stored->shape[0] % 2 != 0
+          || ((stored->shape[0] / 2) * row) % td_dtype_block_elems (stored->dtype) != 0)
+        return td_error_set (err, TD_ERR_FORMAT, "%s: tensor '%s' is not two halves of whole rows",
+                             td_weights_path (model->weights), bfl);
+      td_tensor *swapped = td_tensor_new (td_backend_host (), stored->dtype, stored->ndim, stored->shape, err);
+      if (swapped == NULL)
+        return err != NULL ? err->status : TD_ERR_NO_MEMORY;
+      size_t half = td_tensor_nbytes (stored) / 2;
+      const uint8_t *from = td_tensor_host_data (stored);
+      uint8_t *to = td_tensor_host_data (swapped);
+      memcpy (to, from + half, half);
+      memcpy (to + half, from, half);
+      td_weights_add_composed (model->weights, diffusers, swapped);
+    }
+  return TD_OK;
+}
+
 /* A diffusers-named weight: as named, or (BFL layout) the fused tensor it is cut from,
  * whose rank alone is known here; the cut is checked where it is used. */
 static td_status
@@ -258,10 +291,13 @@ td_flux_dit_load (const char *path, td_backend *backend, td_error *err)
   model->weights = td_weights_open (path, backend, err);
   if (model->weights == NULL)
     goto fail;
+  /* Single files saved from ComfyUI keep the model's place in the whole checkpoint. */
+  td_weights_add_prefix (model->weights, "model.diffusion_model.");
   model->bfl_layout = td_weights_has (model->weights, "img_in.weight");
   if (model->bfl_layout)
     {
-      if (infer_bfl_config (&model->config, model->weights, err) != TD_OK)
+      if (infer_bfl_config (&model->config, model->weights, err) != TD_OK
+          || swap_final_modulation (model, err) != TD_OK)
         goto fail;
     }
   else
@@ -270,7 +306,10 @@ td_flux_dit_load (const char *path, td_backend *backend, td_error *err)
       if (read_diffusers_config (&model->config, config_path, err) != TD_OK)
         goto fail;
     }
-  if (check_weights (model, err) != TD_OK)
+  /* A GGUF (city96's flux1-dev-Q8_0.gguf) holds the transformer alone: anything else is not FLUX. */
+  if (check_weights (model, err) != TD_OK
+      || (model->bfl_layout && td_weights_gguf (model->weights) != NULL
+          && td_weights_refuse_unused (model->weights, "the FLUX transformer", NULL, err) != TD_OK))
     goto fail;
   return model;
 
@@ -336,21 +375,9 @@ derive_from_bfl (td_flux_dit *model, const td_tensor *fused, td_flux_part part, 
       return td_tensor_slice (fused, 0, part * inner, inner, err);
     case TD_FLUX_MLP:
       return td_tensor_slice (fused, 0, 3 * inner, fused->shape[0] - 3 * inner, err);
-    case TD_FLUX_SWAPPED_HALVES:
-      {
-        int64_t half = fused->shape[0] / 2;
-        td_tensor *first = td_tensor_slice (fused, 0, 0, half, err);
-        td_tensor *second = first ? td_tensor_slice (fused, 0, half, half, err) : NULL;
-        td_tensor *swapped = second ? td_tensor_new (model->backend, fused->dtype, fused->ndim, fused->shape, err) : NULL;
-        if (swapped != NULL && td_concat (model->backend, swapped, second, first, 0, err) != TD_OK)
-          {
-            td_tensor_free (swapped);
-            swapped = NULL;
-          }
-        td_tensor_free (first);
-        td_tensor_free (second);
-        return swapped;
-      }
+    case TD_FLUX_SWAPPED_HALVES: /* swapped at load (swap_final_modulation), never cut from here */
+      td_error_set (err, TD_ERR_INVALID_ARG, "the final modulation is not cut from the stored tensor");
+      return NULL;
     case TD_FLUX_WHOLE:
     default:
       return td_tensor_slice (fused, 0, 0, fused->shape[0], err);
@@ -374,6 +401,8 @@ flux_weight (td_flux_dit *model, td_layer_ctx *ctx, const char *name, bool requi
   td_tensor *cached = g_hash_table_lookup (model->derived, name);
   if (cached != NULL)
     return cached;
+  if (td_weights_has (model->weights, name)) /* the final modulation, swapped at load */
+    return td_weights_get (model->weights, name, ctx->err);
   td_flux_bfl_ref ref;
   if (!td_flux_bfl_translate (name, &ref) || (!required && !td_weights_has (model->weights, ref.name)))
     {

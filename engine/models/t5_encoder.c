@@ -7,6 +7,7 @@
 
 #include "models/layers.h"
 #include "models/model_config.h"
+#include "models/t5_gguf_keys.h"
 
 struct td_t5_encoder {
   td_t5_config config;
@@ -115,12 +116,19 @@ infer_config (td_t5_config *c, td_weights *w, td_error *err)
   return TD_OK;
 }
 
+/* The token embeddings: the encoder's own table when the file has one, else the shared one. */
+static const char *
+embedding_table (td_weights *w)
+{
+  return td_weights_has (w, "encoder.embed_tokens.weight") ? "encoder.embed_tokens.weight" : "shared.weight";
+}
+
 /* Every tensor the forward pass reads, with its shape, before any is used. */
 static td_status
 check_weights (td_weights *w, const td_t5_config *c, td_error *err)
 {
   const int64_t d = c->d_model, inner = (int64_t) c->num_heads * c->d_kv, ff = c->d_ff;
-  const char *table = td_weights_has (w, "encoder.embed_tokens.weight") ? "encoder.embed_tokens.weight" : "shared.weight";
+  const char *table = embedding_table (w);
   td_status st;
   if ((st = td_weights_expectf (w, err, TD_DIMS (c->vocab_size, d), "%s", table)) != TD_OK
       || (st = td_weights_expectf (w, err, TD_DIMS (c->num_buckets, c->num_heads),
@@ -150,6 +158,19 @@ check_weights (td_weights *w, const td_t5_config *c, td_error *err)
   return TD_OK;
 }
 
+static bool
+folder_has_gguf (const char *dir)
+{
+  GDir *folder = g_dir_open (dir, 0, NULL);
+  const char *name;
+  bool found = false;
+  while (!found && folder != NULL && (name = g_dir_read_name (folder)) != NULL)
+    found = g_str_has_suffix (name, ".gguf");
+  if (folder != NULL)
+    g_dir_close (folder);
+  return found;
+}
+
 td_t5_encoder *
 td_t5_encoder_load (const char *dir, td_backend *backend, td_error *err)
 {
@@ -161,15 +182,33 @@ td_t5_encoder_load (const char *dir, td_backend *backend, td_error *err)
     }
   encoder->backend = backend != NULL ? backend : td_backend_host ();
   bool single_file = g_file_test (dir, G_FILE_TEST_IS_REGULAR);
-  if (!single_file && read_config (&encoder->config, dir, err) != TD_OK)
+  g_autofree char *config_path = single_file ? NULL : g_build_filename (dir, "config.json", NULL);
+  bool has_config = config_path != NULL && g_file_test (config_path, G_FILE_TEST_EXISTS);
+  /* llama.cpp's GGUF (the file itself, or a folder's .gguf without config.json)
+   * carries its own hyperparameters. */
+  bool from_json = has_config || (!single_file && !folder_has_gguf (dir));
+  if (from_json && read_config (&encoder->config, dir, err) != TD_OK)
     goto fail;
   encoder->weights = td_weights_open (dir, backend, err);
   if (encoder->weights == NULL)
     goto fail;
-  if (single_file && infer_config (&encoder->config, encoder->weights, err) != TD_OK)
+  td_gguf *gguf = td_weights_gguf (encoder->weights);
+  bool llama_cpp = gguf != NULL && td_t5_gguf_is_llama_cpp (gguf);
+  if (llama_cpp)
+    td_weights_set_rename (encoder->weights, td_t5_gguf_rename, NULL);
+  /* The embedding lookup reads plain types: a quantised token_embd is unpacked once. */
+  if (gguf != NULL && td_weights_compose_plain (encoder->weights, embedding_table (encoder->weights), err) != TD_OK)
+    goto fail;
+  if (!from_json
+      && (llama_cpp     ? td_t5_gguf_config (gguf, &encoder->config, err)
+          : single_file ? infer_config (&encoder->config, encoder->weights, err)
+                        : td_error_set (err, TD_ERR_NOT_FOUND, "%s: no config.json next to a GGUF not in llama.cpp's "
+                                        "naming", dir)) != TD_OK)
     goto fail;
 
-  if (check_weights (encoder->weights, &encoder->config, err) != TD_OK)
+  if (check_weights (encoder->weights, &encoder->config, err) != TD_OK
+      || (llama_cpp
+          && td_weights_refuse_unused (encoder->weights, "the T5 encoder", td_t5_gguf_decoder_prefixes, err) != TD_OK))
     goto fail;
   return encoder;
 
@@ -358,8 +397,7 @@ td_t5_encoder_forward (td_t5_encoder *encoder, const int32_t *ids, int n, td_err
   td_layer_ctx ctx = { .backend = encoder->backend, .weights = encoder->weights, .err = err };
   const int64_t ids_shape[2] = { 1, n };
   td_tensor *ids_tensor = td_layer_from_host (&ctx, TD_I32, 2, ids_shape, ids);
-  const char *table_name = td_weights_has (encoder->weights, "encoder.embed_tokens.weight")
-                             ? "encoder.embed_tokens.weight" : "shared.weight";
+  const char *table_name = embedding_table (encoder->weights);
   const td_tensor *table = td_layer_ok (&ctx) ? td_weights_get (encoder->weights, table_name, err) : NULL;
   if (table == NULL)
     td_layer_fail (&ctx, TD_ERR_NOT_FOUND);

@@ -20,7 +20,10 @@ typedef struct td_t5_config {
 
 typedef struct td_t5_encoder td_t5_encoder;
 
-/* dir holds config.json and the weights (model.safetensors or a sharded index). */
+/* dir holds config.json and the weights (model.safetensors or a sharded index), or
+ * is a single file: transformers' names (ComfyUI's t5xxl_fp16.safetensors), or a
+ * GGUF in llama.cpp's naming (models/t5_gguf_keys.h), alone or in a folder without
+ * config.json, its hyperparameters read from the GGUF's metadata. */
 td_t5_encoder *td_t5_encoder_load (const char *dir, td_backend *backend, td_error *err);
 /* An encoder over weights in transformers' key layout, without a config.json; takes
  * ownership of weights. */

@@ -23,6 +23,10 @@ struct td_weights {
   GPtrArray *prefixes;
   td_weights_rename_fn rename; /* another layout's name for a wanted one, or NULL */
   void *rename_data;
+  GHashTable *composed;   /* wanted name → host td_tensor* built from the file's tensors */
+  GHashTable *used;       /* stored names resolved so far (GGUF sources), for td_weights_refuse_unused */
+  td_weights *next;       /* a second file asked for what this one lacks (an mmproj GGUF) */
+  GHashTable *gguf_strings; /* a GGUF's string metadata, terminated copies */
 };
 
 static void
@@ -39,6 +43,8 @@ weights_new (td_backend *backend)
   weights->on_backend = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, free_tensor);
   weights->on_host = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, free_tensor);
   weights->prefixes = g_ptr_array_new_with_free_func (g_free);
+  weights->composed = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, free_tensor);
+  weights->used = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   return weights;
 }
 
@@ -99,6 +105,14 @@ td_weights_open (const char *path, td_backend *backend, td_error *err)
         return NULL;
       td_weights *weights = weights_new (backend);
       weights->gguf = gguf;
+      weights->gguf_strings = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
+      for (size_t i = 0; i < td_gguf_kv_count (gguf); i++)
+        {
+          const td_gguf_kv *kv = td_gguf_kv_at (gguf, i);
+          if (kv->type == TD_GGUF_STRING && memchr (kv->data, 0, kv->length) == NULL)
+            g_hash_table_replace (weights->gguf_strings, (gpointer) kv->key,
+                                  g_strndup ((const char *) kv->data, kv->length));
+        }
       return weights;
     }
   td_safetensors *checkpoint = td_safetensors_open_any (path, err);
@@ -146,6 +160,11 @@ td_weights_free (td_weights *weights)
   g_hash_table_unref (weights->on_backend);
   g_hash_table_unref (weights->on_host);
   g_ptr_array_unref (weights->prefixes);
+  g_hash_table_unref (weights->composed);
+  g_hash_table_unref (weights->used);
+  td_weights_free (weights->next);
+  if (weights->gguf_strings != NULL)
+    g_hash_table_unref (weights->gguf_strings);
   td_safetensors_close (weights->checkpoint);
   if (weights->pth_names != NULL)
     g_hash_table_unref (weights->pth_names);
@@ -168,6 +187,27 @@ td_weights_set_rename (td_weights *weights, td_weights_rename_fn rename, void *u
   weights->rename_data = user_data;
 }
 
+void
+td_weights_chain (td_weights *weights, td_weights *next)
+{
+  td_weights *last = weights;
+  while (last->next != NULL)
+    last = last->next;
+  last->next = next;
+}
+
+void
+td_weights_add_composed (td_weights *weights, const char *name, td_tensor *host)
+{
+  g_hash_table_replace (weights->composed, g_strdup (name), host);
+}
+
+td_gguf *
+td_weights_gguf (const td_weights *weights)
+{
+  return weights->gguf;
+}
+
 const char *
 td_weights_path (const td_weights *weights)
 {
@@ -181,6 +221,8 @@ td_weights_path (const td_weights *weights)
 const char *
 td_weights_metadata (const td_weights *weights, const char *key)
 {
+  if (weights->gguf_strings != NULL)
+    return g_hash_table_lookup (weights->gguf_strings, key);
   return weights->checkpoint != NULL ? td_safetensors_metadata (weights->checkpoint, key) : NULL;
 }
 
@@ -190,8 +232,11 @@ td_weights_backend (const td_weights *weights)
   return weights->backend;
 }
 
-/* A tensor as stored: a checkpoint entry, a PyTorch tensor, or a declared random tensor. */
+/* A tensor as stored: a checkpoint entry, a PyTorch tensor, a declared random
+ * tensor, or one composed from the file's tensors; `owner` is the weights (of a
+ * chain) that hold it. */
 typedef struct stored {
+  td_weights *owner;
   const char *name; /* owned by the source */
   int ndim;
   const int64_t *shape;
@@ -199,26 +244,33 @@ typedef struct stored {
   const td_random_spec *spec;
   const td_tensor *pth_view;
   const td_gguf_tensor_info *gguf_info;
+  const td_tensor *composed;
 } stored;
 
 static bool
 find_stored (td_weights *weights, const char *name, stored *out)
 {
+  gpointer key, value;
+  if (g_hash_table_lookup_extended (weights->composed, name, &key, &value))
+    {
+      const td_tensor *t = value;
+      *out = (stored) { .owner = weights, .name = key, .ndim = t->ndim, .shape = t->shape, .composed = t };
+      return true;
+    }
   if (weights->random != NULL)
     {
       const td_random_spec *spec = td_random_weights_find (weights->random, name);
       if (spec == NULL)
         return false;
-      *out = (stored) { spec->name, spec->ndim, spec->shape, NULL, spec, NULL, NULL };
+      *out = (stored) { .owner = weights, .name = spec->name, .ndim = spec->ndim, .shape = spec->shape, .spec = spec };
       return true;
     }
   if (weights->pth != NULL)
     {
-      gpointer key, value;
       if (!g_hash_table_lookup_extended (weights->pth_names, name, &key, &value))
         return false;
       const td_tensor *view = value;
-      *out = (stored) { key, view->ndim, view->shape, NULL, NULL, view, NULL };
+      *out = (stored) { .owner = weights, .name = key, .ndim = view->ndim, .shape = view->shape, .pth_view = view };
       return true;
     }
   if (weights->gguf != NULL)
@@ -226,17 +278,18 @@ find_stored (td_weights *weights, const char *name, stored *out)
       const td_gguf_tensor_info *t = td_gguf_find_tensor (weights->gguf, name);
       if (t == NULL)
         return false;
-      *out = (stored) { t->name, t->ndim, t->shape, NULL, NULL, NULL, t };
+      *out = (stored) { .owner = weights, .name = t->name, .ndim = t->ndim, .shape = t->shape, .gguf_info = t };
       return true;
     }
   const td_safetensors_info *info = td_safetensors_find (weights->checkpoint, name);
   if (info == NULL)
     return false;
-  *out = (stored) { info->name, info->ndim, info->shape, info, NULL, NULL, NULL };
+  *out = (stored) { .owner = weights, .name = info->name, .ndim = info->ndim, .shape = info->shape, .info = info };
   return true;
 }
 
-/* The entry for name as given, or with one of the prefixes. */
+/* The entry for name as given, with one of the prefixes, renamed, or (failing all
+ * three) in the chained weights. */
 static bool
 resolve (td_weights *weights, const char *name, stored *out)
 {
@@ -249,6 +302,10 @@ resolve (td_weights *weights, const char *name, stored *out)
   char renamed[256];
   if (!found && weights->rename != NULL && weights->rename (name, renamed, sizeof renamed, weights->rename_data))
     found = find_stored (weights, renamed, out);
+  if (found && out->gguf_info != NULL && !g_hash_table_contains (weights->used, out->name))
+    g_hash_table_add (weights->used, g_strdup (out->name));
+  if (!found && weights->next != NULL)
+    return resolve (weights->next, name, out);
   return found;
 }
 
@@ -261,8 +318,11 @@ td_weights_has (td_weights *weights, const char *name)
 
 /* A new host tensor: a view of the mapped file, or freshly made-up values. */
 static td_tensor *
-read_stored (td_weights *weights, const stored *s, td_error *err)
+read_stored (const stored *s, td_error *err)
 {
+  td_weights *weights = s->owner;
+  if (s->composed != NULL)
+    return td_tensor_slice (s->composed, 0, 0, s->composed->shape[0], err);
   if (s->spec != NULL)
     return td_random_weights_generate (weights->random, s->spec, err);
   if (s->pth_view != NULL)
@@ -273,22 +333,29 @@ read_stored (td_weights *weights, const stored *s, td_error *err)
 }
 
 static td_tensor *
-host_view (td_weights *weights, const stored *s, td_error *err)
+host_view (const stored *s, td_error *err)
 {
+  td_weights *weights = s->owner;
   td_tensor *view = g_hash_table_lookup (weights->on_host, s->name);
   if (view == NULL)
     {
-      view = read_stored (weights, s, err);
+      view = read_stored (s, err);
       if (view != NULL)
         g_hash_table_insert (weights->on_host, g_strdup (s->name), view);
     }
   return view;
 }
 
-/* "no tensor", or which absent shard of a sharded checkpoint holds it. */
+/* "no tensor", the name it has in the file's layout, or which absent shard of a
+ * sharded checkpoint holds it. Of a chain, the file whose layout names it is meant. */
 static td_status
 missing_tensor (td_weights *weights, const char *name, td_error *err)
 {
+  char renamed[256];
+  for (td_weights *w = weights; w != NULL; w = w->next)
+    if (w->rename != NULL && w->rename (name, renamed, sizeof renamed, w->rename_data))
+      return td_error_set (err, TD_ERR_NOT_FOUND, "%s: no tensor '%s' (the model's '%s')", td_weights_path (w),
+                           renamed, name);
   const char *shard = NULL;
   if (weights->checkpoint != NULL)
     {
@@ -305,7 +372,7 @@ missing_tensor (td_weights *weights, const char *name, td_error *err)
   return td_error_set (err, TD_ERR_NOT_FOUND, "%s: no tensor '%s'", td_weights_path (weights), name);
 }
 
-static td_status check_dtype (td_weights *weights, const stored *s, td_error *err);
+static td_status check_dtype (const stored *s, td_error *err);
 
 static const td_tensor *
 lookup (td_weights *weights, const char *name, bool required, td_error *err)
@@ -317,15 +384,16 @@ lookup (td_weights *weights, const char *name, bool required, td_error *err)
         missing_tensor (weights, name, err);
       return NULL;
     }
-  if (check_dtype (weights, &info, err) != TD_OK)
+  if (check_dtype (&info, err) != TD_OK)
     return NULL;
+  weights = info.owner;
   if (td_backend_is_host (weights->backend))
-    return host_view (weights, &info, err);
+    return host_view (&info, err);
 
   td_tensor *on_device = g_hash_table_lookup (weights->on_backend, info.name);
   if (on_device != NULL)
     return on_device;
-  td_tensor *view = read_stored (weights, &info, err);
+  td_tensor *view = read_stored (&info, err);
   if (view == NULL)
     return NULL;
   /* Uploaded in its stored dtype: the kernels read bf16/f16 weights directly. */
@@ -346,6 +414,65 @@ lookup (td_weights *weights, const char *name, bool required, td_error *err)
   return on_device;
 }
 
+td_status
+td_weights_compose_plain (td_weights *weights, const char *name, td_error *err)
+{
+  stored s;
+  if (!resolve (weights, name, &s) || check_dtype (&s, err) != TD_OK)
+    return TD_OK; /* missing or unusable: the model's own checks say so */
+  const td_tensor *packed = host_view (&s, err);
+  if (packed == NULL)
+    return err != NULL ? err->status : TD_ERR_IO;
+  if (!td_dtype_is_quantized (packed->dtype))
+    return TD_OK;
+  if (packed->ndim < 1 || packed->shape[packed->ndim - 1] % td_dtype_block_elems (packed->dtype) != 0)
+    return td_error_set (err, TD_ERR_FORMAT, "%s: tensor '%s' has rows that are not whole %s blocks",
+                         td_weights_path (s.owner), s.name, td_dtype_name (packed->dtype));
+  td_tensor *plain = td_tensor_new (td_backend_host (), TD_F16, packed->ndim, packed->shape, err);
+  int64_t row = packed->shape[packed->ndim - 1], rows = td_tensor_numel (packed) / (row > 0 ? row : 1);
+  float *values = plain != NULL ? g_try_new (float, row) : NULL;
+  if (values == NULL)
+    {
+      td_tensor_free (plain);
+      return td_error_set (err, TD_ERR_NO_MEMORY, "%s: out of memory unpacking '%s'", td_weights_path (s.owner),
+                           s.name);
+    }
+  size_t packed_row = td_dtype_block_bytes (packed->dtype) * (size_t) (row / td_dtype_block_elems (packed->dtype));
+  const uint8_t *from = td_tensor_host_data (packed);
+  uint16_t *to = td_tensor_host_data (plain);
+  for (int64_t r = 0; r < rows; r++)
+    {
+      td_convert_to_f32 (values, from + (size_t) r * packed_row, packed->dtype, (size_t) row);
+      td_convert_from_f32 (to + (size_t) r * row, TD_F16, values, (size_t) row);
+    }
+  g_free (values);
+  td_weights_add_composed (s.owner, name, plain);
+  return TD_OK;
+}
+
+static bool
+has_any_prefix (const char *name, const char *const *prefixes)
+{
+  for (size_t i = 0; prefixes != NULL && prefixes[i] != NULL; i++)
+    if (g_str_has_prefix (name, prefixes[i]))
+      return true;
+  return false;
+}
+
+td_status
+td_weights_refuse_unused (td_weights *weights, const char *model, const char *const *ignored, td_error *err)
+{
+  for (td_weights *w = weights; w != NULL; w = w->next)
+    for (size_t i = 0; w->gguf != NULL && i < td_gguf_tensor_count (w->gguf); i++)
+      {
+        const td_gguf_tensor_info *t = td_gguf_tensor_at (w->gguf, i);
+        if (!g_hash_table_contains (w->used, t->name) && !has_any_prefix (t->name, ignored))
+          return td_error_set (err, TD_ERR_FORMAT, "%s: unknown tensor '%s' (not part of %s as this layout names it)",
+                               td_weights_path (w), t->name, model);
+      }
+  return TD_OK;
+}
+
 static gboolean
 name_has_prefix (gpointer key, gpointer value, gpointer prefix)
 {
@@ -363,8 +490,9 @@ name_has_prefix (gpointer key, gpointer value, gpointer prefix)
 void
 td_weights_drop_device (td_weights *weights, const char *prefix)
 {
-  if (!td_backend_is_host (weights->backend))
-    g_hash_table_foreach_remove (weights->on_backend, name_has_prefix, (gpointer) prefix);
+  for (td_weights *w = weights; w != NULL; w = w->next)
+    if (!td_backend_is_host (w->backend))
+      g_hash_table_foreach_remove (w->on_backend, name_has_prefix, (gpointer) prefix);
 }
 
 const td_tensor *
@@ -399,9 +527,9 @@ td_weights_get_host (td_weights *weights, const char *name, td_error *err)
       missing_tensor (weights, name, err);
       return NULL;
     }
-  if (check_dtype (weights, &info, err) != TD_OK)
+  if (check_dtype (&info, err) != TD_OK)
     return NULL;
-  return host_view (weights, &info, err);
+  return host_view (&info, err);
 }
 
 /* Integer and boolean tensors are indices or masks, never a weight a kernel reads. */
@@ -423,11 +551,13 @@ is_weight_dtype (td_dtype dtype)
 }
 
 static td_status
-check_dtype (td_weights *weights, const stored *s, td_error *err)
+check_dtype (const stored *s, td_error *err)
 {
+  td_weights *weights = s->owner;
   td_dtype dtype = s->info != NULL       ? s->info->dtype
                    : s->spec != NULL      ? s->spec->dtype
                    : s->gguf_info != NULL ? s->gguf_info->dtype
+                   : s->composed != NULL  ? s->composed->dtype
                                           : s->pth_view->dtype;
   if (!is_weight_dtype (dtype))
     return td_error_set (err, TD_ERR_FORMAT, "%s: tensor '%s' has dtype %s, not a floating-point weight",
@@ -454,9 +584,10 @@ td_weights_expect (td_weights *weights, const char *name, int ndim, const int64_
   stored info;
   if (!resolve (weights, name, &info))
     return missing_tensor (weights, name, err);
-  td_status st = check_dtype (weights, &info, err);
+  td_status st = check_dtype (&info, err);
   if (st != TD_OK)
     return st;
+  weights = info.owner;
   bool same = info.ndim == ndim;
   for (int i = 0; same && i < ndim; i++)
     same = shape[i] < 0 || info.shape[i] == shape[i];

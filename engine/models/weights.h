@@ -35,6 +35,24 @@ void td_weights_add_prefix (td_weights *weights, const char *prefix);
 typedef bool (*td_weights_rename_fn) (const char *name, char *stored, size_t size, void *user_data);
 void td_weights_set_rename (td_weights *weights, td_weights_rename_fn rename, void *user_data);
 
+/* A second file looked in for every name this one lacks, with its own prefixes and
+ * rename (llama.cpp's mmproj GGUF next to the language model's). Takes ownership. */
+void td_weights_chain (td_weights *weights, td_weights *next);
+/* A host tensor found under `name` before the file's own (one the file stores cut
+ * in parts, put back together). Takes ownership. */
+void td_weights_add_composed (td_weights *weights, const char *name, td_tensor *host);
+/* When `name` is stored in a block-quantised type, gives it an F16 host copy, for
+ * ops that read only plain types (the embedding lookup of a Q8_0 token_embd). */
+td_status td_weights_compose_plain (td_weights *weights, const char *name, td_error *err);
+/* The GGUF file read, for its metadata; NULL for other sources. */
+struct td_gguf *td_weights_gguf (const td_weights *weights);
+/* After every tensor a model reads has been checked: an error naming the file and
+ * the first tensor of a GGUF source (or a chained one) that nothing asked for and
+ * that starts with none of `ignored` (NULL-terminated, may be NULL), e.g.
+ * "PATH: unknown tensor 'enc.blk.0.attn_x.weight' (not part of the T5 encoder …)". */
+td_status td_weights_refuse_unused (td_weights *weights, const char *model, const char *const *ignored,
+                                    td_error *err);
+
 bool td_weights_has (td_weights *weights, const char *name);
 /* The tensor on the weights' backend; NULL and err ("PATH: no tensor 'name'") when missing. */
 const td_tensor *td_weights_get (td_weights *weights, const char *name, td_error *err);
@@ -72,6 +90,6 @@ td_status td_weights_expect_shape (td_weights *weights, const char *name, int nd
  * starts with prefix (e.g. "transformer_blocks.3."); the next get uploads them again. */
 void td_weights_drop_device (td_weights *weights, const char *prefix);
 const char *td_weights_path (const td_weights *weights);
-/* A "__metadata__" value of the checkpoint, or NULL. */
+/* A "__metadata__" value of the checkpoint (a GGUF's string metadata), or NULL. */
 const char *td_weights_metadata (const td_weights *weights, const char *key);
 td_backend *td_weights_backend (const td_weights *weights);

@@ -10,17 +10,21 @@ static const char *const transformer_folders[] = { "diffusion_models", "unet", "
 static const char *const vae_folders[] = { "vae", "", NULL };
 static const char *const text_encoder_folders[] = { "text_encoders", "clip", "", NULL };
 
+/* .safetensors before .gguf (city96's flux1-dev-Q8_0.gguf, t5-v1_1-xxl-encoder-Q8_0.gguf),
+ * then name order. */
 static gint
-compare_names (gconstpointer a, gconstpointer b)
+compare_candidates (gconstpointer a, gconstpointer b)
 {
-  return strcmp (*(const char *const *) a, *(const char *const *) b);
+  const char *x = *(const char *const *) a, *y = *(const char *const *) b;
+  bool x_gguf = g_str_has_suffix (x, ".gguf"), y_gguf = g_str_has_suffix (y, ".gguf");
+  return x_gguf != y_gguf ? (x_gguf ? 1 : -1) : strcmp (x, y);
 }
 
-/* The first regular file, in name order, under one of root/<folders> whose name
- * is one of `exact` (in that order of preference) or starts with prefix and ends
- * in .safetensors. */
+/* The first regular file under one of root/<folders> whose name is one of `exact`
+ * (in that order of preference) or starts with one of `prefixes` and ends in
+ * .safetensors or .gguf. */
 static char *
-find_file (const char *root, const char *const *folders, const char *const *exact, const char *prefix)
+find_file (const char *root, const char *const *folders, const char *const *exact, const char *const *prefixes)
 {
   for (size_t f = 0; folders[f] != NULL; f++)
     {
@@ -32,7 +36,7 @@ find_file (const char *root, const char *const *folders, const char *const *exac
             return path;
           g_free (path);
         }
-      if (prefix == NULL)
+      if (prefixes == NULL)
         continue;
       g_autoptr (GDir) handle = g_dir_open (dir, 0, NULL);
       if (handle == NULL)
@@ -40,9 +44,14 @@ find_file (const char *root, const char *const *folders, const char *const *exac
       g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
       const char *name;
       while ((name = g_dir_read_name (handle)) != NULL)
-        if (g_str_has_prefix (name, prefix) && g_str_has_suffix (name, ".safetensors"))
-          g_ptr_array_add (names, g_strdup (name));
-      g_ptr_array_sort (names, compare_names);
+        for (size_t p = 0; prefixes[p] != NULL; p++)
+          if (g_str_has_prefix (name, prefixes[p])
+              && (g_str_has_suffix (name, ".safetensors") || g_str_has_suffix (name, ".gguf")))
+            {
+              g_ptr_array_add (names, g_strdup (name));
+              break;
+            }
+      g_ptr_array_sort (names, compare_candidates);
       for (guint i = 0; i < names->len; i++)
         {
           char *path = g_build_filename (dir, names->pdata[i], NULL);
@@ -58,11 +67,14 @@ static const char *const transformer_names[] = { "flux1-dev.safetensors", "flux1
 static const char *const vae_names[] = { "ae.safetensors", "flux_ae.safetensors", NULL };
 static const char *const clip_names[] = { "clip_l.safetensors", NULL };
 static const char *const t5_names[] = { "t5xxl_fp16.safetensors", "t5xxl_fp32.safetensors", NULL };
+static const char *const transformer_prefixes[] = { "flux1-", NULL };
+static const char *const clip_prefixes[] = { "clip_l", NULL };
+static const char *const t5_prefixes[] = { "t5xxl_", "t5-v1_1-xxl-encoder", NULL };
 
 bool
 td_flux_files_is_single_file_set (const char *path)
 {
-  g_autofree char *transformer = find_file (path, transformer_folders, transformer_names, "flux1-");
+  g_autofree char *transformer = find_file (path, transformer_folders, transformer_names, transformer_prefixes);
   return transformer != NULL;
 }
 
@@ -88,15 +100,15 @@ static td_status
 find_single_files (const char *path, td_flux_files *files, td_error *err)
 {
   files->single_files = true;
-  files->transformer = find_file (path, transformer_folders, transformer_names, "flux1-");
+  files->transformer = find_file (path, transformer_folders, transformer_names, transformer_prefixes);
   files->vae = find_file (path, vae_folders, vae_names, NULL);
-  files->clip = find_file (path, text_encoder_folders, clip_names, "clip_l");
-  files->t5 = find_file (path, text_encoder_folders, t5_names, "t5xxl_");
+  files->clip = find_file (path, text_encoder_folders, clip_names, clip_prefixes);
+  files->t5 = find_file (path, text_encoder_folders, t5_names, t5_prefixes);
   const struct { const char *file, *what; } parts[] = {
-    { files->transformer, "the transformer (diffusion_models/ or unet/flux1-*.safetensors)" },
+    { files->transformer, "the transformer (diffusion_models/ or unet/flux1-*.safetensors or .gguf)" },
     { files->vae, "the VAE (vae/ae.safetensors)" },
     { files->clip, "CLIP-L (text_encoders/ or clip/clip_l.safetensors)" },
-    { files->t5, "T5-XXL (text_encoders/ or clip/t5xxl_fp16.safetensors)" },
+    { files->t5, "T5-XXL (text_encoders/ or clip/t5xxl_fp16.safetensors, or t5-v1_1-xxl-encoder-*.gguf)" },
   };
   for (size_t i = 0; i < G_N_ELEMENTS (parts); i++)
     if (parts[i].file == NULL)

@@ -4,7 +4,9 @@
  *    transformer/, vae/, text_encoder/, text_encoder_2/, tokenizer/, tokenizer_2/, scheduler/;
  *  - single files (ComfyUI, stable-diffusion.cpp): BFL's flux1-*.safetensors, ae.safetensors,
  *    clip_l.safetensors and t5xxl_*.safetensors, either in one folder or in ComfyUI's models/
- *    tree (unet/ or diffusion_models/, vae/, clip/ or text_encoders/). These files hold no
+ *    tree (unet/ or diffusion_models/, vae/, clip/ or text_encoders/); the transformer and
+ *    T5 may be GGUF files instead (flux1-dev-Q8_0.gguf in BFL naming, llama.cpp's
+ *    t5-v1_1-xxl-encoder-Q8_0.gguf), taken when no .safetensors is there. These files hold no
  *    tokenizer: tokenizer/ and tokenizer_2/ next to them are used when present, else the
  *    CLIP-L and T5 tokenizer files installed with ThinkDiff Studio (the ones FLUX.1 ships).
  *    There is no scheduler_config.json: the engine's default flow schedule is used. */
@@ -18,7 +20,7 @@ typedef struct td_flux_files {
   char *transformer;      /* transformer/ folder or BFL single file */
   char *vae;              /* vae/ folder or ae.safetensors */
   char *clip;             /* text_encoder/ folder or clip_l.safetensors */
-  char *t5;               /* text_encoder_2/ folder or t5xxl_*.safetensors */
+  char *t5;               /* text_encoder_2/ folder, t5xxl_*.safetensors or a T5 GGUF */
   char *clip_tokenizer;   /* a tokenizer folder */
   char *t5_tokenizer;
   char *scheduler_config; /* scheduler_config.json, or NULL for the defaults */

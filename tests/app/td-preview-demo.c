@@ -12,6 +12,7 @@
 #include <glib/gi18n.h>
 #include <math.h>
 
+#include "thinkdiff.h"
 #include "td-preview-demo.h"
 
 #define DEFAULT_STEP_DELAY_MS 40
@@ -141,6 +142,39 @@ draw_frame (const Colour palette[3],
   return g_bytes_new_take (rgb, (gsize) width * height * 3);
 }
 
+/* The board as a real run reports it (td_board_to_json), so Reuse and the
+ * history see what they would after a real run. Pasted pixels have no file
+ * to name and are left out. */
+static char *
+board_json (const TdGenerationRequest *request)
+{
+  td_board *board = td_board_new (request->mode == TD_GENERATION_MODE_CLIP ? TD_BOARD_CLIP : TD_BOARD_LVLM);
+  td_board_settings settings = td_board_get_settings (board);
+  td_error err = { 0 };
+  char *text, *json;
+
+  settings.width = request->width;
+  settings.height = request->height;
+  settings.steps = request->steps;
+  settings.guidance = (float) request->guidance;
+  settings.seed = request->seed;
+  td_board_set_settings (board, &settings);
+  for (guint i = 0; i < request->inputs->len; i++)
+    {
+      const TdGenerationInput *input = g_ptr_array_index (request->inputs, i);
+
+      if (input->kind == TD_BOARD_ITEM_TEXT)
+        td_board_add (board, TD_BOARD_TEXT, input->text, &err);
+      else if (input->path != NULL)
+        td_board_add (board, TD_BOARD_IMAGE, input->path, &err);
+    }
+  text = td_board_to_json (board);
+  json = g_strdup (text);
+  td_free (text);
+  td_board_free (board);
+  return json;
+}
+
 /**
  * td_generation_job_run_preview_demo:
  *
@@ -201,5 +235,7 @@ td_generation_job_run_preview_demo (TdGenerationJob           *job,
   output->pixels = draw_frame (palette, request->width, request->height, request->seed, 1.0);
   output->width = request->width;
   output->height = request->height;
+  output->mode_name = g_strdup (request->mode == TD_GENERATION_MODE_CLIP ? "clip" : "lvlm");
+  output->board_json = board_json (request);
   return TRUE;
 }

@@ -4,6 +4,7 @@
  */
 #include <glib/gstdio.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "td-test-utils.h"
@@ -20,11 +21,31 @@ tolerate_missing_session_bus (const char     *log_domain,
          || strstr (message, "Unable to acquire session bus") == NULL;
 }
 
+static char *test_data_home;
+
+static void
+remove_test_data_home (void)
+{
+  td_test_remove_tree (test_data_home);
+  g_clear_pointer (&test_data_home, g_free);
+}
+
 gboolean
 td_test_init (int    *argc,
               char ***argv)
 {
   g_test_init (argc, argv, NULL);
+
+  /* A window of an application keeps its history and board in the user's
+   * data folder: a fresh one per test program, never the real one. A test's
+   * subprocess (another run of the app) shares its parent's. */
+  if (!g_test_subprocess ())
+    {
+      test_data_home = g_dir_make_tmp ("td-test-data-home-XXXXXX", NULL);
+      g_assert_nonnull (test_data_home);
+      g_setenv ("XDG_DATA_HOME", test_data_home, TRUE);
+      atexit (remove_test_data_home);
+    }
   g_test_log_set_fatal_handler (tolerate_missing_session_bus, NULL);
 
   if (!gtk_init_check ())
@@ -132,4 +153,86 @@ td_test_remove_dir (const char *dir)
       g_unlink (path);
     }
   g_rmdir (dir);
+}
+
+/* Removes @path with everything below it. */
+void
+td_test_remove_tree (const char *path)
+{
+  g_autoptr(GDir) handle = NULL;
+  const char *name;
+
+  if (path == NULL)
+    return;
+  if (!g_file_test (path, G_FILE_TEST_IS_SYMLINK) && (handle = g_dir_open (path, 0, NULL)) != NULL)
+    while ((name = g_dir_read_name (handle)) != NULL)
+      {
+        g_autofree char *child = g_build_filename (path, name, NULL);
+
+        td_test_remove_tree (child);
+      }
+  g_remove (path);
+}
+
+/* The window as it is drawn, as a texture. */
+GdkTexture *
+td_test_render_window (GtkWidget *window)
+{
+  g_autoptr(GdkPaintable) paintable = gtk_widget_paintable_new (window);
+  GtkSnapshot *snapshot = gtk_snapshot_new ();
+  g_autoptr(GskRenderNode) node = NULL;
+  int width = gtk_widget_get_width (window);
+  int height = gtk_widget_get_height (window);
+  GskRenderer *renderer = gtk_native_get_renderer (GTK_NATIVE (window));
+
+  gdk_paintable_snapshot (paintable, snapshot, width, height);
+  node = gtk_snapshot_free_to_node (snapshot);
+  g_assert_nonnull (node);
+  return gsk_renderer_render_texture (renderer, node, &GRAPHENE_RECT_INIT (0, 0, width, height));
+}
+
+/* The AdwMessageDialog shown over @parent, or NULL. */
+AdwMessageDialog *
+td_test_find_message_dialog (GtkWindow *parent)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();   /* not ours */
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GtkWindow) window = g_list_model_get_item (toplevels, i);
+
+      if (ADW_IS_MESSAGE_DIALOG (window) && gtk_window_get_transient_for (window) == parent
+          && gtk_widget_get_visible (GTK_WIDGET (window)))
+        return ADW_MESSAGE_DIALOG (window);
+    }
+  return NULL;
+}
+
+static GtkWidget *
+find_button (GtkWidget  *widget,
+             const char *label)
+{
+  if (GTK_IS_BUTTON (widget) && g_strcmp0 (gtk_button_get_label (GTK_BUTTON (widget)), label) == 0)
+    return widget;
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found = find_button (child, label);
+
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+/* Clicks the button of @dialog that gives @response, as the user would. */
+void
+td_test_answer_dialog (AdwMessageDialog *dialog,
+                       const char       *response)
+{
+  GtkWidget *button = find_button (GTK_WIDGET (dialog), adw_message_dialog_get_response_label (dialog, response));
+
+  g_assert_nonnull (button);
+  g_assert_true (gtk_widget_is_sensitive (button));
+  g_signal_emit_by_name (button, "clicked");
 }

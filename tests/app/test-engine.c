@@ -369,11 +369,14 @@ test_reuse (void)
   g_assert_true (td_result_save (result, png, &error));
   g_assert_no_error (error);
 
-  /* Dropping the PNG on the board restores it. */
+  /* Dropping the PNG on the board restores it (the board holds another
+   * card, so Reuse asks first: Replace Board). */
   td_prompt_board_add_text (td_window_get_board (window), "something else");
   g_value_init (&value, G_TYPE_FILE);
   g_value_set_object (&value, png_file);
   g_assert_true (td_prompt_board_handle_drop (td_window_get_board (window), &value));
+  g_assert_nonnull (td_test_find_message_dialog (GTK_WINDOW (window)));
+  td_test_answer_dialog (td_test_find_message_dialog (GTK_WINDOW (window)), "replace");
   g_assert_true (td_test_wait_for (thumbnails_loaded, window, 5000));
 
   g_assert_cmpuint (g_list_model_get_n_items (items), ==, 2);
