@@ -18,10 +18,15 @@
  * used.
  *
  * Grid: (query blocks, heads, batch). With TD_COOPMAT_EMULATE the fragment
- * operations are plain GLSL on virtual subgroups of 32 invocations. */
+ * operations are plain GLSL on virtual subgroups of 32 invocations; with
+ * TD_COOPMAT_KHR they are GL_KHR_cooperative_matrix's. */
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
-#ifndef TD_COOPMAT_EMULATE
+#if defined(TD_COOPMAT_KHR)
+#extension GL_KHR_cooperative_matrix : require
+#extension GL_KHR_memory_scope_semantics : require
+#extension GL_KHR_shader_subgroup_basic : require
+#elif !defined(TD_COOPMAT_EMULATE)
 #extension GL_NV_cooperative_matrix : require
 #extension GL_KHR_memory_scope_semantics : require
 #extension GL_KHR_shader_subgroup_basic : require
@@ -50,7 +55,21 @@ shared float row_max[BR], row_sum[BR];
 shared uint q_max_bits[BR], kv_max_bits[2];
 shared int q_exp[BR], k_exp, v_exp;
 
-#ifndef TD_COOPMAT_EMULATE
+#if defined(TD_COOPMAT_KHR)
+#define FRAG_A coopmat<float16_t, gl_ScopeSubgroup, 16, 16, gl_MatrixUseA>
+#define FRAG_B coopmat<float16_t, gl_ScopeSubgroup, 16, 16, gl_MatrixUseB>
+#define FRAG_C coopmat<float, gl_ScopeSubgroup, 16, 16, gl_MatrixUseAccumulator>
+#define FRAG_ZERO() FRAG_C (0.0)
+#define SUBGROUP_ID gl_SubgroupID
+#define LOAD_Q(frag, element) coopMatLoad (frag, sh_q, element, QKV_STRIDE, gl_CooperativeMatrixLayoutRowMajor)
+#define LOAD_K(frag, element) coopMatLoad (frag, sh_kv, element, QKV_STRIDE, gl_CooperativeMatrixLayoutColumnMajor)
+#define LOAD_P(frag, element) coopMatLoad (frag, sh_p, element, P_STRIDE, gl_CooperativeMatrixLayoutRowMajor)
+#define LOAD_V(frag, element) coopMatLoad (frag, sh_kv, element, QKV_STRIDE, gl_CooperativeMatrixLayoutRowMajor)
+#define MMA_QK(a, b, c) coopMatMulAdd (a, b, c)
+#define MMA_PV(a, b, c) coopMatMulAdd (a, b, c)
+#define STORE_S(frag, element) coopMatStore (frag, sh_s, element, S_STRIDE, gl_CooperativeMatrixLayoutRowMajor)
+#define STORE_OUT(frag, element) coopMatStore (frag, sh_s, element, OUT_STRIDE, gl_CooperativeMatrixLayoutRowMajor)
+#elif !defined(TD_COOPMAT_EMULATE)
 #define FRAG_A fcoopmatNV<16, gl_ScopeSubgroup, 16, 16>
 #define FRAG_B fcoopmatNV<16, gl_ScopeSubgroup, 16, 16>
 #define FRAG_C fcoopmatNV<32, gl_ScopeSubgroup, 16, 16>

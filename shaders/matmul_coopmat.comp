@@ -23,10 +23,25 @@
  * With TD_COOPMAT_EMULATE the fragment operations are plain GLSL instead (one
  * virtual subgroup per 32 invocations), so that everything but the cooperative
  * matrix instructions can be tested on devices without them
- * (TD_VULKAN_EMULATE_COOPMAT=1). */
+ * (TD_VULKAN_EMULATE_COOPMAT=1). With TD_COOPMAT_KHR the same fragments are
+ * GL_KHR_cooperative_matrix's (built only where glslang knows it), and with
+ * TD_COOPMAT_BF16 besides, the staged tiles are bf16 instead of f16
+ * (GL_EXT_bfloat16; for devices with bf16 cooperative matrices): the same
+ * power-of-two scaling stays, exact and harmless, but bf16 keeps 8 significant
+ * bits, not 11. */
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
-#ifndef TD_COOPMAT_EMULATE
+#if defined(TD_COOPMAT_BF16)
+#extension GL_EXT_bfloat16 : require
+#define CM_ELEM bfloat16_t
+#else
+#define CM_ELEM float16_t
+#endif
+#if defined(TD_COOPMAT_KHR)
+#extension GL_KHR_cooperative_matrix : require
+#extension GL_KHR_memory_scope_semantics : require
+#extension GL_KHR_shader_subgroup_basic : require
+#elif !defined(TD_COOPMAT_EMULATE)
 #extension GL_NV_cooperative_matrix : require
 #extension GL_KHR_memory_scope_semantics : require
 #extension GL_KHR_shader_subgroup_basic : require
@@ -47,15 +62,26 @@ layout(local_size_x = 128) in;
 #define CM_AB_STRIDE 40
 #define CM_C_STRIDE 68
 
-shared float16_t cm_a[CM_BM * CM_AB_STRIDE]; /* x rows × k */
-shared float16_t cm_b[CM_BN * CM_AB_STRIDE]; /* w rows (outputs) × k */
+shared CM_ELEM cm_a[CM_BM * CM_AB_STRIDE]; /* x rows × k */
+shared CM_ELEM cm_b[CM_BN * CM_AB_STRIDE]; /* w rows (outputs) × k */
 shared float cm_c[CM_BM * CM_C_STRIDE];      /* the finished 64×64 tile */
 /* Per-row largest magnitudes (as float bits, which order like the floats for
  * non-negative values), then the power-of-two exponents applied to the rows. */
 shared uint cm_x_max[CM_BM], cm_w_max[CM_BN];
 shared int cm_x_exp[CM_BM], cm_w_exp[CM_BN];
 
-#ifndef TD_COOPMAT_EMULATE
+#if defined(TD_COOPMAT_KHR)
+#define FRAG_A coopmat<CM_ELEM, gl_ScopeSubgroup, 16, 16, gl_MatrixUseA>
+#define FRAG_B coopmat<CM_ELEM, gl_ScopeSubgroup, 16, 16, gl_MatrixUseB>
+#define FRAG_C coopmat<float, gl_ScopeSubgroup, 16, 16, gl_MatrixUseAccumulator>
+#define FRAG_ZERO() FRAG_C (0.0)
+#define SUBGROUP_ID gl_SubgroupID
+/* As the NV block below: A row-major in cm_a, B column-major in cm_b. */
+#define FRAG_LOAD_A(frag, element) coopMatLoad (frag, cm_a, element, CM_AB_STRIDE, gl_CooperativeMatrixLayoutRowMajor)
+#define FRAG_LOAD_B(frag, element) coopMatLoad (frag, cm_b, element, CM_AB_STRIDE, gl_CooperativeMatrixLayoutColumnMajor)
+#define FRAG_MMA(a, b, c) coopMatMulAdd (a, b, c)
+#define FRAG_STORE(frag, element) coopMatStore (frag, cm_c, element, CM_C_STRIDE, gl_CooperativeMatrixLayoutRowMajor)
+#elif !defined(TD_COOPMAT_EMULATE)
 #define FRAG_A fcoopmatNV<16, gl_ScopeSubgroup, 16, 16>
 #define FRAG_B fcoopmatNV<16, gl_ScopeSubgroup, 16, 16>
 #define FRAG_C fcoopmatNV<32, gl_ScopeSubgroup, 16, 16>
@@ -132,8 +158,8 @@ stage_tiles (uint m0, uint n0, uint k0)
       uint m = m0 + row, n = n0 + row;
       float a = (m < p.m && k < p.k) ? load_f32 (p.x, x_base + m * p.k + k) : 0.0;
       float b = (n < p.n && k < p.k) ? load_weight (p.w, w_base + n * p.k + k) : 0.0;
-      cm_a[row * CM_AB_STRIDE + kk] = float16_t (ldexp (a, cm_x_exp[row]));
-      cm_b[row * CM_AB_STRIDE + kk] = float16_t (ldexp (b, cm_w_exp[row]));
+      cm_a[row * CM_AB_STRIDE + kk] = CM_ELEM (ldexp (a, cm_x_exp[row]));
+      cm_b[row * CM_AB_STRIDE + kk] = CM_ELEM (ldexp (b, cm_w_exp[row]));
     }
 }
 

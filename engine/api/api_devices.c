@@ -100,10 +100,13 @@ td_devices_report (char **out, td_error *err)
     }
   const td_vk_shader_compiler *c = &td_vk_shader_compiler_features;
   g_string_append_printf (text, "vulkan shaders built: tiled matmul, GEMV, scalar attention, coopmat emulation; "
-                          "NV cooperative matrix %s; KHR cooperative matrix %s; NV cooperative matrix 2 %s\n",
+                          "NV cooperative matrix %s; KHR cooperative matrix %s; NV cooperative matrix 2 %s; "
+                          "bf16 cooperative matrix %s\n",
                           c->nv_coopmat ? "yes" : "no (glslang lacks GL_NV_cooperative_matrix)",
-                          c->khr_coopmat ? "compiler supports it (no kernel yet)" : "no (glslang lacks GL_KHR_cooperative_matrix)",
-                          c->nv_coopmat2 ? "compiler supports it (no kernel yet)" : "no (glslang lacks GL_NV_cooperative_matrix2)");
+                          c->khr_coopmat ? "built (not selected yet: devices get the NV kernels only)"
+                                         : "no (glslang lacks GL_KHR_cooperative_matrix)",
+                          c->nv_coopmat2 ? "compiler supports it (no kernel yet)" : "no (glslang lacks GL_NV_cooperative_matrix2)",
+                          c->khr_coopmat_bf16 ? "built (not selected yet)" : "no (glslang lacks GL_EXT_bfloat16)");
   if (count == 0)
     g_string_append (text, "vulkan: no devices\n");
   for (int i = 0; i < count; i++)

@@ -10,8 +10,8 @@ print_usage (FILE *out)
 {
   fprintf (out, "Usage: thinkdiff devices\nLists the compute devices the engine can use.\n"
                 "TD_VULKAN_DEVICE=<index or name> picks the Vulkan device.\n"
-                "TD_VULKAN_COOPMAT=1 runs matmuls and attention on cooperative matrices where offered\n"
-                "(opt-in until validated on a GPU); TD_VULKAN_EMULATE_COOPMAT=1 runs those kernels emulated.\n");
+                "Matmuls and attention run on cooperative matrices where the device offers them;\n"
+                "TD_VULKAN_COOPMAT=0 turns that off, TD_VULKAN_EMULATE_COOPMAT=1 runs those kernels emulated.\n");
 }
 
 int

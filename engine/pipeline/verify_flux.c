@@ -203,6 +203,7 @@ const td_verify_component td_verify_flux_transformer = {
   .summary = "FLUX transformer, one call at t = 0.73, guidance 3.5",
   .run = run_transformer,
   .inputs = transformer_inputs,
+  .f16_tolerance = 1e-4,
   .elsewhere = not_transformer,
 };
 
@@ -211,6 +212,7 @@ const td_verify_component td_verify_flux_vae = {
   .summary = "FLUX VAE decode, and encode (mean) of the clamped decoded image",
   .run = run_vae,
   .inputs = vae_inputs,
+  .f16_tolerance = 2e-4,
   .elsewhere = not_vae,
 };
 
@@ -219,5 +221,6 @@ const td_verify_component td_verify_flux_pipeline = {
   .summary = "FLUX text-to-image from given noise and embeddings: schedule, per-step latents and the image",
   .run = run_pipeline,
   .inputs = pipeline_inputs,
+  .f16_tolerance = 1e-4,
   .elsewhere = not_pipeline,
 };

@@ -7,7 +7,10 @@
  * the weight in its stored format: y from x, and the dequantised weight from
  * the identity (I_K · Wᵀ = Wᵀ exactly, since every sum holds one non-zero
  * product), so the check covers the decoder the kernels use. Tolerances:
- * w.* max abs error ≤ 1e-6; y.* rel_err ≤ 1e-4 (the verify default).
+ * w.* max abs error ≤ 1e-6; y.* rel_err ≤ 1e-4 (the verify default). On a
+ * backend whose matmul stages weights as f16 (cooperative matrices), the
+ * decoded weights are rounded to f16 on the way: w.* then gets f16's own
+ * relative bound, and y.* the component's f16 tolerance.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -22,12 +25,17 @@
 /* The dequantised weights must equal ggml's within this absolute error (the
  * decoders are exact; it leaves room for a device that rounds differently). */
 #define DEQUANT_MAX_ABS_ERR 1e-6
+/* Each decoded weight rounded to f16 is off by at most 2^-11 of itself, so by
+ * 2^-11 of the largest one: rel_err ≤ 4.9e-4. */
+#define DEQUANT_F16_REL_ERR 1e-3
 
 /* verify compares rel_err = max_abs_err / max|reference|, so the absolute
  * bound becomes a relative one through the reference's largest magnitude. */
 static double
-dequant_tolerance (td_safetensors *io, const char *name)
+dequant_tolerance (td_safetensors *io, const char *name, td_backend *backend)
 {
+  if (td_backend_reduced_precision (backend))
+    return DEQUANT_F16_REL_ERR;
   const td_safetensors_info *ref = td_safetensors_find (io, name);
   if (ref == NULL || ref->dtype != TD_F32)
     return DEQUANT_MAX_ABS_ERR; /* the comparison reports the missing reference */
@@ -114,7 +122,7 @@ check_tensor (td_gguf *gguf, const td_gguf_tensor_info *info, const td_tensor *x
       if (st == TD_OK)
         st = td_verify_outputs_add_f32 (outputs, info->name, info->ndim, info->shape, w_values, err);
       free (w_values);
-      td_verify_outputs_set_tolerance (outputs, info->name, dequant_tolerance (io, info->name));
+      td_verify_outputs_set_tolerance (outputs, info->name, dequant_tolerance (io, info->name, backend));
     }
   if (st == TD_OK)
     {
@@ -184,4 +192,5 @@ const td_verify_component td_verify_gguf_matmul = {
   .summary = "GGUF weights of every type: ggml's dequantisation and x · Wᵀ (--model: the .gguf file or its folder)",
   .run = run_gguf_matmul,
   .inputs = gguf_inputs,
+  .f16_tolerance = 2e-3,
 };

@@ -186,4 +186,5 @@ const td_verify_component td_verify_qwen2vl = {
              "key/value cache, the thought's hidden states through the ThinkDiff-LVLM aligner",
   .run = run_qwen2vl,
   .inputs = qwen2vl_inputs,
+  .f16_tolerance = 2e-3,
 };

@@ -61,6 +61,7 @@ const td_verify_component td_verify_t5_encoder = {
   .summary = "T5 v1.1 encoder (FLUX text_encoder_2): input_ids → last_hidden_state",
   .run = run_t5,
   .inputs = text_inputs,
+  .f16_tolerance = 1e-3,
 };
 
 const td_verify_component td_verify_clip_text = {
@@ -68,4 +69,5 @@ const td_verify_component td_verify_clip_text = {
   .summary = "CLIP text encoder (FLUX text_encoder): input_ids → last_hidden_state, pooler_output",
   .run = run_clip,
   .inputs = text_inputs,
+  .f16_tolerance = 2e-3,
 };

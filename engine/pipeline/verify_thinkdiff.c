@@ -76,13 +76,16 @@ run_clip (const char *model_dir, td_safetensors *io, td_backend *backend, td_ver
 }
 
 const td_verify_component td_verify_thinkdiff_lvlm = {
-  "thinkdiff-lvlm",
-  "ThinkDiff-LVLM conditioning of a board: chat ids, greedy thought with EOS held back, aligned states, pooled", 0,
-  run_lvlm,
+  .name = "thinkdiff-lvlm",
+  .summary = "ThinkDiff-LVLM conditioning of a board: chat ids, greedy thought with EOS held back, aligned states, "
+             "pooled",
+  .run = run_lvlm,
+  .f16_tolerance = 2e-3,
 };
 
 const td_verify_component td_verify_thinkdiff_clip = {
-  "thinkdiff-clip",
-  "ThinkDiff-CLIP conditioning of a board: aligned image tokens, then the T5 prompt of 128 tokens, pooled", 0,
-  run_clip,
+  .name = "thinkdiff-clip",
+  .summary = "ThinkDiff-CLIP conditioning of a board: aligned image tokens, then the T5 prompt of 128 tokens, pooled",
+  .run = run_clip,
+  .f16_tolerance = 3e-3,
 };

@@ -51,4 +51,5 @@ const td_verify_component td_verify_eva_vision = {
   .tolerance = EVA_TOLERANCE,
   .run = run_eva,
   .inputs = eva_inputs,
+  .f16_tolerance = 3e-4,
 };

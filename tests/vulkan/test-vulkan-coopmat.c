@@ -1,7 +1,7 @@
 /* The cooperative-matrix matmul: when it is chosen (on invented device
  * capability lists), what `thinkdiff devices` reports, and the shader itself —
  * through its emulated form on any device, and on cooperative matrices where the
- * device has them and TD_VULKAN_COOPMAT=1 (tests/vulkan/gpu-check.sh). */
+ * device has them and TD_VULKAN_COOPMAT is not 0 (tests/vulkan/gpu-check.sh). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,17 +87,17 @@ static void
 test_decide (void)
 {
   td_vk_coopmat_caps caps = full_caps ();
-  /* Opt-in until validated on a GPU: only "1" turns it on. */
+  /* The default wherever available; only "0" turns it off. */
   td_vk_coopmat_choice c = td_vk_coopmat_decide (&caps, NULL);
-  g_assert_true (c.available && !c.enabled);
-  g_assert_nonnull (strstr (c.reason, "TD_VULKAN_COOPMAT=1"));
+  g_assert_true (c.available && c.enabled);
+  g_assert_null (c.reason);
   c = td_vk_coopmat_decide (&caps, "");
-  g_assert_true (c.available && !c.enabled);
+  g_assert_true (c.available && c.enabled);
   c = td_vk_coopmat_decide (&caps, "1");
   g_assert_true (c.available && c.enabled);
   c = td_vk_coopmat_decide (&caps, "0");
   g_assert_true (c.available && !c.enabled);
-  g_assert_nonnull (strstr (c.reason, "TD_VULKAN_COOPMAT=1"));
+  g_assert_nonnull (strstr (c.reason, "TD_VULKAN_COOPMAT=0"));
 
   g_assert_false (td_vk_coopmat_env_emulate (NULL));
   g_assert_false (td_vk_coopmat_env_emulate (""));
@@ -162,22 +162,79 @@ test_variant (void)
   /* The real kernels exist exactly when the build's glslang compiled them. */
   g_assert_true (td_vk_shader_exists ("matmul_coopmat_bf16") == td_vk_shader_compiler_features.nv_coopmat);
   g_assert_true (td_vk_shader_exists ("matmul_coopmat_q4_K") == td_vk_shader_compiler_features.nv_coopmat);
+  /* Likewise the GL_KHR_cooperative_matrix ones (none with Debian 12's glslang). */
+  g_assert_true (td_vk_shader_exists ("matmul_coopmat_khr_bf16") == td_vk_shader_compiler_features.khr_coopmat);
+  g_assert_true (td_vk_shader_exists ("matmul_coopmat_khr_q6_K") == td_vk_shader_compiler_features.khr_coopmat);
+  g_assert_true (td_vk_shader_exists ("attention_coopmat_khr") == td_vk_shader_compiler_features.khr_coopmat);
 }
 
-/* The listing reports the choice: on wherever available with
- * TD_VULKAN_COOPMAT=1, emulated with TD_VULKAN_EMULATE_COOPMAT=1 where not. */
+/* NV before KHR; bf16 tiles only on KHR with the bf16 configuration and kernel. */
+static void
+test_pick_kernels (void)
+{
+  td_vk_coopmat_offer offer = { .nv_usable = true, .khr_usable = true, .khr_bf16 = true, .nv_built = true,
+                                .khr_built = true, .khr_bf16_built = true };
+  char v[64];
+  td_vk_coopmat_pick pick = td_vk_coopmat_pick_kernels (&offer);
+  g_assert_cmpint (pick.api, ==, TD_VK_COOPMAT_API_NV);
+  g_assert_false (pick.bf16_tiles);
+  td_vk_coopmat_pick_variant (v, sizeof v, pick, TD_BF16);
+  g_assert_cmpstr (v, ==, "matmul_coopmat_bf16");
+  /* A Debian-12-like build: NV kernels only, so a KHR-only device gets none. */
+  offer = (td_vk_coopmat_offer) { .khr_usable = true, .khr_bf16 = true, .nv_built = true };
+  pick = td_vk_coopmat_pick_kernels (&offer);
+  g_assert_cmpint (pick.api, ==, TD_VK_COOPMAT_API_NONE);
+  td_vk_coopmat_pick_variant (v, sizeof v, pick, TD_BF16);
+  g_assert_cmpstr (v, ==, "");
+  /* AMD/Intel-like device, KHR kernels built, no bf16 configuration: f16 tiles. */
+  offer = (td_vk_coopmat_offer) { .khr_usable = true, .nv_built = true, .khr_built = true, .khr_bf16_built = true };
+  pick = td_vk_coopmat_pick_kernels (&offer);
+  g_assert_cmpint (pick.api, ==, TD_VK_COOPMAT_API_KHR);
+  g_assert_false (pick.bf16_tiles);
+  td_vk_coopmat_pick_variant (v, sizeof v, pick, TD_BF16);
+  g_assert_cmpstr (v, ==, "matmul_coopmat_khr_bf16");
+  /* bf16 configuration offered but the bf16 kernel not built: f16 tiles. */
+  offer.khr_bf16 = true;
+  offer.khr_bf16_built = false;
+  g_assert_false (td_vk_coopmat_pick_kernels (&offer).bf16_tiles);
+  /* Both: bf16 tiles for bf16 weights, f16 ones for the other formats. */
+  offer.khr_bf16_built = true;
+  pick = td_vk_coopmat_pick_kernels (&offer);
+  g_assert_true (pick.bf16_tiles);
+  td_vk_coopmat_pick_variant (v, sizeof v, pick, TD_BF16);
+  g_assert_cmpstr (v, ==, "matmul_coopmat_khr_bf16in_bf16");
+  td_vk_coopmat_pick_variant (v, sizeof v, pick, TD_Q4_K);
+  g_assert_cmpstr (v, ==, "matmul_coopmat_khr_q4_K");
+  /* An NV device whose NV kernels were not built falls to KHR when usable. */
+  offer = (td_vk_coopmat_offer) { .nv_usable = true, .khr_usable = true, .khr_built = true };
+  g_assert_cmpint (td_vk_coopmat_pick_kernels (&offer).api, ==, TD_VK_COOPMAT_API_KHR);
+  /* Every name a pick makes for this build's compiler exists. */
+  offer = (td_vk_coopmat_offer) { .nv_usable = true, .khr_usable = true, .khr_bf16 = true,
+                                  .nv_built = td_vk_shader_compiler_features.nv_coopmat,
+                                  .khr_built = td_vk_shader_compiler_features.khr_coopmat,
+                                  .khr_bf16_built = td_vk_shader_compiler_features.khr_coopmat_bf16 };
+  pick = td_vk_coopmat_pick_kernels (&offer);
+  td_vk_coopmat_pick_variant (v, sizeof v, pick, TD_BF16);
+  g_assert_true (pick.api == TD_VK_COOPMAT_API_NONE || td_vk_shader_exists (v));
+  g_assert_true (td_vk_shader_exists ("matmul_coopmat_khr_bf16in_bf16")
+                 == td_vk_shader_compiler_features.khr_coopmat_bf16);
+}
+
+/* The listing reports the choice: on wherever available unless
+ * TD_VULKAN_COOPMAT=0, emulated with TD_VULKAN_EMULATE_COOPMAT=1 where not on. */
 static void
 test_device_listing (void)
 {
   char *saved = g_strdup (g_getenv ("TD_VULKAN_COOPMAT"));
   char *saved_emulate = g_strdup (g_getenv ("TD_VULKAN_EMULATE_COOPMAT"));
-  for (int pass = 0; pass < 3; pass++)
+  /* Passes: unset (the default), "1", "0", "0" with emulation. */
+  for (int pass = 0; pass < 4; pass++)
     {
       if (pass == 0)
-        g_setenv ("TD_VULKAN_COOPMAT", "1", TRUE);
+        g_unsetenv ("TD_VULKAN_COOPMAT");
       else
-        g_setenv ("TD_VULKAN_COOPMAT", "0", TRUE);
-      if (pass == 2)
+        g_setenv ("TD_VULKAN_COOPMAT", pass == 1 ? "1" : "0", TRUE);
+      if (pass == 3)
         g_setenv ("TD_VULKAN_EMULATE_COOPMAT", "1", TRUE);
       else
         g_unsetenv ("TD_VULKAN_EMULATE_COOPMAT");
@@ -191,12 +248,12 @@ test_device_listing (void)
           g_test_message ("%s: coopmat available %d enabled %d (%s)", d->name, d->coopmat_available,
                           d->coopmat_enabled, d->coopmat_reason ? d->coopmat_reason : "");
           g_assert_true (!d->coopmat_enabled || d->coopmat_available);
-          if (pass == 0)
+          if (pass <= 1)
             g_assert_true (d->coopmat_enabled == d->coopmat_available);
           else
             g_assert_false (d->coopmat_enabled);
           g_assert_true (d->coopmat_emulated
-                         == (pass == 2 && !d->coopmat_enabled && d->fp16_arithmetic && d->storage_16bit));
+                         == (pass == 3 && !d->coopmat_enabled && d->fp16_arithmetic && d->storage_16bit));
           if (!d->coopmat_enabled)
             g_assert_nonnull (d->coopmat_reason);
           /* Only a device offering VK_NV_cooperative_matrix can have it. */
@@ -219,10 +276,11 @@ test_device_listing (void)
 
 /* y[b, M, N] = x[b, M, K] · w[b or shared][N, K]ᵀ + bias, against a double
  * reference. With f16_exact_x the activations are f16 values, so the shader's
- * conversion loses nothing and only accumulation order differs. */
+ * conversion loses nothing and only accumulation order differs. The bias is
+ * stored as bias_dtype (the checkpoints' bf16 biases stay bf16). */
 static void
-check_matmul (td_dtype wdtype, bool with_bias, int batch, bool batched_w, int64_t m, int64_t k, int64_t n,
-              bool f16_exact_x, double tol)
+check_matmul_biased (td_dtype wdtype, td_dtype bias_dtype, bool with_bias, int batch, bool batched_w, int64_t m,
+                     int64_t k, int64_t n, bool f16_exact_x, double tol)
 {
   td_backend *b = vk_test_backend ();
   int64_t xs[3] = { batch, m, k }, ws[3] = { batch, n, k }, bs[1] = { n }, ys[3] = { batch, m, n };
@@ -237,9 +295,10 @@ check_matmul (td_dtype wdtype, bool with_bias, int batch, bool batched_w, int64_
   float bias[4096];
   g_assert_cmpint (n, <=, 4096);
   vk_random_fill (bias, n, -1, 1);
+  vk_round_to_dtype (bias, n, bias_dtype);
   td_tensor *tx = vk_tensor_from (b, TD_F32, 3, xs, x);
   td_tensor *tw = batched_w ? vk_tensor_from (b, wdtype, 3, ws, w) : vk_tensor_from (b, wdtype, 2, ws + 1, w);
-  td_tensor *tb = with_bias ? vk_tensor_from (b, TD_F32, 1, bs, bias) : NULL;
+  td_tensor *tb = with_bias ? vk_tensor_from (b, bias_dtype, 1, bs, bias) : NULL;
   vk_guarded g = vk_guarded_new (b, TD_F32, 3, ys);
   double *ref = g_new (double, batch * m * n);
   for (int z = 0; z < batch; z++)
@@ -266,6 +325,13 @@ check_matmul (td_dtype wdtype, bool with_bias, int batch, bool batched_w, int64_
   g_free (ref);
 }
 
+static void
+check_matmul (td_dtype wdtype, bool with_bias, int batch, bool batched_w, int64_t m, int64_t k, int64_t n,
+              bool f16_exact_x, double tol)
+{
+  check_matmul_biased (wdtype, TD_F32, with_bias, batch, batched_w, m, k, n, f16_exact_x, tol);
+}
+
 /* Ragged edges in every dimension, exact tiles, single elements, batches. */
 static void
 check_matmul_shapes (void)
@@ -281,6 +347,12 @@ check_matmul_shapes (void)
   check_matmul (TD_BF16, false, 3, true, 70, 16, 9, true, tol);
   /* Activations that f16 rounds: within what 11 significant bits allow. */
   check_matmul (TD_BF16, true, 1, false, 33, 200, 47, false, 3e-3);
+  /* The ThinkDiff-LVLM aligner on the qwen2-vl golden's thought: 6 rows (just
+   * past GEMV), 64 → 64, bf16 weights and bf16 bias; then odd sizes around it. */
+  check_matmul_biased (TD_BF16, TD_BF16, true, 1, false, 6, 64, 64, false, 3e-3);
+  check_matmul_biased (TD_BF16, TD_BF16, true, 1, false, 5, 65, 67, false, 3e-3);
+  check_matmul_biased (TD_BF16, TD_BF16, true, 1, false, 7, 63, 129, false, 3e-3);
+  check_matmul_biased (TD_F16, TD_F16, true, 2, false, 9, 31, 3, true, tol);
 }
 
 /* Rows far outside f16's range (activations up to 1e6 as in T5-XXL, bf16 weight
@@ -448,7 +520,7 @@ test_hardware_attention (void)
   const td_vulkan_device_info *d = td_vulkan_backend_device (vk_test_backend ());
   if (!d->coopmat_enabled)
     {
-      g_test_skip (d->coopmat_available ? "cooperative matrices are opt-in (TD_VULKAN_COOPMAT=1)"
+      g_test_skip (d->coopmat_available ? "cooperative matrices are turned off (TD_VULKAN_COOPMAT=0)"
                                         : "the device has no cooperative matrices that the shader can use");
       return;
     }
@@ -495,7 +567,7 @@ test_hardware_matmul (void)
   const td_vulkan_device_info *d = td_vulkan_backend_device (vk_test_backend ());
   if (!d->coopmat_enabled)
     {
-      g_test_skip (d->coopmat_available ? "cooperative matrices are opt-in (TD_VULKAN_COOPMAT=1)"
+      g_test_skip (d->coopmat_available ? "cooperative matrices are turned off (TD_VULKAN_COOPMAT=0)"
                                         : "the device has no cooperative matrices that the shader can use");
       return;
     }
@@ -512,6 +584,7 @@ main (int argc, char **argv)
   g_test_add_func ("/vulkan/coopmat/config-offered", test_config_offered);
   g_test_add_func ("/vulkan/coopmat/decide", test_decide);
   g_test_add_func ("/vulkan/coopmat/variant", test_variant);
+  g_test_add_func ("/vulkan/coopmat/pick-kernels", test_pick_kernels);
   g_test_add_func ("/vulkan/coopmat/device-listing", test_device_listing);
   g_test_add_func ("/vulkan/coopmat/emulated-matmul", test_emulated_matmul);
   g_test_add_func ("/vulkan/coopmat/hardware-matmul", test_hardware_matmul);

@@ -48,11 +48,10 @@ td_vk_coopmat_decide (const td_vk_coopmat_caps *caps, const char *env_value)
   choice.available = choice.reason == NULL;
   if (!choice.available)
     return choice;
-  /* Opt-in until the real instructions have been validated on a GPU
-   * (tests/vulkan/gpu-check.sh); the emulated kernels are what CI checks. */
-  bool asked = env_value != NULL && strcmp (env_value, "1") == 0;
-  choice.enabled = asked;
-  choice.reason = asked ? NULL : "opt-in with TD_VULKAN_COOPMAT=1 until validated on a GPU";
+  /* On by default; only "0" turns it off (any other value keeps the default). */
+  bool off = env_value != NULL && strcmp (env_value, "0") == 0;
+  choice.enabled = !off;
+  choice.reason = off ? "turned off with TD_VULKAN_COOPMAT=0" : NULL;
   return choice;
 }
 
@@ -70,6 +69,33 @@ td_vk_matmul_variant (char *out, size_t size, bool coopmat, bool emulate, td_dty
     snprintf (out, size, "matmul_coopmat_%s%s", emulate ? "emu_" : "", td_dtype_name (w_dtype));
   else
     snprintf (out, size, "matmul_%s_%s", td_dtype_name (w_dtype), plain && storage_16bit ? "s16" : "p32");
+}
+
+td_vk_coopmat_pick
+td_vk_coopmat_pick_kernels (const td_vk_coopmat_offer *offer)
+{
+  td_vk_coopmat_pick pick = { TD_VK_COOPMAT_API_NONE, false };
+  if (offer->nv_usable && offer->nv_built)
+    pick.api = TD_VK_COOPMAT_API_NV;
+  else if (offer->khr_usable && offer->khr_built)
+    {
+      pick.api = TD_VK_COOPMAT_API_KHR;
+      pick.bf16_tiles = offer->khr_bf16 && offer->khr_bf16_built;
+    }
+  return pick;
+}
+
+void
+td_vk_coopmat_pick_variant (char *out, size_t size, td_vk_coopmat_pick pick, td_dtype w_dtype)
+{
+  if (pick.api == TD_VK_COOPMAT_API_NONE)
+    snprintf (out, size, "%s", "");
+  else if (pick.api == TD_VK_COOPMAT_API_NV)
+    snprintf (out, size, "matmul_coopmat_%s", td_dtype_name (w_dtype));
+  else if (pick.bf16_tiles && w_dtype == TD_BF16)
+    snprintf (out, size, "%s", "matmul_coopmat_khr_bf16in_bf16");
+  else
+    snprintf (out, size, "matmul_coopmat_khr_%s", td_dtype_name (w_dtype));
 }
 
 const char *

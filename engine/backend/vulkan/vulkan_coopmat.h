@@ -57,6 +57,37 @@ bool td_vk_coopmat_env_emulate (const char *env_value);
  * matmul_<dtype>_<s16|p32> (p32 only for fp8 and block formats). */
 void td_vk_matmul_variant (char *out, size_t size, bool coopmat, bool emulate, td_dtype w_dtype, bool storage_16bit);
 
+/* Which cooperative-matrix kernels a device would run, from what it offers and
+ * what this build compiled. NV first (the kernels the device setup enables
+ * today), then KHR; bf16 tiles for bf16 weights only on KHR devices that report
+ * a bf16 · bf16 + f32 16×16×16 subgroup configuration and VK_KHR_shader_bfloat16,
+ * with the bf16 kernel built. Not yet wired into device creation: enabling the
+ * KHR extension needs Vulkan headers of 1.3.255 or newer. */
+typedef enum {
+  TD_VK_COOPMAT_API_NONE,
+  TD_VK_COOPMAT_API_NV,
+  TD_VK_COOPMAT_API_KHR,
+} td_vk_coopmat_api;
+
+typedef struct td_vk_coopmat_offer {
+  bool nv_usable;     /* td_vk_coopmat_decide found the NV path available */
+  bool khr_usable;    /* VK_KHR_cooperative_matrix with the f16 configuration, compute stage, subgroups of 32 */
+  bool khr_bf16;      /* ... and the bf16 configuration and VK_KHR_shader_bfloat16 */
+  bool nv_built, khr_built, khr_bf16_built; /* td_vk_shader_compiler_features */
+} td_vk_coopmat_offer;
+
+typedef struct td_vk_coopmat_pick {
+  td_vk_coopmat_api api;
+  bool bf16_tiles; /* bf16 weights staged as bf16 (matmul_coopmat_khr_bf16in_bf16) */
+} td_vk_coopmat_pick;
+
+td_vk_coopmat_pick td_vk_coopmat_pick_kernels (const td_vk_coopmat_offer *offer);
+
+/* The matmul variant of a pick for weights of w_dtype (a format with a coopmat
+ * variant): matmul_coopmat_<dtype>, matmul_coopmat_khr_<dtype>, or
+ * matmul_coopmat_khr_bf16in_bf16. Empty for TD_VK_COOPMAT_API_NONE. */
+void td_vk_coopmat_pick_variant (char *out, size_t size, td_vk_coopmat_pick pick, td_dtype w_dtype);
+
 /* The ATTENTION kernel for head sizes d (Q, K) and dv (V) and its query rows per
  * workgroup: attention_coopmat[_emu] (shaders/attention_coopmat.comp) for d, dv
  * ≤ 128 when `coopmat` or `emulate` is set, else the scalar attention_d128 or,

@@ -21,6 +21,7 @@ typedef struct td_vk_shader_compiler {
   bool nv_coopmat;  /* GL_NV_cooperative_matrix */
   bool khr_coopmat; /* GL_KHR_cooperative_matrix */
   bool nv_coopmat2; /* GL_NV_cooperative_matrix2 */
+  bool khr_coopmat_bf16; /* GL_EXT_bfloat16 cooperative matrices (with the KHR ones) */
 } td_vk_shader_compiler;
 
 extern const td_vk_shader_compiler td_vk_shader_compiler_features;
