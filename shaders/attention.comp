@@ -67,7 +67,7 @@ main ()
         {
           uint j = e / p.d, c = e % p.d;
           uint kj = k0 + j;
-          k_tile[j][c] = kj < p.tk ? load_f32 (p.k, ((b * p.tk + kj) * p.kv_heads + hkv) * p.d + c) : 0.0;
+          k_tile[j][c] = kj < p.tk ? load_any (p.k, p.kv_dtype, ((b * p.tk + kj) * p.kv_heads + hkv) * p.d + c) : 0.0;
         }
       barrier ();
       for (uint e = tid; e < BR * BC; e += WG)
@@ -125,7 +125,7 @@ main ()
               {
                 float pj = scores[my_row][j];
                 if (pj != 0.0)
-                  a = fma (pj, load_f32 (p.v, ((b * p.tk + k0 + j) * p.kv_heads + hkv) * p.dv + c), a);
+                  a = fma (pj, load_any (p.v, p.kv_dtype, ((b * p.tk + k0 + j) * p.kv_heads + hkv) * p.dv + c), a);
               }
           acc[i] = a;
         }

@@ -206,9 +206,9 @@ find_scales ()
   atomicMax (q_max_bits[r], floatBitsToUint (q_max));
   float k_max = 0.0, v_max = 0.0;
   for (uint e = tid; e < p.tk * p.d; e += WG)
-    k_max = max (k_max, abs (load_f32 (p.k, k_index (e / p.d, e % p.d))));
+    k_max = max (k_max, abs (load_any (p.k, p.kv_dtype, k_index (e / p.d, e % p.d))));
   for (uint e = tid; e < p.tk * p.dv; e += WG)
-    v_max = max (v_max, abs (load_f32 (p.v, v_index (e / p.dv, e % p.dv))));
+    v_max = max (v_max, abs (load_any (p.v, p.kv_dtype, v_index (e / p.dv, e % p.dv))));
   atomicMax (kv_max_bits[0], floatBitsToUint (k_max));
   atomicMax (kv_max_bits[1], floatBitsToUint (v_max));
   barrier ();
@@ -239,7 +239,7 @@ stage_k (uint k0)
   for (uint e = gl_LocalInvocationID.x; e < BC * DMAX; e += WG)
     {
       uint j = e / DMAX, c = e % DMAX, key = k0 + j;
-      float value = key < p.tk && c < p.d ? load_f32 (p.k, k_index (key, c)) : 0.0;
+      float value = key < p.tk && c < p.d ? load_any (p.k, p.kv_dtype, k_index (key, c)) : 0.0;
       sh_kv[j * QKV_STRIDE + c] = float16_t (ldexp (value, k_exp));
     }
 }
@@ -250,7 +250,7 @@ stage_v (uint k0)
   for (uint e = gl_LocalInvocationID.x; e < BC * DMAX; e += WG)
     {
       uint j = e / DMAX, c = e % DMAX, key = k0 + j;
-      float value = key < p.tk && c < p.dv ? load_f32 (p.v, v_index (key, c)) : 0.0;
+      float value = key < p.tk && c < p.dv ? load_any (p.v, p.kv_dtype, v_index (key, c)) : 0.0;
       sh_kv[j * QKV_STRIDE + c] = float16_t (ldexp (value, v_exp));
     }
 }

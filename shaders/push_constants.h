@@ -117,15 +117,28 @@ PC_BEGIN (td_pc_norm_rope)
   PC_U32 pad0;
 PC_END (td_pc_norm_rope)
 
-/* Fused attention; bias strides are 0 on broadcast dims. */
+/* Fused attention; bias strides are 0 on broadcast dims; k and v share kv_dtype. */
 PC_BEGIN (td_pc_attention)
   PC_U64 q, k, v, bias, y;
   PC_U32 batch, tq, tk, heads;
   PC_U32 kv_heads, d, dv, causal;
-  PC_U32 has_bias, bias_stride_b, bias_stride_h, pad0;
+  PC_U32 has_bias, bias_stride_b, bias_stride_h, kv_dtype;
   PC_F32 scale;
   PC_U32 pad1;
 PC_END (td_pc_attention)
+
+/* Attention of one query row (attention_decode.comp and its reduction pass): keys
+ * split into `splits` chunks of `chunk`; partial holds per (batch, head, split) the
+ * running max, the sum and Dv unnormalised outputs. head_groups workgroups share
+ * one key/value head when more query heads share it than one workgroup takes. */
+PC_BEGIN (td_pc_attention_decode)
+  PC_U64 q, k, v, partial, y;
+  PC_U32 batch, tk, heads, kv_heads;
+  PC_U32 d, dv, kv_dtype, chunk;
+  PC_U32 splits, head_groups, pad0, pad1;
+  PC_F32 scale;
+  PC_U32 pad2;
+PC_END (td_pc_attention_decode)
 
 /* Resampling of planes [planes, H, W] → [planes, Ho, Wo]. */
 #define PC_RESIZE_NEAREST2X 0

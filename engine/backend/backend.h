@@ -24,7 +24,18 @@ typedef struct td_backend_vtable {
   /* Optional: true when some ops round their inputs to f16 (cooperative-matrix
    * fast paths); NULL means never. */
   bool (*reduced_precision) (td_backend *backend);
+  /* Optional asynchronous reads of at most TD_READBACK_MAX bytes: read_begin queues a copy
+   * of the bytes as every op recorded so far leaves them and starts that work without
+   * waiting; read_poll copies them out once the device is done (*ready), waiting only
+   * when asked; read_end releases the ticket. NULL: reads are synchronous. */
+  td_status (*read_begin) (td_backend *backend, td_buffer *buffer, size_t offset, size_t size, uint64_t *ticket,
+                           td_error *err);
+  td_status (*read_poll) (td_backend *backend, uint64_t ticket, bool wait, void *dst, size_t size, bool *ready,
+                          td_error *err);
+  void (*read_end) (td_backend *backend, uint64_t ticket);
 } td_backend_vtable;
+
+#define TD_READBACK_MAX 256
 
 /* Bytes held in tensors allocated on a backend: now, the most since the last reset, and
  * the cap (0 = none) that td_tensor_new refuses to pass (--max-vram). Reference-counted,
@@ -34,10 +45,18 @@ typedef struct td_memory_meter {
   int refcount;
 } td_memory_meter;
 
+/* The work of the ops run since the last reset (op_cost.h), for the benchmarks'
+ * achieved FLOP/s and bytes/s. */
+typedef struct td_backend_work {
+  double flops, bytes;
+  int64_t ops;
+} td_backend_work;
+
 struct td_backend {
   const td_backend_vtable *vt;
   void *impl;
   td_memory_meter *meter; /* made on first use */
+  td_backend_work work;
 };
 
 /* The CPU reference backend (multi-threaded on the default pool). */
@@ -57,6 +76,21 @@ td_status td_backend_sync (td_backend *backend, td_error *err);
 void td_backend_memory (const td_backend *backend, size_t *live, size_t *peak);
 /* Starts a new high-water mark from what is held now. */
 void td_backend_reset_peak (td_backend *backend);
+/* An asynchronous read of a small tensor (a sampled token id, for streaming): the values
+ * it holds once every op recorded before td_backend_read_begin has run. Decoding goes on
+ * recording while the device catches up; td_backend_read_poll hands the values over when
+ * they are there. Free every readback before its backend. */
+typedef struct td_backend_readback td_backend_readback;
+td_backend_readback *td_backend_read_begin (td_backend *backend, const td_tensor *t, td_error *err);
+/* Copies the values into host (size = the tensor's bytes) and sets *ready, or leaves
+ * *ready false while the device still works on them; wait blocks until they are there. */
+td_status td_backend_read_poll (td_backend_readback *readback, bool wait, void *host, size_t size, bool *ready,
+                                td_error *err);
+void td_backend_readback_free (td_backend_readback *readback);
+
+/* The work of the ops run since the last td_backend_reset_work. */
+td_backend_work td_backend_work_done (const td_backend *backend);
+void td_backend_reset_work (td_backend *backend);
 /* Caps the bytes held in tensors; 0 removes the cap. */
 void td_backend_set_budget (td_backend *backend, size_t bytes);
 size_t td_backend_budget (const td_backend *backend);

@@ -53,6 +53,7 @@ typedef enum td_op_type {
   TD_OP_RMS_NORM_ROPE,
   /* Scaled-dot-product attention, one fused op.
    * src0 q [B, Tq, H, D]; src1 k [B, Tk, Hkv, D]; src2 v [B, Tk, Hkv, Dv]; H % Hkv == 0 (GQA).
+   * k and v share one dtype: f32, or f16/bf16 for a key/value cache kept in 16 bits.
    * src3 optional additive bias [Bb, Hb, Tq, Tk] with Bb ∈ {1, B}, Hb ∈ {1, H}
    * (padding masks as -inf, T5 relative-position bias). dst [B, Tq, H, Dv].
    * p.attention.scale multiplies q·k; p.attention.causal masks key j > i + (Tk - Tq). */

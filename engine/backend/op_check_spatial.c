@@ -70,6 +70,21 @@ check_f32_input (const td_op *op, int index, td_error *err)
   return check_contiguous (op, index, err);
 }
 
+/* Keys and values may come from a key/value cache kept in f16 or bf16; both share one dtype. */
+static td_status
+check_kv_inputs (const td_op *op, td_error *err)
+{
+  const td_tensor *k = op->src[1], *v = op->src[2];
+  if (k->dtype != TD_F32 && k->dtype != TD_F16 && k->dtype != TD_BF16)
+    return td_error_set (err, TD_ERR_INVALID_ARG, "attention: k must be f32, f16 or bf16, got %s",
+                         td_dtype_name (k->dtype));
+  if (v->dtype != k->dtype)
+    return td_error_set (err, TD_ERR_INVALID_ARG, "attention: v (%s) must have k's dtype (%s)",
+                         td_dtype_name (v->dtype), td_dtype_name (k->dtype));
+  td_status s = check_contiguous (op, 1, err);
+  return s != TD_OK ? s : check_contiguous (op, 2, err);
+}
+
 static td_status
 check_rank (const td_op *op, const td_tensor *t, const char *what, int ndim, td_error *err)
 {
@@ -212,8 +227,7 @@ check_attention (const td_op *op, td_error *err)
 
   if ((s = check_present (op, 1, err)) || (s = check_present (op, 2, err)))
     return s;
-  if ((s = check_f32_input (op, 0, err)) || (s = check_f32_input (op, 1, err)) || (s = check_f32_input (op, 2, err))
-      || (s = check_dst_f32 (op, err)))
+  if ((s = check_f32_input (op, 0, err)) || (s = check_kv_inputs (op, err)) || (s = check_dst_f32 (op, err)))
     return s;
   if ((s = check_rank (op, q, "q", 4, err)) || (s = check_rank (op, k, "k", 4, err))
       || (s = check_rank (op, v, "v", 4, err)))

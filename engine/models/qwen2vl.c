@@ -217,6 +217,18 @@ run_op (td_layer_ctx *ctx, td_status st)
     td_layer_fail (ctx, st);
 }
 
+/* Rounds new keys or values (f32) into their slot of a 16-bit cache; frees both
+ * (once, when the slot is the f32 cache itself). */
+static void
+store_in_cache (td_layer_ctx *ctx, td_tensor *slot, td_tensor *values)
+{
+  if (values != slot && td_layer_ok (ctx))
+    run_op (ctx, td_copy (ctx->backend, slot, values, ctx->err));
+  if (values != slot)
+    td_tensor_free (values);
+  td_tensor_free (slot);
+}
+
 /* Self-attention of n new tokens h [1, n, hidden]; their rotated keys and values go
  * into the cache at the session's length, and queries attend to everything cached. */
 static td_tensor *
@@ -244,15 +256,17 @@ self_attention (td_qwen2vl_session *session, td_layer_ctx *ctx, const td_tensor 
   td_tensor *k_raw = td_layer_reshape (ctx, k_flat, 4, kv_shape);
   td_tensor_free (k_flat);
   td_tensor *k_slot = cache_view (ctx, session->k_cache[layer], past, n);
+  td_tensor *k_rot = session->cache_dtype == TD_F32 ? k_slot : td_layer_new (ctx, TD_F32, 4, kv_shape);
   if (td_layer_ok (ctx))
-    run_op (ctx, td_rope (ctx->backend, k_slot, k_raw, cos, sin, TD_ROPE_HALF_SPLIT, ctx->err));
+    run_op (ctx, td_rope (ctx->backend, k_rot, k_raw, cos, sin, TD_ROPE_HALF_SPLIT, ctx->err));
   td_tensor_free (k_raw);
-  td_tensor_free (k_slot);
+  store_in_cache (ctx, k_slot, k_rot);
 
-  /* Values: the projection writes into the cache directly. */
+  /* Values: an f32 cache takes the projection directly. */
   td_tensor *v_slot = cache_view (ctx, session->v_cache[layer], past, n);
+  td_tensor *v_new = session->cache_dtype == TD_F32 ? v_slot : td_layer_new (ctx, TD_F32, 4, kv_shape);
   const int64_t v_flat_shape[3] = { 1, n, (int64_t) c->num_kv_heads * c->head_dim };
-  td_tensor *v_flat = td_layer_reshape (ctx, v_slot, 3, v_flat_shape);
+  td_tensor *v_flat = td_layer_reshape (ctx, v_new, 3, v_flat_shape);
   snprintf (name, sizeof name, "layers.%d.self_attn.v_proj.weight", layer);
   const td_tensor *v_w = td_layer_ok (ctx) ? td_weights_get (ctx->weights, name, ctx->err) : NULL;
   snprintf (name, sizeof name, "layers.%d.self_attn.v_proj.bias", layer);
@@ -262,7 +276,7 @@ self_attention (td_qwen2vl_session *session, td_layer_ctx *ctx, const td_tensor 
   if (td_layer_ok (ctx))
     run_op (ctx, td_matmul (ctx->backend, v_flat, h, v_w, v_b, ctx->err));
   td_tensor_free (v_flat);
-  td_tensor_free (v_slot);
+  store_in_cache (ctx, v_slot, v_new);
 
   td_tensor *k_all = cache_view (ctx, session->k_cache[layer], 0, past + n);
   td_tensor *v_all = cache_view (ctx, session->v_cache[layer], 0, past + n);
@@ -366,7 +380,19 @@ td_qwen2vl_logits (td_qwen2vl *model, const td_tensor *hidden, td_error *err)
 td_qwen2vl_session *
 td_qwen2vl_session_new (td_qwen2vl *model, int max_tokens, td_error *err)
 {
+  return td_qwen2vl_session_new_cache (model, max_tokens, TD_F16, err);
+}
+
+td_qwen2vl_session *
+td_qwen2vl_session_new_cache (td_qwen2vl *model, int max_tokens, td_dtype cache_dtype, td_error *err)
+{
   const td_qwen2vl_config *c = &model->config;
+  if (cache_dtype != TD_F32 && cache_dtype != TD_F16 && cache_dtype != TD_BF16)
+    {
+      td_error_set (err, TD_ERR_INVALID_ARG, "Qwen2-VL: a key/value cache in %s (f32, f16 or bf16 only)",
+                    td_dtype_name (cache_dtype));
+      return NULL;
+    }
   if (max_tokens < 1 || max_tokens > c->max_positions)
     {
       td_error_set (err, TD_ERR_INVALID_ARG, "Qwen2-VL: a session of %d tokens is outside 1..%d", max_tokens,
@@ -387,12 +413,13 @@ td_qwen2vl_session_new (td_qwen2vl *model, int max_tokens, td_error *err)
     }
   session->model = model;
   session->max_tokens = max_tokens;
+  session->cache_dtype = cache_dtype;
   session->layers = c->num_layers;
   const int64_t shape[4] = { 1, max_tokens, c->num_kv_heads, c->head_dim };
   for (int layer = 0; layer < c->num_layers; layer++)
     {
-      session->k_cache[layer] = td_tensor_new (model->backend, TD_F32, 4, shape, err);
-      session->v_cache[layer] = session->k_cache[layer] ? td_tensor_new (model->backend, TD_F32, 4, shape, err)
+      session->k_cache[layer] = td_tensor_new (model->backend, cache_dtype, 4, shape, err);
+      session->v_cache[layer] = session->k_cache[layer] ? td_tensor_new (model->backend, cache_dtype, 4, shape, err)
                                                         : NULL;
       if (session->v_cache[layer] == NULL)
         {

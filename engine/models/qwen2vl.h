@@ -79,10 +79,16 @@ td_status td_qwen2vl_rope_index (const td_qwen2vl_config *config, const int32_t 
                                  int n_images, int64_t *positions, int64_t *delta, td_error *err);
 
 /* A decoding session: the key/value cache of every layer, preallocated on the backend
- * for max_tokens positions. */
+ * for max_tokens positions. New keys and values are computed in f32 and rounded into
+ * a cache of cache_dtype (f32, f16 or bf16), which prefill and decode attention read.
+ * td_qwen2vl_session_new keeps it in f16: half the memory and the bandwidth of each
+ * decode step; f16 rather than bf16 for its 3 more mantissa bits (keys and values of
+ * Qwen2-VL stay far below f16's 65504). */
 typedef struct td_qwen2vl_session td_qwen2vl_session;
 
 td_qwen2vl_session *td_qwen2vl_session_new (td_qwen2vl *model, int max_tokens, td_error *err);
+td_qwen2vl_session *td_qwen2vl_session_new_cache (td_qwen2vl *model, int max_tokens, td_dtype cache_dtype,
+                                                  td_error *err);
 void td_qwen2vl_session_free (td_qwen2vl_session *session);
 /* Tokens held in the cache so far. */
 int td_qwen2vl_session_length (const td_qwen2vl_session *session);

@@ -2,10 +2,12 @@
  * temperature + top-p sampling (TD_OP_SAMPLE, seeded), a callback per token, and the
  * final-norm hidden state each token was picked from kept on the backend.
  *
- * Each token is picked on the backend and fed back from there. The host reads a token
- * only when it needs it to go on (a callback to stream it, or an EOS to stop at);
- * otherwise every id stays on the backend until one read at the end, so no step
- * waits for the one before it to finish. */
+ * Each token is picked on the backend and fed back from there. The host waits for a
+ * token only when it needs it to go on (an EOS to stop at). Streamed to a callback
+ * without EOS (ThinkDiff-LVLM), each id is read asynchronously and handed over once the
+ * device has it, a few tokens behind, while later tokens are recorded; otherwise every
+ * id stays on the backend until one read at the end. Either way no step waits for the
+ * one before it to finish. */
 #include <math.h>
 #include <stdlib.h>
 
@@ -83,6 +85,59 @@ keep_hidden (td_backend *backend, td_tensor *all, const td_tensor *h, int index,
   return st;
 }
 
+/* Tokens streamed while decoding goes on: one asynchronous read per picked token. */
+typedef struct token_stream {
+  const td_qwen2vl_generate_params *params;
+  td_backend_readback **reads; /* [max_new_tokens], NULL once handed over */
+  int delivered;               /* tokens handed to the callback */
+} token_stream;
+
+enum { STREAM_MAX_IN_FLIGHT = 32 };
+
+/* Hands over the tokens read so far, in order: those the device has finished, or
+ * all of the first `until` when wait is set. */
+static td_status
+stream_deliver (token_stream *stream, int32_t *tokens, int until, bool wait, td_error *err)
+{
+  while (stream->delivered < until)
+    {
+      const int index = stream->delivered;
+      bool ready = false;
+      td_status st = td_backend_read_poll (stream->reads[index], wait, &tokens[index], sizeof *tokens, &ready, err);
+      if (st != TD_OK)
+        return st;
+      if (!ready)
+        return TD_OK;
+      td_backend_readback_free (stream->reads[index]);
+      stream->reads[index] = NULL;
+      stream->delivered++;
+      if (!stream->params->on_token (stream->params->user, index, tokens[index]))
+        return td_error_set (err, TD_ERR_CANCELLED, "Qwen2-VL: generation cancelled after %d tokens", index + 1);
+    }
+  return TD_OK;
+}
+
+/* Queues the read of the token just picked (index), then hands over what is ready. */
+static td_status
+stream_token (token_stream *stream, td_backend *backend, const td_tensor *token, int32_t *tokens, int index,
+              td_error *err)
+{
+  if ((stream->reads[index] = td_backend_read_begin (backend, token, err)) == NULL)
+    return err != NULL ? err->status : TD_ERR_DEVICE;
+  /* Waits only when the device lags far behind the host. */
+  const int must = index + 1 - STREAM_MAX_IN_FLIGHT;
+  td_status st = must > stream->delivered ? stream_deliver (stream, tokens, must, true, err) : TD_OK;
+  return st == TD_OK ? stream_deliver (stream, tokens, index + 1, false, err) : st;
+}
+
+static void
+stream_clear (token_stream *stream, int count)
+{
+  for (int i = 0; stream->reads != NULL && i < count; i++)
+    td_backend_readback_free (stream->reads[i]);
+  free (stream->reads);
+}
+
 td_status
 td_qwen2vl_generate (td_qwen2vl_session *session, const td_tensor *prefill_hidden,
                      const td_qwen2vl_generate_params *params, int32_t *tokens, int *n_generated,
@@ -97,8 +152,13 @@ td_qwen2vl_generate (td_qwen2vl_session *session, const td_tensor *prefill_hidde
   if (st != TD_OK)
     return st;
 
-  /* Without a callback or an EOS to stop at, the loop never needs an id on the host. */
-  const bool read_each = params->on_token != NULL || !params->ignore_eos;
+  /* Only an EOS to stop at needs each id on the host before the next step. */
+  const bool read_each = !params->ignore_eos;
+  token_stream stream = { .params = params };
+  if (params->on_token != NULL && !read_each
+      && (stream.reads = calloc ((size_t) params->max_new_tokens, sizeof *stream.reads)) == NULL)
+    return td_error_set (err, TD_ERR_NO_MEMORY, "Qwen2-VL: out of memory for %d streamed tokens",
+                         params->max_new_tokens);
   const int64_t ids_shape[2] = { 1, read_each ? 1 : params->max_new_tokens };
   const int64_t all_shape[3] = { 1, params->max_new_tokens, c->hidden_size };
   td_tensor *ids = td_tensor_new (model->backend, TD_I32, 2, ids_shape, err);
@@ -126,7 +186,9 @@ td_qwen2vl_generate (td_qwen2vl_session *session, const td_tensor *prefill_hidde
       if ((st = pick_token (session, params, logits, token, count, read_each ? &id : NULL, err)) != TD_OK)
         break;
       tokens[count++] = id;
-      if (params->on_token != NULL && !params->on_token (params->user, count - 1, id))
+      if (stream.reads != NULL && (st = stream_token (&stream, model->backend, token, tokens, count - 1, err)) != TD_OK)
+        break;
+      if (params->on_token != NULL && read_each && !params->on_token (params->user, count - 1, id))
         {
           st = td_error_set (err, TD_ERR_CANCELLED, "Qwen2-VL: generation cancelled after %d tokens", count);
           break;
@@ -150,6 +212,9 @@ td_qwen2vl_generate (td_qwen2vl_session *session, const td_tensor *prefill_hidde
     }
   td_tensor_free (logits);
   td_tensor_free (token);
+  if (st == TD_OK && stream.reads != NULL)
+    st = stream_deliver (&stream, tokens, count, true, err);
+  stream_clear (&stream, count);
   /* Never stopped early: every id is in `ids`. */
   if (st == TD_OK && !read_each)
     st = td_tensor_download (ids, tokens, (size_t) count * sizeof *tokens, err);

@@ -13,6 +13,7 @@ struct td_qwen2vl {
 struct td_qwen2vl_session {
   td_qwen2vl *model;
   int max_tokens;
+  td_dtype cache_dtype; /* of k_cache and v_cache */
   int layers;          /* entries in the cache arrays */
   int length;          /* positions filled in the caches */
   int64_t rope_delta;  /* M-RoPE position of token i is i + rope_delta after the prompt */

@@ -26,7 +26,24 @@ declare (declarer *d, float scale, float offset, int ndim, const int64_t *shape,
   va_start (ap, fmt);
   vsnprintf (name, sizeof name, fmt, ap);
   va_end (ap);
-  d->status = td_weights_declare (d->weights, name, d->dtype, ndim, shape, scale, offset, d->err);
+  /* A block type is for linear weights only (linear_weight); the rest is in bf16. */
+  td_dtype dtype = td_dtype_is_quantized (d->dtype) ? TD_BF16 : d->dtype;
+  d->status = td_weights_declare (d->weights, name, dtype, ndim, shape, scale, offset, d->err);
+}
+
+/* A linear layer's weight [out, in]: in a block type when `in` is a whole number of its
+ * blocks, else in bf16 like the rest. */
+static void
+linear_weight (declarer *d, float scale, const int64_t *shape, const char *prefix)
+{
+  if (d->status != TD_OK)
+    return;
+  char name[256];
+  snprintf (name, sizeof name, "%s.weight", prefix);
+  td_dtype dtype = d->dtype;
+  if (td_dtype_is_quantized (dtype) && shape[1] % td_dtype_block_elems (dtype) != 0)
+    dtype = TD_BF16;
+  d->status = td_weights_declare (d->weights, name, dtype, 2, shape, scale, 0.0f, d->err);
 }
 
 /* prefix.weight [out, in] and prefix.bias [out], uniform in ±1/√in as PyTorch initialises them. */
@@ -35,7 +52,7 @@ linear (declarer *d, const char *prefix, int64_t out, int64_t in, bool bias)
 {
   const int64_t w[2] = { out, in }, b[1] = { out };
   float bound = 1.0f / sqrtf ((float) in);
-  declare (d, bound, 0.0f, 2, w, "%s.weight", prefix);
+  linear_weight (d, bound, w, prefix);
   if (bias)
     declare (d, bound, 0.0f, 1, b, "%s.bias", prefix);
 }

@@ -20,7 +20,10 @@ td_flux_config td_flux_config_small (void);
 td_vae_config td_vae_config_small (void);
 td_t5_config td_t5_config_small (void);
 
-/* Declares every weight of the model, in diffusers/transformers key names, on random weights. */
+/* Declares every weight of the model, in diffusers/transformers key names, on random weights.
+ * With a ggml block type (q8_0, q4_K, …) as dtype, the weights of linear layers whose
+ * width is a whole number of blocks are in it and everything else is in bf16, as in
+ * quantised checkpoints. */
 td_status td_flux_dit_declare_weights (const td_flux_config *config, td_weights *weights, td_dtype dtype,
                                        td_error *err);
 td_status td_flux_vae_declare_weights (const td_vae_config *config, td_weights *weights, td_dtype dtype,

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "backend/op.h"
+#include "core/quant_encode.h"
 #include "core/threads.h"
 
 struct td_random_weights {
@@ -41,8 +42,10 @@ td_status
 td_random_weights_declare (td_random_weights *random, const td_random_spec *spec, td_error *err)
 {
   int64_t numel;
+  bool blocks_fit = td_dtype_is_quantized (spec->dtype) && td_quantize_supported (spec->dtype) && spec->ndim >= 1
+                    && spec->shape[spec->ndim - 1] % td_dtype_block_elems (spec->dtype) == 0;
   if (spec->ndim < 1 || spec->ndim > TD_MAX_DIMS || !td_shape_numel (spec->ndim, spec->shape, &numel)
-      || !td_dtype_is_float (spec->dtype))
+      || !(td_dtype_is_float (spec->dtype) || blocks_fit))
     return td_error_set (err, TD_ERR_INVALID_ARG, "random weights: '%s' has an invalid shape or dtype", spec->name);
   if (g_hash_table_contains (random->specs, spec->name))
     return td_error_set (err, TD_ERR_INVALID_ARG, "random weights: '%s' is declared twice", spec->name);
@@ -61,24 +64,33 @@ td_random_weights_find (const td_random_weights *random, const char *name)
 
 typedef struct fill_job {
   const td_random_spec *spec;
+  int64_t numel;
   uint64_t stream;
   void *data;
 } fill_job;
 
-/* Chunks of 4096 converted through a small f32 buffer. */
+enum { FILL_CHUNK = 4096 }; /* a whole number of blocks of every block type */
+
+/* Chunks [begin, end) of FILL_CHUNK values, made in f32 and converted or quantised. */
 static void
 fill_range (void *ctx, int64_t begin, int64_t end)
 {
   const fill_job *job = ctx;
-  const size_t elem = td_dtype_size (job->spec->dtype);
-  float values[4096];
-  for (int64_t chunk = begin; chunk < end; chunk += 4096)
+  const td_dtype dtype = job->spec->dtype;
+  float values[FILL_CHUNK];
+  for (int64_t c = begin; c < end; c++)
     {
-      int64_t n = MIN (4096, end - chunk);
+      const int64_t first = c * FILL_CHUNK, n = MIN (FILL_CHUNK, job->numel - first);
       for (int64_t i = 0; i < n; i++)
         values[i] = job->spec->offset
-                    + job->spec->scale * (2.0f * td_rng_uniform (job->stream, (uint64_t) (chunk + i)) - 1.0f);
-      td_convert_from_f32 ((unsigned char *) job->data + (size_t) chunk * elem, job->spec->dtype, values, (size_t) n);
+                    + job->spec->scale * (2.0f * td_rng_uniform (job->stream, (uint64_t) (first + i)) - 1.0f);
+      if (td_dtype_is_quantized (dtype))
+        td_quantize_row ((unsigned char *) job->data
+                           + (size_t) (first / td_dtype_block_elems (dtype)) * td_dtype_block_bytes (dtype),
+                         values, dtype, (size_t) n);
+      else
+        td_convert_from_f32 ((unsigned char *) job->data + (size_t) first * td_dtype_size (dtype), dtype, values,
+                             (size_t) n);
     }
 }
 
@@ -92,8 +104,8 @@ td_random_weights_generate (const td_random_weights *random, const td_random_spe
   uint64_t stream = 1469598103934665603ull ^ random->seed;
   for (const char *c = spec->name; *c; c++)
     stream = (stream ^ (unsigned char) *c) * 1099511628211ull;
-  fill_job job = { .spec = spec, .stream = stream, .data = td_tensor_host_data (t) };
-  td_parallel_for (td_threadpool_default (), td_tensor_numel (t), fill_range, &job);
+  fill_job job = { .spec = spec, .numel = td_tensor_numel (t), .stream = stream, .data = td_tensor_host_data (t) };
+  td_parallel_for (td_threadpool_default (), (job.numel + FILL_CHUNK - 1) / FILL_CHUNK, fill_range, &job);
   return t;
 }
 
@@ -110,6 +122,8 @@ td_random_weights_totals (const td_random_weights *random, int64_t *elements, in
       int64_t numel = 0;
       td_shape_numel (spec->ndim, spec->shape, &numel);
       *elements += numel;
-      *bytes += numel * (int64_t) td_dtype_size (spec->dtype);
+      *bytes += td_dtype_is_quantized (spec->dtype)
+                  ? numel / td_dtype_block_elems (spec->dtype) * (int64_t) td_dtype_block_bytes (spec->dtype)
+                  : numel * (int64_t) td_dtype_size (spec->dtype);
     }
 }

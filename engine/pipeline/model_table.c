@@ -14,6 +14,7 @@ extern const td_verify_component td_verify_flux_pipeline;
 extern const td_verify_component td_verify_eva_vision;
 extern const td_verify_component td_verify_taesd;
 extern const td_verify_component td_verify_qwen2vl;
+extern const td_verify_component td_verify_qwen2vl_f16_cache;
 extern const td_verify_component td_verify_thinkdiff_lvlm;
 extern const td_verify_component td_verify_thinkdiff_clip;
 extern const td_verify_component td_verify_gguf_matmul;
@@ -60,7 +61,7 @@ static const td_model_entry clip_aligner = {
   COMPONENTS (&td_verify_thinkdiff_clip), write_clip_aligner,
 };
 static const td_model_entry qwen2vl = {
-  "qwen2-vl", "qwen2_vl", NULL, COMPONENTS (&td_verify_qwen2vl), td_demo_write_qwen2vl,
+  "qwen2-vl", "qwen2_vl", NULL, COMPONENTS (&td_verify_qwen2vl, &td_verify_qwen2vl_f16_cache), td_demo_write_qwen2vl,
 };
 /* The LVLM-mode conditioning end to end: the thought, then the aligner on its states. */
 static const td_model_entry lvlm_aligner = {

@@ -1,6 +1,6 @@
 /* `thinkdiff bench WORKLOAD --small --json`: each workload runs and reports one JSON
  * object whose figures are consistent (min ≤ median, both positive, the asked run
- * count, a peak of held memory); bad requests fail with a message. The figures themselves are not asserted. */
+ * count, a peak of held memory, work per unit and the rates it gives); bad requests fail with a message. The figures themselves are not asserted. */
 #include <glib.h>
 #include <json-glib/json-glib.h>
 #include <string.h>
@@ -34,8 +34,9 @@ qwen_dir (void)
   return g_build_filename (g_getenv ("TD_TEST_DATA"), "golden", "qwen2_vl", NULL);
 }
 
-/* Runs one workload with --json --steps 3 and checks the object it prints. */
-static void
+/* Runs one workload with --json --steps 3 and checks the object it prints; returns
+ * its "weights" member (g_free). */
+static char *
 check_workload (const char *workload, const char *unit, const char *const *extra)
 {
   const char *backend = g_getenv ("TD_TEST_BACKEND") ? g_getenv ("TD_TEST_BACKEND") : "cpu";
@@ -64,34 +65,69 @@ check_workload (const char *workload, const char *unit, const char *const *extra
   g_assert_cmpfloat (min, <=, median);
   /* The weights stay held through the timed runs, so the peak cannot be zero. */
   g_assert_cmpfloat (json_object_get_double_member (o, "peak_mib"), >, 0.0);
+  /* Every workload multiplies matrices and moves tensors; the rates follow from the work
+   * per unit and the median time. */
+  double gflop = json_object_get_double_member (o, "gflop_per_unit");
+  double gbytes = json_object_get_double_member (o, "gbytes_per_unit");
+  g_assert_cmpfloat (gflop, >, 0.0);
+  g_assert_cmpfloat (gbytes, >, 0.0);
+  g_assert_cmpfloat_with_epsilon (json_object_get_double_member (o, "tflops"), gflop / median, 1e-5 + 1e-3 * gflop / median);
+  g_assert_cmpfloat_with_epsilon (json_object_get_double_member (o, "gbytes_per_s"), gbytes / (median * 1e-3),
+                                  1e-3 + 1e-3 * gbytes / (median * 1e-3));
+  char *weights = g_strdup (json_object_get_string_member (o, "weights"));
   g_free (r.out);
   g_free (r.err);
+  return weights;
 }
 
 static void
 test_t5 (void)
 {
-  check_workload ("t5", "encode", (const char *const[]) { "--tokens", "16", NULL });
+  g_free (check_workload ("t5", "encode", (const char *const[]) { "--tokens", "16", NULL }));
+}
+
+/* --weights q8_0 / q4_k: linear layers in ggml blocks (the matmul family's quantised
+ * kernels), the rest bf16; the JSON names the format. */
+static void
+test_t5_quantised (void)
+{
+  const char *formats[][2] = { { "q8_0", "q8_0" }, { "q4_k", "q4_K" } };
+  for (size_t i = 0; i < G_N_ELEMENTS (formats); i++)
+    {
+      g_autofree char *weights = check_workload (
+        "t5", "encode", (const char *const[]) { "--tokens", "16", "--weights", formats[i][0], NULL });
+      g_assert_cmpstr (weights, ==, formats[i][1]);
+    }
 }
 
 static void
 test_vae_decode (void)
 {
-  check_workload ("vae-decode", "decode", (const char *const[]) { "--size", "32", NULL });
+  g_free (check_workload ("vae-decode", "decode", (const char *const[]) { "--size", "32", NULL }));
 }
 
 static void
 test_qwen_prefill (void)
 {
   g_autofree char *dir = qwen_dir ();
-  check_workload ("qwen-prefill", "prefill", (const char *const[]) { "--model", dir, NULL });
+  g_free (check_workload ("qwen-prefill", "prefill", (const char *const[]) { "--model", dir, NULL }));
 }
 
 static void
 test_qwen_decode (void)
 {
   g_autofree char *dir = qwen_dir ();
-  check_workload ("qwen-decode", "token", (const char *const[]) { "--model", dir, "--new-tokens", "4", NULL });
+  g_free (check_workload ("qwen-decode", "token", (const char *const[]) { "--model", dir, "--new-tokens", "4", NULL }));
+}
+
+/* Qwen2-VL prefill and thought, the aligner, FLUX steps and the VAE in one image. */
+static void
+test_lvlm_e2e (void)
+{
+  g_autofree char *dir = qwen_dir ();
+  g_free (check_workload ("lvlm-e2e", "image",
+                          (const char *const[]) { "--model", dir, "--size", "32", "--flux-steps", "1", "--new-tokens",
+                                                  "4", NULL }));
 }
 
 /* --profile: the GPU timestamps per kernel class of each synchronised run. */
@@ -109,6 +145,28 @@ test_profile (void)
   g_assert_nonnull (strstr (r.err, "vulkan profile"));
   g_assert_nonnull (strstr (r.err, "matmul"));
   g_assert_nonnull (strstr (r.err, "attention"));
+  g_free (r.out);
+  g_free (r.err);
+
+  /* In --json, GPU time per token by kernel class: Qwen2-VL decodes with the one-row
+   * attention over its cache. */
+  g_autofree char *dir = qwen_dir ();
+  r = run_cli ((const char *const[]) { "bench", "qwen-decode", "--small", "--json", "--steps", "1", "--new-tokens",
+                                       "4", "--model", dir, "--backend", "vulkan", "--profile", NULL });
+  g_assert_cmpint (r.status, ==, 0);
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_assert_true (json_parser_load_from_data (parser, r.out, -1, NULL));
+  JsonObject *kernels = json_object_get_object_member (json_node_get_object (json_parser_get_root (parser)), "kernels");
+  g_assert_nonnull (kernels);
+  const char *expected[] = { "matmul", "attention_decode", "sample" };
+  for (size_t i = 0; i < G_N_ELEMENTS (expected); i++)
+    {
+      JsonObject *k = json_object_get_object_member (kernels, expected[i]);
+      g_assert_nonnull (k);
+      g_assert_cmpfloat (json_object_get_double_member (k, "ms"), >, 0.0);
+      g_assert_cmpfloat (json_object_get_double_member (k, "dispatches"), >, 0.0);
+    }
+  g_assert_false (json_object_has_member (kernels, "attention")); /* no prefill kernel in the decoding's time */
   g_free (r.out);
   g_free (r.err);
 }
@@ -129,6 +187,9 @@ test_bad_requests (void)
 {
   check_fails ((const char *const[]) { "bench", "qwen-decode", "--small", NULL }, 1, "needs --model DIR");
   check_fails ((const char *const[]) { "bench", "warp-drive", NULL }, 1, "unknown workload 'warp-drive'");
+  check_fails ((const char *const[]) { "bench", "lvlm-e2e", "--small", NULL }, 1, "needs --model DIR");
+  check_fails ((const char *const[]) { "bench", "lvlm-e2e", "--small", "--model", "/nonexistent-folder", NULL }, 1,
+              "/nonexistent-folder");
   check_fails ((const char *const[]) { "bench", "qwen-decode", "--new-tokens", "0", NULL }, 2, "'--new-tokens'");
   check_fails ((const char *const[]) { "bench", "qwen-prefill", "--small", "--model", "/nonexistent-folder", NULL }, 1,
               "/nonexistent-folder");
@@ -139,9 +200,11 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/bench/t5", test_t5);
+  g_test_add_func ("/bench/t5-quantised", test_t5_quantised);
   g_test_add_func ("/bench/vae-decode", test_vae_decode);
   g_test_add_func ("/bench/qwen-prefill", test_qwen_prefill);
   g_test_add_func ("/bench/qwen-decode", test_qwen_decode);
+  g_test_add_func ("/bench/lvlm-e2e", test_lvlm_e2e);
   g_test_add_func ("/bench/profile", test_profile);
   g_test_add_func ("/bench/bad-requests", test_bad_requests);
   return g_test_run ();

@@ -519,15 +519,26 @@ test_sampling (void)
   fixture_close (&f);
 }
 
+/* What a streaming callback received, in order. */
+typedef struct streamed_ids {
+  int32_t ids[12];
+  int count;
+} streamed_ids;
+
 static bool
-keep_going (void *user, int index, int32_t token)
+keep_streamed (void *user, int index, int32_t token)
 {
+  streamed_ids *got = user;
+  g_assert_cmpint (index, ==, got->count);
+  g_assert_cmpint (index, <, (int) G_N_ELEMENTS (got->ids));
+  got->ids[got->count++] = token;
   return true;
 }
 
-/* Sampled decoding with ids read once at the end (ignore_eos, no callback) or one
- * by one (a callback to stream them): the same ids, and on Vulkan (its sampler on
- * the GPU) the same ids as on the CPU for the same seed. */
+/* Sampled decoding with ids read once at the end (ignore_eos, no callback) or
+ * streamed to a callback (read asynchronously on Vulkan, a few tokens behind): the
+ * callback gets every final id once, in order; the same ids both ways, and on Vulkan
+ * (its sampler on the GPU) the same ids as on the CPU for the same seed. */
 static void
 sample_both_ways (td_backend *backend, int32_t *ids_at_end)
 {
@@ -537,9 +548,13 @@ sample_both_ways (td_backend *backend, int32_t *ids_at_end)
     .max_new_tokens = 12, .temperature = 0.8f, .top_p = 0.9f, .seed = 77, .ignore_eos = true,
   };
   int32_t streamed[12];
+  streamed_ids got = { .count = 0 };
   g_assert_cmpint (generate (&f, &params, ids_at_end, TD_OK), ==, 12);
-  params.on_token = keep_going;
+  params.on_token = keep_streamed;
+  params.user = &got;
   g_assert_cmpint (generate (&f, &params, streamed, TD_OK), ==, 12);
+  g_assert_cmpint (got.count, ==, 12);
+  g_assert_cmpmem (got.ids, sizeof got.ids, streamed, sizeof streamed);
   g_assert_cmpmem (ids_at_end, 12 * sizeof *ids_at_end, streamed, sizeof streamed);
   fixture_close (&f);
 }
@@ -834,7 +849,7 @@ test_teacher_force_golden (void)
   g_assert_nonnull (all_ids);
   const int n = (int) n_total - f.n_prompt;
   g_assert_cmpint (n, >, 1);
-  td_qwen2vl_session *s = td_qwen2vl_session_new (f.model, (int) n_total, &err);
+  td_qwen2vl_session *s = td_qwen2vl_session_new_cache (f.model, (int) n_total, TD_F32, &err);
   td_tensor *prefill = td_qwen2vl_session_prefill (s, f.prompt, f.n_prompt, f.features,
                                                    (const int (*)[3]) f.grid, 1, &err);
   g_assert_nonnull (prefill);

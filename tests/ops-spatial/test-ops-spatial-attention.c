@@ -7,6 +7,7 @@ typedef struct {
   int64_t bias_b, bias_h; /* 0 = no bias */
   float scale;
   bool causal;
+  td_dtype kv_dtype; /* 0 (= f32) or a 16-bit key/value cache */
 } attention_case;
 
 /* Runs the op on given inputs; returns the output values (g_free). */
@@ -17,7 +18,8 @@ run_attention (const attention_case *c, const float *q, const float *k, const fl
   int64_t qs[4] = { c->B, c->Tq, c->H, c->D }, ks[4] = { c->B, c->Tk, c->Hkv, c->D };
   int64_t vs[4] = { c->B, c->Tk, c->Hkv, c->Dv }, os[4] = { c->B, c->Tq, c->H, c->Dv };
   int64_t bs[4] = { c->bias_b, c->bias_h, c->Tq, c->Tk };
-  td_tensor *tq = test_tensor_f32 (4, qs, q), *tk = test_tensor_f32 (4, ks, k), *tv = test_tensor_f32 (4, vs, v);
+  td_tensor *tq = test_tensor_f32 (4, qs, q), *tk = test_tensor (c->kv_dtype, 4, ks, k);
+  td_tensor *tv = test_tensor (c->kv_dtype, 4, vs, v);
   td_tensor *tb = bias != NULL ? test_tensor_f32 (4, bs, bias) : NULL;
   td_tensor *out = test_tensor_f32 (4, os, NULL);
   td_status status = td_attention (test_backend (), out, tq, tk, tv, tb, c->scale, c->causal, &err);
@@ -149,6 +151,8 @@ check_against_naive (GRand *rng, const attention_case *c, double magnitude)
   float *q = test_random (rng, nq, -magnitude, magnitude);
   float *k = test_random (rng, nk, -magnitude, magnitude);
   float *v = test_random (rng, nv, -1, 1);
+  test_round_to (c->kv_dtype, k, nk); /* the reference sees what the cache stores */
+  test_round_to (c->kv_dtype, v, nv);
   float *bias = NULL;
   if (c->bias_b > 0)
     {
@@ -212,6 +216,24 @@ test_long_rows_rescale (void)
   g_rand_free (rng);
 }
 
+static void
+test_16bit_kv_cache (void)
+{
+  /* Keys and values stored in f16 or bf16 (a decode cache), one query row and a
+   * prefill block: the same result as f32 on the rounded values. */
+  GRand *rng = g_rand_new_with_seed (7);
+  const td_dtype dtypes[] = { TD_F16, TD_BF16 };
+  for (size_t i = 0; i < G_N_ELEMENTS (dtypes); i++)
+    {
+      attention_case c = { .B = 2, .Tq = 1, .Tk = 1037, .H = 14, .Hkv = 2, .D = 64, .Dv = 64,
+                           .scale = 0.125f, .causal = true, .kv_dtype = dtypes[i] };
+      check_against_naive (rng, &c, 1.5);
+      c.Tq = 19, c.Tk = 37, c.H = 6, c.Hkv = 3, c.D = 128, c.Dv = 128;
+      check_against_naive (rng, &c, 1.5);
+    }
+  g_rand_free (rng);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -222,5 +244,6 @@ main (int argc, char **argv)
   g_test_add_func ("/ops-spatial/attention/no-keys-gives-zeros", test_no_keys_gives_zeros);
   g_test_add_func ("/ops-spatial/attention/random-vs-naive", test_random_against_naive);
   g_test_add_func ("/ops-spatial/attention/long-rows-rescale", test_long_rows_rescale);
+  g_test_add_func ("/ops-spatial/attention/16-bit-kv-cache", test_16bit_kv_cache);
   return g_test_run ();
 }

@@ -84,6 +84,9 @@ test_attention (void)
   td_tensor *k_heads = make (TD_F32, 4, 2, 7, 4, 8), *v_heads = make (TD_F32, 4, 2, 7, 4, 4);
   td_tensor *bias_b = make (TD_F32, 4, 3, 1, 5, 7), *bias16 = make (TD_F16, 4, 1, 1, 5, 7);
   td_tensor *bias2 = make (TD_F32, 2, 5, 7, 0, 0), *out_bad = make (TD_F32, 4, 2, 5, 6, 8);
+  td_tensor *k16 = make (TD_F16, 4, 2, 7, 3, 8), *v16 = make (TD_F16, 4, 2, 7, 3, 4);
+  td_tensor *vbf16 = make (TD_BF16, 4, 2, 7, 3, 4), *k_int = make (TD_I32, 4, 2, 7, 3, 8);
+  td_tensor *q16 = make (TD_F16, 4, 2, 5, 6, 8);
 
   td_op op = { .type = TD_OP_ATTENTION, .dst = out, .src = { q, k, v, bias }, .p.attention = { 0.3f, true } };
   expect_valid (&op);
@@ -107,9 +110,20 @@ test_attention (void)
   expect_invalid (&op, "bias must have 4 dims");
   op.src[3] = NULL, op.dst = out_bad;
   expect_invalid (&op, "[2, 5, 6, 4]");
+  /* A key/value cache in 16 bits: k and v in one dtype; q stays f32. */
+  op.dst = out, op.src[1] = k16, op.src[2] = v16;
+  expect_valid (&op);
+  op.src[2] = vbf16;
+  expect_invalid (&op, "v (bf16) must have k's dtype (f16)");
+  op.src[2] = v;
+  expect_invalid (&op, "v (f32) must have k's dtype (f16)");
+  op.src[1] = k_int;
+  expect_invalid (&op, "k must be f32, f16 or bf16, got i32");
+  op.src[0] = q16, op.src[1] = k16, op.src[2] = v16;
+  expect_invalid (&op, "q must be f32");
 
   td_tensor *all[] = { q, k, v, out, bias, q3, k_batch, k_dim, v_len, k_heads, v_heads, bias_b, bias16, bias2,
-                       out_bad };
+                       out_bad, k16, v16, vbf16, k_int, q16 };
   for (size_t i = 0; i < G_N_ELEMENTS (all); i++)
     td_tensor_free (all[i]);
 }

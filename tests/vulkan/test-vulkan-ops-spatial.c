@@ -70,6 +70,7 @@ typedef struct attention_case {
   int64_t batch, tq, tk, heads, kv_heads, d, dv;
   bool causal;
   int64_t bias_b, bias_h; /* 0: no bias */
+  td_dtype kv_dtype;      /* 0 (f32), or a 16-bit key/value cache */
 } attention_case;
 
 static void
@@ -82,12 +83,12 @@ check_attention (const attention_case *ac)
   int64_t nq = qs[0] * qs[1] * qs[2] * qs[3], nk = ks[0] * ks[1] * ks[2] * ks[3];
   int64_t nv = vs[0] * vs[1] * vs[2] * vs[3], ny = ys[0] * ys[1] * ys[2] * ys[3];
   int64_t nb = ac->bias_b * ac->bias_h * ac->tq * ac->tk;
-  float *q = random_values (nq, -1, 1, TD_F32), *k = random_values (nk, -1, 1, TD_F32);
-  float *v = random_values (nv, -1, 1, TD_F32), *bias = random_values (nb > 0 ? nb : 1, -2, 2, TD_F32);
+  float *q = random_values (nq, -1, 1, TD_F32), *k = random_values (nk, -1, 1, ac->kv_dtype);
+  float *v = random_values (nv, -1, 1, ac->kv_dtype), *bias = random_values (nb > 0 ? nb : 1, -2, 2, TD_F32);
   if (nb > 0)
     bias[1] = -INFINITY; /* a padding mask entry */
-  td_tensor *tq = vk_tensor_from (b, TD_F32, 4, qs, q), *tk = vk_tensor_from (b, TD_F32, 4, ks, k);
-  td_tensor *tv = vk_tensor_from (b, TD_F32, 4, vs, v);
+  td_tensor *tq = vk_tensor_from (b, TD_F32, 4, qs, q), *tk = vk_tensor_from (b, ac->kv_dtype, 4, ks, k);
+  td_tensor *tv = vk_tensor_from (b, ac->kv_dtype, 4, vs, v);
   td_tensor *tb = nb > 0 ? vk_tensor_from (b, TD_F32, 4, bs, bias) : NULL;
   double scale = 1 / sqrt ((double) ac->d);
   double *ref = g_new (double, ny), *scores = g_new (double, ac->tk);
@@ -158,6 +159,8 @@ test_attention (void)
     { 1, 37, 53, 6, 6, 40, 24, true, 1, 6 },
     { 2, 19, 19, 4, 1, 64, 64, false, 2, 1 },
     { 1, 9, 21, 2, 1, 200, 160, true, 0, 0 }, /* the wide-head variant */
+    { 1, 23, 61, 6, 2, 64, 64, true, 0, 0, TD_F16 }, /* prefill over a 16-bit cache */
+    { 1, 5, 40, 4, 4, 128, 128, true, 0, 0, TD_BF16 },
   };
   for (size_t i = 0; i < G_N_ELEMENTS (cases); i++)
     check_attention (&cases[i]);

@@ -8,6 +8,8 @@
  *
  * Work is split over (batch, head, block of query rows); each block walks the
  * keys tile by tile so a tile of k/v stays in cache for all rows of the block.
+ * Keys and values kept in f16/bf16 (a key/value cache) are widened to f32 once
+ * per call, so the scores are those of the f32 path on the rounded values.
  */
 #include "backend/cpu/cpu_kernels.h"
 #include "core/threads.h"
@@ -161,14 +163,29 @@ attend_range (void *ctx, int64_t begin, int64_t end)
   free (scratch);
 }
 
-td_status
-td_cpu_attention (const td_op *op, td_error *err)
+/* k or v as f32: its own data, or a widened copy in *copy (freed by the caller). */
+static const float *
+as_f32 (const td_tensor *t, float **copy)
+{
+  const void *data = td_tensor_host_data (t);
+  *copy = NULL;
+  if (data == NULL || t->dtype == TD_F32)
+    return data;
+  size_t n = (size_t) td_tensor_numel (t);
+  *copy = malloc ((n > 0 ? n : 1) * sizeof (float));
+  if (*copy != NULL)
+    td_convert_to_f32 (*copy, data, t->dtype, n);
+  return *copy;
+}
+
+static td_status
+attend (const td_op *op, const float *k_data, const float *v_data, td_error *err)
 {
   const td_tensor *q = op->src[0], *k = op->src[1], *v = op->src[2], *bias = op->src[3];
   attention_job job = {
     .q = td_tensor_host_data (q),
-    .k = td_tensor_host_data (k),
-    .v = td_tensor_host_data (v),
+    .k = k_data,
+    .v = v_data,
     .bias = bias != NULL ? td_tensor_host_data (bias) : NULL,
     .out = td_tensor_host_data (op->dst),
     .B = q->shape[0], .Tq = q->shape[1], .H = q->shape[2], .D = q->shape[3],
@@ -187,4 +204,21 @@ td_cpu_attention (const td_op *op, td_error *err)
   if (job.failed)
     return td_error_set (err, TD_ERR_NO_MEMORY, "attention: out of memory for per-thread scratch");
   return TD_OK;
+}
+
+td_status
+td_cpu_attention (const td_op *op, td_error *err)
+{
+  float *k_copy, *v_copy;
+  const float *k = as_f32 (op->src[1], &k_copy), *v = as_f32 (op->src[2], &v_copy);
+  td_status st;
+  if ((op->src[1]->dtype != TD_F32 && k_copy == NULL && td_tensor_host_data (op->src[1]) != NULL)
+      || (op->src[2]->dtype != TD_F32 && v_copy == NULL && td_tensor_host_data (op->src[2]) != NULL))
+    st = td_error_set (err, TD_ERR_NO_MEMORY, "attention: out of memory widening the %s keys and values",
+                       td_dtype_name (op->src[1]->dtype));
+  else
+    st = attend (op, k, v, err);
+  free (k_copy);
+  free (v_copy);
+  return st;
 }

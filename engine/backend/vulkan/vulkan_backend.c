@@ -57,6 +57,9 @@ static const td_backend_vtable vulkan_vtable = {
   .sync = vk_sync,
   .destroy = vk_destroy,
   .reduced_precision = vk_reduced_precision,
+  .read_begin = td_vk_read_begin,
+  .read_poll = td_vk_read_poll,
+  .read_end = td_vk_read_end,
 };
 
 td_backend *

@@ -69,3 +69,8 @@ int td_vulkan_validation_message_count (void);
 /* Whether the validation layer, with a messenger counting its findings, is on for
  * the Vulkan instances of this process. */
 bool td_vulkan_validation_active (void);
+
+/* GPU time per kernel class (with TD_VULKAN_PROFILE=1 on a device with timestamps),
+ * summed since the last call, which starts new sums: up to max classes into names
+ * (static strings), ms and dispatches; returns how many. */
+int td_vulkan_profile_take (td_backend *backend, const char **names, double *ms, int *dispatches, int max);

@@ -132,6 +132,34 @@ profile_add (td_vk_context *ctx, const char *name, double ms)
     }
   ctx->profile_entries[i].ms += ms;
   ctx->profile_entries[i].count++;
+  /* The sums td_vulkan_profile_take hands over (the benchmarks' JSON). */
+  int t = 0;
+  while (t < ctx->profile_total_count && strcmp (ctx->profile_totals[t].name, name) != 0)
+    t++;
+  if (t == ctx->profile_total_count)
+    {
+      if (t == (int) (sizeof ctx->profile_totals / sizeof ctx->profile_totals[0]))
+        return;
+      ctx->profile_totals[t] = (td_vk_profile_entry) { .name = name };
+      ctx->profile_total_count++;
+    }
+  ctx->profile_totals[t].ms += ms;
+  ctx->profile_totals[t].count++;
+}
+
+int
+td_vulkan_profile_take (td_backend *backend, const char **names, double *ms, int *dispatches, int max)
+{
+  td_vk_context *ctx = backend->impl;
+  int n = ctx->profile_total_count < max ? ctx->profile_total_count : max;
+  for (int i = 0; i < n; i++)
+    {
+      names[i] = ctx->profile_totals[i].name;
+      ms[i] = ctx->profile_totals[i].ms;
+      dispatches[i] = ctx->profile_totals[i].count;
+    }
+  ctx->profile_total_count = 0;
+  return n;
 }
 
 uint64_t

@@ -21,6 +21,7 @@
 #define TD_VK_DEFERRED_LIMIT_MIN ((VkDeviceSize) 256 << 20)
 #define TD_VK_DEFERRED_LIMIT_MAX ((VkDeviceSize) 4 << 30)
 #define TD_VK_PUSH_CONSTANT_SIZE 128
+#define TD_VK_READBACK_SLOTS 64          /* asynchronous reads in flight, TD_READBACK_MAX bytes each */
 
 typedef struct td_vk_context td_vk_context;
 
@@ -108,6 +109,12 @@ struct td_vk_context {
   td_vk_block *staging;                /* host-visible, coherent, mapped */
   void *staging_map;
   VkDeviceSize staging_head;           /* ring position; reset when the device is idle */
+  /* Asynchronous reads: slots of a mapped host-visible block, made on first use; a slot
+   * holds its values once completed_serial reaches its serial. */
+  td_vk_block *readback;
+  void *readback_map;
+  uint64_t readback_serial[TD_VK_READBACK_SLOTS];
+  bool readback_busy[TD_VK_READBACK_SLOTS];
 
   /* Execution. */
   VkCommandPool command_pool;
@@ -124,6 +131,8 @@ struct td_vk_context {
   bool profile;
   td_vk_profile_entry profile_entries[32];
   int profile_count;
+  td_vk_profile_entry profile_totals[32]; /* since the last td_vulkan_profile_take */
+  int profile_total_count;
 
   /* Pipelines, created on first use. */
   VkPipelineLayout pipeline_layout;
@@ -153,6 +162,12 @@ td_status td_vk_buffer_new (td_backend *backend, size_t size, td_buffer **out, t
 td_status td_vk_write (td_backend *backend, td_buffer *buffer, size_t offset, const void *src, size_t size,
                        td_error *err);
 td_status td_vk_read (td_backend *backend, td_buffer *buffer, size_t offset, void *dst, size_t size, td_error *err);
+/* The asynchronous reads of td_backend_read_begin (see td_backend_vtable). */
+td_status td_vk_read_begin (td_backend *backend, td_buffer *buffer, size_t offset, size_t size, uint64_t *ticket,
+                            td_error *err);
+td_status td_vk_read_poll (td_backend *backend, uint64_t ticket, bool wait, void *dst, size_t size, bool *ready,
+                           td_error *err);
+void td_vk_read_end (td_backend *backend, uint64_t ticket);
 /* Destroys the freed dedicated blocks whose last submission has completed. */
 void td_vk_memory_release_completed (td_vk_context *ctx);
 /* After a full sync: also frees empty shared blocks but one. */

@@ -491,6 +491,94 @@ td_vk_read (td_backend *backend, td_buffer *buffer, size_t offset, void *dst, si
   return status;
 }
 
+/* The slots of asynchronous reads, made on first use. */
+static td_status
+readback_init (td_vk_context *ctx, td_error *err)
+{
+  if (ctx->readback != NULL)
+    return TD_OK;
+  td_status status = block_new (ctx, (VkDeviceSize) TD_VK_READBACK_SLOTS * TD_READBACK_MAX, true, &ctx->readback, err);
+  if (status != TD_OK)
+    {
+      td_error_prefix (err, "readback buffer");
+      return status;
+    }
+  VkResult result = vkMapMemory (ctx->device, ctx->readback->memory, 0, VK_WHOLE_SIZE, 0, &ctx->readback_map);
+  if (result != VK_SUCCESS)
+    {
+      block_free (ctx, ctx->readback);
+      ctx->readback = NULL;
+      return td_vk_fail (ctx, result, "mapping the readback buffer", err);
+    }
+  return TD_OK;
+}
+
+td_status
+td_vk_read_begin (td_backend *backend, td_buffer *buffer, size_t offset, size_t size, uint64_t *ticket, td_error *err)
+{
+  td_vk_context *ctx = backend->impl;
+  td_vk_allocation *a = buffer->impl;
+  td_status status = check_span (buffer, offset, size, "read", err);
+  if (status == TD_OK)
+    status = td_vk_check_alive (ctx, err);
+  if (status == TD_OK)
+    status = readback_init (ctx, err);
+  if (status != TD_OK)
+    return status;
+  int slot = 0;
+  while (slot < TD_VK_READBACK_SLOTS && ctx->readback_busy[slot])
+    slot++;
+  if (slot == TD_VK_READBACK_SLOTS)
+    return td_error_set (err, TD_ERR_NO_MEMORY, "%d asynchronous reads are already in flight", TD_VK_READBACK_SLOTS);
+  VkCommandBuffer cmd;
+  if ((status = td_vk_begin (ctx, &cmd, err)) != TD_OK)
+    return status;
+  td_vk_range src = { a->block, a->block->buffer, a->offset + offset, size };
+  td_vk_hazard (ctx, cmd, &src, 1, NULL, 0);
+  VkBufferCopy region = { .srcOffset = src.offset, .dstOffset = (VkDeviceSize) slot * TD_READBACK_MAX, .size = size };
+  vkCmdCopyBuffer (cmd, a->block->buffer, ctx->readback->buffer, 1, &region);
+  VkMemoryBarrier to_host = {
+    .sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
+    .srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT,
+    .dstAccessMask = VK_ACCESS_HOST_READ_BIT,
+  };
+  vkCmdPipelineBarrier (cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &to_host, 0, NULL, 0,
+                        NULL);
+  a->block->last_use = td_vk_recording_serial (ctx);
+  ctx->readback_serial[slot] = td_vk_recording_serial (ctx);
+  /* Submitted now, so the device works while the host records what comes next. */
+  if ((status = td_vk_flush (ctx, err)) != TD_OK)
+    return status;
+  ctx->readback_busy[slot] = true;
+  *ticket = (uint64_t) slot;
+  return TD_OK;
+}
+
+td_status
+td_vk_read_poll (td_backend *backend, uint64_t ticket, bool wait, void *dst, size_t size, bool *ready, td_error *err)
+{
+  td_vk_context *ctx = backend->impl;
+  int slot = (int) ticket;
+  *ready = false;
+  td_status status = td_vk_check_alive (ctx, err);
+  td_vk_poll (ctx);
+  while (status == TD_OK && wait && ctx->completed_serial < ctx->readback_serial[slot])
+    if (!td_vk_wait_oldest (ctx, &status, err))
+      break;
+  if (status != TD_OK || ctx->completed_serial < ctx->readback_serial[slot])
+    return status;
+  memcpy (dst, (const unsigned char *) ctx->readback_map + (size_t) slot * TD_READBACK_MAX, size);
+  *ready = true;
+  return TD_OK;
+}
+
+void
+td_vk_read_end (td_backend *backend, uint64_t ticket)
+{
+  td_vk_context *ctx = backend->impl;
+  ctx->readback_busy[(int) ticket] = false;
+}
+
 td_status
 td_vk_memory_init (td_vk_context *ctx, td_error *err)
 {
@@ -536,6 +624,13 @@ td_vk_memory_destroy (td_vk_context *ctx)
         vkUnmapMemory (ctx->device, ctx->staging->memory);
       block_free (ctx, ctx->staging);
       ctx->staging = NULL;
+    }
+  if (ctx->readback != NULL)
+    {
+      if (ctx->readback_map != NULL)
+        vkUnmapMemory (ctx->device, ctx->readback->memory);
+      block_free (ctx, ctx->readback);
+      ctx->readback = NULL;
     }
 }
 

@@ -20,6 +20,7 @@ static_assert (PC_DTYPE_F32 == TD_F32 && PC_DTYPE_F16 == TD_F16 && PC_DTYPE_BF16
 static_assert (sizeof (td_pc_matmul) <= TD_VK_PUSH_CONSTANT_SIZE && sizeof (td_pc_conv2d) <= TD_VK_PUSH_CONSTANT_SIZE
                  && sizeof (td_pc_norm_rope) <= TD_VK_PUSH_CONSTANT_SIZE
                  && sizeof (td_pc_attention) <= TD_VK_PUSH_CONSTANT_SIZE
+                 && sizeof (td_pc_attention_decode) <= TD_VK_PUSH_CONSTANT_SIZE
                  && sizeof (td_pc_copy) <= TD_VK_PUSH_CONSTANT_SIZE && sizeof (td_pc_binary) <= TD_VK_PUSH_CONSTANT_SIZE,
                "push constants fit the 128 bytes every device offers");
 
@@ -293,6 +294,64 @@ run_rope (td_vk_context *ctx, const td_op *op, td_error *err)
   return launch_elements (ctx, op, "rope", &pc, sizeof pc, pc.n, err);
 }
 
+/* Keys per chunk of the decode attention: enough chunks to spread a long cache over
+ * the device (about 32 per key/value head), never under 32 keys, a multiple of 64. */
+static uint32_t
+decode_attention_chunk (uint32_t tk)
+{
+  uint32_t chunk = (tk + 31) / 32;
+  chunk = chunk < 32 ? 32 : chunk;
+  return (chunk + 63) / 64 * 64;
+}
+
+/* One query row without a bias: attention_decode.comp, then its reduction pass. */
+static bool
+is_decode_attention (const td_op *op)
+{
+  const td_tensor *q = op->src[0], *k = op->src[1], *v = op->src[2];
+  return q->shape[1] == 1 && op->src[3] == NULL && k->shape[1] > 0 && q->shape[3] <= 256 && v->shape[3] <= 256;
+}
+
+static td_status
+run_decode_attention (td_vk_context *ctx, const td_op *op, td_error *err)
+{
+  const td_tensor *q = op->src[0], *k = op->src[1], *v = op->src[2];
+  td_pc_attention_decode pc = {
+    .q = address_of (q), .k = address_of (k), .v = address_of (v), .y = address_of (op->dst),
+    .batch = u32 (q->shape[0]), .tk = u32 (k->shape[1]), .heads = u32 (q->shape[2]), .kv_heads = u32 (k->shape[2]),
+    .d = u32 (q->shape[3]), .dv = u32 (v->shape[3]), .kv_dtype = (uint32_t) k->dtype,
+    .scale = op->p.attention.scale,
+  };
+  const uint32_t heads_per_group = 8; /* GMAX of the shader */
+  uint32_t group = pc.heads / pc.kv_heads, dmax = pc.d > pc.dv ? pc.d : pc.dv;
+  pc.chunk = decode_attention_chunk (pc.tk);
+  pc.splits = (pc.tk + pc.chunk - 1) / pc.chunk;
+  pc.head_groups = (group + heads_per_group - 1) / heads_per_group;
+  const char *kernel = dmax <= 64 ? "attention_decode_d64" : dmax <= 128 ? "attention_decode_d128"
+                                                                          : "attention_decode_d256";
+  const int64_t partial_shape[1] = { (int64_t) pc.batch * pc.heads * pc.splits * (pc.dv + 2) };
+  td_tensor *partial = td_tensor_new (ctx->backend, TD_F32, 1, partial_shape, err);
+  if (partial == NULL)
+    return err != NULL ? err->status : TD_ERR_NO_MEMORY;
+  pc.partial = address_of (partial);
+
+  VkPipeline split_pipeline, reduce_pipeline;
+  td_status status = td_vk_pipeline_get (ctx, kernel, NULL, 0, &split_pipeline, err);
+  if (status == TD_OK)
+    status = td_vk_pipeline_get (ctx, "attention_decode_reduce", NULL, 0, &reduce_pipeline, err);
+  td_vk_range inputs[3] = { range_of (q), range_of (k), range_of (v) }, scratch = range_of (partial),
+              output = range_of (op->dst);
+  double work = 2.0 * pc.batch * pc.heads * (double) pc.tk * (pc.d + pc.dv);
+  if (status == TD_OK)
+    status = td_vk_dispatch (ctx, "attention_decode", split_pipeline, &pc, sizeof pc, pc.splits,
+                             pc.kv_heads * pc.head_groups, pc.batch, work, inputs, 3, &scratch, 1, err);
+  if (status == TD_OK)
+    status = td_vk_dispatch (ctx, "attention_decode", reduce_pipeline, &pc, sizeof pc, pc.heads, pc.batch, 1,
+                             (double) partial_shape[0], &scratch, 1, &output, 1, err);
+  td_tensor_free (partial);
+  return status;
+}
+
 static td_status
 run_norm_rope (td_vk_context *ctx, const td_op *op, td_error *err)
 {
@@ -314,12 +373,15 @@ static td_status
 run_attention (td_vk_context *ctx, const td_op *op, td_error *err)
 {
   const td_tensor *q = op->src[0], *k = op->src[1], *v = op->src[2], *bias = op->src[3];
+  if (is_decode_attention (op))
+    return run_decode_attention (ctx, op, err);
   td_pc_attention pc = {
     .q = address_of (q), .k = address_of (k), .v = address_of (v), .bias = address_of (bias),
     .y = address_of (op->dst),
     .batch = u32 (q->shape[0]), .tq = u32 (q->shape[1]), .tk = u32 (k->shape[1]), .heads = u32 (q->shape[2]),
     .kv_heads = u32 (k->shape[2]), .d = u32 (q->shape[3]), .dv = u32 (v->shape[3]),
     .causal = op->p.attention.causal, .has_bias = bias != NULL, .scale = op->p.attention.scale,
+    .kv_dtype = (uint32_t) k->dtype,
   };
   if (bias != NULL)
     {
@@ -564,7 +626,9 @@ td_vk_supports_op (td_vk_context *ctx, const td_op *op)
       return all_f32 (op, 1) && params_ok (op, 1, 1) && op->src[2]->dtype == TD_F32 && op->src[3]->dtype == TD_F32
              && op->src[0]->ndim >= 3;
     case TD_OP_ATTENTION:
-      return all_f32 (op, 4) && op->src[0]->shape[3] <= 512 && op->src[2]->shape[3] <= 512
+      return all_f32 (op, 1) && (op->src[3] == NULL || op->src[3]->dtype == TD_F32)
+             && is_weight_dtype (op->src[1]->dtype) && op->src[2]->dtype == op->src[1]->dtype
+             && op->src[0]->shape[3] <= 512 && op->src[2]->shape[3] <= 512
              && op->src[0]->shape[2] <= MAX_GROUPS && op->src[0]->shape[0] <= MAX_GROUPS;
     case TD_OP_CONV2D:
       {

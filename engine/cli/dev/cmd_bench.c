@@ -150,7 +150,7 @@ td_cli_bench (int argc, char **argv)
                "Usage: thinkdiff bench ops [--small] [--backend cpu|vulkan]\n"
                "       thinkdiff bench WORKLOAD [OPTIONS…] (see thinkdiff bench flux-step --help)\n"
                "Prints GFLOP/s of FLUX-sized matmuls (bf16 weights) and attention, or times a\n"
-               "workload: flux-step, vae-decode, t5, qwen-prefill, qwen-decode.\n"
+               "workload: flux-step, vae-decode, t5, qwen-prefill, qwen-decode, lvlm-e2e.\n"
                "--small uses shapes that finish in seconds on a CPU Vulkan driver.\n");
       return help ? 0 : 2;
     }

@@ -9,11 +9,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "models/aligner.h"
 #include "models/flux_vae_tiles.h"
 #include "models/layers.h"
 #include "models/qwen2vl.h"
 #include "models/random_models.h"
 #include "pipeline/flux_pipeline.h"
+#ifdef TD_HAVE_VULKAN
+#include "backend/vulkan/vulkan_backend.h"
+#endif
 #include "pipeline/verify.h"
 
 typedef struct bench_options {
@@ -24,7 +28,9 @@ typedef struct bench_options {
   int tokens;     /* text tokens; 0 = the default */
   int tile;       /* VAE: decode in tiles of this many latents (0 = whole) */
   int new_tokens; /* qwen-decode: tokens generated per timed run */
-  const char *model_dir; /* qwen-*: a Qwen2-VL folder */
+  const char *model_dir; /* qwen-*, lvlm-e2e: a Qwen2-VL folder */
+  const char *aligner;   /* lvlm-e2e: the ThinkDiff-LVLM aligner (default: in model_dir) */
+  int flux_steps;        /* lvlm-e2e: transformer steps per image */
   bool small;
   bool json;
   td_dtype dtype;
@@ -40,21 +46,31 @@ print_usage (FILE *out)
            "  vae-decode    the FLUX VAE, ms per decode (bench-models vae: and per encode)\n"
            "  qwen-prefill  Qwen2-VL on --model DIR, ms per text prompt (586 tokens, --small 32)\n"
            "  qwen-decode   Qwen2-VL on --model DIR, ms per greedily decoded token after a prefill\n"
-           "  t5            the T5-XXL encoder, ms per encode\n\n"
+           "  t5            the T5-XXL encoder, ms per encode\n"
+           "  lvlm-e2e      ThinkDiff-LVLM, ms per image: Qwen2-VL on --model DIR (prefill of a text prompt,\n"
+           "                128 greedy thought tokens, --small 8), the aligner, FLUX transformer steps (28,\n"
+           "                --small 2) and the VAE decode on random weights (1024², --small 128²)\n\n"
            "Options:\n"
            "  --size N        image side in pixels (flux: 1024, vae: 1024; multiples of 16)\n"
            "  --backend NAME  cpu or vulkan (default cpu)\n"
            "  --steps N       timed runs after one warm-up run (default 2)\n"
            "  --tokens N      text tokens (flux and t5: 512)\n"
            "  --tile N        vae: decode and encode in tiles of N latents (overlap N/4)\n"
-           "  --dtype NAME    weight dtype: bf16 (default, as the checkpoints ship), f16 or f32\n"
+           "  --weights NAME  weight format: bf16 (default, as the checkpoints ship), f16, f32, or\n"
+           "                  q8_0 / q4_k for the linear layers (the rest bf16), quantised at random\n"
+           "  --dtype NAME    the same as --weights\n"
            "  --small         scaled-down shapes that finish in seconds on a small CPU\n"
            "  --model DIR     qwen-prefill, qwen-decode: the Qwen2-VL folder to run\n"
-           "  --new-tokens N  qwen-decode: tokens generated per run (default 32, --small 8)\n"
+           "  --new-tokens N  qwen-decode: tokens generated per run (default 32, --small 8)\n"           "  --flux-steps N  lvlm-e2e: transformer steps per image\n"
+           "  --aligner PATH  lvlm-e2e: the aligner (default DIR/thinkdiff_lvlm_aligner.pth)\n"
            "  --json          one JSON object per timed workload instead of text\n"
-           "  --profile       vulkan: GPU time per kernel class at each sync, on stderr (TD_VULKAN_PROFILE)\n"
+           "  --profile       vulkan: GPU time per kernel class at each sync, on stderr (TD_VULKAN_PROFILE),\n"
+           "                  and per unit over the timed runs in the output (\"kernels\" in --json)\n"
            "The peak is the backend's allocation meter over the timed runs (on Vulkan the weights\n"
-           "and activations; on the CPU the tensors it allocates, not weights read from files).\n");
+           "and activations; on the CPU the tensors it allocates, not weights read from files).\n"
+           "TFLOP/s and GB/s divide the work of the ops a run records by its median time: 2 FLOP per\n"
+           "multiply-add of matmuls, convolutions and attention (visible keys only), about one per\n"
+           "element elsewhere; the bytes of every op's inputs and output, each counted once.\n");
 }
 
 static bool
@@ -103,12 +119,17 @@ parse_options (int argc, char **argv, bench_options *o)
         o->backend = value, i++;
       else if (strcmp (arg, "--model") == 0)
         o->model_dir = value, i++;
+      else if (strcmp (arg, "--aligner") == 0)
+        o->aligner = value, i++;
+      else if (strcmp (arg, "--flux-steps") == 0)
+        ok = parse_int (arg, value, 1, 1000, &o->flux_steps), i++;
       else if (strcmp (arg, "--new-tokens") == 0)
         ok = parse_int (arg, value, 1, 4096, &o->new_tokens), i++;
-      else if (strcmp (arg, "--dtype") == 0)
+      else if (strcmp (arg, "--dtype") == 0 || strcmp (arg, "--weights") == 0)
         {
           o->dtype = strcmp (value, "bf16") == 0 ? TD_BF16 : strcmp (value, "f16") == 0 ? TD_F16
-                     : strcmp (value, "f32") == 0 ? TD_F32 : TD_DTYPE_COUNT;
+                     : strcmp (value, "f32") == 0 ? TD_F32 : g_ascii_strcasecmp (value, "q8_0") == 0 ? TD_Q8_0
+                     : g_ascii_strcasecmp (value, "q4_k") == 0 ? TD_Q4_K : TD_DTYPE_COUNT;
           ok = o->dtype != TD_DTYPE_COUNT;
           i++;
         }
@@ -161,6 +182,73 @@ print_model (const char *what, const td_weights *weights, const bench_options *o
           td_backend_name (backend));
 }
 
+enum { MAX_KERNEL_CLASSES = 32 };
+
+/* GPU time per kernel class since the last call (--profile on Vulkan); 0 classes otherwise. */
+static int
+take_kernel_times (td_backend *backend, const char **names, double *ms, int *dispatches)
+{
+#ifdef TD_HAVE_VULKAN
+  if (strcmp (td_backend_name (backend), "vulkan") == 0)
+    return td_vulkan_profile_take (backend, names, ms, dispatches, MAX_KERNEL_CLASSES);
+#endif
+  return 0;
+}
+
+/* GPU time per kernel class summed over the timed runs. */
+typedef struct kernel_times {
+  const char *names[MAX_KERNEL_CLASSES];
+  double ms[MAX_KERNEL_CLASSES];
+  int dispatches[MAX_KERNEL_CLASSES];
+  int n;
+} kernel_times;
+
+/* Adds the times since the last take (one timed run) to the sums. */
+static void
+add_kernel_times (kernel_times *sums, td_backend *backend)
+{
+  kernel_times run;
+  run.n = take_kernel_times (backend, run.names, run.ms, run.dispatches);
+  for (int i = 0; i < run.n; i++)
+    {
+      int k = 0;
+      while (k < sums->n && strcmp (sums->names[k], run.names[i]) != 0)
+        k++;
+      if (k == sums->n)
+        {
+          if (k == MAX_KERNEL_CLASSES)
+            continue;
+          sums->names[sums->n++] = run.names[i];
+          sums->ms[k] = 0;
+          sums->dispatches[k] = 0;
+        }
+      sums->ms[k] += run.ms[i];
+      sums->dispatches[k] += run.dispatches[i];
+    }
+}
+
+/* The kernel times per unit: a JSON member or text lines. */
+static void
+print_kernel_times (const bench_options *o, const kernel_times *t, int units, const char *unit)
+{
+  const char *const *names = t->names;
+  const double *ms = t->ms;
+  const int *dispatches = t->dispatches;
+  const int n = t->n;
+  if (o->json)
+    printf (", \"kernels\": {");
+  else if (n > 0)
+    printf ("  GPU time per %s by kernel class:\n", unit);
+  for (int i = 0; i < n; i++)
+    if (o->json)
+      printf ("%s\"%s\": {\"ms\": %.4f, \"dispatches\": %.2f}", i ? ", " : "", names[i], ms[i] / units,
+              (double) dispatches[i] / units);
+    else
+      printf ("    %-20s %9.3f ms  %8.1f dispatches\n", names[i], ms[i] / units, (double) dispatches[i] / units);
+  if (o->json)
+    printf ("}");
+}
+
 /* One run of a workload. A run that times only part of itself (qwen-decode times the
  * generation, not the prefill before it) sets *timed_ms; otherwise the whole run,
  * synchronised, is timed. */
@@ -190,13 +278,21 @@ time_runs (const bench_options *o, const char *workload, bench_run_fn run, void 
     printf ("  warm-up: %.1f ms (includes making up and placing the weights)\n", warm_up);
   /* The high-water mark of the timed runs: resident weights plus their activations. */
   td_backend_reset_peak (backend);
+  kernel_times kernels = { .n = 0 }, warm_up_kernels = { .n = 0 };
+  add_kernel_times (&warm_up_kernels, backend); /* not counted */
   double *ms = g_new (double, o->steps);
+  double flops = 0, bytes = 0; /* of the timed runs' ops, per unit (op_cost.h) */
   for (int i = 0; i < o->steps && st == TD_OK; i++)
     {
       timed = -1;
+      td_backend_reset_work (backend);
       start = now_ms ();
       if ((st = run (state, &timed, err)) == TD_OK && (st = td_backend_sync (backend, err)) == TD_OK)
         ms[i] = (timed >= 0 ? timed : now_ms () - start) / per_run;
+      add_kernel_times (&kernels, backend);
+      td_backend_work work = td_backend_work_done (backend);
+      flops += work.flops / o->steps / per_run;
+      bytes += work.bytes / o->steps / per_run;
     }
   if (st == TD_OK)
     {
@@ -205,14 +301,23 @@ time_runs (const bench_options *o, const char *workload, bench_run_fn run, void 
       td_backend_memory (backend, &live, &peak);
       const double peak_mib = (double) peak / (1024.0 * 1024.0);
       double median = o->steps % 2 ? ms[o->steps / 2] : 0.5 * (ms[o->steps / 2 - 1] + ms[o->steps / 2]);
+      /* Achieved rates at the median time. */
+      const double tflops = median > 0 ? flops / (median * 1e-3) / 1e12 : 0;
+      const double gbps = median > 0 ? bytes / (median * 1e-3) / 1e9 : 0;
       if (o->json)
         printf ("{\"workload\": \"%s\", \"backend\": \"%s\", \"small\": %s, \"unit\": \"%s\", "
-                "\"runs\": %d, \"median_ms\": %.4f, \"min_ms\": %.4f, \"warm_up_ms\": %.3f, \"peak_mib\": %.3f}\n",
-                workload, td_backend_name (backend), o->small ? "true" : "false", unit, o->steps, median, ms[0],
-                warm_up, peak_mib);
+                "\"weights\": \"%s\", \"runs\": %d, \"median_ms\": %.4f, \"min_ms\": %.4f, \"warm_up_ms\": %.3f, \"peak_mib\": %.3f, "
+                "\"gflop_per_unit\": %.6f, \"gbytes_per_unit\": %.6f, \"tflops\": %.6f, \"gbytes_per_s\": %.4f",
+                workload, td_backend_name (backend), o->small ? "true" : "false", unit, td_dtype_name (o->dtype),
+                o->steps, median, ms[0],
+                warm_up, peak_mib, flops / 1e9, bytes / 1e9, tflops, gbps);
       else
-        printf ("  %.2f ms per %s (median of %d, min %.2f); peak %.1f MiB held on the backend\n", median, unit,
-                o->steps, ms[0], peak_mib);
+        printf ("  %.2f ms per %s (median of %d, min %.2f); peak %.1f MiB held on the backend\n"
+                "  %.3f GFLOP and %.3f GB of tensors per %s: %.4f TFLOP/s, %.2f GB/s achieved\n",
+                median, unit, o->steps, ms[0], peak_mib, flops / 1e9, bytes / 1e9, unit, tflops, gbps);
+      print_kernel_times (o, &kernels, o->steps * per_run, unit);
+      if (o->json)
+        printf ("}\n");
     }
   g_free (ms);
   fflush (stdout);
@@ -235,21 +340,33 @@ flux_step (void *data, double *timed_ms, td_error *err)
   return v != NULL ? TD_OK : (err->status != TD_OK ? err->status : TD_ERR_DEVICE);
 }
 
-static td_status
-bench_flux (const bench_options *o, td_backend *backend, td_error *err)
+static void
+flux_state_clear (flux_state *s)
 {
-  td_flux_config config = o->small ? td_flux_config_small () : td_flux_config_dev ();
-  int size = o->size ? o->size : (o->small ? 128 : 1024), tokens = o->tokens ? o->tokens : (o->small ? 64 : 512);
+  td_tensor_free (s->latents);
+  td_tensor_free (s->txt);
+  td_tensor_free (s->pooled);
+  td_tensor_free (s->cos);
+  td_tensor_free (s->sin);
+  td_flux_dit_free (s->model);
+  *s = (flux_state) { 0 };
+}
+
+/* The model on random weights, its rotary tables and random inputs for a size×size
+ * image and `tokens` text tokens (the text itself only when with_txt). */
+static td_status
+flux_prepare (const bench_options *o, td_backend *backend, const td_flux_config *config, int size, int tokens,
+              bool with_txt, flux_state *s, td_error *err)
+{
   td_weights *weights = td_weights_new_random (backend, 1);
-  flux_state s = { 0 };
-  td_status st = td_flux_dit_declare_weights (&config, weights, o->dtype, err);
+  td_status st = td_flux_dit_declare_weights (config, weights, o->dtype, err);
   if (st != TD_OK)
     {
       td_weights_free (weights);
       return st;
     }
   print_model ("FLUX transformer", weights, o, backend);
-  if ((s.model = td_flux_dit_new_from_config (&config, weights, err)) == NULL)
+  if ((s->model = td_flux_dit_new_from_config (config, weights, err)) == NULL)
     return err->status;
 
   const int side = size / 16, n_img = side * side;
@@ -260,29 +377,32 @@ bench_flux (const bench_options *o, td_backend *backend, td_error *err)
         img_ids[(i * side + j) * 3 + 1] = (float) i;
         img_ids[(i * side + j) * 3 + 2] = (float) j;
       }
-  st = td_flux_dit_rope (s.model, txt_ids, tokens, img_ids, n_img, &s.cos, &s.sin, err);
+  st = td_flux_dit_rope (s->model, txt_ids, tokens, img_ids, n_img, &s->cos, &s->sin, err);
   g_free (img_ids);
   g_free (txt_ids);
   td_layer_ctx ctx = { .backend = backend, .err = err, .status = st };
-  const int64_t latent_shape[3] = { 1, n_img, config.in_channels };
-  const int64_t txt_shape[3] = { 1, tokens, config.joint_attention_dim };
-  const int64_t pooled_shape[2] = { 1, config.pooled_projection_dim };
-  s.latents = random_input (&ctx, 3, latent_shape, 2);
-  s.txt = random_input (&ctx, 3, txt_shape, 3);
-  s.pooled = random_input (&ctx, 2, pooled_shape, 4);
-  st = ctx.status;
+  const int64_t latent_shape[3] = { 1, n_img, config->in_channels };
+  const int64_t txt_shape[3] = { 1, tokens, config->joint_attention_dim };
+  const int64_t pooled_shape[2] = { 1, config->pooled_projection_dim };
+  s->latents = random_input (&ctx, 3, latent_shape, 2);
+  if (with_txt)
+    s->txt = random_input (&ctx, 3, txt_shape, 3);
+  s->pooled = random_input (&ctx, 2, pooled_shape, 4);
+  if (ctx.status == TD_OK && !o->json)
+    printf ("  %d×%d: %d image + %d text tokens\n", size, size, n_img, tokens);
+  return ctx.status;
+}
+
+static td_status
+bench_flux (const bench_options *o, td_backend *backend, td_error *err)
+{
+  td_flux_config config = o->small ? td_flux_config_small () : td_flux_config_dev ();
+  int size = o->size ? o->size : (o->small ? 128 : 1024), tokens = o->tokens ? o->tokens : (o->small ? 64 : 512);
+  flux_state s = { 0 };
+  td_status st = flux_prepare (o, backend, &config, size, tokens, true, &s, err);
   if (st == TD_OK)
-    {
-      if (!o->json)
-        printf ("  %d×%d: %d image + %d text tokens\n", size, size, n_img, tokens);
-      st = time_runs (o, "flux-step", flux_step, &s, backend, "step", 1, err);
-    }
-  td_tensor_free (s.latents);
-  td_tensor_free (s.txt);
-  td_tensor_free (s.pooled);
-  td_tensor_free (s.cos);
-  td_tensor_free (s.sin);
-  td_flux_dit_free (s.model);
+    st = time_runs (o, "flux-step", flux_step, &s, backend, "step", 1, err);
+  flux_state_clear (&s);
   return st;
 }
 
@@ -440,6 +560,10 @@ qwen_decode (void *data, double *timed_ms, td_error *err)
   if (st == TD_OK)
     st = td_backend_sync (s->backend, err);
   double start = now_ms ();
+  /* The decoding's work and GPU times only. */
+  td_backend_reset_work (s->backend);
+  kernel_times prefill_kernels = { .n = 0 };
+  add_kernel_times (&prefill_kernels, s->backend);
   td_qwen2vl_generate_params params = { .max_new_tokens = s->new_tokens, .temperature = 0.0f, .top_p = 1.0f,
                                         .ignore_eos = true };
   int n_generated = 0;
@@ -496,6 +620,126 @@ bench_qwen (const bench_options *o, bool decode, td_backend *backend, td_error *
   return st;
 }
 
+/* --- ThinkDiff-LVLM end to end --------------------------------------------------------- */
+
+typedef struct lvlm_state {
+  qwen_state qwen;
+  td_aligner *aligner;
+  flux_state flux;
+  td_flux_vae *vae;
+  td_tensor *z;
+  int flux_steps;
+} lvlm_state;
+
+/* One image: prefill, greedy thought, aligner, transformer steps on the aligned thought
+ * (the same latents each step: the scheduler's arithmetic is negligible), VAE decode. */
+static td_status
+lvlm_image (void *data, double *timed_ms, td_error *err)
+{
+  lvlm_state *s = data;
+  td_tensor *prefill = NULL, *thought = NULL, *txt = NULL;
+  td_status st = qwen_prefill_once (&s->qwen, &prefill, err);
+  td_qwen2vl_generate_params params = { .max_new_tokens = s->qwen.new_tokens, .temperature = 0.0f, .top_p = 1.0f,
+                                        .ignore_eos = true };
+  int n_generated = 0;
+  if (st == TD_OK)
+    st = td_qwen2vl_generate (s->qwen.session, prefill, &params, s->qwen.generated, &n_generated, &thought, err);
+  if (st == TD_OK && (txt = td_aligner_forward (s->aligner, thought, err)) == NULL)
+    st = err->status;
+  for (int i = 0; st == TD_OK && i < s->flux_steps; i++)
+    {
+      td_tensor *v = td_flux_dit_forward (s->flux.model, s->flux.latents, txt, s->flux.pooled, 0.5f, 3.5f,
+                                          s->flux.cos, s->flux.sin, err);
+      st = v != NULL ? TD_OK : err->status;
+      td_tensor_free (v);
+    }
+  td_tensor *image = st == TD_OK ? td_flux_vae_decode (s->vae, s->z, err) : NULL;
+  if (st == TD_OK && image == NULL)
+    st = err->status;
+  td_tensor_free (image);
+  td_tensor_free (txt);
+  td_tensor_free (thought);
+  td_tensor_free (prefill);
+  return st;
+}
+
+static td_status
+bench_lvlm (const bench_options *o, td_backend *backend, td_error *err)
+{
+  if (o->model_dir == NULL)
+    return td_error_set (err, TD_ERR_INVALID_ARG,
+                         "bench lvlm-e2e: needs --model DIR, a Qwen2-VL folder with the ThinkDiff-LVLM aligner "
+                         "(or --aligner PATH), e.g. tests/data/golden/qwen2_vl");
+  lvlm_state s = { .qwen = { .backend = backend, .n = o->tokens ? o->tokens : (o->small ? 32 : 586),
+                             .new_tokens = o->new_tokens ? o->new_tokens : (o->small ? 8 : 128) },
+                   .flux_steps = o->flux_steps ? o->flux_steps : (o->small ? 2 : 28) };
+  g_autofree char *aligner_path = o->aligner ? g_strdup (o->aligner)
+                                             : g_build_filename (o->model_dir, "thinkdiff_lvlm_aligner.pth", NULL);
+  td_status st = TD_OK;
+  if ((s.qwen.model = td_qwen2vl_load (o->model_dir, backend, err)) == NULL
+      || (s.aligner = td_aligner_load (aligner_path, backend, err)) == NULL)
+    st = err->status;
+  const td_qwen2vl_config *c = s.qwen.model ? td_qwen2vl_config_of (s.qwen.model) : NULL;
+  if (st == TD_OK && td_aligner_in_dim (s.aligner) != c->hidden_size)
+    st = td_error_set (err, TD_ERR_INVALID_ARG, "bench lvlm-e2e: %s takes %d-wide states, Qwen2-VL gives %d",
+                       aligner_path, td_aligner_in_dim (s.aligner), c->hidden_size);
+  if (st == TD_OK && s.qwen.n + s.qwen.new_tokens + 1 > c->max_positions)
+    st = td_error_set (err, TD_ERR_INVALID_ARG, "bench: %d + %d tokens exceed the model's %d positions", s.qwen.n,
+                       s.qwen.new_tokens, c->max_positions);
+  if (st == TD_OK
+      && (s.qwen.session = td_qwen2vl_session_new (s.qwen.model, s.qwen.n + s.qwen.new_tokens + 1, err)) == NULL)
+    st = err->status;
+  if (st == TD_OK)
+    {
+      const int id_limit = c->vocab_size < 151643 ? c->vocab_size : 151643;
+      s.qwen.ids = g_new (int32_t, s.qwen.n);
+      s.qwen.generated = g_new (int32_t, s.qwen.new_tokens);
+      for (int i = 0; i < s.qwen.n; i++)
+        s.qwen.ids[i] = (int32_t) (td_rng_uniform (10, (uint64_t) i) * (float) (id_limit - 1));
+      if (!o->json)
+        printf ("ThinkDiff-LVLM: Qwen2-VL %d layers, hidden %d (%s), %d prompt tokens, %d thought tokens, "
+                "aligner → %d, %d transformer steps\n", c->num_layers, c->hidden_size, o->model_dir, s.qwen.n,
+                s.qwen.new_tokens, td_aligner_out_dim (s.aligner), s.flux_steps);
+    }
+  /* The transformer reads the aligned thought: its text width is the aligner's. */
+  td_flux_config flux_config = o->small ? td_flux_config_small () : td_flux_config_dev ();
+  td_vae_config vae_config = o->small ? td_vae_config_small () : td_vae_config_flux ();
+  const int size = o->size ? o->size : (o->small ? 128 : 1024);
+  if (st == TD_OK)
+    {
+      flux_config.joint_attention_dim = td_aligner_out_dim (s.aligner);
+      st = flux_prepare (o, backend, &flux_config, size, s.qwen.new_tokens, false, &s.flux, err);
+    }
+  td_weights *vae_weights = st == TD_OK ? td_weights_new_random (backend, 5) : NULL;
+  if (vae_weights != NULL && (st = td_flux_vae_declare_weights (&vae_config, vae_weights, o->dtype, err)) != TD_OK)
+    td_weights_free (vae_weights);
+  else if (vae_weights != NULL)
+    {
+      print_model ("FLUX VAE", vae_weights, o, backend);
+      if ((s.vae = td_flux_vae_new_from_config (&vae_config, vae_weights, err)) == NULL)
+        st = err->status;
+    }
+  if (st == TD_OK)
+    {
+      const int factor = td_flux_vae_scale_factor (s.vae);
+      td_layer_ctx ctx = { .backend = backend, .err = err };
+      const int64_t z_shape[4] = { 1, vae_config.latent_channels, size / factor, size / factor };
+      s.z = random_input (&ctx, 4, z_shape, 6);
+      st = ctx.status;
+    }
+  if (st == TD_OK)
+    st = time_runs (o, "lvlm-e2e", lvlm_image, &s, backend, "image", 1, err);
+  td_tensor_free (s.z);
+  td_flux_vae_free (s.vae);
+  flux_state_clear (&s.flux);
+  td_aligner_free (s.aligner);
+  g_free (s.qwen.ids);
+  g_free (s.qwen.generated);
+  td_qwen2vl_session_free (s.qwen.session);
+  td_qwen2vl_free (s.qwen.model);
+  return st;
+}
+
 int
 td_cli_bench_models (int argc, char **argv)
 {
@@ -516,9 +760,11 @@ td_cli_bench_models (int argc, char **argv)
     st = bench_t5 (&o, backend, &err);
   else if (strcmp (o.model, "qwen-prefill") == 0 || strcmp (o.model, "qwen-decode") == 0)
     st = bench_qwen (&o, strcmp (o.model, "qwen-decode") == 0, backend, &err);
+  else if (strcmp (o.model, "lvlm-e2e") == 0)
+    st = bench_lvlm (&o, backend, &err);
   else
     st = td_error_set (&err, TD_ERR_INVALID_ARG,
-                       "bench: unknown workload '%s' (flux-step, vae-decode, t5, qwen-prefill, qwen-decode; "
+                       "bench: unknown workload '%s' (flux-step, vae-decode, t5, qwen-prefill, qwen-decode, lvlm-e2e; "
                        "bench-models also takes flux and vae)", o.model);
   td_backend_free (backend);
   return st == TD_OK ? 0 : td_cli_fail (&err);
