@@ -10,6 +10,7 @@
 
 #include <glib/gi18n.h>
 
+#include "td-plan-row.h"
 #include "td-settings-panel.h"
 #include "td-size-presets.h"
 
@@ -205,7 +206,7 @@ td_settings_panel_finalize (GObject *object)
 
 static const char *unstored_children[] = {
   "lvlm_toggle", "clip_toggle", "width_spin", "height_spin",
-  "steps_spin", "guidance_spin", "seed_spin", "reuse_seed_switch",
+  "steps_spin", "guidance_spin", "seed_spin", "reuse_seed_switch", "plan_row",
 };
 
 static void
@@ -217,6 +218,7 @@ td_settings_panel_class_init (TdSettingsPanelClass *klass)
   object_class->dispose = td_settings_panel_dispose;
   object_class->finalize = td_settings_panel_finalize;
 
+  g_type_ensure (TD_TYPE_PLAN_ROW);
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/io/github/thinkdiff/Studio/td-settings-panel.ui");
   gtk_widget_class_bind_template_child (widget_class, TdSettingsPanel, mode_explanation);

@@ -4,12 +4,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pipeline/model_cache.h"
+
 #ifdef TD_HAVE_VULKAN
 #include "backend/vulkan/vulkan_backend.h"
 #endif
 
 struct td_engine {
   td_backend *backend;
+  td_model_cache *models; /* kept between generations when the plan says they fit */
 };
 
 #ifdef TD_HAVE_VULKAN
@@ -86,6 +89,7 @@ td_engine_new (const td_engine_options *options, td_error *err)
       return NULL;
     }
   engine->backend = backend;
+  engine->models = td_model_cache_new (backend);
   if (options->device_budget > 0)
     td_backend_set_budget (backend, (size_t) options->device_budget);
   return engine;
@@ -96,6 +100,7 @@ td_engine_free (td_engine *engine)
 {
   if (engine == NULL)
     return;
+  td_model_cache_free (engine->models);
   td_backend_free (engine->backend);
   free (engine);
 }
@@ -110,6 +115,32 @@ td_backend *
 td_engine_backend (td_engine *engine)
 {
   return engine->backend;
+}
+
+td_model_cache *
+td_engine_models (td_engine *engine)
+{
+  return engine->models;
+}
+
+void
+td_engine_set_device_budget (td_engine *engine, uint64_t bytes)
+{
+  /* What was kept was planned for the old budget. */
+  td_model_cache_clear (engine->models);
+  td_backend_set_budget (engine->backend, (size_t) bytes);
+}
+
+void
+td_engine_release_models (td_engine *engine)
+{
+  td_model_cache_clear (engine->models);
+}
+
+int
+td_engine_model_loads (const td_engine *engine)
+{
+  return td_model_cache_loads (engine->models);
 }
 
 void

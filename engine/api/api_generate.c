@@ -7,6 +7,7 @@
 
 #include "io/image.h"
 #include "pipeline/board.h"
+#include "pipeline/model_cache.h"
 #include "pipeline/thinkdiff_pipeline.h"
 
 struct td_output {
@@ -139,8 +140,12 @@ td_engine_generate (td_engine *engine, const td_board *board, const td_model_pat
   relay r = { engine, callbacks };
   td_thinkdiff_callbacks pipeline_callbacks = relay_callbacks (&r);
   td_thinkdiff_result result = { 0 };
-  td_status st = td_thinkdiff_generate (board, paths, td_engine_backend (engine), &pipeline_callbacks, &result,
-                                        err);
+  td_model_cache *models = td_engine_models (engine);
+  const td_plan_mode mode = board->mode == TD_BOARD_LVLM ? TD_PLAN_LVLM : TD_PLAN_CLIP;
+  td_model_cache_set_keep (models, td_engine_plan_all_resident (engine, mode, &board->settings, paths));
+  td_status st = td_thinkdiff_generate_cached (board, paths, models, &pipeline_callbacks, &result, err);
+  if (st != TD_OK)
+    td_model_cache_clear (models);
   return finish (st, &result, board, td_board_mode_name (board->mode), out, err);
 }
 
@@ -153,8 +158,17 @@ td_engine_text_to_image (td_engine *engine, const td_board *board, const char *f
   td_thinkdiff_callbacks pipeline_callbacks = relay_callbacks (&r);
   td_thinkdiff_result result = { 0 };
   g_autofree char *prompt = td_board_joined_text (board);
-  td_status st = td_thinkdiff_text_to_image (prompt, &board->settings, flux_dir, td_engine_backend (engine),
-                                             &pipeline_callbacks, &result, err);
+  td_model_cache *models = td_engine_models (engine);
+  td_model_paths paths = { 0 };
+  bool resident = false;
+  if (flux_dir != NULL && td_model_paths_find (flux_dir, &paths, NULL) == TD_OK)
+    resident = td_engine_plan_all_resident (engine, TD_PLAN_T2I, &board->settings, &paths);
+  td_model_paths_clear (&paths);
+  td_model_cache_set_keep (models, resident);
+  td_status st = td_thinkdiff_text_to_image_cached (prompt, &board->settings, flux_dir, models, &pipeline_callbacks,
+                                                    &result, err);
+  if (st != TD_OK)
+    td_model_cache_clear (models);
   return finish (st, &result, board, "text-to-image", out, err);
 }
 

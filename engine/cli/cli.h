@@ -29,6 +29,7 @@ int td_cli_devices (int argc, char **argv);
 int td_cli_inspect (int argc, char **argv);
 int td_cli_generate (int argc, char **argv);
 int td_cli_make_demo_models (int argc, char **argv);
+int td_cli_plan (int argc, char **argv);
 /* The developer commands, in thinkdiff-dev (dev/). */
 int td_cli_verify (int argc, char **argv);
 int td_cli_tokenize (int argc, char **argv);
@@ -40,4 +41,3 @@ int td_cli_quantize (int argc, char **argv);
 int td_cli_inspect_gguf (const char *path);
 int td_cli_inspect_dev (int argc, char **argv);
 int td_cli_bench_models (int argc, char **argv);
-int td_cli_plan (int argc, char **argv);

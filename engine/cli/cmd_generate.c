@@ -406,6 +406,35 @@ parse_args (int argc, char **argv, generate_args *a, bool settings_only)
   return 0;
 }
 
+/* The memory plan of the run and the strategy the engine applies, before it starts. */
+static void
+print_plan (td_engine *engine, generate_args *a, const td_model_paths *paths, const char *flux_dir)
+{
+  td_error err = { 0 };
+  td_model_paths flux_only = { 0 };
+  td_plan *plan = NULL;
+  if (a->prompt == NULL)
+    plan = td_engine_plan (engine, a->board, paths, &err);
+  else if (td_model_paths_find (flux_dir, &flux_only, &err) == TD_OK)
+    {
+      const td_board_settings settings = td_board_get_settings (a->board);
+      td_plan_options options = td_plan_options_default (TD_PLAN_T2I);
+      options.width = settings.width;
+      options.height = settings.height;
+      plan = td_engine_plan_options (engine, &options, &flux_only, &err);
+    }
+  td_model_paths_clear (&flux_only);
+  if (plan == NULL)
+    {
+      fprintf (stderr, "plan: none (%s)\n", err.message);
+      return;
+    }
+  char *summary = td_plan_summary (plan);
+  fprintf (stderr, "plan: %s (strategy: %s)\n", summary, td_plan_strategy_name (td_plan_get_strategy (plan)));
+  td_free (summary);
+  td_plan_free (plan);
+}
+
 /* One image to path; an exit code. */
 static int
 generate_one (td_engine *engine, generate_args *a, const td_model_paths *paths, const char *flux_dir,
@@ -528,6 +557,7 @@ run (generate_args *a)
       return td_cli_fail (&err);
     }
   fprintf (stderr, "backend: %s\n", td_engine_name (engine));
+  print_plan (engine, a, &paths, flux_dir);
 
   cli_progress progress = { .preview_dir = a->preview_dir, .engine = engine };
   td_generate_callbacks callbacks = {

@@ -23,7 +23,7 @@ static const td_cli_command commands[] = {
   { "convert", "write a PyTorch checkpoint's state dict as safetensors", td_cli_convert },
   { "quantize", "write a checkpoint as GGUF with q8_0/q4_k/q5_k/q6_k matrices", td_cli_run_dev_tool },
   { "bench-models", "time FLUX, the VAE and T5 with random weights of the real shapes", td_cli_run_dev_tool },
-  { "plan", "estimate each stage's device memory and the strategy that fits", td_cli_run_dev_tool },
+  { "plan", "estimate each stage's device memory and the strategy that fits", td_cli_plan },
 };
 
 static void

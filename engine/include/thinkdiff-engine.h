@@ -59,6 +59,20 @@ TD_API const char *td_engine_name (const td_engine *engine);
  * reset (per stage, for a front end's memory report). */
 TD_API void td_engine_memory_use (const td_engine *engine, uint64_t *live, uint64_t *peak);
 TD_API void td_engine_reset_memory_peak (td_engine *engine);
+/* Changes the device memory the engine may hold (0: the device's); the models it
+ * kept for the old budget are freed. Not while a generation runs. */
+TD_API void td_engine_set_device_budget (td_engine *engine, uint64_t bytes);
+
+/* Models between generations: when the memory plan (thinkdiff-plan.h) says that
+ * every model of a run fits the budget together, td_engine_generate keeps them
+ * loaded for the next run with the same model folders; otherwise each is freed
+ * after its stage. A failed run, another folder or td_engine_set_device_budget
+ * frees what was kept. */
+/* Frees the models kept (to give the memory back while idle). Not while a generation runs. */
+TD_API void td_engine_release_models (td_engine *engine);
+/* How many models (or model parts: T5, CLIP, the transformer, the VAE, …) the
+ * engine has loaded since it was made. */
+TD_API int td_engine_model_loads (const td_engine *engine);
 
 /* Generating ------------------------------------------------------------------- */
 

@@ -7,6 +7,7 @@
  *   thinkdiff-models.h  models folders, bundles, downloads, demo models
  *   thinkdiff-image.h   reading and writing PNG/JPEG images
  *   thinkdiff-files.h   checkpoints and tokenizers (inspect, convert, tokenize)
+ *   thinkdiff-plan.h    the memory plan: each stage's device memory and the strategy
  * Build with `pkg-config --cflags --libs thinkdiff`.
  *
  * Conventions, for every header:
@@ -101,4 +102,5 @@ TD_API void td_free (void *memory);
 #include "thinkdiff-models.h"
 #include "thinkdiff-engine.h"
 #include "thinkdiff-files.h"
+#include "thinkdiff-plan.h"
 #undef TD_INSIDE_THINKDIFF_H

@@ -153,6 +153,31 @@ td_weights_declared_size (const td_weights *weights, int64_t *elements, int64_t 
 }
 
 void
+td_weights_each_stored (const td_weights *weights, td_weights_stored_fn fn, void *user_data)
+{
+  if (weights->pth != NULL)
+    for (size_t i = 0; i < td_pth_count (weights->pth); i++)
+      {
+        const td_tensor *view = td_pth_at (weights->pth, i);
+        fn (td_pth_name_at (weights->pth, i), view->dtype, td_tensor_nbytes (view), user_data);
+      }
+  if (weights->gguf != NULL)
+    for (size_t i = 0; i < td_gguf_tensor_count (weights->gguf); i++)
+      {
+        const td_gguf_tensor_info *t = td_gguf_tensor_at (weights->gguf, i);
+        fn (t->name, t->dtype, t->nbytes, user_data);
+      }
+  if (weights->checkpoint != NULL)
+    for (size_t i = 0; i < td_safetensors_count (weights->checkpoint); i++)
+      {
+        const td_safetensors_info *info = td_safetensors_at (weights->checkpoint, i);
+        fn (info->name, info->dtype, info->nbytes, user_data);
+      }
+  if (weights->next != NULL)
+    td_weights_each_stored (weights->next, fn, user_data);
+}
+
+void
 td_weights_free (td_weights *weights)
 {
   if (weights == NULL)

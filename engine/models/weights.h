@@ -26,6 +26,12 @@ td_status td_weights_declare (td_weights *weights, const char *name, td_dtype dt
 /* Elements and bytes of every declared tensor (0 for checkpoints). */
 void td_weights_declared_size (const td_weights *weights, int64_t *elements, int64_t *bytes);
 
+/* Calls fn for every tensor of a checkpoint as stored (its name, dtype and bytes in
+ * the file), a chained file's too, without reading the data; declared random tensors
+ * are not listed. */
+typedef void (*td_weights_stored_fn) (const char *name, td_dtype dtype, uint64_t nbytes, void *user_data);
+void td_weights_each_stored (const td_weights *weights, td_weights_stored_fn fn, void *user_data);
+
 /* Name prefixes tried in order when a name is not found as given, e.g. "text_model."
  * for CLIP checkpoints saved from CLIPTextModel vs CLIPTextModelWithProjection. */
 void td_weights_add_prefix (td_weights *weights, const char *prefix);

@@ -24,6 +24,9 @@ struct td_flux_pipeline {
   td_flux_vae *vae;
   td_vae_tiling vae_tiling;
   td_taesd *preview_decoder; /* TAEF1 for sharper previews; NULL: the linear map */
+  char *preview_dir;         /* where it was loaded from */
+  bool resident;             /* the transformer stays loaded between images */
+  int loads;
 };
 
 td_flux_pipeline *
@@ -54,20 +57,37 @@ td_flux_pipeline_free (td_flux_pipeline *pipeline)
   td_flux_dit_free (pipeline->transformer);
   td_flux_vae_free (pipeline->vae);
   td_taesd_free (pipeline->preview_decoder);
+  g_free (pipeline->preview_dir);
   td_flux_files_clear (&pipeline->files);
   g_free (pipeline);
+}
+
+void
+td_flux_pipeline_set_resident (td_flux_pipeline *pipeline, bool resident)
+{
+  pipeline->resident = resident;
+}
+
+int
+td_flux_pipeline_loads (const td_flux_pipeline *pipeline)
+{
+  return pipeline->loads;
 }
 
 td_status
 td_flux_pipeline_set_preview_decoder (td_flux_pipeline *pipeline, const char *taesd_dir, td_error *err)
 {
+  if (taesd_dir != NULL && pipeline->preview_decoder != NULL && g_strcmp0 (taesd_dir, pipeline->preview_dir) == 0)
+    return TD_OK;
   td_taesd_free (pipeline->preview_decoder);
   pipeline->preview_decoder = NULL;
+  g_clear_pointer (&pipeline->preview_dir, g_free);
   if (taesd_dir == NULL)
     return TD_OK;
   td_taesd *taesd = td_taesd_load_dir (taesd_dir, pipeline->backend, err);
   if (taesd == NULL)
     return err != NULL ? err->status : TD_ERR_IO;
+  pipeline->loads++;
   if (td_taesd_latent_channels (taesd) != TD_FLUX_LATENT_CHANNELS)
     {
       td_taesd_free (taesd);
@@ -75,6 +95,7 @@ td_flux_pipeline_set_preview_decoder (td_flux_pipeline *pipeline, const char *ta
                            taesd_dir, TD_FLUX_LATENT_CHANNELS);
     }
   pipeline->preview_decoder = taesd;
+  pipeline->preview_dir = g_strdup (taesd_dir);
   return TD_OK;
 }
 
@@ -353,18 +374,28 @@ td_flux_pipeline_generate (td_flux_pipeline *pipeline, const td_tensor *prompt_e
 {
   *image = NULL;
   const char *transformer_dir = pipeline->files.transformer, *vae_dir = pipeline->files.vae;
-  stage (callbacks, "loading the VAE");
-  if (pipeline->vae == NULL && (pipeline->vae = td_flux_vae_load (vae_dir, pipeline->backend, err)) == NULL)
-    return err ? err->status : TD_ERR_IO;
+  if (pipeline->vae == NULL)
+    {
+      stage (callbacks, "loading the VAE");
+      if ((pipeline->vae = td_flux_vae_load (vae_dir, pipeline->backend, err)) == NULL)
+        return err ? err->status : TD_ERR_IO;
+      pipeline->loads++;
+    }
   int factor = td_flux_vae_scale_factor (pipeline->vae);
   td_status st = check_params (pipeline, params, factor, err);
   if (st != TD_OK)
     return st;
-  stage (callbacks, "loading the transformer");
-  if (pipeline->transformer == NULL
-      && (pipeline->transformer = td_flux_dit_load (transformer_dir, pipeline->backend, err)) == NULL)
-    return err ? err->status : TD_ERR_IO;
-  if (choose_streaming (pipeline, params, prompt_embeds->shape[1]))
+  if (pipeline->transformer == NULL)
+    {
+      stage (callbacks, "loading the transformer");
+      if ((pipeline->transformer = td_flux_dit_load (transformer_dir, pipeline->backend, err)) == NULL)
+        return err ? err->status : TD_ERR_IO;
+      pipeline->loads++;
+    }
+  /* Resident, every model fits beside the others (the engine's plan): no streaming. */
+  if (pipeline->resident)
+    td_flux_dit_set_streamed (pipeline->transformer, false);
+  else if (choose_streaming (pipeline, params, prompt_embeds->shape[1]))
     stage (callbacks, "denoising with the transformer streamed block by block");
 
   const int lh = 2 * (params->height / (factor * 2)), lw = 2 * (params->width / (factor * 2));
@@ -387,9 +418,13 @@ td_flux_pipeline_generate (td_flux_pipeline *pipeline, const td_tensor *prompt_e
   if (st == TD_OK)
     st = denoise (pipeline, &ctx, latents, prompt_embeds, pooled, params, lh, lw, callbacks);
 
-  /* Free the transformer before decoding so only one large model is resident. */
-  td_flux_dit_free (pipeline->transformer);
-  pipeline->transformer = NULL;
+  /* Unless every model fits together, the transformer goes before decoding so only
+   * one large model is on the device; a failed run frees it either way. */
+  if (!pipeline->resident || st != TD_OK)
+    {
+      td_flux_dit_free (pipeline->transformer);
+      pipeline->transformer = NULL;
+    }
 
   if (st == TD_OK && cancelled (callbacks))
     st = td_error_set (err, TD_ERR_CANCELLED, "cancelled before decoding");

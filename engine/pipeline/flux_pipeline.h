@@ -35,8 +35,14 @@ void td_flux_pipeline_free (td_flux_pipeline *pipeline);
 /* How the VAE decodes large latents (td_vae_tiling_default () unless set): latents larger
  * than tiling->threshold on a side are decoded in blended tiles (see flux_vae_tiles.h). */
 /* Live previews through a TAESD-class tiny decoder (TAEF1) in taesd_dir; NULL returns to
- * the free linear map. Refuses decoders that are not for FLUX.1's 16 latent channels. */
+ * the free linear map. Refuses decoders that are not for FLUX.1's 16 latent channels.
+ * The decoder already set from taesd_dir is kept. */
 td_status td_flux_pipeline_set_preview_decoder (td_flux_pipeline *pipeline, const char *taesd_dir, td_error *err);
+/* Resident: the transformer stays loaded after denoising (for the next image) instead
+ * of being freed before decoding. Off by default. */
+void td_flux_pipeline_set_resident (td_flux_pipeline *pipeline, bool resident);
+/* How many times the transformer, the VAE or the preview decoder was loaded. */
+int td_flux_pipeline_loads (const td_flux_pipeline *pipeline);
 td_status td_flux_pipeline_set_vae_tiling (td_flux_pipeline *pipeline, const td_vae_tiling *tiling,
                                            td_error *err);
 

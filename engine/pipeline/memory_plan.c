@@ -68,6 +68,19 @@ td_plan_strategy_name (td_plan_strategy strategy)
   return strategy <= TD_PLAN_DOES_NOT_FIT ? names[strategy] : "?";
 }
 
+/* A model's measured weights replace the formulas' (the stage keeps its activations). */
+static void
+use_stored (td_plan_stage *s, const td_plan_stored *stored)
+{
+  if (stored->total == 0)
+    return;
+  s->weights = stored->total;
+  s->fixed_weights = stored->fixed;
+  s->block_weights = stored->block;
+  s->blocks = stored->blocks;
+  s->files[0] = stored->files;
+}
+
 /* Weight bytes and the parameter count, summed as layers are added. */
 typedef struct {
   td_plan_format format;
@@ -145,12 +158,18 @@ td_plan_flux_params (const td_flux_config *c)
 }
 
 static void
-plan_flux (const td_flux_config *c, const td_plan_request *r, td_plan_stage *s)
+plan_flux (const td_flux_config *c, const td_plan_stored *stored, const td_plan_request *r, td_plan_stage *s)
 {
   tally outer = { r->format[TD_PLAN_FAMILY_FLUX] }, dbl = outer, sgl = outer;
   flux_outer (&outer, c);
   flux_double (&dbl, c);
   flux_single (&sgl, c);
+  if (stored != NULL && stored->total != 0)
+    {
+      /* Measured: every block at the largest one's size, the rest outside them. */
+      dbl.bytes = sgl.bytes = stored->block;
+      outer.bytes = stored->fixed;
+    }
   const uint64_t d = (uint64_t) c->num_heads * c->head_dim, mlp = d * c->mlp_ratio_x100 / 100;
   const uint64_t n = (uint64_t) (r->width / 16) * (r->height / 16), l = r->text_tokens, seq = n + l;
   s->name = "flux transformer";
@@ -171,6 +190,9 @@ plan_flux (const td_flux_config *c, const td_plan_request *r, td_plan_stage *s)
   /* Latents, velocity and noise; the text embeddings; rotary cos/sin over the sequence. */
   s->workspace = (n * c->in_channels * 3 + l * c->joint_attention_dim + seq * c->head_dim) * (uint64_t) F32;
   s->streamed_peak = s->fixed_weights + stream_run + s->workspace;
+  s->streamable = true;
+  if (stored != NULL)
+    use_stored (s, stored);
 }
 
 td_plan_stage
@@ -180,7 +202,7 @@ td_plan_flux_stage (const td_flux_config *config, int width, int height, int tex
   r.text_tokens = text_tokens;
   r.format[TD_PLAN_FAMILY_FLUX] = format;
   td_plan_stage s = { 0 };
-  plan_flux (config, &r, &s);
+  plan_flux (config, NULL, &r, &s);
   s.peak = s.weights + s.activations + s.workspace;
   s.planned = s.peak;
   s.strategy = TD_PLAN_STAGE_BY_STAGE;
@@ -258,9 +280,11 @@ td_plan_t5_params (const td_t5_config *c)
 }
 
 static void
-plan_text (const td_t5_config *t5, const td_clip_text_config *clip, const td_plan_request *r, bool with_t5,
-           td_plan_stage *s)
+plan_text (const td_plan_models *m, const td_plan_request *r, bool with_t5, td_plan_stage *s)
 {
+  const td_t5_config *t5 = &m->t5;
+  const td_clip_text_config *clip = &m->clip;
+  const td_plan_stored *clip_stored = &m->stored[TD_PLAN_PART_CLIP], *t5_stored = &m->stored[TD_PLAN_PART_T5];
   tally outer = { r->format[TD_PLAN_FAMILY_T5] }, layer = outer;
   tally clip_t = { r->format[TD_PLAN_FAMILY_OTHER] };
   const uint64_t h = clip->hidden_size, ff = clip->intermediate_size;
@@ -275,6 +299,8 @@ plan_text (const td_t5_config *t5, const td_clip_text_config *clip, const td_pla
   vector (&clip_t, 2 * h);
   const uint64_t clip_act = (uint64_t) clip->max_positions * (h * 8 + ff * 2) * F32;
   s->name = with_t5 ? "text encoders" : "clip-l pooled";
+  if (clip_stored->total != 0)
+    clip_t.bytes = clip_stored->total, s->files[0] = clip_stored->files;
   s->weights = clip_t.bytes;
   s->fixed_weights = clip_t.bytes;
   s->activations = clip_act;
@@ -282,8 +308,14 @@ plan_text (const td_t5_config *t5, const td_clip_text_config *clip, const td_pla
     return;
   t5_outer (&outer, t5);
   t5_layer (&layer, t5);
+  if (t5_stored->total != 0)
+    {
+      layer.bytes = t5_stored->block;
+      outer.bytes = t5_stored->fixed;
+      s->files[1] = t5_stored->files;
+    }
   const uint64_t l = r->text_tokens, inner = (uint64_t) t5->num_heads * t5->d_kv;
-  s->weights += outer.bytes + layer.bytes * t5->num_layers;
+  s->weights += t5_stored->total != 0 ? t5_stored->total : outer.bytes + layer.bytes * t5->num_layers;
   s->fixed_weights += outer.bytes;
   s->block_weights = layer.bytes;
   s->blocks = t5->num_layers;
@@ -296,7 +328,7 @@ plan_text (const td_t5_config *t5, const td_clip_text_config *clip, const td_pla
 /* Qwen2-VL ----------------------------------------------------------------------------- */
 
 static void
-plan_qwen2vl (const td_qwen2vl_config *c, const td_plan_request *r, td_plan_stage *s)
+plan_qwen2vl (const td_qwen2vl_config *c, const td_plan_stored *stored, const td_plan_request *r, td_plan_stage *s)
 {
   const td_qwen2vl_vision_config *v = &c->vision;
   tally vis = { r->format[TD_PLAN_FAMILY_LVLM] }, vis_block = vis, llm = vis, llm_block = vis;
@@ -334,12 +366,13 @@ plan_qwen2vl (const td_qwen2vl_config *c, const td_plan_request *r, td_plan_stag
   s->workspace = ((uint64_t) c->num_layers * 2 * tokens * kv + (patches / 4) * h
                   + patches * v->in_channels * v->temporal_patch_size * v->patch_size * v->patch_size
                   + (uint64_t) c->vocab_size + tokens * h) * F32;
+  use_stored (s, stored);
 }
 
 /* BLIP-2 ViT-g ----------------------------------------------------------------------- */
 
 static void
-plan_eva (const td_eva_config *c, const td_plan_request *r, td_plan_stage *s)
+plan_eva (const td_eva_config *c, const td_plan_stored *stored, const td_plan_request *r, td_plan_stage *s)
 {
   tally outer = { r->format[TD_PLAN_FAMILY_LVLM] }, block = outer;
   const uint64_t h = c->hidden_size, grid = (uint64_t) (c->image_size / c->patch_size);
@@ -356,16 +389,18 @@ plan_eva (const td_eva_config *c, const td_plan_request *r, td_plan_stage *s)
   s->weights = outer.bytes + block.bytes * c->num_layers;
   s->activations = tokens * (h * 9 + (uint64_t) c->intermediate_size * 2) * F32;
   s->workspace = 3ull * c->image_size * c->image_size * F32;
+  use_stored (s, stored);
 }
 
 static void
-plan_aligner (const char *name, int in, int out, uint64_t tokens, td_plan_stage *s)
+plan_aligner (const char *name, int in, int out, const td_plan_stored *stored, uint64_t tokens, td_plan_stage *s)
 {
   tally t = { TD_PLAN_BF16 };
   matrix (&t, in, out, true), matrix (&t, out, out, true), vector (&t, out);
   s->name = name;
   s->weights = s->fixed_weights = t.bytes;
   s->activations = tokens * ((uint64_t) in + 3 * out) * F32;
+  use_stored (s, stored);
 }
 
 /* Strategy ------------------------------------------------------------------------------ */
@@ -387,7 +422,7 @@ choose (td_plan_stage *s, const td_plan_request *r, bool is_vae)
       s->strategy = TD_PLAN_VAE_TILED;
       s->planned = s->weights + act + s->workspace;
     }
-  else if (s->blocks > 0)
+  else if (s->blocks > 0 && s->streamable)
     {
       s->strategy = TD_PLAN_STREAMED;
       s->planned = td_plan_streamed_peak (s);
@@ -459,30 +494,39 @@ td_memory_plan_make (const td_plan_models *m, const td_plan_request *r, td_memor
   for (int i = 0; i < 4; i++)
     if ((unsigned) r->format[i] >= TD_PLAN_FORMAT_COUNT)
       return td_error_set (err, TD_ERR_INVALID_ARG, "plan: unknown weight format %d", (int) r->format[i]);
-  uint64_t vae_bytes = vae_declared_bytes (&m->vae, err);
+  const td_plan_stored *stored = r->use_stored ? m->stored : (const td_plan_stored[TD_PLAN_PART_COUNT]) { 0 };
+  uint64_t vae_bytes = stored[TD_PLAN_PART_VAE].total;
+  if (vae_bytes == 0)
+    vae_bytes = vae_declared_bytes (&m->vae, err);
   if (vae_bytes == 0)
     return err->status != TD_OK ? err->status : td_error_set (err, TD_ERR_INVALID_ARG, "plan: the VAE has no weights");
+  /* plan_text reads the stored weights through the models. */
+  td_plan_models view = *m;
+  memcpy (view.stored, stored, sizeof view.stored);
   td_plan_stage *s = plan->stage;
   int n = 0;
   /* The CLIP-mode aligner reads BLIP-2's tokens: the class token and the patch grid. */
   const uint64_t eva_grid = (uint64_t) (m->eva.image_size / m->eva.patch_size);
   if (r->mode == TD_PLAN_LVLM)
     {
-      plan_qwen2vl (&m->qwen2vl, r, &s[n++]);
-      plan_aligner ("lvlm aligner", m->aligner_lvlm_in, m->aligner_out, r->thought_tokens, &s[n++]);
-      plan_text (&m->t5, &m->clip, r, false, &s[n++]);
+      plan_qwen2vl (&m->qwen2vl, &stored[TD_PLAN_PART_QWEN2VL], r, &s[n++]);
+      plan_aligner ("lvlm aligner", m->aligner_lvlm_in, m->aligner_out, &stored[TD_PLAN_PART_ALIGNER_LVLM],
+                    r->thought_tokens, &s[n++]);
+      plan_text (&view, r, false, &s[n++]);
     }
   else
     {
       if (r->mode == TD_PLAN_CLIP)
         {
-          plan_eva (&m->eva, r, &s[n++]);
-          plan_aligner ("clip aligner", m->aligner_clip_in, m->aligner_out, eva_grid * eva_grid + 1, &s[n++]);
+          plan_eva (&m->eva, &stored[TD_PLAN_PART_EVA], r, &s[n++]);
+          plan_aligner ("clip aligner", m->aligner_clip_in, m->aligner_out, &stored[TD_PLAN_PART_ALIGNER_CLIP],
+                        eva_grid * eva_grid + 1, &s[n++]);
         }
-      plan_text (&m->t5, &m->clip, r, true, &s[n++]);
+      plan_text (&view, r, true, &s[n++]);
     }
-  plan_flux (&m->flux, r, &s[n++]);
+  plan_flux (&m->flux, &stored[TD_PLAN_PART_FLUX], r, &s[n++]);
   plan_vae (&m->vae, r, vae_bytes, &s[n++]);
+  s[n - 1].files[0] = stored[TD_PLAN_PART_VAE].files;
   plan->n_stages = n;
 
   uint64_t biggest_run = 0;

@@ -13,11 +13,7 @@
 #include "models/t5_encoder.h"
 #include "models/clip_text.h"
 
-typedef enum td_plan_mode {
-  TD_PLAN_LVLM,
-  TD_PLAN_CLIP,
-  TD_PLAN_T2I,
-} td_plan_mode;
+/* td_plan_mode and td_plan_strategy are public: see thinkdiff-plan.h. */
 
 /* How the matrices of the big models are stored; norms, biases, embeddings and
  * convolutions stay bf16, as ggml's converters keep them. */
@@ -34,16 +30,32 @@ typedef enum td_plan_format {
   TD_PLAN_FORMAT_COUNT,
 } td_plan_format;
 
-typedef enum td_plan_strategy {
-  TD_PLAN_ALL_RESIDENT,   /* every model stays on the device between runs */
-  TD_PLAN_STAGE_BY_STAGE, /* one model on the device at a time */
-  TD_PLAN_STREAMED,       /* a model's blocks uploaded one by one, double-buffered */
-  TD_PLAN_VAE_TILED,      /* the VAE decodes tile by tile */
-  TD_PLAN_DOES_NOT_FIT,
-} td_plan_strategy;
+/* The models a plan sizes, one per stage that runs a model. */
+typedef enum td_plan_part {
+  TD_PLAN_PART_FLUX,
+  TD_PLAN_PART_VAE,
+  TD_PLAN_PART_T5,
+  TD_PLAN_PART_CLIP,
+  TD_PLAN_PART_QWEN2VL,
+  TD_PLAN_PART_EVA,
+  TD_PLAN_PART_ALIGNER_LVLM,
+  TD_PLAN_PART_ALIGNER_CLIP,
+  TD_PLAN_PART_COUNT,
+} td_plan_part;
 
-/* The real configurations: FLUX.1-dev, its VAE, T5-XXL, CLIP-L, Qwen2-VL-7B, BLIP-2 ViT-g
- * and ThinkDiff's aligners. */
+/* A model's weights as its files store them (see memory_plan_folder.c): every byte
+ * the model loads, and for streaming the largest repeated block's and the rest. */
+typedef struct td_plan_stored {
+  uint64_t total;                /* 0: not measured, the formulas size the weights */
+  uint64_t params;               /* values stored (for checking against the formulas) */
+  uint64_t fixed;                /* outside the repeated blocks */
+  uint64_t block;                /* the largest repeated block */
+  int blocks;
+  char *files;                   /* the file or folder measured (g_free) */
+} td_plan_stored;
+
+/* The configurations planned: the real ones (FLUX.1-dev, its VAE, T5-XXL, CLIP-L,
+ * Qwen2-VL-7B, BLIP-2 ViT-g and ThinkDiff's aligners) or a models folder's. */
 typedef struct td_plan_models {
   td_flux_config flux;
   td_vae_config vae;
@@ -52,6 +64,7 @@ typedef struct td_plan_models {
   td_qwen2vl_config qwen2vl;
   td_eva_config eva;
   int aligner_lvlm_in, aligner_clip_in, aligner_out;
+  td_plan_stored stored[TD_PLAN_PART_COUNT]; /* all zero for the real configurations */
 } td_plan_models;
 
 typedef struct td_plan_request {
@@ -62,6 +75,7 @@ typedef struct td_plan_request {
   td_plan_format format[4];      /* per model family, see td_plan_family */
   uint64_t budget;               /* bytes; 0 = unlimited */
   int vae_tile;                  /* latents per VAE tile when tiled (64) */
+  bool use_stored;               /* size weights from models->stored, not from format[] */
 } td_plan_request;
 
 typedef enum td_plan_family {
@@ -75,12 +89,14 @@ typedef enum td_plan_family {
 
 typedef struct td_plan_stage {
   const char *name;
+  const char *files[2];          /* the measured weights' files (the models'); NULL when computed */
   uint64_t weights, activations, workspace;
   uint64_t peak;                 /* weights + activations + workspace */
   /* Streaming: the weights outside the repeated blocks, and the largest block's. */
   uint64_t fixed_weights, block_weights;
   int blocks;
   uint64_t streamed_peak;        /* the peak with blocks streamed, two on the device at a time */
+  bool streamable;               /* the engine streams this model's blocks (FLUX's transformer) */
   td_plan_strategy strategy;
   uint64_t planned;              /* the device bytes under the chosen strategy */
 } td_plan_stage;
@@ -105,7 +121,6 @@ const char *td_plan_format_name (td_plan_format format);
 bool td_plan_format_parse (const char *name, td_plan_format *format);
 /* Bytes of n weights in a row of `row` weights (falls back to bf16 when row is not whole blocks). */
 uint64_t td_plan_format_bytes (td_plan_format format, uint64_t n, uint64_t row);
-const char *td_plan_strategy_name (td_plan_strategy strategy);
 /* The FLUX transformer's stage alone at this size, for the pipeline's streaming choice. */
 td_plan_stage td_plan_flux_stage (const td_flux_config *config, int width, int height, int text_tokens,
                                   td_plan_format format);
@@ -113,6 +128,12 @@ td_plan_stage td_plan_flux_stage (const td_flux_config *config, int width, int h
 uint64_t td_plan_vae_run_bytes (const td_vae_config *config, int width, int height);
 /* A stage's device bytes with its blocks streamed: two blocks and the rest. */
 uint64_t td_plan_streamed_peak (const td_plan_stage *stage);
+
+/* The configurations and stored weights of the models under paths that mode needs
+ * (memory_plan_folder.c); td_plan_models_clear frees the file names. */
+td_status td_plan_models_from_paths (const td_model_paths *paths, td_plan_mode mode, td_plan_models *models,
+                                     td_error *err);
+void td_plan_models_clear (td_plan_models *models);
 
 /* Parameter counts at bf16 of the analytic models, for checking against the declared weights. */
 uint64_t td_plan_flux_params (const td_flux_config *config);

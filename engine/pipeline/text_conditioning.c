@@ -15,6 +15,7 @@ struct td_text_encoders {
   td_tokenizer *clip_tokenizer;
   td_t5_encoder *t5;
   td_clip_text *clip;
+  int loads;
 };
 
 td_text_encoders *
@@ -51,6 +52,12 @@ td_text_encoders_release (td_text_encoders *encoders)
   encoders->clip = NULL;
 }
 
+int
+td_text_encoders_loads (const td_text_encoders *encoders)
+{
+  return encoders->loads;
+}
+
 void
 td_text_encoders_free (td_text_encoders *encoders)
 {
@@ -75,6 +82,7 @@ td_text_encode_t5 (td_text_encoders *encoders, const char *text, int max_length,
     {
       if ((encoders->t5 = td_t5_encoder_load (encoders->files.t5, encoders->backend, err)) == NULL)
         return NULL;
+      encoders->loads++;
     }
   int32_t *ids = g_new (int32_t, max_length);
   td_tensor *out = NULL;
@@ -93,6 +101,7 @@ td_text_encode_clip_pooled (td_text_encoders *encoders, const char *text, int32_
     {
       if ((encoders->clip = td_clip_text_load (encoders->files.clip, encoders->backend, err)) == NULL)
         return NULL;
+      encoders->loads++;
     }
   int32_t ids[TD_CLIP_MAX_LENGTH];
   td_tensor *hidden = NULL, *pooled = NULL;

@@ -17,6 +17,8 @@ void td_text_encoders_free (td_text_encoders *encoders);
 void td_text_encoders_set_cancel (td_text_encoders *encoders, const volatile int *cancel);
 /* Frees the encoder weights (the tokenizers stay); the next call reloads them. */
 void td_text_encoders_release (td_text_encoders *encoders);
+/* How many times T5 or CLIP was loaded. */
+int td_text_encoders_loads (const td_text_encoders *encoders);
 
 #define TD_CLIP_MAX_LENGTH 77
 

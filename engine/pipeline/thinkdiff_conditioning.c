@@ -72,10 +72,10 @@ concat_parts (td_backend *backend, td_tensor **parts, int n, td_error *err)
 /* CLIP-L's pooled vector of text (FLUX's pooled_prompt_embeds) into out; with t5, the
  * T5 prompt of ThinkDiff-CLIP first, its ids into out->text_ids. */
 static td_status
-encode_text (const char *flux_dir, td_backend *backend, const char *text, td_tensor **t5, td_thinkdiff_conditioning *out,
-             td_error *err)
+encode_text (const char *flux_dir, td_model_cache *cache, const char *text, td_tensor **t5,
+             td_thinkdiff_conditioning *out, td_error *err)
 {
-  td_text_encoders *encoders = td_text_encoders_new (flux_dir, backend, err);
+  td_text_encoders *encoders = td_model_cache_text_encoders (cache, flux_dir, err);
   if (encoders == NULL)
     return err->status;
   td_status st = TD_OK;
@@ -85,11 +85,12 @@ encode_text (const char *flux_dir, td_backend *backend, const char *text, td_ten
       out->n_text_ids = TD_THINKDIFF_CLIP_T5_LENGTH;
       *t5 = td_text_encode_t5 (encoders, text, TD_THINKDIFF_CLIP_T5_LENGTH, out->text_ids, err);
       st = *t5 != NULL ? TD_OK : err->status;
-      td_text_encoders_release (encoders); /* T5 goes before CLIP arrives */
+      if (!td_model_cache_keeps (cache))
+        td_text_encoders_release (encoders); /* T5 goes before CLIP arrives */
     }
   if (st == TD_OK && (out->pooled = td_text_encode_clip_pooled (encoders, text, out->clip_ids, err)) == NULL)
     st = err->status;
-  td_text_encoders_free (encoders);
+  td_model_cache_done (cache, encoders);
   return st;
 }
 
@@ -117,7 +118,7 @@ encode_image_clip_mode (const td_board *board, td_eva_vision *eva, td_aligner *a
 }
 
 static td_status
-condition_clip_mode (const td_board *board, const td_model_paths *paths, td_backend *backend,
+condition_clip_mode (const td_board *board, const td_model_paths *paths, td_backend *backend, td_model_cache *cache,
                      const td_thinkdiff_callbacks *callbacks, td_thinkdiff_conditioning *out, td_error *err)
 {
   int n_images = td_board_count (board, TD_BOARD_IMAGE);
@@ -127,8 +128,8 @@ condition_clip_mode (const td_board *board, const td_model_paths *paths, td_back
   if (n_images > 0)
     {
       stage (callbacks, "reading images");
-      td_eva_vision *eva = td_eva_vision_load (paths->path[TD_PART_BLIP2_VISION], backend, err);
-      td_aligner *aligner = eva ? td_aligner_load (paths->path[TD_PART_ALIGNER_CLIP], backend, err) : NULL;
+      td_eva_vision *eva = td_model_cache_eva (cache, paths->path[TD_PART_BLIP2_VISION], err);
+      td_aligner *aligner = eva ? td_model_cache_aligner (cache, paths->path[TD_PART_ALIGNER_CLIP], err) : NULL;
       st = aligner ? TD_OK : err->status;
       for (int i = 0, k = 0; st == TD_OK && i < board->n_items; i++)
         if (board->items[i].kind == TD_BOARD_IMAGE)
@@ -139,14 +140,14 @@ condition_clip_mode (const td_board *board, const td_model_paths *paths, td_back
                      == NULL)
               st = err->status;
           }
-      td_aligner_free (aligner);
-      td_eva_vision_free (eva);
+      td_model_cache_done (cache, aligner);
+      td_model_cache_done (cache, eva);
     }
   if (st == TD_OK)
     {
       stage (callbacks, "encoding text");
       g_autofree char *prompt = td_board_joined_text (board);
-      st = encode_text (paths->path[TD_PART_FLUX], backend, prompt, &parts[n_images], out, err);
+      st = encode_text (paths->path[TD_PART_FLUX], cache, prompt, &parts[n_images], out, err);
     }
   if (st == TD_OK)
     {
@@ -337,7 +338,7 @@ edited_thought_ids (const td_board *board, td_tokenizer *tokenizer, int *n, td_e
 }
 
 static td_status
-condition_lvlm_mode (const td_board *board, const td_model_paths *paths, td_backend *backend,
+condition_lvlm_mode (const td_board *board, const td_model_paths *paths, td_backend *backend, td_model_cache *cache,
                      const td_thinkdiff_callbacks *callbacks, td_thinkdiff_conditioning *out, td_error *err)
 {
   stage (callbacks, "reading images");
@@ -346,7 +347,7 @@ condition_lvlm_mode (const td_board *board, const td_model_paths *paths, td_back
   if (td_tokenizer_load (dir, &tokenizer, err) != TD_OK)
     return err->status;
   td_tokenizer_set_cancel (tokenizer, callbacks != NULL ? callbacks->cancel : NULL);
-  td_qwen2vl *model = td_qwen2vl_load (dir, backend, err);
+  td_qwen2vl *model = td_model_cache_qwen2vl (cache, dir, err);
   td_tensor *pixel_values = NULL, *features = NULL, *prefill = NULL, *hidden = NULL;
   int (*grids)[3] = NULL;
   int n_images = 0;
@@ -357,7 +358,7 @@ condition_lvlm_mode (const td_board *board, const td_model_paths *paths, td_back
     out->thought_ids = g_new0 (int32_t, s->max_new_tokens);
   else if ((out->thought_ids = edited_thought_ids (board, tokenizer, &n_answer, err)) == NULL)
     {
-      td_qwen2vl_free (model);
+      td_model_cache_done (cache, model);
       td_tokenizer_free (tokenizer);
       return err->status;
     }
@@ -410,13 +411,13 @@ condition_lvlm_mode (const td_board *board, const td_model_paths *paths, td_back
                          NULL);
   /* The language model goes before the aligner and the text encoders arrive. */
   td_qwen2vl_session_free (session);
-  td_qwen2vl_free (model);
+  td_model_cache_done (cache, model);
   if (st == TD_OK)
     {
-      td_aligner *aligner = td_aligner_load (paths->path[TD_PART_ALIGNER_LVLM], backend, err);
+      td_aligner *aligner = td_model_cache_aligner (cache, paths->path[TD_PART_ALIGNER_LVLM], err);
       out->prompt_embeds = aligner ? td_aligner_forward (aligner, hidden, err) : NULL;
       st = out->prompt_embeds ? TD_OK : err->status;
-      td_aligner_free (aligner);
+      td_model_cache_done (cache, aligner);
     }
   td_tensor_free (hidden);
   td_tensor_free (prefill);
@@ -429,7 +430,7 @@ condition_lvlm_mode (const td_board *board, const td_model_paths *paths, td_back
     st = td_error_set (err, TD_ERR_CANCELLED, "cancelled after thinking");
   /* Officially FLUX's pooled vector is CLIP-L of the empty prompt in this mode. */
   if (st == TD_OK)
-    st = encode_text (paths->path[TD_PART_FLUX], backend, "", NULL, out, err);
+    st = encode_text (paths->path[TD_PART_FLUX], cache, "", NULL, out, err);
   return st;
 }
 
@@ -437,6 +438,18 @@ td_status
 td_thinkdiff_condition (const td_board *board, const td_model_paths *paths, td_backend *backend,
                         const td_thinkdiff_callbacks *callbacks, td_thinkdiff_conditioning *out, td_error *err)
 {
+  td_model_cache *cache = td_model_cache_new (backend);
+  td_status st = td_thinkdiff_condition_cached (board, paths, cache, callbacks, out, err);
+  td_model_cache_free (cache);
+  return st;
+}
+
+td_status
+td_thinkdiff_condition_cached (const td_board *board, const td_model_paths *paths, td_model_cache *cache,
+                               const td_thinkdiff_callbacks *callbacks, td_thinkdiff_conditioning *out,
+                               td_error *err)
+{
+  td_backend *backend = td_model_cache_backend (cache);
   memset (out, 0, sizeof *out);
   td_status st = td_board_validate (board, err);
   if (st == TD_OK)
@@ -444,9 +457,9 @@ td_thinkdiff_condition (const td_board *board, const td_model_paths *paths, td_b
   if (st != TD_OK)
     return st;
   if (board->mode == TD_BOARD_LVLM)
-    st = condition_lvlm_mode (board, paths, backend, callbacks, out, err);
+    st = condition_lvlm_mode (board, paths, backend, cache, callbacks, out, err);
   else
-    st = condition_clip_mode (board, paths, backend, callbacks, out, err);
+    st = condition_clip_mode (board, paths, backend, cache, callbacks, out, err);
   if (st != TD_OK)
     {
       char *thought = out->thought; /* what was thought is still worth showing */

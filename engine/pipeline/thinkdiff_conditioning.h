@@ -9,6 +9,7 @@
  *         128 tokens, present even when the prompt is empty; pooled = CLIP-L of it. */
 #pragma once
 
+#include "pipeline/model_cache.h"
 #include "pipeline/thinkdiff_pipeline.h"
 #include "pipeline/text_conditioning.h"
 
@@ -29,6 +30,10 @@ typedef struct td_thinkdiff_conditioning {
 td_status td_thinkdiff_condition (const td_board *board, const td_model_paths *paths, td_backend *backend,
                                   const td_thinkdiff_callbacks *callbacks, td_thinkdiff_conditioning *out,
                                   td_error *err);
+/* The same with the models taken from cache (on its backend), kept there if it keeps them. */
+td_status td_thinkdiff_condition_cached (const td_board *board, const td_model_paths *paths, td_model_cache *cache,
+                                         const td_thinkdiff_callbacks *callbacks, td_thinkdiff_conditioning *out,
+                                         td_error *err);
 void td_thinkdiff_conditioning_clear (td_thinkdiff_conditioning *conditioning);
 
 /* The chat text Qwen2-VL's template writes for an LVLM board (g_free). */

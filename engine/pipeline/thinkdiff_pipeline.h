@@ -40,4 +40,15 @@ td_status td_thinkdiff_text_to_image (const char *prompt, const td_board_setting
                                       td_backend *backend, const td_thinkdiff_callbacks *callbacks,
                                       td_thinkdiff_result *result, td_error *err);
 
+/* The same with the models taken from cache (on its backend) and kept there when it
+ * keeps them (pipeline/model_cache.h). */
+typedef struct td_model_cache td_model_cache;
+td_status td_thinkdiff_generate_cached (const td_board *board, const td_model_paths *paths, td_model_cache *cache,
+                                        const td_thinkdiff_callbacks *callbacks, td_thinkdiff_result *result,
+                                        td_error *err);
+td_status td_thinkdiff_text_to_image_cached (const char *prompt, const td_board_settings *settings,
+                                             const char *flux_dir, td_model_cache *cache,
+                                             const td_thinkdiff_callbacks *callbacks, td_thinkdiff_result *result,
+                                             td_error *err);
+
 void td_thinkdiff_result_clear (td_thinkdiff_result *result);

@@ -28,6 +28,31 @@ test_plan_table (void)
   cli_result_clear (&r);
 }
 
+/* --models: the demo models folder planned from its files, each stage naming them;
+ * a folder without the models of the mode is an error, not a table. */
+static void
+test_plan_models_folder (void)
+{
+  cli_result r = cli_run (&fixture, NULL, "plan", "--mode", "clip", "--models", fixture.models, "--width", "64",
+                          "--height", "64", NULL);
+  cli_assert_status (&r, 0);
+  g_assert_nonnull (strstr (r.out, "weights as stored"));
+  g_assert_nonnull (strstr (r.out, "blip-2 vision"));
+  g_assert_nonnull (strstr (r.out, "strategy: all resident"));
+  g_assert_nonnull (strstr (r.out, "— all models kept loaded"));
+  g_assert_nonnull (strstr (r.out, "weights sized from:"));
+  g_assert_nonnull (strstr (r.out, "thinkdiff_clip.safetensors"));
+  cli_result_clear (&r);
+
+  g_autofree char *empty = cli_fixture_path (&fixture, "no-models");
+  g_assert_cmpint (g_mkdir_with_parents (empty, 0700), ==, 0);
+  r = cli_run (&fixture, NULL, "plan", "--mode", "lvlm", "--models", empty, NULL);
+  cli_assert_status (&r, 1);
+  g_assert_cmpstr (r.out, ==, "");
+  g_assert_nonnull (strstr (r.err, "thinkdiff: plan"));
+  cli_result_clear (&r);
+}
+
 static void
 test_plan_bad_options (void)
 {
@@ -110,6 +135,7 @@ main (int argc, char **argv)
   cli_fixture_setup (&fixture);
   g_test_add_func ("/cli/plan/table", test_plan_table);
   g_test_add_func ("/cli/plan/bad-options", test_plan_bad_options);
+  g_test_add_func ("/cli/plan/models-folder", test_plan_models_folder);
   g_test_add_func ("/cli/generate/max-vram", test_generate_reports_peaks_and_cap);
   g_test_add_func ("/cli/generate/max-vram-vae-tiles", test_generate_tiles_vae_under_cap);
   int code = g_test_run ();

@@ -1,5 +1,5 @@
 /* thinkdiff-dev — the developer commands of `thinkdiff`, which look inside the
- * engine: `thinkdiff verify|bench|bench-models|quantize|plan …` runs `thinkdiff-dev`
+ * engine: `thinkdiff verify|bench|bench-models|quantize …` runs `thinkdiff-dev`
  * with the same arguments, and `thinkdiff inspect` of a GGUF file runs its inspect-gguf. */
 #include "cli/cli.h"
 
@@ -23,7 +23,6 @@ static const td_cli_command commands[] = {
   { "bench-models", "time FLUX, the VAE and T5 with random weights of the real shapes", td_cli_bench_models },
   { "quantize", "write a checkpoint as GGUF with q8_0/q4_k/q5_k/q6_k matrices", td_cli_quantize },
   { "inspect-gguf", "list the tensors of a GGUF file", inspect_gguf },
-  { "plan", "estimate each stage's device memory and the strategy that fits", td_cli_plan },
 };
 
 int
