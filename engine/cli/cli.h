@@ -37,7 +37,6 @@ int td_cli_bench (int argc, char **argv);
 int td_cli_models (int argc, char **argv);
 int td_cli_convert (int argc, char **argv);
 int td_cli_quantize (int argc, char **argv);
-/* `thinkdiff inspect FILE.gguf`, run by thinkdiff-dev. */
+/* `thinkdiff inspect FILE.gguf` (cmd_inspect_gguf.c). */
 int td_cli_inspect_gguf (const char *path);
-int td_cli_inspect_dev (int argc, char **argv);
 int td_cli_bench_models (int argc, char **argv);

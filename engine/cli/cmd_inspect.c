@@ -142,9 +142,8 @@ td_cli_inspect (int argc, char **argv)
   int code = td_cli_operands (argc, argv, print_usage, 1, &path);
   if (code >= 0)
     return code;
-  /* GGUF files are listed by the developer tools for now. */
   if (td_checkpoint_is_gguf (path))
-    return td_cli_run_dev_tool (2, (char *[]) { (char *) "inspect-gguf", (char *) path });
+    return td_cli_inspect_gguf (path);
   td_error err = { 0 };
   td_checkpoint *ck = td_checkpoint_open (path, &err);
   if (ck == NULL)

@@ -21,7 +21,7 @@ static const td_cli_command commands[] = {
   { "bench", "print throughput figures of ops and models", td_cli_run_dev_tool },
   { "models", "list, download and verify model checkpoints", td_cli_models },
   { "convert", "write a PyTorch checkpoint's state dict as safetensors", td_cli_convert },
-  { "quantize", "write a checkpoint as GGUF with q8_0/q4_k/q5_k/q6_k matrices", td_cli_run_dev_tool },
+  { "quantize", "write a checkpoint as GGUF with its matrices in a ggml block type", td_cli_quantize },
   { "bench-models", "time FLUX, the VAE and T5 with random weights of the real shapes", td_cli_run_dev_tool },
   { "plan", "estimate each stage's device memory and the strategy that fits", td_cli_plan },
 };

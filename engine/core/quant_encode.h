@@ -1,10 +1,13 @@
 /* quant_encode.h — f32 rows to ggml blocks (the inverse of core/quant.h's decoders).
  *
- * Q8_0 follows ggml's reference quantizer (d = max|x| / 127, q = round(x / d)).
- * Q4_K/Q5_K use a plain per-sub-block min/max fit and Q6_K a per-sub-block
- * max|x| scale, not ggml's iterative searches: the blocks are valid and decode
- * with any GGUF reader, the error is a little larger than llama.cpp's (bounded
- * in tests/io-gguf/test-quantize.c). */
+ * Q8_0 follows ggml's reference quantizer (d = max|x| / 127, q = round(x / d));
+ * Q4_0/Q5_0 map the value of largest magnitude to the lowest level and
+ * Q4_1/Q5_1 fit the block's min/max, as ggml's reference quantizers do.
+ * The K-quants fit each sub-block by a short search: steps around the
+ * min/max (Q2_K/Q4_K/Q5_K) or max|x| (Q3_K/Q6_K) one, each refit by least
+ * squares, the smallest squared error kept (ggml searches alike, with
+ * importance weights this encoder does not use). The blocks decode with any
+ * GGUF reader; errors are bounded in tests/io-gguf/test-quantize.c. */
 #pragma once
 
 #include <stddef.h>

@@ -6,7 +6,8 @@
  *   thinkdiff-board.h   the prompt board (images, texts, settings)
  *   thinkdiff-models.h  models folders, bundles, downloads, demo models
  *   thinkdiff-image.h   reading and writing PNG/JPEG images
- *   thinkdiff-files.h   checkpoints and tokenizers (inspect, convert, tokenize)
+ *   thinkdiff-files.h   checkpoints, GGUF files and tokenizers (inspect, convert,
+ *                       quantize, tokenize)
  *   thinkdiff-plan.h    the memory plan: each stage's device memory and the strategy
  * Build with `pkg-config --cflags --libs thinkdiff`.
  *
@@ -19,9 +20,9 @@
  *   `const` results belong to the object they come from and live as long as it.
  * - Threads: functions without objects (errors, names, devices, images, files)
  *   may be called from any thread. An object (td_engine, td_board, td_output,
- *   td_checkpoint, td_tokenizer, td_token_store) may be used from one thread at
+ *   td_checkpoint, td_gguf_file, td_tokenizer, td_token_store) may be used from one thread at
  *   a time; different objects from different threads at once. Long calls
- *   (td_engine_generate, td_models_pull, td_models_check) are meant for a worker
+ *   (td_engine_generate, td_models_pull, td_models_check, td_quantize) are meant for a worker
  *   thread: their callbacks run on that thread, and their cancel flag may be set
  *   from any thread.
  */

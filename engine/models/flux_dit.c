@@ -443,7 +443,8 @@ linear_then (td_flux_dit *model, td_layer_ctx *ctx, const td_tensor *x, const ch
                                         td_shape_string (w->ndim, w->shape, got, sizeof got), x->shape[x->ndim - 1]));
       return NULL;
     }
-  return activate ? td_layer_linear_w_act (ctx, x, w, b, activation) : td_layer_linear_w (ctx, x, w, b);
+  return activate ? td_layer_linear_wp_act (ctx, x, w, b, prefix, activation)
+                  : td_layer_linear_wp (ctx, x, w, b, prefix);
 }
 
 static td_tensor *

@@ -178,8 +178,8 @@ td_layer_linear_w_act (td_layer_ctx *ctx, const td_tensor *x, const td_tensor *w
 
 /* fp8 checkpoints as ComfyUI writes them store W/s in fp8 with the per-tensor
  * scale s as prefix.scale_weight; returns 1 when there is none. */
-static bool
-fp8_scale (td_layer_ctx *ctx, const td_tensor *w, const char *prefix, float *scale)
+bool
+td_layer_fp8_scale (td_layer_ctx *ctx, const td_tensor *w, const char *prefix, float *scale)
 {
   *scale = 1.0f;
   char name[512];
@@ -203,6 +203,9 @@ fp8_scale (td_layer_ctx *ctx, const td_tensor *w, const char *prefix, float *sca
   return true;
 }
 
+static td_tensor *linear_scaled (td_layer_ctx *ctx, const td_tensor *x, const td_tensor *w, const td_tensor *b,
+                                 float scale, bool activate, td_unary_kind activation);
+
 static td_tensor *
 linear (td_layer_ctx *ctx, const td_tensor *x, const char *prefix, bool activate, td_unary_kind activation)
 {
@@ -211,12 +214,52 @@ linear (td_layer_ctx *ctx, const td_tensor *x, const char *prefix, bool activate
   const int64_t w_shape[2] = { TD_ANY, x->shape[x->ndim - 1] };
   const td_tensor *w = weight (ctx, prefix, ".weight", 2, w_shape);
   float scale;
-  if (w == NULL || !fp8_scale (ctx, w, prefix, &scale))
+  if (w == NULL || !td_layer_fp8_scale (ctx, w, prefix, &scale))
     return NULL;
   const td_tensor *b = vector (ctx, prefix, ".bias", w->shape[0], false);
+  return linear_scaled (ctx, x, w, b, scale, activate, activation);
+}
+
+td_tensor *
+td_layer_linear (td_layer_ctx *ctx, const td_tensor *x, const char *prefix)
+{
+  return linear (ctx, x, prefix, false, 0);
+}
+
+td_tensor *
+td_layer_linear_act (td_layer_ctx *ctx, const td_tensor *x, const char *prefix, td_unary_kind activation)
+{
+  return linear (ctx, x, prefix, true, activation);
+}
+
+td_tensor *
+td_layer_linear_wp (td_layer_ctx *ctx, const td_tensor *x, const td_tensor *w, const td_tensor *b,
+                    const char *prefix)
+{
+  float scale;
+  if (x == NULL || w == NULL || !td_layer_fp8_scale (ctx, w, prefix, &scale))
+    return NULL;
+  return linear_scaled (ctx, x, w, b, scale, false, 0);
+}
+
+td_tensor *
+td_layer_linear_wp_act (td_layer_ctx *ctx, const td_tensor *x, const td_tensor *w, const td_tensor *b,
+                        const char *prefix, td_unary_kind activation)
+{
+  float scale;
+  if (x == NULL || w == NULL || !td_layer_fp8_scale (ctx, w, prefix, &scale))
+    return NULL;
+  return linear_scaled (ctx, x, w, b, scale, true, activation);
+}
+
+/* x · (s·W)ᵀ + b = s · (x · Wᵀ) + b; with a scale the activation comes after it, so not
+ * in the matmul's epilogue. */
+static td_tensor *
+linear_scaled (td_layer_ctx *ctx, const td_tensor *x, const td_tensor *w, const td_tensor *b, float scale,
+               bool activate, td_unary_kind activation)
+{
   if (scale == 1.0f)
     return linear_w (ctx, x, w, b, activate, activation);
-  /* x · (s·W)ᵀ + b = s · (x · Wᵀ) + b; the activation comes after the scale, so not in the epilogue. */
   td_tensor *y = td_layer_linear_w (ctx, x, w, NULL);
   if (y != NULL && !check (ctx, td_scale (ctx->backend, y, y, scale, 0.0f, ctx->err)))
     {
@@ -233,18 +276,6 @@ linear (td_layer_ctx *ctx, const td_tensor *x, const char *prefix, bool activate
       return NULL;
     }
   return y;
-}
-
-td_tensor *
-td_layer_linear (td_layer_ctx *ctx, const td_tensor *x, const char *prefix)
-{
-  return linear (ctx, x, prefix, false, 0);
-}
-
-td_tensor *
-td_layer_linear_act (td_layer_ctx *ctx, const td_tensor *x, const char *prefix, td_unary_kind activation)
-{
-  return linear (ctx, x, prefix, true, activation);
 }
 
 td_tensor *

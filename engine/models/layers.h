@@ -37,10 +37,20 @@ td_tensor *td_layer_slice (td_layer_ctx *ctx, const td_tensor *x, int dim, int64
 /* y[..., N] = x[..., K] · W[N, K]ᵀ + b, with W = prefix.weight and b = prefix.bias (if present). */
 td_tensor *td_layer_linear (td_layer_ctx *ctx, const td_tensor *x, const char *prefix);
 td_tensor *td_layer_linear_w (td_layer_ctx *ctx, const td_tensor *x, const td_tensor *w, const td_tensor *b);
-/* activation (linear (x)), the activation fused into the matmul's epilogue. */
+/* td_layer_linear_w with the fp8 scale of the checkpoint's PREFIX.scale_weight
+ * applied when w is fp8 (td_layer_linear finds w and b by prefix itself). */
+/* The per-tensor scale of an fp8 weight (PREFIX.scale_weight), 1 when w is not
+ * fp8 or has none; false (and ctx failed) when the scale is malformed. */
+bool td_layer_fp8_scale (td_layer_ctx *ctx, const td_tensor *w, const char *prefix, float *scale);
+td_tensor *td_layer_linear_wp (td_layer_ctx *ctx, const td_tensor *x, const td_tensor *w, const td_tensor *b,
+                               const char *prefix);
+/* activation (linear (x)), the activation fused into the matmul's epilogue (after the
+ * fp8 scale, as a separate pass, where there is one). */
 td_tensor *td_layer_linear_act (td_layer_ctx *ctx, const td_tensor *x, const char *prefix, td_unary_kind activation);
 td_tensor *td_layer_linear_w_act (td_layer_ctx *ctx, const td_tensor *x, const td_tensor *w, const td_tensor *b,
                                   td_unary_kind activation);
+td_tensor *td_layer_linear_wp_act (td_layer_ctx *ctx, const td_tensor *x, const td_tensor *w, const td_tensor *b,
+                                   const char *prefix, td_unary_kind activation);
 /* Over the last dim with prefix.weight (and prefix.bias for layer norm). */
 td_tensor *td_layer_layer_norm (td_layer_ctx *ctx, const td_tensor *x, const char *prefix, float eps);
 td_tensor *td_layer_rms_norm (td_layer_ctx *ctx, const td_tensor *x, const char *weight_name, float eps);

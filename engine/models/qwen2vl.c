@@ -18,9 +18,17 @@ check_vision_weights (td_weights *w, const td_qwen2vl_vision_config *vc, td_erro
 {
   const int64_t e = vc->embed_dim, merged = (int64_t) vc->embed_dim * vc->merge_size * vc->merge_size;
   td_status st;
-  if ((st = td_weights_expectf (w, err,
-                                TD_DIMS (e, vc->in_channels, vc->temporal_patch_size, vc->patch_size, vc->patch_size),
-                                "visual.patch_embed.proj.weight"))
+  /* The Conv3d kernel, or the same as the [embed_dim, C·T·P·P] matrix the encoder
+   * uses (a GGUF file holds at most 4 dimensions; `thinkdiff quantize` folds it). */
+  const int64_t patch = (int64_t) vc->in_channels * vc->temporal_patch_size * vc->patch_size * vc->patch_size;
+  const td_tensor *kernel = td_weights_get_host (w, "visual.patch_embed.proj.weight", NULL);
+  if (kernel != NULL && kernel->ndim == 2)
+    st = td_weights_expectf (w, err, TD_DIMS (e, patch), "visual.patch_embed.proj.weight");
+  else
+    st = td_weights_expectf (w, err,
+                             TD_DIMS (e, vc->in_channels, vc->temporal_patch_size, vc->patch_size, vc->patch_size),
+                             "visual.patch_embed.proj.weight");
+  if (st
       || (st = td_weights_expect_norm (w, err, e, true, "visual.merger.ln_q"))
       || (st = td_weights_expect_linear (w, err, merged, merged, true, "visual.merger.mlp.0"))
       || (st = td_weights_expect_linear (w, err, vc->out_dim, merged, true, "visual.merger.mlp.2")))
@@ -273,7 +281,18 @@ self_attention (td_qwen2vl_session *session, td_layer_ctx *ctx, const td_tensor 
   const td_tensor *v_b = td_weights_get_optional (ctx->weights, name);
   if (td_layer_ok (ctx) && v_w == NULL)
     td_layer_fail (ctx, TD_ERR_NOT_FOUND);
-  if (td_layer_ok (ctx))
+  /* An fp8 weight's scale: s · (h · Wᵀ) + b, in place in the cache. */
+  float v_scale = 1.0f;
+  snprintf (name, sizeof name, "layers.%d.self_attn.v_proj", layer);
+  if (td_layer_ok (ctx) && td_layer_fp8_scale (ctx, v_w, name, &v_scale) && v_scale != 1.0f)
+    {
+      run_op (ctx, td_matmul (ctx->backend, v_flat, h, v_w, NULL, ctx->err));
+      if (td_layer_ok (ctx))
+        run_op (ctx, td_scale (ctx->backend, v_flat, v_flat, v_scale, 0.0f, ctx->err));
+      if (v_b != NULL)
+        td_layer_add_ (ctx, v_flat, v_b);
+    }
+  else if (td_layer_ok (ctx))
     run_op (ctx, td_matmul (ctx->backend, v_flat, h, v_w, v_b, ctx->err));
   td_tensor_free (v_flat);
   store_in_cache (ctx, v_slot, v_new);
@@ -361,11 +380,13 @@ td_tensor *
 td_qwen2vl_logits (td_qwen2vl *model, const td_tensor *hidden, td_error *err)
 {
   td_layer_ctx ctx = { .backend = model->backend, .weights = model->weights, .err = err };
-  const char *name = model->config.tie_embeddings ? "embed_tokens.weight" : "lm_head.weight";
+  const char *prefix = model->config.tie_embeddings ? "embed_tokens" : "lm_head";
+  char name[32];
+  snprintf (name, sizeof name, "%s.weight", prefix);
   const td_tensor *w = td_weights_get (model->weights, name, err);
   if (w == NULL)
     return NULL;
-  td_tensor *logits = td_layer_linear_w (&ctx, hidden, w, NULL);
+  td_tensor *logits = td_layer_linear_wp (&ctx, hidden, w, NULL, prefix);
   if (!td_layer_ok (&ctx))
     {
       td_tensor_free (logits);

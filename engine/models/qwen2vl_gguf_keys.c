@@ -99,6 +99,18 @@ is_checkpoint_name (const char *name)
   return strcmp (name, "model.safetensors") == 0 || strcmp (name, "model.safetensors.index.json") == 0;
 }
 
+/* One GGUF holding the vision tower under its Hugging Face name. */
+static bool
+holds_transformers_names (const char *path)
+{
+  td_gguf *gguf = td_gguf_open (path, NULL);
+  bool found = gguf != NULL
+               && (td_gguf_find_tensor (gguf, "visual.patch_embed.proj.weight") != NULL
+                   || td_gguf_find_tensor (gguf, "model.visual.patch_embed.proj.weight") != NULL);
+  td_gguf_close (gguf);
+  return found;
+}
+
 td_status
 td_qwen2vl_gguf_find (const char *dir, bool *found, char **llm, char **mmproj, td_error *err)
 {
@@ -121,7 +133,7 @@ td_qwen2vl_gguf_find (const char *dir, bool *found, char **llm, char **mmproj, t
         *slot = g_build_filename (dir, name, NULL);
     }
   g_dir_close (folder);
-  if (checkpoint || n_llm + n_mmproj == 0)
+  if (checkpoint || n_llm + n_mmproj == 0 || (n_llm == 1 && n_mmproj == 0 && holds_transformers_names (*llm)))
     {
       g_clear_pointer (llm, g_free);
       g_clear_pointer (mmproj, g_free);

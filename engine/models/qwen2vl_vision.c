@@ -89,7 +89,8 @@ vision_attention (td_qwen2vl *model, td_layer_ctx *ctx, const td_tensor *h, cons
   const td_qwen2vl_vision_config *vc = &model->config.vision;
   const int64_t n = h->shape[1], E = vc->embed_dim;
   const int64_t heads[4] = { 1, n, vc->num_heads, E / vc->num_heads };
-  char w_name[128], b_name[128];
+  char w_name[128], b_name[128], qkv_prefix[128];
+  snprintf (qkv_prefix, sizeof qkv_prefix, "visual.blocks.%d.attn.qkv", block);
   snprintf (w_name, sizeof w_name, "visual.blocks.%d.attn.qkv.weight", block);
   snprintf (b_name, sizeof b_name, "visual.blocks.%d.attn.qkv.bias", block);
 
@@ -99,7 +100,7 @@ vision_attention (td_qwen2vl *model, td_layer_ctx *ctx, const td_tensor *h, cons
     {
       td_tensor *w = weight_view (ctx, w_name, 0, i * E, E);
       td_tensor *b = weight_view (ctx, b_name, 0, i * E, E);
-      td_tensor *flat = td_layer_linear_w (ctx, h, w, b); /* [1, N, E] */
+      td_tensor *flat = td_layer_linear_wp (ctx, h, w, b, qkv_prefix); /* [1, N, E] */
       td_tensor *split = td_layer_reshape (ctx, flat, 4, heads);
       td_tensor_free (flat);
       td_tensor_free (w);

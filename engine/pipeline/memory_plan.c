@@ -362,10 +362,11 @@ plan_qwen2vl (const td_qwen2vl_config *c, const td_plan_stored *stored, const td
   const uint64_t vis_act = patches * (e * (1 + 1 + 3 + 3 + 1) + (uint64_t) v->mlp_dim * 2);
   const uint64_t llm_act = tokens * (h * 3 + q * 2 + kv * 2 + (uint64_t) c->intermediate_size * 3);
   s->activations = (vis_act > llm_act ? vis_act : llm_act) * F32;
-  /* KV cache, the merged image features, the pixel patches and the last position's logits. */
-  s->workspace = ((uint64_t) c->num_layers * 2 * tokens * kv + (patches / 4) * h
-                  + patches * v->in_channels * v->temporal_patch_size * v->patch_size * v->patch_size
-                  + (uint64_t) c->vocab_size + tokens * h) * F32;
+  /* The KV cache (f16, as sessions keep it), the merged image features, the pixel
+   * patches and the last position's logits. */
+  s->workspace = (uint64_t) c->num_layers * 2 * tokens * kv * 2
+                 + ((patches / 4) * h + patches * v->in_channels * v->temporal_patch_size * v->patch_size * v->patch_size
+                    + (uint64_t) c->vocab_size + tokens * h) * F32;
   use_stored (s, stored);
 }
 

@@ -53,6 +53,9 @@ typedef struct td_verify_component {
   /* Largest rel_err on a backend whose fast paths round to f16
    * (td_backend_reduced_precision); 0 means TD_VERIFY_F16_TOLERANCE. */
   double f16_tolerance;
+  /* The folder of model_dir ("" for model_dir itself) whose one checkpoint
+   * `verify --weights FILE` replaces; NULL when the component reads several. */
+  const char *weights_dir;
 } td_verify_component;
 
 /* The component's tolerance on this backend (per-output ones aside). */
@@ -114,6 +117,15 @@ td_verify_kind td_verify_classify (const td_verify_component *component, const c
  * component cannot run or names an unknown component in `elsewhere`. */
 td_status td_verify_run (const td_verify_component *component, const char *model_dir, const char *io_path,
                          td_backend *backend, td_verify_result **results, size_t *n_results, td_error *err);
+
+/* A temporary model folder that is model_dir with the checkpoint of the
+ * component's weights_dir replaced by weights_file (a .gguf or a .safetensors
+ * file): links to everything else, so nothing is copied. Remove it with
+ * td_verify_weights_folder_free. NULL and err when the component has no single
+ * checkpoint or the folder cannot be made. */
+char *td_verify_weights_folder (const td_verify_component *component, const char *model_dir,
+                                const char *weights_file, td_error *err);
+void td_verify_weights_folder_free (char *folder);
 
 /* "cpu", "vulkan" (the default device) or "auto", as td_engine_new chooses. */
 td_backend *td_verify_backend_new (const char *name, td_error *err);

@@ -12,6 +12,8 @@ typedef struct verify_args {
   const char *model;
   const char *io;
   const char *backend;
+  const char *tolerance;
+  const char *weights;
   bool list;
   bool help;
 } verify_args;
@@ -20,20 +22,25 @@ static void
 print_usage (FILE *out)
 {
   fprintf (out, "Usage: thinkdiff verify --component NAME --model DIR --io FILE [--backend cpu|vulkan]\n"
+                "                        [--weights FILE] [--tolerance REL]\n"
                 "       thinkdiff verify --list\n\n"
                 "Runs a model component on the inputs in FILE (a golden io.safetensors) with the\n"
                 "weights in DIR and compares each output with the reference of the same name.\n"
                 "Prints 'name max_abs_err rel_err tolerance ok|FAIL' per output; every other\n"
                 "tensor of FILE must be an input of the component (or, in a file several\n"
-                "components share, another component's). Exits 1 if any check fails.\n");
+                "components share, another component's). Exits 1 if any check fails.\n"
+                "DIR may hold the weights as a GGUF file (`thinkdiff quantize`) or fp8 safetensors\n"
+                "in place of the reference checkpoint, or --weights FILE names such a file to use\n"
+                "instead of the component's checkpoint in DIR; --tolerance then sets the largest\n"
+                "rel_err that passes (the quantised formats' figures are in the README).\n");
 }
 
 /* Accepts "--name value" and "--name=value". Returns false on bad usage. */
 static bool
 parse_args (int argc, char **argv, verify_args *a, FILE *errout)
 {
-  static const char *const names[] = { "--component", "--model", "--io", "--backend" };
-  const char **slots[] = { &a->component, &a->model, &a->io, &a->backend };
+  static const char *const names[] = { "--component", "--model", "--io", "--backend", "--tolerance", "--weights" };
+  const char **slots[] = { &a->component, &a->model, &a->io, &a->backend, &a->tolerance, &a->weights };
   for (int i = 1; i < argc; i++)
     {
       if (strcmp (argv[i], "--help") == 0 || strcmp (argv[i], "-h") == 0)
@@ -177,6 +184,17 @@ td_verify_main (int argc, char **argv, FILE *out, FILE *errout)
       return 2;
     }
 
+  double tolerance = 0;
+  if (a.tolerance != NULL)
+    {
+      char *end = NULL;
+      tolerance = g_ascii_strtod (a.tolerance, &end);
+      if (end == a.tolerance || *end != '\0' || !(tolerance > 0 && tolerance < 1e3))
+        {
+          fprintf (errout, "thinkdiff: --tolerance wants a positive number, not '%s'\n", a.tolerance);
+          return 2;
+        }
+    }
   td_error err = { 0 };
   td_backend *backend = td_verify_backend_new (a.backend, &err);
   if (backend == NULL)
@@ -192,10 +210,25 @@ td_verify_main (int argc, char **argv, FILE *out, FILE *errout)
       td_backend_free (backend);
       return 1;
     }
+  /* --tolerance: the component as it is, with that tolerance on every backend. */
+  td_verify_component loosened;
+  if (tolerance > 0)
+    {
+      loosened = *c;
+      loosened.tolerance = loosened.f16_tolerance = tolerance;
+      c = &loosened;
+    }
+  char *weights_folder = NULL;
+  if (a.weights != NULL && (weights_folder = td_verify_weights_folder (c, a.model, a.weights, &err)) == NULL)
+    {
+      fprintf (errout, "thinkdiff: %s\n", err.message);
+      td_backend_free (backend);
+      return 1;
+    }
   td_verify_result *results = NULL;
   size_t n = 0;
   int code;
-  if (td_verify_run (c, a.model, a.io, backend, &results, &n, &err) != TD_OK)
+  if (td_verify_run (c, weights_folder != NULL ? weights_folder : a.model, a.io, backend, &results, &n, &err) != TD_OK)
     {
       fprintf (errout, "thinkdiff: %s\n", err.message);
       code = 1;
@@ -203,6 +236,7 @@ td_verify_main (int argc, char **argv, FILE *out, FILE *errout)
   else
     code = report (c, a.backend, td_verify_tolerance (c, backend), results, n, out, errout);
   free (results);
+  td_verify_weights_folder_free (weights_folder);
   td_backend_free (backend);
   return code;
 }

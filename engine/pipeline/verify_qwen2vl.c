@@ -200,6 +200,7 @@ const td_verify_component td_verify_qwen2vl = {
   .summary = "Qwen2-VL: image preprocessing, forward logits and hidden states, greedy decoding with the "
              "key/value cache, the thought's hidden states through the ThinkDiff-LVLM aligner",
   .run = run_qwen2vl,
+  .weights_dir = "",
   .inputs = qwen2vl_inputs,
   .f16_tolerance = 2e-3,
 };

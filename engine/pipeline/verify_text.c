@@ -60,6 +60,7 @@ const td_verify_component td_verify_t5_encoder = {
   .name = "t5-encoder",
   .summary = "T5 v1.1 encoder (FLUX text_encoder_2): input_ids → last_hidden_state",
   .run = run_t5,
+  .weights_dir = "",
   .inputs = text_inputs,
   .f16_tolerance = 1e-3,
 };
@@ -68,6 +69,7 @@ const td_verify_component td_verify_clip_text = {
   .name = "clip-text",
   .summary = "CLIP text encoder (FLUX text_encoder): input_ids → last_hidden_state, pooler_output",
   .run = run_clip,
+  .weights_dir = "",
   .inputs = text_inputs,
   .f16_tolerance = 2e-3,
 };

@@ -50,6 +50,7 @@ const td_verify_component td_verify_eva_vision = {
   .summary = "BLIP-2 vision tower → last_hidden_state, ThinkDiff-CLIP downsampled tokens, aligned",
   .tolerance = EVA_TOLERANCE,
   .run = run_eva,
+  .weights_dir = "",
   .inputs = eva_inputs,
   .f16_tolerance = 3e-4,
 };

@@ -1,4 +1,4 @@
-/* Hostile input to `thinkdiff inspect`, `convert`, `tokenize` and `bench-models`:
+/* Hostile input to `thinkdiff inspect`, `convert`, `quantize`, `tokenize` and `bench-models`:
  * files that are not regular files, names that would drive the terminal, outputs
  * that cannot be written, numbers that are not plain decimals. Each must fail at
  * once with a message naming the file and the reason, and leave nothing behind. */
@@ -148,6 +148,34 @@ test_convert_outputs (void)
  * or nothing is left, never a temporary file. The checkpoint (two 32 MiB
  * tensors) is written by tests/io-pth/pth_build.py. */
 static void
+test_quantize (void)
+{
+  g_autofree char *fifo = tmp_path ("fifo");
+  g_autofree char *sub = tmp_path ("sub");
+  g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+  g_assert_cmpint (g_mkdir (sub, 0755), ==, 0);
+  g_autofree char *good = g_build_filename (g_getenv ("TD_TEST_DATA"), "golden", "t5_encoder", "model.safetensors",
+                                            NULL);
+  g_autofree char *gguf = g_build_filename (g_getenv ("TD_TEST_DATA"), "golden", "gguf", "types.gguf", NULL);
+  const cli_case cases[] = {
+    { "quantize a FIFO", { "quantize", "fifo", "out.gguf", "--type", "q8_0", NULL }, 1, "fifo: is not a regular file" },
+    { "quantize /dev/zero", { "quantize", "/dev/zero", "out.gguf", "--type", "q8_0", NULL }, 1, "not a regular file" },
+    { "quantize a missing file", { "quantize", "missing.safetensors", "out.gguf", "--type", "q8_0", NULL }, 1,
+      g_strerror (ENOENT) },
+    { "quantize a GGUF file", { "quantize", gguf, "out.gguf", "--type", "q8_0", NULL }, 1, "already a GGUF file" },
+    { "output is a folder", { "quantize", good, "sub", "--type", "q8_0", NULL }, 2, "sub is a folder" },
+    { "output folder missing", { "quantize", good, "no/such.gguf", "--type", "q8_0", NULL }, 2, "no folder no" },
+    { "unknown type", { "quantize", good, "out.gguf", "--type", "q4_z", NULL }, 2, "unknown --type 'q4_z'" },
+    { "no type", { "quantize", good, "out.gguf", NULL }, 2, "needs IN, OUT and --type" },
+    { "type without a value", { "quantize", good, "out.gguf", "--type", NULL }, 2, "--type needs a value" },
+  };
+  run_cases (cases, G_N_ELEMENTS (cases));
+  assert_folder_holds ((const char *const[]) { "fifo", "sub", NULL });
+  g_unlink (fifo);
+  g_rmdir (sub);
+}
+
+static void
 test_convert_interrupted (void)
 {
   g_autofree char *python = g_find_program_in_path ("python3");
@@ -243,6 +271,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli-hostile/special-files", test_special_files);
   g_test_add_func ("/cli-hostile/convert-outputs", test_convert_outputs);
   g_test_add_func ("/cli-hostile/convert-interrupted", test_convert_interrupted);
+  g_test_add_func ("/cli-hostile/quantize", test_quantize);
   g_test_add_func ("/cli-hostile/inspect-escapes", test_inspect_escapes);
   g_test_add_func ("/cli-hostile/arguments", test_arguments);
   int status = g_test_run ();

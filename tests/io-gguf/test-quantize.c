@@ -188,9 +188,12 @@ test_q8_0 (void)
 
 /* K-quants: the decoded matrix within `bound` of each row's largest
  * magnitude (Q4_K 16 and Q5_K 32 levels per sub-block of 32 with 6-bit scales
- * and mins, Q6_K 64 levels per 16 with 8-bit scales); figures are printed. */
+ * and mins, Q6_K 64 levels per 16 with 8-bit scales), and the rms error over
+ * the rms value within rms_bound: for the K-quants below what a plain
+ * min/max (max|x|) fit reaches (q4_k 0.060, q5_k 0.030, q6_k 0.0147, q3_k
+ * 0.129, q2_k 0.274), which the least-squares search must beat; figures are printed. */
 static void
-check_k_quant (const char *type, td_dtype dtype, double bound)
+check_k_quant (const char *type, td_dtype dtype, double bound, double rms_bound)
 {
   g_autofree char *dir = g_dir_make_tmp ("td-quantize-XXXXXX", NULL);
   g_autofree char *in = write_source (dir);
@@ -203,18 +206,24 @@ check_k_quant (const char *type, td_dtype dtype, double bound)
   g_assert_nonnull (t);
   g_assert_cmpint (t->dtype, ==, dtype);
   float *v = td_tensor_to_f32 (t, &err);
-  double worst = 0;
+  double worst = 0, squared = 0, energy = 0;
   for (int r = 0; r < ROWS; r++)
     {
       float amax = 0, max_err = 0;
       for (int c = 0; c < COLS; c++)
         amax = fmaxf (amax, fabsf (source[r * COLS + c]));
       for (int c = 0; c < COLS; c++)
-        max_err = fmaxf (max_err, fabsf (v[r * COLS + c] - source[r * COLS + c]));
+        {
+          float e = v[r * COLS + c] - source[r * COLS + c];
+          max_err = fmaxf (max_err, fabsf (e));
+          squared += (double) e * e;
+          energy += (double) source[r * COLS + c] * source[r * COLS + c];
+        }
       worst = fmax (worst, max_err / amax);
     }
-  g_test_message ("%s: max abs error / max |row| = %.4f", type, worst);
+  g_test_message ("%s: max abs error / max |row| = %.4f, rms error / rms = %.4f", type, worst, sqrt (squared / energy));
   g_assert_cmpfloat (worst, <=, bound);
+  g_assert_cmpfloat (sqrt (squared / energy), <=, rms_bound);
   g_assert_cmpfloat (worst, >, 0.0);
   free (v);
   td_tensor_free (t);
@@ -227,9 +236,21 @@ check_k_quant (const char *type, td_dtype dtype, double bound)
 static void
 test_k_quants (void)
 {
-  check_k_quant ("q4_k", TD_Q4_K, 0.1);
-  check_k_quant ("q5_k", TD_Q5_K, 0.05);
-  check_k_quant ("q6_k", TD_Q6_K, 0.03);
+  check_k_quant ("q4_k", TD_Q4_K, 0.1, 0.056);
+  check_k_quant ("q5_k", TD_Q5_K, 0.05, 0.029);
+  check_k_quant ("q6_k", TD_Q6_K, 0.03, 0.0145);
+}
+
+/* The 32-value types and the 2-/3-bit K-quants (rows of 256 hold whole blocks of each). */
+static void
+test_other_types (void)
+{
+  check_k_quant ("q4_0", TD_Q4_0, 0.13, 0.065); /* the far side of the largest value clamps to 7·d: 1/8 */
+  check_k_quant ("q4_1", TD_Q4_1, 0.07, 0.06);  /* half a step of the block range / 15 */
+  check_k_quant ("q5_0", TD_Q5_0, 0.07, 0.032);  /* likewise 15·d: 1/16 */
+  check_k_quant ("q5_1", TD_Q5_1, 0.035, 0.031); /* / 31 */
+  check_k_quant ("q3_k", TD_Q3_K, 0.3, 0.125);   /* the far side clamps to 3 of 4 steps */
+  check_k_quant ("q2_k", TD_Q2_K, 0.45, 0.24);  /* half of range / 3, 4-bit scales */
 }
 
 static void
@@ -250,6 +271,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/quantize/q8_0-read-back", test_q8_0);
   g_test_add_func ("/quantize/k-quants", test_k_quants);
+  g_test_add_func ("/quantize/other-types", test_other_types);
   g_test_add_func ("/quantize/bad-type", test_bad_type);
   return g_test_run ();
 }

@@ -1,28 +1,14 @@
 /* thinkdiff-dev — the developer commands of `thinkdiff`, which look inside the
- * engine: `thinkdiff verify|bench|bench-models|quantize …` runs `thinkdiff-dev`
- * with the same arguments, and `thinkdiff inspect` of a GGUF file runs its inspect-gguf. */
+ * engine: `thinkdiff verify|bench|bench-models …` runs `thinkdiff-dev`
+ * with the same arguments. */
 #include "cli/cli.h"
 
 #include <string.h>
-
-/* `thinkdiff inspect` hands GGUF files over: inspect-gguf PATH. */
-static int
-inspect_gguf (int argc, char **argv)
-{
-  if (argc != 2)
-    {
-      fprintf (stderr, "Usage: thinkdiff-dev inspect-gguf PATH\n");
-      return 2;
-    }
-  return td_cli_inspect_gguf (argv[1]);
-}
 
 static const td_cli_command commands[] = {
   { "verify", "check a model component against reference outputs", td_cli_verify },
   { "bench", "print throughput figures of ops and models", td_cli_bench },
   { "bench-models", "time FLUX, the VAE and T5 with random weights of the real shapes", td_cli_bench_models },
-  { "quantize", "write a checkpoint as GGUF with q8_0/q4_k/q5_k/q6_k matrices", td_cli_quantize },
-  { "inspect-gguf", "list the tensors of a GGUF file", inspect_gguf },
 };
 
 int
