@@ -67,19 +67,32 @@ td_application_show_about (TdApplication *self)
   return about;
 }
 
+/* The shortcuts window is the active window's help overlay: that ties it to
+ * the window and its application, where the shortcuts look up the
+ * accelerators of their actions (and follow later changes). */
 GtkWindow *
 td_application_show_shortcuts (TdApplication *self)
 {
   g_autoptr(GtkBuilder) builder = NULL;
-  GtkWindow *window;
+  GtkWindow *parent;
+  GtkShortcutsWindow *window = NULL;
 
   g_return_val_if_fail (TD_IS_APPLICATION (self), NULL);
 
-  builder = gtk_builder_new_from_resource ("/io/github/thinkdiff/Studio/td-shortcuts-window.ui");
-  window = GTK_WINDOW (gtk_builder_get_object (builder, "shortcuts_window"));
-  gtk_window_set_transient_for (window, gtk_application_get_active_window (GTK_APPLICATION (self)));
-  gtk_window_present (window);
-  return window;
+  parent = gtk_application_get_active_window (GTK_APPLICATION (self));
+  if (GTK_IS_APPLICATION_WINDOW (parent))
+    window = gtk_application_window_get_help_overlay (GTK_APPLICATION_WINDOW (parent));
+  if (window == NULL)
+    {
+      builder = gtk_builder_new_from_resource ("/io/github/thinkdiff/Studio/td-shortcuts-window.ui");
+      window = GTK_SHORTCUTS_WINDOW (gtk_builder_get_object (builder, "shortcuts_window"));
+      if (GTK_IS_APPLICATION_WINDOW (parent))
+        gtk_application_window_set_help_overlay (GTK_APPLICATION_WINDOW (parent), window);
+      else
+        gtk_window_set_transient_for (GTK_WINDOW (window), parent);
+    }
+  gtk_window_present (GTK_WINDOW (window));
+  return GTK_WINDOW (window);
 }
 
 GtkWindow *

@@ -4,7 +4,9 @@
  * multi-line entry whose text is written back to the item as the user types.
  * Each card is a drag source (carrying its TdBoardItem) and a drop target for
  * other cards: dropping card A on card B asks the board, through the
- * "item-dropped" signal, to move A to B's place.
+ * "item-dropped" signal, to move A to B's place. From the keyboard, Alt+Up
+ * and Alt+Down (or the card's menu) ask for a move by one place through
+ * "move-requested".
  *
  * SPDX-License-Identifier: Apache-2.0
  */
@@ -32,6 +34,7 @@ G_DEFINE_FINAL_TYPE (TdBoardCard, td_board_card, GTK_TYPE_LIST_BOX_ROW)
 enum {
   REMOVE_REQUESTED,
   ITEM_DROPPED,
+  MOVE_REQUESTED,
   N_SIGNALS
 };
 
@@ -41,6 +44,22 @@ static void
 on_remove_clicked (TdBoardCard *self)
 {
   g_signal_emit (self, signals[REMOVE_REQUESTED], 0);
+}
+
+static void
+move_up_action (GtkWidget  *widget,
+                const char *action_name,
+                GVariant   *parameter)
+{
+  g_signal_emit (widget, signals[MOVE_REQUESTED], 0, -1);
+}
+
+static void
+move_down_action (GtkWidget  *widget,
+                  const char *action_name,
+                  GVariant   *parameter)
+{
+  g_signal_emit (widget, signals[MOVE_REQUESTED], 0, 1);
 }
 
 static void
@@ -146,6 +165,19 @@ td_board_card_class_init (TdBoardCardClass *klass)
                   0, g_signal_accumulator_true_handled, NULL, NULL,
                   G_TYPE_BOOLEAN, 1, TD_TYPE_BOARD_ITEM);
 
+  /* Emitted with -1 or +1 when the user asks to move the card one place up
+   * or down from the keyboard or the card's menu. */
+  signals[MOVE_REQUESTED] =
+    g_signal_new ("move-requested", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_INT);
+
+  gtk_widget_class_install_action (widget_class, "card.move-up", NULL, move_up_action);
+  gtk_widget_class_install_action (widget_class, "card.move-down", NULL, move_down_action);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Up, GDK_ALT_MASK, "card.move-up", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_KP_Up, GDK_ALT_MASK, "card.move-up", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Down, GDK_ALT_MASK, "card.move-down", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_KP_Down, GDK_ALT_MASK, "card.move-down", NULL);
+
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/io/github/thinkdiff/Studio/td-board-card.ui");
   gtk_widget_class_bind_template_child (widget_class, TdBoardCard, content_stack);
@@ -179,6 +211,7 @@ static void
 setup_image_card (TdBoardCard *self)
 {
   g_autofree char *remove_label = NULL;
+  g_autofree char *row_label = NULL;
 
   gtk_stack_set_visible_child_name (self->content_stack, "image");
   gtk_label_set_label (self->title_label, td_board_item_get_title (self->item));
@@ -188,6 +221,9 @@ setup_image_card (TdBoardCard *self)
   /* Translators: accessible name of the button that removes an image card;
    * %s is the image's file name. */
   remove_label = g_strdup_printf (_("Remove “%s”"), td_board_item_get_title (self->item));
+  /* Translators: accessible name of an image card on the board; %s is the file name. */
+  row_label = g_strdup_printf (_("Image “%s”"), td_board_item_get_title (self->item));
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self), GTK_ACCESSIBLE_PROPERTY_LABEL, row_label, -1);
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->remove_button),
                                   GTK_ACCESSIBLE_PROPERTY_LABEL, remove_label,
                                   -1);
@@ -209,6 +245,7 @@ setup_text_card (TdBoardCard *self)
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->remove_button),
                                   GTK_ACCESSIBLE_PROPERTY_LABEL, _("Remove Text Card"),
                                   -1);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self), GTK_ACCESSIBLE_PROPERTY_LABEL, _("Text Card"), -1);
 }
 
 GtkWidget *

@@ -223,7 +223,7 @@ static td_board *
 board_from_request (const TdGenerationRequest  *request,
                     GError                    **error)
 {
-  td_board *board = td_board_new (request->mode == TD_GENERATION_MODE_CLIP ? TD_BOARD_CLIP : TD_BOARD_LVLM);
+  td_board *board = td_board_new (request->mode == TD_GENERATION_MODE_LVLM ? TD_BOARD_LVLM : TD_BOARD_CLIP);
   td_board_settings settings = td_board_get_settings (board);
   td_error err = { 0 };
 
@@ -300,8 +300,8 @@ stage_from_engine (const char *stage,
 {
   if (g_str_has_prefix (stage, "loading"))
     return TD_GENERATION_STAGE_LOADING;
-  if (strcmp (stage, "thinking") == 0)
-    return TD_GENERATION_STAGE_READING;
+  if (strcmp (stage, "thinking") == 0 || strcmp (stage, "reading the edited thought") == 0)
+    return TD_GENERATION_STAGE_THINKING;
   if (strcmp (stage, "reading images") == 0)
     return lvlm ? TD_GENERATION_STAGE_READING : TD_GENERATION_STAGE_ENCODING;
   if (strcmp (stage, "denoising") == 0)
@@ -412,21 +412,43 @@ run_board (TdGenerationJob           *job,
   td_output *result = NULL;
   td_error err = { 0 };
   td_error missing = { 0 };
-  gboolean text_to_image = FALSE;
+  gboolean text_to_image = request->mode == TD_GENERATION_MODE_TEXT;
+  const char *output_notice = NULL;
   td_engine *engine;
   td_status status;
   gulong handler;
 
-  if (td_model_paths_require (paths, td_board_get_mode (board) == TD_BOARD_LVLM, &missing) != TD_OK)
+  /* Text to image is a mode the user chooses, never a silent stand-in for
+   * the chosen mode when its models are missing. */
+  if (text_to_image && paths->path[TD_PART_FLUX] == NULL)
     {
-      if (!only_text (board) || paths->path[TD_PART_FLUX] == NULL)
-        {
-          g_string_free (context.thought, TRUE);
-          g_set_error_literal (error, TD_ENGINE_ERROR, TD_ENGINE_ERROR_MODELS_MISSING, missing.message);
-          return FALSE;
-        }
-      text_to_image = TRUE;
+      g_string_free (context.thought, TRUE);
+      g_set_error (error, TD_ENGINE_ERROR, TD_ENGINE_ERROR_MODELS_MISSING,
+                   _("Text to image needs FLUX, and the models folder has none."));
+      return FALSE;
     }
+  if (!text_to_image
+      && td_model_paths_require (paths, td_board_get_mode (board) == TD_BOARD_LVLM, &missing) != TD_OK)
+    {
+      g_string_free (context.thought, TRUE);
+      if (paths->path[TD_PART_FLUX] != NULL)
+        /* Translators: %s says which models are missing and how to get them. */
+        g_set_error (error, TD_ENGINE_ERROR, TD_ENGINE_ERROR_MODELS_MISSING,
+                     _("%s\n\nFLUX is installed: the “Text Only” mode paints from the board’s texts with it alone."),
+                     missing.message);
+      else
+        g_set_error_literal (error, TD_ENGINE_ERROR, TD_ENGINE_ERROR_MODELS_MISSING, missing.message);
+      return FALSE;
+    }
+  if (text_to_image && td_board_count (board, TD_BOARD_TEXT) == 0)
+    {
+      g_string_free (context.thought, TRUE);
+      g_set_error (error, TD_ENGINE_ERROR, TD_ENGINE_ERROR_INPUT,
+                   _("The Text Only mode paints from the board’s texts, and the board has none."));
+      return FALSE;
+    }
+  if (text_to_image && !only_text (board))
+    output_notice = _("Text Only mode: the images on the board were left out");
 
   td_generation_job_report_progress (job, TD_GENERATION_STAGE_LOADING, 0, 0);
   engine = take_engine (request->gpu_device, error);
@@ -450,9 +472,7 @@ run_board (TdGenerationJob           *job,
     return set_engine_error (error, &err, NULL);
 
   fill_output (output, result);
-  if (text_to_image)
-    /* Translators: %s says which models are missing and how to get them. */
-    output->notice = g_strdup_printf (_("Painted with FLUX alone: %s"), missing.message);
+  output->notice = g_strdup (output_notice);
   td_output_free (result);
   return TRUE;
 }

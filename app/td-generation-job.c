@@ -118,8 +118,18 @@ td_generation_request_new_from_board (GListModel *items,
   g_return_val_if_fail (G_IS_SETTINGS (settings), NULL);
 
   request = td_generation_request_new ();
-  request->mode = g_settings_get_enum (settings, "mode") == 1 ? TD_GENERATION_MODE_CLIP
-                                                              : TD_GENERATION_MODE_LVLM;
+  switch (g_settings_get_enum (settings, "mode"))
+    {
+    case 1:
+      request->mode = TD_GENERATION_MODE_CLIP;
+      break;
+    case 2:
+      request->mode = TD_GENERATION_MODE_TEXT;
+      break;
+    default:
+      request->mode = TD_GENERATION_MODE_LVLM;
+      break;
+    }
   td_size_presets_resolve (settings, &request->width, &request->height);
   request->steps = g_settings_get_int (settings, "steps");
   request->guidance = g_settings_get_double (settings, "guidance");
@@ -444,7 +454,7 @@ td_generation_job_get_request (TdGenerationJob *self)
   return self->request;
 }
 
-/* A line for the progress bar: "Denoising — step 3 of 28". */
+/* A line for the preview and the progress bar: "Step 3 of 28". */
 char *
 td_generation_stage_describe (TdGenerationStage stage,
                               guint             step,
@@ -453,18 +463,20 @@ td_generation_stage_describe (TdGenerationStage stage,
   switch (stage)
     {
     case TD_GENERATION_STAGE_LOADING:
-      return g_strdup (_("Loading models"));
+      return g_strdup (_("Loading models…"));
     case TD_GENERATION_STAGE_READING:
-      return g_strdup (_("Reading the board"));
+      return g_strdup (_("Reading the board…"));
+    case TD_GENERATION_STAGE_THINKING:
+      return g_strdup (_("Thinking…"));
     case TD_GENERATION_STAGE_ENCODING:
-      return g_strdup (_("Encoding images and text"));
+      return g_strdup (_("Encoding images and text…"));
     case TD_GENERATION_STAGE_DENOISING:
       if (n_steps > 0)
         /* Translators: progress text while the image forms; %u of %u are step numbers. */
-        return g_strdup_printf (_("Denoising — step %u of %u"), step, n_steps);
-      return g_strdup (_("Denoising"));
+        return g_strdup_printf (_("Step %u of %u"), step, n_steps);
+      return g_strdup (_("Painting…"));
     case TD_GENERATION_STAGE_DECODING:
-      return g_strdup (_("Decoding the image"));
+      return g_strdup (_("Decoding the image…"));
     default:
       return g_strdup ("");
     }

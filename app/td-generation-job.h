@@ -24,6 +24,7 @@ G_BEGIN_DECLS
 typedef enum {
   TD_GENERATION_MODE_LVLM,
   TD_GENERATION_MODE_CLIP,
+  TD_GENERATION_MODE_TEXT,   /* FLUX alone, from the board's texts */
 } TdGenerationMode;
 
 typedef enum {
@@ -34,7 +35,8 @@ typedef enum {
 
 typedef enum {
   TD_GENERATION_STAGE_LOADING,     /* reading model weights */
-  TD_GENERATION_STAGE_READING,     /* LVLM reads the board and writes its thought */
+  TD_GENERATION_STAGE_READING,     /* LVLM reads the board's images */
+  TD_GENERATION_STAGE_THINKING,    /* LVLM writes its thought (or reads the edited one) */
   TD_GENERATION_STAGE_ENCODING,    /* CLIP / T5 encoders, aligner */
   TD_GENERATION_STAGE_DENOISING,   /* FLUX steps; step k of N */
   TD_GENERATION_STAGE_DECODING,    /* VAE decode */

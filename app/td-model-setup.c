@@ -3,16 +3,21 @@
  * It shows the models folder (the "model-folder" setting), each part of the
  * ThinkDiff pipeline as found or missing with the engine's reason and the
  * `thinkdiff models pull` bundle that provides it, a button that writes the
- * untrained demo models, and one Download row per bundle. Downloads run the
+ * untrained demo models (in their own folder: the user's folder setting is
+ * kept and can be put back), and one Download row per bundle with its size.
+ * Downloads run the
  * engine's pull in a thread with per-file progress and cancel; a gated
  * repository (FLUX.1-dev) asks for an access token, which is kept in the
- * engine's token store (the keyring), never in a file.
+ * engine's token store (the keyring), never in a file. Before a download the
+ * hub's host must be reachable, so an offline download fails at once with a
+ * plain message; a failed download removes the empty folders it made.
  *
  * SPDX-License-Identifier: Apache-2.0
  */
 #include "td-config.h"
 
 #include <glib/gi18n.h>
+#include <glib/gstdio.h>
 #include <string.h>
 
 #include "thinkdiff.h"
@@ -28,7 +33,9 @@ typedef struct {
   AdwActionRow             *row;
   GtkButton                *button;
   GtkProgressBar           *bar;
+  GtkLabel                 *size_label;
   GCancellable             *cancellable;
+  GPtrArray                *new_dirs;    /* folders this download made, to remove if it fails */
   char                     *token;
   char                     *models_dir;
 } Download;
@@ -44,12 +51,16 @@ struct _TdModelSetup
   gboolean              found[TD_PART_COUNT];
   GtkWidget            *part_rows[TD_PART_COUNT];
   GtkWidget            *part_icons[TD_PART_COUNT];
+  GtkWidget            *part_badges[TD_PART_COUNT];
   gboolean              writing_demo;
+  gboolean              demo_in_use;
 
   AdwActionRow         *folder_row;
   AdwPreferencesGroup  *parts_group;
   AdwPreferencesGroup  *download_group;
   GtkWidget            *demo_button;
+  GtkWidget            *leave_demo_button;
+  GtkWidget            *continue_button;
 };
 
 G_DEFINE_FINAL_TYPE (TdModelSetup, td_model_setup, ADW_TYPE_BIN)
@@ -69,6 +80,9 @@ enum {
 
 static GParamSpec *properties[N_PROPS];
 static guint signals[N_SIGNALS];
+
+static void update_download_sizes (TdModelSetup *self,
+                                   const char   *dir);
 
 static void
 tell (TdModelSetup *self,
@@ -135,6 +149,7 @@ void
 td_model_setup_refresh (TdModelSetup *self)
 {
   g_autofree char *dir = NULL;
+  g_autofree char *demo_dir = NULL;
   td_model_paths paths = { 0 };
   td_error err = { 0 };
   gboolean was_ready;
@@ -143,7 +158,18 @@ td_model_setup_refresh (TdModelSetup *self)
 
   was_ready = self->found[TD_PART_FLUX];
   dir = models_dir (self);
-  adw_action_row_set_subtitle (self->folder_row, dir);
+  demo_dir = td_model_setup_demo_dir ();
+  self->demo_in_use = g_strcmp0 (dir, demo_dir) == 0;
+  if (self->demo_in_use)
+    {
+      /* Translators: the models folder row while the demo models are in use; %s is their folder. */
+      g_autofree char *subtitle = g_strdup_printf (_("The untrained demo models (%s)"), dir);
+
+      adw_action_row_set_subtitle (self->folder_row, subtitle);
+    }
+  else
+    adw_action_row_set_subtitle (self->folder_row, dir);
+  gtk_widget_set_visible (self->leave_demo_button, self->demo_in_use);
 
   if (td_model_paths_find (dir, &paths, &err) != TD_OK)
     {
@@ -167,6 +193,17 @@ td_model_setup_refresh (TdModelSetup *self)
         subtitle = g_strdup_printf (_("Missing: %1$s. Get it with “thinkdiff models pull %2$s” (%3$s on Hugging Face)."),
                                     paths.missing[i] != NULL ? paths.missing[i] : "", bundle_id, repos);
       adw_action_row_set_subtitle (ADW_ACTION_ROW (self->part_rows[i]), subtitle);
+      /* A demo part is there but paints noise: no tick of approval for it. */
+      gtk_widget_set_visible (self->part_badges[i], self->found[i] && self->demo_in_use);
+      if (self->found[i] && self->demo_in_use)
+        {
+          gtk_image_set_from_icon_name (GTK_IMAGE (self->part_icons[i]), "dialog-information-symbolic");
+          gtk_accessible_update_property (GTK_ACCESSIBLE (self->part_icons[i]),
+                                          GTK_ACCESSIBLE_PROPERTY_LABEL, _("Untrained"), -1);
+          gtk_widget_remove_css_class (self->part_icons[i], "success");
+          gtk_widget_remove_css_class (self->part_icons[i], "warning");
+          continue;
+        }
       gtk_image_set_from_icon_name (GTK_IMAGE (self->part_icons[i]),
                                     self->found[i] ? "emblem-ok-symbolic" : "dialog-warning-symbolic");
       gtk_accessible_update_property (GTK_ACCESSIBLE (self->part_icons[i]),
@@ -185,8 +222,41 @@ td_model_setup_refresh (TdModelSetup *self)
     }
   td_model_paths_clear (&paths);
 
+  /* Continue when some mode can run: Text Only needs FLUX alone. */
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "setup.continue", self->found[TD_PART_FLUX]);
+  update_download_sizes (self, dir);
+
   if (was_ready != self->found[TD_PART_FLUX])
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_READY]);
+}
+
+gboolean
+td_model_setup_get_part_untrained (TdModelSetup  *self,
+                                   td_model_part  part)
+{
+  g_return_val_if_fail (TD_IS_MODEL_SETUP (self), FALSE);
+  g_return_val_if_fail (part < TD_PART_COUNT, FALSE);
+  return self->found[part] && self->demo_in_use;
+}
+
+/* The mode the found parts can run: the chosen one when they can, else
+ * Reasoning, Direct, then Text Only (FLUX alone); NULL when none can. */
+const char *
+td_model_setup_runnable_mode (TdModelSetup *self,
+                              const char   *chosen)
+{
+  gboolean lvlm, clip;
+
+  g_return_val_if_fail (TD_IS_MODEL_SETUP (self), NULL);
+
+  if (!self->found[TD_PART_FLUX])
+    return NULL;
+  lvlm = self->found[TD_PART_QWEN2VL] && self->found[TD_PART_ALIGNER_LVLM];
+  clip = self->found[TD_PART_BLIP2_VISION] && self->found[TD_PART_ALIGNER_CLIP];
+  if ((g_strcmp0 (chosen, "lvlm") == 0 && lvlm) || (g_strcmp0 (chosen, "clip") == 0 && clip)
+      || g_strcmp0 (chosen, "text") == 0)
+    return chosen;
+  return lvlm ? "lvlm" : clip ? "clip" : "text";
 }
 
 gboolean
@@ -221,14 +291,22 @@ build_part_rows (TdModelSetup *self)
     {
       GtkWidget *row = adw_action_row_new ();
       GtkWidget *icon = gtk_image_new ();
+      GtkWidget *badge;
 
       adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
       adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), part_title (i));
       adw_action_row_set_subtitle_lines (ADW_ACTION_ROW (row), 4);
       adw_action_row_add_prefix (ADW_ACTION_ROW (row), icon);
+      badge = gtk_label_new (_("Untrained"));
+      gtk_widget_set_valign (badge, GTK_ALIGN_CENTER);
+      gtk_widget_add_css_class (badge, "caption-heading");
+      gtk_widget_add_css_class (badge, "dim-label");
+      gtk_widget_set_visible (badge, FALSE);
+      adw_action_row_add_suffix (ADW_ACTION_ROW (row), badge);
       adw_preferences_group_add (self->parts_group, row);
       self->part_rows[i] = row;
       self->part_icons[i] = icon;
+      self->part_badges[i] = badge;
     }
 }
 
@@ -283,6 +361,13 @@ write_demo_done (GObject      *source_object,
       return;
     }
 
+  /* The user's own folder setting is kept, to be put back. */
+  if (!self->demo_in_use)
+    {
+      g_autofree char *user_folder = g_settings_get_string (self->settings, "model-folder");
+
+      g_settings_set_string (self->settings, "user-model-folder", user_folder);
+    }
   g_settings_set_string (self->settings, "model-folder", g_task_get_task_data (G_TASK (result)));
   td_model_setup_refresh (self);
   tell (self, _("Demo models ready. They are untrained: their images are noise"));
@@ -346,6 +431,7 @@ lookup_token (TdModelSetup *self)
 /* Downloads ---------------------------------------------------------------- */
 
 static void start_download (Download *download);
+static void start_pull     (Download *download);
 
 /* Downloads are shared by their row, the running task and its progress
  * reports, so each holds a reference. */
@@ -359,6 +445,7 @@ download_clear (gpointer data)
     memset (download->token, 0, strlen (download->token));
   g_clear_pointer (&download->token, g_free);
   g_clear_pointer (&download->models_dir, g_free);
+  g_clear_pointer (&download->new_dirs, g_ptr_array_unref);
 }
 
 static Download *
@@ -559,13 +646,165 @@ pull_thread (GTask        *task,
   td_status status = td_models_pull (td_bundle_id (download->bundle), &settings, &err);
 
   g_cancellable_disconnect (cancellable, handler);
-  if (status != TD_OK)
+  if (status == TD_ERR_NETWORK)
+    /* Translators: %s is the engine's message about the failed transfer. */
+    g_task_return_new_error (task, TD_ENGINE_ERROR, TD_ENGINE_ERROR_FAILED,
+                             _("The download stopped: %s. Check the network, then try again; "
+                               "it picks up where it stopped."), err.message);
+  else if (status != TD_OK)
     g_task_return_new_error (task, TD_ENGINE_ERROR,
                              err.status == TD_ERR_AUTH ? TD_ENGINE_ERROR_MODELS_MISSING
                                                        : TD_ENGINE_ERROR_FAILED,
                              "%s", err.message);
   else
     g_task_return_boolean (task, TRUE);
+}
+
+/* Each bundle's size next to its button, and how much of it is already here. */
+static void
+update_download_sizes (TdModelSetup *self,
+                       const char   *dir)
+{
+  if (self->downloads == NULL)
+    return;
+
+  for (guint i = 0; i < self->downloads->len; i++)
+    {
+      Download *download = g_ptr_array_index (self->downloads, i);
+      guint64 expected = 0, present = 0;
+      gboolean complete = TRUE;
+      g_autofree char *total = NULL;
+      g_autofree char *text = NULL;
+
+      for (const td_catalog_component *const *c = td_bundle_components (download->bundle); *c != NULL; c++)
+        {
+          td_component_state state;
+
+          if (td_models_component_state (dir, *c, &state, NULL) != TD_OK)
+            {
+              complete = FALSE;
+              continue;
+            }
+          expected += state.bytes_expected;
+          present += state.bytes_present;
+          complete = complete && state.presence == TD_PRESENCE_PRESENT;
+        }
+      total = g_format_size (expected);
+      if (complete)
+        /* Translators: %s is a size ("34.0 GB"). */
+        text = g_strdup_printf (_("%s, here"), total);
+      else if (present > 0)
+        {
+          g_autofree char *here = g_format_size (present);
+
+          /* Translators: sizes: "1.2 GB of 34.0 GB here". */
+          text = g_strdup_printf (_("%s of %s here"), here, total);
+        }
+      else
+        text = g_steal_pointer (&total);
+      gtk_label_set_label (download->size_label, text);
+    }
+}
+
+/* The folders on the way to @dir that do not exist yet, deepest first. */
+static GPtrArray *
+missing_folders (const char *dir)
+{
+  GPtrArray *missing = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *path = g_strdup (dir);
+
+  while (!g_file_test (path, G_FILE_TEST_EXISTS))
+    {
+      char *parent = g_path_get_dirname (path);
+
+      g_ptr_array_add (missing, g_steal_pointer (&path));
+      if (g_strcmp0 (parent, missing->pdata[missing->len - 1]) == 0)
+        {
+          g_free (parent);
+          break;
+        }
+      path = parent;
+    }
+  return missing;
+}
+
+/* What a download creates before it fails: the models folder (when new) and
+ * each component's folder (when new). */
+static GPtrArray *
+folders_a_download_makes (Download *download)
+{
+  GPtrArray *made = missing_folders (download->models_dir);
+
+  for (const td_catalog_component *const *c = td_bundle_components (download->bundle); *c != NULL; c++)
+    {
+      g_autofree char *component = g_build_filename (download->models_dir, td_component_id (*c), NULL);
+
+      if (!g_file_test (component, G_FILE_TEST_EXISTS))
+        g_ptr_array_insert (made, 0, g_steal_pointer (&component));
+    }
+  return made;
+}
+
+/* Removes those of @folders that are empty, deepest first; a folder with
+ * anything in it (a partial file to resume from) stays. */
+static void
+remove_empty_folders (GPtrArray *folders)
+{
+  for (guint i = 0; folders != NULL && i < folders->len; i++)
+    g_rmdir (g_ptr_array_index (folders, i));
+}
+
+static char *
+hub_host (void)
+{
+  const char *endpoint = g_getenv ("HF_ENDPOINT");
+  g_autoptr(GUri) uri = NULL;
+
+  if (endpoint == NULL || *endpoint == '\0')
+    return g_strdup (HUB_HOST);
+  uri = g_uri_parse (endpoint, G_URI_FLAGS_NONE, NULL);
+  return g_strdup (uri != NULL && g_uri_get_host (uri) != NULL ? g_uri_get_host (uri) : HUB_HOST);
+}
+
+/* Behind a proxy the hub's name may not resolve here although the proxy
+ * reaches it: then the download itself finds out. */
+static gboolean
+uses_proxy (void)
+{
+  static const char *const names[] = { "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY" };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (names); i++)
+    if (g_getenv (names[i]) != NULL && *g_getenv (names[i]) != '\0')
+      return TRUE;
+  return FALSE;
+}
+
+static void
+on_hub_reached (GObject      *source_object,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  Download *download = user_data;
+  g_autoptr(GError) error = NULL;
+  gboolean reached = g_network_monitor_can_reach_finish (G_NETWORK_MONITOR (source_object), result, &error);
+
+  if (download->self != NULL && download->cancellable != NULL
+      && !g_cancellable_is_cancelled (download->cancellable))
+    {
+      if (reached)
+        start_pull (download);
+      else
+        {
+          g_autofree char *host = hub_host ();
+          /* Translators: %s is the download server's host name (huggingface.co). */
+          g_autofree char *message = g_strdup_printf (_("No connection to %s. Check the network, then try again."),
+                                                      host);
+
+          g_debug ("%s: %s", host, error->message);
+          set_download_idle (download, message);
+        }
+    }
+  download_unref (download);
 }
 
 static void
@@ -593,6 +832,8 @@ pull_done (GObject      *source_object,
   if (download->cancellable != cancellable)
     return;
 
+  remove_empty_folders (download->new_dirs);
+  td_model_setup_refresh (self);
   if (g_cancellable_is_cancelled (cancellable))
     {
       set_download_idle (download, _("Cancelled; a new download picks up where this one stopped"));
@@ -610,7 +851,8 @@ pull_done (GObject      *source_object,
 static void
 start_download (Download *download)
 {
-  g_autoptr(GTask) task = NULL;
+  g_autofree char *host = NULL;
+  g_autoptr(GSocketConnectable) hub = NULL;
 
   if (!td_models_can_pull ())
     return;
@@ -622,10 +864,31 @@ start_download (Download *download)
   gtk_widget_add_css_class (GTK_WIDGET (download->button), "destructive-action");
   gtk_progress_bar_set_fraction (download->bar, 0);
   gtk_widget_set_visible (GTK_WIDGET (download->bar), TRUE);
+  adw_action_row_set_subtitle (download->row, _("Connecting…"));
+
+  /* Nothing is written before the hub is known to be reachable. */
+  if (uses_proxy ())
+    {
+      start_pull (download);
+      return;
+    }
+  host = hub_host ();
+  hub = g_network_address_new (host, 443);
+  g_network_monitor_can_reach_async (g_network_monitor_get_default (), hub, download->cancellable,
+                                     on_hub_reached, download_ref (download));
+}
+
+static void
+start_pull (Download *download)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_clear_pointer (&download->new_dirs, g_ptr_array_unref);
+  download->new_dirs = folders_a_download_makes (download);
   adw_action_row_set_subtitle (download->row, _("Starting…"));
 
   task = g_task_new (download->self, download->cancellable, pull_done, download);
-  g_task_set_source_tag (task, start_download);
+  g_task_set_source_tag (task, start_pull);
   g_task_set_task_data (task, download_ref (download), download_unref);
   g_task_run_in_thread (task, pull_thread);
 }
@@ -683,6 +946,10 @@ build_download_rows (TdModelSetup *self)
                                        _("This build cannot download; use “thinkdiff models pull”"));
         }
       g_signal_connect (download->button, "clicked", G_CALLBACK (on_download_clicked), download);
+      download->size_label = GTK_LABEL (gtk_label_new (NULL));
+      gtk_widget_add_css_class (GTK_WIDGET (download->size_label), "dim-label");
+      gtk_widget_add_css_class (GTK_WIDGET (download->size_label), "numeric");
+      gtk_box_append (GTK_BOX (box), GTK_WIDGET (download->size_label));
       gtk_box_append (GTK_BOX (box), GTK_WIDGET (download->bar));
       gtk_box_append (GTK_BOX (box), GTK_WIDGET (download->button));
       adw_action_row_add_suffix (download->row, box);
@@ -742,10 +1009,40 @@ use_demo_models_action (GtkWidget  *widget,
 }
 
 static void
+leave_demo_models_action (GtkWidget  *widget,
+                          const char *action_name,
+                          GVariant   *parameter)
+{
+  TdModelSetup *self = TD_MODEL_SETUP (widget);
+  g_autofree char *user_folder = g_settings_get_string (self->settings, "user-model-folder");
+
+  g_settings_set_string (self->settings, "model-folder", user_folder);
+  td_model_setup_refresh (self);
+}
+
+/* Continue is enabled only when FLUX is there; a mode whose parts are
+ * missing is swapped for one that can run, and the user is told. */
+static void
 continue_action (GtkWidget  *widget,
                  const char *action_name,
                  GVariant   *parameter)
 {
+  TdModelSetup *self = TD_MODEL_SETUP (widget);
+  g_autofree char *chosen = g_settings_get_string (self->settings, "mode");
+  const char *mode = td_model_setup_runnable_mode (self, chosen);
+
+  if (mode == NULL)
+    return;
+  if (g_strcmp0 (mode, chosen) != 0)
+    {
+      g_settings_set_string (self->settings, "mode", mode);
+      if (g_str_equal (mode, "text"))
+        tell (self, _("Only FLUX is installed: the mode is now Text Only, which paints from the board’s texts"));
+      else if (g_str_equal (mode, "clip"))
+        tell (self, _("The Reasoning models are missing: the mode is now Direct"));
+      else
+        tell (self, _("The Direct models are missing: the mode is now Reasoning"));
+    }
   g_signal_emit (widget, signals[DONE], 0);
 }
 
@@ -837,9 +1134,12 @@ td_model_setup_class_init (TdModelSetupClass *klass)
   gtk_widget_class_bind_template_child (widget_class, TdModelSetup, parts_group);
   gtk_widget_class_bind_template_child (widget_class, TdModelSetup, download_group);
   gtk_widget_class_bind_template_child (widget_class, TdModelSetup, demo_button);
+  gtk_widget_class_bind_template_child (widget_class, TdModelSetup, leave_demo_button);
+  gtk_widget_class_bind_template_child (widget_class, TdModelSetup, continue_button);
 
   gtk_widget_class_install_action (widget_class, "setup.choose-folder", NULL, choose_folder_action);
   gtk_widget_class_install_action (widget_class, "setup.use-demo-models", NULL, use_demo_models_action);
+  gtk_widget_class_install_action (widget_class, "setup.leave-demo-models", NULL, leave_demo_models_action);
   gtk_widget_class_install_action (widget_class, "setup.continue", NULL, continue_action);
 }
 

@@ -19,6 +19,10 @@ GtkWidget *td_model_setup_new              (void);
 void       td_model_setup_refresh          (TdModelSetup   *self);
 /* TRUE when FLUX, at least, is in the models folder. */
 gboolean   td_model_setup_get_ready        (TdModelSetup   *self);
+gboolean   td_model_setup_get_part_untrained (TdModelSetup *self,
+                                              td_model_part  part);
+const char *td_model_setup_runnable_mode   (TdModelSetup   *self,
+                                            const char     *chosen);
 gboolean   td_model_setup_get_part_found   (TdModelSetup   *self,
                                             td_model_part   part);
 GtkWidget *td_model_setup_get_part_row     (TdModelSetup   *self,

@@ -462,6 +462,25 @@ on_card_item_dropped (TdPromptBoard *self,
   return td_prompt_board_move_item (self, dropped, target);
 }
 
+/* Keyboard moves keep the focus on the moved card (its row is made anew). */
+static void
+on_card_move_requested (TdPromptBoard *self,
+                        int            delta,
+                        TdBoardCard   *card)
+{
+  TdBoardItem *item = td_board_card_get_item (card);
+  guint from;
+  GtkWidget *moved;
+
+  if (!find_item (self, item, &from) || (delta < 0 && from == 0))
+    return;
+  if (!td_prompt_board_move_item (self, item, from + delta))
+    return;
+  moved = td_prompt_board_get_card (self, from + delta);
+  if (moved != NULL)
+    gtk_widget_grab_focus (moved);
+}
+
 static GtkWidget *
 create_card (gpointer item,
              gpointer user_data)
@@ -473,6 +492,8 @@ create_card (gpointer item,
                            G_CALLBACK (on_card_remove_requested), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (card, "item-dropped",
                            G_CALLBACK (on_card_item_dropped), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (card, "move-requested",
+                           G_CALLBACK (on_card_move_requested), self, G_CONNECT_SWAPPED);
   return card;
 }
 

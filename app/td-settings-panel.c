@@ -123,6 +123,10 @@ update_mode_explanation (TdSettingsPanel *self)
     gtk_label_set_label (self->mode_explanation,
                          _("Each image and text is encoded on its own and handed to the "
                            "image model in board order. Faster, and no thought is written."));
+  else if (g_str_equal (mode, "text"))
+    gtk_label_set_label (self->mode_explanation,
+                         _("Plain text to image: the board’s texts are the prompt for the image "
+                           "model alone. Images on the board are left out. Needs only FLUX."));
   else
     gtk_label_set_label (self->mode_explanation,
                          _("The vision-language model reads the whole board, writes down "

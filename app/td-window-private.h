@@ -1,12 +1,14 @@
 /* td-window-private.h — TdWindow's fields, shared by its source files
  * (td-window.c: layout and generation; td-window-actions.c: actions;
- * td-window-results.c: result actions and Reuse; td-window-work.c: history,
- * board autosave and the question before closing during a run).
+ * td-window-errors.c: the error banner; td-window-results.c: result actions
+ * and Reuse; td-window-work.c: history, board autosave and the question
+ * before closing during a run).
  *
  * SPDX-License-Identifier: Apache-2.0
  */
 #pragma once
 
+#include "td-generation-progress.h"
 #include "td-window.h"
 
 G_BEGIN_DECLS
@@ -28,6 +30,9 @@ struct _TdWindow
 
   char                 *last_toast_title;
   char                 *last_alert_heading;
+  char                 *last_error;
+  TdGenerationProgress  progress;
+  gboolean              preview_is_result; /* the preview shows shown_result, not a frame or a stage */
   gint64                job_started_us;
   guint                 variations_left; /* "Generate 4": runs still to start, each with the next seed */
   double                notify_after_s;
@@ -63,16 +68,25 @@ struct _TdWindow
   GtkFlowBox           *gallery;
   GtkWidget            *generate_button;
   GtkWidget            *cancel_button;
+  AdwStatusPage        *stage_page;
+  GtkSpinner           *stage_spinner;
+  GtkRevealer          *error_revealer;
+  GtkLabel             *error_heading;
+  GtkLabel             *error_body;
+  GtkWidget            *error_action_button;
 };
 
 void _td_window_class_actions_init (GtkWidgetClass *widget_class);
 void _td_window_update_actions     (TdWindow       *self);
 
+/* td-window-errors.c */
+void _td_window_show_error         (TdWindow       *self,
+                                    const GError   *error);
+void _td_window_dismiss_error      (TdWindow       *self);
+
 /* td-window-results.c */
 void _td_window_class_results_init (GtkWidgetClass *widget_class);
 void _td_window_results_init       (TdWindow       *self);
-void _td_window_show_error         (TdWindow       *self,
-                                    const GError   *error);
 GtkWidget *_td_window_gallery_child_new (TdWindow           *self,
                                          TdGenerationResult *result);
 void _td_reuse_undo_free           (TdReuseUndo    *undo);

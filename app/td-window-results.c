@@ -1,9 +1,9 @@
-/* td-window-results.c — what the window does with results and failures:
+/* td-window-results.c — what the window does with results:
  * the gallery's thumbnails, Save (PNG or JPEG with the board embedded), Copy,
  * Open Large, dragging a result out, Reuse (from a result, or from a
  * generated PNG dropped or pasted on the board: Replace Board or Add to
- * Board when the board holds other cards, then Undo) and the messages for
- * engine errors.
+ * Board when the board holds other cards, then Undo). Errors are shown by
+ * td-window-errors.c.
  *
  * SPDX-License-Identifier: Apache-2.0
  */
@@ -15,110 +15,6 @@
 #include "td-result-io.h"
 #include "td-size-presets.h"
 #include "td-window-private.h"
-
-/* Errors ------------------------------------------------------------------- */
-
-static void
-toast_with_action (TdWindow   *self,
-                   const char *title,
-                   const char *button_label,
-                   const char *action_name)
-{
-  AdwToast *toast = adw_toast_new (title);
-
-  g_free (self->last_toast_title);
-  self->last_toast_title = g_strdup (title);
-  adw_toast_set_button_label (toast, button_label);
-  adw_toast_set_action_name (toast, action_name);
-  adw_toast_set_timeout (toast, 10);
-  adw_toast_overlay_add_toast (self->toast_overlay, toast);
-}
-
-static void
-on_alert_response (AdwMessageDialog *dialog,
-                   const char       *response,
-                   TdWindow         *self)
-{
-  if (g_strcmp0 (response, "preferences") == 0)
-    gtk_widget_activate_action (GTK_WIDGET (self), "app.preferences", NULL);
-}
-
-static void
-alert (TdWindow   *self,
-       const char *heading,
-       const char *body)
-{
-  GtkWidget *dialog = adw_message_dialog_new (GTK_WINDOW (self), heading, body);
-
-  g_free (self->last_alert_heading);
-  self->last_alert_heading = g_strdup (heading);
-  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog),
-                                    "preferences", _("_Preferences"),
-                                    "close", _("_Close"),
-                                    NULL);
-  adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "close");
-  adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "close");
-  g_signal_connect_object (dialog, "response", G_CALLBACK (on_alert_response), self, 0);
-  gtk_window_present (GTK_WINDOW (dialog));
-}
-
-/* Tells the user what failed and what to do about it; the window stays usable. */
-void
-_td_window_show_error (TdWindow     *self,
-                       const GError *error)
-{
-  g_autofree char *text = NULL;
-
-  if (error->domain != TD_ENGINE_ERROR)
-    {
-      /* Translators: %s is the engine's message naming what went wrong. */
-      text = g_strdup_printf (_("Generation failed: %s"), error->message);
-      td_window_add_toast (self, text);
-      return;
-    }
-
-  switch ((TdEngineError) error->code)
-    {
-    case TD_ENGINE_ERROR_MODELS_MISSING:
-      /* Translators: %s names the missing model and the bundle to download. */
-      text = g_strdup_printf (_("Models missing: %s"), error->message);
-      toast_with_action (self, text, _("Set Up"), "win.show-models");
-      break;
-
-    case TD_ENGINE_ERROR_INPUT:
-      /* Translators: %s names the board item and what was wrong with it. */
-      text = g_strdup_printf (_("A board item could not be read: %s"), error->message);
-      td_window_add_toast (self, text);
-      break;
-
-    case TD_ENGINE_ERROR_OUT_OF_MEMORY:
-      /* Translators: %s is the engine's message. */
-      text = g_strdup_printf (_("%s\n\nTry a smaller image size or fewer images on the board, "
-                                "or choose another device in Preferences."), error->message);
-      alert (self, _("Out of Memory"), text);
-      break;
-
-    case TD_ENGINE_ERROR_DEVICE_LOST:
-      /* Translators: %s is the engine's message. */
-      text = g_strdup_printf (_("%s\n\nThe next generation starts the device afresh. If this "
-                                "happens again, try a smaller image size, update the graphics "
-                                "driver, or choose the processor in Preferences."), error->message);
-      alert (self, _("The GPU Stopped Responding"), text);
-      break;
-
-    case TD_ENGINE_ERROR_DEVICE:
-      /* Translators: %s is the engine's message about the GPU. */
-      text = g_strdup_printf (_("GPU error: %s"), error->message);
-      toast_with_action (self, text, _("Preferences"), "app.preferences");
-      break;
-
-    case TD_ENGINE_ERROR_FAILED:
-    default:
-      text = g_strdup_printf (_("Generation failed: %s"), error->message);
-      td_window_add_toast (self, text);
-      break;
-    }
-}
 
 /* Dragging results out ----------------------------------------------------- */
 

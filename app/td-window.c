@@ -5,8 +5,10 @@
  * the model's thought and the gallery of results. Generation goes through a
  * TdGenerationJob with the engine worker (or whatever worker tests give it).
  * While the models folder lacks FLUX, the window opens on the model setup
- * page. Result actions, drag-and-drop of results and Reuse live in
- * td-window-results.c.
+ * page. Until a run's first frame the preview shows its stage; one progress
+ * bar covers all stages (td-generation-progress.c). Result actions,
+ * drag-and-drop of results and Reuse live in td-window-results.c; failures
+ * are shown by td-window-errors.c.
  *
  * SPDX-License-Identifier: Apache-2.0
  */
@@ -14,6 +16,7 @@
 
 #include <glib/gi18n.h>
 
+#include "td-accessible.h"
 #include "td-engine-worker.h"
 #include "td-window-private.h"
 
@@ -90,12 +93,32 @@ set_thought (TdWindow   *self,
   update_thought_editable (self);
 }
 
+/* A frame of the run, or nothing (the empty page); never a result: see
+ * td_window_show_result (). Save and Copy act only on a shown result. */
 static void
 set_preview (TdWindow   *self,
              GdkTexture *texture)
 {
+  self->preview_is_result = FALSE;
+  gtk_spinner_stop (self->stage_spinner);
   gtk_picture_set_paintable (self->preview_picture, GDK_PAINTABLE (texture));
   gtk_stack_set_visible_child_name (self->preview_stack, texture != NULL ? "picture" : "empty");
+  gtk_widget_set_visible (self->result_actions, FALSE);
+  _td_window_update_actions (self);
+}
+
+/* Until the run's first frame the preview says what the run is doing, so the
+ * previous result is not mistaken for the new one. */
+static void
+show_stage (TdWindow   *self,
+            const char *text)
+{
+  adw_status_page_set_title (self->stage_page, text);
+  if (g_strcmp0 (gtk_stack_get_visible_child_name (self->preview_stack), "stage") == 0)
+    return;
+  set_preview (self, NULL);
+  gtk_stack_set_visible_child_name (self->preview_stack, "stage");
+  gtk_spinner_start (self->stage_spinner);
 }
 
 void
@@ -107,6 +130,7 @@ td_window_show_result (TdWindow           *self,
 
   g_set_object (&self->shown_result, result);
   set_preview (self, td_generation_result_get_texture (result));
+  self->preview_is_result = TRUE;
   set_thought (self, td_generation_result_get_thought (result));
   gtk_widget_set_visible (self->result_actions, TRUE);
   _td_window_update_actions (self);
@@ -123,11 +147,19 @@ _td_window_show_nothing (TdWindow *self)
   _td_window_update_actions (self);
 }
 
+/* The flow box child (what takes the focus) is named after the result. */
 static GtkWidget *
 create_gallery_child (gpointer item,
                       gpointer user_data)
 {
-  return _td_window_gallery_child_new (user_data, item);
+  GtkWidget *child = gtk_flow_box_child_new ();
+  g_autofree char *name = NULL;
+
+  gtk_flow_box_child_set_child (GTK_FLOW_BOX_CHILD (child), _td_window_gallery_child_new (user_data, item));
+  /* Translators: accessible name of a result in the gallery; %u is its seed. */
+  name = g_strdup_printf (_("Result with seed %u"), td_generation_result_get_seed (item));
+  gtk_accessible_update_property (GTK_ACCESSIBLE (child), GTK_ACCESSIBLE_PROPERTY_LABEL, name, -1);
+  return child;
 }
 
 static void
@@ -155,13 +187,22 @@ on_results_changed (TdWindow *self)
 static void start_job (TdWindow            *self,
                        TdGenerationRequest *request);
 
+/* Generate is for the studio: hidden while running and on the setup page. */
+static void
+update_header_buttons (TdWindow *self)
+{
+  gboolean running = self->job != NULL;
+
+  gtk_widget_set_visible (self->generate_button, !running && !td_window_get_showing_model_setup (self));
+  gtk_widget_set_visible (self->cancel_button, running);
+}
+
 static void
 set_running (TdWindow *self,
              gboolean  running)
 {
   gtk_widget_set_visible (self->progress_box, running);
-  gtk_widget_set_visible (self->generate_button, !running);
-  gtk_widget_set_visible (self->cancel_button, running);
+  update_header_buttons (self);
   update_thought_editable (self);
   _td_window_update_actions (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RUNNING]);
@@ -175,12 +216,13 @@ on_job_progress (TdWindow          *self,
                  TdGenerationJob   *job)
 {
   g_autofree char *text = td_generation_stage_describe (stage, step, n_steps);
+  double fraction = td_generation_progress_update (&self->progress, stage, step, n_steps);
 
   gtk_label_set_label (self->stage_label, text);
-  if (n_steps > 0)
-    gtk_progress_bar_set_fraction (self->progress_bar, (double) step / n_steps);
-  else
-    gtk_progress_bar_pulse (self->progress_bar);
+  gtk_progress_bar_set_fraction (self->progress_bar, fraction);
+  if (!self->preview_is_result
+      && g_strcmp0 (gtk_stack_get_visible_child_name (self->preview_stack), "picture") != 0)
+    show_stage (self, text);
 }
 
 static void
@@ -235,6 +277,8 @@ on_job_done (GObject      *source_object,
   g_autoptr(GError) error = NULL;
 
   result = td_generation_job_run_finish (job, async_result, &error);
+  if (result != NULL)
+    gtk_progress_bar_set_fraction (self->progress_bar, 1.0);
 
   g_signal_handlers_disconnect_by_data (job, self);
   if (self->job == job)
@@ -245,7 +289,14 @@ on_job_done (GObject      *source_object,
   set_running (self, FALSE);
 
   if (result == NULL)
-    self->variations_left = 0;
+    {
+      /* Back to what was there before the run. */
+      self->variations_left = 0;
+      if (self->shown_result != NULL)
+        td_window_show_result (self, self->shown_result);
+      else
+        set_preview (self, NULL);
+    }
   if (result != NULL)
     {
       g_list_store_insert (self->results, 0, result);
@@ -270,10 +321,6 @@ on_job_done (GObject      *source_object,
   else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     {
       td_window_add_toast (self, _("Generation cancelled"));
-      if (self->shown_result != NULL)
-        td_window_show_result (self, self->shown_result);
-      else
-        set_preview (self, NULL);
     }
   else
     _td_window_show_error (self, error);
@@ -384,6 +431,7 @@ static void
 start_job (TdWindow            *self,
            TdGenerationRequest *request)
 {
+  td_generation_progress_start (&self->progress, request->mode);
   self->job = td_generation_job_new (request, self->worker, self->worker_data);
   self->cancellable = g_cancellable_new ();
 
@@ -392,8 +440,10 @@ start_job (TdWindow            *self,
   g_signal_connect_object (self->job, "thought", G_CALLBACK (on_job_thought), self, G_CONNECT_SWAPPED);
 
   self->job_started_us = g_get_monotonic_time ();
-  gtk_label_set_label (self->stage_label, _("Starting"));
+  gtk_label_set_label (self->stage_label, _("Starting…"));
   gtk_progress_bar_set_fraction (self->progress_bar, 0.0);
+  _td_window_dismiss_error (self);
+  show_stage (self, _("Starting…"));
   set_running (self, TRUE);
 
   td_generation_job_run_async (self->job, self->cancellable, on_job_done, g_object_ref (self));
@@ -449,6 +499,8 @@ td_window_show_model_setup (TdWindow *self,
   if (show)
     td_model_setup_refresh (self->model_setup);
   gtk_stack_set_visible_child_name (self->main_stack, show ? "setup" : "studio");
+  update_header_buttons (self);
+  _td_window_update_actions (self);
 }
 
 gboolean
@@ -537,6 +589,7 @@ td_window_finalize (GObject *object)
   g_clear_pointer (&self->last_toast_title, g_free);
   g_clear_pointer (&self->last_alert_heading, g_free);
   g_clear_pointer (&self->reuse_undo, _td_reuse_undo_free);
+  g_clear_pointer (&self->last_error, g_free);
 
   G_OBJECT_CLASS (td_window_parent_class)->finalize (object);
 }
@@ -602,6 +655,12 @@ td_window_class_init (TdWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, TdWindow, gallery);
   gtk_widget_class_bind_template_child (widget_class, TdWindow, generate_button);
   gtk_widget_class_bind_template_child (widget_class, TdWindow, cancel_button);
+  gtk_widget_class_bind_template_child (widget_class, TdWindow, stage_page);
+  gtk_widget_class_bind_template_child (widget_class, TdWindow, stage_spinner);
+  gtk_widget_class_bind_template_child (widget_class, TdWindow, error_revealer);
+  gtk_widget_class_bind_template_child (widget_class, TdWindow, error_heading);
+  gtk_widget_class_bind_template_child (widget_class, TdWindow, error_body);
+  gtk_widget_class_bind_template_child (widget_class, TdWindow, error_action_button);
   gtk_widget_class_bind_template_callback (widget_class, on_gallery_child_activated);
 
   _td_window_class_actions_init (widget_class);
@@ -639,6 +698,7 @@ td_window_init (TdWindow *self)
   td_window_show_model_setup (self, !td_model_setup_get_ready (self->model_setup));
   _td_window_results_init (self);
   _td_window_update_actions (self);
+  td_accessible_name_mnemonic_buttons (GTK_WIDGET (self));
 }
 
 TdWindow *

@@ -45,6 +45,12 @@ void             td_window_add_toast             (TdWindow           *self,
                                                   const char         *title);
 const char      *td_window_get_last_toast_title  (TdWindow           *self);
 const char      *td_window_get_last_alert_heading (TdWindow          *self);
+void             td_window_show_error_banner     (TdWindow           *self,
+                                                  const char         *heading,
+                                                  const char         *body,
+                                                  const char         *button_label,
+                                                  const char         *action_name);
+const char      *td_window_get_last_error        (TdWindow           *self);
 TdModelSetup    *td_window_get_model_setup       (TdWindow           *self);
 void             td_window_show_model_setup      (TdWindow           *self,
                                                   gboolean            show);

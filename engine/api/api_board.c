@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <glib.h>
 #include <string.h>
+#include "core/i18n.h"
 
 int
 td_board_n_items (const td_board *board)
@@ -53,9 +54,9 @@ td_board_add_pixels (td_board *board, const td_image *image, const char *store_d
 {
   if (image == NULL || image->rgb == NULL || image->width <= 0 || image->height <= 0
       || image->width > 16384 || image->height > 16384)
-    return td_error_set (err, TD_ERR_INVALID_ARG, "a pasted image needs pixels and a size of 1..16384");
+    return td_error_set (err, TD_ERR_INVALID_ARG, _("a pasted image needs pixels and a size of 1..16384"));
   if (store_dir == NULL || store_dir[0] == '\0')
-    return td_error_set (err, TD_ERR_INVALID_ARG, "a pasted image needs a folder to be stored in");
+    return td_error_set (err, TD_ERR_INVALID_ARG, _("a pasted image needs a folder to be stored in"));
   size_t size = (size_t) image->width * (size_t) image->height * 3;
   g_autofree char *sum = g_compute_checksum_for_data (G_CHECKSUM_SHA256, image->rgb, size);
   g_autofree char *name = g_strdup_printf ("%.16s-%dx%d.png", sum, image->width, image->height);
@@ -63,7 +64,7 @@ td_board_add_pixels (td_board *board, const td_image *image, const char *store_d
   if (!g_file_test (path, G_FILE_TEST_IS_REGULAR))
     {
       if (g_mkdir_with_parents (store_dir, 0700) != 0)
-        return td_error_set (err, TD_ERR_IO, "%s: cannot create the folder: %s", store_dir, g_strerror (errno));
+        return td_error_set (err, TD_ERR_IO, _("%s: cannot create the folder: %s"), store_dir, g_strerror (errno));
       td_status st = td_image_save_png (path, image, NULL, 0, err);
       if (st != TD_OK)
         return st;
@@ -75,11 +76,11 @@ td_status
 td_board_set_thought (td_board *board, const char *thought, td_error *err)
 {
   if (thought != NULL && strlen (thought) > TD_BOARD_MAX_TEXT)
-    return td_error_set (err, TD_ERR_LIMIT, "the edited thought is longer than %d bytes", TD_BOARD_MAX_TEXT);
+    return td_error_set (err, TD_ERR_LIMIT, _("the edited thought is longer than %d bytes"), TD_BOARD_MAX_TEXT);
   if (thought != NULL && !g_utf8_validate (thought, -1, NULL))
-    return td_error_set (err, TD_ERR_INVALID_ARG, "the edited thought is not valid UTF-8");
+    return td_error_set (err, TD_ERR_INVALID_ARG, _("the edited thought is not valid UTF-8"));
   if (thought != NULL && thought[0] == '\0')
-    return td_error_set (err, TD_ERR_INVALID_ARG, "the edited thought is empty");
+    return td_error_set (err, TD_ERR_INVALID_ARG, _("the edited thought is empty"));
   g_free (board->thought);
   board->thought = g_strdup (thought);
   return TD_OK;

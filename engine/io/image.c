@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include "core/i18n.h"
 
 /* An image file larger than this is refused before it is read. */
 
@@ -25,12 +26,12 @@ td_status
 td_image_check_size (const char *name, int width, int height, const td_image_limits *limits, td_error *err)
 {
   if (width <= 0 || height <= 0)
-    return td_error_set (err, TD_ERR_FORMAT, "%s: the image is %d×%d pixels", name, width, height);
+    return td_error_set (err, TD_ERR_FORMAT, _("%s: the image is %d×%d pixels"), name, width, height);
   if (width > limits->max_side || height > limits->max_side)
-    return td_error_set (err, TD_ERR_LIMIT, "%s: %d×%d pixels is over the limit of %d per side", name, width, height,
+    return td_error_set (err, TD_ERR_LIMIT, _("%s: %d×%d pixels is over the limit of %d per side"), name, width, height,
                          limits->max_side);
   if ((uint64_t) width * (uint64_t) height * 3u > limits->max_decoded_bytes)
-    return td_error_set (err, TD_ERR_LIMIT, "%s: %d×%d pixels would take more than %zu MiB to decode", name, width,
+    return td_error_set (err, TD_ERR_LIMIT, _("%s: %d×%d pixels would take more than %zu MiB to decode"), name, width,
                          height, limits->max_decoded_bytes >> 20);
   return TD_OK;
 }
@@ -50,8 +51,8 @@ load_memory (const void *data, size_t size, const char *name, const td_image_lim
   if (size >= 3 && bytes[0] == 0xff && bytes[1] == 0xd8 && bytes[2] == 0xff)
     return td_image_decode_jpeg (bytes, size, name, limits, as_stored, out, err);
   if (size == 0)
-    return td_error_set (err, TD_ERR_FORMAT, "%s: the file is empty", name);
-  return td_error_set (err, TD_ERR_UNSUPPORTED, "%s: not a PNG or JPEG image", name);
+    return td_error_set (err, TD_ERR_FORMAT, _("%s: the file is empty"), name);
+  return td_error_set (err, TD_ERR_UNSUPPORTED, _("%s: not a PNG or JPEG image"), name);
 }
 
 td_status
@@ -114,7 +115,7 @@ td_image_from_planar (const float *planar, int width, int height, td_image *out,
   size_t plane = (size_t) width * height;
   out->rgb = g_try_malloc (plane * 3);
   if (out->rgb == NULL)
-    return td_error_set (err, TD_ERR_NO_MEMORY, "out of memory for a %d×%d image", width, height);
+    return td_error_set (err, TD_ERR_NO_MEMORY, _("out of memory for a %d×%d image"), width, height);
   out->width = width;
   out->height = height;
   for (size_t p = 0; p < plane; p++)
@@ -153,7 +154,7 @@ td_image_apply_orientation (td_image *image, int orientation, td_error *err)
   int out_w = transpose ? h : w, out_h = transpose ? w : h;
   uint8_t *out = g_try_malloc ((size_t) w * h * 3);
   if (out == NULL)
-    return td_error_set (err, TD_ERR_NO_MEMORY, "out of memory rotating a %d×%d image", w, h);
+    return td_error_set (err, TD_ERR_NO_MEMORY, _("out of memory rotating a %d×%d image"), w, h);
   for (int y = 0; y < out_h; y++)
     for (int x = 0; x < out_w; x++)
       {

@@ -7,6 +7,7 @@
 #include "io/file_read.h"
 #include "io/json_strict.h"
 #include "io/json_write.h"
+#include "core/i18n.h"
 
 #define BOARD_FILE_MAX_BYTES (1u << 20)
 
@@ -55,13 +56,14 @@ td_status
 td_board_add (td_board *board, td_board_item_kind kind, const char *value, td_error *err)
 {
   if (board->n_items >= TD_BOARD_MAX_ITEMS)
-    return td_error_set (err, TD_ERR_LIMIT, "a board holds at most %d items", TD_BOARD_MAX_ITEMS);
+    return td_error_set (err, TD_ERR_LIMIT, _("a board holds at most %d items"), TD_BOARD_MAX_ITEMS);
   if (value == NULL || (kind == TD_BOARD_IMAGE && value[0] == '\0'))
-    return td_error_set (err, TD_ERR_INVALID_ARG, "an empty %s item", kind == TD_BOARD_IMAGE ? "image" : "text");
+    return td_error_set (err, TD_ERR_INVALID_ARG, "%s",
+                         kind == TD_BOARD_IMAGE ? _("an empty image item") : _("an empty text item"));
   if (strlen (value) > TD_BOARD_MAX_TEXT)
-    return td_error_set (err, TD_ERR_LIMIT, "a board item is longer than %d bytes", TD_BOARD_MAX_TEXT);
+    return td_error_set (err, TD_ERR_LIMIT, _("a board item is longer than %d bytes"), TD_BOARD_MAX_TEXT);
   if (!g_utf8_validate (value, -1, NULL))
-    return td_error_set (err, TD_ERR_INVALID_ARG, "a board item is not valid UTF-8");
+    return td_error_set (err, TD_ERR_INVALID_ARG, _("a board item is not valid UTF-8"));
   board->items = g_renew (td_board_item, board->items, board->n_items + 1);
   board->items[board->n_items].kind = kind;
   board->items[board->n_items].value = g_strdup (value);
@@ -129,9 +131,9 @@ td_status
 td_board_set_instruction (td_board *board, const char *instruction, td_error *err)
 {
   if (instruction != NULL && strlen (instruction) > TD_BOARD_MAX_TEXT)
-    return td_error_set (err, TD_ERR_LIMIT, "the instruction is longer than %d bytes", TD_BOARD_MAX_TEXT);
+    return td_error_set (err, TD_ERR_LIMIT, _("the instruction is longer than %d bytes"), TD_BOARD_MAX_TEXT);
   if (instruction != NULL && !g_utf8_validate (instruction, -1, NULL))
-    return td_error_set (err, TD_ERR_INVALID_ARG, "the instruction is not valid UTF-8");
+    return td_error_set (err, TD_ERR_INVALID_ARG, _("the instruction is not valid UTF-8"));
   g_free (board->instruction);
   board->instruction = g_strdup (instruction);
   return TD_OK;
@@ -180,21 +182,21 @@ td_board_validate (const td_board *board, td_error *err)
 {
   const td_board_settings *s = &board->settings;
   if (board->n_items == 0)
-    return td_error_set (err, TD_ERR_INVALID_ARG, "the board is empty: add an image or a text");
+    return td_error_set (err, TD_ERR_INVALID_ARG, _("the board is empty: add an image or a text"));
   if (s->width < 64 || s->height < 64 || s->width > 4096 || s->height > 4096 || s->width % 16 || s->height % 16)
-    return td_error_set (err, TD_ERR_INVALID_ARG, "the size %d×%d must be multiples of 16 between 64 and 4096",
+    return td_error_set (err, TD_ERR_INVALID_ARG, _("the size %d×%d must be multiples of 16 between 64 and 4096"),
                          s->width, s->height);
   if (s->steps < 1 || s->steps > 200)
-    return td_error_set (err, TD_ERR_INVALID_ARG, "steps must be 1..200, not %d", s->steps);
+    return td_error_set (err, TD_ERR_INVALID_ARG, _("steps must be 1..200, not %d"), s->steps);
   if (!(s->guidance >= 0.0f && s->guidance <= 100.0f))
-    return td_error_set (err, TD_ERR_INVALID_ARG, "guidance must be 0..100");
+    return td_error_set (err, TD_ERR_INVALID_ARG, _("guidance must be 0..100"));
   if (s->max_new_tokens < 1 || s->max_new_tokens > 1024)
-    return td_error_set (err, TD_ERR_INVALID_ARG, "max_new_tokens must be 1..1024, not %d", s->max_new_tokens);
+    return td_error_set (err, TD_ERR_INVALID_ARG, _("max_new_tokens must be 1..1024, not %d"), s->max_new_tokens);
   if (!(s->temperature >= 0.0f && s->temperature <= 10.0f) || !(s->top_p > 0.0f && s->top_p <= 1.0f))
-    return td_error_set (err, TD_ERR_INVALID_ARG, "temperature must be 0..10 and top_p in (0, 1]");
+    return td_error_set (err, TD_ERR_INVALID_ARG, _("temperature must be 0..10 and top_p in (0, 1]"));
   if (s->picture_ids < TD_BOARD_AUTO || s->picture_ids > 1
       || (s->image_decode != TD_IMAGE_DECODE_VIEWER && s->image_decode != TD_IMAGE_DECODE_OFFICIAL))
-    return td_error_set (err, TD_ERR_INVALID_ARG, "picture_ids or image_decode has an unknown value");
+    return td_error_set (err, TD_ERR_INVALID_ARG, _("picture_ids or image_decode has an unknown value"));
   return TD_OK;
 }
 
@@ -378,7 +380,7 @@ td_board_load_json_data (const char *text, size_t length, const char *path, cons
 {
   if (text == NULL || length > BOARD_FILE_MAX_BYTES)
     {
-      td_error_set (err, TD_ERR_LIMIT, "%s: a board file is at most 1 MiB", path);
+      td_error_set (err, TD_ERR_LIMIT, _("%s: a board file is at most 1 MiB"), path);
       return NULL;
     }
   g_autoptr (JsonNode) root_node = td_json_parse_strict (text, length, path, "board", err);
@@ -388,7 +390,7 @@ td_board_load_json_data (const char *text, size_t length, const char *path, cons
   JsonNode *items = root ? json_object_get_member (root, "items") : NULL;
   if (items == NULL || !JSON_NODE_HOLDS_ARRAY (items))
     {
-      td_error_set (err, TD_ERR_FORMAT, "%s: a board is an object with an \"items\" array", path);
+      td_error_set (err, TD_ERR_FORMAT, _("%s: a board is an object with an \"items\" array"), path);
       return NULL;
     }
   td_board_mode mode;

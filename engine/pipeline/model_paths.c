@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "pipeline/flux_files.h"
+#include "core/i18n.h"
 
 static const struct {
   const char *title;
@@ -100,7 +101,7 @@ td_model_paths_find (const char *root, td_model_paths *paths, td_error *err)
 {
   memset (paths, 0, sizeof *paths);
   if (!is_dir (root))
-    return td_error_set (err, TD_ERR_NOT_FOUND, "%s: the models folder does not exist", root);
+    return td_error_set (err, TD_ERR_NOT_FOUND, _("%s: the models folder does not exist"), root);
 
   g_autofree char *root_index = child (root, "model_index.json");
   if (g_file_test (root_index, G_FILE_TEST_IS_REGULAR) || td_flux_files_is_single_file_set (root))
@@ -118,17 +119,17 @@ td_model_paths_find (const char *root, td_model_paths *paths, td_error *err)
     paths->path[TD_PART_TAEF1] = g_steal_pointer (&taef1);
 
   static const char *const expected[TD_PART_COUNT] = {
-    [TD_PART_FLUX] = "no flux-dev/ or flux-schnell/ folder with model_index.json, and no ComfyUI-style"
-                     " flux1-*.safetensors",
-    [TD_PART_QWEN2VL] = "no qwen2-vl-7b-instruct/ folder with config.json",
-    [TD_PART_BLIP2_VISION] = "no blip2-vision/ folder with config.json",
-    [TD_PART_ALIGNER_LVLM] = "no thinkdiff_lvlm*.pth under thinkdiff-lvlm/",
-    [TD_PART_ALIGNER_CLIP] = "no thinkdiff_clip*.pth under thinkdiff-clip/",
-    [TD_PART_TAEF1] = "no taef1/ folder",
+    [TD_PART_FLUX] = N_("no flux-dev/ or flux-schnell/ folder with model_index.json, and no ComfyUI-style"
+                        " flux1-*.safetensors"),
+    [TD_PART_QWEN2VL] = N_("no qwen2-vl-7b-instruct/ folder with config.json"),
+    [TD_PART_BLIP2_VISION] = N_("no blip2-vision/ folder with config.json"),
+    [TD_PART_ALIGNER_LVLM] = N_("no thinkdiff_lvlm*.pth under thinkdiff-lvlm/"),
+    [TD_PART_ALIGNER_CLIP] = N_("no thinkdiff_clip*.pth under thinkdiff-clip/"),
+    [TD_PART_TAEF1] = N_("no taef1/ folder"),
   };
   for (int i = 0; i < TD_PART_COUNT; i++)
     if (paths->path[i] == NULL)
-      paths->missing[i] = g_strdup (expected[i]);
+      paths->missing[i] = g_strdup (_(expected[i]));
   return TD_OK;
 }
 
@@ -150,7 +151,7 @@ td_model_paths_require (const td_model_paths *paths, bool lvlm, td_error *err)
                                     lvlm ? TD_PART_ALIGNER_LVLM : TD_PART_ALIGNER_CLIP };
   for (int i = 0; i < 3; i++)
     if (paths->path[needed[i]] == NULL)
-      return td_error_set (err, TD_ERR_NOT_FOUND, "%s is missing (%s): get it with 'thinkdiff models pull %s'",
+      return td_error_set (err, TD_ERR_NOT_FOUND, _("%s is missing (%s): get it with 'thinkdiff models pull %s'"),
                            td_model_part_title (needed[i]), paths->missing[needed[i]],
                            td_model_part_bundle (needed[i]));
   return TD_OK;

@@ -43,8 +43,8 @@ def main(root):
     check("POTFILES names existing files", not missing_files, " ".join(missing_files))
 
     marked = []
-    for pattern in ("app/*.c", "ui/*.ui"):
-        for path in sorted(glob.glob(os.path.join(root, pattern))):
+    for pattern in ("app/*.c", "ui/*.ui", "engine/**/*.c"):
+        for path in sorted(glob.glob(os.path.join(root, pattern), recursive=True)):
             text = open(path, encoding="utf-8").read()
             if MARKERS[os.path.splitext(path)[1]].search(text):
                 marked.append(os.path.relpath(path, root))

@@ -201,6 +201,9 @@ td_generation_job_run_preview_demo (TdGenerationJob           *job,
   if (request->mode == TD_GENERATION_MODE_LVLM)
     {
       td_generation_job_report_progress (job, TD_GENERATION_STAGE_READING, 0, 0);
+      g_usleep ((gulong) delay_ms * 1000);
+      td_generation_job_report_progress (job, TD_GENERATION_STAGE_THINKING, 0, 0);
+      g_usleep ((gulong) delay_ms * 1000);
       output->thought = g_strdup (_("Preview demo: no model ran. The frames are drawn from "
                                     "the colours of the board to show progress, previews "
                                     "and cancelling."));

@@ -89,14 +89,15 @@ run_done (gpointer data)
 }
 
 static TdGenerationRequest *
-text_request (const char *models,
-              int         size,
-              int         steps)
+text_request (const char       *models,
+              int               size,
+              int               steps,
+              TdGenerationMode  mode)
 {
   TdGenerationRequest *request = td_generation_request_new ();
   TdGenerationInput *input = g_new0 (TdGenerationInput, 1);
 
-  request->mode = TD_GENERATION_MODE_LVLM;
+  request->mode = mode;
   request->width = request->height = size;
   request->steps = steps;
   request->guidance = 3.5;
@@ -149,7 +150,7 @@ test_worker_generates (void)
   g_autoptr(GError) error = NULL;
 
   g_assert_true (td_generation_engine_worker () == td_engine_worker_run);
-  run_job (text_request (demo_dir, 64, 2), &run, NULL, 60000);
+  run_job (text_request (demo_dir, 64, 2, TD_GENERATION_MODE_TEXT), &run, NULL, 60000);
   g_assert_no_error (run.error);
   g_assert_nonnull (run.result);
 
@@ -165,11 +166,10 @@ test_worker_generates (void)
   g_assert_cmpint (gdk_texture_get_width (texture), ==, 64);
   g_assert_cmpint (gdk_texture_get_height (texture), ==, 64);
 
-  /* Only FLUX is in this demo folder: the text ran as FLUX text-to-image,
-   * and the result says so and why. */
+  /* The Text Only mode ran FLUX text-to-image, as chosen: no notice about it. */
   g_test_message ("mode that ran: %s", td_generation_result_get_mode_name (run.result));
   g_assert_cmpstr (td_generation_result_get_mode_name (run.result), ==, "text-to-image");
-  g_assert_nonnull (strstr (td_generation_result_get_notice (run.result), "lvlm"));
+  g_assert_null (td_generation_result_get_notice (run.result));
 
   /* The board travels with the result, ready for the PNG and Reuse. */
   board = td_result_parse_board (td_generation_result_get_board_json (run.result), &error);
@@ -193,7 +193,7 @@ test_worker_cancel (void)
 
   /* Many steps; the second step report cancels the job. */
   run.cancel_after_two_steps = cancellable;
-  run_job (text_request (demo_dir, 256, 60), &run, cancellable, 120000);
+  run_job (text_request (demo_dir, 256, 60, TD_GENERATION_MODE_TEXT), &run, cancellable, 120000);
   g_assert_error (run.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   g_assert_null (run.result);
 
@@ -215,9 +215,24 @@ test_worker_missing_models (void)
   Run run = { 0 };
   g_autofree char *empty = td_test_make_temp_dir ();
 
-  run_job (text_request (empty, 64, 2), &run, NULL, 30000);
+  run_job (text_request (empty, 64, 2, TD_GENERATION_MODE_LVLM), &run, NULL, 30000);
   g_assert_error (run.error, TD_ENGINE_ERROR, TD_ENGINE_ERROR_MODELS_MISSING);
   g_assert_nonnull (strstr (run.error->message, "flux"));
+  run_clear (&run);
+  run = (Run) { 0 };
+
+  run_job (text_request (empty, 64, 2, TD_GENERATION_MODE_TEXT), &run, NULL, 30000);
+  g_assert_error (run.error, TD_ENGINE_ERROR, TD_ENGINE_ERROR_MODELS_MISSING);
+  g_assert_nonnull (strstr (run.error->message, "FLUX"));
+  run_clear (&run);
+  run = (Run) { 0 };
+
+  /* Only FLUX installed and Reasoning chosen: no silent text-to-image, but
+   * the error says which mode can run. */
+  run_job (text_request (demo_dir, 64, 2, TD_GENERATION_MODE_LVLM), &run, NULL, 30000);
+  g_assert_error (run.error, TD_ENGINE_ERROR, TD_ENGINE_ERROR_MODELS_MISSING);
+  g_assert_nonnull (strstr (run.error->message, "Text Only"));
+  g_assert_null (run.result);
   run_clear (&run);
   td_test_remove_dir (empty);
 }
@@ -242,7 +257,7 @@ engine_window (const char *models)
   g_settings_set_int (settings, "width", 256);
   g_settings_set_int (settings, "height", 256);
   g_settings_set_int (settings, "steps", 2);
-  g_settings_set_string (settings, "mode", "lvlm");
+  g_settings_set_string (settings, "mode", "text");
   g_settings_set_boolean (settings, "seed-locked", TRUE);
   g_settings_set_uint (settings, "seed", 99);
   window = td_window_new (NULL);
@@ -274,8 +289,9 @@ test_window_generates (void)
   result = g_list_model_get_item (td_window_get_results (window), 0);
   g_assert_true (td_window_get_shown_result (window) == result);
   g_assert_cmpint (gdk_texture_get_width (td_generation_result_get_texture (result)), ==, 256);
-  /* The fallback to FLUX alone is announced. */
-  g_assert_true (g_str_has_prefix (td_window_get_last_toast_title (window), "Painted with FLUX alone"));
+  /* The Text Only mode, chosen, not a fallback: nothing to announce. */
+  g_assert_cmpstr (td_generation_result_get_mode_name (result), ==, "text-to-image");
+  g_assert_null (td_generation_result_get_notice (result));
 
   /* Saved as PNG, the board rides along in a text chunk; as JPEG, in a comment. */
   png = g_build_filename (dir, "result.png", NULL);
@@ -311,7 +327,7 @@ test_window_missing_models (void)
   td_prompt_board_add_text (td_window_get_board (window), "a red boat");
   td_window_generate (window);
   g_assert_true (td_test_wait_for (is_idle, window, 30000));
-  g_assert_true (g_str_has_prefix (td_window_get_last_toast_title (window), "Models missing"));
+  g_assert_true (g_str_has_prefix (td_window_get_last_error (window), "Models Missing\n"));
   g_assert_true (gtk_widget_get_sensitive (GTK_WIDGET (gtk_widget_get_template_child (GTK_WIDGET (window), TD_TYPE_WINDOW,
                                                                                       "generate_button"))));
 
@@ -525,7 +541,7 @@ main (int   argc,
   demo_dir = g_build_filename (data_home, "demo", NULL);
   if (td_demo_models_write (demo_dir, td_demo_tokenizers_dir (), &err) != TD_OK)
     g_error ("demo models: %s", err.message);
-  /* Only FLUX stays, so the FLUX-alone fallback is what these tests exercise. */
+  /* Only FLUX stays, so the Text Only mode is what these tests run. */
   const char *const not_flux[] = { "qwen2-vl-7b-instruct", "thinkdiff-lvlm", "blip2-vision", "thinkdiff-clip" };
   for (gsize i = 0; i < G_N_ELEMENTS (not_flux); i++)
     {
