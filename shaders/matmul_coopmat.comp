@@ -48,6 +48,7 @@
 #endif
 #include "common.glsl"
 #include "dequant.glsl"
+#include "epilogue.glsl"
 
 layout(push_constant, std430) uniform Push { td_pc_matmul p; };
 layout(local_size_x = 128) in;
@@ -210,7 +211,7 @@ main ()
           float bias = p.has_bias != 0u ? load_any (p.bias, p.bias_dtype, n) : 0.0;
           /* Two steps: each exponent is within ±100, their sum might not be. */
           float product = ldexp (ldexp (cm_c[row * CM_C_STRIDE + col], -cm_x_exp[row]), -cm_w_exp[col]);
-          store_f32 (p.y, y_base + m * p.n + n, product + bias);
+          store_f32 (p.y, y_base + m * p.n + n, epilogue (product + bias));
         }
     }
 }

@@ -10,7 +10,9 @@
  * every path reads the weight through load_weight, so a quantised weight is
  * decoded in registers and never expanded in device memory. shaders/meson.build
  * builds each (format, path) pair, engine/backend/vulkan/vulkan_matmul.c picks
- * one, and the op tests run every pair against the CPU.
+ * one, and the op tests run every pair against the CPU. Every path ends in
+ * epilogue.glsl (bias, then an optional activation chosen by a specialization
+ * constant).
  *
  * GEMV: one workgroup of 256 computes VEC_ROWS outputs (weight rows) for all M
  * ≤ VEC_MAX_M input rows: each invocation sums a strided slice of K, then the
@@ -19,6 +21,7 @@
 #extension GL_GOOGLE_include_directive : require
 #include "common.glsl"
 #include "dequant.glsl"
+#include "epilogue.glsl"
 
 #define VEC_ROWS 2
 #define VEC_MAX_M 4
@@ -71,6 +74,6 @@ main ()
       uint m = tid / VEC_ROWS, n = n0 + tid % VEC_ROWS;
       if (m < p.m && n < p.n)
         store_f32 (p.y, y_base + m * p.n + n,
-                   partial[tid][0] + (p.has_bias != 0u ? load_any (p.bias, p.bias_dtype, n) : 0.0));
+                   epilogue (partial[tid][0] + (p.has_bias != 0u ? load_any (p.bias, p.bias_dtype, n) : 0.0)));
     }
 }

@@ -1,6 +1,7 @@
 #version 450
-/* LAYER_NORM (mode 0) and RMS_NORM (mode 1) over rows; one workgroup per row.
- * Parameters are read in their stored dtype. */
+/* LAYER_NORM (mode 0), RMS_NORM (mode 1) and ADA_LAYER_NORM (mode 2: layer norm
+ * · (1 + w) + b, w and b being the modulation's scale and shift) over rows; one
+ * workgroup per row. Parameters are read in their stored dtype. */
 #extension GL_GOOGLE_include_directive : require
 #define TD_WG_REDUCE 256
 #include "common.glsl"
@@ -16,7 +17,7 @@ main ()
     return;
   uint tid = gl_LocalInvocationID.x, base = row * p.cols;
   float mean = 0.0;
-  if (p.mode == 0u)
+  if (p.mode != 1u)
     {
       float s = 0.0;
       for (uint c = tid; c < p.cols; c += TD_WG_REDUCE)
@@ -34,7 +35,10 @@ main ()
     {
       float v = (load_f32 (p.x, base + c) - mean) * inv;
       if (p.has_w != 0u)
-        v *= load_any (p.w, p.w_dtype, c);
+        {
+          float w = load_any (p.w, p.w_dtype, c);
+          v *= p.mode == 2u ? 1.0 + w : w;
+        }
       if (p.has_b != 0u)
         v += load_any (p.b, p.b_dtype, c);
       store_f32 (p.y, base + c, v);

@@ -77,7 +77,7 @@ PC_BEGIN (td_pc_unary)
   PC_F32 scale, bias;
 PC_END (td_pc_unary)
 
-/* LAYER_NORM (mode 0) / RMS_NORM (mode 1) over rows of `cols`. */
+/* LAYER_NORM (mode 0) / RMS_NORM (mode 1) / ADA_LAYER_NORM (mode 2) over rows of `cols`. */
 PC_BEGIN (td_pc_norm)
   PC_U64 x, w, b, y;
   PC_U32 rows, cols, mode, w_dtype;
@@ -107,6 +107,15 @@ PC_BEGIN (td_pc_rope)
   PC_U32 n, t, h, d;
   PC_U32 rotary, mode, pad0, pad1;
 PC_END (td_pc_rope)
+
+/* RMS_NORM_ROPE: x [..., T, H, D] as rows of D; cos/sin [T, R/2]; mode as td_rope_mode. */
+PC_BEGIN (td_pc_norm_rope)
+  PC_U64 x, w, cos_table, sin_table, y;
+  PC_U32 rows, t, h, d;
+  PC_U32 rotary, mode, w_dtype, has_w;
+  PC_F32 eps;
+  PC_U32 pad0;
+PC_END (td_pc_norm_rope)
 
 /* Fused attention; bias strides are 0 on broadcast dims; k and v share kv_dtype. */
 PC_BEGIN (td_pc_attention)

@@ -9,9 +9,11 @@ static const char *const op_names[TD_OP_COUNT] = {
   [TD_OP_UNARY] = "unary",
   [TD_OP_LAYER_NORM] = "layer_norm",
   [TD_OP_RMS_NORM] = "rms_norm",
+  [TD_OP_ADA_LAYER_NORM] = "ada_layer_norm",
   [TD_OP_GROUP_NORM] = "group_norm",
   [TD_OP_SOFTMAX] = "softmax",
   [TD_OP_ROPE] = "rope",
+  [TD_OP_RMS_NORM_ROPE] = "rms_norm_rope",
   [TD_OP_ATTENTION] = "attention",
   [TD_OP_CONV2D] = "conv2d",
   [TD_OP_UPSAMPLE_NEAREST2X] = "upsample_nearest2x",
@@ -43,6 +45,7 @@ td_op_validate (const td_op *op, td_error *err)
   switch (op->type)
     {
     case TD_OP_ROPE:
+    case TD_OP_RMS_NORM_ROPE:
     case TD_OP_ATTENTION:
     case TD_OP_CONV2D:
     case TD_OP_UPSAMPLE_NEAREST2X:
@@ -56,6 +59,7 @@ td_op_validate (const td_op *op, td_error *err)
     case TD_OP_UNARY:
     case TD_OP_LAYER_NORM:
     case TD_OP_RMS_NORM:
+    case TD_OP_ADA_LAYER_NORM:
     case TD_OP_GROUP_NORM:
     case TD_OP_SOFTMAX:
     case TD_OP_EMBEDDING:

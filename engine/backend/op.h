@@ -20,7 +20,9 @@
 typedef enum td_op_type {
   /* dst[..., M, N] = src0[..., M, K] · src1ᵀ + src2.
    * src1: weight [N, K] shared by every row, or [B, N, K] with B = product of
-   * src0's leading dims (batched, each batch its own matrix). src2: bias [N] or NULL. */
+   * src0's leading dims (batched, each batch its own matrix). src2: bias [N] or NULL.
+   * With p.matmul.activate, p.matmul.activation is applied to each output after the bias
+   * (the epilogue that saves a separate UNARY pass). */
   TD_OP_MATMUL,
   /* dst = src0 ⊙ src1 with src1 broadcast to src0's shape (numpy rules, right-aligned). */
   TD_OP_ADD,
@@ -34,6 +36,9 @@ typedef enum td_op_type {
   /* Over the last dim: x / sqrt(mean(x²) + eps) · src1 (src1 may be NULL). T5LayerNorm,
    * Qwen2 RMSNorm and FLUX QK-norm are this op. */
   TD_OP_RMS_NORM,
+  /* AdaLN modulation: LayerNorm over the last dim without affine, then · (1 + src1) + src2.
+   * src1 scale [C] and src2 shift [C] are f32 activations (FLUX's per-block modulation). */
+  TD_OP_ADA_LAYER_NORM,
   /* src0 [B, C, ...spatial]: normalise over (C/groups × spatial) per group, then per-channel
    * affine src1 [C], src2 [C] (may be NULL). */
   TD_OP_GROUP_NORM,
@@ -42,6 +47,10 @@ typedef enum td_op_type {
   /* Rotary embedding. src0 x [..., T, H, D]; src1 cos [T, R/2]; src2 sin [T, R/2] where
    * R = rotary dims (≤ D; dims ≥ R pass through). p.rope.mode picks how pairs are formed. */
   TD_OP_ROPE,
+  /* RMS_NORM over the last dim of src0 x [..., T, H, D] with src1 weight [D] (may be NULL),
+   * then ROPE with src2 cos / src3 sin [T, R/2] in p.rope_norm.mode: FLUX's q/k norm and
+   * rotation in one pass. */
+  TD_OP_RMS_NORM_ROPE,
   /* Scaled-dot-product attention, one fused op.
    * src0 q [B, Tq, H, D]; src1 k [B, Tk, Hkv, D]; src2 v [B, Tk, Hkv, Dv]; H % Hkv == 0 (GQA).
    * k and v share one dtype: f32, or f16/bf16 for a key/value cache kept in 16 bits.
@@ -99,6 +108,8 @@ typedef union td_op_params {
   struct { float eps; int groups; } norm;
   struct { float scale; } softmax;
   struct { td_rope_mode mode; } rope;
+  struct { float eps; td_rope_mode mode; } rope_norm;
+  struct { bool activate; td_unary_kind activation; } matmul;
   struct { float scale; bool causal; } attention;
   struct { int stride_h, stride_w, pad_h, pad_w; } conv2d;
   struct { int dim; } concat;

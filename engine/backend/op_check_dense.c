@@ -249,6 +249,9 @@ check_matmul (const td_op *op, td_error *err)
   char n_source[SHAPE_TEXT + 16];
   snprintf (n_source, sizeof n_source, "N of w %s", SHAPE (w));
   TRY (check_vector (op, op->src[2], "bias", n, n_source, err));
+  if (op->p.matmul.activate && (unsigned) op->p.matmul.activation >= TD_UNARY_COUNT)
+    return td_error_set (err, TD_ERR_INVALID_ARG, "matmul: unknown epilogue activation %d",
+                         (int) op->p.matmul.activation);
 
   int64_t shape[TD_MAX_DIMS];
   memcpy (shape, x->shape, sizeof shape);
@@ -316,6 +319,30 @@ check_row_norm (const td_op *op, td_error *err)
   TRY (check_vector (op, op->src[1], "weight", d, "the last dim of x", err));
   if (op->type == TD_OP_LAYER_NORM)
     TRY (check_vector (op, op->src[2], "bias", d, "the last dim of x", err));
+  return TD_OK;
+}
+
+/* scale and shift are f32 activations [C] (chunks of a modulation vector). */
+static td_status
+check_ada_layer_norm (const td_op *op, td_error *err)
+{
+  const td_tensor *x = op->src[0];
+  TRY (check_same_shape_f32 (op, err));
+  TRY (check_eps (op, err));
+  if (x->ndim < 1)
+    return td_error_set (err, TD_ERR_INVALID_ARG, "ada_layer_norm: x must have at least one dim");
+  int64_t d = x->shape[x->ndim - 1];
+  const char *roles[2] = { "scale", "shift" };
+  for (int i = 0; i < 2; i++)
+    {
+      const td_tensor *t = op->src[1 + i];
+      TRY (check_input (op, t, roles[i], NEED_F32, err));
+      if (t->ndim != 1 || t->shape[0] != d)
+        return td_error_set (err, TD_ERR_INVALID_ARG, "ada_layer_norm: %s %s should be [%lld] to match the last dim "
+                             "of x", roles[i], SHAPE (t), (long long) d);
+    }
+  if (op->src[3] != NULL)
+    return td_error_set (err, TD_ERR_INVALID_ARG, "ada_layer_norm: input 3 is not used and must be NULL");
   return TD_OK;
 }
 
@@ -438,6 +465,7 @@ td_op_check_dense (const td_op *op, td_error *err)
     case TD_OP_UNARY: return check_unary (op, err);
     case TD_OP_LAYER_NORM:
     case TD_OP_RMS_NORM: return check_row_norm (op, err);
+    case TD_OP_ADA_LAYER_NORM: return check_ada_layer_norm (op, err);
     case TD_OP_GROUP_NORM: return check_group_norm (op, err);
     case TD_OP_EMBEDDING: return check_embedding (op, err);
     case TD_OP_CONCAT: return check_concat (op, err);

@@ -1,15 +1,17 @@
 /* op_check_spatial.c — shape, dtype and contiguity checks for ROPE, ATTENTION,
- * CONV2D, UPSAMPLE_NEAREST2X, RESIZE_BILINEAR and RESIZE_BICUBIC.
+ * RMS_NORM_ROPE, CONV2D, UPSAMPLE_NEAREST2X, RESIZE_BILINEAR and RESIZE_BICUBIC.
  *
  * Every rejection names the op, the operand and what was expected, so a model
  * loader that wires a tensor wrongly gets a message it can act on.
  */
 #include "backend/op_check.h"
 
+#include <math.h>
 #include <stdio.h>
 
 static const char *const operand_names[TD_OP_COUNT][TD_OP_MAX_SRC] = {
   [TD_OP_ROPE] = { "x", "cos", "sin", NULL },
+  [TD_OP_RMS_NORM_ROPE] = { "x", "weight", "cos", "sin" },
   [TD_OP_ATTENTION] = { "q", "k", "v", "bias" },
   [TD_OP_CONV2D] = { "x", "weight", "bias", NULL },
   [TD_OP_UPSAMPLE_NEAREST2X] = { "x", NULL, NULL, NULL },
@@ -117,37 +119,87 @@ check_dst_shape (const td_op *op, int ndim, const int64_t *shape, td_error *err)
   return TD_OK;
 }
 
+/* x [..., T, H, D] against cos/sin tables [T, R/2] with R <= D, and the pairing mode. */
+static td_status
+check_rope_tables (const td_op *op, const td_tensor *x, const td_tensor *cos_t, const td_tensor *sin_t,
+                   td_rope_mode mode, td_error *err)
+{
+  const char *name = td_op_name (op->type);
+  char xs[96], cs[96], ss[96];
+  td_status s;
+  if (mode != TD_ROPE_HALF_SPLIT && mode != TD_ROPE_INTERLEAVED)
+    return td_error_set (err, TD_ERR_INVALID_ARG, "%s: unknown mode %d", name, (int) mode);
+  if (x->ndim < 3)
+    return td_error_set (err, TD_ERR_INVALID_ARG, "%s: x must be [..., T, H, D] with at least 3 dims, got %s", name,
+                         SHAPE (x, xs));
+  if ((s = check_rank (op, cos_t, "cos", 2, err)) || (s = check_rank (op, sin_t, "sin", 2, err)))
+    return s;
+  if (!td_tensor_same_shape (cos_t, sin_t))
+    return td_error_set (err, TD_ERR_INVALID_ARG, "%s: cos %s and sin %s must have the same shape", name,
+                         SHAPE (cos_t, cs), SHAPE (sin_t, ss));
+  int64_t positions = x->shape[x->ndim - 3], head_dim = x->shape[x->ndim - 1];
+  if (cos_t->shape[0] != positions)
+    return td_error_set (err, TD_ERR_INVALID_ARG, "%s: cos/sin %s have %lld rows but x %s has T = %lld positions",
+                         name, SHAPE (cos_t, cs), (long long) cos_t->shape[0], SHAPE (x, xs), (long long) positions);
+  if (2 * cos_t->shape[1] > head_dim)
+    return td_error_set (err, TD_ERR_INVALID_ARG, "%s: cos/sin %s rotate %lld dims but x %s has head dim D = %lld",
+                         name, SHAPE (cos_t, cs), (long long) (2 * cos_t->shape[1]), SHAPE (x, xs),
+                         (long long) head_dim);
+  return check_dst_shape (op, x->ndim, x->shape, err);
+}
+
 static td_status
 check_rope (const td_op *op, td_error *err)
 {
-  const td_tensor *x = op->src[0], *cos_t = op->src[1], *sin_t = op->src[2];
-  char xs[96], cs[96], ss[96];
   td_status s;
-
   if ((s = check_present (op, 1, err)) || (s = check_present (op, 2, err)) || (s = check_unused (op, 3, err)))
     return s;
   if ((s = check_f32_input (op, 0, err)) || (s = check_f32_input (op, 1, err)) || (s = check_f32_input (op, 2, err))
       || (s = check_dst_f32 (op, err)))
     return s;
-  if (op->p.rope.mode != TD_ROPE_HALF_SPLIT && op->p.rope.mode != TD_ROPE_INTERLEAVED)
-    return td_error_set (err, TD_ERR_INVALID_ARG, "rope: unknown mode %d", (int) op->p.rope.mode);
-  if (x->ndim < 3)
-    return td_error_set (err, TD_ERR_INVALID_ARG, "rope: x must be [..., T, H, D] with at least 3 dims, got %s",
-                         SHAPE (x, xs));
-  if ((s = check_rank (op, cos_t, "cos", 2, err)) || (s = check_rank (op, sin_t, "sin", 2, err)))
+  return check_rope_tables (op, op->src[0], op->src[1], op->src[2], op->p.rope.mode, err);
+}
+
+/* True when the bytes of a and b in one buffer intersect (both contiguous). */
+static bool
+contiguous_overlap (const td_tensor *a, const td_tensor *b)
+{
+  if (a->buffer != b->buffer)
+    return false;
+  size_t a_end = a->offset + td_tensor_nbytes (a), b_end = b->offset + td_tensor_nbytes (b);
+  return a->offset < b_end && b->offset < a_end;
+}
+
+static td_status
+check_rms_norm_rope (const td_op *op, td_error *err)
+{
+  const td_tensor *x = op->src[0], *w = op->src[1];
+  char xs[96], ws[96];
+  float eps = op->p.rope_norm.eps;
+  td_status s;
+  if ((s = check_present (op, 2, err)) || (s = check_present (op, 3, err)))
     return s;
-  if (!td_tensor_same_shape (cos_t, sin_t))
-    return td_error_set (err, TD_ERR_INVALID_ARG, "rope: cos %s and sin %s must have the same shape",
-                         SHAPE (cos_t, cs), SHAPE (sin_t, ss));
-  int64_t positions = x->shape[x->ndim - 3], head_dim = x->shape[x->ndim - 1];
-  if (cos_t->shape[0] != positions)
-    return td_error_set (err, TD_ERR_INVALID_ARG, "rope: cos/sin %s have %lld rows but x %s has T = %lld positions",
-                         SHAPE (cos_t, cs), (long long) cos_t->shape[0], SHAPE (x, xs), (long long) positions);
-  if (2 * cos_t->shape[1] > head_dim)
-    return td_error_set (err, TD_ERR_INVALID_ARG,
-                         "rope: cos/sin %s rotate %lld dims but x %s has head dim D = %lld",
-                         SHAPE (cos_t, cs), (long long) (2 * cos_t->shape[1]), SHAPE (x, xs), (long long) head_dim);
-  return check_dst_shape (op, x->ndim, x->shape, err);
+  if ((s = check_f32_input (op, 0, err)) || (s = check_f32_input (op, 2, err)) || (s = check_f32_input (op, 3, err))
+      || (s = check_dst_f32 (op, err)))
+    return s;
+  if (!(eps >= 0.0f) || eps == INFINITY)
+    return td_error_set (err, TD_ERR_INVALID_ARG, "rms_norm_rope: eps %g must be finite and non-negative",
+                         (double) eps);
+  if (w != NULL)
+    {
+      if ((s = check_contiguous (op, 1, err)))
+        return s;
+      if (w->dtype != TD_F32 && w->dtype != TD_F16 && w->dtype != TD_BF16)
+        return td_error_set (err, TD_ERR_INVALID_ARG, "rms_norm_rope: weight must be f32, f16 or bf16, got %s",
+                             td_dtype_name (w->dtype));
+      if (x->ndim < 1 || w->ndim != 1 || w->shape[0] != x->shape[x->ndim - 1])
+        return td_error_set (err, TD_ERR_INVALID_ARG, "rms_norm_rope: weight %s should be [D] for x %s",
+                             SHAPE (w, ws), SHAPE (x, xs));
+    }
+  /* A row's partner elements are read after other rows may have been written. */
+  if (contiguous_overlap (op->dst, x))
+    return td_error_set (err, TD_ERR_INVALID_ARG, "rms_norm_rope: the output overlaps x in memory");
+  return check_rope_tables (op, x, op->src[2], op->src[3], op->p.rope_norm.mode, err);
 }
 
 static td_status
@@ -286,6 +338,7 @@ td_op_check_spatial (const td_op *op, td_error *err)
   switch (op->type)
     {
     case TD_OP_ROPE: return check_rope (op, err);
+    case TD_OP_RMS_NORM_ROPE: return check_rms_norm_rope (op, err);
     case TD_OP_ATTENTION: return check_attention (op, err);
     case TD_OP_CONV2D: return check_conv2d (op, err);
     case TD_OP_UPSAMPLE_NEAREST2X:

@@ -15,6 +15,14 @@ td_matmul (td_backend *b, td_tensor *y, const td_tensor *x, const td_tensor *w, 
 }
 
 td_status
+td_matmul_act (td_backend *b, td_tensor *y, const td_tensor *x, const td_tensor *w, const td_tensor *bias,
+               td_unary_kind activation, td_error *err)
+{
+  td_op_params p = { .matmul = { true, activation } };
+  return run1 (b, TD_OP_MATMUL, y, x, w, bias, NULL, p, err);
+}
+
+td_status
 td_add (td_backend *b, td_tensor *y, const td_tensor *x, const td_tensor *other, td_error *err)
 {
   return run1 (b, TD_OP_ADD, y, x, other, NULL, NULL, (td_op_params) { 0 }, err);
@@ -52,6 +60,13 @@ td_rms_norm (td_backend *b, td_tensor *y, const td_tensor *x, const td_tensor *w
 }
 
 td_status
+td_ada_layer_norm (td_backend *b, td_tensor *y, const td_tensor *x, const td_tensor *scale, const td_tensor *shift,
+                   float eps, td_error *err)
+{
+  return run1 (b, TD_OP_ADA_LAYER_NORM, y, x, scale, shift, NULL, (td_op_params) { .norm = { eps, 0 } }, err);
+}
+
+td_status
 td_group_norm (td_backend *b, td_tensor *y, const td_tensor *x, const td_tensor *weight, const td_tensor *bias,
                int groups, float eps, td_error *err)
 {
@@ -69,6 +84,13 @@ td_rope (td_backend *b, td_tensor *y, const td_tensor *x, const td_tensor *cos, 
          td_rope_mode mode, td_error *err)
 {
   return run1 (b, TD_OP_ROPE, y, x, cos, sin, NULL, (td_op_params) { .rope = { mode } }, err);
+}
+
+td_status
+td_rms_norm_rope (td_backend *b, td_tensor *y, const td_tensor *x, const td_tensor *weight, float eps,
+                  const td_tensor *cos, const td_tensor *sin, td_rope_mode mode, td_error *err)
+{
+  return run1 (b, TD_OP_RMS_NORM_ROPE, y, x, weight, cos, sin, (td_op_params) { .rope_norm = { eps, mode } }, err);
 }
 
 td_status

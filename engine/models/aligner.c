@@ -98,8 +98,7 @@ td_aligner_forward (td_aligner *aligner, const td_tensor *x, td_error *err)
       return NULL;
     }
   td_layer_ctx ctx = { aligner->backend, aligner->weights, err, TD_OK };
-  td_tensor *h = td_layer_linear (&ctx, x, "0");
-  h = td_layer_unary_ (&ctx, h, TD_UNARY_GELU);
+  td_tensor *h = td_layer_linear_act (&ctx, x, "0", TD_UNARY_GELU);
   td_tensor *h2 = td_layer_linear (&ctx, h, "2");
   td_tensor_free (h);
   td_tensor *y = td_layer_rms_norm (&ctx, h2, "3.weight", 1e-6f);

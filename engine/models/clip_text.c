@@ -221,7 +221,7 @@ mlp (td_clip_text *model, td_layer_ctx *ctx, const td_tensor *h, int layer)
 {
   char prefix[128];
   snprintf (prefix, sizeof prefix, "encoder.layers.%d.mlp.fc1", layer);
-  td_tensor *inner = td_layer_unary_ (ctx, td_layer_linear (ctx, h, prefix), model->config.activation);
+  td_tensor *inner = td_layer_linear_act (ctx, h, prefix, model->config.activation);
   snprintf (prefix, sizeof prefix, "encoder.layers.%d.mlp.fc2", layer);
   td_tensor *out = td_layer_linear (ctx, inner, prefix);
   td_tensor_free (inner);

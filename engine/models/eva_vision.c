@@ -277,7 +277,7 @@ td_eva_vision_forward (td_eva_vision *model, const td_tensor *pixel_values, td_e
       snprintf (name, sizeof name, "encoder.layers.%d.layer_norm2", layer);
       h = td_layer_layer_norm (&ctx, x, name, c->eps);
       snprintf (name, sizeof name, "encoder.layers.%d.mlp.fc1", layer);
-      td_tensor *inner = td_layer_unary_ (&ctx, td_layer_linear (&ctx, h, name), c->activation);
+      td_tensor *inner = td_layer_linear_act (&ctx, h, name, c->activation);
       td_tensor_free (h);
       snprintf (name, sizeof name, "encoder.layers.%d.mlp.fc2", layer);
       td_tensor *ff = td_layer_linear (&ctx, inner, name);

@@ -424,8 +424,10 @@ flux_weight (td_flux_dit *model, td_layer_ctx *ctx, const char *name, bool requi
   return derived;
 }
 
+/* The linear layer prefix (fmt with the block index), then activation when activate. */
 static td_tensor *
-linear (td_flux_dit *model, td_layer_ctx *ctx, const td_tensor *x, const char *fmt, int block)
+linear_then (td_flux_dit *model, td_layer_ctx *ctx, const td_tensor *x, const char *fmt, int block, bool activate,
+             td_unary_kind activation)
 {
   char prefix[160], name[176];
   snprintf (prefix, sizeof prefix, fmt, block);
@@ -441,40 +443,66 @@ linear (td_flux_dit *model, td_layer_ctx *ctx, const td_tensor *x, const char *f
                                         td_shape_string (w->ndim, w->shape, got, sizeof got), x->shape[x->ndim - 1]));
       return NULL;
     }
-  return td_layer_linear_wp (ctx, x, w, b, prefix);
+  return activate ? td_layer_linear_wp_act (ctx, x, w, b, prefix, activation)
+                  : td_layer_linear_wp (ctx, x, w, b, prefix);
 }
 
 static td_tensor *
-qk_norm (td_flux_dit *model, td_layer_ctx *ctx, const td_tensor *x, const char *fmt, int block)
+linear (td_flux_dit *model, td_layer_ctx *ctx, const td_tensor *x, const char *fmt, int block)
+{
+  return linear_then (model, ctx, x, fmt, block, false, 0);
+}
+
+/* activation (linear (x)) in one pass: the activation is the matmul's epilogue. */
+static td_tensor *
+linear_act (td_flux_dit *model, td_layer_ctx *ctx, const td_tensor *x, const char *fmt, int block,
+            td_unary_kind activation)
+{
+  return linear_then (model, ctx, x, fmt, block, true, activation);
+}
+
+/* FLUX's QK-norm (RMSNorm, eps 1e-6) and the rotation of x [1, n, H, D], in one op:
+ * the stream's positions are rows [first, first + n) of the rotary tables. */
+static td_tensor *
+qk_norm_rope (td_flux_dit *model, td_layer_ctx *ctx, const td_tensor *x, const char *fmt, int block,
+              const td_tensor *cos, const td_tensor *sin, int64_t first)
 {
   char name[160];
   snprintf (name, sizeof name, fmt, block);
   const td_tensor *w = flux_weight (model, ctx, name, true);
-  if (w == NULL || x == NULL)
+  if (w == NULL || x == NULL || !td_layer_ok (ctx))
     return NULL;
-  td_tensor *y = td_layer_new (ctx, TD_F32, x->ndim, x->shape);
-  td_status st;
-  if (y != NULL && (st = td_rms_norm (ctx->backend, y, x, w, 1e-6f, ctx->err)) != TD_OK)
+  td_tensor *cos_rows = td_tensor_slice (cos, 0, first, x->shape[1], ctx->err);
+  td_tensor *sin_rows = cos_rows ? td_tensor_slice (sin, 0, first, x->shape[1], ctx->err) : NULL;
+  td_tensor *y = sin_rows ? td_layer_new (ctx, TD_F32, x->ndim, x->shape) : NULL;
+  td_status st = TD_OK;
+  if (sin_rows == NULL)
+    td_layer_fail (ctx, ctx->err ? ctx->err->status : TD_ERR_INVALID_ARG);
+  else if (y != NULL
+           && (st = td_rms_norm_rope (ctx->backend, y, x, w, 1e-6f, cos_rows, sin_rows, TD_ROPE_INTERLEAVED,
+                                      ctx->err)) != TD_OK)
     td_layer_fail (ctx, st);
+  td_tensor_free (cos_rows);
+  td_tensor_free (sin_rows);
   return y;
 }
 
-/* Chunk i of a modulation vector [1, k·inner], as a [1, 1, inner] view. */
+/* Chunk i of a modulation vector [1, k·inner], as an [inner] view. */
 static td_tensor *
 chunk (td_layer_ctx *ctx, const td_tensor *mod, int i, int64_t inner)
 {
   if (!td_layer_ok (ctx) || mod == NULL)
     return NULL;
   td_tensor *slice = td_tensor_slice (mod, 1, i * inner, inner, ctx->err);
-  const int64_t shape[3] = { 1, 1, inner };
-  td_tensor *view = slice ? td_tensor_reshape (slice, 3, shape, ctx->err) : NULL;
+  const int64_t shape[1] = { inner };
+  td_tensor *view = slice ? td_tensor_reshape (slice, 1, shape, ctx->err) : NULL;
   td_tensor_free (slice);
   if (view == NULL)
     td_layer_fail (ctx, ctx->err ? ctx->err->status : TD_ERR_INVALID_ARG);
   return view;
 }
 
-/* LayerNorm without affine, then x · (1 + scale) + shift. */
+/* LayerNorm without affine, then x · (1 + scale) + shift, in one op. */
 static td_tensor *
 modulate (td_layer_ctx *ctx, const td_tensor *x, const td_tensor *shift, const td_tensor *scale)
 {
@@ -482,14 +510,8 @@ modulate (td_layer_ctx *ctx, const td_tensor *x, const td_tensor *shift, const t
     return NULL;
   td_tensor *y = td_layer_new (ctx, TD_F32, x->ndim, x->shape);
   td_status st;
-  if (y != NULL && (st = td_layer_norm (ctx->backend, y, x, NULL, NULL, 1e-6f, ctx->err)) != TD_OK)
+  if (y != NULL && (st = td_ada_layer_norm (ctx->backend, y, x, scale, shift, 1e-6f, ctx->err)) != TD_OK)
     td_layer_fail (ctx, st);
-  td_tensor *one_plus = td_layer_new (ctx, TD_F32, scale->ndim, scale->shape);
-  if (one_plus != NULL && (st = td_scale (ctx->backend, one_plus, scale, 1.0f, 1.0f, ctx->err)) != TD_OK)
-    td_layer_fail (ctx, st);
-  td_layer_mul_ (ctx, y, one_plus);
-  td_layer_add_ (ctx, y, shift);
-  td_tensor_free (one_plus);
   return y;
 }
 
@@ -514,25 +536,11 @@ heads_view (td_flux_dit *model, td_layer_ctx *ctx, td_tensor *flat)
   return view;
 }
 
+/* Joint attention over q, k (normed and rotated), v [1, S, H, D] → [1, S, H·D]. */
 static td_tensor *
-rotate (td_layer_ctx *ctx, td_tensor *x, const td_tensor *cos, const td_tensor *sin)
-{
-  if (!td_layer_ok (ctx) || x == NULL)
-    return x;
-  td_status st = td_rope (ctx->backend, x, x, cos, sin, TD_ROPE_INTERLEAVED, ctx->err);
-  if (st != TD_OK)
-    td_layer_fail (ctx, st);
-  return x;
-}
-
-/* Joint attention over q, k, v [1, S, H, D] → [1, S, H·D]. */
-static td_tensor *
-joint_attention (td_flux_dit *model, td_layer_ctx *ctx, td_tensor *q, td_tensor *k, const td_tensor *v,
-                 const td_tensor *cos, const td_tensor *sin)
+joint_attention (td_flux_dit *model, td_layer_ctx *ctx, const td_tensor *q, const td_tensor *k, const td_tensor *v)
 {
   const td_flux_config *c = &model->config;
-  rotate (ctx, q, cos, sin);
-  rotate (ctx, k, cos, sin);
   td_tensor *out = td_layer_attention (ctx, q, k, v, NULL, 1.0f / sqrtf ((float) c->head_dim), false);
   if (out == NULL)
     return NULL;
@@ -542,9 +550,11 @@ joint_attention (td_flux_dit *model, td_layer_ctx *ctx, td_tensor *q, td_tensor 
   return flat;
 }
 
-/* q, k, v of one stream, QK-normed: [1, n, H, D] each. */
+/* q, k, v of one stream, q and k normed and rotated (the stream's positions start at
+ * row `first` of the rotary tables): [1, n, H, D] each. */
 static void
-project_qkv (td_flux_dit *model, td_layer_ctx *ctx, const td_tensor *x, int block, bool context, td_tensor **qkv)
+project_qkv (td_flux_dit *model, td_layer_ctx *ctx, const td_tensor *x, int block, bool context,
+             const td_tensor *cos, const td_tensor *sin, int64_t first, td_tensor **qkv)
 {
   static const char *const image_names[3] = { "transformer_blocks.%d.attn.to_q", "transformer_blocks.%d.attn.to_k",
                                               "transformer_blocks.%d.attn.to_v" };
@@ -556,8 +566,8 @@ project_qkv (td_flux_dit *model, td_layer_ctx *ctx, const td_tensor *x, int bloc
     qkv[i] = heads_view (model, ctx, linear (model, ctx, x, names[i], block));
   const char *q_norm = context ? "transformer_blocks.%d.attn.norm_added_q.weight" : "transformer_blocks.%d.attn.norm_q.weight";
   const char *k_norm = context ? "transformer_blocks.%d.attn.norm_added_k.weight" : "transformer_blocks.%d.attn.norm_k.weight";
-  td_tensor *q = qk_norm (model, ctx, qkv[0], q_norm, block);
-  td_tensor *k = qk_norm (model, ctx, qkv[1], k_norm, block);
+  td_tensor *q = qk_norm_rope (model, ctx, qkv[0], q_norm, block, cos, sin, first);
+  td_tensor *k = qk_norm_rope (model, ctx, qkv[1], k_norm, block, cos, sin, first);
   td_tensor_free (qkv[0]);
   td_tensor_free (qkv[1]);
   qkv[0] = q;
@@ -567,9 +577,8 @@ project_qkv (td_flux_dit *model, td_layer_ctx *ctx, const td_tensor *x, int bloc
 static td_tensor *
 feed_forward (td_flux_dit *model, td_layer_ctx *ctx, const td_tensor *x, int block, bool context)
 {
-  td_tensor *h = linear (model, ctx, x, context ? "transformer_blocks.%d.ff_context.net.0.proj"
-                                                 : "transformer_blocks.%d.ff.net.0.proj", block);
-  td_layer_unary_ (ctx, h, TD_UNARY_GELU_TANH);
+  td_tensor *h = linear_act (model, ctx, x, context ? "transformer_blocks.%d.ff_context.net.0.proj"
+                                                     : "transformer_blocks.%d.ff.net.0.proj", block, TD_UNARY_GELU_TANH);
   td_tensor *out = linear (model, ctx, h, context ? "transformer_blocks.%d.ff_context.net.2"
                                                    : "transformer_blocks.%d.ff.net.2", block);
   td_tensor_free (h);
@@ -600,8 +609,8 @@ double_block (td_flux_dit *model, td_layer_ctx *ctx, td_tensor *x, td_tensor *ct
   td_tensor *img_qkv[3] = { NULL }, *txt_qkv[3] = { NULL };
   if (td_layer_ok (ctx))
     {
-      project_qkv (model, ctx, h, block, false, img_qkv);
-      project_qkv (model, ctx, ch, block, true, txt_qkv);
+      project_qkv (model, ctx, h, block, false, cos, sin, n_txt, img_qkv);
+      project_qkv (model, ctx, ch, block, true, cos, sin, 0, txt_qkv);
     }
   td_tensor_free (h);
   td_tensor_free (ch);
@@ -613,7 +622,7 @@ double_block (td_flux_dit *model, td_layer_ctx *ctx, td_tensor *x, td_tensor *ct
       td_tensor_free (txt_qkv[i]);
       td_tensor_free (img_qkv[i]);
     }
-  td_tensor *attn = joint_attention (model, ctx, joint[0], joint[1], joint[2], cos, sin);
+  td_tensor *attn = joint_attention (model, ctx, joint[0], joint[1], joint[2]);
   for (int i = 0; i < 3; i++)
     td_tensor_free (joint[i]);
   td_tensor *txt_attn = td_layer_slice (ctx, attn, 1, 0, n_txt);
@@ -653,17 +662,16 @@ single_block (td_flux_dit *model, td_layer_ctx *ctx, td_tensor *x, const td_tens
   td_tensor *gate = chunk (ctx, mod, 2, inner);
   td_tensor *h = modulate (ctx, x, shift, scale);
 
-  td_tensor *mlp = td_layer_unary_ (ctx, linear (model, ctx, h, "single_transformer_blocks.%d.proj_mlp", block),
-                                    TD_UNARY_GELU_TANH);
+  td_tensor *mlp = linear_act (model, ctx, h, "single_transformer_blocks.%d.proj_mlp", block, TD_UNARY_GELU_TANH);
   td_tensor *q = heads_view (model, ctx, linear (model, ctx, h, "single_transformer_blocks.%d.attn.to_q", block));
   td_tensor *k = heads_view (model, ctx, linear (model, ctx, h, "single_transformer_blocks.%d.attn.to_k", block));
   td_tensor *v = heads_view (model, ctx, linear (model, ctx, h, "single_transformer_blocks.%d.attn.to_v", block));
   td_tensor_free (h);
-  td_tensor *qn = qk_norm (model, ctx, q, "single_transformer_blocks.%d.attn.norm_q.weight", block);
-  td_tensor *kn = qk_norm (model, ctx, k, "single_transformer_blocks.%d.attn.norm_k.weight", block);
+  td_tensor *qn = qk_norm_rope (model, ctx, q, "single_transformer_blocks.%d.attn.norm_q.weight", block, cos, sin, 0);
+  td_tensor *kn = qk_norm_rope (model, ctx, k, "single_transformer_blocks.%d.attn.norm_k.weight", block, cos, sin, 0);
   td_tensor_free (q);
   td_tensor_free (k);
-  td_tensor *attn = joint_attention (model, ctx, qn, kn, v, cos, sin);
+  td_tensor *attn = joint_attention (model, ctx, qn, kn, v);
   td_tensor_free (qn);
   td_tensor_free (kn);
   td_tensor_free (v);
@@ -698,7 +706,7 @@ mlp_embed (td_flux_dit *model, td_layer_ctx *ctx, const td_tensor *x, const char
 {
   char name[160];
   snprintf (name, sizeof name, "%s.linear_1", prefix);
-  td_tensor *h = td_layer_unary_ (ctx, linear (model, ctx, x, name, 0), TD_UNARY_SILU);
+  td_tensor *h = linear_act (model, ctx, x, name, 0, TD_UNARY_SILU);
   snprintf (name, sizeof name, "%s.linear_2", prefix);
   td_tensor *out = linear (model, ctx, h, name, 0);
   td_tensor_free (h);

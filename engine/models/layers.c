@@ -134,8 +134,10 @@ has_last_dim (td_layer_ctx *ctx, const td_tensor *x)
   return x->ndim >= 1;
 }
 
-td_tensor *
-td_layer_linear_w (td_layer_ctx *ctx, const td_tensor *x, const td_tensor *w, const td_tensor *b)
+/* x · wᵀ + b, then activation (a td_unary_kind) when activate. */
+static td_tensor *
+linear_w (td_layer_ctx *ctx, const td_tensor *x, const td_tensor *w, const td_tensor *b, bool activate,
+          td_unary_kind activation)
 {
   if (!td_layer_ok (ctx) || x == NULL || w == NULL)
     return NULL;
@@ -149,12 +151,29 @@ td_layer_linear_w (td_layer_ctx *ctx, const td_tensor *x, const td_tensor *w, co
       return NULL;
     }
   td_tensor *y = new_like_last (ctx, x, w->shape[w->ndim - 2]);
-  if (y != NULL && !check (ctx, td_matmul (ctx->backend, y, x, w, b, ctx->err)))
+  if (y == NULL)
+    return NULL;
+  td_status st = activate ? td_matmul_act (ctx->backend, y, x, w, b, activation, ctx->err)
+                          : td_matmul (ctx->backend, y, x, w, b, ctx->err);
+  if (!check (ctx, st))
     {
       td_tensor_free (y);
       return NULL;
     }
   return y;
+}
+
+td_tensor *
+td_layer_linear_w (td_layer_ctx *ctx, const td_tensor *x, const td_tensor *w, const td_tensor *b)
+{
+  return linear_w (ctx, x, w, b, false, 0);
+}
+
+td_tensor *
+td_layer_linear_w_act (td_layer_ctx *ctx, const td_tensor *x, const td_tensor *w, const td_tensor *b,
+                       td_unary_kind activation)
+{
+  return linear_w (ctx, x, w, b, true, activation);
 }
 
 /* fp8 checkpoints as ComfyUI writes them store W/s in fp8 with the per-tensor
@@ -185,10 +204,10 @@ td_layer_fp8_scale (td_layer_ctx *ctx, const td_tensor *w, const char *prefix, f
 }
 
 static td_tensor *linear_scaled (td_layer_ctx *ctx, const td_tensor *x, const td_tensor *w, const td_tensor *b,
-                                 float scale);
+                                 float scale, bool activate, td_unary_kind activation);
 
-td_tensor *
-td_layer_linear (td_layer_ctx *ctx, const td_tensor *x, const char *prefix)
+static td_tensor *
+linear (td_layer_ctx *ctx, const td_tensor *x, const char *prefix, bool activate, td_unary_kind activation)
 {
   if (x == NULL || !has_last_dim (ctx, x))
     return NULL;
@@ -198,7 +217,19 @@ td_layer_linear (td_layer_ctx *ctx, const td_tensor *x, const char *prefix)
   if (w == NULL || !td_layer_fp8_scale (ctx, w, prefix, &scale))
     return NULL;
   const td_tensor *b = vector (ctx, prefix, ".bias", w->shape[0], false);
-  return linear_scaled (ctx, x, w, b, scale);
+  return linear_scaled (ctx, x, w, b, scale, activate, activation);
+}
+
+td_tensor *
+td_layer_linear (td_layer_ctx *ctx, const td_tensor *x, const char *prefix)
+{
+  return linear (ctx, x, prefix, false, 0);
+}
+
+td_tensor *
+td_layer_linear_act (td_layer_ctx *ctx, const td_tensor *x, const char *prefix, td_unary_kind activation)
+{
+  return linear (ctx, x, prefix, true, activation);
 }
 
 td_tensor *
@@ -208,22 +239,43 @@ td_layer_linear_wp (td_layer_ctx *ctx, const td_tensor *x, const td_tensor *w, c
   float scale;
   if (x == NULL || w == NULL || !td_layer_fp8_scale (ctx, w, prefix, &scale))
     return NULL;
-  return linear_scaled (ctx, x, w, b, scale);
+  return linear_scaled (ctx, x, w, b, scale, false, 0);
 }
 
-/* x · (s·W)ᵀ + b = s · (x · Wᵀ) + b */
+td_tensor *
+td_layer_linear_wp_act (td_layer_ctx *ctx, const td_tensor *x, const td_tensor *w, const td_tensor *b,
+                        const char *prefix, td_unary_kind activation)
+{
+  float scale;
+  if (x == NULL || w == NULL || !td_layer_fp8_scale (ctx, w, prefix, &scale))
+    return NULL;
+  return linear_scaled (ctx, x, w, b, scale, true, activation);
+}
+
+/* x · (s·W)ᵀ + b = s · (x · Wᵀ) + b; with a scale the activation comes after it, so not
+ * in the matmul's epilogue. */
 static td_tensor *
-linear_scaled (td_layer_ctx *ctx, const td_tensor *x, const td_tensor *w, const td_tensor *b, float scale)
+linear_scaled (td_layer_ctx *ctx, const td_tensor *x, const td_tensor *w, const td_tensor *b, float scale,
+               bool activate, td_unary_kind activation)
 {
   if (scale == 1.0f)
-    return td_layer_linear_w (ctx, x, w, b);
+    return linear_w (ctx, x, w, b, activate, activation);
   td_tensor *y = td_layer_linear_w (ctx, x, w, NULL);
   if (y != NULL && !check (ctx, td_scale (ctx->backend, y, y, scale, 0.0f, ctx->err)))
     {
       td_tensor_free (y);
       return NULL;
     }
-  return b != NULL ? td_layer_add_ (ctx, y, b) : y;
+  if (b != NULL)
+    td_layer_add_ (ctx, y, b);
+  if (activate)
+    td_layer_unary_ (ctx, y, activation);
+  if (!td_layer_ok (ctx))
+    {
+      td_tensor_free (y);
+      return NULL;
+    }
+  return y;
 }
 
 td_tensor *

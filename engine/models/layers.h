@@ -44,6 +44,13 @@ td_tensor *td_layer_linear_w (td_layer_ctx *ctx, const td_tensor *x, const td_te
 bool td_layer_fp8_scale (td_layer_ctx *ctx, const td_tensor *w, const char *prefix, float *scale);
 td_tensor *td_layer_linear_wp (td_layer_ctx *ctx, const td_tensor *x, const td_tensor *w, const td_tensor *b,
                                const char *prefix);
+/* activation (linear (x)), the activation fused into the matmul's epilogue (after the
+ * fp8 scale, as a separate pass, where there is one). */
+td_tensor *td_layer_linear_act (td_layer_ctx *ctx, const td_tensor *x, const char *prefix, td_unary_kind activation);
+td_tensor *td_layer_linear_w_act (td_layer_ctx *ctx, const td_tensor *x, const td_tensor *w, const td_tensor *b,
+                                  td_unary_kind activation);
+td_tensor *td_layer_linear_wp_act (td_layer_ctx *ctx, const td_tensor *x, const td_tensor *w, const td_tensor *b,
+                                   const char *prefix, td_unary_kind activation);
 /* Over the last dim with prefix.weight (and prefix.bias for layer norm). */
 td_tensor *td_layer_layer_norm (td_layer_ctx *ctx, const td_tensor *x, const char *prefix, float eps);
 td_tensor *td_layer_rms_norm (td_layer_ctx *ctx, const td_tensor *x, const char *weight_name, float eps);

@@ -325,7 +325,7 @@ mlp (td_qwen2vl *model, td_layer_ctx *ctx, const td_tensor *h, int layer)
 {
   char name[128];
   snprintf (name, sizeof name, "layers.%d.mlp.gate_proj", layer);
-  td_tensor *inner = td_layer_unary_ (ctx, td_layer_linear (ctx, h, name), model->config.activation);
+  td_tensor *inner = td_layer_linear_act (ctx, h, name, model->config.activation);
   snprintf (name, sizeof name, "layers.%d.mlp.up_proj", layer);
   td_tensor *up = td_layer_linear (ctx, h, name);
   td_layer_mul_ (ctx, inner, up);

@@ -145,7 +145,7 @@ vision_block (td_qwen2vl *model, td_layer_ctx *ctx, td_tensor *x, const td_tenso
   snprintf (name, sizeof name, "visual.blocks.%d.norm2", block);
   h = td_layer_layer_norm (ctx, x, name, VISION_EPS);
   snprintf (name, sizeof name, "visual.blocks.%d.mlp.fc1", block);
-  td_tensor *inner = td_layer_unary_ (ctx, td_layer_linear (ctx, h, name), model->config.vision.activation);
+  td_tensor *inner = td_layer_linear_act (ctx, h, name, model->config.vision.activation);
   td_tensor_free (h);
   snprintf (name, sizeof name, "visual.blocks.%d.mlp.fc2", block);
   td_tensor *ff = td_layer_linear (ctx, inner, name);
@@ -165,7 +165,7 @@ merge_patches (td_qwen2vl *model, td_layer_ctx *ctx, const td_tensor *x)
   const int64_t merged_shape[3] = { 1, x->shape[1] / group, group * vc->embed_dim };
   td_tensor *merged = td_layer_reshape (ctx, normed, 3, merged_shape);
   td_tensor_free (normed);
-  td_tensor *inner = td_layer_unary_ (ctx, td_layer_linear (ctx, merged, "visual.merger.mlp.0"), TD_UNARY_GELU);
+  td_tensor *inner = td_layer_linear_act (ctx, merged, "visual.merger.mlp.0", TD_UNARY_GELU);
   td_tensor_free (merged);
   td_tensor *out = td_layer_linear (ctx, inner, "visual.merger.mlp.2");
   td_tensor_free (inner);

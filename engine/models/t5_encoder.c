@@ -362,7 +362,7 @@ feed_forward (td_t5_encoder *encoder, td_layer_ctx *ctx, const td_tensor *x, int
     {
       /* wo(act(wi_0 · h) ⊙ (wi_1 · h)) */
       snprintf (name, sizeof name, "encoder.block.%d.layer.1.DenseReluDense.wi_0", layer);
-      inner = td_layer_unary_ (ctx, td_layer_linear (ctx, h, name), c->activation);
+      inner = td_layer_linear_act (ctx, h, name, c->activation);
       snprintf (name, sizeof name, "encoder.block.%d.layer.1.DenseReluDense.wi_1", layer);
       td_tensor *gate = td_layer_linear (ctx, h, name);
       td_layer_mul_ (ctx, inner, gate);
@@ -371,7 +371,7 @@ feed_forward (td_t5_encoder *encoder, td_layer_ctx *ctx, const td_tensor *x, int
   else
     {
       snprintf (name, sizeof name, "encoder.block.%d.layer.1.DenseReluDense.wi", layer);
-      inner = td_layer_unary_ (ctx, td_layer_linear (ctx, h, name), c->activation);
+      inner = td_layer_linear_act (ctx, h, name, c->activation);
     }
   td_tensor_free (h);
   snprintf (name, sizeof name, "encoder.block.%d.layer.1.DenseReluDense.wo", layer);

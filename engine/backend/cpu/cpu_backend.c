@@ -69,9 +69,11 @@ cpu_run (td_backend *backend, const td_op *op, td_error *err)
     case TD_OP_UNARY: return td_cpu_unary (op, err);
     case TD_OP_LAYER_NORM: return td_cpu_layer_norm (op, err);
     case TD_OP_RMS_NORM: return td_cpu_rms_norm (op, err);
+    case TD_OP_ADA_LAYER_NORM: return td_cpu_ada_layer_norm (op, err);
     case TD_OP_GROUP_NORM: return td_cpu_group_norm (op, err);
     case TD_OP_SOFTMAX: return td_cpu_softmax (op, err);
     case TD_OP_ROPE: return td_cpu_rope (op, err);
+    case TD_OP_RMS_NORM_ROPE: return td_cpu_rms_norm_rope (op, err);
     case TD_OP_ATTENTION: return td_cpu_attention (op, err);
     case TD_OP_CONV2D: return td_cpu_conv2d (op, err);
     case TD_OP_UPSAMPLE_NEAREST2X: return td_cpu_upsample_nearest2x (op, err);

@@ -149,8 +149,8 @@ sigmoid (float x)
 }
 
 /* y = f(x) over n elements; one loop per kind so each stays simple and fast. */
-static void
-apply_unary (td_unary_kind kind, const float *x, float *y, int64_t n)
+void
+td_cpu_activation (td_unary_kind kind, const float *x, float *y, int64_t n)
 {
   const float inv_sqrt2 = 0.70710678118654752f;
   const float sqrt_2_over_pi = 0.79788456080286536f;
@@ -203,7 +203,7 @@ unary_pieces (void *data, int64_t begin, int64_t end)
   const flat_job *job = data;
   int64_t start = begin * PIECE;
   int64_t stop = end * PIECE < job->n ? end * PIECE : job->n;
-  apply_unary (job->p.unary.kind, job->x + start, job->y + start, stop - start);
+  td_cpu_activation (job->p.unary.kind, job->x + start, job->y + start, stop - start);
 }
 
 td_status

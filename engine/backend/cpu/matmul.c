@@ -26,6 +26,8 @@ typedef struct matmul_job {
   td_dtype w_dtype;
   int64_t w_batch_stride; /* elements between batch matrices; 0 when shared */
   const float *bias;    /* [N] in f32, or NULL */
+  bool activate;        /* epilogue: activation after the bias */
+  td_unary_kind activation;
   float *y;             /* [B, M, N] */
   int64_t batches, m, n, k;
   int64_t n_block;      /* weight rows per tile */
@@ -155,8 +157,11 @@ matmul_tiles (void *data, int64_t begin, int64_t end)
 
       int64_t m0 = m_block * M_BLOCK;
       int64_t m1 = m0 + M_BLOCK < job->m ? m0 + M_BLOCK : job->m;
-      multiply_tile (job->x + batch * job->m * job->k, w, job->bias, job->y + batch * job->m * job->n, m0, m1, n0, nw,
-                     job->k, job->n);
+      float *y = job->y + batch * job->m * job->n;
+      multiply_tile (job->x + batch * job->m * job->k, w, job->bias, y, m0, m1, n0, nw, job->k, job->n);
+      if (job->activate)
+        for (int64_t m = m0; m < m1; m++)
+          td_cpu_activation (job->activation, y + m * job->n + n0, y + m * job->n + n0, nw);
     }
   free (w_f32);
 }
@@ -169,6 +174,8 @@ td_cpu_matmul (const td_op *op, td_error *err)
     .x = dense_f32 (x),
     .w = td_tensor_host_data (w),
     .w_dtype = w->dtype,
+    .activate = op->p.matmul.activate,
+    .activation = op->p.matmul.activation,
     .y = dense_f32 (op->dst),
     .k = dense_last_dim (x),
     .n = w->shape[w->ndim - 2], /* w is [N, K] or [B, N, K] */

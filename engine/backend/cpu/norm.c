@@ -1,4 +1,5 @@
-/* norm.c — LAYER_NORM, RMS_NORM (T5LayerNorm, Qwen2 RMSNorm, FLUX QK-norm) and GROUP_NORM.
+/* norm.c — LAYER_NORM, ADA_LAYER_NORM (FLUX's modulation), RMS_NORM (T5LayerNorm, Qwen2
+ * RMSNorm, FLUX QK-norm) and GROUP_NORM.
  *
  * Statistics are taken in double over f32 inputs, two passes (mean, then squared
  * deviations), so the reference is as exact as a float output can be. The affine
@@ -14,6 +15,7 @@ typedef struct norm_job {
   float *y;
   const float *weight; /* [D] (layer/rms) or [C] (group), or NULL */
   const float *bias;   /* same, or NULL */
+  bool one_plus_weight; /* ADA_LAYER_NORM: multiply by 1 + weight (the modulation's scale) */
   int64_t d;           /* row length (layer/rms) */
   float eps;
   /* group norm: x [B, C, S] with S = product of spatial dims */
@@ -44,7 +46,7 @@ layer_norm_rows (void *data, int64_t begin, int64_t end)
         {
           float v = (x[i] - mean_f) * inv_std;
           if (job->weight != NULL)
-            v *= job->weight[i];
+            v *= job->one_plus_weight ? 1.0f + job->weight[i] : job->weight[i];
           if (job->bias != NULL)
             v += job->bias[i];
           y[i] = v;
@@ -133,6 +135,17 @@ td_cpu_layer_norm (const td_op *op, td_error *err)
   norm_job job = { .x = dense_f32 (op->src[0]), .y = dense_f32 (op->dst), .d = dense_last_dim (op->src[0]),
                    .eps = op->p.norm.eps };
   return run_norm (op, &job, job.d > 0 ? dense_rows (op->src[0]) : 0, layer_norm_rows, err);
+}
+
+/* LN(x) · (1 + scale) + shift: scale and shift are f32 and take the weight and bias slots. */
+td_status
+td_cpu_ada_layer_norm (const td_op *op, td_error *err)
+{
+  norm_job job = { .x = dense_f32 (op->src[0]), .y = dense_f32 (op->dst), .d = dense_last_dim (op->src[0]),
+                   .eps = op->p.norm.eps, .one_plus_weight = true,
+                   .weight = dense_f32 (op->src[1]), .bias = dense_f32 (op->src[2]) };
+  dense_parallel (job.d > 0 ? dense_rows (op->src[0]) : 0, layer_norm_rows, &job);
+  return TD_OK;
 }
 
 td_status

@@ -11,6 +11,24 @@
  * Each submission gets a serial; a command recorded on a block stamps it with the
  * serial of the submission being recorded, so memory freed by the caller is
  * destroyed only once that submission has completed (vulkan_memory.c).
+ *
+ * Every denoising step is recorded anew. Replaying one recording across FLUX's
+ * 28 steps (same shapes; only latents, timestep and guidance change) needs
+ * what this design does not give yet:
+ * - the same addresses each step: push constants carry tensors' device
+ *   addresses, and model code allocates and frees intermediates op by op, so a
+ *   step would have to allocate from a step arena that hands out the same
+ *   offsets for the same sequence (the memory plan knows the sequence);
+ * - fixed inputs: per-step values arrive through td_tensor_upload, recorded as
+ *   copies from a staging ring whose position moves; replay needs inputs written
+ *   in place (host-visible tensors, or copies from a fixed staging slot);
+ * - command buffers of its own: a step spans many submissions of at most
+ *   TD_VK_MAX_DISPATCHES on the TD_VK_FRAMES ring, reset for reuse; replay keeps
+ *   one set per step shape (and its timestamp queries), never reset;
+ * - ownership: intermediates freed by the model after recording would have to
+ *   live as long as the recording; streamed block weights (uploaded and dropped
+ *   inside a step) rule replay out for that mode.
+ * Barriers would stay valid, since they follow from the recorded sequence.
  */
 #include "backend/vulkan/vulkan_internal.h"
 

@@ -18,6 +18,7 @@ static_assert (PC_DTYPE_F32 == TD_F32 && PC_DTYPE_F16 == TD_F16 && PC_DTYPE_BF16
                  && PC_DTYPE_Q4_K == TD_Q4_K && PC_DTYPE_Q5_K == TD_Q5_K && PC_DTYPE_Q6_K == TD_Q6_K,
                "shader dtype codes follow td_dtype");
 static_assert (sizeof (td_pc_matmul) <= TD_VK_PUSH_CONSTANT_SIZE && sizeof (td_pc_conv2d) <= TD_VK_PUSH_CONSTANT_SIZE
+                 && sizeof (td_pc_norm_rope) <= TD_VK_PUSH_CONSTANT_SIZE
                  && sizeof (td_pc_attention) <= TD_VK_PUSH_CONSTANT_SIZE
                  && sizeof (td_pc_attention_decode) <= TD_VK_PUSH_CONSTANT_SIZE
                  && sizeof (td_pc_copy) <= TD_VK_PUSH_CONSTANT_SIZE && sizeof (td_pc_binary) <= TD_VK_PUSH_CONSTANT_SIZE,
@@ -86,13 +87,15 @@ last_dim (const td_tensor *t)
   return t->ndim > 0 ? t->shape[t->ndim - 1] : 1;
 }
 
-/* Records `variant` over the op's tensors: every src is read, dst written. */
+/* Records `variant`, specialised by `spec` (spec_count constants from id 0), over the
+ * op's tensors: every src is read, dst written. */
 static td_status
-launch (td_vk_context *ctx, const td_op *op, const char *variant, const void *push, size_t push_size, uint32_t gx,
-        uint32_t gy, uint32_t gz, double work, td_error *err)
+launch_specialised (td_vk_context *ctx, const td_op *op, const char *variant, const uint32_t *spec, int spec_count,
+                    const void *push, size_t push_size, uint32_t gx, uint32_t gy, uint32_t gz, double work,
+                    td_error *err)
 {
   VkPipeline pipeline;
-  td_status status = td_vk_pipeline_get (ctx, variant, NULL, 0, &pipeline, err);
+  td_status status = td_vk_pipeline_get (ctx, variant, spec, spec_count, &pipeline, err);
   if (status != TD_OK)
     return status;
   td_vk_range reads[TD_OP_MAX_SRC];
@@ -103,6 +106,13 @@ launch (td_vk_context *ctx, const td_op *op, const char *variant, const void *pu
   td_vk_range write = range_of (op->dst);
   return td_vk_dispatch (ctx, td_op_name (op->type), pipeline, push, push_size, gx, gy, gz, work, reads, read_count,
                          &write, 1, err);
+}
+
+static td_status
+launch (td_vk_context *ctx, const td_op *op, const char *variant, const void *push, size_t push_size, uint32_t gx,
+        uint32_t gy, uint32_t gz, double work, td_error *err)
+{
+  return launch_specialised (ctx, op, variant, NULL, 0, push, push_size, gx, gy, gz, work, err);
 }
 
 /* One invocation per element (256 per workgroup) over a 2-D grid. */
@@ -168,17 +178,21 @@ run_matmul (td_vk_context *ctx, const td_op *op, td_error *err)
   char variant[64];
   td_vk_matmul_path path = td_vk_matmul_kernel (variant, sizeof variant, m, ctx->info.coopmat_enabled,
                                                 ctx->coopmat_emulate, w->dtype, ctx->info.storage_16bit);
+  /* epilogue.glsl's constant: 0 stores y as is, 1 + kind applies that activation. */
+  const uint32_t epilogue = op->p.matmul.activate ? 1u + (uint32_t) op->p.matmul.activation : 0u;
   if (path == TD_VK_MATMUL_GEMV)
     {
       /* A vocabulary projection has more row pairs than one grid dimension takes. */
       int64_t groups = (n + TD_VK_GEMV_ROWS - 1) / TD_VK_GEMV_ROWS;
       int64_t gx = groups < MAX_GROUPS ? groups : MAX_GROUPS;
-      return launch (ctx, op, variant, &pc, sizeof pc, u32 (gx), u32 ((groups + gx - 1) / gx), u32 (batch),
-                     2.0 * (double) batch * (double) m * (double) n * (double) k, err);
+      return launch_specialised (ctx, op, variant, &epilogue, 1, &pc, sizeof pc, u32 (gx),
+                                 u32 ((groups + gx - 1) / gx), u32 (batch),
+                                 2.0 * (double) batch * (double) m * (double) n * (double) k, err);
     }
   /* The tiled and cooperative-matrix kernels compute 64×64 output tiles over the same grid. */
-  return launch (ctx, op, variant, &pc, sizeof pc, u32 ((n + MM_TILE - 1) / MM_TILE), u32 ((m + MM_TILE - 1) / MM_TILE),
-                 u32 (batch), 2.0 * (double) batch * (double) m * (double) n * (double) k, err);
+  return launch_specialised (ctx, op, variant, &epilogue, 1, &pc, sizeof pc, u32 ((n + MM_TILE - 1) / MM_TILE),
+                             u32 ((m + MM_TILE - 1) / MM_TILE), u32 (batch),
+                             2.0 * (double) batch * (double) m * (double) n * (double) k, err);
 }
 
 static td_status
@@ -223,10 +237,11 @@ run_unary (td_vk_context *ctx, const td_op *op, td_error *err)
 static td_status
 run_norm (td_vk_context *ctx, const td_op *op, td_error *err)
 {
-  const td_tensor *x = op->src[0], *w = op->src[1], *b = op->type == TD_OP_LAYER_NORM ? op->src[2] : NULL;
+  const td_tensor *x = op->src[0], *w = op->src[1], *b = op->type != TD_OP_RMS_NORM ? op->src[2] : NULL;
   td_pc_norm pc = {
     .x = address_of (x), .w = address_of (w), .b = address_of (b), .y = address_of (op->dst),
-    .rows = u32 (rows_of (x)), .cols = u32 (last_dim (x)), .mode = op->type == TD_OP_RMS_NORM,
+    .rows = u32 (rows_of (x)), .cols = u32 (last_dim (x)),
+    .mode = op->type == TD_OP_RMS_NORM ? 1u : op->type == TD_OP_ADA_LAYER_NORM ? 2u : 0u,
     .w_dtype = w ? (uint32_t) w->dtype : 0, .b_dtype = b ? (uint32_t) b->dtype : 0,
     .has_w = w != NULL, .has_b = b != NULL, .eps = op->p.norm.eps,
   };
@@ -335,6 +350,23 @@ run_decode_attention (td_vk_context *ctx, const td_op *op, td_error *err)
                              (double) partial_shape[0], &scratch, 1, &output, 1, err);
   td_tensor_free (partial);
   return status;
+}
+
+static td_status
+run_norm_rope (td_vk_context *ctx, const td_op *op, td_error *err)
+{
+  const td_tensor *x = op->src[0], *w = op->src[1], *cos_table = op->src[2];
+  td_pc_norm_rope pc = {
+    .x = address_of (x), .w = address_of (w), .cos_table = address_of (cos_table),
+    .sin_table = address_of (op->src[3]), .y = address_of (op->dst),
+    .rows = u32 (rows_of (x)), .t = u32 (x->shape[x->ndim - 3]), .h = u32 (x->shape[x->ndim - 2]),
+    .d = u32 (last_dim (x)), .rotary = u32 (2 * cos_table->shape[cos_table->ndim - 1]),
+    .mode = (uint32_t) op->p.rope_norm.mode, .w_dtype = w ? (uint32_t) w->dtype : 0, .has_w = w != NULL,
+    .eps = op->p.rope_norm.eps,
+  };
+  char variant[32];
+  snprintf (variant, sizeof variant, "norm_rope_%s", storage_suffix (ctx));
+  return launch_rows (ctx, op, variant, &pc, sizeof pc, pc.rows, 5.0 * (double) td_tensor_numel (x), err);
 }
 
 static td_status
@@ -497,10 +529,12 @@ td_vk_run_op (td_vk_context *ctx, const td_op *op, td_error *err)
     case TD_OP_SCALE:
     case TD_OP_UNARY: return run_unary (ctx, op, err);
     case TD_OP_LAYER_NORM:
-    case TD_OP_RMS_NORM: return run_norm (ctx, op, err);
+    case TD_OP_RMS_NORM:
+    case TD_OP_ADA_LAYER_NORM: return run_norm (ctx, op, err);
     case TD_OP_GROUP_NORM: return run_group_norm (ctx, op, err);
     case TD_OP_SOFTMAX: return run_softmax (ctx, op, err);
     case TD_OP_ROPE: return run_rope (ctx, op, err);
+    case TD_OP_RMS_NORM_ROPE: return run_norm_rope (ctx, op, err);
     case TD_OP_ATTENTION: return run_attention (ctx, op, err);
     case TD_OP_CONV2D: return run_conv2d (ctx, op, err);
     case TD_OP_UPSAMPLE_NEAREST2X:
@@ -588,8 +622,13 @@ td_vk_supports_op (td_vk_context *ctx, const td_op *op)
     case TD_OP_RMS_NORM:
     case TD_OP_GROUP_NORM:
       return all_f32 (op, 1) && params_ok (op, 1, 2);
+    case TD_OP_ADA_LAYER_NORM:
+      return all_f32 (op, 3);
     case TD_OP_ROPE:
       return all_f32 (op, 3) && op->src[0]->ndim >= 3;
+    case TD_OP_RMS_NORM_ROPE:
+      return all_f32 (op, 1) && params_ok (op, 1, 1) && op->src[2]->dtype == TD_F32 && op->src[3]->dtype == TD_F32
+             && op->src[0]->ndim >= 3;
     case TD_OP_ATTENTION:
       return all_f32 (op, 1) && (op->src[3] == NULL || op->src[3]->dtype == TD_F32)
              && is_weight_dtype (op->src[1]->dtype) && op->src[2]->dtype == op->src[1]->dtype
