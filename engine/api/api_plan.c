@@ -43,6 +43,9 @@ td_plan_mode_name (td_plan_mode mode)
 static td_plan *
 plan_make (const td_model_paths *paths, const td_plan_options *options, int thought_tokens, td_error *err)
 {
+  td_weight_files chosen = { 0 };
+  for (int part = 0; options != NULL && part < TD_WEIGHTS_COUNT; part++)
+    chosen.file[part] = (char *) options->weight_file[part];
   if (options == NULL || (unsigned) options->mode > TD_PLAN_T2I)
     {
       td_error_set (err, TD_ERR_INVALID_ARG, "plan: no options or an unknown mode");
@@ -69,7 +72,7 @@ plan_make (const td_model_paths *paths, const td_plan_options *options, int thou
   td_status st = TD_OK;
   if (paths != NULL)
     {
-      st = td_plan_models_from_paths (paths, options->mode, &plan->models, err);
+      st = td_plan_models_from_paths (paths, options->mode, &chosen, &plan->models, err);
       request.use_stored = options->weights == NULL;
     }
   else
@@ -257,6 +260,8 @@ engine_plan (td_engine *engine, td_plan_mode mode, const td_board_settings *sett
   options.width = settings->width;
   options.height = settings->height;
   options.budget = td_engine_plan_budget (engine);
+  for (int part = 0; part < TD_WEIGHTS_COUNT; part++)
+    options.weight_file[part] = td_engine_get_weight_file (engine, (td_weight_part) part);
   return plan_make (paths, &options, mode == TD_PLAN_LVLM ? settings->max_new_tokens : 0, err);
 }
 
@@ -279,6 +284,9 @@ td_engine_plan_options (td_engine *engine, const td_plan_options *options, const
   td_plan_options with_budget = *options;
   if (with_budget.budget == 0)
     with_budget.budget = td_engine_plan_budget (engine);
+  for (int part = 0; part < TD_WEIGHTS_COUNT; part++)
+    if (with_budget.weight_file[part] == NULL)
+      with_budget.weight_file[part] = td_engine_get_weight_file (engine, (td_weight_part) part);
   return plan_make (paths, &with_budget, 0, err);
 }
 

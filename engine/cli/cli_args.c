@@ -172,3 +172,35 @@ td_cli_operands (int argc, char **argv, void (*usage) (FILE *out), int n, const 
     }
   return -1;
 }
+
+bool
+td_cli_parse_weight_choice (const char *flag, const char *value, const char *files[TD_WEIGHTS_COUNT])
+{
+  const char *equals = strchr (value, '=');
+  g_autofree char *name = equals != NULL ? g_strndup (value, (gsize) (equals - value)) : NULL;
+  td_weight_part part;
+  if (equals == NULL || equals[1] == '\0' || !td_weight_part_parse (name, &part))
+    {
+      fprintf (stderr, "thinkdiff: %s is PART=FILE with PART flux, t5 or clip, not '%s'\n", flag, value);
+      return false;
+    }
+  files[part] = equals + 1;
+  return true;
+}
+
+bool
+td_cli_check_weight_choices (const char *models_dir, const char *const files[TD_WEIGHTS_COUNT])
+{
+  for (int part = 0; part < TD_WEIGHTS_COUNT; part++)
+    {
+      td_error err = { 0 };
+      if (files[part] != NULL
+          && td_models_check_weight_file (models_dir, (td_weight_part) part, files[part], &err) != TD_OK)
+        {
+          fprintf (stderr, "thinkdiff: --weights %s=%s: %s\n", td_weight_part_name ((td_weight_part) part),
+                   files[part], err.message);
+          return false;
+        }
+    }
+  return true;
+}

@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "thinkdiff.h"
+
 bool td_cli_parse_int (const char *flag, const char *text, int64_t min, int64_t max, int64_t *out);
 bool td_cli_parse_double (const char *flag, const char *text, double min, double max, double *out);
 
@@ -22,3 +24,10 @@ bool td_cli_check_output_file (const char *flag, const char *path);
  * an unknown option or a wrong count prints why and the usage to stderr (returns 2).
  * Returns -1 when out[0 … n−1] hold the operands. */
 int td_cli_operands (int argc, char **argv, void (*usage) (FILE *out), int n, const char **out);
+
+/* --weights PART=FILE: stores FILE as files[PART] (PART flux, t5 or clip). Prints why
+ * and returns false for a value without '=', an unknown part or an empty file. */
+bool td_cli_parse_weight_choice (const char *flag, const char *value, const char *files[TD_WEIGHTS_COUNT]);
+/* Checks each chosen file against the models folder; prints the engine's error
+ * (naming the file) and returns false when one is not a weight file of its part. */
+bool td_cli_check_weight_choices (const char *models_dir, const char *const files[TD_WEIGHTS_COUNT]);

@@ -132,6 +132,8 @@ usage (FILE *out)
            "  --preview-dir DIR     write a preview PNG per step\n"
            "  --backend auto|cpu|vulkan   where to run (default auto: a GPU when there is one)\n"
            "  --max-vram GIB        refuse to hold more than GIB GiB in tensors on the device\n"
+           "  --weights PART=FILE   load PART (flux, t5 or clip) from FILE, one of the models folder's\n"
+           "                        weight files for it (repeatable; default: .safetensors first)\n"
            "Items are read in the order given. An LVLM board with 2+ images and no --width/--height\n"
            "is painted at 512×512, as the official multi-image run. Ctrl-C cancels cleanly.\n");
 }
@@ -142,6 +144,7 @@ typedef struct {
   td_board *board;
   bool size_given;
   double max_vram;       /* GiB; 0 = no cap */
+  const char *weight_file[TD_WEIGHTS_COUNT]; /* --weights PART=FILE; NULL: the default */
 } generate_args;
 
 /* Numeric options: where each goes and its range. */
@@ -355,6 +358,11 @@ parse_args (int argc, char **argv, generate_args *a, bool settings_only)
           if (!td_cli_parse_double (flag, value, 0.001, 65536.0, &a->max_vram))
             return 2;
         }
+      else if (strcmp (flag, "--weights") == 0)
+        {
+          if (!td_cli_parse_weight_choice (flag, value, a->weight_file))
+            return 2;
+        }
       else if (strcmp (flag, "--preview-dir") == 0)
         a->preview_dir = value;
       else if (strcmp (flag, "--thought-file") == 0)
@@ -547,6 +555,12 @@ run (generate_args *a)
       return 2;
     }
 
+  if (!td_cli_check_weight_choices (flux_dir, a->weight_file))
+    {
+      td_model_paths_clear (&paths);
+      return 1;
+    }
+
   td_engine_options options = td_engine_options_default ();
   options.backend = a->backend;
   options.device_budget = (uint64_t) (a->max_vram * 1024.0 * 1024.0 * 1024.0);
@@ -557,6 +571,9 @@ run (generate_args *a)
       return td_cli_fail (&err);
     }
   fprintf (stderr, "backend: %s\n", td_engine_name (engine));
+  for (int part = 0; part < TD_WEIGHTS_COUNT; part++)
+    if (a->weight_file[part] != NULL)
+      td_engine_set_weight_file (engine, (td_weight_part) part, a->weight_file[part], NULL);
   print_plan (engine, a, &paths, flux_dir);
 
   cli_progress progress = { .preview_dir = a->preview_dir, .engine = engine };

@@ -22,7 +22,9 @@ print_usage (FILE *out)
            "  --height H        image height in pixels (default 1024)\n"
            "  --max-vram GIB    the device memory to fit in, in GiB (default: no cap)\n"
            "  --weights FORMAT  matrices of FLUX, T5 and the LVLM: bf16, f16, fp8, q8_0, q6_k,\n"
-           "                    q5_k, q4_k or q4_0 (default: as stored; bf16 without --models)\n");
+           "                    q5_k, q4_k or q4_0 (default: as stored; bf16 without --models)\n"
+           "  --weights PART=FILE  with --models: size PART (flux, t5 or clip) from FILE, one of\n"
+           "                    the folder's weight files for it (repeatable)\n");
 }
 
 static double
@@ -59,6 +61,8 @@ td_cli_plan (int argc, char **argv)
   const char *mode_name = NULL, *models_dir = NULL, *weights = NULL;
   int64_t width = 1024, height = 1024;
   double max_vram = 0;
+  const char *weight_file[TD_WEIGHTS_COUNT] = { 0 };
+  bool files_chosen = false;
   for (int i = 1; i < argc; i++)
     {
       const char *arg = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
@@ -80,6 +84,13 @@ td_cli_plan (int argc, char **argv)
         ok = td_cli_parse_int (arg, value, 16, 8192, &height), i++;
       else if (strcmp (arg, "--max-vram") == 0)
         ok = td_cli_parse_double (arg, value, 0.001, 65536.0, &max_vram), i++;
+      else if (strcmp (arg, "--weights") == 0 && strchr (value, '=') != NULL)
+        {
+          if (!td_cli_parse_weight_choice (arg, value, weight_file))
+            return 2;
+          files_chosen = true;
+          i++;
+        }
       else if (strcmp (arg, "--weights") == 0)
         {
           /* Checked here so that a bad format is a usage error, like the other options. */
@@ -113,6 +124,15 @@ td_cli_plan (int argc, char **argv)
     .budget = (uint64_t) (max_vram * 1024.0 * 1024.0 * 1024.0),
     .weights = weights,
   };
+  if (files_chosen && models_dir == NULL)
+    {
+      fprintf (stderr, "thinkdiff plan: --weights PART=FILE needs --models DIR\n");
+      return 2;
+    }
+  if (files_chosen && !td_cli_check_weight_choices (models_dir, weight_file))
+    return 1;
+  for (int part = 0; part < TD_WEIGHTS_COUNT; part++)
+    options.weight_file[part] = weight_file[part];
   td_error err = { 0 };
   td_plan *plan = td_plan_new (models_dir, &options, &err);
   if (plan == NULL)

@@ -63,6 +63,16 @@ TD_API void td_engine_reset_memory_peak (td_engine *engine);
  * kept for the old budget are freed. Not while a generation runs. */
 TD_API void td_engine_set_device_budget (td_engine *engine, uint64_t bytes);
 
+/* Loads part from file (one of td_models_weight_choices) in place of the default,
+ * in every later run and plan; NULL goes back to the default. Models kept with
+ * the previous choice are freed. TD_ERR_INVALID_ARG for an unknown part; a file
+ * that is not a weight file of the part is refused when a run or plan finds the
+ * models folder. Not while a generation runs. */
+TD_API td_status td_engine_set_weight_file (td_engine *engine, td_weight_part part, const char *file,
+                                            td_error *err);
+/* The file chosen for part, or NULL for the default (owned by the engine). */
+TD_API const char *td_engine_get_weight_file (const td_engine *engine, td_weight_part part);
+
 /* Models between generations: when the memory plan (thinkdiff-plan.h) says that
  * every model of a run fits the budget together, td_engine_generate keeps them
  * loaded for the next run with the same model folders; otherwise each is freed

@@ -59,6 +59,33 @@ TD_API const char *td_model_part_bundle (td_model_part part);
  * CLIP: FLUX, BLIP-2 vision, CLIP aligner); the error says what to download. */
 TD_API td_status td_model_paths_require (const td_model_paths *paths, bool lvlm, td_error *err);
 
+/* Weight files ------------------------------------------------------------ */
+
+/* The parts of a model whose weights may sit in more than one file of a models
+ * folder (flux1-dev.safetensors and flux1-dev-Q8_0.gguf; a diffusers transformer/
+ * folder and a GGUF; t5xxl_fp16.safetensors and t5-v1_1-xxl-encoder-Q8_0.gguf). */
+typedef enum td_weight_part {
+  TD_WEIGHTS_FLUX,  /* the FLUX transformer */
+  TD_WEIGHTS_T5,    /* the T5-XXL encoder */
+  TD_WEIGHTS_CLIP,  /* the CLIP-L text encoder */
+  TD_WEIGHTS_COUNT
+} td_weight_part;
+
+/* "flux", "t5", "clip"; NULL out of range. */
+TD_API const char *td_weight_part_name (td_weight_part part);
+/* The part of a name td_weight_part_name gives; false when unknown. */
+TD_API bool td_weight_part_parse (const char *name, td_weight_part *part);
+/* The weight files (a diffusers subfolder counts as one) that can hold part under
+ * the models folder models_dir, the one loaded by default first: a NULL-terminated
+ * array to free with td_strv_free, empty when the part is not there. NULL with err
+ * set only for an unreadable models_dir. */
+TD_API char **td_models_weight_choices (const char *models_dir, td_weight_part part, td_error *err);
+/* TD_OK when file is one of td_models_weight_choices (models_dir, part); else
+ * TD_ERR_INVALID_ARG (TD_ERR_NOT_FOUND when file does not exist) naming the file. */
+TD_API td_status td_models_check_weight_file (const char *models_dir, td_weight_part part, const char *file,
+                                              td_error *err);
+TD_API void td_strv_free (char **strv);
+
 /* Bundles and components ---------------------------------------------------- */
 
 /* A bundle is what a user asks for ("lvlm", "flux-dev", …): one or more

@@ -41,6 +41,9 @@ typedef struct td_plan_options {
    * "q8_0", "q6_k", "q5_k", "q4_k", "q4_0"); NULL: as a models folder stores
    * them, bf16 for the built-in configurations. */
   const char *weights;
+  /* A weight file per part in place of the default (see td_models_weight_choices);
+   * NULL: the default, or the engine's choice for td_engine_plan_options. */
+  const char *weight_file[TD_WEIGHTS_COUNT];
 } td_plan_options;
 
 typedef struct td_plan_stage_info {

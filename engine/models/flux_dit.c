@@ -302,7 +302,10 @@ td_flux_dit_load (const char *path, td_backend *backend, td_error *err)
     }
   else
     {
-      g_autofree char *config_path = g_build_filename (path, "config.json", NULL);
+      /* A diffusers-named file (a GGUF made by `thinkdiff quantize`) reads the
+       * config.json of the transformer/ folder it sits in. */
+      g_autofree char *folder = g_file_test (path, G_FILE_TEST_IS_DIR) ? g_strdup (path) : g_path_get_dirname (path);
+      g_autofree char *config_path = g_build_filename (folder, "config.json", NULL);
       if (read_diffusers_config (&model->config, config_path, err) != TD_OK)
         goto fail;
     }

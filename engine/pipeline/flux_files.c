@@ -20,11 +20,12 @@ compare_candidates (gconstpointer a, gconstpointer b)
   return x_gguf != y_gguf ? (x_gguf ? 1 : -1) : strcmp (x, y);
 }
 
-/* The first regular file under one of root/<folders> whose name is one of `exact`
- * (in that order of preference) or starts with one of `prefixes` and ends in
- * .safetensors or .gguf. */
-static char *
-find_file (const char *root, const char *const *folders, const char *const *exact, const char *const *prefixes)
+/* Every regular file under root/<folders> whose name is one of `exact` or starts with
+ * one of `prefixes` and ends in .safetensors or .gguf, most preferred first: folder by
+ * folder, the exact names in their order, then the prefixed ones (compare_candidates). */
+static void
+list_files (const char *root, const char *const *folders, const char *const *exact, const char *const *prefixes,
+            GPtrArray *out)
 {
   for (size_t f = 0; folders[f] != NULL; f++)
     {
@@ -33,8 +34,9 @@ find_file (const char *root, const char *const *folders, const char *const *exac
         {
           char *path = g_build_filename (dir, exact[e], NULL);
           if (g_file_test (path, G_FILE_TEST_IS_REGULAR))
-            return path;
-          g_free (path);
+            g_ptr_array_add (out, path);
+          else
+            g_free (path);
         }
       if (prefixes == NULL)
         continue;
@@ -46,7 +48,8 @@ find_file (const char *root, const char *const *folders, const char *const *exac
       while ((name = g_dir_read_name (handle)) != NULL)
         for (size_t p = 0; prefixes[p] != NULL; p++)
           if (g_str_has_prefix (name, prefixes[p])
-              && (g_str_has_suffix (name, ".safetensors") || g_str_has_suffix (name, ".gguf")))
+              && (g_str_has_suffix (name, ".safetensors") || g_str_has_suffix (name, ".gguf"))
+              && !(exact != NULL && g_strv_contains (exact, name)))
             {
               g_ptr_array_add (names, g_strdup (name));
               break;
@@ -56,11 +59,20 @@ find_file (const char *root, const char *const *folders, const char *const *exac
         {
           char *path = g_build_filename (dir, names->pdata[i], NULL);
           if (g_file_test (path, G_FILE_TEST_IS_REGULAR))
-            return path;
-          g_free (path);
+            g_ptr_array_add (out, path);
+          else
+            g_free (path);
         }
     }
-  return NULL;
+}
+
+/* The most preferred of list_files, or NULL. */
+static char *
+find_file (const char *root, const char *const *folders, const char *const *exact, const char *const *prefixes)
+{
+  g_autoptr (GPtrArray) found = g_ptr_array_new_with_free_func (g_free);
+  list_files (root, folders, exact, prefixes, found);
+  return found->len > 0 ? g_strdup (found->pdata[0]) : NULL;
 }
 
 static const char *const transformer_names[] = { "flux1-dev.safetensors", "flux1-schnell.safetensors", NULL };
@@ -160,4 +172,98 @@ td_flux_files_clear (td_flux_files *files)
   g_free (files->t5_tokenizer);
   g_free (files->scheduler_config);
   memset (files, 0, sizeof *files);
+}
+
+/* The diffusers subfolder of each choosable part, the single-file names and folders. */
+static const struct {
+  const char *subfolder;
+  const char *const *folders, *const *exact, *const *prefixes;
+  const char *what;
+} choosable[TD_WEIGHTS_COUNT] = {
+  [TD_WEIGHTS_FLUX] = { "transformer", transformer_folders, transformer_names, transformer_prefixes,
+                        "FLUX transformer" },
+  [TD_WEIGHTS_T5] = { "text_encoder_2", text_encoder_folders, t5_names, t5_prefixes, "T5-XXL" },
+  [TD_WEIGHTS_CLIP] = { "text_encoder", text_encoder_folders, clip_names, clip_prefixes, "CLIP-L" },
+};
+
+GPtrArray *
+td_flux_files_candidates (const char *path, td_weight_part part)
+{
+  GPtrArray *out = g_ptr_array_new_with_free_func (g_free);
+  if ((unsigned) part >= TD_WEIGHTS_COUNT || path == NULL)
+    return out;
+  g_autofree char *index = g_build_filename (path, "model_index.json", NULL);
+  if (g_file_test (index, G_FILE_TEST_IS_REGULAR))
+    {
+      g_autofree char *sub = g_build_filename (path, choosable[part].subfolder, NULL);
+      if (g_file_test (sub, G_FILE_TEST_IS_DIR))
+        g_ptr_array_add (out, g_strdup (sub));
+      /* A GGUF next to the folder's config.json, where `thinkdiff quantize` puts one. */
+      static const char *const here[] = { "", NULL }, *const any[] = { "", NULL };
+      g_autoptr (GPtrArray) files = g_ptr_array_new_with_free_func (g_free);
+      list_files (sub, here, NULL, any, files);
+      for (guint i = 0; i < files->len; i++)
+        if (g_str_has_suffix (files->pdata[i], ".gguf"))
+          g_ptr_array_add (out, g_strdup (files->pdata[i]));
+    }
+  list_files (path, choosable[part].folders, choosable[part].exact, choosable[part].prefixes, out);
+  return out;
+}
+
+/* Whether file names the same file as one of candidates. */
+static bool
+is_candidate (const GPtrArray *candidates, const char *file)
+{
+  g_autofree char *wanted = g_canonicalize_filename (file, NULL);
+  for (guint i = 0; i < candidates->len; i++)
+    {
+      g_autofree char *have = g_canonicalize_filename (candidates->pdata[i], NULL);
+      if (strcmp (have, wanted) == 0)
+        return true;
+    }
+  return false;
+}
+
+td_status
+td_flux_files_check_choice (const char *path, td_weight_part part, const char *file, td_error *err)
+{
+  if ((unsigned) part >= TD_WEIGHTS_COUNT)
+    return td_error_set (err, TD_ERR_INVALID_ARG, "%s: unknown model part %d", file, (int) part);
+  if (!g_file_test (file, G_FILE_TEST_EXISTS))
+    return td_error_set (err, TD_ERR_NOT_FOUND, "%s: no such weight file", file);
+  g_autoptr (GPtrArray) candidates = td_flux_files_candidates (path, part);
+  if (is_candidate (candidates, file))
+    return TD_OK;
+  GString *list = g_string_new (NULL);
+  for (guint i = 0; i < candidates->len; i++)
+    g_string_append_printf (list, "%s%s", i > 0 ? ", " : "", (const char *) candidates->pdata[i]);
+  td_status st = td_error_set (err, TD_ERR_INVALID_ARG, "%s: not a %s weight file of %s (the %s files there: %s)",
+                               file, choosable[part].what, path, choosable[part].what,
+                               list->len > 0 ? list->str : "none");
+  g_string_free (list, TRUE);
+  return st;
+}
+
+td_status
+td_flux_files_find_chosen (const char *path, const td_weight_files *chosen, td_flux_files *files, td_error *err)
+{
+  td_status st = td_flux_files_find (path, files, err);
+  if (st != TD_OK || chosen == NULL)
+    return st;
+  char **slot[TD_WEIGHTS_COUNT] = { [TD_WEIGHTS_FLUX] = &files->transformer, [TD_WEIGHTS_T5] = &files->t5,
+                                    [TD_WEIGHTS_CLIP] = &files->clip };
+  for (int part = 0; part < TD_WEIGHTS_COUNT; part++)
+    {
+      const char *file = chosen->file[part];
+      if (file == NULL)
+        continue;
+      if ((st = td_flux_files_check_choice (path, (td_weight_part) part, file, err)) != TD_OK)
+        {
+          td_flux_files_clear (files);
+          return st;
+        }
+      g_free (*slot[part]);
+      *slot[part] = g_strdup (file);
+    }
+  return TD_OK;
 }

@@ -30,10 +30,10 @@ struct td_flux_pipeline {
 };
 
 td_flux_pipeline *
-td_flux_pipeline_new (const char *dir, td_backend *backend, td_error *err)
+td_flux_pipeline_new (const char *dir, const td_weight_files *chosen, td_backend *backend, td_error *err)
 {
   td_flux_files files;
-  if (td_flux_files_find (dir, &files, err) != TD_OK)
+  if (td_flux_files_find_chosen (dir, chosen, &files, err) != TD_OK)
     return NULL;
   td_flux_pipeline *pipeline = g_new0 (td_flux_pipeline, 1);
   pipeline->files = files;

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "backend/backend.h"
+#include "pipeline/flux_files.h"
 #include "models/flux_vae_tiles.h"
 
 typedef struct td_flux_params {
@@ -30,7 +31,8 @@ typedef struct td_flux_callbacks {
 typedef struct td_flux_pipeline td_flux_pipeline;
 
 /* dir holds model_index.json with transformer/, vae/ and scheduler/ (diffusers layout). */
-td_flux_pipeline *td_flux_pipeline_new (const char *dir, td_backend *backend, td_error *err);
+td_flux_pipeline *td_flux_pipeline_new (const char *dir, const td_weight_files *chosen, td_backend *backend,
+                                        td_error *err);
 void td_flux_pipeline_free (td_flux_pipeline *pipeline);
 /* How the VAE decodes large latents (td_vae_tiling_default () unless set): latents larger
  * than tiling->threshold on a side are decoded in blended tiles (see flux_vae_tiles.h). */

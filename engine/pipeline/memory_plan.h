@@ -12,6 +12,7 @@
 #include "models/qwen2vl.h"
 #include "models/t5_encoder.h"
 #include "models/clip_text.h"
+#include "pipeline/flux_files.h"
 
 /* td_plan_mode and td_plan_strategy are public: see thinkdiff-plan.h. */
 
@@ -131,7 +132,8 @@ uint64_t td_plan_streamed_peak (const td_plan_stage *stage);
 
 /* The configurations and stored weights of the models under paths that mode needs
  * (memory_plan_folder.c); td_plan_models_clear frees the file names. */
-td_status td_plan_models_from_paths (const td_model_paths *paths, td_plan_mode mode, td_plan_models *models,
+td_status td_plan_models_from_paths (const td_model_paths *paths, td_plan_mode mode, const td_weight_files *chosen,
+                                     td_plan_models *models,
                                      td_error *err);
 void td_plan_models_clear (td_plan_models *models);
 

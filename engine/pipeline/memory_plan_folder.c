@@ -187,10 +187,11 @@ read_aligner (const char *path, int *in, int *out, td_error *err)
 }
 
 static td_status
-read_parts (const td_model_paths *paths, td_plan_mode mode, td_plan_models *m, td_error *err)
+read_parts (const td_model_paths *paths, td_plan_mode mode, const td_weight_files *chosen, td_plan_models *m,
+            td_error *err)
 {
   td_flux_files files;
-  td_status st = td_flux_files_find (paths->path[TD_PART_FLUX], &files, err);
+  td_status st = td_flux_files_find_chosen (paths->path[TD_PART_FLUX], chosen, &files, err);
   if (st != TD_OK)
     return st;
   const bool with_t5 = mode != TD_PLAN_LVLM;
@@ -230,7 +231,8 @@ read_parts (const td_model_paths *paths, td_plan_mode mode, td_plan_models *m, t
 }
 
 td_status
-td_plan_models_from_paths (const td_model_paths *paths, td_plan_mode mode, td_plan_models *models, td_error *err)
+td_plan_models_from_paths (const td_model_paths *paths, td_plan_mode mode, const td_weight_files *chosen,
+                           td_plan_models *models, td_error *err)
 {
   TD_ERROR_OPTIONAL (err);
   *models = td_plan_models_real ();
@@ -244,7 +246,7 @@ td_plan_models_from_paths (const td_model_paths *paths, td_plan_mode mode, td_pl
   else
     st = td_model_paths_require (paths, mode == TD_PLAN_LVLM, err);
   if (st == TD_OK)
-    st = read_parts (paths, mode, models, err);
+    st = read_parts (paths, mode, chosen, models, err);
   if (st != TD_OK)
     {
       td_error_prefix (err, "plan");

@@ -24,6 +24,7 @@ struct td_model_cache {
   bool keep;
   int loads;
   entry held[KIND_COUNT];
+  td_weight_files chosen;
 };
 
 static void
@@ -86,6 +87,8 @@ td_model_cache_free (td_model_cache *cache)
   if (cache == NULL)
     return;
   td_model_cache_clear (cache);
+  for (int part = 0; part < TD_WEIGHTS_COUNT; part++)
+    g_free (cache->chosen.file[part]);
   g_free (cache);
 }
 
@@ -120,7 +123,7 @@ td_model_cache_loads (const td_model_cache *cache)
 }
 
 static void *
-load (kind k, const char *path, td_backend *backend, td_error *err)
+load (kind k, const char *path, td_backend *backend, const td_weight_files *chosen, td_error *err)
 {
   switch (k)
     {
@@ -128,8 +131,8 @@ load (kind k, const char *path, td_backend *backend, td_error *err)
     case KIND_EVA: return td_eva_vision_load (path, backend, err);
     case KIND_ALIGNER_A:
     case KIND_ALIGNER_B: return td_aligner_load (path, backend, err);
-    case KIND_TEXT: return td_text_encoders_new (path, backend, err);
-    case KIND_FLUX: return td_flux_pipeline_new (path, backend, err);
+    case KIND_TEXT: return td_text_encoders_new (path, chosen, backend, err);
+    case KIND_FLUX: return td_flux_pipeline_new (path, chosen, backend, err);
     default: return NULL;
     }
 }
@@ -141,12 +144,29 @@ take (td_model_cache *cache, kind k, const char *path, td_error *err)
   if (e->model != NULL && strcmp (e->path, path) == 0)
     return e->model;
   drop (cache, k);
-  void *model = load (k, path, cache->backend, err);
+  void *model = load (k, path, cache->backend, &cache->chosen, err);
   if (model == NULL)
     return NULL;
   cache->loads++;
   *e = (entry) { g_strdup (path), model };
   return model;
+}
+
+void
+td_model_cache_set_weight_file (td_model_cache *cache, td_weight_part part, const char *file)
+{
+  if (g_strcmp0 (cache->chosen.file[part], file) == 0)
+    return;
+  g_free (cache->chosen.file[part]);
+  cache->chosen.file[part] = g_strdup (file);
+  drop (cache, KIND_TEXT);
+  drop (cache, KIND_FLUX);
+}
+
+const td_weight_files *
+td_model_cache_weight_files (const td_model_cache *cache)
+{
+  return &cache->chosen;
 }
 
 td_qwen2vl *

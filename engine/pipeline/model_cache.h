@@ -11,6 +11,7 @@
 #include "models/aligner.h"
 #include "models/eva_vision.h"
 #include "models/qwen2vl.h"
+#include "pipeline/flux_files.h"
 #include "pipeline/flux_pipeline.h"
 #include "pipeline/text_conditioning.h"
 
@@ -28,6 +29,11 @@ bool td_model_cache_keeps (const td_model_cache *cache);
 /* Models loaded through the cache since it was made: its own, the text encoders'
  * T5 and CLIP, and the FLUX pipelines' transformer, VAE and preview decoder. */
 int td_model_cache_loads (const td_model_cache *cache);
+
+/* Loads part from file (NULL: the default) from now on; FLUX and the text encoders
+ * held with another choice are freed. */
+void td_model_cache_set_weight_file (td_model_cache *cache, td_weight_part part, const char *file);
+const td_weight_files *td_model_cache_weight_files (const td_model_cache *cache);
 
 /* Each returns the model held for path, or loads it (NULL and err on failure). Hand it
  * back with td_model_cache_done once the stage is over. */

@@ -19,10 +19,10 @@ struct td_text_encoders {
 };
 
 td_text_encoders *
-td_text_encoders_new (const char *flux_dir, td_backend *backend, td_error *err)
+td_text_encoders_new (const char *flux_dir, const td_weight_files *chosen, td_backend *backend, td_error *err)
 {
   td_flux_files files;
-  if (td_flux_files_find (flux_dir, &files, err) != TD_OK)
+  if (td_flux_files_find_chosen (flux_dir, chosen, &files, err) != TD_OK)
     return NULL;
   td_text_encoders *encoders = g_new0 (td_text_encoders, 1);
   encoders->files = files;

@@ -7,11 +7,13 @@
 #include <stdint.h>
 
 #include "backend/backend.h"
+#include "pipeline/flux_files.h"
 
 typedef struct td_text_encoders td_text_encoders;
 
 /* flux_dir holds model_index.json and the four text folders. */
-td_text_encoders *td_text_encoders_new (const char *flux_dir, td_backend *backend, td_error *err);
+td_text_encoders *td_text_encoders_new (const char *flux_dir, const td_weight_files *chosen, td_backend *backend,
+                                        td_error *err);
 void td_text_encoders_free (td_text_encoders *encoders);
 /* A cancel flag both tokenizers check between words (see td_tokenizer_set_cancel). */
 void td_text_encoders_set_cancel (td_text_encoders *encoders, const volatile int *cancel);

@@ -128,7 +128,7 @@ static td_status
 run_pipeline (const char *model_dir, td_safetensors *io, td_backend *backend, td_verify_outputs *outputs,
               td_error *err)
 {
-  td_flux_pipeline *pipeline = td_flux_pipeline_new (model_dir, backend, err);
+  td_flux_pipeline *pipeline = td_flux_pipeline_new (model_dir, NULL, backend, err);
   if (pipeline == NULL)
     return err->status;
   td_tensor *txt = td_verify_io_tensor (io, "prompt_embeds", backend, err);

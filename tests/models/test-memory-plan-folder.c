@@ -44,7 +44,7 @@ models_of (const char *root, td_plan_mode mode, td_plan_models *models, td_error
 {
   td_model_paths paths = { 0 };
   g_assert_cmpint (td_model_paths_find (root, &paths, err), ==, TD_OK);
-  td_status st = td_plan_models_from_paths (&paths, mode, models, err);
+  td_status st = td_plan_models_from_paths (&paths, mode, NULL, models, err);
   td_model_paths_clear (&paths);
   return st;
 }
@@ -164,7 +164,7 @@ test_qwen2vl_gguf_pair (void)
   paths.path[TD_PART_QWEN2VL] = g_build_filename (out, "qwen2_vl", NULL);
   paths.path[TD_PART_ALIGNER_LVLM] = g_build_filename (out, "qwen2_vl", "thinkdiff_lvlm_aligner.pth", NULL);
   td_plan_models m;
-  if (td_plan_models_from_paths (&paths, TD_PLAN_LVLM, &m, &err) != TD_OK)
+  if (td_plan_models_from_paths (&paths, TD_PLAN_LVLM, NULL, &m, &err) != TD_OK)
     g_error ("%s", err.message);
   const td_plan_stored *qwen = &m.stored[TD_PLAN_PART_QWEN2VL];
   g_assert_nonnull (strstr (qwen->files, ".gguf; "));
@@ -175,7 +175,7 @@ test_qwen2vl_gguf_pair (void)
   g_autofree char *golden_qwen = g_build_filename (golden, "qwen2_vl", NULL);
   safetensors.path[TD_PART_QWEN2VL] = golden_qwen;
   td_plan_models from_safetensors;
-  if (td_plan_models_from_paths (&safetensors, TD_PLAN_LVLM, &from_safetensors, &err) != TD_OK)
+  if (td_plan_models_from_paths (&safetensors, TD_PLAN_LVLM, NULL, &from_safetensors, &err) != TD_OK)
     g_error ("%s", err.message);
   g_assert_cmpuint (qwen->params, ==, from_safetensors.stored[TD_PLAN_PART_QWEN2VL].params);
 
