@@ -573,7 +573,10 @@ run (generate_args *a)
   fprintf (stderr, "backend: %s\n", td_engine_name (engine));
   for (int part = 0; part < TD_WEIGHTS_COUNT; part++)
     if (a->weight_file[part] != NULL)
-      td_engine_set_weight_file (engine, (td_weight_part) part, a->weight_file[part], NULL);
+      {
+        td_engine_set_weight_file (engine, (td_weight_part) part, a->weight_file[part], NULL);
+        fprintf (stderr, "weights: %s from %s\n", td_weight_part_name ((td_weight_part) part), a->weight_file[part]);
+      }
   print_plan (engine, a, &paths, flux_dir);
 
   cli_progress progress = { .preview_dir = a->preview_dir, .engine = engine };

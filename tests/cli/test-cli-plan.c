@@ -128,6 +128,80 @@ test_generate_tiles_vae_under_cap (void)
   cli_result_clear (&r);
 }
 
+/* --weights PART=FILE: a Q8_0 GGUF of the transformer, written by `quantize` next to
+ * its config.json, is what plan sizes and generate loads; a file of another part,
+ * a missing file and an unknown part are refused naming them, with nothing written. */
+static void
+test_weights_choice (void)
+{
+  g_autofree char *flux = g_build_filename (fixture.models, "flux-dev", NULL);
+  g_autofree char *transformer = g_build_filename (flux, "transformer", NULL);
+  g_autofree char *q8 = g_build_filename (transformer, "flux1-dev-Q8_0.gguf", NULL);
+  cli_result r = cli_run (&fixture, NULL, "quantize", transformer, q8, "--type", "q8_0", NULL);
+  cli_assert_status (&r, 0);
+  cli_result_clear (&r);
+
+  g_autofree char *choice = g_strconcat ("flux=", q8, NULL);
+  r = cli_run (&fixture, NULL, "plan", "--mode", "t2i", "--models", flux, "--width", "64", "--height", "64",
+               "--weights", choice, NULL);
+  cli_assert_status (&r, 0);
+  g_autofree char *sized = g_strdup_printf ("flux transformer   %s\n", q8);
+  g_assert_nonnull (strstr (r.out, sized));
+  cli_result_clear (&r);
+  r = cli_run (&fixture, NULL, "plan", "--mode", "t2i", "--models", flux, "--width", "64", "--height", "64", NULL);
+  cli_assert_status (&r, 0);
+  g_autofree char *by_default = g_strdup_printf ("flux transformer   %s\n", transformer);
+  g_assert_nonnull (strstr (r.out, by_default));
+  cli_result_clear (&r);
+
+  g_autofree char *out = cli_fixture_path (&fixture, "q8.png");
+  r = cli_run (&fixture, NULL, "generate", "--model", flux, "--prompt", "a cube", "--width", "64", "--height", "64",
+               "--steps", "1", "--backend", "cpu", "--weights", choice, "--out", out, NULL);
+  cli_assert_status (&r, 0);
+  g_assert_true (g_file_test (out, G_FILE_TEST_IS_REGULAR));
+  g_assert_nonnull (strstr (r.err, q8));
+  cli_result_clear (&r);
+
+  g_autofree char *refused = cli_fixture_path (&fixture, "refused.png");
+  g_autofree char *vae = g_build_filename (flux, "vae", NULL);
+  g_autofree char *t5_is_q8 = g_strconcat ("t5=", q8, NULL);
+  g_autofree char *flux_is_vae = g_strconcat ("flux=", vae, NULL);
+  g_autofree char *missing = g_strconcat ("flux=", flux, "/flux1-dev-Q4_K.gguf", NULL);
+  const char *const not_theirs[][2] = {
+    { t5_is_q8, "not a T5-XXL weight file" }, { flux_is_vae, "not a FLUX transformer weight file" },
+    { missing, "no such weight file" },
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (not_theirs); i++)
+    {
+      r = cli_run (&fixture, NULL, "generate", "--model", flux, "--prompt", "a cube", "--width", "64", "--height",
+                   "64", "--steps", "1", "--backend", "cpu", "--weights", not_theirs[i][0], "--out", refused, NULL);
+      cli_assert_status (&r, 1);
+      g_assert_nonnull (strstr (r.err, strchr (not_theirs[i][0], '=') + 1));
+      g_assert_nonnull (strstr (r.err, not_theirs[i][1]));
+      g_assert_false (g_file_test (refused, G_FILE_TEST_EXISTS));
+      cli_result_clear (&r);
+      r = cli_run (&fixture, NULL, "plan", "--mode", "t2i", "--models", flux, "--weights", not_theirs[i][0], NULL);
+      cli_assert_status (&r, 1);
+      g_assert_cmpstr (r.out, ==, "");
+      g_assert_nonnull (strstr (r.err, not_theirs[i][1]));
+      cli_result_clear (&r);
+    }
+  const char *const bad[] = { "video=x", "flux=", "flux", "=x" };
+  for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      r = cli_run (&fixture, NULL, "generate", "--model", flux, "--prompt", "a cube", "--weights", bad[i], "--out",
+                   refused, NULL);
+      cli_assert_status (&r, 2);
+      g_assert_nonnull (strstr (r.err, "PART=FILE"));
+      cli_result_clear (&r);
+    }
+  /* Without --models there is no folder to choose from. */
+  r = cli_run (&fixture, NULL, "plan", "--mode", "t2i", "--weights", choice, NULL);
+  cli_assert_status (&r, 2);
+  cli_result_clear (&r);
+  g_unlink (q8);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -138,6 +212,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/plan/models-folder", test_plan_models_folder);
   g_test_add_func ("/cli/generate/max-vram", test_generate_reports_peaks_and_cap);
   g_test_add_func ("/cli/generate/max-vram-vae-tiles", test_generate_tiles_vae_under_cap);
+  g_test_add_func ("/cli/weights-choice", test_weights_choice);
   int code = g_test_run ();
   cli_fixture_teardown (&fixture);
   return code;
