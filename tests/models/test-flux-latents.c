@@ -87,7 +87,7 @@ test_preview_decoder_must_match (void)
   g_autofree char *flux = g_build_filename (g_getenv ("TD_TEST_DATA"), "golden", "flux", NULL);
   g_autofree char *taef2 = g_build_filename (g_getenv ("TD_TEST_DATA"), "golden", "taef2", NULL);
   td_error err = { 0 };
-  td_flux_pipeline *pipeline = td_flux_pipeline_new (flux, NULL, &err);
+  td_flux_pipeline *pipeline = td_flux_pipeline_new (flux, NULL, NULL, &err);
   g_assert_nonnull (pipeline);
   g_assert_cmpint (td_flux_pipeline_set_preview_decoder (pipeline, taef2, &err), ==, TD_ERR_UNSUPPORTED);
   g_assert_nonnull (strstr (err.message, "16 latent channels"));
