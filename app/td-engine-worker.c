@@ -457,6 +457,15 @@ run_board (TdGenerationJob           *job,
       g_string_free (context.thought, TRUE);
       return FALSE;
     }
+  /* The "weight-files" choices; a part not chosen goes back to its default. */
+  for (int part = 0; part < TD_WEIGHTS_COUNT; part++)
+    {
+      const char *file = NULL;
+
+      if (request->weight_files != NULL)
+        g_variant_lookup (request->weight_files, td_weight_part_name (part), "&s", &file);
+      td_engine_set_weight_file (engine, (td_weight_part) part, file, NULL);
+    }
 
   handler = g_cancellable_connect (cancellable, G_CALLBACK (on_cancelled), &context, NULL);
   if (text_to_image)

@@ -65,6 +65,7 @@ td_generation_request_free (TdGenerationRequest *request)
   g_clear_pointer (&request->inputs, g_ptr_array_unref);
   g_clear_pointer (&request->model_folder, g_free);
   g_clear_pointer (&request->gpu_device, g_free);
+  g_clear_pointer (&request->weight_files, g_variant_unref);
   g_clear_pointer (&request->thought, g_free);
   g_free (request);
 }
@@ -139,6 +140,8 @@ td_generation_request_new_from_board (GListModel *items,
   request->model_folder = g_settings_get_string (settings, "model-folder");
   g_free (request->gpu_device);
   request->gpu_device = g_settings_get_string (settings, "gpu-device");
+  g_clear_pointer (&request->weight_files, g_variant_unref);
+  request->weight_files = g_settings_get_value (settings, "weight-files");
 
   n_items = g_list_model_get_n_items (items);
   for (guint i = 0; i < n_items; i++)

@@ -63,6 +63,7 @@ typedef struct {
   TdPreviewMethod   preview_method;
   char             *model_folder;  /* "" for the default folder */
   char             *gpu_device;    /* "" to pick automatically */
+  GVariant         *weight_files;  /* a{ss}: model part → weight file ("weight-files"), or NULL */
   GPtrArray        *inputs;        /* TdGenerationInput *, in board order */
   char             *thought;       /* LVLM: an edited thought to paint from instead of thinking, or NULL */
 } TdGenerationRequest;

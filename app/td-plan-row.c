@@ -17,6 +17,7 @@
 #include "td-engine-worker.h"
 #include "td-plan-row.h"
 #include "td-size-presets.h"
+#include "td-weight-choice.h"
 
 struct _TdPlanRow
 {
@@ -42,6 +43,7 @@ typedef struct
   td_plan_options options;
   char *models_dir;
   char *device;
+  char *weight_file[TD_WEIGHTS_COUNT];
 } plan_request;
 
 static void
@@ -49,6 +51,8 @@ plan_request_free (plan_request *request)
 {
   g_free (request->models_dir);
   g_free (request->device);
+  for (int part = 0; part < TD_WEIGHTS_COUNT; part++)
+    g_free (request->weight_file[part]);
   g_free (request);
 }
 
@@ -150,6 +154,11 @@ replan (TdPlanRow *self)
   td_size_presets_resolve (self->settings, &request->options.width, &request->options.height);
   request->models_dir = td_engine_models_dir (folder);
   request->device = g_settings_get_string (self->settings, "gpu-device");
+  for (int part = 0; part < TD_WEIGHTS_COUNT; part++)
+    {
+      request->weight_file[part] = td_weight_choice_setting (self->settings, td_weight_part_name (part));
+      request->options.weight_file[part] = request->weight_file[part];
+    }
 
   g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
@@ -216,7 +225,8 @@ td_plan_row_class_init (TdPlanRowClass *klass)
 static void
 td_plan_row_init (TdPlanRow *self)
 {
-  static const char *const keys[] = { "mode", "size-preset", "width", "height", "model-folder", "gpu-device" };
+  static const char *const keys[] = { "mode", "size-preset", "width", "height", "model-folder", "gpu-device",
+                                      "weight-files" };
 
   adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self), _("Memory"));
   self->settings = g_settings_new (TD_APP_ID);

@@ -13,6 +13,7 @@
 #include "td-plan-row.h"
 #include "td-settings-panel.h"
 #include "td-size-presets.h"
+#include "td-weight-choice.h"
 
 struct _TdSettingsPanel
 {
@@ -211,6 +212,7 @@ td_settings_panel_finalize (GObject *object)
 static const char *unstored_children[] = {
   "lvlm_toggle", "clip_toggle", "width_spin", "height_spin",
   "steps_spin", "guidance_spin", "seed_spin", "reuse_seed_switch", "plan_row",
+  "weight_choice",
 };
 
 static void
@@ -223,6 +225,7 @@ td_settings_panel_class_init (TdSettingsPanelClass *klass)
   object_class->finalize = td_settings_panel_finalize;
 
   g_type_ensure (TD_TYPE_PLAN_ROW);
+  g_type_ensure (TD_TYPE_WEIGHT_CHOICE);
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/io/github/thinkdiff/Studio/td-settings-panel.ui");
   gtk_widget_class_bind_template_child (widget_class, TdSettingsPanel, mode_explanation);
