@@ -109,6 +109,7 @@ refill (TdWeightChoice *self)
       for (int i = 0; choices != NULL && choices[i] != NULL; i++)
         {
           g_autofree char *base = g_path_get_basename (choices[i]);
+          /* Translators: %s is the name of the weight file loaded by default. */
           g_autofree char *label = i == 0 ? g_strdup_printf (_("%s (default)"), base) : g_strdup (base);
 
           gtk_string_list_append (labels, label);
