@@ -237,6 +237,33 @@ test_worker_missing_models (void)
   td_test_remove_dir (empty);
 }
 
+/* The request's "weight-files" reach the engine: a FLUX choice that is not a FLUX
+ * weight file of the folder fails the run naming the file, and without it the
+ * same request paints. */
+static void
+test_worker_weight_files (void)
+{
+  Run run = { 0 };
+  g_autofree char *vae = g_build_filename (demo_dir, "flux-dev", "vae", NULL);
+  TdGenerationRequest *request = text_request (demo_dir, 64, 1, TD_GENERATION_MODE_TEXT);
+  GVariantBuilder files;
+
+  g_variant_builder_init (&files, G_VARIANT_TYPE ("a{ss}"));
+  g_variant_builder_add (&files, "{ss}", "flux", vae);
+  request->weight_files = g_variant_ref_sink (g_variant_builder_end (&files));
+  run_job (request, &run, NULL, 60000);
+  g_assert_nonnull (run.error);
+  g_assert_nonnull (strstr (run.error->message, vae));
+  g_assert_null (run.result);
+  run_clear (&run);
+  run = (Run) { 0 };
+
+  run_job (text_request (demo_dir, 64, 1, TD_GENERATION_MODE_TEXT), &run, NULL, 60000);
+  g_assert_no_error (run.error);
+  g_assert_nonnull (run.result);
+  run_clear (&run);
+}
+
 /* The window ------------------------------------------------------------- */
 
 static gboolean
@@ -552,6 +579,7 @@ main (int   argc,
   g_test_add_func ("/engine/worker/generates", test_worker_generates);
   g_test_add_func ("/engine/worker/cancel", test_worker_cancel);
   g_test_add_func ("/engine/worker/missing-models", test_worker_missing_models);
+  g_test_add_func ("/engine/worker/weight-files", test_worker_weight_files);
   g_test_add_func ("/engine/window/generates", test_window_generates);
   g_test_add_func ("/engine/window/missing-models", test_window_missing_models);
   g_test_add_func ("/engine/reuse", test_reuse);

@@ -170,6 +170,7 @@ test_request_from_board (void)
   g_settings_set_double (settings, "guidance", 2.5);
   g_settings_set_uint (settings, "seed", 3000000000u);
   g_settings_set_string (settings, "gpu-device", "1");
+  g_settings_set_value (settings, "weight-files", g_variant_new_parsed ("{'flux': '/models/flux1-dev-Q8_0.gguf'}"));
 
   request = td_generation_request_new_from_board (G_LIST_MODEL (items), settings);
 
@@ -180,6 +181,13 @@ test_request_from_board (void)
   g_assert_cmpfloat (request->guidance, ==, 2.5);
   g_assert_cmpuint (request->seed, ==, 3000000000u);
   g_assert_cmpstr (request->gpu_device, ==, "1");
+  {
+    const char *flux = NULL;
+
+    g_assert_true (g_variant_lookup (request->weight_files, "flux", "&s", &flux));
+    g_assert_cmpstr (flux, ==, "/models/flux1-dev-Q8_0.gguf");
+    g_assert_false (g_variant_lookup (request->weight_files, "t5", "&s", &flux));
+  }
 
   /* Board order, without the empty text card. */
   g_assert_cmpuint (request->inputs->len, ==, 3);
