@@ -6,7 +6,9 @@
  *    clip_l.safetensors and t5xxl_*.safetensors, either in one folder or in ComfyUI's models/
  *    tree (unet/ or diffusion_models/, vae/, clip/ or text_encoders/); the transformer and
  *    T5 may be GGUF files instead (flux1-dev-Q8_0.gguf in BFL naming, llama.cpp's
- *    t5-v1_1-xxl-encoder-Q8_0.gguf), taken when no .safetensors is there. These files hold no
+ *    t5-v1_1-xxl-encoder-Q8_0.gguf), taken when no .safetensors is there unless chosen
+ *    (td_flux_files_find_chosen; a diffusers folder also offers a GGUF inside transformer/,
+ *    text_encoder/ or text_encoder_2/, read with that folder's config.json). These files hold no
  *    tokenizer: tokenizer/ and tokenizer_2/ next to them are used when present, else the
  *    CLIP-L and T5 tokenizer files installed with ThinkDiff Studio (the ones FLUX.1 ships).
  *    There is no scheduler_config.json: the engine's default flow schedule is used. */
