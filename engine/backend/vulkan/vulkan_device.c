@@ -331,6 +331,8 @@ probe_coopmat (VkInstance instance, VkPhysicalDevice physical, td_vulkan_device_
       info->coopmat_uses_khr = true;
       info->coopmat_bf16_tiles = pick.bf16_tiles;
     }
+  else if (!choice.available && info->coopmat_khr && !info->coopmat_nv)
+    choice.reason = info->coopmat_khr_reason;
   info->coopmat_available = choice.available;
   info->coopmat_enabled = choice.enabled;
   info->coopmat_reason = choice.reason;
