@@ -68,13 +68,23 @@ describe_vulkan_device (GString *text, const td_vulkan_device_info *d)
                           d->memory_budget ? " memory-budget" : "");
   g_string_append_printf (text, "  offered: NV cooperative matrix %s, KHR cooperative matrix %s, NV cooperative matrix 2 %s\n",
                           d->coopmat_nv ? "yes" : "no", d->coopmat_khr ? "yes" : "no", d->coopmat2_nv ? "yes" : "no");
+  if (d->coopmat_khr)
+    g_string_append_printf (text, "  KHR cooperative matrix: f16 16x16x16 %s, bf16 16x16x16 %s%s%s\n",
+                            d->coopmat_khr_f16 ? "yes" : "no", d->coopmat_khr_bf16 ? "yes" : "no",
+                            d->coopmat_khr_reason ? " — not usable: " : "",
+                            d->coopmat_khr_reason ? d->coopmat_khr_reason : "");
   if (d->coopmat_emulated)
     g_string_append (text, "  cooperative-matrix kernels: emulated (TD_VULKAN_EMULATE_COOPMAT=1)\n");
+  const char *fast = !d->coopmat_uses_khr ? "cooperative matrix (NV)"
+                     : d->coopmat_bf16_tiles ? "cooperative matrix (KHR, bf16 tiles for bf16 weights)"
+                                             : "cooperative matrix (KHR)";
   g_string_append_printf (text, "  paths in use: matmul %s, attention %s\n",
-                          d->coopmat_enabled ? "cooperative matrix (NV)" : d->coopmat_emulated ? "cooperative matrix, emulated" : "tiled f32",
-                          d->coopmat_enabled ? "cooperative matrix (NV)" : d->coopmat_emulated ? "cooperative matrix, emulated" : "scalar");
+                          d->coopmat_enabled ? fast : d->coopmat_emulated ? "cooperative matrix, emulated" : "tiled f32",
+                          d->coopmat_enabled ? (d->coopmat_uses_khr ? "cooperative matrix (KHR)" : "cooperative matrix (NV)")
+                          : d->coopmat_emulated ? "cooperative matrix, emulated" : "scalar");
   if (d->coopmat_enabled)
-    g_string_append (text, "  cooperative-matrix matmul: available, enabled\n");
+    g_string_append_printf (text, "  cooperative-matrix matmul: available, enabled (%s)\n",
+                            d->coopmat_uses_khr ? "VK_KHR_cooperative_matrix" : "VK_NV_cooperative_matrix");
   else if (d->coopmat_available)
     g_string_append_printf (text, "  cooperative-matrix matmul: available, off (%s)\n", d->coopmat_reason);
   else
@@ -103,10 +113,10 @@ td_devices_report (char **out, td_error *err)
                           "NV cooperative matrix %s; KHR cooperative matrix %s; NV cooperative matrix 2 %s; "
                           "bf16 cooperative matrix %s\n",
                           c->nv_coopmat ? "yes" : "no (glslang lacks GL_NV_cooperative_matrix)",
-                          c->khr_coopmat ? "built (not selected yet: devices get the NV kernels only)"
+                          c->khr_coopmat ? "yes (devices without the NV path get it)"
                                          : "no (glslang lacks GL_KHR_cooperative_matrix)",
                           c->nv_coopmat2 ? "compiler supports it (no kernel yet)" : "no (glslang lacks GL_NV_cooperative_matrix2)",
-                          c->khr_coopmat_bf16 ? "built (not selected yet)" : "no (glslang lacks GL_EXT_bfloat16)");
+                          c->khr_coopmat_bf16 ? "yes (KHR devices with bf16 cooperative matrices)" : "no (glslang lacks GL_EXT_bfloat16)");
   if (count == 0)
     g_string_append (text, "vulkan: no devices\n");
   for (int i = 0; i < count; i++)

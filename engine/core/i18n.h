@@ -1,10 +1,10 @@
 /* i18n.h — the engine's user-facing messages through gettext.
  *
- * Messages a user of the app can meet (loading models, the board, images,
- * generation) are marked _("…") and translated in the application's domain,
- * so po/ holds one catalogue for the app and the engine. Messages for
- * developers (tensor shapes, shader and file-format internals) stay English.
- * A program that never calls setlocale () gets the English text.
+ * Every error message is translated in the application's domain, so po/ holds
+ * one catalogue for the app and the engine: td_error_set's format string is
+ * looked up (core/status.c) and extracted for translators as keyword 3 of
+ * td_error_set. Other user-facing text is marked _("…"). A program that never
+ * calls setlocale () (the CLI) gets the English text.
  */
 #pragma once
 

@@ -1,5 +1,7 @@
 #include "thinkdiff.h"
 
+#include "core/i18n.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -35,7 +37,9 @@ td_error_setv (td_error *err, td_status status, const char *fmt, va_list ap)
   if (err != NULL)
     {
       err->status = status;
-      vsnprintf (err->message, sizeof err->message, fmt, ap);
+      /* Every message is looked up in the catalogue: td_error_set's format is
+       * extracted for translators (po/meson.build), so callers need no _(). */
+      vsnprintf (err->message, sizeof err->message, td_gettext (fmt), ap);
     }
   return status;
 }

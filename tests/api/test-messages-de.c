@@ -1,8 +1,8 @@
 /* test-messages-de.c — the engine's user-facing messages come translated.
  *
  * The German catalogue built from po/de.po (in the build tree) is bound over
- * the installed one; with LANGUAGE=de the board, models-folder and image
- * messages must be German, and in the C locale English.
+ * the installed one; with LANGUAGE=de the board, models-folder, image and
+ * model-file parser messages must be German, and in the C locale English.
  *
  * SPDX-License-Identifier: Apache-2.0
  */
@@ -11,10 +11,28 @@
 #include <libintl.h>
 #include <locale.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "thinkdiff.h"
 
 static char *po_dir;
+
+/* A model-file parser's message: a file that is not GGUF. */
+static void
+parser_message (char *message, gsize size)
+{
+  g_autofree char *path = NULL;
+  td_error err = { 0 };
+  int fd = g_file_open_tmp ("td-not-gguf-XXXXXX.gguf", &path, NULL);
+  g_assert_cmpint (fd, >=, 0);
+  char bytes[64] = "NOPE";
+  g_assert_cmpint (write (fd, bytes, sizeof bytes), ==, (int) sizeof bytes);
+  g_close (fd, NULL);
+  g_assert_null (td_gguf_file_open (path, &err));
+  g_assert_true (g_str_has_prefix (err.message, path));
+  g_strlcpy (message, err.message + strlen (path), size);
+  g_unlink (path);
+}
 
 /* The messages of an empty edited thought, a missing models folder and an empty image file. */
 static void
@@ -52,6 +70,9 @@ test_german (void)
   g_assert_cmpstr (board, ==, "der bearbeitete Gedanke ist leer");
   g_assert_cmpstr (folder, ==, "/nonexistent/models: Der Modellordner existiert nicht");
   g_assert_true (g_str_has_suffix (image, ": Die Datei ist leer"));
+  /* Every td_error_set message goes through the catalogue, parsers' included. */
+  parser_message (board, sizeof board);
+  g_assert_cmpstr (board, ==, ": Keine GGUF-Datei (sie beginnt nicht mit \"GGUF\")");
 }
 
 static void
@@ -66,6 +87,10 @@ test_english (void)
   g_assert_cmpstr (board, ==, "the edited thought is empty");
   g_assert_cmpstr (folder, ==, "/nonexistent/models: the models folder does not exist");
   g_assert_true (g_str_has_suffix (image, ": the file is empty"));
+  g_assert_nonnull (setlocale (LC_ALL, "C"));
+  parser_message (board, sizeof board);
+  g_assert_nonnull (setlocale (LC_ALL, "C.UTF-8"));
+  g_assert_cmpstr (board, ==, ": not a GGUF file (it does not start with \"GGUF\")");
 }
 
 int

@@ -17,9 +17,9 @@ import sys
 import tempfile
 
 KEYWORDS = ["_", "N_", "C_:1c,2", "NC_:1c,2", "g_dcgettext:2", "g_dngettext:2,3",
-            "g_dpgettext2:2c,3"]
+            "g_dpgettext2:2c,3", "td_error_set:3"]
 MARKERS = {
-    ".c": re.compile(r'\b(?:N?C?_)\s*\(\s*"'),
+    ".c": re.compile(r'\b(?:N?C?_\s*\(\s*"|td_error_set\s*\([^;]*?")'),
     ".ui": re.compile(r'translatable="yes"'),
 }
 

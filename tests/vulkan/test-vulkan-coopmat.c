@@ -220,6 +220,145 @@ test_pick_kernels (void)
                  == td_vk_shader_compiler_features.khr_coopmat_bf16);
 }
 
+static VkCooperativeMatrixPropertiesKHR
+khr_config (uint32_t m, uint32_t n, uint32_t k, VkComponentTypeKHR ab, VkComponentTypeKHR c, VkScopeKHR scope)
+{
+  return (VkCooperativeMatrixPropertiesKHR) {
+    .sType = VK_STRUCTURE_TYPE_COOPERATIVE_MATRIX_PROPERTIES_KHR,
+    .MSize = m, .NSize = n, .KSize = k, .AType = ab, .BType = ab, .CType = c, .ResultType = c, .scope = scope,
+  };
+}
+
+/* An invented KHR device with everything the KHR kernels need and the given list. */
+static td_vk_coopmat_khr_caps
+khr_device (const VkCooperativeMatrixPropertiesKHR *configs, uint32_t count)
+{
+  return (td_vk_coopmat_khr_caps) {
+    .extension = true, .feature = true, .compute_stage = true, .vulkan_1_3 = true, .shader_float16 = true,
+    .storage_16bit = true, .vulkan_memory_model = true, .subgroup_size = 32,
+    .configs = configs, .config_count = count,
+  };
+}
+
+/* The KHR path from queried property lists, then the kernels and tile sizes
+ * picked from it with what the build compiled. */
+static void
+test_khr_assess (void)
+{
+  const VkComponentTypeKHR f16 = VK_COMPONENT_TYPE_FLOAT16_KHR, f32 = VK_COMPONENT_TYPE_FLOAT32_KHR;
+  const VkComponentTypeKHR bf16 = VK_COMPONENT_TYPE_BFLOAT16_KHR;
+  const VkScopeKHR subgroup = VK_SCOPE_SUBGROUP_KHR;
+  /* The registry's values, which the local definitions must match. */
+  g_assert_cmpint (VK_COMPONENT_TYPE_FLOAT16_KHR, ==, 0);
+  g_assert_cmpint (VK_COMPONENT_TYPE_FLOAT32_KHR, ==, 1);
+  g_assert_cmpint (VK_COMPONENT_TYPE_BFLOAT16_KHR, ==, 1000141000);
+  g_assert_cmpint (VK_SCOPE_SUBGROUP_KHR, ==, 3);
+  g_assert_cmpint (VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_KHR, ==, 1000506000);
+  g_assert_cmpint (VK_STRUCTURE_TYPE_COOPERATIVE_MATRIX_PROPERTIES_KHR, ==, 1000506001);
+  g_assert_cmpint (VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_PROPERTIES_KHR, ==, 1000506002);
+  g_assert_cmpint (VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_BFLOAT16_FEATURES_KHR, ==, 1000141000);
+
+  /* An RDNA3-like list: f16 with f16 and f32 accumulators, int8; no bf16. */
+  VkCooperativeMatrixPropertiesKHR list[5] = {
+    khr_config (16, 16, 16, f16, f16, subgroup),
+    khr_config (16, 16, 16, f16, f32, subgroup),
+    khr_config (16, 16, 16, VK_COMPONENT_TYPE_SINT8_KHR, VK_COMPONENT_TYPE_SINT32_KHR, subgroup),
+  };
+  td_vk_coopmat_khr_caps caps = khr_device (list, 3);
+  td_vk_coopmat_offer offer = { 0 };
+  g_assert_null (td_vk_coopmat_khr_assess (&caps, &offer));
+  g_assert_true (offer.khr_usable);
+  g_assert_false (offer.khr_bf16);
+  /* The bf16 configuration counts only with VK_KHR_shader_bfloat16 and its features. */
+  list[3] = khr_config (16, 16, 16, bf16, f32, subgroup);
+  caps.config_count = 4;
+  td_vk_coopmat_khr_assess (&caps, &offer);
+  g_assert_false (offer.khr_bf16);
+  caps.bf16_extension = true;
+  td_vk_coopmat_khr_assess (&caps, &offer);
+  g_assert_false (offer.khr_bf16);
+  caps.bf16_feature = true;
+  td_vk_coopmat_khr_assess (&caps, &offer);
+  g_assert_true (offer.khr_usable);
+  g_assert_true (offer.khr_bf16);
+  /* bf16 without the f16 configuration: the kernels stage f16 for every other format. */
+  VkCooperativeMatrixPropertiesKHR only_bf16[1] = { khr_config (16, 16, 16, bf16, f32, subgroup) };
+  td_vk_coopmat_khr_caps bf16_caps = khr_device (only_bf16, 1);
+  bf16_caps.bf16_extension = bf16_caps.bf16_feature = true;
+  g_assert_nonnull (strstr (td_vk_coopmat_khr_assess (&bf16_caps, &offer), "configuration"));
+  g_assert_false (offer.khr_usable);
+  g_assert_false (offer.khr_bf16);
+
+  /* Lists that lack the exact configuration: f16 accumulators only, another
+   * shape, workgroup scope, none at all. */
+  VkCooperativeMatrixPropertiesKHR wrong[3] = {
+    khr_config (16, 16, 16, f16, f16, subgroup),
+    khr_config (16, 8, 16, f16, f32, subgroup),
+    khr_config (16, 16, 16, f16, f32, VK_SCOPE_WORKGROUP_KHR),
+  };
+  for (uint32_t i = 0; i < 3; i++)
+    {
+      caps = khr_device (&wrong[i], 1);
+      g_assert_nonnull (strstr (td_vk_coopmat_khr_assess (&caps, &offer), "16x16x16"));
+      g_assert_false (offer.khr_usable);
+    }
+  caps = khr_device (NULL, 0);
+  g_assert_nonnull (td_vk_coopmat_khr_assess (&caps, &offer));
+  g_assert_false (offer.khr_usable);
+
+  /* Everything else the kernels need, one missing at a time. */
+  for (int missing = 0; missing < 8; missing++)
+    {
+      caps = khr_device (list, 2);
+      bool *flags[] = { &caps.extension, &caps.feature, &caps.compute_stage, &caps.vulkan_1_3,
+                        &caps.shader_float16, &caps.storage_16bit, &caps.vulkan_memory_model };
+      if (missing < 7)
+        *flags[missing] = false;
+      else
+        caps.subgroup_size = 64;
+      offer = (td_vk_coopmat_offer) { .khr_usable = true, .khr_bf16 = true };
+      g_assert_nonnull (td_vk_coopmat_khr_assess (&caps, &offer));
+      g_assert_false (offer.khr_usable);
+      g_assert_false (offer.khr_bf16);
+    }
+
+  /* Offered but not built (Debian 12's glslang): no cooperative-matrix kernels, no tiles. */
+  caps = khr_device (list, 4);
+  caps.bf16_extension = caps.bf16_feature = true;
+  offer = (td_vk_coopmat_offer) { .nv_built = true };
+  td_vk_coopmat_khr_assess (&caps, &offer);
+  td_vk_coopmat_pick pick = td_vk_coopmat_pick_kernels (&offer);
+  g_assert_cmpint (pick.api, ==, TD_VK_COOPMAT_API_NONE);
+  g_assert_cmpuint (pick.tile_m, ==, 0);
+  /* Offered and built: KHR kernels on 16x16x16 fragments, bf16 tiles where built. */
+  offer.khr_built = true;
+  pick = td_vk_coopmat_pick_kernels (&offer);
+  g_assert_cmpint (pick.api, ==, TD_VK_COOPMAT_API_KHR);
+  g_assert_false (pick.bf16_tiles);
+  g_assert_cmpuint (pick.tile_m, ==, 16);
+  g_assert_cmpuint (pick.tile_n, ==, 16);
+  g_assert_cmpuint (pick.tile_k, ==, 16);
+  offer.khr_bf16_built = true;
+  pick = td_vk_coopmat_pick_kernels (&offer);
+  g_assert_true (pick.bf16_tiles);
+  char v[64];
+  td_vk_coopmat_pick_variant (v, sizeof v, pick, TD_BF16);
+  g_assert_cmpstr (v, ==, "matmul_coopmat_khr_bf16in_bf16");
+  td_vk_coopmat_pick_variant (v, sizeof v, pick, TD_F16);
+  g_assert_cmpstr (v, ==, "matmul_coopmat_khr_f16");
+  /* Built but only NV offered: the NV kernels, on the same fragment shape. */
+  caps = khr_device (list, 4);
+  caps.extension = false;
+  offer = (td_vk_coopmat_offer) { .nv_usable = true, .nv_built = true, .khr_built = true, .khr_bf16_built = true };
+  g_assert_cmpstr (td_vk_coopmat_khr_assess (&caps, &offer), ==, "no VK_KHR_cooperative_matrix");
+  pick = td_vk_coopmat_pick_kernels (&offer);
+  g_assert_cmpint (pick.api, ==, TD_VK_COOPMAT_API_NV);
+  g_assert_false (pick.bf16_tiles);
+  g_assert_cmpuint (pick.tile_k, ==, 16);
+  td_vk_coopmat_pick_variant (v, sizeof v, pick, TD_BF16);
+  g_assert_cmpstr (v, ==, "matmul_coopmat_bf16");
+}
+
 /* The listing reports the choice: on wherever available unless
  * TD_VULKAN_COOPMAT=0, emulated with TD_VULKAN_EMULATE_COOPMAT=1 where not on. */
 static void
@@ -256,9 +395,17 @@ test_device_listing (void)
                          == (pass == 3 && !d->coopmat_enabled && d->fp16_arithmetic && d->storage_16bit));
           if (!d->coopmat_enabled)
             g_assert_nonnull (d->coopmat_reason);
-          /* Only a device offering VK_NV_cooperative_matrix can have it. */
-          if (!d->coopmat_nv)
+          /* Only a device offering VK_NV_cooperative_matrix or (with the KHR
+           * kernels built) VK_KHR_cooperative_matrix can have it; the KHR kernels
+           * only where the NV path is not there. */
+          if (!d->coopmat_nv && !(d->coopmat_khr && td_vk_shader_compiler_features.khr_coopmat))
             g_assert_false (d->coopmat_available);
+          if (d->coopmat_uses_khr)
+            g_assert_true (d->coopmat_available && d->coopmat_khr && d->coopmat_khr_reason == NULL);
+          else
+            g_assert_false (d->coopmat_bf16_tiles);
+          if (d->coopmat_khr_bf16)
+            g_assert_true (d->bfloat16);
         }
       free (devices);
     }
@@ -585,6 +732,7 @@ main (int argc, char **argv)
   g_test_add_func ("/vulkan/coopmat/decide", test_decide);
   g_test_add_func ("/vulkan/coopmat/variant", test_variant);
   g_test_add_func ("/vulkan/coopmat/pick-kernels", test_pick_kernels);
+  g_test_add_func ("/vulkan/coopmat/khr-assess", test_khr_assess);
   g_test_add_func ("/vulkan/coopmat/device-listing", test_device_listing);
   g_test_add_func ("/vulkan/coopmat/emulated-matmul", test_emulated_matmul);
   g_test_add_func ("/vulkan/coopmat/hardware-matmul", test_hardware_matmul);

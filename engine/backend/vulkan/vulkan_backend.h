@@ -45,6 +45,13 @@ typedef struct td_vulkan_device_info {
    * and why not; whether TD_VULKAN_EMULATE_COOPMAT=1 runs it emulated instead. */
   bool coopmat_available, coopmat_enabled, coopmat_emulated;
   const char *coopmat_reason;
+  /* Which kernels the cooperative-matrix path runs: the KHR ones (VK_KHR_cooperative_matrix,
+   * enabled at device creation) instead of the NV ones, and bf16 tiles for bf16 weights. */
+  bool coopmat_uses_khr, coopmat_bf16_tiles;
+  /* What the device offers of the KHR path: the f16 and bf16 16x16x16 subgroup
+   * configurations (with VK_KHR_shader_bfloat16 for bf16), and why it is not usable. */
+  bool coopmat_khr_f16, coopmat_khr_bf16;
+  const char *coopmat_khr_reason;
 } td_vulkan_device_info;
 
 /* Lists every Vulkan device (an empty list when there is no loader or driver).

@@ -74,7 +74,7 @@ td_vk_matmul_variant (char *out, size_t size, bool coopmat, bool emulate, td_dty
 td_vk_coopmat_pick
 td_vk_coopmat_pick_kernels (const td_vk_coopmat_offer *offer)
 {
-  td_vk_coopmat_pick pick = { TD_VK_COOPMAT_API_NONE, false };
+  td_vk_coopmat_pick pick = { TD_VK_COOPMAT_API_NONE, false, 0, 0, 0 };
   if (offer->nv_usable && offer->nv_built)
     pick.api = TD_VK_COOPMAT_API_NV;
   else if (offer->khr_usable && offer->khr_built)
@@ -82,6 +82,8 @@ td_vk_coopmat_pick_kernels (const td_vk_coopmat_offer *offer)
       pick.api = TD_VK_COOPMAT_API_KHR;
       pick.bf16_tiles = offer->khr_bf16 && offer->khr_bf16_built;
     }
+  if (pick.api != TD_VK_COOPMAT_API_NONE)
+    pick.tile_m = pick.tile_n = pick.tile_k = 16;
   return pick;
 }
 
@@ -96,6 +98,46 @@ td_vk_coopmat_pick_variant (char *out, size_t size, td_vk_coopmat_pick pick, td_
     snprintf (out, size, "%s", "matmul_coopmat_khr_bf16in_bf16");
   else
     snprintf (out, size, "matmul_coopmat_khr_%s", td_dtype_name (w_dtype));
+}
+
+bool
+td_vk_coopmat_khr_config_offered (const VkCooperativeMatrixPropertiesKHR *configs, uint32_t count,
+                                  VkComponentTypeKHR ab)
+{
+  for (uint32_t i = 0; i < count; i++)
+    {
+      const VkCooperativeMatrixPropertiesKHR *c = &configs[i];
+      if (c->MSize == 16 && c->NSize == 16 && c->KSize == 16 && c->AType == ab && c->BType == ab
+          && c->CType == VK_COMPONENT_TYPE_FLOAT32_KHR && c->ResultType == VK_COMPONENT_TYPE_FLOAT32_KHR
+          && c->scope == VK_SCOPE_SUBGROUP_KHR)
+        return true;
+    }
+  return false;
+}
+
+const char *
+td_vk_coopmat_khr_assess (const td_vk_coopmat_khr_caps *caps, td_vk_coopmat_offer *offer)
+{
+  const char *reason = NULL;
+  if (!caps->extension)
+    reason = "no VK_KHR_cooperative_matrix";
+  else if (!caps->feature || !caps->compute_stage)
+    reason = "KHR cooperative matrices are not enabled for compute shaders";
+  else if (!caps->vulkan_1_3)
+    reason = "the KHR kernels need Vulkan 1.3";
+  else if (!td_vk_coopmat_khr_config_offered (caps->configs, caps->config_count, VK_COMPONENT_TYPE_FLOAT16_KHR))
+    reason = "no KHR f16 x f16 + f32 16x16x16 subgroup configuration";
+  else if (caps->subgroup_size != 32)
+    reason = "the shader needs subgroups of 32";
+  else if (!caps->shader_float16 || !caps->storage_16bit)
+    reason = "no f16 arithmetic or 16-bit storage";
+  else if (!caps->vulkan_memory_model)
+    reason = "no Vulkan memory model";
+  offer->khr_usable = reason == NULL;
+  offer->khr_bf16 = offer->khr_usable && caps->bf16_extension && caps->bf16_feature
+                    && td_vk_coopmat_khr_config_offered (caps->configs, caps->config_count,
+                                                         VK_COMPONENT_TYPE_BFLOAT16_KHR);
+  return reason;
 }
 
 const char *

@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <vulkan/vulkan.h>
 
+#include "backend/vulkan/vulkan_khr_coopmat.h"
 #include "core/dtype.h"
 
 typedef struct td_vk_coopmat_caps {
@@ -61,8 +62,8 @@ void td_vk_matmul_variant (char *out, size_t size, bool coopmat, bool emulate, t
  * what this build compiled. NV first (the kernels the device setup enables
  * today), then KHR; bf16 tiles for bf16 weights only on KHR devices that report
  * a bf16 · bf16 + f32 16×16×16 subgroup configuration and VK_KHR_shader_bfloat16,
- * with the bf16 kernel built. Not yet wired into device creation: enabling the
- * KHR extension needs Vulkan headers of 1.3.255 or newer. */
+ * with the bf16 kernel built. The device setup (vulkan_device.c) fills the offer
+ * from the queried properties and enables the extension the pick names. */
 typedef enum {
   TD_VK_COOPMAT_API_NONE,
   TD_VK_COOPMAT_API_NV,
@@ -79,7 +80,34 @@ typedef struct td_vk_coopmat_offer {
 typedef struct td_vk_coopmat_pick {
   td_vk_coopmat_api api;
   bool bf16_tiles; /* bf16 weights staged as bf16 (matmul_coopmat_khr_bf16in_bf16) */
+  uint32_t tile_m, tile_n, tile_k; /* the fragment shape the kernels use; 0 for NONE */
 } td_vk_coopmat_pick;
+
+/* What a device offers of VK_KHR_cooperative_matrix (and VK_KHR_shader_bfloat16),
+ * as queried at device creation. */
+typedef struct td_vk_coopmat_khr_caps {
+  bool extension;            /* VK_KHR_cooperative_matrix is offered */
+  bool feature;              /* VkPhysicalDeviceCooperativeMatrixFeaturesKHR::cooperativeMatrix */
+  bool compute_stage;        /* cooperativeMatrixSupportedStages has the compute stage */
+  bool vulkan_1_3;           /* the KHR kernels are SPIR-V 1.6 */
+  bool shader_float16;
+  bool storage_16bit;
+  bool vulkan_memory_model;
+  uint32_t subgroup_size;
+  bool bf16_extension;       /* VK_KHR_shader_bfloat16 is offered */
+  bool bf16_feature;         /* shaderBFloat16Type and shaderBFloat16CooperativeMatrix */
+  const VkCooperativeMatrixPropertiesKHR *configs; /* vkGetPhysicalDeviceCooperativeMatrixPropertiesKHR */
+  uint32_t config_count;
+} td_vk_coopmat_khr_caps;
+
+/* True when one entry is M = N = K = 16, A and B of `ab`, C and result f32,
+ * subgroup scope. */
+bool td_vk_coopmat_khr_config_offered (const VkCooperativeMatrixPropertiesKHR *configs, uint32_t count,
+                                       VkComponentTypeKHR ab);
+
+/* Fills offer->khr_usable and offer->khr_bf16 from caps; returns why the KHR
+ * path is not usable, or NULL. */
+const char *td_vk_coopmat_khr_assess (const td_vk_coopmat_khr_caps *caps, td_vk_coopmat_offer *offer);
 
 td_vk_coopmat_pick td_vk_coopmat_pick_kernels (const td_vk_coopmat_offer *offer);
 

@@ -3,6 +3,7 @@
 #include "backend/vulkan/vulkan_internal.h"
 
 #include "backend/vulkan/vulkan_coopmat.h"
+#include "backend/vulkan/vulkan_shaders.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -198,8 +199,62 @@ has_device_extension (const VkExtensionProperties *props, uint32_t count, const 
 
 #define MAX_COOPMAT_CONFIGS 64
 
+/* Queries what the device offers of VK_KHR_cooperative_matrix (and
+ * VK_KHR_shader_bfloat16) into caps; structures are only chained for offered
+ * extensions (an unknown structure is invalid usage). */
+static void
+query_coopmat_khr (VkInstance instance, VkPhysicalDevice physical, const td_vulkan_device_info *info,
+                   td_vk_coopmat_khr_caps *caps, VkCooperativeMatrixPropertiesKHR *configs)
+{
+  *caps = (td_vk_coopmat_khr_caps) {
+    .extension = info->coopmat_khr,
+    .vulkan_1_3 = info->api_version >= VK_API_VERSION_1_3,
+    .shader_float16 = info->fp16_arithmetic,
+    .storage_16bit = info->storage_16bit,
+    .vulkan_memory_model = info->vulkan_memory_model,
+    .subgroup_size = info->subgroup_size,
+    .bf16_extension = info->bfloat16,
+  };
+  PFN_vkGetPhysicalDeviceCooperativeMatrixPropertiesKHR get_configs = NULL;
+  if (caps->extension)
+    get_configs = (PFN_vkGetPhysicalDeviceCooperativeMatrixPropertiesKHR)
+      vkGetInstanceProcAddr (instance, "vkGetPhysicalDeviceCooperativeMatrixPropertiesKHR");
+  if (get_configs == NULL)
+    return;
+  VkPhysicalDeviceShaderBfloat16FeaturesKHR features_bf16 = {
+    .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_BFLOAT16_FEATURES_KHR,
+  };
+  VkPhysicalDeviceCooperativeMatrixFeaturesKHR features_khr = {
+    .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_KHR,
+    .pNext = caps->bf16_extension ? &features_bf16 : NULL,
+  };
+  VkPhysicalDeviceFeatures2 features = { .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2,
+                                         .pNext = &features_khr };
+  vkGetPhysicalDeviceFeatures2 (physical, &features);
+  VkPhysicalDeviceCooperativeMatrixPropertiesKHR props_khr = {
+    .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_PROPERTIES_KHR,
+  };
+  VkPhysicalDeviceProperties2 props = { .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2,
+                                        .pNext = &props_khr };
+  vkGetPhysicalDeviceProperties2 (physical, &props);
+  caps->feature = features_khr.cooperativeMatrix;
+  caps->compute_stage = (props_khr.cooperativeMatrixSupportedStages & VK_SHADER_STAGE_COMPUTE_BIT) != 0;
+  caps->bf16_feature = features_bf16.shaderBFloat16Type && features_bf16.shaderBFloat16CooperativeMatrix;
+
+  uint32_t count = MAX_COOPMAT_CONFIGS;
+  for (uint32_t i = 0; i < count; i++)
+    configs[i] = (VkCooperativeMatrixPropertiesKHR) { .sType = VK_STRUCTURE_TYPE_COOPERATIVE_MATRIX_PROPERTIES_KHR };
+  VkResult result = get_configs (physical, &count, configs);
+  if (result == VK_SUCCESS || result == VK_INCOMPLETE)
+    {
+      caps->configs = configs;
+      caps->config_count = count;
+    }
+}
+
 /* Fills info's cooperative-matrix fields; the NV structures are only chained
- * when the extension exists (an unknown structure is invalid usage). */
+ * when the extension exists (an unknown structure is invalid usage). NV kernels
+ * first; the KHR ones where the NV path is not there (td_vk_coopmat_pick_kernels). */
 static void
 probe_coopmat (VkInstance instance, VkPhysicalDevice physical, td_vulkan_device_info *info)
 {
@@ -244,7 +299,40 @@ probe_coopmat (VkInstance instance, VkPhysicalDevice physical, td_vulkan_device_
           caps.config_count = count;
         }
     }
-  td_vk_coopmat_choice choice = td_vk_coopmat_decide (&caps, getenv ("TD_VULKAN_COOPMAT"));
+  const char *env = getenv ("TD_VULKAN_COOPMAT");
+  td_vk_coopmat_choice choice = td_vk_coopmat_decide (&caps, env);
+
+  td_vk_coopmat_khr_caps khr_caps;
+  VkCooperativeMatrixPropertiesKHR khr_configs[MAX_COOPMAT_CONFIGS];
+  query_coopmat_khr (instance, physical, info, &khr_caps, khr_configs);
+  const td_vk_shader_compiler *built = &td_vk_shader_compiler_features;
+  td_vk_coopmat_offer offer = {
+    .nv_usable = choice.available,
+    .nv_built = caps.shaders_built,
+    .khr_built = built->khr_coopmat && td_vk_shader_exists ("matmul_coopmat_khr_f16")
+                 && td_vk_shader_exists ("attention_coopmat_khr"),
+    .khr_bf16_built = built->khr_coopmat_bf16 && td_vk_shader_exists ("matmul_coopmat_khr_bf16in_bf16"),
+  };
+  info->coopmat_khr_reason = td_vk_coopmat_khr_assess (&khr_caps, &offer);
+  info->coopmat_khr_f16 = td_vk_coopmat_khr_config_offered (khr_caps.configs, khr_caps.config_count,
+                                                            VK_COMPONENT_TYPE_FLOAT16_KHR);
+  info->coopmat_khr_bf16 = khr_caps.bf16_extension
+                           && td_vk_coopmat_khr_config_offered (khr_caps.configs, khr_caps.config_count,
+                                                                VK_COMPONENT_TYPE_BFLOAT16_KHR);
+  if (offer.khr_usable && !offer.khr_built)
+    info->coopmat_khr_reason = "this build's glslang cannot compile GL_KHR_cooperative_matrix";
+  td_vk_coopmat_pick pick = td_vk_coopmat_pick_kernels (&offer);
+  if (pick.api == TD_VK_COOPMAT_API_KHR)
+    {
+      bool off = env != NULL && strcmp (env, "0") == 0;
+      choice.available = true;
+      choice.enabled = !off;
+      choice.reason = off ? "turned off with TD_VULKAN_COOPMAT=0" : NULL;
+      info->coopmat_uses_khr = true;
+      info->coopmat_bf16_tiles = pick.bf16_tiles;
+    }
+  else if (!choice.available && info->coopmat_khr && !info->coopmat_nv)
+    choice.reason = info->coopmat_khr_reason;
   info->coopmat_available = choice.available;
   info->coopmat_enabled = choice.enabled;
   info->coopmat_reason = choice.reason;
@@ -513,6 +601,8 @@ without_16bit_storage (td_vulkan_device_info *info)
   info->coopmat_available = false;
   info->coopmat_enabled = false;
   info->coopmat_emulated = false;
+  info->coopmat_uses_khr = false;
+  info->coopmat_bf16_tiles = false;
 }
 
 static td_status
@@ -537,22 +627,46 @@ create_device (td_vk_context *ctx, td_error *err)
   ctx->queue_family = (uint32_t) chosen;
   ctx->timestamps = families[chosen].timestampValidBits > 0;
 
-  const char *extensions[3];
+  const char *extensions[4];
   uint32_t extension_count = 0;
   if (ctx->info.memory_budget)
     extensions[extension_count++] = VK_EXT_MEMORY_BUDGET_EXTENSION_NAME;
-  /* The cooperative-matrix shaders use the Vulkan memory model (GL_KHR_memory_scope_semantics). */
+  /* The cooperative-matrix shaders use the Vulkan memory model (GL_KHR_memory_scope_semantics).
+   * One of the NV and KHR extensions is enabled, as probe_coopmat picked. */
   bool coopmat = ctx->info.coopmat_enabled;
-  VkPhysicalDeviceCooperativeMatrixFeaturesNV coopmat_features = {
+  bool khr = coopmat && ctx->info.coopmat_uses_khr;
+  bool bf16 = khr && ctx->info.coopmat_bf16_tiles;
+  VkPhysicalDeviceCooperativeMatrixFeaturesNV coopmat_nv_features = {
     .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV,
     .cooperativeMatrix = VK_TRUE,
   };
-  if (coopmat)
-    extensions[extension_count++] = VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME;
+  VkPhysicalDeviceShaderBfloat16FeaturesKHR bf16_features = {
+    .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_BFLOAT16_FEATURES_KHR,
+    .shaderBFloat16Type = VK_TRUE,
+    .shaderBFloat16CooperativeMatrix = VK_TRUE,
+  };
+  VkPhysicalDeviceCooperativeMatrixFeaturesKHR coopmat_khr_features = {
+    .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_KHR,
+    .pNext = bf16 ? &bf16_features : NULL,
+    .cooperativeMatrix = VK_TRUE,
+  };
+  void *coopmat_features = NULL;
+  if (khr)
+    {
+      extensions[extension_count++] = VK_KHR_COOPERATIVE_MATRIX_EXTENSION_NAME;
+      if (bf16)
+        extensions[extension_count++] = VK_KHR_SHADER_BFLOAT16_EXTENSION_NAME;
+      coopmat_features = &coopmat_khr_features;
+    }
+  else if (coopmat)
+    {
+      extensions[extension_count++] = VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME;
+      coopmat_features = &coopmat_nv_features;
+    }
 
   VkPhysicalDeviceVulkan12Features f12 = {
     .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES,
-    .pNext = coopmat ? &coopmat_features : NULL,
+    .pNext = coopmat_features,
     .bufferDeviceAddress = VK_TRUE,
     .shaderFloat16 = ctx->info.fp16_arithmetic,
     .vulkanMemoryModel = coopmat,

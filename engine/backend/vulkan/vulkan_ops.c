@@ -178,6 +178,12 @@ run_matmul (td_vk_context *ctx, const td_op *op, td_error *err)
   char variant[64];
   td_vk_matmul_path path = td_vk_matmul_kernel (variant, sizeof variant, m, ctx->info.coopmat_enabled,
                                                 ctx->coopmat_emulate, w->dtype, ctx->info.storage_16bit);
+  /* Devices set up with VK_KHR_cooperative_matrix run the same kernel compiled for it. */
+  if (path == TD_VK_MATMUL_COOPMAT && !ctx->coopmat_emulate && ctx->info.coopmat_uses_khr)
+    {
+      td_vk_coopmat_pick khr = { .api = TD_VK_COOPMAT_API_KHR, .bf16_tiles = ctx->info.coopmat_bf16_tiles };
+      td_vk_coopmat_pick_variant (variant, sizeof variant, khr, w->dtype);
+    }
   /* epilogue.glsl's constant: 0 stores y as is, 1 + kind applies that activation. */
   const uint32_t epilogue = op->p.matmul.activate ? 1u + (uint32_t) op->p.matmul.activation : 0u;
   if (path == TD_VK_MATMUL_GEMV)
@@ -391,6 +397,8 @@ run_attention (td_vk_context *ctx, const td_op *op, td_error *err)
   uint32_t rows_per_group;
   const char *kernel = td_vk_attention_kernel (pc.d, pc.dv, ctx->info.coopmat_enabled, ctx->coopmat_emulate,
                                                &rows_per_group);
+  if (!ctx->coopmat_emulate && ctx->info.coopmat_uses_khr && strcmp (kernel, "attention_coopmat") == 0)
+    kernel = "attention_coopmat_khr";
   double work = 2.0 * pc.batch * pc.heads * (double) pc.tq * pc.tk * (pc.d + pc.dv);
   return launch (ctx, op, kernel, &pc, sizeof pc, (pc.tq + rows_per_group - 1) / rows_per_group, pc.heads, pc.batch,
                  work, err);
