@@ -40,10 +40,13 @@ static char *
 check_workload (const char *workload, const char *unit, const char *const *extra)
 {
   const char *backend = g_getenv ("TD_TEST_BACKEND") ? g_getenv ("TD_TEST_BACKEND") : "cpu";
-  const char *args[16] = { "bench", workload, "--small", "--json", "--steps", "3", "--backend", backend };
+  const char *args[32] = { "bench", workload, "--small", "--json", "--steps", "3", "--backend", backend };
   int n = 8;
   for (int i = 0; extra != NULL && extra[i] != NULL; i++)
-    args[n++] = extra[i];
+    {
+      g_assert_cmpint (n, <, (int) G_N_ELEMENTS (args) - 1);
+      args[n++] = extra[i];
+    }
   args[n] = NULL;
   run_result r = run_cli (args);
   if (r.status != 0)
