@@ -122,7 +122,7 @@ td_t5_gguf_config (const td_gguf *gguf, td_t5_config *c, td_error *err)
       const td_gguf_kv *kv = td_gguf_find_kv (gguf, key);
       if (kv == NULL)
         continue;
-      if (kv->type == TD_GGUF_ARRAY || !td_gguf_kv_number (kv, 0, &eps) || !(eps > 0.0 && eps < 1.0))
+      if (kv->type == TD_GGUF_ARRAY || !td_gguf_kv_number (kv, 0, &eps) || !(eps >= 1e-30 && eps < 1.0))
         return td_error_set (err, TD_ERR_FORMAT, "%s: metadata '%s' must be a number in (0, 1)", path, key);
       break;
     }

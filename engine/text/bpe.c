@@ -332,7 +332,8 @@ td_bpe_encode_word (td_bpe *bpe, const char *word, size_t len, GArray *ids)
       guint count = ids->len - before;
       int32_t *entry = g_new (int32_t, count + 1);
       entry[0] = count;
-      memcpy (entry + 1, &g_array_index (ids, int32_t, before), count * sizeof (int32_t));
+      if (count > 0)
+        memcpy (entry + 1, &g_array_index (ids, int32_t, before), count * sizeof (int32_t));
       g_mutex_lock (&bpe->cache_lock);
       if (g_hash_table_size (bpe->cache) >= CACHE_MAX_ENTRIES)
         g_hash_table_remove_all (bpe->cache);
