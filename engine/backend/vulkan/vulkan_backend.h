@@ -12,6 +12,12 @@
  * MATMUL runs on cooperative matrices where the device offers them
  * (TD_VULKAN_COOPMAT=0 turns that off); TD_VULKAN_EMULATE_COOPMAT=1 runs the
  * same kernels emulated on devices without them (see vulkan_coopmat.h).
+ * Uploads go through a staging ring sized from the device (TD_VULKAN_STAGING_MIB
+ * overrides it) or, where tensors live in host-visible device-local memory, are
+ * written in place (TD_VULKAN_DIRECT_UPLOAD=0 turns that off); see vulkan_upload.c.
+ * Large uploads copy on a transfer-only queue where the device has one
+ * (TD_VULKAN_TRANSFER_QUEUE=0 turns that off; =shared runs the same separate
+ * batches on the compute queue); see vulkan_transfer.c.
  */
 #pragma once
 
@@ -68,6 +74,26 @@ const td_vulkan_device_info *td_vulkan_backend_device (td_backend *backend);
 /* Bytes this backend holds in device memory, and the device-local heap budget
  * (VK_EXT_memory_budget when present, else the heap size). */
 void td_vulkan_memory_usage (td_backend *backend, uint64_t *used, uint64_t *budget);
+
+/* How uploads went since the backend was made. */
+typedef struct td_vulkan_upload_stats {
+  uint64_t staging_size;       /* bytes in the staging ring */
+  bool staging_device_local;   /* the ring is device memory (counted in td_vulkan_memory_usage) */
+  bool direct_available;       /* tensors can live in host-visible device-local memory */
+  bool direct_enabled;         /* and new tensors do (TD_VULKAN_DIRECT_UPLOAD=0 turns it off) */
+  uint64_t staged_bytes;       /* copied through the staging ring */
+  uint64_t direct_bytes;       /* written in place into mapped tensor memory */
+  uint64_t staging_wraps;      /* times the ring went back to its start */
+  uint64_t staging_waits;      /* waits for the submission that last read a ring segment */
+  uint64_t full_syncs;         /* waits for the whole device (syncs and reads) */
+  /* Uploads on a queue of their own: whether there is one, whether it is of
+   * another queue family than compute (else TD_VULKAN_TRANSFER_QUEUE=shared), and
+   * the bytes and batches copied on it. */
+  bool transfer_queue, transfer_separate_family;
+  uint64_t transfer_bytes, transfer_batches;
+} td_vulkan_upload_stats;
+
+void td_vulkan_upload_stats_get (td_backend *backend, td_vulkan_upload_stats *out);
 
 /* Validation-layer messages (warnings and errors) seen by every Vulkan backend of
  * this process since it started (0 unless TD_VULKAN_VALIDATION=1). */

@@ -626,6 +626,7 @@ create_device (td_vk_context *ctx, td_error *err)
     return td_error_set (err, TD_ERR_UNSUPPORTED, "%s has no compute queue", ctx->info.name);
   ctx->queue_family = (uint32_t) chosen;
   ctx->timestamps = families[chosen].timestampValidBits > 0;
+  td_vk_transfer_choose_family (ctx, families, family_count, ctx->queue_family);
 
   const char *extensions[4];
   uint32_t extension_count = 0;
@@ -668,6 +669,7 @@ create_device (td_vk_context *ctx, td_error *err)
     .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES,
     .pNext = coopmat_features,
     .bufferDeviceAddress = VK_TRUE,
+    .timelineSemaphore = ctx->transfer_wanted, /* required of every Vulkan 1.2 device */
     .shaderFloat16 = ctx->info.fp16_arithmetic,
     .vulkanMemoryModel = coopmat,
   };
@@ -682,17 +684,25 @@ create_device (td_vk_context *ctx, td_error *err)
     .features = { .shaderInt64 = VK_TRUE },
   };
   float priority = 1.0f;
-  VkDeviceQueueCreateInfo queue_info = {
-    .sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,
-    .queueFamilyIndex = ctx->queue_family,
-    .queueCount = 1,
-    .pQueuePriorities = &priority,
+  VkDeviceQueueCreateInfo queue_info[2] = {
+    {
+      .sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,
+      .queueFamilyIndex = ctx->queue_family,
+      .queueCount = 1,
+      .pQueuePriorities = &priority,
+    },
+    {
+      .sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,
+      .queueFamilyIndex = ctx->transfer_family,
+      .queueCount = 1,
+      .pQueuePriorities = &priority,
+    },
   };
   VkDeviceCreateInfo info = {
     .sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
     .pNext = &features,
-    .queueCreateInfoCount = 1,
-    .pQueueCreateInfos = &queue_info,
+    .queueCreateInfoCount = td_vk_transfer_separate_family (ctx) ? 2 : 1,
+    .pQueueCreateInfos = queue_info,
     .enabledExtensionCount = extension_count,
     .ppEnabledExtensionNames = extensions,
   };
@@ -720,6 +730,7 @@ context_destroy (td_vk_context *ctx)
   if (ctx->device != VK_NULL_HANDLE)
     {
       vkDeviceWaitIdle (ctx->device);
+      td_vk_transfer_destroy (ctx);
       td_vk_exec_destroy (ctx);
       td_vk_pipelines_destroy (ctx);
       td_vk_memory_destroy (ctx);
@@ -782,7 +793,8 @@ td_vk_context_new (int device_index, td_error *err)
       free (infos);
     }
   if (chosen < 0 || create_device (ctx, err) != TD_OK || td_vk_memory_init (ctx, err) != TD_OK
-      || td_vk_pipelines_init (ctx, err) != TD_OK || td_vk_exec_init (ctx, err) != TD_OK)
+      || td_vk_pipelines_init (ctx, err) != TD_OK || td_vk_exec_init (ctx, err) != TD_OK
+      || td_vk_transfer_init (ctx, err) != TD_OK)
     {
       context_destroy (ctx);
       return NULL;

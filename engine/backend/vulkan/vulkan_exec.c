@@ -363,6 +363,13 @@ td_vk_flush (td_vk_context *ctx, td_error *err)
   td_vk_frame *frame = &ctx->frames[ctx->current];
   if (!frame->recording)
     return td_vk_check_alive (ctx, err);
+  /* Uploads on the transfer queue that this submission may read (vulkan_transfer.c). */
+  VkTimelineSemaphoreSubmitInfo transfer_wait;
+  bool waits;
+  td_status status = td_vk_transfer_before_compute (ctx, &transfer_wait, &waits, err);
+  if (status != TD_OK)
+    return status;
+  static const VkPipelineStageFlags wait_stages = VK_PIPELINE_STAGE_TRANSFER_BIT | VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT;
   frame->recording = false;
   /* A submission that fails never runs: what it used is free once older ones finish. */
   frame->serial = ++ctx->submitted_serial;
@@ -375,6 +382,10 @@ td_vk_flush (td_vk_context *ctx, td_error *err)
     {
       VkSubmitInfo submit = {
         .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO,
+        .pNext = waits ? &transfer_wait : NULL,
+        .waitSemaphoreCount = waits ? 1 : 0,
+        .pWaitSemaphores = &ctx->transfer_timeline,
+        .pWaitDstStageMask = &wait_stages,
         .commandBufferCount = 1,
         .pCommandBuffers = &frame->cmd,
       };
@@ -439,6 +450,7 @@ print_profile (td_vk_context *ctx)
 td_status
 td_vk_sync (td_vk_context *ctx, td_error *err)
 {
+  ctx->upload_stats.full_syncs++;
   td_status status = td_vk_flush (ctx, err);
   for (int i = 0; i < TD_VK_FRAMES; i++)
     {
@@ -446,6 +458,8 @@ td_vk_sync (td_vk_context *ctx, td_error *err)
       if (status == TD_OK)
         status = s;
     }
+  if (status == TD_OK && ctx->transfer_queue != VK_NULL_HANDLE)
+    status = td_vk_transfer_wait (ctx, ctx->transfer_submitted + (ctx->transfer_recording ? 1 : 0), err);
   if (status != TD_OK)
     return status;
   ctx->staging_head = 0;

@@ -13,7 +13,7 @@
 #define TD_VK_BLOCK_SIZE ((VkDeviceSize) 256 << 20)
 #define TD_VK_DEDICATED_MIN ((VkDeviceSize) 64 << 20) /* larger buffers get their own memory */
 #define TD_VK_ALIGNMENT 256
-#define TD_VK_STAGING_SIZE ((VkDeviceSize) 32 << 20)
+#define TD_VK_STAGING_SEGMENTS 8        /* parts of the staging ring, each waited for on its own */
 #define TD_VK_MAX_HAZARDS 64
 /* Freed dedicated blocks still used by unfinished submissions may hold up to an
  * eighth of the device-local heap, within these bounds, before a new allocation
@@ -36,9 +36,12 @@ typedef struct td_vk_block {
   bool dedicated;
   int live;              /* sub-allocations in it */
   uint64_t last_use;     /* serial of the last submission recording a command on it */
+  void *map;             /* persistently mapped when in host-visible memory (direct uploads) */
+  uint64_t upload_value; /* the transfer batch that last copied into it (vulkan_transfer.c) */
   struct td_vk_block *next_deferred; /* in td_vk_context.deferred once freed */
   int free_count, free_capacity;
-  struct { VkDeviceSize offset, size; } *free_ranges; /* sorted, coalesced */
+  /* Sorted, coalesced; serial: the last submission that used any of the range. */
+  struct { VkDeviceSize offset, size; uint64_t serial; } *free_ranges;
 } td_vk_block;
 
 /* td_buffer->impl for Vulkan buffers. */
@@ -46,6 +49,11 @@ typedef struct td_vk_allocation {
   td_vk_context *ctx;
   td_vk_block *block;
   VkDeviceSize offset, size;
+  /* The last submission recording a command on this allocation, and the last one
+   * that used its range before it was allocated (a reused range of a shared block):
+   * once both have completed, the host may write it in place. */
+  uint64_t last_use, reuse_serial;
+  uint64_t upload_value;  /* the transfer batch that last copied into it (vulkan_transfer.c) */
 } td_vk_allocation;
 
 typedef struct td_vk_range {
@@ -106,9 +114,31 @@ struct td_vk_context {
    * destroyed once completed_serial reaches their last_use. */
   td_vk_block *deferred;
   VkDeviceSize deferred_bytes, deferred_limit;
-  td_vk_block *staging;                /* host-visible, coherent, mapped */
+  td_vk_block *staging;                /* host-visible, coherent, mapped (vulkan_upload.c) */
   void *staging_map;
-  VkDeviceSize staging_head;           /* ring position; reset when the device is idle */
+  VkDeviceSize staging_size, staging_head; /* ring position; reset when the device is idle */
+  uint64_t staging_serial[TD_VK_STAGING_SEGMENTS]; /* the last submission reading each segment */
+  bool staging_device_local;           /* counted in the memory meter */
+  /* Tensors in a host-visible device-local memory type on the main device heap (UMA,
+   * resizable BAR, lavapipe) are mapped and written in place when no submission
+   * uses them; -1 when the device has no such type. */
+  int direct_memory_type;
+  bool direct_upload;
+  td_vulkan_upload_stats upload_stats;
+  /* Uploads on a queue of their own (vulkan_transfer.c): batches numbered from 1
+   * signal transfer_timeline with their number; compute submissions wait for
+   * compute_wait, the latest batch whose copies they may read. */
+  bool transfer_wanted;                /* chosen with the queue families */
+  VkQueue transfer_queue;              /* VK_NULL_HANDLE: uploads go in the compute stream */
+  uint32_t transfer_family;
+  VkCommandPool transfer_pool;
+  VkSemaphore transfer_timeline;
+  VkCommandBuffer transfer_cmd[TD_VK_FRAMES];
+  uint64_t transfer_value[TD_VK_FRAMES];  /* the batch each command buffer last held */
+  int transfer_current;
+  bool transfer_recording;
+  uint64_t transfer_submitted, transfer_completed, compute_wait;
+  uint64_t staging_transfer[TD_VK_STAGING_SEGMENTS]; /* the last transfer batch reading each segment */
   /* Asynchronous reads: slots of a mapped host-visible block, made on first use; a slot
    * holds its values once completed_serial reaches its serial. */
   td_vk_block *readback;
@@ -175,6 +205,47 @@ void td_vk_memory_collect (td_vk_context *ctx);
 /* vkAllocateMemory through the fault-injection hook. */
 VkResult td_vk_allocate_memory (td_vk_context *ctx, const VkMemoryAllocateInfo *info, VkDeviceMemory *memory);
 
+/* Host-visible, coherent VkBuffer (transfer source and destination) of `size` bytes. */
+td_status td_vk_host_block_new (td_vk_context *ctx, VkDeviceSize size, td_vk_block **out, td_error *err);
+void td_vk_block_free (td_vk_context *ctx, td_vk_block *block);
+/* Notes that a command being recorded uses allocation `a`: in-place writes wait
+ * for it, and it waits for the transfer batch that last copied into it. */
+static inline void
+td_vk_allocation_touch (td_vk_allocation *a)
+{
+  td_vk_context *ctx = a->ctx;
+  uint64_t serial = ctx->submitted_serial + 1;
+  if (a->last_use < serial)
+    a->last_use = serial;
+  if (ctx->compute_wait < a->upload_value)
+    ctx->compute_wait = a->upload_value;
+}
+
+/* vulkan_upload.c */
+td_status td_vk_upload_init (td_vk_context *ctx, VkDeviceSize device_heap, td_error *err);
+void td_vk_upload_destroy (td_vk_context *ctx);
+
+/* vulkan_transfer.c */
+/* Picks a queue family for uploads next to compute family `compute` (or none); the
+ * caller creates one queue of ctx->transfer_family when it differs. */
+void td_vk_transfer_choose_family (td_vk_context *ctx, const VkQueueFamilyProperties *families, uint32_t count,
+                                   uint32_t compute);
+td_status td_vk_transfer_init (td_vk_context *ctx, td_error *err);
+void td_vk_transfer_destroy (td_vk_context *ctx);
+bool td_vk_transfer_separate_family (const td_vk_context *ctx);
+/* The transfer batch being recorded (begun on demand). */
+td_status td_vk_transfer_begin (td_vk_context *ctx, VkCommandBuffer *out, td_error *err);
+/* Submits the batch being recorded, signalling its number. */
+td_status td_vk_transfer_flush (td_vk_context *ctx, td_error *err);
+/* Waits until batch `value` has finished (submitting it first when recorded). */
+td_status td_vk_transfer_wait (td_vk_context *ctx, uint64_t value, td_error *err);
+/* Notes finished batches without waiting. */
+void td_vk_transfer_poll (td_vk_context *ctx);
+/* For td_vk_flush: submits the batches the next compute submission waits for and
+ * fills *wait (chained into its VkSubmitInfo); false when it waits for none. */
+td_status td_vk_transfer_before_compute (td_vk_context *ctx, VkTimelineSemaphoreSubmitInfo *wait,
+                                         bool *waits, td_error *err);
+
 /* vulkan_pipeline.c */
 td_status td_vk_pipelines_init (td_vk_context *ctx, td_error *err);
 void td_vk_pipelines_destroy (td_vk_context *ctx);
@@ -222,5 +293,9 @@ void td_vulkan_inject_faults (td_backend *backend, int nth_allocation, int nth_s
  * 16-bit storage), so that its tiling is tested on devices without cooperative
  * matrices. Returns false (and changes nothing) when the device cannot. */
 bool td_vulkan_set_coopmat_emulation (td_backend *backend, bool on);
+/* Test hook (vulkan_upload.c): whether tensors allocated from now on live in mapped
+ * host-visible device-local memory and are written in place. Returns false (and
+ * changes nothing) when `on` is asked of a device without such memory. */
+bool td_vulkan_set_direct_upload (td_backend *backend, bool on);
 /* The largest buffer range one descriptor may bind on this device. */
 uint64_t td_vulkan_max_storage_buffer_range (td_backend *backend);

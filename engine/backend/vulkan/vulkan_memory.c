@@ -5,11 +5,15 @@
  * more get a dedicated block. Shaders address memory through buffer device
  * addresses, so a tensor of any size up to maxMemoryAllocationSize is usable as
  * is, in its stored dtype, even beyond maxStorageBufferRange (no descriptor binds
- * it). Uploads go through a host-visible staging ring and are recorded in the
- * command stream; downloads wait for the device and copy out through it.
+ * it). Where the device has host-visible device-local memory on its main heap,
+ * blocks are allocated there and mapped, so uploads can write them in place;
+ * uploads otherwise go through the staging ring (vulkan_upload.c). Downloads wait
+ * for the device and copy out through the staging buffer.
  *
  * Lifetime: a freed range of a shared block is reusable at once (the hazard
- * tracker puts a barrier between its last use and its next write). A freed
+ * tracker puts a barrier between its last use and its next write); the free list
+ * keeps the serial of its last use, so an in-place host write into a reused range
+ * waits for nothing it cannot see (td_vk_allocation.reuse_serial). A freed
  * dedicated block is destroyed only when the last submission that recorded a
  * command on it (block->last_use) has completed; until then it waits in
  * ctx->deferred, and a new allocation first waits for old submissions when the
@@ -71,6 +75,14 @@ block_new (td_vk_context *ctx, VkDeviceSize size, bool host_visible, td_vk_block
                               | VK_BUFFER_USAGE_TRANSFER_DST_BIT | VK_BUFFER_USAGE_SHADER_DEVICE_ADDRESS_BIT,
     .sharingMode = VK_SHARING_MODE_EXCLUSIVE,
   };
+  uint32_t families[2] = { ctx->queue_family, ctx->transfer_family };
+  if (td_vk_transfer_separate_family (ctx))
+    {
+      /* Uploads copy on the transfer queue, ops run on the compute one. */
+      buffer_info.sharingMode = VK_SHARING_MODE_CONCURRENT;
+      buffer_info.queueFamilyIndexCount = 2;
+      buffer_info.pQueueFamilyIndices = families;
+    }
   VkResult result = vkCreateBuffer (ctx->device, &buffer_info, NULL, &block->buffer);
   if (result != VK_SUCCESS)
     {
@@ -83,6 +95,10 @@ block_new (td_vk_context *ctx, VkDeviceSize size, bool host_visible, td_vk_block
                ? find_memory_type (ctx, req.memoryTypeBits,
                                    VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT, 0)
                : find_memory_type (ctx, req.memoryTypeBits, VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT, 0);
+  bool direct = !host_visible && ctx->direct_upload && ctx->direct_memory_type >= 0
+                && (req.memoryTypeBits & (1u << ctx->direct_memory_type));
+  if (direct)
+    type = ctx->direct_memory_type;
   if (type < 0)
     {
       block_free (ctx, block);
@@ -102,6 +118,8 @@ block_new (td_vk_context *ctx, VkDeviceSize size, bool host_visible, td_vk_block
   result = td_vk_allocate_memory (ctx, &alloc, &block->memory);
   if (result == VK_SUCCESS)
     result = vkBindBufferMemory (ctx->device, block->buffer, block->memory, 0);
+  if (result == VK_SUCCESS && direct)
+    result = vkMapMemory (ctx->device, block->memory, 0, VK_WHOLE_SIZE, 0, &block->map);
   if (result != VK_SUCCESS)
     {
       block_free (ctx, block);
@@ -119,6 +137,18 @@ block_new (td_vk_context *ctx, VkDeviceSize size, bool host_visible, td_vk_block
     }
   *out = block;
   return TD_OK;
+}
+
+td_status
+td_vk_host_block_new (td_vk_context *ctx, VkDeviceSize size, td_vk_block **out, td_error *err)
+{
+  return block_new (ctx, size, true, out, err);
+}
+
+void
+td_vk_block_free (td_vk_context *ctx, td_vk_block *block)
+{
+  block_free (ctx, block);
 }
 
 static bool
@@ -148,14 +178,15 @@ remove_block (td_vk_context *ctx, td_vk_block *block)
       }
 }
 
-/* First fit in a shared block's free list. */
+/* First fit in a shared block's free list; *serial: the range's last use. */
 static bool
-block_take (td_vk_block *block, VkDeviceSize size, VkDeviceSize *offset)
+block_take (td_vk_block *block, VkDeviceSize size, VkDeviceSize *offset, uint64_t *serial)
 {
   for (int i = 0; i < block->free_count; i++)
     if (block->free_ranges[i].size >= size)
       {
         *offset = block->free_ranges[i].offset;
+        *serial = block->free_ranges[i].serial;
         block->free_ranges[i].offset += size;
         block->free_ranges[i].size -= size;
         if (block->free_ranges[i].size == 0)
@@ -170,9 +201,10 @@ block_take (td_vk_block *block, VkDeviceSize size, VkDeviceSize *offset)
   return false;
 }
 
-/* Returns a range to the sorted free list, merging with its neighbours. */
+/* Returns a range last used by submission `serial` to the sorted free list,
+ * merging with its neighbours (a merged range keeps the latest serial). */
 static bool
-block_give_back (td_vk_block *block, VkDeviceSize offset, VkDeviceSize size)
+block_give_back (td_vk_block *block, VkDeviceSize offset, VkDeviceSize size, uint64_t serial)
 {
   int i = 0;
   while (i < block->free_count && block->free_ranges[i].offset < offset)
@@ -180,8 +212,14 @@ block_give_back (td_vk_block *block, VkDeviceSize offset, VkDeviceSize size)
   bool merge_prev = i > 0 && block->free_ranges[i - 1].offset + block->free_ranges[i - 1].size == offset;
   bool merge_next = i < block->free_count && offset + size == block->free_ranges[i].offset;
   block->live--;
+  if (merge_prev && block->free_ranges[i - 1].serial < serial)
+    block->free_ranges[i - 1].serial = serial;
+  if (merge_next && block->free_ranges[i].serial < serial)
+    block->free_ranges[i].serial = serial;
   if (merge_prev && merge_next)
     {
+      if (block->free_ranges[i - 1].serial < block->free_ranges[i].serial)
+        block->free_ranges[i - 1].serial = block->free_ranges[i].serial;
       block->free_ranges[i - 1].size += size + block->free_ranges[i].size;
       memmove (&block->free_ranges[i], &block->free_ranges[i + 1],
                (size_t) (block->free_count - i - 1) * sizeof block->free_ranges[0]);
@@ -212,6 +250,7 @@ block_give_back (td_vk_block *block, VkDeviceSize offset, VkDeviceSize size)
            (size_t) (block->free_count - i) * sizeof block->free_ranges[0]);
   block->free_ranges[i].offset = offset;
   block->free_ranges[i].size = size;
+  block->free_ranges[i].serial = serial;
   block->free_count++;
   return true;
 }
@@ -224,14 +263,22 @@ block_destroy_unused (td_vk_context *ctx, td_vk_block *block)
   block_free (ctx, block);
 }
 
+/* No recorded or running command, compute or upload, uses the block. */
+static bool
+block_idle (const td_vk_context *ctx, const td_vk_block *block)
+{
+  return block->last_use <= ctx->completed_serial && block->upload_value <= ctx->transfer_completed;
+}
+
 void
 td_vk_memory_release_completed (td_vk_context *ctx)
 {
+  td_vk_transfer_poll (ctx);
   td_vk_block **link = &ctx->deferred;
   while (*link != NULL)
     {
       td_vk_block *block = *link;
-      if (block->last_use <= ctx->completed_serial)
+      if (block_idle (ctx, block))
         {
           *link = block->next_deferred;
           ctx->deferred_bytes -= block->size;
@@ -252,7 +299,8 @@ release_allocation (td_buffer *buffer)
   if (block->dedicated)
     {
       remove_block (ctx, block);
-      if (block->last_use <= ctx->completed_serial)
+      td_vk_transfer_poll (ctx);
+      if (block_idle (ctx, block))
         block_destroy_unused (ctx, block);
       else
         {
@@ -264,7 +312,7 @@ release_allocation (td_buffer *buffer)
     }
   else
     /* Reuse of the range is ordered after earlier commands by the hazard tracker. */
-    block_give_back (block, a->offset, a->size);
+    block_give_back (block, a->offset, a->size, a->last_use > a->reuse_serial ? a->last_use : a->reuse_serial);
   free (a);
   td_vk_context_unref (ctx);
 }
@@ -279,6 +327,8 @@ wait_for_deferred (td_vk_context *ctx, VkDeviceSize limit, td_error *err)
     status = td_vk_flush (ctx, err);
   while (status == TD_OK && ctx->deferred_bytes > limit && td_vk_wait_oldest (ctx, &status, err))
     ;
+  if (status == TD_OK && ctx->deferred_bytes > limit && ctx->transfer_queue != VK_NULL_HANDLE)
+    status = td_vk_transfer_wait (ctx, ctx->transfer_submitted + (ctx->transfer_recording ? 1 : 0), err);
   return status;
 }
 
@@ -359,7 +409,7 @@ td_vk_buffer_new (td_backend *backend, size_t size, td_buffer **out, td_error *e
   else
     {
       for (int i = 0; i < ctx->block_count && a->block == NULL; i++)
-        if (!ctx->blocks[i]->dedicated && block_take (ctx->blocks[i], rounded, &a->offset))
+        if (!ctx->blocks[i]->dedicated && block_take (ctx->blocks[i], rounded, &a->offset, &a->reuse_serial))
           a->block = ctx->blocks[i];
       if (a->block == NULL)
         {
@@ -381,7 +431,8 @@ td_vk_buffer_new (td_backend *backend, size_t size, td_buffer **out, td_error *e
           block->free_count = 1;
           block->free_ranges[0].offset = 0;
           block->free_ranges[0].size = TD_VK_BLOCK_SIZE;
-          block_take (block, rounded, &a->offset);
+          block->free_ranges[0].serial = 0;
+          block_take (block, rounded, &a->offset, &a->reuse_serial);
           a->block = block;
         }
     }
@@ -415,43 +466,6 @@ check_span (td_buffer *buffer, size_t offset, size_t size, const char *what, td_
 }
 
 td_status
-td_vk_write (td_backend *backend, td_buffer *buffer, size_t offset, const void *src, size_t size, td_error *err)
-{
-  td_vk_context *ctx = backend->impl;
-  td_vk_allocation *a = buffer->impl;
-  td_status status = check_span (buffer, offset, size, "write", err);
-  if (status == TD_OK)
-    status = td_vk_check_alive (ctx, err);
-  if (status != TD_OK)
-    return status;
-  const unsigned char *bytes = src;
-  while (size > 0)
-    {
-      VkDeviceSize chunk = size < TD_VK_STAGING_SIZE ? size : TD_VK_STAGING_SIZE;
-      if (ctx->staging_head + chunk > TD_VK_STAGING_SIZE)
-        {
-          status = td_vk_sync (ctx, err); /* resets the ring */
-          if (status != TD_OK)
-            return status;
-        }
-      memcpy ((unsigned char *) ctx->staging_map + ctx->staging_head, bytes, chunk);
-      VkCommandBuffer cmd;
-      status = td_vk_begin (ctx, &cmd, err);
-      if (status != TD_OK)
-        return status;
-      td_vk_range dst = { a->block, a->block->buffer, a->offset + offset, chunk };
-      td_vk_hazard (ctx, cmd, NULL, 0, &dst, 1);
-      VkBufferCopy region = { .srcOffset = ctx->staging_head, .dstOffset = dst.offset, .size = chunk };
-      vkCmdCopyBuffer (cmd, ctx->staging->buffer, a->block->buffer, 1, &region);
-      ctx->staging_head = ALIGN_UP (ctx->staging_head + chunk, 16);
-      bytes += chunk;
-      offset += chunk;
-      size -= chunk;
-    }
-  return TD_OK;
-}
-
-td_status
 td_vk_read (td_backend *backend, td_buffer *buffer, size_t offset, void *dst, size_t size, td_error *err)
 {
   td_vk_context *ctx = backend->impl;
@@ -464,11 +478,12 @@ td_vk_read (td_backend *backend, td_buffer *buffer, size_t offset, void *dst, si
   unsigned char *bytes = dst;
   while (status == TD_OK && size > 0)
     {
-      VkDeviceSize chunk = size < TD_VK_STAGING_SIZE ? size : TD_VK_STAGING_SIZE;
+      VkDeviceSize chunk = size < ctx->staging_size ? size : ctx->staging_size;
       VkCommandBuffer cmd;
       status = td_vk_begin (ctx, &cmd, err);
       if (status != TD_OK)
         break;
+      td_vk_allocation_touch (a);
       td_vk_range src = { a->block, a->block->buffer, a->offset + offset, chunk };
       td_vk_hazard (ctx, cmd, &src, 1, NULL, 0);
       VkBufferCopy region = { .srcOffset = src.offset, .dstOffset = 0, .size = chunk };
@@ -545,6 +560,7 @@ td_vk_read_begin (td_backend *backend, td_buffer *buffer, size_t offset, size_t 
   vkCmdPipelineBarrier (cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &to_host, 0, NULL, 0,
                         NULL);
   a->block->last_use = td_vk_recording_serial (ctx);
+  td_vk_allocation_touch (a);
   ctx->readback_serial[slot] = td_vk_recording_serial (ctx);
   /* Submitted now, so the device works while the host records what comes next. */
   if ((status = td_vk_flush (ctx, err)) != TD_OK)
@@ -591,16 +607,7 @@ td_vk_memory_init (td_vk_context *ctx, td_error *err)
   ctx->deferred_limit = heap / 8 < TD_VK_DEFERRED_LIMIT_MIN   ? TD_VK_DEFERRED_LIMIT_MIN
                         : heap / 8 > TD_VK_DEFERRED_LIMIT_MAX ? TD_VK_DEFERRED_LIMIT_MAX
                                                               : heap / 8;
-  td_status status = block_new (ctx, TD_VK_STAGING_SIZE, true, &ctx->staging, err);
-  if (status != TD_OK)
-    {
-      td_error_prefix (err, "staging buffer");
-      return status;
-    }
-  VkResult result = vkMapMemory (ctx->device, ctx->staging->memory, 0, VK_WHOLE_SIZE, 0, &ctx->staging_map);
-  if (result != VK_SUCCESS)
-    return td_vk_fail (ctx, result, "mapping the staging buffer", err);
-  return TD_OK;
+  return td_vk_upload_init (ctx, heap, err);
 }
 
 void
@@ -618,13 +625,7 @@ td_vk_memory_destroy (td_vk_context *ctx)
   free (ctx->blocks);
   ctx->blocks = NULL;
   ctx->block_count = 0;
-  if (ctx->staging != NULL)
-    {
-      if (ctx->staging_map != NULL)
-        vkUnmapMemory (ctx->device, ctx->staging->memory);
-      block_free (ctx, ctx->staging);
-      ctx->staging = NULL;
-    }
+  td_vk_upload_destroy (ctx);
   if (ctx->readback != NULL)
     {
       if (ctx->readback_map != NULL)
@@ -641,6 +642,8 @@ td_vulkan_memory_usage (td_backend *backend, uint64_t *used, uint64_t *budget)
   uint64_t total = 0, allocated = ctx->deferred_bytes;
   for (int i = 0; i < ctx->block_count; i++)
     allocated += ctx->blocks[i]->size;
+  if (ctx->staging_device_local)
+    allocated += ctx->staging_size;
   VkPhysicalDeviceMemoryBudgetPropertiesEXT budgets = {
     .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_BUDGET_PROPERTIES_EXT,
   };

@@ -33,6 +33,7 @@ address_of (const td_tensor *t)
   if (t == NULL)
     return 0;
   td_vk_allocation *a = t->buffer->impl;
+  td_vk_allocation_touch (a); /* a command is about to use it */
   return a->block->address + a->offset + t->offset;
 }
 
@@ -41,6 +42,7 @@ static td_vk_range
 range_of (const td_tensor *t)
 {
   td_vk_allocation *a = t->buffer->impl;
+  td_vk_allocation_touch (a);
   int64_t last = 0;
   for (int i = 0; i < t->ndim; i++)
     last += (t->shape[i] > 0 ? t->shape[i] - 1 : 0) * t->stride[i];
