@@ -5,7 +5,10 @@
  * device; the same stream with in-place writes (host-visible device-local memory,
  * as on lavapipe) gives bit-identical results; in-place writes never touch memory
  * that a recorded or running command still uses (a re-uploaded tensor, a freed
- * range handed out again); the ring's size and its place in the memory meter. */
+ * range handed out again); large uploads as separate transfer batches
+ * (TD_VULKAN_TRANSFER_QUEUE=shared: on lavapipe's one queue, with the same
+ * semaphore waits as on a transfer-only queue); the ring's size and its place in
+ * the memory meter. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -313,6 +316,86 @@ test_in_place_waits_for_users (void)
   vk_test_assert_no_validation_messages ();
 }
 
+#define HUGE_N ((int64_t) (64 << 20) / 4 + 1021) /* a dedicated allocation */
+
+/* Rounds of a fresh 64 MiB tensor uploaded in three odd pieces (through the 4 MiB
+ * ring, as transfer batches), read by ops at once, then a piece re-uploaded while
+ * those ops are pending (the compute stream's copy, after the batch), and a second
+ * fresh tensor uploaded and freed unread: every op sees its values, nothing waits
+ * for the whole device, and the freed tensors are gone after the sync. */
+static void
+test_transfer_batches (void)
+{
+  td_error err;
+  vk_test_backend ();
+  g_setenv ("TD_VULKAN_TRANSFER_QUEUE", "shared", TRUE);
+  td_backend *b = td_backend_vulkan_new (-1, &err);
+  g_unsetenv ("TD_VULKAN_TRANSFER_QUEUE");
+  g_assert_nonnull (b);
+  td_vulkan_set_direct_upload (b, false);
+  td_vulkan_upload_stats s0, s1;
+  td_vulkan_upload_stats_get (b, &s0);
+  g_assert_true (s0.transfer_queue);
+  g_assert_false (s0.transfer_separate_family);
+
+  size_t bytes = (size_t) HUGE_N * 4, cuts[4] = { 0, (13 << 20) + 5, (41 << 20) + 2, bytes };
+  unsigned char *host = g_malloc (bytes);
+  uint32_t seed = 99;
+  enum { ROUNDS_T = 3, SNAPS = 4 };
+  td_tensor *snaps[ROUNDS_T * SNAPS];
+  unsigned char *want[ROUNDS_T * SNAPS];
+  int64_t starts[SNAPS] = { 0, (int64_t) cuts[1] / 4 - 7, HUGE_N - SNAP_N, (int64_t) cuts[2] / 4 + 11 };
+  int64_t shape[1] = { HUGE_N };
+  for (int round = 0; round < ROUNDS_T; round++)
+    {
+      td_tensor *w = td_tensor_new (b, TD_F32, 1, shape, &err);
+      g_assert_nonnull (w);
+      fill_bytes (host, bytes, &seed);
+      for (int piece = 0; piece < 3; piece++)
+        write_ok (b, w, cuts[piece], host + cuts[piece], cuts[piece + 1] - cuts[piece]);
+      td_vk_allocation *wa = w->buffer->impl;
+      g_assert_cmpuint (wa->upload_value, >, 0); /* copied in a transfer batch */
+      for (int k = 0; k < SNAPS - 1; k++)
+        {
+          snaps[round * SNAPS + k] = snapshot (b, w, starts[k]);
+          want[round * SNAPS + k] = g_memdup2 (host + starts[k] * 4, SNAP_N * 4);
+        }
+      /* The submission reading it will wait for that batch. */
+      g_assert_cmpuint (((td_vk_context *) b->impl)->compute_wait, >=, wa->upload_value);
+      fill_bytes (host + cuts[2], cuts[3] - cuts[2], &seed);
+      write_ok (b, w, cuts[2], host + cuts[2], cuts[3] - cuts[2]);
+      snaps[round * SNAPS + SNAPS - 1] = snapshot (b, w, starts[SNAPS - 1]);
+      want[round * SNAPS + SNAPS - 1] = g_memdup2 (host + starts[SNAPS - 1] * 4, SNAP_N * 4);
+
+      td_tensor *unread = td_tensor_new (b, TD_F32, 1, shape, &err);
+      g_assert_nonnull (unread);
+      write_ok (b, unread, 0, host, bytes);
+      td_tensor_free (unread);
+      td_tensor_free (w);
+    }
+  td_vulkan_upload_stats_get (b, &s1);
+  g_assert_cmpuint (s1.full_syncs, ==, s0.full_syncs);
+  g_assert_cmpuint (s1.transfer_bytes, >=, (uint64_t) ROUNDS_T * 2 * bytes);
+  g_assert_cmpuint (s1.staged_bytes, >=, (uint64_t) ROUNDS_T * (cuts[3] - cuts[2]));
+  g_assert_cmpuint (s1.transfer_batches, >, 0);
+  g_assert_cmpint (td_backend_sync (b, &err), ==, TD_OK);
+  for (int i = 0; i < ROUNDS_T * SNAPS; i++)
+    {
+      unsigned char back[SNAP_N * 4];
+      g_assert_cmpint (td_tensor_download (snaps[i], back, sizeof back, &err), ==, TD_OK);
+      g_assert_cmpmem (back, sizeof back, want[i], SNAP_N * 4);
+      td_tensor_free (snaps[i]);
+      g_free (want[i]);
+    }
+  g_assert_cmpint (td_backend_sync (b, &err), ==, TD_OK);
+  uint64_t used, budget;
+  td_vulkan_memory_usage (b, &used, &budget);
+  g_assert_cmpuint (used, <=, (s1.staging_device_local ? s1.staging_size : 0) + TD_VK_BLOCK_SIZE);
+  g_free (host);
+  td_backend_free (b);
+  vk_test_assert_no_validation_messages ();
+}
+
 /* Zero bytes is a no-op; a write past the end is refused without touching memory. */
 static void
 test_bad_writes_refused (void)
@@ -376,6 +459,7 @@ main (int argc, char **argv)
   g_test_add_func ("/vulkan/upload/ring-wraps-without-device-wait", test_ring_wraps_without_device_wait);
   g_test_add_func ("/vulkan/upload/in-place-matches-ring", test_in_place_matches_ring);
   g_test_add_func ("/vulkan/upload/in-place-waits-for-users", test_in_place_waits_for_users);
+  g_test_add_func ("/vulkan/upload/transfer-batches", test_transfer_batches);
   g_test_add_func ("/vulkan/upload/bad-writes-refused", test_bad_writes_refused);
   g_test_add_func ("/vulkan/upload/ring-size-and-meter", test_ring_size_and_meter);
   return g_test_run ();

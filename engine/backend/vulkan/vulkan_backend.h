@@ -91,6 +91,7 @@ typedef struct td_vulkan_upload_stats {
    * the bytes and batches copied on it. */
   bool transfer_queue, transfer_separate_family;
   uint64_t transfer_bytes, transfer_batches;
+  uint64_t transfer_waits;     /* compute submissions that waited for a transfer batch */
 } td_vulkan_upload_stats;
 
 void td_vulkan_upload_stats_get (td_backend *backend, td_vulkan_upload_stats *out);

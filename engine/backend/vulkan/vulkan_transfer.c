@@ -221,5 +221,6 @@ td_vk_transfer_before_compute (td_vk_context *ctx, VkTimelineSemaphoreSubmitInfo
     .pWaitSemaphoreValues = &ctx->compute_wait,
   };
   *waits = true;
+  ctx->upload_stats.transfer_waits++;
   return TD_OK;
 }
