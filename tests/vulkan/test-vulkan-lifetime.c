@@ -269,8 +269,9 @@ pattern (int64_t i)
   return (float) (i % 100003) * 0.25f - 7;
 }
 
-/* A 100 MiB upload (three staging-ring syncs) recorded after ops and a freed big
- * tensor, then slices across the 32 MiB chunk edges used by ops. */
+/* A 100 MiB upload (through the staging ring several times over, or in place)
+ * recorded after ops and a freed big tensor, then slices across 32 MiB edges used
+ * by ops. */
 static void
 test_upload_larger_than_staging (void)
 {
@@ -318,7 +319,8 @@ test_upload_larger_than_staging (void)
 }
 
 /* One tensor re-uploaded 400 times in one stream, each upload summed before the
- * next overwrites it: 50 MiB through the 32 MiB ring, over several submissions. */
+ * next overwrites it: 50 MiB, through the ring while the pending sum still reads
+ * the tensor (in place only once it has run), over several submissions. */
 static void
 test_staging_ring_reuse (void)
 {

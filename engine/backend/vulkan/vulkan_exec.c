@@ -369,7 +369,8 @@ td_vk_flush (td_vk_context *ctx, td_error *err)
   td_status status = td_vk_transfer_before_compute (ctx, &transfer_wait, &waits, err);
   if (status != TD_OK)
     return status;
-  static const VkPipelineStageFlags wait_stages = VK_PIPELINE_STAGE_TRANSFER_BIT | VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT;
+  static const VkPipelineStageFlags wait_stages
+    = VK_PIPELINE_STAGE_TRANSFER_BIT | VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT;
   frame->recording = false;
   /* A submission that fails never runs: what it used is free once older ones finish. */
   frame->serial = ++ctx->submitted_serial;
