@@ -396,6 +396,61 @@ test_transfer_batches (void)
   vk_test_assert_no_validation_messages ();
 }
 
+/* Which queue family takes uploads, on invented family lists (lavapipe has one
+ * family, so the choice itself is only ever exercised here): a transfer-only
+ * family other than compute's, never a graphics or compute one; none when there
+ * is no such family or TD_VULKAN_TRANSFER_QUEUE=0; the compute family itself
+ * with TD_VULKAN_TRANSFER_QUEUE=shared. */
+static void
+test_transfer_family_choice (void)
+{
+  enum { G = VK_QUEUE_GRAPHICS_BIT, C = VK_QUEUE_COMPUTE_BIT, T = VK_QUEUE_TRANSFER_BIT };
+  /* Discrete NVIDIA-like: graphics+compute, transfer-only, compute-only. */
+  VkQueueFamilyProperties discrete[3] = { { .queueFlags = G | C | T, .queueCount = 16 },
+                                          { .queueFlags = T, .queueCount = 2 },
+                                          { .queueFlags = C | T, .queueCount = 8 } };
+  /* One family for everything (lavapipe, many integrated GPUs). */
+  VkQueueFamilyProperties single[1] = { { .queueFlags = G | C | T, .queueCount = 1 } };
+  /* A second compute family but no transfer-only one; a transfer-only one with no queues. */
+  VkQueueFamilyProperties no_transfer[3] = { { .queueFlags = G | C | T, .queueCount = 1 },
+                                             { .queueFlags = C | T, .queueCount = 4 },
+                                             { .queueFlags = T, .queueCount = 0 } };
+  td_vk_context ctx = { 0 };
+  char *saved = g_strdup (g_getenv ("TD_VULKAN_TRANSFER_QUEUE"));
+  g_unsetenv ("TD_VULKAN_TRANSFER_QUEUE");
+
+  ctx.queue_family = 2;
+  td_vk_transfer_choose_family (&ctx, discrete, 3, 2);
+  g_assert_true (ctx.transfer_wanted);
+  g_assert_cmpuint (ctx.transfer_family, ==, 1);
+  g_assert_true (td_vk_transfer_separate_family (&ctx));
+
+  ctx.queue_family = 0;
+  td_vk_transfer_choose_family (&ctx, single, 1, 0);
+  g_assert_false (ctx.transfer_wanted);
+  g_assert_false (td_vk_transfer_separate_family (&ctx));
+
+  td_vk_transfer_choose_family (&ctx, no_transfer, 3, 0);
+  g_assert_false (ctx.transfer_wanted);
+
+  g_setenv ("TD_VULKAN_TRANSFER_QUEUE", "0", TRUE);
+  ctx.queue_family = 2;
+  td_vk_transfer_choose_family (&ctx, discrete, 3, 2);
+  g_assert_false (ctx.transfer_wanted);
+
+  g_setenv ("TD_VULKAN_TRANSFER_QUEUE", "shared", TRUE);
+  td_vk_transfer_choose_family (&ctx, discrete, 3, 2);
+  g_assert_true (ctx.transfer_wanted);
+  g_assert_cmpuint (ctx.transfer_family, ==, 2);
+  g_assert_false (td_vk_transfer_separate_family (&ctx));
+
+  if (saved != NULL)
+    g_setenv ("TD_VULKAN_TRANSFER_QUEUE", saved, TRUE);
+  else
+    g_unsetenv ("TD_VULKAN_TRANSFER_QUEUE");
+  g_free (saved);
+}
+
 /* Zero bytes is a no-op; a write past the end is refused without touching memory. */
 static void
 test_bad_writes_refused (void)
@@ -460,6 +515,7 @@ main (int argc, char **argv)
   g_test_add_func ("/vulkan/upload/in-place-matches-ring", test_in_place_matches_ring);
   g_test_add_func ("/vulkan/upload/in-place-waits-for-users", test_in_place_waits_for_users);
   g_test_add_func ("/vulkan/upload/transfer-batches", test_transfer_batches);
+  g_test_add_func ("/vulkan/upload/transfer-family-choice", test_transfer_family_choice);
   g_test_add_func ("/vulkan/upload/bad-writes-refused", test_bad_writes_refused);
   g_test_add_func ("/vulkan/upload/ring-size-and-meter", test_ring_size_and_meter);
   return g_test_run ();
