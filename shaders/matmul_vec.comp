@@ -85,17 +85,56 @@ gemv_rows (uint n0, uint n_end)
     }
 }
 
+#ifdef MM_ROPE
+/* A head's outputs take fewer workgroups than gemv_rows's spread, so each pass here
+ * sums more rows at once: ROPE_LANES invocations per output, ROPE_ROWS outputs. */
+#define ROPE_LANES 32u
+#define ROPE_ROWS (256u / ROPE_LANES)
+
+void
+gemv_head_rows (uint n0, uint n_end)
+{
+  uint tid = gl_LocalInvocationID.x, lane = tid % ROPE_LANES, n = n0 + tid / ROPE_LANES;
+  float acc[VEC_MAX_M];
+  for (uint m = 0; m < VEC_MAX_M; m++)
+    acc[m] = 0.0;
+  if (n < n_end)
+    for (uint k = lane; k < p.k; k += ROPE_LANES)
+      {
+        float w = load_weight (p.w, n * p.k + k);
+        for (uint m = 0; m < VEC_MAX_M; m++)
+          if (m < p.m)
+            acc[m] = fma (load_f32 (p.x, m * p.k + k), w, acc[m]);
+      }
+  for (uint m = 0; m < VEC_MAX_M; m++)
+    partial[m][tid] = acc[m];
+  barrier ();
+  for (uint s = ROPE_LANES / 2u; s > 0u; s >>= 1)
+    {
+      if (lane < s)
+        for (uint m = 0; m < VEC_MAX_M; m++)
+          partial[m][tid] += partial[m][tid + s];
+      barrier ();
+    }
+  uint m = lane;
+  if (m < p.m && n < n_end)
+    he_store (m * p.n + n,
+              epilogue (partial[m][tid - lane] + (p.has_bias != 0u ? load_any (p.bias, p.bias_dtype, n) : 0.0)));
+}
+#endif
+
 void
 main ()
 {
 #ifdef MM_ROPE
-  /* One head per workgroup: its outputs VEC_ROWS at a time, then the epilogue. The
-   * barrier keeps the last pass's reads of partial before the next pass's writes. */
+  /* One head per workgroup (w is shared, one batch): its outputs ROPE_ROWS at a time,
+   * then the epilogue. The barrier keeps a pass's reads of partial before the next
+   * pass's writes. */
   uint col0 = gl_WorkGroupID.x * p.head_dim;
-  for (uint n0 = col0; n0 < col0 + p.head_dim; n0 += VEC_ROWS)
+  for (uint n0 = col0; n0 < col0 + p.head_dim; n0 += ROPE_ROWS)
     {
       barrier ();
-      gemv_rows (n0, col0 + p.head_dim);
+      gemv_head_rows (n0, col0 + p.head_dim);
     }
   head_epilogue (0u, p.m, col0);
 #else
