@@ -473,6 +473,47 @@ td_aligner_declare_weights (int in_dim, int out_dim, td_weights *weights, td_dty
   return d.status;
 }
 
+td_status
+td_qwen2vl_board_prompt (const td_qwen2vl_config *c, int n, int side, int32_t *ids, int (*grids)[3], td_error *err)
+{
+  const td_qwen2vl_vision_config *vc = &c->vision;
+  const int factor = vc->patch_size * vc->merge_size;
+  if (factor < 1 || side < factor || side % factor != 0)
+    return td_error_set (err, TD_ERR_INVALID_ARG, "Qwen2-VL prompt: the images' side %d is not a multiple of %d",
+                         side, factor);
+  const int patches = side / vc->patch_size, image_tokens = patches * patches / (vc->merge_size * vc->merge_size);
+  const int text = n - TD_QWEN2VL_BOARD_IMAGES * (image_tokens + 2);
+  if (text < 1)
+    return td_error_set (err, TD_ERR_INVALID_ARG,
+                         "Qwen2-VL prompt: %d tokens cannot hold %d images of %d tokens and some text", n,
+                         TD_QWEN2VL_BOARD_IMAGES, image_tokens);
+  /* Text ids stay below every special token (151643 and up in Qwen2-VL's vocabulary),
+   * so that none opens an image by chance. */
+  int id_limit = c->vocab_size < 151643 ? c->vocab_size : 151643;
+  const int specials[4] = { c->image_token_id, c->video_token_id, c->vision_start_token_id, c->vision_end_token_id };
+  for (int i = 0; i < 4; i++)
+    if (specials[i] >= 0 && specials[i] < id_limit)
+      id_limit = specials[i];
+  if (id_limit < 1)
+    return td_error_set (err, TD_ERR_INVALID_ARG, "Qwen2-VL prompt: no ids below the special tokens");
+  int at = 0;
+  const int before = text / 5;
+  for (; at < before; at++)
+    ids[at] = (int32_t) (td_rng_uniform (10, (uint64_t) at) * (float) (id_limit - 1));
+  for (int image = 0; image < TD_QWEN2VL_BOARD_IMAGES; image++)
+    {
+      grids[image][0] = 1;
+      grids[image][1] = grids[image][2] = patches;
+      ids[at++] = c->vision_start_token_id;
+      for (int i = 0; i < image_tokens; i++)
+        ids[at++] = c->image_token_id;
+      ids[at++] = c->vision_end_token_id;
+    }
+  for (; at < n; at++)
+    ids[at] = (int32_t) (td_rng_uniform (10, (uint64_t) at) * (float) (id_limit - 1));
+  return TD_OK;
+}
+
 td_flux_dit *
 td_flux_dit_new_random (const td_flux_config *config, td_backend *backend, td_dtype dtype, uint64_t seed,
                         td_error *err)

@@ -45,6 +45,16 @@ td_status td_qwen2vl_declare_weights (const td_qwen2vl_config *config, td_weight
 /* ThinkDiff-LVLM's aligner from in_dim (the LVLM's width) to out_dim (T5's), bare names. */
 td_status td_aligner_declare_weights (int in_dim, int out_dim, td_weights *weights, td_dtype dtype, td_error *err);
 
+/* The benchmarks' Qwen2-VL prompt, as the PyTorch reference's "586 tokens with two 448²
+ * images": ids[n] holding TD_QWEN2VL_BOARD_IMAGES still images of side × side pixels,
+ * each a run of image tokens (side/patch)² / merge² long between vision start and end
+ * tokens, with random text ids below every special token before (a fifth of the
+ * text: the system turn) and after them; grids gets each image's (1, side/patch,
+ * side/patch). Errors when side is not a multiple of patch · merge or n leaves no text. */
+#define TD_QWEN2VL_BOARD_IMAGES 2
+td_status td_qwen2vl_board_prompt (const td_qwen2vl_config *config, int n, int side, int32_t *ids,
+                                   int (*grids)[3], td_error *err);
+
 /* td_weights_new_random + declare + new_from_config. */
 td_flux_dit *td_flux_dit_new_random (const td_flux_config *config, td_backend *backend, td_dtype dtype, uint64_t seed,
                                      td_error *err);

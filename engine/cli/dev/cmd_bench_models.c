@@ -528,58 +528,30 @@ bench_t5 (const bench_options *o, td_backend *backend, td_error *err)
 
 /* --- Qwen2-VL ------------------------------------------------------------------------------ */
 
-/* The two-image board both Qwen2-VL workloads read: a chat-like prompt of `n` tokens
- * holding two side×side images (448² in the full shapes, 256 tokens each after the
- * 2×2 merge, so 586 tokens in all; 56² in --small), each between vision start and
- * end tokens, random text ids below the special tokens around them. */
+/* The two-image board both Qwen2-VL workloads read (td_qwen2vl_board_prompt): 586
+ * tokens with two 448² images in the full shapes, 32 with two 56² in --small; the
+ * pixels are random. */
 typedef struct qwen_prompt {
   int32_t *ids;
   int n;
-  int grids[2][3];
+  int grids[TD_QWEN2VL_BOARD_IMAGES][3];
   td_tensor *pixels; /* [Σ t·h·w, C·T·P·P], random */
 } qwen_prompt;
-
-enum { QWEN_IMAGES = 2 };
 
 static td_status
 qwen_prompt_make (const td_qwen2vl_config *c, int n, int side, td_backend *backend, qwen_prompt *p, td_error *err)
 {
-  const td_qwen2vl_vision_config *vc = &c->vision;
-  const int factor = vc->patch_size * vc->merge_size;
-  if (side % factor != 0)
-    return td_error_set (err, TD_ERR_INVALID_ARG, "bench: the images' side %d is not a multiple of %d", side,
-                         factor);
-  const int patches = side / vc->patch_size, image_tokens = patches * patches / (vc->merge_size * vc->merge_size);
-  const int text = n - QWEN_IMAGES * (image_tokens + 2);
-  if (text < 1)
-    return td_error_set (err, TD_ERR_INVALID_ARG,
-                         "bench: a prompt of %d tokens cannot hold %d images of %d tokens and some text", n,
-                         QWEN_IMAGES, image_tokens);
-  /* Text ids stay below every special token, so that none opens an image by chance. */
-  int id_limit = c->vocab_size < 151643 ? c->vocab_size : 151643;
-  const int specials[4] = { c->image_token_id, c->video_token_id, c->vision_start_token_id, c->vision_end_token_id };
-  for (int i = 0; i < 4; i++)
-    if (specials[i] >= 0 && specials[i] < id_limit)
-      id_limit = specials[i];
   p->n = n;
   p->ids = g_new (int32_t, n);
-  int at = 0;
-  const int before = text / 5; /* the system turn and the user's first words */
-  for (int i = 0; i < before; i++, at++)
-    p->ids[at] = (int32_t) (td_rng_uniform (10, (uint64_t) at) * (float) (id_limit - 1));
-  for (int image = 0; image < QWEN_IMAGES; image++)
-    {
-      p->grids[image][0] = 1;
-      p->grids[image][1] = p->grids[image][2] = patches;
-      p->ids[at++] = c->vision_start_token_id;
-      for (int i = 0; i < image_tokens; i++)
-        p->ids[at++] = c->image_token_id;
-      p->ids[at++] = c->vision_end_token_id;
-    }
-  for (; at < n; at++)
-    p->ids[at] = (int32_t) (td_rng_uniform (10, (uint64_t) at) * (float) (id_limit - 1));
+  td_status st = td_qwen2vl_board_prompt (c, n, side, p->ids, p->grids, err);
+  if (st != TD_OK)
+    return st;
+  const td_qwen2vl_vision_config *vc = &c->vision;
+  int64_t patches = 0;
+  for (int i = 0; i < TD_QWEN2VL_BOARD_IMAGES; i++)
+    patches += (int64_t) p->grids[i][0] * p->grids[i][1] * p->grids[i][2];
   td_layer_ctx ctx = { .backend = backend, .err = err };
-  const int64_t shape[2] = { (int64_t) QWEN_IMAGES * patches * patches,
+  const int64_t shape[2] = { patches,
                              (int64_t) vc->in_channels * vc->temporal_patch_size * vc->patch_size * vc->patch_size };
   p->pixels = random_input (&ctx, 2, shape, 11);
   return ctx.status;
@@ -661,10 +633,10 @@ qwen_prefill_once (qwen_state *s, td_tensor **hidden, td_error *err)
 {
   td_qwen2vl_session_reset (s->session);
   const qwen_prompt *p = &s->prompt;
-  td_tensor *features = td_qwen2vl_encode_images (s->model, p->pixels, (const int (*)[3]) p->grids, QWEN_IMAGES,
+  td_tensor *features = td_qwen2vl_encode_images (s->model, p->pixels, (const int (*)[3]) p->grids, TD_QWEN2VL_BOARD_IMAGES,
                                                   err);
   *hidden = features != NULL ? td_qwen2vl_session_prefill (s->session, p->ids, p->n, features,
-                                                           (const int (*)[3]) p->grids, QWEN_IMAGES, err)
+                                                           (const int (*)[3]) p->grids, TD_QWEN2VL_BOARD_IMAGES, err)
                              : NULL;
   td_tensor_free (features);
   return *hidden != NULL ? TD_OK : err->status;
