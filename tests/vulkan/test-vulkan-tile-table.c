@@ -43,6 +43,13 @@ test_table (void)
       for (size_t j = 0; j < i; j++)
         g_assert_cmpstr (table[i].name, !=, table[j].name);
     }
+  for (size_t i = 0; i < count; i++)
+    g_assert_true (td_vk_tile_find (table[i].name) == &table[i]);
+  g_assert_cmpstr (td_vk_tile_find ("32x32")->name, ==, "lavapipe");
+  g_assert_cmpuint (td_vk_tile_find ("128x128")->tile_n, ==, 128);
+  g_assert_null (td_vk_tile_find ("99x99"));
+  g_assert_null (td_vk_tile_find ("64x64 "));
+  g_assert_null (td_vk_tile_find (""));
   char v[64];
   td_vk_tile_variant (v, sizeof v, "matmul_bf16_s16", 64, 64);
   g_assert_cmpstr (v, ==, "matmul_bf16_s16");

@@ -6,7 +6,6 @@
 #include "backend/vulkan/vulkan_tile_table.h"
 
 #include <stdio.h>
-#include <string.h>
 
 bool
 td_vk_matmul_format_supported (td_dtype w_dtype)
@@ -38,10 +37,8 @@ bool
 td_vulkan_set_tile (td_backend *backend, const char *name_or_shape)
 {
   td_vk_context *ctx = backend->impl;
-  const td_vk_tile_device device = { .vendor_id = ctx->info.vendor_id, .name = ctx->info.name };
-  const char *why = NULL;
-  const td_vk_tile_entry *tile = td_vk_tile_choose (&device, name_or_shape, &why);
-  if (strcmp (why, "forced with TD_VULKAN_TILE") != 0)
+  const td_vk_tile_entry *tile = td_vk_tile_find (name_or_shape);
+  if (tile == NULL)
     return false;
   ctx->info.tile_name = tile->name;
   ctx->info.tile_why = "set by the program";

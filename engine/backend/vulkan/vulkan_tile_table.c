@@ -46,6 +46,13 @@ find_shape (const char *text)
   return NULL;
 }
 
+const td_vk_tile_entry *
+td_vk_tile_find (const char *name_or_shape)
+{
+  const td_vk_tile_entry *entry = find (name_or_shape);
+  return entry != NULL ? entry : find_shape (name_or_shape);
+}
+
 /* The table's entry for a device's vendor and architecture. */
 static const td_vk_tile_entry *
 by_architecture (const td_vk_tile_device *d)
@@ -83,9 +90,7 @@ td_vk_tile_choose (const td_vk_tile_device *device, const char *env_value, const
   const char *how = "from the device's vendor and architecture";
   if (env_value != NULL && env_value[0] != '\0')
     {
-      const td_vk_tile_entry *forced = find (env_value);
-      if (forced == NULL)
-        forced = find_shape (env_value);
+      const td_vk_tile_entry *forced = td_vk_tile_find (env_value);
       if (forced != NULL)
         {
           chosen = forced;

@@ -43,6 +43,9 @@ enum {
 /* Every entry, the portable one last. */
 const td_vk_tile_entry *td_vk_tile_table (size_t *count);
 
+/* The entry named so, or the first of that shape ("128x64"); NULL for neither. */
+const td_vk_tile_entry *td_vk_tile_find (const char *name_or_shape);
+
 /* The entry for a device; env_value is TD_VULKAN_TILE's value (NULL when unset).
  * *why (may be NULL) says how it was chosen; an override naming no entry or shape
  * keeps the table's choice and says so. */

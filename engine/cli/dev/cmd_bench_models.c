@@ -633,11 +633,11 @@ qwen_prefill_once (qwen_state *s, td_tensor **hidden, td_error *err)
 {
   td_qwen2vl_session_reset (s->session);
   const qwen_prompt *p = &s->prompt;
-  td_tensor *features = td_qwen2vl_encode_images (s->model, p->pixels, (const int (*)[3]) p->grids, TD_QWEN2VL_BOARD_IMAGES,
-                                                  err);
-  *hidden = features != NULL ? td_qwen2vl_session_prefill (s->session, p->ids, p->n, features,
-                                                           (const int (*)[3]) p->grids, TD_QWEN2VL_BOARD_IMAGES, err)
-                             : NULL;
+  const int (*grids)[3] = (const int (*)[3]) p->grids;
+  td_tensor *features = td_qwen2vl_encode_images (s->model, p->pixels, grids, TD_QWEN2VL_BOARD_IMAGES, err);
+  *hidden = features != NULL
+              ? td_qwen2vl_session_prefill (s->session, p->ids, p->n, features, grids, TD_QWEN2VL_BOARD_IMAGES, err)
+              : NULL;
   td_tensor_free (features);
   return *hidden != NULL ? TD_OK : err->status;
 }
