@@ -4,8 +4,8 @@
  * 64×64 tile as the fallback. TD_VULKAN_TILE=NAME (an entry's name) or =MxN (a
  * built shape) overrides the choice for experiments. The cooperative-matrix kernel
  * has one shape (64×64 outputs, 16×16×16 fragments) on every device; the table
- * does not vary it. The entries are first guesses from each architecture's shared
- * memory and register file, not measurements on those GPUs.
+ * does not vary it. The GPU entries are first guesses from each architecture's shared
+ * memory and register file, not measurements on those GPUs; lavapipe's is measured.
  * These functions are pure so that tests can feed them invented devices. */
 #pragma once
 
