@@ -4,6 +4,8 @@
  * format the shapes are built for, on sizes that leave every tile edge ragged. */
 #include <string.h>
 
+#include "thinkdiff.h"
+
 #include "op-check.h"
 #include "backend/vulkan/vulkan_internal.h"
 #include "backend/vulkan/vulkan_matmul.h"
@@ -219,6 +221,33 @@ test_every_entry_computes (void)
   vk_test_assert_no_validation_messages ();
 }
 
+/* `thinkdiff devices` shows each device's tile and how it was chosen. */
+static void
+test_listing (void)
+{
+  vk_test_backend (); /* skips without a Vulkan device */
+  const char *saved = g_getenv ("TD_VULKAN_TILE");
+  g_autofree char *saved_copy = g_strdup (saved);
+  g_unsetenv ("TD_VULKAN_TILE");
+  td_error err = { 0 };
+  char *text = NULL;
+  g_assert_cmpint (td_devices_report (&text, &err), ==, TD_OK);
+  g_assert_nonnull (strstr (text, "outputs per workgroup (table entry "));
+  g_assert_nonnull (strstr (text, "from the device's vendor and architecture"));
+  if (strstr (text, "llvmpipe") != NULL)
+    g_assert_nonnull (strstr (text, "tiled matmul: 128x128 outputs per workgroup (table entry lavapipe"));
+  g_free (text);
+  g_setenv ("TD_VULKAN_TILE", "amd-rdna", TRUE);
+  g_assert_cmpint (td_devices_report (&text, &err), ==, TD_OK);
+  g_assert_nonnull (strstr (text, "tiled matmul: 128x64 outputs per workgroup (table entry amd-rdna, forced with "
+                                  "TD_VULKAN_TILE)"));
+  g_free (text);
+  if (saved_copy != NULL)
+    g_setenv ("TD_VULKAN_TILE", saved_copy, TRUE);
+  else
+    g_unsetenv ("TD_VULKAN_TILE");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -227,5 +256,6 @@ main (int argc, char **argv)
   g_test_add_func ("/vulkan/tile-table/choose", test_choose);
   g_test_add_func ("/vulkan/tile-table/shapes-built", test_shapes_built);
   g_test_add_func ("/vulkan/tile-table/every-entry-computes", test_every_entry_computes);
+  g_test_add_func ("/vulkan/tile-table/listing", test_listing);
   return g_test_run ();
 }
