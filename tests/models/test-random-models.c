@@ -251,6 +251,12 @@ test_small_qwen_runs (void)
   other.intermediate_size += 64;
   g_assert_null (td_qwen2vl_new_from_config (&other, weights, &err));
   g_assert_cmpint (err.status, !=, TD_OK);
+  /* So is an aligner whose middle layer is not square. */
+  td_weights *bad_aligner = td_weights_new_random (backend, 1);
+  const int64_t wide[2] = { 8, 4 };
+  g_assert_cmpint (td_weights_declare (bad_aligner, "2.weight", TD_BF16, 2, wide, 1.0f, 0.0f, &err), ==, TD_OK);
+  g_assert_null (td_aligner_new_from_weights (bad_aligner, &err));
+  g_assert_nonnull (strstr (err.message, "square"));
 
   td_tensor_free (aligned);
   td_aligner_free (aligner);
