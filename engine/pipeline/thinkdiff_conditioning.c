@@ -12,6 +12,7 @@
 #include "models/layers.h"
 #include "models/qwen2vl.h"
 #include "models/qwen2vl_image.h"
+#include "pipeline/stream_choice.h"
 #include "text/tokenizer.h"
 
 /* BLIP-2's Q-Former-free reduction: the patch grid halves per side. */
@@ -108,6 +109,9 @@ encode_image_clip_mode (const td_board *board, td_eva_vision *eva, td_aligner *a
   td_image_clear (&image);
   if (pixels == NULL)
     td_error_prefix (err, "%s", path);
+  const td_plan_stage plan = td_plan_eva_stage (
+    td_eva_vision_config (eva), td_stream_weight_format (td_eva_vision_weights (eva), "encoder.layers.0.mlp.fc1.weight"));
+  td_eva_vision_set_resident_blocks (eva, td_stream_choose_resident (backend, &plan));
   td_tensor *hidden = pixels ? td_eva_vision_forward (eva, pixels, err) : NULL;
   td_tensor *reduced = hidden ? td_eva_downsample_tokens (backend, hidden, CLIP_MODE_DOWNSAMPLE, err) : NULL;
   td_tensor *aligned = reduced ? td_aligner_forward (aligner, reduced, err) : NULL;
@@ -366,6 +370,14 @@ condition_lvlm_mode (const td_board *board, const td_model_paths *paths, td_back
   td_status st = model ? lvlm_images (board, dir, td_qwen2vl_config_of (model), backend, &pixel_values, &grids,
                                       &n_images, err)
                        : err->status;
+  if (st == TD_OK)
+    {
+      /* Under a memory cap, the language model's layers stay before the tower's. */
+      const td_plan_stage plan = td_plan_qwen2vl_stage (
+        td_qwen2vl_config_of (model), s->width, s->height, n_answer,
+        td_stream_weight_format (td_qwen2vl_weights (model), "layers.0.mlp.down_proj.weight"));
+      td_qwen2vl_set_resident_blocks (model, td_stream_choose_resident (backend, &plan));
+    }
   if (st == TD_OK && n_images > 0 && (features = td_qwen2vl_encode_images (model, pixel_values, grids, n_images, err)) == NULL)
     st = err->status;
   if (st == TD_OK && (out->text_ids = lvlm_prompt_ids (board, tokenizer, td_qwen2vl_config_of (model), grids, n_images,

@@ -1,7 +1,8 @@
 /* Streaming the FLUX transformer block by block (Vulkan, lavapipe in CI): on the small
- * random-weight transformer (2 double + 4 single blocks) the streamed forward gives the
- * same output as the resident one, and under a cap between the plan's streamed and
- * whole peaks only the streamed run fits, its high-water mark under the cap. */
+ * random-weight transformer (2 double + 4 single blocks) the streamed forward, every
+ * block or only some, gives the same output as the resident one, and under a cap
+ * between the plan's streamed and whole peaks only the streamed runs fit, their
+ * high-water marks under the cap. */
 #include <glib.h>
 #include <math.h>
 #include <string.h>
@@ -35,13 +36,13 @@ noise (td_backend *backend, int ndim, const int64_t *shape, uint64_t seed)
 
 /* One forward of a fresh model; *out (g_free) receives the output when it succeeds. */
 static td_status
-forward (td_backend *backend, bool streamed, float **out, int64_t *n, size_t *peak, td_error *err)
+forward (td_backend *backend, int resident, float **out, int64_t *n, size_t *peak, td_error *err)
 {
   const td_flux_config config = td_flux_config_small ();
   td_backend_reset_peak (backend);
   td_flux_dit *model = td_flux_dit_new_random (&config, backend, TD_BF16, 9, err);
   g_assert_nonnull (model);
-  td_flux_dit_set_streamed (model, streamed);
+  td_flux_dit_set_resident_blocks (model, resident);
   const int grid = SIDE / 16, n_img = grid * grid;
   float *img_ids = g_new0 (float, (gsize) n_img * 3), *txt_ids = g_new0 (float, (gsize) TOKENS * 3);
   for (int i = 0; i < n_img; i++)
@@ -89,8 +90,8 @@ test_streamed_matches_resident (void)
   float *whole = NULL, *streamed = NULL;
   int64_t n_whole = 0, n_streamed = 0;
   size_t whole_peak = 0, streamed_peak = 0, held = 0;
-  g_assert_cmpint (forward (backend, false, &whole, &n_whole, &whole_peak, &err), ==, TD_OK);
-  g_assert_cmpint (forward (backend, true, &streamed, &n_streamed, &streamed_peak, &err), ==, TD_OK);
+  g_assert_cmpint (forward (backend, TD_BLOCKS_ALL, &whole, &n_whole, &whole_peak, &err), ==, TD_OK);
+  g_assert_cmpint (forward (backend, 0, &streamed, &n_streamed, &streamed_peak, &err), ==, TD_OK);
   g_test_message ("small FLUX %d², %d tokens: whole plan %.3f MiB, run %.3f MiB; streamed plan %.3f MiB, run %.3f MiB",
                   SIDE, TOKENS, plan.peak / 1048576.0, whole_peak / 1048576.0, streamed_plan / 1048576.0,
                   streamed_peak / 1048576.0);
@@ -107,12 +108,30 @@ test_streamed_matches_resident (void)
   float *capped = NULL;
   int64_t n_capped = 0;
   size_t capped_peak = 0;
-  g_assert_cmpint (forward (backend, false, &capped, &n_capped, &capped_peak, &err), ==, TD_ERR_NO_MEMORY);
+  g_assert_cmpint (forward (backend, TD_BLOCKS_ALL, &capped, &n_capped, &capped_peak, &err), ==, TD_ERR_NO_MEMORY);
   g_assert_nonnull (strstr (err.message, "memory cap"));
+  td_error_clear (&err);
   td_backend_memory (backend, &held, NULL);
   g_assert_cmpuint (held, ==, 0);
-  g_assert_cmpint (forward (backend, true, &capped, &n_capped, &capped_peak, &err), ==, TD_OK);
+  g_assert_cmpint (forward (backend, 0, &capped, &n_capped, &capped_peak, &err), ==, TD_OK);
   g_assert_cmpuint (capped_peak, <=, cap);
+  g_assert_cmpint (memcmp (capped, streamed, (size_t) n_capped * sizeof (float)), ==, 0);
+  g_free (capped);
+
+  /* Partial residency: the planner keeps some blocks under the cap, the run with that
+   * many resident fits it and gives the same output. */
+  const int resident = td_plan_resident_blocks (&plan, cap);
+  g_test_message ("cap %.3f MiB: %d of %d blocks resident, plan %.3f MiB", cap / 1048576.0, resident, plan.blocks,
+                  td_plan_stage_peak_with (&plan, resident) / 1048576.0);
+  g_assert_cmpint (resident, >, 0);
+  g_assert_cmpint (resident, <, plan.blocks);
+  g_assert_cmpuint (td_plan_stage_peak_with (&plan, resident), <=, cap);
+  g_assert_cmpuint (td_plan_stage_peak_with (&plan, resident + 1), >, cap);
+  capped = NULL;
+  g_assert_cmpint (forward (backend, resident, &capped, &n_capped, &capped_peak, &err), ==, TD_OK);
+  g_test_message ("partial run %.3f MiB", capped_peak / 1048576.0);
+  g_assert_cmpuint (capped_peak, <=, cap);
+  g_assert_cmpuint (capped_peak, >, streamed_peak);
   g_assert_cmpint (memcmp (capped, streamed, (size_t) n_capped * sizeof (float)), ==, 0);
   g_free (whole), g_free (streamed), g_free (capped);
   td_backend_free (backend);
