@@ -5,6 +5,7 @@
  * high-water marks under the cap. */
 #include <glib.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "backend/backend.h"
@@ -140,10 +141,101 @@ test_streamed_matches_resident (void)
 #endif
 }
 
+#ifdef TD_HAVE_VULKAN
+static void
+on_stage (void *user, const char *stage)
+{
+  if (strstr (stage, "streamed") != NULL)
+    g_strlcpy (user, stage, 200);
+}
+
+static td_tensor *
+generate (td_flux_pipeline *pipeline, const td_tensor *embeds, const td_tensor *pooled, char *streaming, size_t *peak,
+          td_error *err)
+{
+  const td_flux_params params = { .width = 64, .height = 64, .steps = 2, .guidance = 3.5f, .seed = 5 };
+  const td_flux_callbacks callbacks = { .stage = on_stage, .user = streaming };
+  td_tensor *image = NULL;
+  td_backend_reset_peak (td_tensor_backend (embeds));
+  td_status st = td_flux_pipeline_generate (pipeline, embeds, pooled, &params, NULL, &callbacks, &image, err);
+  td_backend_memory (td_tensor_backend (embeds), NULL, peak);
+  g_assert_cmpint (st, ==, st == TD_OK ? TD_OK : err->status);
+  return image;
+}
+#endif
+
+/* The pipeline on the demo FLUX folder: under a cap the whole transformer does not fit
+ * beside what the pipeline holds, it keeps what fits, streams the rest, and paints the
+ * unconstrained run's image with its high-water mark under the cap. */
+static void
+test_pipeline_under_cap (void)
+{
+#ifdef TD_HAVE_VULKAN
+  td_error err = { 0 };
+  td_backend *backend = td_backend_vulkan_new (-1, &err);
+  if (backend == NULL)
+    {
+      g_test_skip (err.message);
+      return;
+    }
+  g_autofree char *root = g_dir_make_tmp ("td-flux-streaming-XXXXXX", NULL);
+  const char *make_demo[] = { g_getenv ("TD_CLI"), "make-demo-models", root, NULL };
+  int status = 0;
+  g_assert_true (g_spawn_sync (NULL, (char **) make_demo, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL, NULL,
+                               &status, NULL));
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  g_autofree char *flux = g_build_filename (root, "flux-dev", NULL);
+  g_autofree char *transformer = g_build_filename (flux, "transformer", NULL);
+  td_flux_dit *host_model = td_flux_dit_load (transformer, NULL, &err);
+  g_assert_nonnull (host_model);
+  const td_flux_config config = *td_flux_dit_config (host_model);
+  td_plan_format format = TD_PLAN_BF16;
+  g_assert_true (td_plan_format_of_dtype (td_flux_dit_stored_dtype (host_model), &format));
+  td_flux_dit_free (host_model);
+
+  const int64_t embeds_shape[3] = { 1, TOKENS, config.joint_attention_dim };
+  const int64_t pooled_shape[2] = { 1, config.pooled_projection_dim };
+  td_tensor *embeds = noise (backend, 3, embeds_shape, 11), *pooled = noise (backend, 2, pooled_shape, 12);
+  td_flux_pipeline *pipeline = td_flux_pipeline_new (flux, NULL, backend, &err);
+  g_assert_nonnull (pipeline);
+  char streaming[200] = "";
+  size_t whole_peak = 0, capped_peak = 0, held = 0;
+  td_tensor *whole = generate (pipeline, embeds, pooled, streaming, &whole_peak, &err);
+  g_assert_nonnull (whole);
+  g_assert_cmpstr (streaming, ==, "");
+
+  /* The VAE stays loaded between runs: the cap leaves the transformer room for its
+   * streamed peak and not its whole one. */
+  td_backend_memory (backend, &held, NULL);
+  const td_plan_stage plan = td_plan_flux_stage (&config, 64, 64, TOKENS, format);
+  const size_t cap = held + (size_t) (td_plan_streamed_peak (&plan) + plan.peak) / 2;
+  td_backend_set_budget (backend, cap);
+  td_tensor *capped = generate (pipeline, embeds, pooled, streaming, &capped_peak, &err);
+  g_test_message ("demo FLUX 64², %d blocks: whole run %zu B, under a %zu B cap %zu B (\"%s\")",
+                  plan.blocks, whole_peak, cap, capped_peak, streaming);
+  g_assert_nonnull (capped);
+  g_assert_nonnull (strstr (streaming, "transformer blocks resident, the rest streamed"));
+  g_assert_cmpuint (capped_peak, <=, cap);
+  g_assert_cmpuint (td_tensor_nbytes (capped), ==, td_tensor_nbytes (whole));
+  g_assert_cmpmem (td_tensor_host_data (capped), td_tensor_nbytes (capped), td_tensor_host_data (whole),
+                   td_tensor_nbytes (whole));
+
+  td_tensor_free (whole), td_tensor_free (capped);
+  td_flux_pipeline_free (pipeline);
+  td_tensor_free (embeds), td_tensor_free (pooled);
+  td_backend_free (backend);
+  g_autofree char *rm = g_strdup_printf ("rm -rf '%s'", root);
+  g_assert_cmpint (system (rm), ==, 0);
+#else
+  g_test_skip ("built without Vulkan");
+#endif
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/flux-streaming/streamed-matches-resident", test_streamed_matches_resident);
+  g_test_add_func ("/flux-streaming/pipeline-under-cap", test_pipeline_under_cap);
   return g_test_run ();
 }
