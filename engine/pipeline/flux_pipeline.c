@@ -353,6 +353,11 @@ check_params (td_flux_pipeline *pipeline, const td_flux_params *params, int fact
 static int
 choose_streaming (td_flux_pipeline *pipeline, const td_flux_params *params, int64_t text_tokens)
 {
+  if (!td_stream_capped (pipeline->backend))
+    {
+      td_flux_dit_set_resident_blocks (pipeline->transformer, TD_BLOCKS_ALL);
+      return TD_BLOCKS_ALL;
+    }
   td_dtype dtype = td_flux_dit_stored_dtype (pipeline->transformer);
   td_plan_format format = TD_PLAN_BF16;
   if (!td_plan_format_of_dtype (dtype, &format))

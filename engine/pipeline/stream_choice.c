@@ -1,10 +1,16 @@
 #include "pipeline/stream_choice.h"
 
+bool
+td_stream_capped (td_backend *backend)
+{
+  return td_backend_budget (backend) != 0 && !td_backend_is_host (backend);
+}
+
 int
 td_stream_choose_resident (td_backend *backend, const td_plan_stage *stage)
 {
   const size_t budget = td_backend_budget (backend);
-  if (budget == 0 || td_backend_is_host (backend))
+  if (!td_stream_capped (backend))
     return TD_BLOCKS_ALL;
   size_t held = 0;
   td_backend_memory (backend, &held, NULL);

@@ -88,10 +88,15 @@ td_text_encode_t5 (td_text_encoders *encoders, const char *text, int max_length,
   int32_t *ids = g_new (int32_t, max_length);
   td_tensor *out = NULL;
   /* Under a memory cap, the encoder keeps what fits beside CLIP-L and streams the rest. */
-  td_plan_format format = td_stream_weight_format (td_t5_encoder_weights (encoders->t5),
-                                                   "encoder.block.0.layer.1.DenseReluDense.wo.weight");
-  td_plan_stage plan = td_plan_t5_stage (td_t5_encoder_config (encoders->t5), max_length, format);
-  td_t5_encoder_set_resident_blocks (encoders->t5, td_stream_choose_resident (encoders->backend, &plan));
+  int resident = TD_BLOCKS_ALL;
+  if (td_stream_capped (encoders->backend))
+    {
+      td_plan_format format = td_stream_weight_format (td_t5_encoder_weights (encoders->t5),
+                                                       "encoder.block.0.layer.1.DenseReluDense.wo.weight");
+      td_plan_stage plan = td_plan_t5_stage (td_t5_encoder_config (encoders->t5), max_length, format);
+      resident = td_stream_choose_resident (encoders->backend, &plan);
+    }
+  td_t5_encoder_set_resident_blocks (encoders->t5, resident);
   if (td_tokenizer_encode_padded (encoders->t5_tokenizer, text, true, (size_t) max_length, ids, NULL, err) == TD_OK)
     out = td_t5_encoder_forward (encoders->t5, ids, max_length, err);
   if (out != NULL && ids_out != NULL)

@@ -109,9 +109,15 @@ encode_image_clip_mode (const td_board *board, td_eva_vision *eva, td_aligner *a
   td_image_clear (&image);
   if (pixels == NULL)
     td_error_prefix (err, "%s", path);
-  const td_plan_stage plan = td_plan_eva_stage (
-    td_eva_vision_config (eva), td_stream_weight_format (td_eva_vision_weights (eva), "encoder.layers.0.mlp.fc1.weight"));
-  td_eva_vision_set_resident_blocks (eva, td_stream_choose_resident (backend, &plan));
+  int resident = TD_BLOCKS_ALL;
+  if (td_stream_capped (backend))
+    {
+      const td_plan_stage plan = td_plan_eva_stage (
+        td_eva_vision_config (eva),
+        td_stream_weight_format (td_eva_vision_weights (eva), "encoder.layers.0.mlp.fc1.weight"));
+      resident = td_stream_choose_resident (backend, &plan);
+    }
+  td_eva_vision_set_resident_blocks (eva, resident);
   td_tensor *hidden = pixels ? td_eva_vision_forward (eva, pixels, err) : NULL;
   td_tensor *reduced = hidden ? td_eva_downsample_tokens (backend, hidden, CLIP_MODE_DOWNSAMPLE, err) : NULL;
   td_tensor *aligned = reduced ? td_aligner_forward (aligner, reduced, err) : NULL;
@@ -373,10 +379,15 @@ condition_lvlm_mode (const td_board *board, const td_model_paths *paths, td_back
   if (st == TD_OK)
     {
       /* Under a memory cap, the language model's layers stay before the tower's. */
-      const td_plan_stage plan = td_plan_qwen2vl_stage (
-        td_qwen2vl_config_of (model), s->width, s->height, n_answer,
-        td_stream_weight_format (td_qwen2vl_weights (model), "layers.0.mlp.down_proj.weight"));
-      td_qwen2vl_set_resident_blocks (model, td_stream_choose_resident (backend, &plan));
+      int resident = TD_BLOCKS_ALL;
+      if (td_stream_capped (backend))
+        {
+          const td_plan_stage plan = td_plan_qwen2vl_stage (
+            td_qwen2vl_config_of (model), s->width, s->height, n_answer,
+            td_stream_weight_format (td_qwen2vl_weights (model), "layers.0.mlp.down_proj.weight"));
+          resident = td_stream_choose_resident (backend, &plan);
+        }
+      td_qwen2vl_set_resident_blocks (model, resident);
     }
   if (st == TD_OK && n_images > 0 && (features = td_qwen2vl_encode_images (model, pixel_values, grids, n_images, err)) == NULL)
     st = err->status;
