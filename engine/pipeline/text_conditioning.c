@@ -17,7 +17,14 @@ struct td_text_encoders {
   td_t5_encoder *t5;
   td_clip_text *clip;
   int loads;
+  bool resident;
 };
+
+void
+td_text_encoders_set_resident (td_text_encoders *encoders, bool resident)
+{
+  encoders->resident = resident;
+}
 
 td_text_encoders *
 td_text_encoders_new (const char *flux_dir, const td_weight_files *chosen, td_backend *backend, td_error *err)
@@ -89,7 +96,7 @@ td_text_encode_t5 (td_text_encoders *encoders, const char *text, int max_length,
   td_tensor *out = NULL;
   /* Under a memory cap, the encoder keeps what fits beside CLIP-L and streams the rest. */
   int resident = TD_BLOCKS_ALL;
-  if (td_stream_capped (encoders->backend))
+  if (!encoders->resident && td_stream_capped (encoders->backend))
     {
       td_plan_format format = td_stream_weight_format (td_t5_encoder_weights (encoders->t5),
                                                        "encoder.block.0.layer.1.DenseReluDense.wo.weight");
