@@ -13,6 +13,7 @@
 #include "backend/backend.h"
 #include "io/safetensors.h"
 #include "models/eva_vision.h"
+#include "models/random_models.h"
 #include "models/qwen2vl.h"
 #include "models/t5_encoder.h"
 #include "pipeline/flux_pipeline.h"
@@ -373,6 +374,46 @@ test_qwen2vl (void)
 #endif
 }
 
+/* The pipeline's choice counts what the backend already holds against the cap. */
+static void
+test_choice_beside_held (void)
+{
+  const td_flux_config config = td_flux_config_small ();
+  const td_plan_stage plan = td_plan_flux_stage (&config, 256, 256, 77, TD_PLAN_BF16);
+  g_assert_cmpint (td_stream_choose_resident (td_backend_host (), &plan), ==, TD_BLOCKS_ALL);
+#ifdef TD_HAVE_VULKAN
+  td_error err = { 0 };
+  td_backend *backend = td_backend_vulkan_new (-1, &err);
+  if (backend == NULL)
+    {
+      g_test_skip (err.message);
+      return;
+    }
+  g_assert_cmpint (td_stream_choose_resident (backend, &plan), ==, TD_BLOCKS_ALL); /* no cap */
+  const int64_t shape[1] = { 256 * 1024 };
+  td_tensor *held = td_tensor_new (backend, TD_F32, 1, shape, &err);
+  g_assert_nonnull (held);
+  size_t live = 0;
+  td_backend_memory (backend, &live, NULL);
+  g_assert_cmpuint (live, >=, td_tensor_nbytes (held));
+  for (int resident = 0; resident < plan.blocks; resident++)
+    {
+      const uint64_t need = td_plan_stage_peak_with (&plan, resident);
+      if (td_plan_stage_peak_with (&plan, resident + 1) == need)
+        continue;
+      td_backend_set_budget (backend, live + need);
+      g_assert_cmpint (td_stream_choose_resident (backend, &plan), ==, resident);
+    }
+  td_backend_set_budget (backend, live + plan.peak);
+  g_assert_cmpint (td_stream_choose_resident (backend, &plan), ==, TD_BLOCKS_ALL);
+  /* Not even every block streamed fits: all stream, and the cap refuses what is over. */
+  td_backend_set_budget (backend, live + td_plan_streamed_peak (&plan) - 1);
+  g_assert_cmpint (td_stream_choose_resident (backend, &plan), ==, 0);
+  td_tensor_free (held);
+  td_backend_free (backend);
+#endif
+}
+
 int
 main (int argc, char **argv)
 {
@@ -382,6 +423,7 @@ main (int argc, char **argv)
   g_test_add_func ("/model-streaming/t5", test_t5);
   g_test_add_func ("/model-streaming/blip2-vision", test_eva);
   g_test_add_func ("/model-streaming/qwen2-vl", test_qwen2vl);
+  g_test_add_func ("/model-streaming/choice-beside-held", test_choice_beside_held);
   const int status = g_test_run ();
   g_autoptr (GFile) root = g_file_new_for_path (deep_root);
   g_autoptr (GFileEnumerator) models = g_file_enumerate_children (root, G_FILE_ATTRIBUTE_STANDARD_NAME, 0, NULL, NULL);
