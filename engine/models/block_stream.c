@@ -115,7 +115,7 @@ td_block_stream_before (td_block_stream *stream, td_layer_ctx *ctx, int group, i
       next_group = stream->groups[group].then;
       next = 0;
     }
-  const bool has_next = next_group >= 0 && next < stream->groups[next_group].count;
+  const bool has_next = next_group >= 0 && next_group < stream->n_groups && next < stream->groups[next_group].count;
   const bool streams = !is_resident (stream, group, block);
   const bool next_streams = has_next && !is_resident (stream, next_group, next);
   if (!streams && !next_streams)
