@@ -28,6 +28,8 @@ td_eva_vision *td_eva_vision_load (const char *dir, td_backend *backend, td_erro
 td_eva_vision *td_eva_vision_load_chosen (const char *dir, const char *file, td_backend *backend, td_error *err);
 void td_eva_vision_free (td_eva_vision *model);
 const td_eva_config *td_eva_vision_config (const td_eva_vision *model);
+/* The weights the tower reads, as stored. */
+struct td_weights *td_eva_vision_weights (td_eva_vision *model);
 
 /* pixel_values [1, 3, S, S] → last_hidden_state [1, 1 + (S/14)², hidden] (after post_layernorm). */
 td_tensor *td_eva_vision_forward (td_eva_vision *model, const td_tensor *pixel_values, td_error *err);
