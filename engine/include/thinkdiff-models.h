@@ -66,8 +66,8 @@ TD_API td_status td_model_paths_require (const td_model_paths *paths, bool lvlm,
  * folder and a GGUF; t5xxl_fp16.safetensors and t5-v1_1-xxl-encoder-Q8_0.gguf;
  * Qwen2-VL's safetensors checkpoint and llama.cpp's GGUF pair).
  *
- * Qwen2-VL's choices are its folder's checkpoint (model.safetensors.index.json or
- * model.safetensors), a GGUF of the whole model in Hugging Face's names (as `thinkdiff
+ * Qwen2-VL's choices are its folder's checkpoint (model.safetensors or
+ * model.safetensors.index.json), a GGUF of the whole model in Hugging Face's names (as `thinkdiff
  * quantize` writes it) and each llama.cpp language-model GGUF that has its mmproj beside
  * it: the mmproj*.gguf whose name, after "mmproj" and a separator and without its last
  * "-TYPE" or ".TYPE", is the language model's name without its own

@@ -6,7 +6,8 @@
 char *
 td_weight_folder_checkpoint (const char *dir)
 {
-  static const char *const names[] = { "model.safetensors.index.json", "model.safetensors" };
+  /* In the order td_weights_open reads a folder. */
+  static const char *const names[] = { "model.safetensors", "model.safetensors.index.json" };
   for (size_t i = 0; dir != NULL && i < G_N_ELEMENTS (names); i++)
     {
       char *path = g_build_filename (dir, names[i], NULL);

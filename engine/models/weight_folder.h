@@ -8,7 +8,7 @@
 
 #include "thinkdiff.h"
 
-/* dir's model.safetensors.index.json, else its model.safetensors; NULL when neither is there. */
+/* dir's model.safetensors, else its model.safetensors.index.json; NULL when neither is there. */
 char *td_weight_folder_checkpoint (const char *dir);
 /* The .gguf files in dir whose names start with prefix (NULL: any), sorted by name,
  * as paths (an array that frees them). Empty when dir cannot be read. */
