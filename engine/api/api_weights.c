@@ -72,10 +72,14 @@ char **
 td_models_weight_choices (const char *models_dir, td_weight_part part, td_error *err)
 {
   g_autofree char *folder = NULL;
-  if (models_dir == NULL || (unsigned) part >= TD_WEIGHTS_COUNT)
+  if (models_dir == NULL)
     {
-      td_error_set (err, TD_ERR_INVALID_ARG, "weight choices: %s", models_dir == NULL ? "no models folder"
-                                                                                       : "unknown model part");
+      td_error_set (err, TD_ERR_INVALID_ARG, "weight choices: no models folder");
+      return NULL;
+    }
+  if ((unsigned) part >= TD_WEIGHTS_COUNT)
+    {
+      td_error_set (err, TD_ERR_INVALID_ARG, "weight choices: unknown model part %d", (int) part);
       return NULL;
     }
   if (part_folder (models_dir, part, &folder, err) != TD_OK)
