@@ -198,8 +198,8 @@ td_cli_check_weight_choices (const char *flux_dir, const char *models_dir, const
       const char *folder = flux_part ? flux_dir : models_dir;
       if (files[part] != NULL && folder == NULL)
         {
-          fprintf (stderr, "thinkdiff: --weights %s=%s needs --models DIR\n", td_weight_part_name ((td_weight_part) part),
-                   files[part]);
+          fprintf (stderr, "thinkdiff: --weights %s=%s needs --models DIR\n",
+                   td_weight_part_name ((td_weight_part) part), files[part]);
           return false;
         }
       if (files[part] != NULL

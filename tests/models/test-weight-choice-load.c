@@ -295,7 +295,8 @@ write_eva (void)
   static const char *const names[] = { "config.json", "model.safetensors" };
   for (size_t i = 0; i < G_N_ELEMENTS (names); i++)
     {
-      g_autofree char *from = g_build_filename (golden, names[i], NULL), *to = g_build_filename (eva_dir, names[i], NULL);
+      g_autofree char *from = g_build_filename (golden, names[i], NULL);
+      g_autofree char *to = g_build_filename (eva_dir, names[i], NULL);
       g_assert_cmpint (symlink (from, to), ==, 0);
     }
   eva_q8 = g_build_filename (eva_dir, "blip2-vision-Q8_0.gguf", NULL);
