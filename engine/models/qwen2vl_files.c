@@ -29,7 +29,8 @@ is_mmproj (const char *path)
 static char *
 model_stem (const char *name)
 {
-  char *stem = g_strndup (name, strlen (name) - strlen (".gguf"));
+  const size_t length = strlen (name);
+  char *stem = g_strndup (name, g_str_has_suffix (name, ".gguf") ? length - strlen (".gguf") : length);
   char *cut = strrchr (stem, '-'), *dot = strrchr (stem, '.');
   if (dot != NULL && (cut == NULL || dot > cut))
     cut = dot;

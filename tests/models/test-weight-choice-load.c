@@ -157,6 +157,44 @@ test_qwen2vl_choices (void)
   remove_tree (lone);
 }
 
+/* The mmproj rule on odd names (empty files: only the names matter). */
+static void
+test_mmproj_names (void)
+{
+  static const struct {
+    const char *llm, *mmprojs[3], *expected; /* expected NULL: none */
+  } cases[] = {
+    { "Qwen2-VL-7B-Instruct-Q4_K_M.gguf", { "mmproj-Qwen2-VL-7B-Instruct-f16.gguf", "mmproj-Other-f16.gguf" },
+      "mmproj-Qwen2-VL-7B-Instruct-f16.gguf" },
+    { "Qwen2-VL-7B-Instruct.Q4_K_M.gguf", { "mmproj_qwen2-vl-7b-instruct.f16.gguf", "mmproj-Other-f16.gguf" },
+      "mmproj_qwen2-vl-7b-instruct.f16.gguf" },
+    { "Qwen2-VL-7B-Instruct-Q4_K_M.gguf", { "mmproj-A-f16.gguf", "mmproj-B-f16.gguf" }, NULL },
+    { "model.gguf", { "mmproj.gguf", "mmproj-.gguf" }, NULL },
+    { "model.gguf", { "mmproj.gguf" }, "mmproj.gguf" },
+    { "-.gguf", { "mmproj-.gguf", "mmproj--.gguf" }, "mmproj--.gguf" }, /* NAME "-" */
+    { "Qwen2-VL-7B-Instruct-Q4_K_M.gguf", { NULL }, NULL },
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *dir = g_dir_make_tmp ("td-mmproj-names-XXXXXX", NULL);
+      g_autofree char *llm = g_build_filename (dir, cases[i].llm, NULL);
+      g_assert_true (g_file_set_contents (llm, "", 0, NULL));
+      for (int k = 0; k < 3 && cases[i].mmprojs[k] != NULL; k++)
+        {
+          g_autofree char *path = g_build_filename (dir, cases[i].mmprojs[k], NULL);
+          g_assert_true (g_file_set_contents (path, "", 0, NULL));
+        }
+      g_autofree char *found = td_qwen2vl_mmproj_for (llm);
+      g_autofree char *base = found != NULL ? g_path_get_basename (found) : NULL;
+      g_assert_cmpstr (base, ==, cases[i].expected);
+      /* An mmproj is never a language model. */
+      g_autofree char *first = cases[i].mmprojs[0] != NULL ? g_build_filename (dir, cases[i].mmprojs[0], NULL) : NULL;
+      if (first != NULL)
+        g_assert_null (td_qwen2vl_mmproj_for (first));
+      remove_tree (dir);
+    }
+}
+
 static const td_tensor *
 qwen_q_proj (td_qwen2vl *model)
 {
@@ -324,6 +362,7 @@ main (int argc, char **argv)
   g_test_add_func ("/weight-choice/cache-follows-choice", test_cache_follows_choice);
   write_community ();
   write_eva ();
+  g_test_add_func ("/weight-choice/qwen2vl/mmproj-names", test_mmproj_names);
   g_test_add_func ("/weight-choice/qwen2vl/choices", test_qwen2vl_choices);
   g_test_add_func ("/weight-choice/qwen2vl/loads-choice", test_qwen2vl_loads_choice);
   g_test_add_func ("/weight-choice/qwen2vl/cache-follows-choice", test_qwen2vl_cache_follows_choice);
