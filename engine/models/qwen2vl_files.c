@@ -80,6 +80,14 @@ td_qwen2vl_weight_choices (const char *dir)
   return out;
 }
 
+static td_status
+refuse_without_mmproj (const char *dir, const char *file, td_error *err)
+{
+  g_autofree char *base = g_path_get_basename (file), *stem = model_stem (base);
+  return td_error_set (err, TD_ERR_INVALID_ARG, "%s: no mmproj for this language model in %s (llama.cpp's vision "
+                       "tower file, mmproj-%s-TYPE.gguf, or the folder's only mmproj*.gguf)", file, dir, stem);
+}
+
 td_status
 td_qwen2vl_check_choice (const char *dir, const char *file, td_error *err)
 {
@@ -94,22 +102,25 @@ td_qwen2vl_check_choice (const char *dir, const char *file, td_error *err)
   if (is_mmproj (file))
     return td_error_set (err, TD_ERR_INVALID_ARG, "%s: an mmproj file holds only the vision tower; choose the "
                          "language model's GGUF beside it", file);
-  g_autofree char *base = g_path_get_basename (file), *stem = model_stem (base);
-  return td_error_set (err, TD_ERR_INVALID_ARG, "%s: no mmproj for this language model in %s (llama.cpp's vision "
-                       "tower file, mmproj-%s-TYPE.gguf, or the folder's only mmproj*.gguf)", file, dir, stem);
+  return refuse_without_mmproj (dir, file, err);
 }
 
 /* What loads for the choice path. */
-static void
-resolve (const char *path, td_qwen2vl_source *source)
+static td_status
+resolve (const char *dir, const char *path, td_qwen2vl_source *source, td_error *err)
 {
-  if (g_str_has_suffix (path, ".gguf") && !holds_transformers_names (path))
+  if (!g_str_has_suffix (path, ".gguf") || holds_transformers_names (path))
     {
-      source->llm = g_strdup (path);
-      source->mmproj = td_qwen2vl_mmproj_for (path);
+      source->weights = g_strdup (path);
+      return TD_OK;
     }
-  else
-    source->weights = g_strdup (path);
+  source->llm = g_strdup (path);
+  source->mmproj = td_qwen2vl_mmproj_for (path);
+  if (source->mmproj != NULL)
+    return TD_OK;
+  /* Only when the mmproj went away since the choice was checked. */
+  td_qwen2vl_source_clear (source);
+  return refuse_without_mmproj (dir, path, err);
 }
 
 td_status
@@ -119,16 +130,11 @@ td_qwen2vl_source_find (const char *dir, const char *file, td_qwen2vl_source *so
   if (file != NULL)
     {
       td_status st = td_qwen2vl_check_choice (dir, file, err);
-      if (st == TD_OK)
-        resolve (file, source);
-      return st;
+      return st == TD_OK ? resolve (dir, file, source, err) : st;
     }
   g_autoptr (GPtrArray) choices = td_qwen2vl_weight_choices (dir);
   if (choices->len > 0)
-    {
-      resolve (choices->pdata[0], source);
-      return TD_OK;
-    }
+    return resolve (dir, choices->pdata[0], source, err);
   g_autoptr (GPtrArray) ggufs = td_weight_folder_ggufs (dir, NULL);
   g_autoptr (GPtrArray) mmprojs = td_weight_folder_ggufs (dir, "mmproj");
   if (ggufs->len > 0)
