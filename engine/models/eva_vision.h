@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "backend/backend.h"
+#include "models/block_stream.h"
 
 typedef struct td_eva_config {
   int hidden_size;
@@ -27,6 +28,11 @@ td_eva_vision *td_eva_vision_load (const char *dir, td_backend *backend, td_erro
  * `thinkdiff quantize` wrote beside the checkpoint); NULL: the default, the first. */
 td_eva_vision *td_eva_vision_load_chosen (const char *dir, const char *file, td_backend *backend, td_error *err);
 void td_eva_vision_free (td_eva_vision *model);
+/* Keeps the first `resident` encoder layers on the device and streams the others
+ * (block_stream.h); TD_BLOCKS_ALL (the default) streams none. */
+td_weights *td_eva_vision_weights (td_eva_vision *model);
+void td_eva_vision_set_resident_blocks (td_eva_vision *model, int resident);
+int td_eva_vision_resident_blocks (const td_eva_vision *model);
 const td_eva_config *td_eva_vision_config (const td_eva_vision *model);
 /* The weights the tower reads, as stored. */
 struct td_weights *td_eva_vision_weights (td_eva_vision *model);
