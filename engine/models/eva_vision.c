@@ -181,12 +181,6 @@ td_eva_vision_config (const td_eva_vision *model)
   return &model->config;
 }
 
-td_weights *
-td_eva_vision_weights (td_eva_vision *model)
-{
-  return model->weights;
-}
-
 /* The bias of the fused qkv projection: stored as is, or q_bias ‖ 0 ‖ v_bias
  * (BLIP-2 has no key bias) in the original checkpoints. */
 static const td_tensor *

@@ -34,8 +34,6 @@ td_weights *td_eva_vision_weights (td_eva_vision *model);
 void td_eva_vision_set_resident_blocks (td_eva_vision *model, int resident);
 int td_eva_vision_resident_blocks (const td_eva_vision *model);
 const td_eva_config *td_eva_vision_config (const td_eva_vision *model);
-/* The weights the tower reads, as stored. */
-struct td_weights *td_eva_vision_weights (td_eva_vision *model);
 
 /* pixel_values [1, 3, S, S] → last_hidden_state [1, 1 + (S/14)², hidden] (after post_layernorm). */
 td_tensor *td_eva_vision_forward (td_eva_vision *model, const td_tensor *pixel_values, td_error *err);
