@@ -31,6 +31,7 @@
  * Barriers would stay valid, since they follow from the recorded sequence.
  */
 #include "backend/vulkan/vulkan_internal.h"
+#include "backend/vulkan/vulkan_replay.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -105,6 +106,7 @@ td_vk_exec_init (td_vk_context *ctx, td_error *err)
 void
 td_vk_exec_destroy (td_vk_context *ctx)
 {
+  td_vk_replay_destroy (ctx);
   for (int i = 0; i < TD_VK_FRAMES; i++)
     {
       td_vk_frame *frame = &ctx->frames[i];
@@ -252,28 +254,48 @@ td_vk_begin (td_vk_context *ctx, VkCommandBuffer *out, td_error *err)
   if (status != TD_OK)
     return status;
   td_vk_frame *frame = &ctx->frames[ctx->current];
+  bool segment = td_vk_replay_wants_segment (ctx);
+  /* A capture's segments hold only its own commands: what else was recorded goes first. */
+  if (frame->recording && segment != (frame->active != frame->cmd))
+    {
+      if ((status = td_vk_flush (ctx, err)) != TD_OK)
+        return status;
+      frame = &ctx->frames[ctx->current];
+    }
   if (!frame->recording)
     {
       status = finish_frame (ctx, frame, err);
       if (status != TD_OK)
         return status;
-      VkResult result = vkResetCommandBuffer (frame->cmd, 0);
+      VkResult result = VK_SUCCESS;
+      VkCommandBuffer cmd = frame->cmd;
+      if (segment)
+        status = td_vk_replay_new_segment (ctx, &cmd, err);
+      else
+        result = vkResetCommandBuffer (cmd, 0);
+      if (status != TD_OK)
+        return status;
+      /* Segments are submitted again on every replay. */
       VkCommandBufferBeginInfo begin = {
         .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
-        .flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT,
+        .flags = segment ? 0 : VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT,
       };
       if (result == VK_SUCCESS)
-        result = vkBeginCommandBuffer (frame->cmd, &begin);
+        result = vkBeginCommandBuffer (cmd, &begin);
       if (result != VK_SUCCESS)
         return td_vk_fail (ctx, result, "starting a command buffer", err);
       if (ctx->profile)
-        vkCmdResetQueryPool (frame->cmd, frame->queries, 0, 2 * TD_VK_MAX_DISPATCHES);
+        vkCmdResetQueryPool (cmd, frame->queries, 0, 2 * TD_VK_MAX_DISPATCHES);
+      /* A segment may run after anything: it starts by making every earlier write visible. */
+      if (segment)
+        td_vk_full_barrier (ctx, cmd);
+      frame->active = cmd;
       frame->recording = true;
       frame->dispatches = 0;
       frame->work = 0;
       frame->query_count = 0;
     }
-  *out = frame->cmd;
+  *out = frame->active;
   return TD_OK;
 }
 
@@ -332,6 +354,14 @@ record_sync_barrier (td_vk_context *ctx, VkCommandBuffer cmd)
 }
 
 void
+td_vk_full_barrier (td_vk_context *ctx, VkCommandBuffer cmd)
+{
+  record_sync_barrier (ctx, cmd);
+  ctx->pending_write_count = 0;
+  ctx->pending_read_count = 0;
+}
+
+void
 td_vk_hazard (td_vk_context *ctx, VkCommandBuffer cmd, const td_vk_range *reads, int read_count,
               const td_vk_range *writes, int write_count)
 {
@@ -357,16 +387,12 @@ td_vk_hazard (td_vk_context *ctx, VkCommandBuffer cmd, const td_vk_range *reads,
     ctx->pending_writes[ctx->pending_write_count++] = writes[i];
 }
 
-td_status
-td_vk_flush (td_vk_context *ctx, td_error *err)
+/* Submits frame->active (ended) as the next serial on the frame being recorded. */
+static td_status
+submit_frame (td_vk_context *ctx, td_vk_frame *frame, VkResult result, td_error *err)
 {
-  td_vk_frame *frame = &ctx->frames[ctx->current];
-  if (!frame->recording)
-    return td_vk_check_alive (ctx, err);
-  frame->recording = false;
   /* A submission that fails never runs: what it used is free once older ones finish. */
   frame->serial = ++ctx->submitted_serial;
-  VkResult result = vkEndCommandBuffer (frame->cmd);
   if (result == VK_SUCCESS)
     result = vkResetFences (ctx->device, 1, &frame->fence);
   if (result == VK_SUCCESS && ctx->fault_submit_countdown > 0 && --ctx->fault_submit_countdown == 0)
@@ -376,7 +402,7 @@ td_vk_flush (td_vk_context *ctx, td_error *err)
       VkSubmitInfo submit = {
         .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO,
         .commandBufferCount = 1,
-        .pCommandBuffers = &frame->cmd,
+        .pCommandBuffers = &frame->active,
       };
       result = vkQueueSubmit (ctx->queue, 1, &submit, frame->fence);
     }
@@ -392,12 +418,43 @@ td_vk_flush (td_vk_context *ctx, td_error *err)
 }
 
 td_status
+td_vk_flush (td_vk_context *ctx, td_error *err)
+{
+  td_vk_frame *frame = &ctx->frames[ctx->current];
+  if (!frame->recording)
+    return td_vk_check_alive (ctx, err);
+  frame->recording = false;
+  return submit_frame (ctx, frame, vkEndCommandBuffer (frame->active), err);
+}
+
+td_status
+td_vk_submit_recorded (td_vk_context *ctx, VkCommandBuffer cmd, td_error *err)
+{
+  td_vk_frame *frame = &ctx->frames[ctx->current];
+  td_status status = td_vk_check_alive (ctx, err);
+  if (status == TD_OK && frame->recording)
+    status = td_vk_flush (ctx, err);
+  frame = &ctx->frames[ctx->current];
+  if (status == TD_OK)
+    status = finish_frame (ctx, frame, err);
+  if (status != TD_OK)
+    return status;
+  frame->active = cmd;
+  return submit_frame (ctx, frame, VK_SUCCESS, err);
+}
+
+td_status
 td_vk_dispatch (td_vk_context *ctx, const char *name, VkPipeline pipeline, const void *push, size_t push_size,
                 uint32_t gx, uint32_t gy, uint32_t gz, double work, const td_vk_range *reads, int read_count,
                 const td_vk_range *writes, int write_count, td_error *err)
 {
+  bool replayed = false;
+  td_status status = td_vk_replay_dispatch (ctx, name, pipeline, push, push_size, gx, gy, gz, work, reads, read_count,
+                                            writes, write_count, &replayed, err);
+  if (status != TD_OK || replayed)
+    return status;
   VkCommandBuffer cmd;
-  td_status status = td_vk_begin (ctx, &cmd, err);
+  status = td_vk_begin (ctx, &cmd, err);
   if (status != TD_OK)
     return status;
   td_vk_frame *frame = &ctx->frames[ctx->current];
@@ -439,7 +496,9 @@ print_profile (td_vk_context *ctx)
 td_status
 td_vk_sync (td_vk_context *ctx, td_error *err)
 {
-  td_status status = td_vk_flush (ctx, err);
+  td_status status = td_vk_replay_interrupt (ctx, false, err);
+  if (status == TD_OK)
+    status = td_vk_flush (ctx, err);
   for (int i = 0; i < TD_VK_FRAMES; i++)
     {
       td_status s = finish_frame (ctx, &ctx->frames[i], err);
