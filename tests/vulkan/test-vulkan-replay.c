@@ -3,14 +3,19 @@
  * steps between td_backend_capture_begin/end gives latents bit-identical to
  * recording every step, with steps 2..N counted as replays; a size change
  * captures again, a streamed transformer never replays, another tensor in the
- * same shape falls back, and the CPU backend ignores the hooks. */
+ * same shape falls back, and the CPU backend ignores the hooks. The pipeline on the
+ * golden tiny FLUX gives the same latents after every step with replay on and off
+ * (TD_VULKAN_REPLAY=0), replaying its steps 2..4. */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "backend/ops.h"
 #include "models/flux_dit.h"
 #include "models/random_models.h"
+#include "io/safetensors.h"
 #include "pipeline/flux_pipeline.h"
+#include "pipeline/verify.h"
 #include "vk-test-util.h"
 
 enum { STEPS = 4, TOKENS = 7 };
@@ -253,6 +258,92 @@ test_other_tensor_falls_back (void)
   vk_test_assert_no_validation_messages ();
 }
 
+typedef struct pipeline_run {
+  float *latents[8]; /* after each step */
+  int steps, previews;
+  int64_t n;
+} pipeline_run;
+
+static void
+keep_latents (void *user, int step, int steps, const td_tensor *latents)
+{
+  pipeline_run *run = user;
+  g_assert_cmpint (step, <=, (int) G_N_ELEMENTS (run->latents));
+  run->latents[step - 1] = download (latents);
+  run->n = td_tensor_numel (latents);
+  run->steps = steps;
+}
+
+static void
+count_preview (void *user, int step, int steps, const uint8_t *rgb, int width, int height)
+{
+  pipeline_run *run = user;
+  run->previews++;
+}
+
+/* The golden tiny FLUX pipeline (16×16, 4 steps) on a fresh backend; replay as `replay`. */
+static pipeline_run
+run_golden_pipeline (bool replay, td_capture_stats *stats)
+{
+  const char *data = g_getenv ("TD_TEST_DATA");
+  g_autofree char *dir = g_build_filename (data, "golden", "flux", NULL);
+  g_autofree char *io_path = g_build_filename (dir, "io.safetensors", NULL);
+  if (replay)
+    g_unsetenv ("TD_VULKAN_REPLAY");
+  else
+    g_setenv ("TD_VULKAN_REPLAY", "0", TRUE);
+  td_error err = { 0 };
+  td_backend *b = td_backend_vulkan_new (-1, &err);
+  g_assert_nonnull (b);
+  td_safetensors *io = td_safetensors_open (io_path, &err);
+  g_assert_nonnull (io);
+  td_flux_pipeline *pipeline = td_flux_pipeline_new (dir, NULL, b, &err);
+  g_assert_nonnull (pipeline);
+  td_tensor *txt = td_verify_io_tensor (io, "prompt_embeds", b, &err);
+  td_tensor *pooled = td_verify_io_tensor (io, "pooled_prompt_embeds", b, &err);
+  float *noise = td_verify_io_floats (io, "noise_packed", NULL, &err);
+  g_assert_true (txt != NULL && pooled != NULL && noise != NULL);
+  pipeline_run run = { .steps = 0 };
+  td_flux_params params = { .width = 16, .height = 16, .steps = 4, .guidance = 3.5f };
+  td_flux_callbacks callbacks = { .step = keep_latents, .preview = count_preview, .user = &run };
+  td_tensor *image = NULL;
+  if (td_flux_pipeline_generate (pipeline, txt, pooled, &params, noise, &callbacks, &image, &err) != TD_OK)
+    g_error ("pipeline: %s", err.message);
+  *stats = td_backend_capture_stats (b);
+  td_tensor_free (image);
+  free (noise);
+  td_tensor_free (txt);
+  td_tensor_free (pooled);
+  td_flux_pipeline_free (pipeline);
+  td_safetensors_close (io);
+  td_backend_free (b);
+  g_unsetenv ("TD_VULKAN_REPLAY");
+  return run;
+}
+
+static void
+test_pipeline_replays_steps (void)
+{
+  vk_test_backend (); /* skips without a device */
+  td_capture_stats on, off;
+  pipeline_run replayed = run_golden_pipeline (true, &on), recorded = run_golden_pipeline (false, &off);
+  g_assert_cmpint (replayed.steps, ==, 4);
+  g_assert_cmpint (recorded.steps, ==, 4);
+  g_assert_cmpint (replayed.previews, ==, 4);
+  for (int i = 0; i < 4; i++)
+    {
+      g_assert_cmpmem (replayed.latents[i], (gsize) replayed.n * sizeof (float), recorded.latents[i],
+                       (gsize) recorded.n * sizeof (float));
+      g_free (replayed.latents[i]);
+      g_free (recorded.latents[i]);
+    }
+  g_assert_cmpint (on.captures, ==, 1);
+  g_assert_cmpint (on.replays, ==, 3);
+  g_assert_cmpint (on.fallbacks, ==, 0);
+  g_assert_cmpint (off.captures + off.replays + off.fallbacks, ==, 0);
+  vk_test_assert_no_validation_messages ();
+}
+
 static void
 test_cpu_ignores_capture (void)
 {
@@ -275,6 +366,7 @@ main (int argc, char **argv)
   g_test_add_func ("/vulkan/replay/size-change-captures-again", test_size_change_captures_again);
   g_test_add_func ("/vulkan/replay/streamed-never-replays", test_streamed_never_replays);
   g_test_add_func ("/vulkan/replay/other-tensor-falls-back", test_other_tensor_falls_back);
+  g_test_add_func ("/vulkan/replay/pipeline-replays-steps", test_pipeline_replays_steps);
   g_test_add_func ("/vulkan/replay/cpu-ignores-capture", test_cpu_ignores_capture);
   return g_test_run ();
 }

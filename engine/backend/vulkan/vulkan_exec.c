@@ -12,23 +12,29 @@
  * serial of the submission being recorded, so memory freed by the caller is
  * destroyed only once that submission has completed (vulkan_memory.c).
  *
- * Every denoising step is recorded anew. Replaying one recording across FLUX's
- * 28 steps (same shapes; only latents, timestep and guidance change) needs
- * what this design does not give yet:
- * - the same addresses each step: push constants carry tensors' device
- *   addresses, and model code allocates and frees intermediates op by op, so a
- *   step would have to allocate from a step arena that hands out the same
- *   offsets for the same sequence (the memory plan knows the sequence);
- * - fixed inputs: per-step values arrive through td_tensor_upload, recorded as
- *   copies from a staging ring whose position moves; replay needs inputs written
- *   in place (host-visible tensors, or copies from a fixed staging slot);
- * - command buffers of its own: a step spans many submissions of at most
- *   TD_VK_MAX_DISPATCHES on the TD_VK_FRAMES ring, reset for reuse; replay keeps
- *   one set per step shape (and its timestamp queries), never reset;
- * - ownership: intermediates freed by the model after recording would have to
- *   live as long as the recording; streamed block weights (uploaded and dropped
- *   inside a step) rule replay out for that mode.
- * Barriers would stay valid, since they follow from the recorded sequence.
+ * Replay (vulkan_replay.c): a step between td_backend_capture_begin and _end —
+ * the FLUX transformer's, resident — is recorded once per shape and resubmitted on
+ * later steps. What made that possible:
+ * - the same addresses each step: the step's intermediates come from a step arena
+ *   (first fit from empty over blocks kept by the capture), so the same sequence of
+ *   allocations gives the same offsets; weights uploaded on first use are marked
+ *   lasting and stay out of it;
+ * - fixed inputs: an upload into the arena (timestep and guidance features) is a
+ *   copy from a fixed slot of a host-visible buffer; a replay writes the new bytes
+ *   there. The latents, text and rotary tables stay in their own tensors;
+ * - command buffers of its own: while capturing, td_vk_begin hands out segments
+ *   that the capture keeps (each cut at TD_VK_MAX_DISPATCHES as usual and opening
+ *   with a full barrier), submitted on the frame ring like any other; uploads
+ *   outside the arena are recorded between segments;
+ * - proof: a replaying step still runs the model code, and each dispatch is
+ *   compared with the log (pipeline, push constants, grid, ranges); nothing is
+ *   recorded unless something differs, in which case the log so far is recorded
+ *   the ordinary way and the step goes on as usual (td_capture_stats counts it);
+ * - ownership: arena blocks live as long as the capture; a destroyed block that a
+ *   capture names makes it unusable. Streamed block weights are uploads outside
+ *   the arena inside the step, so a streamed transformer never replays.
+ * Barriers stay valid, since they follow from the recorded sequence. Profiling
+ * (TD_VULKAN_PROFILE=1) turns replay off, as does TD_VULKAN_REPLAY=0.
  */
 #include "backend/vulkan/vulkan_internal.h"
 #include "backend/vulkan/vulkan_replay.h"

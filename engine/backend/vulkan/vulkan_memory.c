@@ -428,7 +428,7 @@ td_vk_buffer_new (td_backend *backend, size_t size, td_buffer **out, td_error *e
           a->block = ctx->blocks[i];
       if (a->block == NULL)
         {
-          td_vk_block *block;
+          td_vk_block *block = NULL;
           td_status status = shared_block_new (ctx, TD_VK_BLOCK_SIZE, &block, err);
           if (status == TD_OK && !add_block (ctx, block))
             {

@@ -20,7 +20,7 @@ void td_vk_replay_destroy (td_vk_context *ctx);
 bool td_vk_replay_wants_segment (const td_vk_context *ctx);
 /* A new segment, allocated and kept by the capture (begun by the caller). */
 td_status td_vk_replay_new_segment (td_vk_context *ctx, VkCommandBuffer *out, td_error *err);
-/* Sets *block/*offset from the step arena when the allocation belongs to the step;
+/* Sets *block and *offset from the step arena when the allocation belongs to the step;
  * returns false to let the ordinary allocator serve it. */
 bool td_vk_replay_alloc (td_vk_context *ctx, VkDeviceSize size, td_vk_block **block, VkDeviceSize *offset);
 /* Before a dispatch is recorded: capturing logs it; replaying compares it with the
