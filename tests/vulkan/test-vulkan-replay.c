@@ -5,7 +5,8 @@
  * captures again, a streamed transformer never replays, another tensor in the
  * same shape falls back, and the CPU backend ignores the hooks. The pipeline on the
  * golden tiny FLUX gives the same latents after every step with replay on and off
- * (TD_VULKAN_REPLAY=0), replaying its steps 2..4. */
+ * (TD_VULKAN_REPLAY=0), replaying its steps 2..4. A device lost as a replay is
+ * submitted is an error, never a crash. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include "backend/ops.h"
 #include "models/flux_dit.h"
 #include "models/random_models.h"
+#include "backend/vulkan/vulkan_internal.h"
 #include "io/safetensors.h"
 #include "pipeline/flux_pipeline.h"
 #include "pipeline/verify.h"
@@ -258,6 +260,37 @@ test_other_tensor_falls_back (void)
   vk_test_assert_no_validation_messages ();
 }
 
+/* The device lost as a replay is submitted: the step's end says so, every later call
+ * fails cleanly, and the capture goes with the backend. */
+static void
+test_device_lost_during_replay (void)
+{
+  vk_test_backend (); /* skips without a device */
+  td_error err = { 0 };
+  td_backend *b = td_backend_vulkan_new (-1, &err);
+  g_assert_nonnull (b);
+  td_flux_dit *model = small_model (b);
+  image_state s = image_new (b, model, 5, 3);
+  euler_step (b, model, &s, true, NULL);
+  td_vulkan_inject_faults (b, 0, 1);
+  g_assert_cmpint (td_backend_capture_begin (b, (uint64_t) s.n_img, &err), ==, TD_OK);
+  td_tensor *v = td_flux_dit_forward (model, s.latents, s.txt, s.pooled, 0.5f, 3.5f, s.cos, s.sin, &err);
+  g_assert_nonnull (v);
+  g_assert_cmpint (td_backend_capture_end (b, &err), ==, TD_ERR_DEVICE_LOST);
+  g_assert_nonnull (strstr (err.message, "lost"));
+  g_assert_cmpint (td_backend_capture_begin (b, (uint64_t) s.n_img, &err), ==, TD_ERR_DEVICE_LOST);
+  g_assert_cmpint (td_backend_sync (b, &err), ==, TD_ERR_DEVICE_LOST);
+  td_capture_stats stats = td_backend_capture_stats (b);
+  g_assert_cmpint (stats.captures, ==, 1);
+  g_assert_cmpint (stats.replays, ==, 0);
+  td_tensor_free (v);
+  td_backend_capture_drop (b);
+  image_free (&s);
+  td_flux_dit_free (model);
+  td_backend_free (b);
+  vk_test_assert_no_validation_messages ();
+}
+
 typedef struct pipeline_run {
   float *latents[8]; /* after each step */
   int steps, previews;
@@ -366,6 +399,7 @@ main (int argc, char **argv)
   g_test_add_func ("/vulkan/replay/size-change-captures-again", test_size_change_captures_again);
   g_test_add_func ("/vulkan/replay/streamed-never-replays", test_streamed_never_replays);
   g_test_add_func ("/vulkan/replay/other-tensor-falls-back", test_other_tensor_falls_back);
+  g_test_add_func ("/vulkan/replay/device-lost-during-replay", test_device_lost_during_replay);
   g_test_add_func ("/vulkan/replay/pipeline-replays-steps", test_pipeline_replays_steps);
   g_test_add_func ("/vulkan/replay/cpu-ignores-capture", test_cpu_ignores_capture);
   return g_test_run ();
