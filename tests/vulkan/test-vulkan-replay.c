@@ -3,10 +3,10 @@
  * steps between td_backend_capture_begin/end gives latents bit-identical to
  * recording every step, with steps 2..N counted as replays; a size change
  * captures again, a streamed transformer never replays, another tensor in the
- * same shape falls back, and the CPU backend ignores the hooks. The pipeline on the
- * golden tiny FLUX gives the same latents after every step with replay on and off
- * (TD_VULKAN_REPLAY=0), replaying its steps 2..4. A device lost as a replay is
- * submitted is an error, never a crash. */
+ * same shape or another sequence of ops under the same key falls back, a device
+ * lost as a replay is submitted is an error, and the CPU backend ignores the
+ * hooks. The pipeline on the golden tiny FLUX gives the same latents after every
+ * step with replay on and off (TD_VULKAN_REPLAY=0), replaying steps 2..4. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,24 +43,30 @@ noise (td_backend *b, int ndim, const int64_t *shape, uint64_t seed)
 }
 
 static image_state
-image_new (td_backend *b, td_flux_dit *model, int rows, int cols)
+image_new_text (td_backend *b, td_flux_dit *model, int rows, int cols, int tokens)
 {
   const td_flux_config *c = td_flux_dit_config (model);
   image_state s = { .n_img = rows * cols };
-  float *img_ids = g_new0 (float, (gsize) s.n_img * 3), *txt_ids = g_new0 (float, TOKENS * 3);
+  float *img_ids = g_new0 (float, (gsize) s.n_img * 3), *txt_ids = g_new0 (float, (gsize) tokens * 3);
   for (int i = 0; i < s.n_img; i++)
     img_ids[i * 3 + 1] = (float) (i / cols), img_ids[i * 3 + 2] = (float) (i % cols);
   td_error err = { 0 };
-  g_assert_cmpint (td_flux_dit_rope (model, txt_ids, TOKENS, img_ids, s.n_img, &s.cos, &s.sin, &err), ==, TD_OK);
+  g_assert_cmpint (td_flux_dit_rope (model, txt_ids, tokens, img_ids, s.n_img, &s.cos, &s.sin, &err), ==, TD_OK);
   g_free (img_ids);
   g_free (txt_ids);
   const int64_t latent_shape[3] = { 1, s.n_img, c->in_channels };
-  const int64_t txt_shape[3] = { 1, TOKENS, c->joint_attention_dim };
+  const int64_t txt_shape[3] = { 1, tokens, c->joint_attention_dim };
   const int64_t pooled_shape[2] = { 1, c->pooled_projection_dim };
   s.latents = noise (b, 3, latent_shape, 11 + (uint64_t) s.n_img);
   s.txt = noise (b, 3, txt_shape, 12);
   s.pooled = noise (b, 2, pooled_shape, 13);
   return s;
+}
+
+static image_state
+image_new (td_backend *b, td_flux_dit *model, int rows, int cols)
+{
+  return image_new_text (b, model, rows, cols, TOKENS);
 }
 
 static void
@@ -377,6 +383,33 @@ test_pipeline_replays_steps (void)
   vk_test_assert_no_validation_messages ();
 }
 
+/* A step under the same key with a longer text: another sequence of ops, which the
+ * replay meets at the first one that differs and falls back on. */
+static void
+test_other_sequence_same_key_falls_back (void)
+{
+  td_backend *b = vk_test_backend ();
+  td_flux_dit *model = small_model (b);
+  image_state recorded[2] = { image_new (b, model, 5, 3), image_new_text (b, model, 5, 3, TOKENS + 4) };
+  image_state replayed[2] = { image_new (b, model, 5, 3), image_new_text (b, model, 5, 3, TOKENS + 4) };
+  td_capture_stats before = td_backend_capture_stats (b);
+  for (int i = 0; i < 2; i++)
+    {
+      euler_step (b, model, &recorded[i], false, NULL);
+      euler_step (b, model, &replayed[i], true, NULL); /* the key is the image size alone */
+    }
+  td_capture_stats done = stats_since (b, before);
+  g_assert_cmpint (done.captures, ==, 1);
+  g_assert_cmpint (done.replays, ==, 0);
+  g_assert_cmpint (done.fallbacks, ==, 1);
+  assert_identical (replayed[1].latents, recorded[1].latents, "the longer text");
+  td_backend_capture_drop (b);
+  for (int i = 0; i < 2; i++)
+    image_free (&recorded[i]), image_free (&replayed[i]);
+  td_flux_dit_free (model);
+  vk_test_assert_no_validation_messages ();
+}
+
 static void
 test_cpu_ignores_capture (void)
 {
@@ -399,6 +432,7 @@ main (int argc, char **argv)
   g_test_add_func ("/vulkan/replay/size-change-captures-again", test_size_change_captures_again);
   g_test_add_func ("/vulkan/replay/streamed-never-replays", test_streamed_never_replays);
   g_test_add_func ("/vulkan/replay/other-tensor-falls-back", test_other_tensor_falls_back);
+  g_test_add_func ("/vulkan/replay/other-sequence-same-key-falls-back", test_other_sequence_same_key_falls_back);
   g_test_add_func ("/vulkan/replay/device-lost-during-replay", test_device_lost_during_replay);
   g_test_add_func ("/vulkan/replay/pipeline-replays-steps", test_pipeline_replays_steps);
   g_test_add_func ("/vulkan/replay/cpu-ignores-capture", test_cpu_ignores_capture);
