@@ -122,18 +122,26 @@ discard_capture (td_vk_context *ctx, td_vk_replay *r)
   r->valid = false;
 }
 
-static bool
-grow (void **items, int *capacity, int count, size_t item_size)
+/* items with room for one more (reallocated when full), or NULL (items unchanged). */
+static void *
+grow (void *items, int *capacity, int count, size_t item_size)
 {
   if (count < *capacity)
-    return true;
+    return items;
   int larger = *capacity ? 2 * *capacity : 64;
-  void *more = realloc (*items, (size_t) larger * item_size);
-  if (more == NULL)
-    return false;
-  *items = more;
-  *capacity = larger;
-  return true;
+  void *more = realloc (items, (size_t) larger * item_size);
+  if (more != NULL)
+    *capacity = larger;
+  return more;
+}
+
+static bool
+grow_entries (td_vk_replay *r)
+{
+  replay_entry *entries = grow (r->entries, &r->entry_capacity, r->entry_count, sizeof *entries);
+  if (entries != NULL)
+    r->entries = entries;
+  return entries != NULL;
 }
 
 bool
@@ -147,8 +155,10 @@ td_status
 td_vk_replay_new_segment (td_vk_context *ctx, VkCommandBuffer *out, td_error *err)
 {
   td_vk_replay *r = ctx->replay;
-  if (!grow ((void **) &r->segments, &r->segment_capacity, r->segment_count, sizeof *r->segments))
+  VkCommandBuffer *segments = grow (r->segments, &r->segment_capacity, r->segment_count, sizeof *segments);
+  if (segments == NULL)
     return td_error_set (err, TD_ERR_NO_MEMORY, "out of host memory for a recorded step");
+  r->segments = segments;
   VkCommandBufferAllocateInfo alloc = {
     .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
     .commandPool = ctx->command_pool,
@@ -257,7 +267,7 @@ td_vk_replay_dispatch (td_vk_context *ctx, const char *name, VkPipeline pipeline
       if (!r->valid)
         return TD_OK;
       if (read_count > MAX_RANGES || write_count > MAX_RANGES || push_size > TD_VK_PUSH_CONSTANT_SIZE
-          || !grow ((void **) &r->entries, &r->entry_capacity, r->entry_count, sizeof *r->entries))
+          || !grow_entries (r))
         {
           r->valid = false;
           return TD_OK;
@@ -323,7 +333,7 @@ td_vk_replay_write (td_vk_context *ctx, td_vk_block *block, VkDeviceSize offset,
       if (status != TD_OK)
         return status;
     }
-  if (!grow ((void **) &r->entries, &r->entry_capacity, r->entry_count, sizeof *r->entries))
+  if (!grow_entries (r))
     {
       r->valid = false;
       r->side = true;
