@@ -18,6 +18,9 @@
  * 16×16 f32, fed by 16×16×16 f16 multiply-adds. The result goes through shared
  * memory so that the scales, bias and the ragged edge are handled per element.
  *
+ * With MM_ROPE (MATMUL_NORM_ROPE) a workgroup computes all 64-wide tiles of one head,
+ * then head_epilogue.glsl: grid (heads, M tiles, 1).
+ *
  * The host uses this only on devices that report the f16·f16+f32 16×16×16
  * subgroup configuration and a subgroup size of 32 (gl_NumSubgroups == 4).
  * With TD_COOPMAT_EMULATE the fragment operations are plain GLSL instead (one
@@ -50,8 +53,17 @@
 #include "dequant.glsl"
 #include "epilogue.glsl"
 
-layout(push_constant, std430) uniform Push { td_pc_matmul p; };
 layout(local_size_x = 128) in;
+#ifdef MM_ROPE
+layout(push_constant, std430) uniform Push { td_pc_matmul_rope p; };
+#define HE_WG 128u
+#define HE_LANES 2u
+#include "head_epilogue.glsl"
+#define STORE_Y(i, v) he_store (i, v)
+#else
+layout(push_constant, std430) uniform Push { td_pc_matmul p; };
+#define STORE_Y(i, v) store_f32 (p.y, i, v)
+#endif
 
 #define CM_BM 64
 #define CM_BN 64
@@ -98,6 +110,8 @@ shared int cm_x_exp[CM_BM], cm_w_exp[CM_BN];
 #endif
 
 uint x_base, w_base, y_base;
+/* Columns at or past n_end are outside the output (p.n, or the end of the head). */
+uint n_end;
 
 /* The exponent that brings a row whose largest magnitude has bits `max_bits` just
  * under 2^14; 0 for a zero row or one holding Inf/NaN (those stay as they are). */
@@ -131,7 +145,7 @@ find_row_scales (uint m0, uint n0)
       if (m < p.m)
         x_max = max (x_max, abs (load_f32 (p.x, x_base + m * p.k + k)));
 #ifdef CM_SCALE_W
-      if (n < p.n)
+      if (n < n_end)
         w_max = max (w_max, abs (load_weight (p.w, w_base + n * p.k + k)));
 #endif
     }
@@ -157,20 +171,16 @@ stage_tiles (uint m0, uint n0, uint k0)
       uint row = e / CM_BK, kk = e % CM_BK, k = k0 + kk;
       uint m = m0 + row, n = n0 + row;
       float a = (m < p.m && k < p.k) ? load_f32 (p.x, x_base + m * p.k + k) : 0.0;
-      float b = (n < p.n && k < p.k) ? load_weight (p.w, w_base + n * p.k + k) : 0.0;
+      float b = (n < n_end && k < p.k) ? load_weight (p.w, w_base + n * p.k + k) : 0.0;
       cm_a[row * CM_AB_STRIDE + kk] = CM_ELEM (ldexp (a, cm_x_exp[row]));
       cm_b[row * CM_AB_STRIDE + kk] = CM_ELEM (ldexp (b, cm_w_exp[row]));
     }
 }
 
+/* The 64×64 output tile at (m0, n0). */
 void
-main ()
+cm_tile_run (uint m0, uint n0)
 {
-  uint z = gl_WorkGroupID.z;
-  x_base = z * p.m * p.k;
-  w_base = z * p.w_batch_stride;
-  y_base = z * p.m * p.n;
-  uint m0 = gl_WorkGroupID.y * CM_BM, n0 = gl_WorkGroupID.x * CM_BN;
   /* This subgroup's 32×32 quarter of the tile. */
   uint sub_m = (SUBGROUP_ID / 2u) * 32u, sub_n = (SUBGROUP_ID % 2u) * 32u;
 
@@ -206,12 +216,34 @@ main ()
   for (uint e = gl_LocalInvocationID.x; e < CM_BM * CM_BN; e += 128u)
     {
       uint row = e / CM_BN, col = e % CM_BN, m = m0 + row, n = n0 + col;
-      if (m < p.m && n < p.n)
+      if (m < p.m && n < n_end)
         {
           float bias = p.has_bias != 0u ? load_any (p.bias, p.bias_dtype, n) : 0.0;
           /* Two steps: each exponent is within ±100, their sum might not be. */
           float product = ldexp (ldexp (cm_c[row * CM_C_STRIDE + col], -cm_x_exp[row]), -cm_w_exp[col]);
-          store_f32 (p.y, y_base + m * p.n + n, epilogue (product + bias));
+          STORE_Y (y_base + m * p.n + n, epilogue (product + bias));
         }
     }
+  barrier (); /* cm_c and the row scales are read above before the next tile writes them */
+}
+
+void
+main ()
+{
+  uint z = gl_WorkGroupID.z;
+  x_base = z * p.m * p.k;
+  w_base = z * p.w_batch_stride;
+  y_base = z * p.m * p.n;
+  uint m0 = gl_WorkGroupID.y * CM_BM;
+#ifdef MM_ROPE
+  /* All 64-wide tiles of one head, then head_epilogue.glsl. */
+  uint col0 = gl_WorkGroupID.x * p.head_dim;
+  n_end = col0 + p.head_dim;
+  for (uint c = 0u; c < p.head_dim; c += CM_BN)
+    cm_tile_run (m0, col0 + c);
+  head_epilogue (m0, min (uint (CM_BM), p.m - m0), col0);
+#else
+  n_end = p.n;
+  cm_tile_run (m0, gl_WorkGroupID.x * CM_BN);
+#endif
 }

@@ -52,6 +52,19 @@ PC_BEGIN (td_pc_matmul)
   PC_U32 bias_dtype, has_bias, pad0, pad1;
 PC_END (td_pc_matmul)
 
+/* MATMUL_NORM_ROPE: td_pc_matmul's fields (w shared, so w_batch_stride is 0), then the
+ * head epilogue's: y [M, N] seen as heads of head_dim, row m at position m % t;
+ * cos/sin [t, rotary/2]; mode as td_rope_mode. */
+PC_BEGIN (td_pc_matmul_rope)
+  PC_U64 x, w, bias, y;
+  PC_U64 norm_w, cos_table, sin_table;
+  PC_U32 m, n, k, w_batch_stride;
+  PC_U32 bias_dtype, has_bias, t, head_dim;
+  PC_U32 rotary, mode, normalise, has_norm_w;
+  PC_U32 norm_w_dtype;
+  PC_F32 eps;
+PC_END (td_pc_matmul_rope)
+
 /* Implicit-GEMM convolution: x [B, Cin, H, W], w [Cout, Cin, kh, kw]. */
 PC_BEGIN (td_pc_conv2d)
   PC_U64 x, w, bias, y;

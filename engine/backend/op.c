@@ -24,6 +24,7 @@ static const char *const op_names[TD_OP_COUNT] = {
   [TD_OP_COPY] = "copy",
   [TD_OP_ARGMAX] = "argmax",
   [TD_OP_SAMPLE] = "sample",
+  [TD_OP_MATMUL_NORM_ROPE] = "matmul_norm_rope",
 };
 
 const char *
@@ -53,6 +54,7 @@ td_op_validate (const td_op *op, td_error *err)
     case TD_OP_RESIZE_BICUBIC:
       return td_op_check_spatial (op, err);
     case TD_OP_MATMUL:
+    case TD_OP_MATMUL_NORM_ROPE:
     case TD_OP_ADD:
     case TD_OP_MUL:
     case TD_OP_SCALE:

@@ -15,7 +15,7 @@
 
 #include "core/tensor.h"
 
-#define TD_OP_MAX_SRC 4
+#define TD_OP_MAX_SRC 6
 
 typedef enum td_op_type {
   /* dst[..., M, N] = src0[..., M, K] · src1ᵀ + src2.
@@ -83,6 +83,13 @@ typedef enum td_op_type {
    * set of top tokens whose probability reaches top_p, draw with the counter-based RNG
    * (seed, counter + row). temperature <= 0 means argmax. */
   TD_OP_SAMPLE,
+  /* MATMUL whose output is seen as heads, then (with p.matmul_rope.normalise) RMS_NORM of
+   * each head and ROPE, in one op: the q/k projections of FLUX and Qwen2-VL.
+   * src0 x [..., T, K]; src1 w [N, K] (any matmul weight format); src2 bias [N] or NULL;
+   * src3 norm weight [D] or NULL (NULL without normalise); src4 cos / src5 sin [T, R/2];
+   * dst [..., T, H, D] with H · D = N. The result equals MATMUL into [..., T, N], then
+   * RMS_NORM_ROPE (or ROPE) of that viewed as [..., T, H, D]. */
+  TD_OP_MATMUL_NORM_ROPE,
   TD_OP_COUNT
 } td_op_type;
 
@@ -110,6 +117,7 @@ typedef union td_op_params {
   struct { td_rope_mode mode; } rope;
   struct { float eps; td_rope_mode mode; } rope_norm;
   struct { bool activate; td_unary_kind activation; } matmul;
+  struct { float eps; td_rope_mode mode; bool normalise; } matmul_rope;
   struct { float scale; bool causal; } attention;
   struct { int stride_h, stride_w, pad_h, pad_w; } conv2d;
   struct { int dim; } concat;

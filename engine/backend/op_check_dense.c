@@ -1,4 +1,4 @@
-/* op_check_dense.c — validation of the dense ops (MATMUL … SAMPLE) for every backend.
+/* op_check_dense.c — validation of the dense ops (MATMUL … SAMPLE, MATMUL_NORM_ROPE) for every backend.
  *
  * Each check names the op and the tensors by their role ("matmul: x [3, 5] and
  * w [7, 4] disagree on K"), so a model author can see which call was wrong. Rules:
@@ -260,6 +260,65 @@ check_matmul (const td_op *op, td_error *err)
   return check_no_overlap (op, false, err);
 }
 
+/* MATMUL_NORM_ROPE: the matmul's operands as check_matmul (2-D w only), the output as
+ * heads [..., T, H, D] of the [..., T, N] product, then the norm and rotary operands. */
+static td_status
+check_matmul_norm_rope (const td_op *op, td_error *err)
+{
+  const td_tensor *x = op->src[0], *w = op->src[1], *y = op->dst, *cos_t = op->src[4], *sin_t = op->src[5];
+  const char *name = td_op_name (op->type);
+  TRY (check_input (op, x, "x", NEED_F32, err));
+  TRY (check_input (op, w, "w", NEED_MATMUL_WEIGHT, err));
+  TRY (check_sane (op, y, "y", err));
+  if (x->ndim < 2 || x->ndim + 1 > TD_MAX_DIMS)
+    return td_error_set (err, TD_ERR_INVALID_ARG, "%s: x %s must be [..., T, K] with 2 to %d dims", name, SHAPE (x),
+                         TD_MAX_DIMS - 1);
+  if (w->ndim != 2)
+    return td_error_set (err, TD_ERR_INVALID_ARG, "%s: w %s must be [N, K]", name, SHAPE (w));
+  int64_t k = x->shape[x->ndim - 1], n = w->shape[0];
+  if (w->shape[1] != k)
+    return td_error_set (err, TD_ERR_INVALID_ARG, "%s: x %s and w %s disagree on K", name, SHAPE (x), SHAPE (w));
+  char n_source[SHAPE_TEXT + 16];
+  snprintf (n_source, sizeof n_source, "N of w %s", SHAPE (w));
+  TRY (check_vector (op, op->src[2], "bias", n, n_source, err));
+
+  if (y->ndim != x->ndim + 1)
+    return td_error_set (err, TD_ERR_INVALID_ARG, "%s: y %s must be x %s with its last dim split into [H, D]", name,
+                         SHAPE (y), SHAPE (x));
+  int64_t heads = y->shape[y->ndim - 2], head_dim = y->shape[y->ndim - 1];
+  if (heads * head_dim != n || head_dim < 1)
+    return td_error_set (err, TD_ERR_INVALID_ARG, "%s: y %s has H · D = %lld outputs per row, w %s has N = %lld", name,
+                         SHAPE (y), (long long) (heads * head_dim), SHAPE (w), (long long) n);
+  int64_t shape[TD_MAX_DIMS];
+  memcpy (shape, x->shape, sizeof (int64_t) * (size_t) (x->ndim - 1));
+  shape[x->ndim - 1] = heads;
+  shape[x->ndim] = head_dim;
+  TRY (check_output (op, TD_F32, y->ndim, shape, err));
+
+  const td_tensor *norm_w = op->src[3];
+  float eps = op->p.matmul_rope.eps;
+  if (!op->p.matmul_rope.normalise && norm_w != NULL)
+    return td_error_set (err, TD_ERR_INVALID_ARG, "%s: a norm weight is given but normalise is off", name);
+  if (op->p.matmul_rope.normalise && (!(eps >= 0.0f) || eps == INFINITY))
+    return td_error_set (err, TD_ERR_INVALID_ARG, "%s: eps %g must be finite and non-negative", name, (double) eps);
+  snprintf (n_source, sizeof n_source, "head dim D of y %s", SHAPE (y));
+  TRY (check_vector (op, norm_w, "norm weight", head_dim, n_source, err));
+
+  td_rope_mode mode = op->p.matmul_rope.mode;
+  if (mode != TD_ROPE_HALF_SPLIT && mode != TD_ROPE_INTERLEAVED)
+    return td_error_set (err, TD_ERR_INVALID_ARG, "%s: unknown rotary mode %d", name, (int) mode);
+  TRY (check_input (op, cos_t, "cos", NEED_F32, err));
+  TRY (check_input (op, sin_t, "sin", NEED_F32, err));
+  if (cos_t->ndim != 2 || !td_tensor_same_shape (cos_t, sin_t))
+    return td_error_set (err, TD_ERR_INVALID_ARG, "%s: cos %s and sin %s must both be [T, R/2]", name, SHAPE (cos_t),
+                         SHAPE (sin_t));
+  int64_t positions = y->shape[y->ndim - 3];
+  if (cos_t->shape[0] != positions || 2 * cos_t->shape[1] > head_dim)
+    return td_error_set (err, TD_ERR_INVALID_ARG, "%s: cos/sin %s should be [%lld, at most %lld] for y %s", name,
+                         SHAPE (cos_t), (long long) positions, (long long) (head_dim / 2), SHAPE (y));
+  return check_no_overlap (op, false, err);
+}
+
 static td_status
 check_binary (const td_op *op, td_error *err)
 {
@@ -458,6 +517,7 @@ td_op_check_dense (const td_op *op, td_error *err)
   switch (op->type)
     {
     case TD_OP_MATMUL: return check_matmul (op, err);
+    case TD_OP_MATMUL_NORM_ROPE: return check_matmul_norm_rope (op, err);
     case TD_OP_ADD:
     case TD_OP_MUL: return check_binary (op, err);
     case TD_OP_SCALE:

@@ -94,6 +94,18 @@ td_rms_norm_rope (td_backend *b, td_tensor *y, const td_tensor *x, const td_tens
 }
 
 td_status
+td_matmul_norm_rope (td_backend *b, td_tensor *y, const td_tensor *x, const td_tensor *w, const td_tensor *bias,
+                     bool normalise, const td_tensor *norm_weight, float eps, const td_tensor *cos,
+                     const td_tensor *sin, td_rope_mode mode, td_error *err)
+{
+  td_op op = {
+    .type = TD_OP_MATMUL_NORM_ROPE, .dst = y, .src = { x, w, bias, norm_weight, cos, sin },
+    .p.matmul_rope = { eps, mode, normalise },
+  };
+  return td_backend_run (b, &op, err);
+}
+
+td_status
 td_attention (td_backend *b, td_tensor *out, const td_tensor *q, const td_tensor *k, const td_tensor *v,
               const td_tensor *bias, float scale, bool causal, td_error *err)
 {

@@ -19,6 +19,11 @@ td_status td_group_norm (td_backend *b, td_tensor *y, const td_tensor *x, const 
 td_status td_softmax (td_backend *b, td_tensor *y, const td_tensor *x, float scale, td_error *err);
 td_status td_rope (td_backend *b, td_tensor *y, const td_tensor *x, const td_tensor *cos, const td_tensor *sin, td_rope_mode mode, td_error *err);
 td_status td_rms_norm_rope (td_backend *b, td_tensor *y, const td_tensor *x, const td_tensor *weight, float eps, const td_tensor *cos, const td_tensor *sin, td_rope_mode mode, td_error *err);
+/* y [..., T, H, D] = rope (rms_norm? (x · wᵀ + bias viewed as heads)): RMS_NORM with
+ * norm_weight (may be NULL) and eps when normalise, then ROPE with cos/sin [T, R/2]. */
+td_status td_matmul_norm_rope (td_backend *b, td_tensor *y, const td_tensor *x, const td_tensor *w,
+                               const td_tensor *bias, bool normalise, const td_tensor *norm_weight, float eps,
+                               const td_tensor *cos, const td_tensor *sin, td_rope_mode mode, td_error *err);
 td_status td_attention (td_backend *b, td_tensor *out, const td_tensor *q, const td_tensor *k, const td_tensor *v, const td_tensor *bias, float scale, bool causal, td_error *err);
 td_status td_conv2d (td_backend *b, td_tensor *y, const td_tensor *x, const td_tensor *w, const td_tensor *bias, int stride_h, int stride_w, int pad_h, int pad_w, td_error *err);
 td_status td_upsample_nearest2x (td_backend *b, td_tensor *y, const td_tensor *x, td_error *err);

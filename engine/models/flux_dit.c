@@ -427,25 +427,39 @@ flux_weight (td_flux_dit *model, td_layer_ctx *ctx, const char *name, bool requi
   return derived;
 }
 
+/* The weight and bias of the linear layer `prefix` (fmt with the block index) for x;
+ * false (ctx failed) when the weight is missing or does not take x's last dim. */
+static bool
+linear_weights (td_flux_dit *model, td_layer_ctx *ctx, const td_tensor *x, const char *fmt, int block,
+                char *prefix, size_t prefix_size, const td_tensor **w, const td_tensor **b)
+{
+  char name[176];
+  snprintf (prefix, prefix_size, fmt, block);
+  snprintf (name, sizeof name, "%s.weight", prefix);
+  *w = flux_weight (model, ctx, name, true);
+  snprintf (name, sizeof name, "%s.bias", prefix);
+  *b = flux_weight (model, ctx, name, false);
+  if (*w != NULL && x != NULL && ((*w)->ndim != 2 || (*w)->shape[1] != x->shape[x->ndim - 1]))
+    {
+      char got[96];
+      td_layer_fail (ctx, td_error_set (ctx->err, TD_ERR_FORMAT, "%s: tensor for '%s.weight' has shape %s, expected "
+                                        "[*, %" PRId64 "]", td_weights_path (model->weights), prefix,
+                                        td_shape_string ((*w)->ndim, (*w)->shape, got, sizeof got),
+                                        x->shape[x->ndim - 1]));
+      return false;
+    }
+  return *w != NULL && x != NULL;
+}
+
 /* The linear layer prefix (fmt with the block index), then activation when activate. */
 static td_tensor *
 linear_then (td_flux_dit *model, td_layer_ctx *ctx, const td_tensor *x, const char *fmt, int block, bool activate,
              td_unary_kind activation)
 {
-  char prefix[160], name[176];
-  snprintf (prefix, sizeof prefix, fmt, block);
-  snprintf (name, sizeof name, "%s.weight", prefix);
-  const td_tensor *w = flux_weight (model, ctx, name, true);
-  snprintf (name, sizeof name, "%s.bias", prefix);
-  const td_tensor *b = flux_weight (model, ctx, name, false);
-  if (w != NULL && x != NULL && (w->ndim != 2 || w->shape[1] != x->shape[x->ndim - 1]))
-    {
-      char got[96];
-      td_layer_fail (ctx, td_error_set (ctx->err, TD_ERR_FORMAT, "%s: tensor for '%s.weight' has shape %s, expected "
-                                        "[*, %" PRId64 "]", td_weights_path (model->weights), prefix,
-                                        td_shape_string (w->ndim, w->shape, got, sizeof got), x->shape[x->ndim - 1]));
-      return NULL;
-    }
+  char prefix[160];
+  const td_tensor *w, *b;
+  if (!linear_weights (model, ctx, x, fmt, block, prefix, sizeof prefix, &w, &b))
+    return NULL;
   return activate ? td_layer_linear_wp_act (ctx, x, w, b, prefix, activation)
                   : td_layer_linear_wp (ctx, x, w, b, prefix);
 }
@@ -464,27 +478,34 @@ linear_act (td_flux_dit *model, td_layer_ctx *ctx, const td_tensor *x, const cha
   return linear_then (model, ctx, x, fmt, block, true, activation);
 }
 
-/* FLUX's QK-norm (RMSNorm, eps 1e-6) and the rotation of x [1, n, H, D], in one op:
- * the stream's positions are rows [first, first + n) of the rotary tables. */
+/* The projection fmt of x [1, n, inner] as heads [1, n, H, D], FLUX's QK-norm (RMSNorm,
+ * eps 1e-6, weight norm_fmt) and the rotation, in one op: the stream's positions are
+ * rows [first, first + n) of the rotary tables. */
 static td_tensor *
-qk_norm_rope (td_flux_dit *model, td_layer_ctx *ctx, const td_tensor *x, const char *fmt, int block,
-              const td_tensor *cos, const td_tensor *sin, int64_t first)
+project_norm_rope (td_flux_dit *model, td_layer_ctx *ctx, const td_tensor *x, const char *fmt, const char *norm_fmt,
+                   int block, const td_tensor *cos, const td_tensor *sin, int64_t first)
 {
-  char name[160];
-  snprintf (name, sizeof name, fmt, block);
-  const td_tensor *w = flux_weight (model, ctx, name, true);
-  if (w == NULL || x == NULL || !td_layer_ok (ctx))
+  const td_flux_config *c = &model->config;
+  char prefix[160], name[160];
+  const td_tensor *w, *b;
+  if (!linear_weights (model, ctx, x, fmt, block, prefix, sizeof prefix, &w, &b))
+    return NULL;
+  snprintf (name, sizeof name, norm_fmt, block);
+  const td_tensor *norm_w = flux_weight (model, ctx, name, true);
+  if (norm_w == NULL || !td_layer_ok (ctx))
     return NULL;
   td_tensor *cos_rows = td_tensor_slice (cos, 0, first, x->shape[1], ctx->err);
   td_tensor *sin_rows = cos_rows ? td_tensor_slice (sin, 0, first, x->shape[1], ctx->err) : NULL;
-  td_tensor *y = sin_rows ? td_layer_new (ctx, TD_F32, x->ndim, x->shape) : NULL;
-  td_status st = TD_OK;
   if (sin_rows == NULL)
     td_layer_fail (ctx, ctx->err ? ctx->err->status : TD_ERR_INVALID_ARG);
-  else if (y != NULL
-           && (st = td_rms_norm_rope (ctx->backend, y, x, w, 1e-6f, cos_rows, sin_rows, TD_ROPE_INTERLEAVED,
-                                      ctx->err)) != TD_OK)
-    td_layer_fail (ctx, st);
+  const int64_t shape[4] = { 1, x->shape[1], c->num_heads, c->head_dim };
+  td_tensor *y = td_layer_new (ctx, TD_F32, 4, shape);
+  if (!td_layer_linear_wp_norm_rope (ctx, y, x, w, b, prefix, true, norm_w, 1e-6f, cos_rows, sin_rows,
+                                     TD_ROPE_INTERLEAVED))
+    {
+      td_tensor_free (y);
+      y = NULL;
+    }
   td_tensor_free (cos_rows);
   td_tensor_free (sin_rows);
   return y;
@@ -565,16 +586,11 @@ project_qkv (td_flux_dit *model, td_layer_ctx *ctx, const td_tensor *x, int bloc
                                              "transformer_blocks.%d.attn.add_k_proj",
                                              "transformer_blocks.%d.attn.add_v_proj" };
   const char *const *names = context ? text_names : image_names;
-  for (int i = 0; i < 3; i++)
-    qkv[i] = heads_view (model, ctx, linear (model, ctx, x, names[i], block));
   const char *q_norm = context ? "transformer_blocks.%d.attn.norm_added_q.weight" : "transformer_blocks.%d.attn.norm_q.weight";
   const char *k_norm = context ? "transformer_blocks.%d.attn.norm_added_k.weight" : "transformer_blocks.%d.attn.norm_k.weight";
-  td_tensor *q = qk_norm_rope (model, ctx, qkv[0], q_norm, block, cos, sin, first);
-  td_tensor *k = qk_norm_rope (model, ctx, qkv[1], k_norm, block, cos, sin, first);
-  td_tensor_free (qkv[0]);
-  td_tensor_free (qkv[1]);
-  qkv[0] = q;
-  qkv[1] = k;
+  qkv[0] = project_norm_rope (model, ctx, x, names[0], q_norm, block, cos, sin, first);
+  qkv[1] = project_norm_rope (model, ctx, x, names[1], k_norm, block, cos, sin, first);
+  qkv[2] = heads_view (model, ctx, linear (model, ctx, x, names[2], block));
 }
 
 static td_tensor *
@@ -666,14 +682,12 @@ single_block (td_flux_dit *model, td_layer_ctx *ctx, td_tensor *x, const td_tens
   td_tensor *h = modulate (ctx, x, shift, scale);
 
   td_tensor *mlp = linear_act (model, ctx, h, "single_transformer_blocks.%d.proj_mlp", block, TD_UNARY_GELU_TANH);
-  td_tensor *q = heads_view (model, ctx, linear (model, ctx, h, "single_transformer_blocks.%d.attn.to_q", block));
-  td_tensor *k = heads_view (model, ctx, linear (model, ctx, h, "single_transformer_blocks.%d.attn.to_k", block));
+  td_tensor *qn = project_norm_rope (model, ctx, h, "single_transformer_blocks.%d.attn.to_q",
+                                     "single_transformer_blocks.%d.attn.norm_q.weight", block, cos, sin, 0);
+  td_tensor *kn = project_norm_rope (model, ctx, h, "single_transformer_blocks.%d.attn.to_k",
+                                     "single_transformer_blocks.%d.attn.norm_k.weight", block, cos, sin, 0);
   td_tensor *v = heads_view (model, ctx, linear (model, ctx, h, "single_transformer_blocks.%d.attn.to_v", block));
   td_tensor_free (h);
-  td_tensor *qn = qk_norm_rope (model, ctx, q, "single_transformer_blocks.%d.attn.norm_q.weight", block, cos, sin, 0);
-  td_tensor *kn = qk_norm_rope (model, ctx, k, "single_transformer_blocks.%d.attn.norm_k.weight", block, cos, sin, 0);
-  td_tensor_free (q);
-  td_tensor_free (k);
   td_tensor *attn = joint_attention (model, ctx, qn, kn, v);
   td_tensor_free (qn);
   td_tensor_free (kn);

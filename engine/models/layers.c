@@ -278,6 +278,40 @@ linear_scaled (td_layer_ctx *ctx, const td_tensor *x, const td_tensor *w, const 
   return y;
 }
 
+bool
+td_layer_linear_wp_norm_rope (td_layer_ctx *ctx, td_tensor *y, const td_tensor *x, const td_tensor *w,
+                              const td_tensor *b, const char *prefix, bool normalise, const td_tensor *norm_w,
+                              float eps, const td_tensor *cos, const td_tensor *sin, td_rope_mode mode)
+{
+  float scale;
+  if (!td_layer_ok (ctx) || y == NULL || x == NULL || w == NULL || !td_layer_fp8_scale (ctx, w, prefix, &scale))
+    return false;
+  if (scale == 1.0f)
+    return check (ctx, td_matmul_norm_rope (ctx->backend, y, x, w, b, normalise, norm_w, eps, cos, sin, mode,
+                                            ctx->err));
+  /* The scale comes between the product and the norm: separate passes. */
+  td_tensor *flat = linear_scaled (ctx, x, w, b, scale, false, 0);
+  td_tensor *heads = td_layer_reshape (ctx, flat, y->ndim, y->shape);
+  td_tensor_free (flat);
+  bool ok = heads != NULL
+            && check (ctx, normalise ? td_rms_norm_rope (ctx->backend, y, heads, norm_w, eps, cos, sin, mode, ctx->err)
+                                     : td_rope (ctx->backend, y, heads, cos, sin, mode, ctx->err));
+  td_tensor_free (heads);
+  return ok;
+}
+
+bool
+td_layer_linear_rope (td_layer_ctx *ctx, td_tensor *y, const td_tensor *x, const char *prefix, const td_tensor *cos,
+                      const td_tensor *sin, td_rope_mode mode)
+{
+  if (!td_layer_ok (ctx) || x == NULL || !has_last_dim (ctx, x))
+    return false;
+  const int64_t w_shape[2] = { TD_ANY, x->shape[x->ndim - 1] };
+  const td_tensor *w = weight (ctx, prefix, ".weight", 2, w_shape);
+  const td_tensor *b = w != NULL ? vector (ctx, prefix, ".bias", w->shape[0], false) : NULL;
+  return td_layer_linear_wp_norm_rope (ctx, y, x, w, b, prefix, false, NULL, 0.0f, cos, sin, mode);
+}
+
 td_tensor *
 td_layer_layer_norm (td_layer_ctx *ctx, const td_tensor *x, const char *prefix, float eps)
 {

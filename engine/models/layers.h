@@ -51,6 +51,16 @@ td_tensor *td_layer_linear_w_act (td_layer_ctx *ctx, const td_tensor *x, const t
                                   td_unary_kind activation);
 td_tensor *td_layer_linear_wp_act (td_layer_ctx *ctx, const td_tensor *x, const td_tensor *w, const td_tensor *b,
                                    const char *prefix, td_unary_kind activation);
+/* Attention projections: y [..., T, H, D] (preallocated) = rope (rms_norm? (x · wᵀ + b))
+ * in one op (MATMUL_NORM_ROPE), the norm (norm_w may be NULL) only when normalise;
+ * rotary tables cos/sin [T, R/2]. With an fp8 weight's scale, the scaled linear layer
+ * and RMS_NORM_ROPE/ROPE run as separate passes. False (ctx failed) on failure. */
+bool td_layer_linear_wp_norm_rope (td_layer_ctx *ctx, td_tensor *y, const td_tensor *x, const td_tensor *w,
+                                   const td_tensor *b, const char *prefix, bool normalise, const td_tensor *norm_w,
+                                   float eps, const td_tensor *cos, const td_tensor *sin, td_rope_mode mode);
+/* The same without a norm, w and b found as prefix.weight and prefix.bias (if present). */
+bool td_layer_linear_rope (td_layer_ctx *ctx, td_tensor *y, const td_tensor *x, const char *prefix, const td_tensor *cos,
+                           const td_tensor *sin, td_rope_mode mode);
 /* Over the last dim with prefix.weight (and prefix.bias for layer norm). */
 td_tensor *td_layer_layer_norm (td_layer_ctx *ctx, const td_tensor *x, const char *prefix, float eps);
 td_tensor *td_layer_rms_norm (td_layer_ctx *ctx, const td_tensor *x, const char *weight_name, float eps);

@@ -253,27 +253,18 @@ self_attention (td_qwen2vl_session *session, td_layer_ctx *ctx, const td_tensor 
   const int64_t n = h->shape[1], past = session->length;
   char name[128];
 
+  /* Queries: projected and rotated in one op (the rotation is the matmul's epilogue). */
   snprintf (name, sizeof name, "layers.%d.self_attn.q_proj", layer);
-  td_tensor *q_flat = td_layer_linear (ctx, h, name);
   const int64_t q_shape[4] = { 1, n, c->num_heads, c->head_dim };
-  td_tensor *q_raw = td_layer_reshape (ctx, q_flat, 4, q_shape);
-  td_tensor_free (q_flat);
   td_tensor *q = td_layer_new (ctx, TD_F32, 4, q_shape);
-  if (td_layer_ok (ctx))
-    run_op (ctx, td_rope (ctx->backend, q, q_raw, cos, sin, TD_ROPE_HALF_SPLIT, ctx->err));
-  td_tensor_free (q_raw);
+  td_layer_linear_rope (ctx, q, h, name, cos, sin, TD_ROPE_HALF_SPLIT);
 
-  /* Keys: projected, then rotated straight into the cache. */
+  /* Keys: projected and rotated straight into the cache. */
   snprintf (name, sizeof name, "layers.%d.self_attn.k_proj", layer);
-  td_tensor *k_flat = td_layer_linear (ctx, h, name);
   const int64_t kv_shape[4] = { 1, n, c->num_kv_heads, c->head_dim };
-  td_tensor *k_raw = td_layer_reshape (ctx, k_flat, 4, kv_shape);
-  td_tensor_free (k_flat);
   td_tensor *k_slot = cache_view (ctx, session->k_cache[layer], past, n);
   td_tensor *k_rot = session->cache_dtype == TD_F32 ? k_slot : td_layer_new (ctx, TD_F32, 4, kv_shape);
-  if (td_layer_ok (ctx))
-    run_op (ctx, td_rope (ctx->backend, k_rot, k_raw, cos, sin, TD_ROPE_HALF_SPLIT, ctx->err));
-  td_tensor_free (k_raw);
+  td_layer_linear_rope (ctx, k_rot, h, name, cos, sin, TD_ROPE_HALF_SPLIT);
   store_in_cache (ctx, k_slot, k_rot);
 
   /* Values: an f32 cache takes the projection directly. */

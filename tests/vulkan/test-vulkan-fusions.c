@@ -1,14 +1,16 @@
 /* The fused ops on the Vulkan backend against double-precision references and the
  * CPU backend, on odd sizes: the matmul family's activation epilogue on every path
  * the device takes (GEMV, tiled, cooperative matrices when TD_VULKAN_EMULATE_COOPMAT=1
- * or real), ADA_LAYER_NORM and RMS_NORM_ROPE (both pairings, partial rotation,
- * tables that are row slices of a larger table). */
+ * or real), ADA_LAYER_NORM, RMS_NORM_ROPE (both pairings, partial rotation, tables
+ * that are row slices of a larger table) and MATMUL_NORM_ROPE (the same on each
+ * path of the matmul family, plain and block weight formats). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "op-check.h"
 #include "backend/vulkan/vulkan_matmul.h"
+#include "../ops/quant-test-util.h"
 
 #define TOL_F32 1e-4
 
@@ -250,6 +252,136 @@ test_rms_norm_rope (void)
   check_rms_norm_rope (TD_ROPE_HALF_SPLIT, TD_F32, false, 3, 3, 2, 10, 10, 4);
 }
 
+/* A weight [n, k] of `dtype` with random contents; *values gets what it decodes to. */
+static td_tensor *
+random_weight (td_backend *b, td_dtype dtype, int64_t n, int64_t k, GRand *rng, float **values)
+{
+  int64_t shape[2] = { n, k };
+  *values = g_new (float, n * k);
+  if (!td_dtype_is_quantized (dtype))
+    {
+      vk_random_fill (*values, n * k, -1, 1);
+      vk_round_to_dtype (*values, n * k, dtype);
+      return vk_tensor_from (b, dtype, 2, shape, *values);
+    }
+  size_t bytes;
+  guint8 *raw = quant_test_random_weights (dtype, n * k, rng, &bytes);
+  td_convert_to_f32 (*values, raw, dtype, (size_t) (n * k));
+  td_error err;
+  td_tensor *t = td_tensor_new (b, dtype, 2, shape, &err);
+  g_assert_nonnull (t);
+  g_assert_cmpint (td_tensor_upload (t, raw, bytes, &err), ==, TD_OK);
+  g_free (raw);
+  return t;
+}
+
+/* y [B, T, H, D] = rope (rms_norm? (x [B, T, K] · w [H·D, K]ᵀ + bias)), the norm weight
+ * of norm_dtype (TD_DTYPE_COUNT: none), with tables
+ * [first + T + 1, R/2] of which rows [first, first + T) are used. */
+static void
+check_matmul_norm_rope (td_rope_mode mode, td_dtype wdtype, bool normalise, td_dtype norm_dtype, int64_t batch,
+                        int64_t t, int64_t k, int64_t heads, int64_t d, int64_t rotary, int64_t first)
+{
+  td_backend *b = vk_test_backend ();
+  GRand *rng = g_rand_new_with_seed ((guint32) (t * 7919 + k * 31 + d));
+  int64_t m = batch * t, n = heads * d, half = rotary / 2, table_rows = first + t + 1;
+  int64_t xs[3] = { batch, t, k }, bs[1] = { n }, ns[1] = { d }, ts[2] = { table_rows, half };
+  int64_t ys[4] = { batch, t, heads, d };
+  float *w;
+  td_tensor *tw = random_weight (b, wdtype, n, k, rng, &w);
+  float *x = random_values (m * k, -1, 1, TD_F32), *bias = random_values (n, -1, 1, TD_F32);
+  float *norm = random_values (d, 0.5, 1.5, norm_dtype == TD_DTYPE_COUNT ? TD_F32 : norm_dtype);
+  float *angles = random_values (table_rows * half, -3, 3, TD_F32);
+  float *cos_v = g_new (float, table_rows * half), *sin_v = g_new (float, table_rows * half);
+  for (int64_t i = 0; i < table_rows * half; i++)
+    {
+      cos_v[i] = cosf (angles[i]);
+      sin_v[i] = sinf (angles[i]);
+    }
+  bool with_norm_w = normalise && norm_dtype != TD_DTYPE_COUNT;
+  td_tensor *tx = vk_tensor_from (b, TD_F32, 3, xs, x), *tb = vk_tensor_from (b, TD_F32, 1, bs, bias);
+  td_tensor *tn = with_norm_w ? vk_tensor_from (b, norm_dtype, 1, ns, norm) : NULL;
+  td_tensor *cos_all = vk_tensor_from (b, TD_F32, 2, ts, cos_v), *sin_all = vk_tensor_from (b, TD_F32, 2, ts, sin_v);
+  td_error err = { 0 };
+  td_tensor *tcos = td_tensor_slice (cos_all, 0, first, t, &err), *tsin = td_tensor_slice (sin_all, 0, first, t, &err);
+  g_assert_nonnull (tcos);
+  g_assert_nonnull (tsin);
+
+  float eps = 1e-6f;
+  double *ref = g_new (double, m * n), *head = g_new (double, d);
+  for (int64_t row = 0; row < m; row++)
+    for (int64_t h = 0; h < heads; h++)
+      {
+        double squares = 0;
+        for (int64_t i = 0; i < d; i++)
+          {
+            double s = bias[h * d + i];
+            for (int64_t c = 0; c < k; c++)
+              s += (double) x[row * k + c] * w[(h * d + i) * k + c];
+            head[i] = s;
+            squares += s * s;
+          }
+        double inv = normalise ? 1 / sqrt (squares / d + eps) : 1;
+        for (int64_t i = 0; i < d; i++)
+          head[i] *= inv * (with_norm_w ? norm[i] : 1.0);
+        double *out = ref + row * n + h * d;
+        memcpy (out, head, sizeof (double) * (size_t) d);
+        int64_t pos = first + row % t;
+        for (int64_t i = 0; i < half; i++)
+          {
+            int64_t ia = mode == TD_ROPE_INTERLEAVED ? 2 * i : i, ib = mode == TD_ROPE_INTERLEAVED ? 2 * i + 1 : i + half;
+            double c = cos_v[pos * half + i], s = sin_v[pos * half + i];
+            out[ia] = head[ia] * c - head[ib] * s;
+            out[ib] = head[ib] * c + head[ia] * s;
+          }
+      }
+  vk_guarded g = vk_guarded_new (b, TD_F32, 4, ys);
+  td_op op = { .type = TD_OP_MATMUL_NORM_ROPE, .src = { tx, tw, tb, tn, tcos, tsin },
+               .p.matmul_rope = { eps, mode, normalise } };
+  char variant[64], what[160];
+  const td_vulkan_device_info *dev = td_vulkan_backend_device (b);
+  td_vk_matmul_path path = td_vk_matmul_kernel (variant, sizeof variant, m, dev->coopmat_enabled,
+                                                dev->coopmat_emulated, wdtype, dev->storage_16bit);
+  g_snprintf (what, sizeof what, "matmul_norm_rope %s (%s_rope) mode %d M=%lld K=%lld H=%lld D=%lld R=%lld norm %s",
+              td_dtype_name (wdtype), variant, (int) mode, (long long) m, (long long) k, (long long) heads,
+              (long long) d, (long long) rotary,
+              !normalise ? "off" : with_norm_w ? td_dtype_name (norm_dtype) : "no weight");
+  /* Cooperative matrices round x (scaled per row) to f16: 11 significant bits. */
+  op_check (&op, &g, ref, path == TD_VK_MATMUL_COOPMAT ? 3e-3 : TOL_F32, what);
+  vk_guarded_free (&g);
+  td_tensor *all[] = { tx, tw, tb, tn, tcos, tsin, cos_all, sin_all };
+  for (size_t i = 0; i < G_N_ELEMENTS (all); i++)
+    td_tensor_free (all[i]);
+  g_free (x);
+  g_free (w);
+  g_free (bias);
+  g_free (norm);
+  g_free (angles);
+  g_free (cos_v);
+  g_free (sin_v);
+  g_free (ref);
+  g_free (head);
+  g_rand_free (rng);
+}
+
+/* FLUX (interleaved pairs, normed, D 128) and Qwen2-VL (half split, D 128, one-row
+ * decode) shapes, other head sizes, partial rotation, several heads, M off the tile,
+ * on the GEMV path (M ≤ 4) and the tiled or cooperative-matrix one. */
+static void
+test_matmul_norm_rope (void)
+{
+  check_matmul_norm_rope (TD_ROPE_INTERLEAVED, TD_BF16, true, TD_BF16, 1, 67, 129, 3, 128, 128, 5);
+  check_matmul_norm_rope (TD_ROPE_INTERLEAVED, TD_F32, true, TD_F32, 1, 3, 100, 2, 128, 128, 0);
+  check_matmul_norm_rope (TD_ROPE_HALF_SPLIT, TD_F16, false, TD_DTYPE_COUNT, 2, 37, 70, 2, 64, 64, 2);
+  check_matmul_norm_rope (TD_ROPE_HALF_SPLIT, TD_F32, false, TD_DTYPE_COUNT, 1, 1, 65, 5, 128, 128, 9);
+  check_matmul_norm_rope (TD_ROPE_HALF_SPLIT, TD_Q8_0, false, TD_DTYPE_COUNT, 1, 70, 64, 2, 128, 128, 1);
+  check_matmul_norm_rope (TD_ROPE_HALF_SPLIT, TD_Q8_0, false, TD_DTYPE_COUNT, 1, 1, 96, 3, 128, 128, 4);
+  check_matmul_norm_rope (TD_ROPE_INTERLEAVED, TD_Q4_K, true, TD_F16, 1, 5, 256, 2, 128, 128, 0);
+  check_matmul_norm_rope (TD_ROPE_HALF_SPLIT, TD_Q4_K, false, TD_DTYPE_COUNT, 1, 2, 256, 3, 64, 64, 3);
+  check_matmul_norm_rope (TD_ROPE_HALF_SPLIT, TD_F32, true, TD_DTYPE_COUNT, 1, 66, 33, 2, 96, 64, 0);
+  check_matmul_norm_rope (TD_ROPE_INTERLEAVED, TD_F16, true, TD_F32, 1, 2, 40, 2, 256, 200, 1);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -259,6 +391,7 @@ main (int argc, char **argv)
   g_test_add_func ("/vulkan/fusions/matmul-epilogue-then-plain", test_matmul_epilogue_then_plain);
   g_test_add_func ("/vulkan/fusions/ada-layer-norm", test_ada_layer_norm);
   g_test_add_func ("/vulkan/fusions/rms-norm-rope", test_rms_norm_rope);
+  g_test_add_func ("/vulkan/fusions/matmul-norm-rope", test_matmul_norm_rope);
   int result = g_test_run ();
   td_backend_free (vk_test_backend ());
   return result;

@@ -173,7 +173,7 @@ shader_exists (const char *name)
   return false;
 }
 
-/* Every (format, path) pair names a shader the build made. */
+/* Every (format, path) pair names a shader the build made, and its '_rope' twin. */
 static void
 test_every_variant_exists (void)
 {
@@ -195,6 +195,11 @@ test_every_variant_exists (void)
                 td_vk_matmul_kernel (variant, sizeof variant, rows[r], coopmat, emulate, (td_dtype) d, storage16);
                 if (!shader_exists (variant))
                   g_error ("no shader variant %s", variant);
+                /* MATMUL_NORM_ROPE runs the same variant with the head epilogue. */
+                char rope[80];
+                g_snprintf (rope, sizeof rope, "%s_rope", variant);
+                if (!shader_exists (rope))
+                  g_error ("no shader variant %s", rope);
               }
           }
     }

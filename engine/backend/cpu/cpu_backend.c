@@ -84,6 +84,7 @@ cpu_run (td_backend *backend, const td_op *op, td_error *err)
     case TD_OP_COPY: return td_cpu_copy (op, err);
     case TD_OP_ARGMAX: return td_cpu_argmax (op, err);
     case TD_OP_SAMPLE: return td_cpu_sample (op, err);
+    case TD_OP_MATMUL_NORM_ROPE: return td_cpu_matmul_norm_rope (op, err);
     case TD_OP_COUNT:
     default:
       return td_error_set (err, TD_ERR_INVALID_ARG, "invalid op");

@@ -24,6 +24,8 @@ td_status td_cpu_sample (const td_op *op, td_error *err);
 
 td_status td_cpu_rope (const td_op *op, td_error *err);
 td_status td_cpu_rms_norm_rope (const td_op *op, td_error *err);
+/* MATMUL, then RMS_NORM_ROPE or ROPE in place on dst (matmul_rope.c). */
+td_status td_cpu_matmul_norm_rope (const td_op *op, td_error *err);
 td_status td_cpu_attention (const td_op *op, td_error *err);
 td_status td_cpu_conv2d (const td_op *op, td_error *err);
 td_status td_cpu_upsample_nearest2x (const td_op *op, td_error *err);

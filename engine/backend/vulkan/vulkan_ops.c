@@ -17,7 +17,8 @@ static_assert (PC_DTYPE_F32 == TD_F32 && PC_DTYPE_F16 == TD_F16 && PC_DTYPE_BF16
                  && PC_DTYPE_Q8_0 == TD_Q8_0 && PC_DTYPE_Q2_K == TD_Q2_K && PC_DTYPE_Q3_K == TD_Q3_K
                  && PC_DTYPE_Q4_K == TD_Q4_K && PC_DTYPE_Q5_K == TD_Q5_K && PC_DTYPE_Q6_K == TD_Q6_K,
                "shader dtype codes follow td_dtype");
-static_assert (sizeof (td_pc_matmul) <= TD_VK_PUSH_CONSTANT_SIZE && sizeof (td_pc_conv2d) <= TD_VK_PUSH_CONSTANT_SIZE
+static_assert (sizeof (td_pc_matmul) <= TD_VK_PUSH_CONSTANT_SIZE && sizeof (td_pc_matmul_rope) <= TD_VK_PUSH_CONSTANT_SIZE
+                 && sizeof (td_pc_conv2d) <= TD_VK_PUSH_CONSTANT_SIZE
                  && sizeof (td_pc_norm_rope) <= TD_VK_PUSH_CONSTANT_SIZE
                  && sizeof (td_pc_attention) <= TD_VK_PUSH_CONSTANT_SIZE
                  && sizeof (td_pc_attention_decode) <= TD_VK_PUSH_CONSTANT_SIZE
@@ -160,6 +161,21 @@ matmul_shape (const td_op *op, int64_t *batch, int64_t *m, int64_t *n, int64_t *
   return true;
 }
 
+/* The matmul family's variant for m rows of w, on the path the device takes. */
+static td_vk_matmul_path
+matmul_variant (td_vk_context *ctx, int64_t m, td_dtype w_dtype, char *variant, size_t size)
+{
+  td_vk_matmul_path path = td_vk_matmul_kernel (variant, size, m, ctx->info.coopmat_enabled, ctx->coopmat_emulate,
+                                                w_dtype, ctx->info.storage_16bit);
+  /* Devices set up with VK_KHR_cooperative_matrix run the same kernel compiled for it. */
+  if (path == TD_VK_MATMUL_COOPMAT && !ctx->coopmat_emulate && ctx->info.coopmat_uses_khr)
+    {
+      td_vk_coopmat_pick khr = { .api = TD_VK_COOPMAT_API_KHR, .bf16_tiles = ctx->info.coopmat_bf16_tiles };
+      td_vk_coopmat_pick_variant (variant, size, khr, w_dtype);
+    }
+  return path;
+}
+
 static td_status
 run_matmul (td_vk_context *ctx, const td_op *op, td_error *err)
 {
@@ -176,14 +192,7 @@ run_matmul (td_vk_context *ctx, const td_op *op, td_error *err)
     .bias_dtype = bias ? (uint32_t) bias->dtype : 0, .has_bias = bias != NULL,
   };
   char variant[64];
-  td_vk_matmul_path path = td_vk_matmul_kernel (variant, sizeof variant, m, ctx->info.coopmat_enabled,
-                                                ctx->coopmat_emulate, w->dtype, ctx->info.storage_16bit);
-  /* Devices set up with VK_KHR_cooperative_matrix run the same kernel compiled for it. */
-  if (path == TD_VK_MATMUL_COOPMAT && !ctx->coopmat_emulate && ctx->info.coopmat_uses_khr)
-    {
-      td_vk_coopmat_pick khr = { .api = TD_VK_COOPMAT_API_KHR, .bf16_tiles = ctx->info.coopmat_bf16_tiles };
-      td_vk_coopmat_pick_variant (variant, sizeof variant, khr, w->dtype);
-    }
+  td_vk_matmul_path path = matmul_variant (ctx, m, w->dtype, variant, sizeof variant);
   /* epilogue.glsl's constant: 0 stores y as is, 1 + kind applies that activation. */
   const uint32_t epilogue = op->p.matmul.activate ? 1u + (uint32_t) op->p.matmul.activation : 0u;
   if (path == TD_VK_MATMUL_GEMV)
@@ -199,6 +208,34 @@ run_matmul (td_vk_context *ctx, const td_op *op, td_error *err)
   return launch_specialised (ctx, op, variant, &epilogue, 1, &pc, sizeof pc, u32 ((n + MM_TILE - 1) / MM_TILE),
                              u32 ((m + MM_TILE - 1) / MM_TILE), u32 (batch),
                              2.0 * (double) batch * (double) m * (double) n * (double) k, err);
+}
+
+/* The matmul family's '_rope' variants (head_epilogue.glsl): one workgroup per head
+ * (and per 64 rows off the GEMV path), the epilogue constant left at 0. */
+static td_status
+run_matmul_norm_rope (td_vk_context *ctx, const td_op *op, td_error *err)
+{
+  const td_tensor *x = op->src[0], *w = op->src[1], *bias = op->src[2], *norm_w = op->src[3];
+  const td_tensor *cos_table = op->src[4], *y = op->dst;
+  int64_t m = rows_of (x), n = w->shape[0], k = last_dim (x), head_dim = last_dim (y);
+  td_pc_matmul_rope pc = {
+    .x = address_of (x), .w = address_of (w), .bias = address_of (bias), .y = address_of (y),
+    .norm_w = address_of (norm_w), .cos_table = address_of (cos_table), .sin_table = address_of (op->src[5]),
+    .m = u32 (m), .n = u32 (n), .k = u32 (k),
+    .bias_dtype = bias ? (uint32_t) bias->dtype : 0, .has_bias = bias != NULL,
+    .t = u32 (y->shape[y->ndim - 3]), .head_dim = u32 (head_dim),
+    .rotary = u32 (2 * cos_table->shape[1]), .mode = (uint32_t) op->p.matmul_rope.mode,
+    .normalise = op->p.matmul_rope.normalise, .has_norm_w = norm_w != NULL,
+    .norm_w_dtype = norm_w ? (uint32_t) norm_w->dtype : 0, .eps = op->p.matmul_rope.eps,
+  };
+  char variant[64];
+  td_vk_matmul_path path = matmul_variant (ctx, m, w->dtype, variant, sizeof variant - 8);
+  strcat (variant, "_rope");
+  const uint32_t no_activation = 0;
+  double work = 2.0 * (double) m * (double) n * (double) k + 6.0 * (double) m * (double) n;
+  uint32_t row_groups = path == TD_VK_MATMUL_GEMV ? 1u : u32 ((m + MM_TILE - 1) / MM_TILE);
+  return launch_specialised (ctx, op, variant, &no_activation, 1, &pc, sizeof pc, u32 (n / head_dim), row_groups, 1,
+                             work, err);
 }
 
 static td_status
@@ -532,6 +569,7 @@ td_vk_run_op (td_vk_context *ctx, const td_op *op, td_error *err)
   switch (op->type)
     {
     case TD_OP_MATMUL: return run_matmul (ctx, op, err);
+    case TD_OP_MATMUL_NORM_ROPE: return run_matmul_norm_rope (ctx, op, err);
     case TD_OP_ADD:
     case TD_OP_MUL: return run_binary (ctx, op, err);
     case TD_OP_SCALE:
@@ -563,10 +601,9 @@ td_vk_run_op (td_vk_context *ctx, const td_op *op, td_error *err)
 static bool
 tensors_fit (td_vk_context *ctx, const td_op *op)
 {
-  const td_tensor *all[TD_OP_MAX_SRC + 1] = { op->dst, op->src[0], op->src[1], op->src[2], op->src[3] };
-  for (int i = 0; i <= TD_OP_MAX_SRC; i++)
+  for (int i = -1; i < TD_OP_MAX_SRC; i++)
     {
-      const td_tensor *t = all[i];
+      const td_tensor *t = i < 0 ? op->dst : op->src[i];
       if (t == NULL)
         continue;
       if (t->buffer == NULL || t->buffer->backend != ctx->backend || t->ndim > PC_MAX_DIMS)
@@ -618,6 +655,14 @@ td_vk_supports_op (td_vk_context *ctx, const td_op *op)
         return all_f32 (op, 1) && td_vk_matmul_format_supported (op->src[1]->dtype) && params_ok (op, 2, 2)
                && (n + MM_TILE - 1) / MM_TILE <= MAX_GROUPS
                && (m + MM_TILE - 1) / MM_TILE <= MAX_GROUPS && batch <= MAX_GROUPS;
+      }
+    case TD_OP_MATMUL_NORM_ROPE:
+      {
+        const td_tensor *w = op->src[1], *y = op->dst;
+        int64_t m = rows_of (op->src[0]);
+        return all_f32 (op, 1) && td_vk_matmul_format_supported (w->dtype) && params_ok (op, 2, 3)
+               && op->src[4]->dtype == TD_F32 && op->src[5]->dtype == TD_F32
+               && y->shape[y->ndim - 2] <= MAX_GROUPS && (m + MM_TILE - 1) / MM_TILE <= MAX_GROUPS;
       }
     case TD_OP_ADD:
     case TD_OP_MUL:
