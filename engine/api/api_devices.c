@@ -59,7 +59,8 @@ describe_vulkan_device (GString *text, const td_vulkan_device_info *d)
                             d->heap_device_local[i] ? " device-local" : "");
   g_string_append_printf (text, "  subgroup size %u", d->subgroup_size);
   if (d->subgroup_size_control)
-    g_string_append_printf (text, " (controllable %u..%u)", d->min_subgroup_size, d->max_subgroup_size);
+    g_string_append_printf (text, " (controllable %u..%u%s)", d->min_subgroup_size, d->max_subgroup_size,
+                            d->subgroup_size_compute ? ", required per compute pipeline" : "");
   g_string_append_printf (text, ", shared memory %u KiB, max binding %.0f MiB\n", d->max_shared_memory / 1024,
                           (double) d->max_storage_buffer_range / (1u << 20));
   g_string_append_printf (text, "  features:%s%s%s%s%s%s\n", d->fp16_arithmetic ? " fp16" : "",
@@ -73,6 +74,14 @@ describe_vulkan_device (GString *text, const td_vulkan_device_info *d)
                             d->coopmat_khr_f16 ? "yes" : "no", d->coopmat_khr_bf16 ? "yes" : "no",
                             d->coopmat_khr_reason ? " — not usable: " : "",
                             d->coopmat_khr_reason ? d->coopmat_khr_reason : "");
+  if (d->tile_name != NULL)
+    g_string_append_printf (text, "  tiled matmul: %ux%u outputs per workgroup (table entry %s, %s)\n", d->tile_m,
+                            d->tile_n, d->tile_name, d->tile_why);
+  if (d->coopmat_uses_khr)
+    g_string_append_printf (text, "  KHR cooperative-matrix kernels: subgroups of 32 %s\n",
+                            d->coopmat_subgroup_size == 0 ? "(the device's size)"
+                            : d->coopmat_full_subgroups ? "required per pipeline, full subgroups"
+                                                        : "required per pipeline");
   if (d->coopmat_emulated)
     g_string_append (text, "  cooperative-matrix kernels: emulated (TD_VULKAN_EMULATE_COOPMAT=1)\n");
   const char *fast = !d->coopmat_uses_khr ? "cooperative matrix (NV)"

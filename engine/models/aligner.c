@@ -68,6 +68,26 @@ td_aligner_load (const char *path, td_backend *backend, td_error *err)
   return a;
 }
 
+td_aligner *
+td_aligner_new_from_weights (td_weights *weights, td_error *err)
+{
+  td_aligner *a = calloc (1, sizeof *a);
+  if (a == NULL)
+    {
+      td_error_set (err, TD_ERR_NO_MEMORY, "out of memory creating the aligner");
+      td_weights_free (weights);
+      return NULL;
+    }
+  a->backend = td_weights_backend (weights);
+  a->weights = weights;
+  if (check_layout (a, err) != TD_OK)
+    {
+      td_aligner_free (a);
+      return NULL;
+    }
+  return a;
+}
+
 void
 td_aligner_free (td_aligner *aligner)
 {

@@ -12,10 +12,14 @@
 #pragma once
 
 #include "backend/backend.h"
+#include "models/weights.h"
 
 typedef struct td_aligner td_aligner;
 
 td_aligner *td_aligner_load (const char *path, td_backend *backend, td_error *err);
+/* An aligner on weights already open under the bare names ("0.weight" …; random_models.c
+ * declares them for benchmarks); takes the weights, freed on failure too. */
+td_aligner *td_aligner_new_from_weights (td_weights *weights, td_error *err);
 void td_aligner_free (td_aligner *aligner);
 
 int td_aligner_in_dim (const td_aligner *aligner);

@@ -278,6 +278,9 @@ linear_scaled (td_layer_ctx *ctx, const td_tensor *x, const td_tensor *w, const 
   return y;
 }
 
+/* Below this many rows the projection and its norm/rope run as separate ops. */
+#define FUSED_ROPE_MIN_ROWS 8
+
 bool
 td_layer_linear_wp_norm_rope (td_layer_ctx *ctx, td_tensor *y, const td_tensor *x, const td_tensor *w,
                               const td_tensor *b, const char *prefix, bool normalise, const td_tensor *norm_w,
@@ -286,10 +289,14 @@ td_layer_linear_wp_norm_rope (td_layer_ctx *ctx, td_tensor *y, const td_tensor *
   float scale;
   if (!td_layer_ok (ctx) || y == NULL || x == NULL || w == NULL || !td_layer_fp8_scale (ctx, w, prefix, &scale))
     return false;
-  if (scale == 1.0f)
+  /* The fused epilogue runs one workgroup per head; for a decoded row that is a few
+   * workgroups (Qwen2-VL-7B's k: 4), so short inputs keep the wide GEMV and a rope pass. */
+  const int64_t last = x->ndim > 0 ? x->shape[x->ndim - 1] : 0;
+  const int64_t rows = last > 0 ? td_tensor_numel (x) / last : 0;
+  if (scale == 1.0f && rows >= FUSED_ROPE_MIN_ROWS)
     return check (ctx, td_matmul_norm_rope (ctx->backend, y, x, w, b, normalise, norm_w, eps, cos, sin, mode,
                                             ctx->err));
-  /* The scale comes between the product and the norm: separate passes. */
+  /* Separate passes (an fp8 scale comes between the product and the norm). */
   td_tensor *flat = linear_scaled (ctx, x, w, b, scale, false, 0);
   td_tensor *heads = td_layer_reshape (ctx, flat, y->ndim, y->shape);
   td_tensor_free (flat);

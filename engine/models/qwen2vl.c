@@ -113,6 +113,27 @@ fail:
   return NULL;
 }
 
+td_qwen2vl *
+td_qwen2vl_new_from_config (const td_qwen2vl_config *config, td_weights *weights, td_error *err)
+{
+  td_qwen2vl *model = calloc (1, sizeof *model);
+  if (model == NULL)
+    {
+      td_error_set (err, TD_ERR_NO_MEMORY, "out of memory creating Qwen2-VL");
+      td_weights_free (weights);
+      return NULL;
+    }
+  model->config = *config;
+  model->backend = td_weights_backend (weights);
+  model->weights = weights;
+  if (check_weights (weights, config, err) != TD_OK)
+    {
+      td_qwen2vl_free (model);
+      return NULL;
+    }
+  return model;
+}
+
 void
 td_qwen2vl_free (td_qwen2vl *model)
 {

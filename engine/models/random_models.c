@@ -140,6 +140,50 @@ td_t5_config_small (void)
   return c;
 }
 
+td_qwen2vl_config
+td_qwen2vl_config_7b (void)
+{
+  return (td_qwen2vl_config) {
+    .vocab_size = 152064, .hidden_size = 3584, .intermediate_size = 18944, .num_layers = 28, .num_heads = 28,
+    .num_kv_heads = 4, .head_dim = 128, .max_positions = 32768, .activation = TD_UNARY_SILU, .rms_eps = 1e-6f,
+    .rope_theta = 1000000.0, .mrope_section = { 16, 24, 24 }, .tie_embeddings = false, .image_token_id = 151655,
+    .video_token_id = 151656, .vision_start_token_id = 151652, .vision_end_token_id = 151653,
+    .eos_token_id = 151645, .eos_token_ids = { 151645, 151643 }, .n_eos_token_ids = 2,
+    .vision = { .depth = 32, .embed_dim = 1280, .num_heads = 16, .mlp_dim = 5120, .out_dim = 3584, .in_channels = 3,
+                .patch_size = 14, .temporal_patch_size = 2, .merge_size = 2, .activation = TD_UNARY_QUICK_GELU,
+                .rope_theta = 10000.0 },
+  };
+}
+
+td_qwen2vl_config
+td_qwen2vl_config_small (void)
+{
+  td_qwen2vl_config c = td_qwen2vl_config_7b ();
+  c.vocab_size = 4096;
+  c.hidden_size = 256;
+  c.intermediate_size = 512;
+  c.num_layers = 2;
+  c.num_heads = 4;
+  c.num_kv_heads = 2;
+  c.head_dim = 64;
+  c.max_positions = 4096;
+  c.mrope_section[0] = 8;
+  c.mrope_section[1] = 12;
+  c.mrope_section[2] = 12;
+  c.vision_start_token_id = 4088;
+  c.vision_end_token_id = 4089;
+  c.image_token_id = 4090;
+  c.video_token_id = 4091;
+  c.eos_token_id = c.eos_token_ids[0] = 4092;
+  c.n_eos_token_ids = 1;
+  c.vision.depth = 2;
+  c.vision.embed_dim = 64;
+  c.vision.num_heads = 2;
+  c.vision.mlp_dim = 256;
+  c.vision.out_dim = c.hidden_size;
+  return c;
+}
+
 static void
 flux_double_block (declarer *d, const td_flux_config *c, int i)
 {
@@ -351,6 +395,125 @@ td_t5_encoder_declare_weights (const td_t5_config *c, td_weights *weights, td_dt
   return d.status;
 }
 
+static void
+qwen2vl_vision (declarer *d, const td_qwen2vl_vision_config *vc)
+{
+  const int64_t e = vc->embed_dim, merged = e * vc->merge_size * vc->merge_size;
+  const int64_t kernel[5] = { e, vc->in_channels, vc->temporal_patch_size, vc->patch_size, vc->patch_size };
+  declare (d, 1.0f / sqrtf ((float) (kernel[1] * kernel[2] * kernel[3] * kernel[4])), 0.0f, 5, kernel,
+           "visual.patch_embed.proj.weight");
+  char p[160];
+  for (int b = 0; b < vc->depth; b++)
+    {
+      snprintf (p, sizeof p, "visual.blocks.%d.norm1", b);
+      norm (d, p, e, true);
+      snprintf (p, sizeof p, "visual.blocks.%d.attn.qkv", b);
+      linear (d, p, 3 * e, e, true);
+      snprintf (p, sizeof p, "visual.blocks.%d.attn.proj", b);
+      linear (d, p, e, e, true);
+      snprintf (p, sizeof p, "visual.blocks.%d.norm2", b);
+      norm (d, p, e, true);
+      snprintf (p, sizeof p, "visual.blocks.%d.mlp.fc1", b);
+      linear (d, p, vc->mlp_dim, e, true);
+      snprintf (p, sizeof p, "visual.blocks.%d.mlp.fc2", b);
+      linear (d, p, e, vc->mlp_dim, true);
+    }
+  norm (d, "visual.merger.ln_q", e, true);
+  linear (d, "visual.merger.mlp.0", merged, merged, true);
+  linear (d, "visual.merger.mlp.2", vc->out_dim, merged, true);
+}
+
+td_status
+td_qwen2vl_declare_weights (const td_qwen2vl_config *c, td_weights *weights, td_dtype dtype, td_error *err)
+{
+  declarer d = { .weights = weights, .dtype = dtype, .err = err };
+  const int64_t hidden = c->hidden_size, q = (int64_t) c->num_heads * c->head_dim;
+  const int64_t kv = (int64_t) c->num_kv_heads * c->head_dim;
+  const int64_t table[2] = { c->vocab_size, hidden };
+  declare (&d, 0.05f, 0.0f, 2, table, "embed_tokens.weight");
+  char p[160];
+  for (int l = 0; l < c->num_layers; l++)
+    {
+      snprintf (p, sizeof p, "layers.%d.input_layernorm", l);
+      norm (&d, p, hidden, false);
+      snprintf (p, sizeof p, "layers.%d.self_attn.q_proj", l);
+      linear (&d, p, q, hidden, true);
+      snprintf (p, sizeof p, "layers.%d.self_attn.k_proj", l);
+      linear (&d, p, kv, hidden, true);
+      snprintf (p, sizeof p, "layers.%d.self_attn.v_proj", l);
+      linear (&d, p, kv, hidden, true);
+      snprintf (p, sizeof p, "layers.%d.self_attn.o_proj", l);
+      linear (&d, p, hidden, q, false);
+      snprintf (p, sizeof p, "layers.%d.post_attention_layernorm", l);
+      norm (&d, p, hidden, false);
+      static const char *const up[2] = { "gate_proj", "up_proj" };
+      for (int k = 0; k < 2; k++)
+        {
+          snprintf (p, sizeof p, "layers.%d.mlp.%s", l, up[k]);
+          linear (&d, p, c->intermediate_size, hidden, false);
+        }
+      snprintf (p, sizeof p, "layers.%d.mlp.down_proj", l);
+      linear (&d, p, hidden, c->intermediate_size, false);
+    }
+  norm (&d, "norm", hidden, false);
+  if (!c->tie_embeddings)
+    linear (&d, "lm_head", c->vocab_size, hidden, false);
+  qwen2vl_vision (&d, &c->vision);
+  return d.status;
+}
+
+td_status
+td_aligner_declare_weights (int in_dim, int out_dim, td_weights *weights, td_dtype dtype, td_error *err)
+{
+  declarer d = { .weights = weights, .dtype = dtype, .err = err };
+  linear (&d, "0", out_dim, in_dim, true);
+  linear (&d, "2", out_dim, out_dim, true);
+  const int64_t scale[1] = { out_dim };
+  declare (&d, 0.05f, 1.0f, 1, scale, "3.weight");
+  return d.status;
+}
+
+td_status
+td_qwen2vl_board_prompt (const td_qwen2vl_config *c, int n, int side, int32_t *ids, int (*grids)[3], td_error *err)
+{
+  const td_qwen2vl_vision_config *vc = &c->vision;
+  const int factor = vc->patch_size * vc->merge_size;
+  if (factor < 1 || side < factor || side % factor != 0)
+    return td_error_set (err, TD_ERR_INVALID_ARG, "Qwen2-VL prompt: the images' side %d is not a multiple of %d",
+                         side, factor);
+  const int patches = side / vc->patch_size, image_tokens = patches * patches / (vc->merge_size * vc->merge_size);
+  const int text = n - TD_QWEN2VL_BOARD_IMAGES * (image_tokens + 2);
+  if (text < 1)
+    return td_error_set (err, TD_ERR_INVALID_ARG,
+                         "Qwen2-VL prompt: %d tokens cannot hold %d images of %d tokens and some text", n,
+                         TD_QWEN2VL_BOARD_IMAGES, image_tokens);
+  /* Text ids stay below every special token (151643 and up in Qwen2-VL's vocabulary),
+   * so that none opens an image by chance. */
+  int id_limit = c->vocab_size < 151643 ? c->vocab_size : 151643;
+  const int specials[4] = { c->image_token_id, c->video_token_id, c->vision_start_token_id, c->vision_end_token_id };
+  for (int i = 0; i < 4; i++)
+    if (specials[i] >= 0 && specials[i] < id_limit)
+      id_limit = specials[i];
+  if (id_limit < 1)
+    return td_error_set (err, TD_ERR_INVALID_ARG, "Qwen2-VL prompt: no ids below the special tokens");
+  int at = 0;
+  const int before = text / 5;
+  for (; at < before; at++)
+    ids[at] = (int32_t) (td_rng_uniform (10, (uint64_t) at) * (float) (id_limit - 1));
+  for (int image = 0; image < TD_QWEN2VL_BOARD_IMAGES; image++)
+    {
+      grids[image][0] = 1;
+      grids[image][1] = grids[image][2] = patches;
+      ids[at++] = c->vision_start_token_id;
+      for (int i = 0; i < image_tokens; i++)
+        ids[at++] = c->image_token_id;
+      ids[at++] = c->vision_end_token_id;
+    }
+  for (; at < n; at++)
+    ids[at] = (int32_t) (td_rng_uniform (10, (uint64_t) at) * (float) (id_limit - 1));
+  return TD_OK;
+}
+
 td_flux_dit *
 td_flux_dit_new_random (const td_flux_config *config, td_backend *backend, td_dtype dtype, uint64_t seed,
                         td_error *err)
@@ -388,4 +551,29 @@ td_t5_encoder_new_random (const td_t5_config *config, td_backend *backend, td_dt
       return NULL;
     }
   return td_t5_encoder_new_from_config (config, weights, err);
+}
+
+td_qwen2vl *
+td_qwen2vl_new_random (const td_qwen2vl_config *config, td_backend *backend, td_dtype dtype, uint64_t seed,
+                       td_error *err)
+{
+  td_weights *weights = td_weights_new_random (backend, seed);
+  if (td_qwen2vl_declare_weights (config, weights, dtype, err) != TD_OK)
+    {
+      td_weights_free (weights);
+      return NULL;
+    }
+  return td_qwen2vl_new_from_config (config, weights, err);
+}
+
+td_aligner *
+td_aligner_new_random (int in_dim, int out_dim, td_backend *backend, td_dtype dtype, uint64_t seed, td_error *err)
+{
+  td_weights *weights = td_weights_new_random (backend, seed);
+  if (td_aligner_declare_weights (in_dim, out_dim, weights, dtype, err) != TD_OK)
+    {
+      td_weights_free (weights);
+      return NULL;
+    }
+  return td_aligner_new_from_weights (weights, err);
 }

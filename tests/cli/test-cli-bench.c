@@ -1,6 +1,8 @@
-/* `thinkdiff bench WORKLOAD --small --json`: each workload runs and reports one JSON
- * object whose figures are consistent (min ≤ median, both positive, the asked run
- * count, a peak of held memory, work per unit and the rates it gives); bad requests fail with a message. The figures themselves are not asserted. */
+/* `thinkdiff bench WORKLOAD --small --json`: each workload runs (the Qwen2-VL ones on
+ * random weights, no folder needed) and reports one JSON object whose figures are
+ * consistent (min ≤ median, both positive, the asked run count, a peak of held memory,
+ * work per unit and the rates it gives); bad requests fail with a message. The figures
+ * themselves are not asserted. */
 #include <glib.h>
 #include <json-glib/json-glib.h>
 #include <string.h>
@@ -109,8 +111,31 @@ test_vae_decode (void)
   g_free (check_workload ("vae-decode", "decode", (const char *const[]) { "--size", "32", NULL }));
 }
 
+/* Qwen2-VL on random weights of the small shapes: the vision tower on the two-image
+ * board, then the prompt through the language model; no folder needed. */
 static void
 test_qwen_prefill (void)
+{
+  g_autofree char *weights = check_workload ("qwen-prefill", "prefill", NULL);
+  g_assert_cmpstr (weights, ==, "bf16");
+}
+
+/* Every weight format the bench offers, linear layers in ggml blocks for q8_0 / q4_k. */
+static void
+test_qwen_prefill_formats (void)
+{
+  const char *formats[][2] = { { "q8_0", "q8_0" }, { "q4_k", "q4_K" }, { "f16", "f16" }, { "f32", "f32" } };
+  for (size_t i = 0; i < G_N_ELEMENTS (formats); i++)
+    {
+      g_autofree char *weights
+        = check_workload ("qwen-prefill", "prefill", (const char *const[]) { "--weights", formats[i][0], NULL });
+      g_assert_cmpstr (weights, ==, formats[i][1]);
+    }
+}
+
+/* A Qwen2-VL folder instead of random weights (--model): the same board on its config. */
+static void
+test_qwen_prefill_folder (void)
 {
   g_autofree char *dir = qwen_dir ();
   g_free (check_workload ("qwen-prefill", "prefill", (const char *const[]) { "--model", dir, NULL }));
@@ -119,18 +144,36 @@ test_qwen_prefill (void)
 static void
 test_qwen_decode (void)
 {
-  g_autofree char *dir = qwen_dir ();
-  g_free (check_workload ("qwen-decode", "token", (const char *const[]) { "--model", dir, "--new-tokens", "4", NULL }));
+  g_free (check_workload ("qwen-decode", "token", (const char *const[]) { "--new-tokens", "4", NULL }));
 }
 
-/* Qwen2-VL prefill and thought, the aligner, FLUX steps and the VAE in one image. */
+/* Qwen2-VL prefill of the board and thought, the aligner, FLUX steps and the VAE in one
+ * image, all on random weights; then with the golden folder's model and aligner. */
 static void
 test_lvlm_e2e (void)
 {
+  g_free (check_workload ("lvlm-e2e", "image",
+                          (const char *const[]) { "--size", "32", "--flux-steps", "1", "--new-tokens", "4",
+                                                  "--weights", "q4_k", NULL }));
   g_autofree char *dir = qwen_dir ();
   g_free (check_workload ("lvlm-e2e", "image",
                           (const char *const[]) { "--model", dir, "--size", "32", "--flux-steps", "1", "--new-tokens",
                                                   "4", NULL }));
+}
+
+/* The text output names the board: two images and the prompt's length. */
+static void
+test_qwen_text (void)
+{
+  const char *backend = g_getenv ("TD_TEST_BACKEND") ? g_getenv ("TD_TEST_BACKEND") : "cpu";
+  run_result r = run_cli ((const char *const[]) { "bench", "qwen-prefill", "--small", "--steps", "1", "--backend",
+                                                  backend, NULL });
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "32 prompt tokens with 2 images of 56×56 pixels (4 tokens each)"));
+  g_assert_nonnull (strstr (r.out, "random weights"));
+  g_assert_nonnull (strstr (r.out, " ms per prefill"));
+  g_free (r.out);
+  g_free (r.err);
 }
 
 /* --profile: the GPU timestamps per kernel class of each synchronised run. */
@@ -188,9 +231,11 @@ check_fails (const char *const *args, int status, const char *message)
 static void
 test_bad_requests (void)
 {
-  check_fails ((const char *const[]) { "bench", "qwen-decode", "--small", NULL }, 1, "needs --model DIR");
   check_fails ((const char *const[]) { "bench", "warp-drive", NULL }, 1, "unknown workload 'warp-drive'");
-  check_fails ((const char *const[]) { "bench", "lvlm-e2e", "--small", NULL }, 1, "needs --model DIR");
+  /* The board needs room for its two images and some text. */
+  check_fails ((const char *const[]) { "bench", "qwen-prefill", "--small", "--tokens", "12", NULL }, 1,
+              "cannot hold 2 images of 4 tokens");
+  check_fails ((const char *const[]) { "bench", "lvlm-e2e", "--small", "--tokens", "5", NULL }, 1, "cannot hold");
   check_fails ((const char *const[]) { "bench", "lvlm-e2e", "--small", "--model", "/nonexistent-folder", NULL }, 1,
               "/nonexistent-folder");
   check_fails ((const char *const[]) { "bench", "qwen-decode", "--new-tokens", "0", NULL }, 2, "'--new-tokens'");
@@ -206,6 +251,9 @@ main (int argc, char **argv)
   g_test_add_func ("/bench/t5-quantised", test_t5_quantised);
   g_test_add_func ("/bench/vae-decode", test_vae_decode);
   g_test_add_func ("/bench/qwen-prefill", test_qwen_prefill);
+  g_test_add_func ("/bench/qwen-prefill-formats", test_qwen_prefill_formats);
+  g_test_add_func ("/bench/qwen-prefill-folder", test_qwen_prefill_folder);
+  g_test_add_func ("/bench/qwen-text", test_qwen_text);
   g_test_add_func ("/bench/qwen-decode", test_qwen_decode);
   g_test_add_func ("/bench/lvlm-e2e", test_lvlm_e2e);
   g_test_add_func ("/bench/profile", test_profile);

@@ -359,6 +359,95 @@ test_khr_assess (void)
   g_assert_cmpstr (v, ==, "matmul_coopmat_bf16");
 }
 
+/* Subgroups of 32 for the KHR kernels on invented devices: natively (NVIDIA), asked
+ * for per pipeline where the default is 64 (RDNA3) or the size varies (Intel Arc, 8
+ * to 32), refused where it cannot be asked for or is out of range. These choices
+ * are all that runs here: Debian 12's glslang cannot build the KHR kernels, so no
+ * pipeline has been created with the required size on real hardware. */
+static void
+test_khr_subgroup_size (void)
+{
+  const td_vk_subgroup_caps nvidia = { .size = 32, .min_size = 32, .max_size = 32, .size_control = true,
+                                       .compute_required = true, .full_subgroups = true };
+  td_vk_subgroup_plan plan = td_vk_subgroup_plan_for (&nvidia, 32);
+  g_assert_true (plan.usable);
+  g_assert_cmpuint (plan.required_size, ==, 0);
+  g_assert_null (plan.reason);
+  /* No size control reported at all: the one size is the device's. */
+  const td_vk_subgroup_caps old_driver = { .size = 32 };
+  plan = td_vk_subgroup_plan_for (&old_driver, 32);
+  g_assert_true (plan.usable);
+  g_assert_cmpuint (plan.required_size, ==, 0);
+
+  td_vk_subgroup_caps rdna3 = { .size = 64, .min_size = 32, .max_size = 64, .size_control = true,
+                                .compute_required = true, .full_subgroups = true };
+  plan = td_vk_subgroup_plan_for (&rdna3, 32);
+  g_assert_true (plan.usable);
+  g_assert_cmpuint (plan.required_size, ==, 32);
+  g_assert_true (plan.require_full);
+  rdna3.full_subgroups = false;
+  plan = td_vk_subgroup_plan_for (&rdna3, 32);
+  g_assert_true (plan.usable);
+  g_assert_false (plan.require_full);
+  rdna3.size_control = false;
+  plan = td_vk_subgroup_plan_for (&rdna3, 32);
+  g_assert_false (plan.usable);
+  g_assert_nonnull (strstr (plan.reason, "cannot be asked"));
+  rdna3.size_control = true;
+  rdna3.compute_required = false;
+  g_assert_false (td_vk_subgroup_plan_for (&rdna3, 32).usable);
+
+  /* Intel Arc: the default is 32, but a pipeline may get 8 or 16 unless it asks. */
+  td_vk_subgroup_caps arc = { .size = 32, .min_size = 8, .max_size = 32, .size_control = true,
+                              .compute_required = true };
+  plan = td_vk_subgroup_plan_for (&arc, 32);
+  g_assert_true (plan.usable);
+  g_assert_cmpuint (plan.required_size, ==, 32);
+  arc.size_control = false;
+  g_assert_false (td_vk_subgroup_plan_for (&arc, 32).usable);
+
+  /* Out of range: a fixed 64 (older GCN), or 4..16 (an invented small GPU). */
+  const td_vk_subgroup_caps gcn = { .size = 64, .min_size = 64, .max_size = 64, .size_control = true,
+                                    .compute_required = true };
+  plan = td_vk_subgroup_plan_for (&gcn, 32);
+  g_assert_false (plan.usable);
+  g_assert_nonnull (strstr (plan.reason, "subgroups of 32"));
+  const td_vk_subgroup_caps small = { .size = 16, .min_size = 4, .max_size = 16, .size_control = true,
+                                      .compute_required = true };
+  g_assert_false (td_vk_subgroup_plan_for (&small, 32).usable);
+
+  /* Through the KHR assessment and pick: an RDNA3-like device gets the KHR kernels
+   * with pipelines that require 32. */
+  const VkCooperativeMatrixPropertiesKHR list[1] = {
+    khr_config (16, 16, 16, VK_COMPONENT_TYPE_FLOAT16_KHR, VK_COMPONENT_TYPE_FLOAT32_KHR, VK_SCOPE_SUBGROUP_KHR),
+  };
+  td_vk_coopmat_khr_caps caps = khr_device (list, 1);
+  caps.subgroup_size = 64;
+  caps.min_subgroup_size = 32;
+  caps.max_subgroup_size = 64;
+  caps.subgroup_size_control = caps.required_size_compute = caps.full_subgroups = true;
+  td_vk_coopmat_offer offer = { .khr_built = true };
+  g_assert_null (td_vk_coopmat_khr_assess (&caps, &offer));
+  g_assert_true (offer.khr_usable);
+  td_vk_coopmat_pick pick = td_vk_coopmat_pick_kernels (&offer);
+  g_assert_cmpint (pick.api, ==, TD_VK_COOPMAT_API_KHR);
+  g_assert_cmpuint (pick.required_subgroup_size, ==, 32);
+  g_assert_true (pick.require_full_subgroups);
+  caps.subgroup_size_control = false;
+  g_assert_nonnull (strstr (td_vk_coopmat_khr_assess (&caps, &offer), "subgroups of 32"));
+  g_assert_false (offer.khr_usable);
+  g_assert_cmpint (td_vk_coopmat_pick_kernels (&offer).api, ==, TD_VK_COOPMAT_API_NONE);
+
+  /* Only the KHR kernels' pipelines ask. */
+  g_assert_cmpuint (td_vk_pipeline_subgroup_size ("matmul_coopmat_khr_f16", 32), ==, 32);
+  g_assert_cmpuint (td_vk_pipeline_subgroup_size ("matmul_coopmat_khr_bf16in_bf16", 32), ==, 32);
+  g_assert_cmpuint (td_vk_pipeline_subgroup_size ("attention_coopmat_khr", 32), ==, 32);
+  g_assert_cmpuint (td_vk_pipeline_subgroup_size ("matmul_coopmat_khr_f16", 0), ==, 0);
+  g_assert_cmpuint (td_vk_pipeline_subgroup_size ("matmul_coopmat_f16", 32), ==, 0);
+  g_assert_cmpuint (td_vk_pipeline_subgroup_size ("matmul_bf16_s16", 32), ==, 0);
+  g_assert_cmpuint (td_vk_pipeline_subgroup_size ("attention_coopmat_emu", 32), ==, 0);
+}
+
 /* The listing reports the choice: on wherever available unless
  * TD_VULKAN_COOPMAT=0, emulated with TD_VULKAN_EMULATE_COOPMAT=1 where not on. */
 static void
@@ -733,6 +822,7 @@ main (int argc, char **argv)
   g_test_add_func ("/vulkan/coopmat/variant", test_variant);
   g_test_add_func ("/vulkan/coopmat/pick-kernels", test_pick_kernels);
   g_test_add_func ("/vulkan/coopmat/khr-assess", test_khr_assess);
+  g_test_add_func ("/vulkan/coopmat/khr-subgroup-size", test_khr_subgroup_size);
   g_test_add_func ("/vulkan/coopmat/device-listing", test_device_listing);
   g_test_add_func ("/vulkan/coopmat/emulated-matmul", test_emulated_matmul);
   g_test_add_func ("/vulkan/coopmat/hardware-matmul", test_hardware_matmul);

@@ -32,6 +32,8 @@ typedef struct td_vulkan_device_info {
   bool heap_device_local[TD_VULKAN_MAX_HEAPS];
   uint32_t subgroup_size, min_subgroup_size, max_subgroup_size;
   bool subgroup_size_control;
+  bool subgroup_size_compute;  /* compute pipelines may require a subgroup size */
+  bool compute_full_subgroups; /* computeFullSubgroups */
   bool fp16_arithmetic;        /* shaderFloat16 */
   bool storage_16bit;          /* storageBuffer16BitAccess */
   bool coopmat_khr, coopmat_nv, coopmat2_nv;
@@ -48,6 +50,14 @@ typedef struct td_vulkan_device_info {
   /* Which kernels the cooperative-matrix path runs: the KHR ones (VK_KHR_cooperative_matrix,
    * enabled at device creation) instead of the NV ones, and bf16 tiles for bf16 weights. */
   bool coopmat_uses_khr, coopmat_bf16_tiles;
+  /* The subgroup size the KHR kernels' pipelines require (0: the device's default is
+   * 32 already) and whether they require full subgroups. */
+  uint32_t coopmat_subgroup_size;
+  bool coopmat_full_subgroups;
+  /* The tiled GEMM's output tile per workgroup from the per-device table
+   * (vulkan_tile_table.h): the entry's name, its shape, and how it was chosen. */
+  const char *tile_name, *tile_why;
+  uint32_t tile_m, tile_n;
   /* What the device offers of the KHR path: the f16 and bf16 16x16x16 subgroup
    * configurations (with VK_KHR_shader_bfloat16 for bf16), and why it is not usable. */
   bool coopmat_khr_f16, coopmat_khr_bf16;

@@ -74,13 +74,15 @@ td_vk_matmul_variant (char *out, size_t size, bool coopmat, bool emulate, td_dty
 td_vk_coopmat_pick
 td_vk_coopmat_pick_kernels (const td_vk_coopmat_offer *offer)
 {
-  td_vk_coopmat_pick pick = { TD_VK_COOPMAT_API_NONE, false, 0, 0, 0 };
+  td_vk_coopmat_pick pick = { .api = TD_VK_COOPMAT_API_NONE };
   if (offer->nv_usable && offer->nv_built)
     pick.api = TD_VK_COOPMAT_API_NV;
   else if (offer->khr_usable && offer->khr_built)
     {
       pick.api = TD_VK_COOPMAT_API_KHR;
       pick.bf16_tiles = offer->khr_bf16 && offer->khr_bf16_built;
+      pick.required_subgroup_size = offer->khr_subgroups.required_size;
+      pick.require_full_subgroups = offer->khr_subgroups.require_full;
     }
   if (pick.api != TD_VK_COOPMAT_API_NONE)
     pick.tile_m = pick.tile_n = pick.tile_k = 16;
@@ -127,17 +129,55 @@ td_vk_coopmat_khr_assess (const td_vk_coopmat_khr_caps *caps, td_vk_coopmat_offe
     reason = "the KHR kernels need Vulkan 1.3";
   else if (!td_vk_coopmat_khr_config_offered (caps->configs, caps->config_count, VK_COMPONENT_TYPE_FLOAT16_KHR))
     reason = "no KHR f16 x f16 + f32 16x16x16 subgroup configuration";
-  else if (caps->subgroup_size != 32)
-    reason = "the shader needs subgroups of 32";
   else if (!caps->shader_float16 || !caps->storage_16bit)
     reason = "no f16 arithmetic or 16-bit storage";
   else if (!caps->vulkan_memory_model)
     reason = "no Vulkan memory model";
+  const td_vk_subgroup_caps subgroups = {
+    .size = caps->subgroup_size, .min_size = caps->min_subgroup_size, .max_size = caps->max_subgroup_size,
+    .size_control = caps->subgroup_size_control, .compute_required = caps->required_size_compute,
+    .full_subgroups = caps->full_subgroups,
+  };
+  offer->khr_subgroups = td_vk_subgroup_plan_for (&subgroups, 32);
+  if (reason == NULL && !offer->khr_subgroups.usable)
+    reason = offer->khr_subgroups.reason;
   offer->khr_usable = reason == NULL;
   offer->khr_bf16 = offer->khr_usable && caps->bf16_extension && caps->bf16_feature
                     && td_vk_coopmat_khr_config_offered (caps->configs, caps->config_count,
                                                          VK_COMPONENT_TYPE_BFLOAT16_KHR);
   return reason;
+}
+
+td_vk_subgroup_plan
+td_vk_subgroup_plan_for (const td_vk_subgroup_caps *caps, uint32_t wanted)
+{
+  const uint32_t low = caps->min_size ? caps->min_size : caps->size;
+  const uint32_t high = caps->max_size ? caps->max_size : caps->size;
+  td_vk_subgroup_plan plan = { 0 };
+  /* A fixed size: nothing to ask for, nothing that could be asked. */
+  if (low == high && caps->size == wanted)
+    {
+      plan.usable = true;
+      return plan;
+    }
+  if (wanted < low || wanted > high)
+    plan.reason = low == high ? "the kernels need subgroups of 32 and the device has only its own size"
+                              : "the kernels need subgroups of 32, outside the device's range";
+  else if (!caps->size_control || !caps->compute_required)
+    plan.reason = "the kernels need subgroups of 32 and the device cannot be asked for them "
+                  "(no subgroup size control for compute shaders)";
+  if (plan.reason != NULL)
+    return plan;
+  plan.usable = true;
+  plan.required_size = wanted;
+  plan.require_full = caps->full_subgroups;
+  return plan;
+}
+
+uint32_t
+td_vk_pipeline_subgroup_size (const char *shader, uint32_t required)
+{
+  return required != 0 && strstr (shader, "coopmat_khr") != NULL ? required : 0;
 }
 
 const char *

@@ -70,9 +70,33 @@ typedef enum {
   TD_VK_COOPMAT_API_KHR,
 } td_vk_coopmat_api;
 
+/* How a kernel that indexes by subgroups of `wanted` invocations (the KHR kernels:
+ * 4 subgroups of 32 per 128-invocation workgroup) gets them: natively when the
+ * device's only size is that, else by asking each pipeline for it through
+ * VkPipelineShaderStageRequiredSubgroupSizeCreateInfo (VK_EXT_subgroup_size_control,
+ * core in Vulkan 1.3), on devices whose default differs (RDNA3 reports 64) or
+ * varies per pipeline (Intel, 8 to 32). */
+typedef struct td_vk_subgroup_caps {
+  uint32_t size;               /* subgroupSize */
+  uint32_t min_size, max_size; /* minSubgroupSize, maxSubgroupSize; 0 when not reported (= size) */
+  bool size_control;           /* the subgroupSizeControl feature */
+  bool compute_required;       /* requiredSubgroupSizeStages has the compute stage */
+  bool full_subgroups;         /* the computeFullSubgroups feature */
+} td_vk_subgroup_caps;
+
+typedef struct td_vk_subgroup_plan {
+  bool usable;
+  uint32_t required_size; /* what pipelines ask for; 0 when the device's only size is the wanted one */
+  bool require_full;      /* pipelines also ask for full subgroups (computeFullSubgroups) */
+  const char *reason;     /* why not usable, else NULL */
+} td_vk_subgroup_plan;
+
+td_vk_subgroup_plan td_vk_subgroup_plan_for (const td_vk_subgroup_caps *caps, uint32_t wanted);
+
 typedef struct td_vk_coopmat_offer {
   bool nv_usable;     /* td_vk_coopmat_decide found the NV path available */
   bool khr_usable;    /* VK_KHR_cooperative_matrix with the f16 configuration, compute stage, subgroups of 32 */
+  td_vk_subgroup_plan khr_subgroups; /* how the KHR kernels get subgroups of 32 (td_vk_coopmat_khr_assess) */
   bool khr_bf16;      /* ... and the bf16 configuration and VK_KHR_shader_bfloat16 */
   bool nv_built, khr_built, khr_bf16_built; /* td_vk_shader_compiler_features */
 } td_vk_coopmat_offer;
@@ -80,6 +104,8 @@ typedef struct td_vk_coopmat_offer {
 typedef struct td_vk_coopmat_pick {
   td_vk_coopmat_api api;
   bool bf16_tiles; /* bf16 weights staged as bf16 (matmul_coopmat_khr_bf16in_bf16) */
+  uint32_t required_subgroup_size; /* KHR: what its pipelines ask for (0: none) */
+  bool require_full_subgroups;
   uint32_t tile_m, tile_n, tile_k; /* the fragment shape the kernels use; 0 for NONE */
 } td_vk_coopmat_pick;
 
@@ -94,6 +120,10 @@ typedef struct td_vk_coopmat_khr_caps {
   bool storage_16bit;
   bool vulkan_memory_model;
   uint32_t subgroup_size;
+  /* VK_EXT_subgroup_size_control (Vulkan 1.3): the size range, the feature, whether
+   * compute pipelines may require a size, full subgroups; zeros where not reported. */
+  uint32_t min_subgroup_size, max_subgroup_size;
+  bool subgroup_size_control, required_size_compute, full_subgroups;
   bool bf16_extension;       /* VK_KHR_shader_bfloat16 is offered */
   bool bf16_feature;         /* shaderBFloat16Type and shaderBFloat16CooperativeMatrix */
   const VkCooperativeMatrixPropertiesKHR *configs; /* vkGetPhysicalDeviceCooperativeMatrixPropertiesKHR */
@@ -105,8 +135,8 @@ typedef struct td_vk_coopmat_khr_caps {
 bool td_vk_coopmat_khr_config_offered (const VkCooperativeMatrixPropertiesKHR *configs, uint32_t count,
                                        VkComponentTypeKHR ab);
 
-/* Fills offer->khr_usable and offer->khr_bf16 from caps; returns why the KHR
- * path is not usable, or NULL. */
+/* Fills offer->khr_usable, offer->khr_bf16 and offer->khr_subgroups from caps;
+ * returns why the KHR path is not usable, or NULL. */
 const char *td_vk_coopmat_khr_assess (const td_vk_coopmat_khr_caps *caps, td_vk_coopmat_offer *offer);
 
 td_vk_coopmat_pick td_vk_coopmat_pick_kernels (const td_vk_coopmat_offer *offer);
@@ -115,6 +145,11 @@ td_vk_coopmat_pick td_vk_coopmat_pick_kernels (const td_vk_coopmat_offer *offer)
  * variant): matmul_coopmat_<dtype>, matmul_coopmat_khr_<dtype>, or
  * matmul_coopmat_khr_bf16in_bf16. Empty for TD_VK_COOPMAT_API_NONE. */
 void td_vk_coopmat_pick_variant (char *out, size_t size, td_vk_coopmat_pick pick, td_dtype w_dtype);
+
+/* The subgroup size a pipeline of `shader` asks for on a device whose KHR kernels
+ * need `required` (0: none): the KHR cooperative-matrix kernels (names with
+ * "coopmat_khr") ask, every other kernel runs at the device's default. */
+uint32_t td_vk_pipeline_subgroup_size (const char *shader, uint32_t required);
 
 /* The ATTENTION kernel for head sizes d (Q, K) and dv (V) and its query rows per
  * workgroup: attention_coopmat[_emu] (shaders/attention_coopmat.comp) for d, dv

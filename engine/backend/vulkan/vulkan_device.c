@@ -3,6 +3,7 @@
 #include "backend/vulkan/vulkan_internal.h"
 
 #include "backend/vulkan/vulkan_coopmat.h"
+#include "backend/vulkan/vulkan_tile_table.h"
 #include "backend/vulkan/vulkan_shaders.h"
 
 #include <ctype.h>
@@ -213,6 +214,11 @@ query_coopmat_khr (VkInstance instance, VkPhysicalDevice physical, const td_vulk
     .storage_16bit = info->storage_16bit,
     .vulkan_memory_model = info->vulkan_memory_model,
     .subgroup_size = info->subgroup_size,
+    .min_subgroup_size = info->min_subgroup_size,
+    .max_subgroup_size = info->max_subgroup_size,
+    .subgroup_size_control = info->subgroup_size_control,
+    .required_size_compute = info->subgroup_size_compute,
+    .full_subgroups = info->compute_full_subgroups,
     .bf16_extension = info->bfloat16,
   };
   PFN_vkGetPhysicalDeviceCooperativeMatrixPropertiesKHR get_configs = NULL;
@@ -330,6 +336,8 @@ probe_coopmat (VkInstance instance, VkPhysicalDevice physical, td_vulkan_device_
       choice.reason = off ? "turned off with TD_VULKAN_COOPMAT=0" : NULL;
       info->coopmat_uses_khr = true;
       info->coopmat_bf16_tiles = pick.bf16_tiles;
+      info->coopmat_subgroup_size = pick.required_subgroup_size;
+      info->coopmat_full_subgroups = pick.require_full_subgroups;
     }
   else if (!choice.available && info->coopmat_khr && !info->coopmat_nv)
     choice.reason = info->coopmat_khr_reason;
@@ -339,6 +347,21 @@ probe_coopmat (VkInstance instance, VkPhysicalDevice physical, td_vulkan_device_
   /* The emulated kernels need what the shader needs but the extension. */
   info->coopmat_emulated = !choice.enabled && info->fp16_arithmetic && info->storage_16bit
                            && td_vk_coopmat_env_emulate (getenv ("TD_VULKAN_EMULATE_COOPMAT"));
+}
+
+/* The tiled GEMM's tile from the per-device table (TD_VULKAN_TILE overrides it). */
+static void
+choose_tile (td_vulkan_device_info *info, VkPhysicalDeviceType type)
+{
+  const td_vk_tile_device device = {
+    .vendor_id = info->vendor_id, .name = info->name, .cpu = type == VK_PHYSICAL_DEVICE_TYPE_CPU,
+    .discrete = type == VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU, .min_subgroup_size = info->min_subgroup_size,
+    .max_subgroup_size = info->max_subgroup_size, .max_shared_memory = info->max_shared_memory,
+  };
+  const td_vk_tile_entry *tile = td_vk_tile_choose (&device, getenv ("TD_VULKAN_TILE"), &info->tile_why);
+  info->tile_name = tile->name;
+  info->tile_m = tile->tile_m;
+  info->tile_n = tile->tile_n;
 }
 
 /* Fills info from the device's properties, features and extensions. */
@@ -368,8 +391,10 @@ probe_device (VkInstance instance, VkPhysicalDevice physical, int index, td_vulk
   info->subgroup_size = subgroup.subgroupSize;
   info->min_subgroup_size = size_control.minSubgroupSize ? size_control.minSubgroupSize : subgroup.subgroupSize;
   info->max_subgroup_size = size_control.maxSubgroupSize ? size_control.maxSubgroupSize : subgroup.subgroupSize;
+  info->subgroup_size_compute = (size_control.requiredSubgroupSizeStages & VK_SHADER_STAGE_COMPUTE_BIT) != 0;
   info->max_storage_buffer_range = props.properties.limits.maxStorageBufferRange;
   info->max_shared_memory = props.properties.limits.maxComputeSharedMemorySize;
+  choose_tile (info, props.properties.deviceType);
 
   VkPhysicalDeviceMemoryProperties memory;
   vkGetPhysicalDeviceMemoryProperties (physical, &memory);
@@ -412,6 +437,7 @@ probe_device (VkInstance instance, VkPhysicalDevice physical, int index, td_vulk
   info->fp16_arithmetic = f12.shaderFloat16;
   info->storage_16bit = f11.storageBuffer16BitAccess;
   info->subgroup_size_control = f13.subgroupSizeControl;
+  info->compute_full_subgroups = f13.computeFullSubgroups;
   info->vulkan_memory_model = f12.vulkanMemoryModel;
   if (!f12.bufferDeviceAddress)
     info->unusable_reason = "no buffer device addresses";
@@ -664,9 +690,17 @@ create_device (td_vk_context *ctx, td_error *err)
       coopmat_features = &coopmat_nv_features;
     }
 
+  /* The KHR kernels ask for subgroups of 32 where the device's default is not that. */
+  const bool size_control = khr && ctx->info.coopmat_subgroup_size != 0;
+  VkPhysicalDeviceVulkan13Features f13 = {
+    .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_3_FEATURES,
+    .pNext = coopmat_features,
+    .subgroupSizeControl = VK_TRUE,
+    .computeFullSubgroups = ctx->info.coopmat_full_subgroups,
+  };
   VkPhysicalDeviceVulkan12Features f12 = {
     .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES,
-    .pNext = coopmat_features,
+    .pNext = size_control ? (void *) &f13 : coopmat_features,
     .bufferDeviceAddress = VK_TRUE,
     .shaderFloat16 = ctx->info.fp16_arithmetic,
     .vulkanMemoryModel = coopmat,

@@ -243,5 +243,8 @@ void td_vulkan_inject_faults (td_backend *backend, int nth_allocation, int nth_s
  * 16-bit storage), so that its tiling is tested on devices without cooperative
  * matrices. Returns false (and changes nothing) when the device cannot. */
 bool td_vulkan_set_coopmat_emulation (td_backend *backend, bool on);
+/* Test hook (vulkan_matmul.c): the tiled GEMM's tile from then on, a table entry's name or a built shape ("128x64"),
+ * as TD_VULKAN_TILE takes them; false (nothing changed) for anything else. */
+bool td_vulkan_set_tile (td_backend *backend, const char *name_or_shape);
 /* The largest buffer range one descriptor may bind on this device. */
 uint64_t td_vulkan_max_storage_buffer_range (td_backend *backend);

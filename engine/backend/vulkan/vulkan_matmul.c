@@ -2,6 +2,8 @@
  * variants are built by shaders/meson.build under the names made here. */
 #include "backend/vulkan/vulkan_matmul.h"
 #include "backend/vulkan/vulkan_coopmat.h"
+#include "backend/vulkan/vulkan_internal.h"
+#include "backend/vulkan/vulkan_tile_table.h"
 
 #include <stdio.h>
 
@@ -29,4 +31,18 @@ td_vk_matmul_kernel (char *out, size_t size, int64_t m, bool coopmat, bool emula
   bool coopmat_path = (coopmat || emulate) && w_dtype != TD_F32 && storage_16bit;
   td_vk_matmul_variant (out, size, coopmat, emulate, w_dtype, storage_16bit);
   return coopmat_path ? TD_VK_MATMUL_COOPMAT : TD_VK_MATMUL_GEMM;
+}
+
+bool
+td_vulkan_set_tile (td_backend *backend, const char *name_or_shape)
+{
+  td_vk_context *ctx = backend->impl;
+  const td_vk_tile_entry *tile = td_vk_tile_find (name_or_shape);
+  if (tile == NULL)
+    return false;
+  ctx->info.tile_name = tile->name;
+  ctx->info.tile_why = "set by the program";
+  ctx->info.tile_m = tile->tile_m;
+  ctx->info.tile_n = tile->tile_n;
+  return true;
 }

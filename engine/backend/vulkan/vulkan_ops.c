@@ -4,6 +4,7 @@
 
 #include "backend/vulkan/vulkan_coopmat.h"
 #include "backend/vulkan/vulkan_matmul.h"
+#include "backend/vulkan/vulkan_tile_table.h"
 
 #include <assert.h>
 #include <stdio.h>
@@ -204,9 +205,23 @@ run_matmul (td_vk_context *ctx, const td_op *op, td_error *err)
                                  u32 ((groups + gx - 1) / gx), u32 (batch),
                                  2.0 * (double) batch * (double) m * (double) n * (double) k, err);
     }
-  /* The tiled and cooperative-matrix kernels compute 64×64 output tiles over the same grid. */
-  return launch_specialised (ctx, op, variant, &epilogue, 1, &pc, sizeof pc, u32 ((n + MM_TILE - 1) / MM_TILE),
-                             u32 ((m + MM_TILE - 1) / MM_TILE), u32 (batch),
+  /* The cooperative-matrix kernel computes 64×64 output tiles; the tiled one the device's
+   * tile (vulkan_tile_table.h) where that shape is built for the format and its grid fits. */
+  uint32_t tile_m = MM_TILE, tile_n = MM_TILE;
+  if (path == TD_VK_MATMUL_GEMM)
+    {
+      char tiled[64];
+      td_vk_tile_variant (tiled, sizeof tiled, variant, ctx->info.tile_m, ctx->info.tile_n);
+      if (td_vk_shader_exists (tiled) && (n + ctx->info.tile_n - 1) / ctx->info.tile_n <= MAX_GROUPS
+          && (m + ctx->info.tile_m - 1) / ctx->info.tile_m <= MAX_GROUPS)
+        {
+          snprintf (variant, sizeof variant, "%s", tiled);
+          tile_m = ctx->info.tile_m;
+          tile_n = ctx->info.tile_n;
+        }
+    }
+  return launch_specialised (ctx, op, variant, &epilogue, 1, &pc, sizeof pc, u32 ((n + tile_n - 1) / tile_n),
+                             u32 ((m + tile_m - 1) / tile_m), u32 (batch),
                              2.0 * (double) batch * (double) m * (double) n * (double) k, err);
 }
 

@@ -2,6 +2,7 @@
  * (shader variant, specialization constants). Shaders take everything through
  * push constants (tensor device addresses and sizes), so one pipeline layout
  * without descriptor sets serves them all. */
+#include "backend/vulkan/vulkan_coopmat.h"
 #include "backend/vulkan/vulkan_internal.h"
 #include "backend/vulkan/vulkan_shaders.h"
 
@@ -83,10 +84,19 @@ create_pipeline (td_vk_context *ctx, int shader, const uint32_t *spec, int spec_
     .dataSize = (size_t) spec_count * 4,
     .pData = spec,
   };
+  const uint32_t subgroup_size = td_vk_pipeline_subgroup_size (code->name, ctx->info.coopmat_subgroup_size);
+  VkPipelineShaderStageRequiredSubgroupSizeCreateInfo required_size = {
+    .sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_REQUIRED_SUBGROUP_SIZE_CREATE_INFO,
+    .requiredSubgroupSize = subgroup_size,
+  };
   VkComputePipelineCreateInfo info = {
     .sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO,
     .stage = {
       .sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO,
+      .pNext = subgroup_size != 0 ? &required_size : NULL,
+      .flags = subgroup_size != 0 && ctx->info.coopmat_full_subgroups
+                 ? VK_PIPELINE_SHADER_STAGE_CREATE_REQUIRE_FULL_SUBGROUPS_BIT
+                 : 0,
       .stage = VK_SHADER_STAGE_COMPUTE_BIT,
       .module = module,
       .pName = "main",

@@ -188,9 +188,11 @@ td_cli_bench (int argc, char **argv)
         {
           printf ("vulkan device: %s\n", td_vulkan_backend_device (b)->name);
           const td_vulkan_device_info *d = td_vulkan_backend_device (b);
-          printf ("vulkan matmul: %s\n", d->coopmat_enabled    ? "cooperative matrices (weights other than f32)"
-                                         : d->coopmat_emulated ? "cooperative matrices, emulated"
-                                                               : "tiled kernel");
+          printf ("vulkan matmul: %s; tiled GEMM tile %ux%u (table entry %s)\n",
+                  d->coopmat_enabled    ? "cooperative matrices (weights other than f32)"
+                  : d->coopmat_emulated ? "cooperative matrices, emulated"
+                                        : "tiled kernel",
+                  d->tile_m, d->tile_n, d->tile_name);
           bench_backend (b, "vulkan", small);
           td_backend_free (b);
         }

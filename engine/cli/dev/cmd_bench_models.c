@@ -1,6 +1,7 @@
 /* thinkdiff bench WORKLOAD (and bench-models) — time the models: FLUX.1-dev transformer,
- * the FLUX VAE and T5-XXL with random weights of their real shapes built in memory,
- * Qwen2-VL prefill and decode on a model folder (--model). One warm-up run, then the
+ * the FLUX VAE, T5-XXL, Qwen2-VL-7B (prefill of a two-image prompt, decode) and
+ * ThinkDiff-LVLM end to end, with random weights of their real shapes built in memory
+ * (Qwen2-VL and the aligner from a folder with --model). One warm-up run, then the
  * median and minimum of the timed runs, as text or one JSON object per workload. */
 #include "cli/cli.h"
 #include "cli/cli_args.h"
@@ -42,28 +43,30 @@ print_usage (FILE *out)
 {
   fprintf (out,
            "Usage: thinkdiff bench WORKLOAD [OPTIONS]   (or bench-models flux|vae|t5)\n\n"
-           "Times a workload; the FLUX and T5 ones on random weights of the real shapes, made up in memory:\n"
+           "Times a workload on random weights of the real shapes, made up in memory:\n"
            "  flux-step     the FLUX.1-dev transformer (19 + 38 blocks, 3072 wide), ms per step (bench-models: flux)\n"
            "  vae-decode    the FLUX VAE, ms per decode (bench-models vae: and per encode)\n"
-           "  qwen-prefill  Qwen2-VL on --model DIR, ms per text prompt (586 tokens, --small 32)\n"
-           "  qwen-decode   Qwen2-VL on --model DIR, ms per greedily decoded token after a prefill\n"
+           "  qwen-prefill  Qwen2-VL-7B, ms per prefill of a prompt with two 448² images: the vision tower\n"
+           "                on both, then 586 tokens through the language model (--small: 56² images, 32 tokens)\n"
+           "  qwen-decode   Qwen2-VL-7B, ms per greedily decoded token after that prefill\n"
            "  t5            the T5-XXL encoder, ms per encode\n"
-           "  lvlm-e2e      ThinkDiff-LVLM, ms per image: Qwen2-VL on --model DIR (prefill of a text prompt,\n"
-           "                128 greedy thought tokens, --small 8), the aligner, FLUX transformer steps (28,\n"
-           "                --small 2) and the VAE decode on random weights (1024², --small 128²)\n\n"
+           "  lvlm-e2e      ThinkDiff-LVLM, ms per image: the Qwen2-VL prefill of the two-image prompt,\n"
+           "                128 greedy thought tokens (--small 8), the aligner, FLUX transformer steps (28,\n"
+           "                --small 2) and the VAE decode (1024², --small 128²)\n\n"
            "Options:\n"
            "  --size N        image side in pixels (flux: 1024, vae: 1024; multiples of 16)\n"
            "  --backend NAME  cpu or vulkan (default cpu)\n"
            "  --steps N       timed runs after one warm-up run (default 2)\n"
-           "  --tokens N      text tokens (flux and t5: 512)\n"
+           "  --tokens N      text tokens (flux and t5: 512); qwen-*, lvlm-e2e: prompt tokens with the images\n"
            "  --tile N        vae: decode and encode in tiles of N latents (overlap N/4)\n"
            "  --weights NAME  weight format: bf16 (default, as the checkpoints ship), f16, f32, or\n"
            "                  q8_0 / q4_k for the linear layers (the rest bf16), quantised at random\n"
            "  --dtype NAME    the same as --weights\n"
            "  --small         scaled-down shapes that finish in seconds on a small CPU\n"
-           "  --model DIR     qwen-prefill, qwen-decode: the Qwen2-VL folder to run\n"
-           "  --new-tokens N  qwen-decode: tokens generated per run (default 32, --small 8)\n"           "  --flux-steps N  lvlm-e2e: transformer steps per image\n"
-           "  --aligner PATH  lvlm-e2e: the aligner (default DIR/thinkdiff_lvlm_aligner.pth)\n"
+           "  --model DIR     qwen-*, lvlm-e2e: a Qwen2-VL folder to run instead of random weights\n"
+           "  --new-tokens N  qwen-decode: tokens generated per run (default 32, --small 8)\n"
+           "  --flux-steps N  lvlm-e2e: transformer steps per image\n"
+           "  --aligner PATH  lvlm-e2e: the aligner (default DIR/thinkdiff_lvlm_aligner.pth, or random)\n"
            "  --json          one JSON object per timed workload instead of text\n"
            "  --profile       vulkan: GPU time per kernel class at each sync, on stderr (TD_VULKAN_PROFILE),\n"
            "                  and per unit over the timed runs in the output (\"kernels\" in --json)\n"
@@ -542,19 +545,117 @@ bench_t5 (const bench_options *o, td_backend *backend, td_error *err)
 
 /* --- Qwen2-VL ------------------------------------------------------------------------------ */
 
+/* The two-image board both Qwen2-VL workloads read (td_qwen2vl_board_prompt): 586
+ * tokens with two 448² images in the full shapes, 32 with two 56² in --small; the
+ * pixels are random. */
+typedef struct qwen_prompt {
+  int32_t *ids;
+  int n;
+  int grids[TD_QWEN2VL_BOARD_IMAGES][3];
+  td_tensor *pixels; /* [Σ t·h·w, C·T·P·P], random */
+} qwen_prompt;
+
+static td_status
+qwen_prompt_make (const td_qwen2vl_config *c, int n, int side, td_backend *backend, qwen_prompt *p, td_error *err)
+{
+  p->n = n;
+  p->ids = g_new (int32_t, n);
+  td_status st = td_qwen2vl_board_prompt (c, n, side, p->ids, p->grids, err);
+  if (st != TD_OK)
+    return st;
+  const td_qwen2vl_vision_config *vc = &c->vision;
+  int64_t patches = 0;
+  for (int i = 0; i < TD_QWEN2VL_BOARD_IMAGES; i++)
+    patches += (int64_t) p->grids[i][0] * p->grids[i][1] * p->grids[i][2];
+  td_layer_ctx ctx = { .backend = backend, .err = err };
+  const int64_t shape[2] = { patches,
+                             (int64_t) vc->in_channels * vc->temporal_patch_size * vc->patch_size * vc->patch_size };
+  p->pixels = random_input (&ctx, 2, shape, 11);
+  return ctx.status;
+}
+
+static void
+qwen_prompt_clear (qwen_prompt *p)
+{
+  g_free (p->ids);
+  td_tensor_free (p->pixels);
+  *p = (qwen_prompt) { 0 };
+}
+
 typedef struct qwen_state {
   td_qwen2vl *model;
   td_qwen2vl_session *session;
   td_backend *backend;
-  int32_t *ids, *generated;
-  int n, new_tokens;
+  qwen_prompt prompt;
+  int32_t *generated;
+  int new_tokens;
 } qwen_state;
 
+/* The model: a folder's with --model, else random weights of Qwen2-VL-7B's shapes (--small: small ones). */
+static td_qwen2vl *
+qwen_model (const bench_options *o, td_backend *backend, td_error *err)
+{
+  if (o->model_dir != NULL)
+    return td_qwen2vl_load (o->model_dir, backend, err);
+  td_qwen2vl_config config = o->small ? td_qwen2vl_config_small () : td_qwen2vl_config_7b ();
+  td_weights *weights = td_weights_new_random (backend, 12);
+  if (td_qwen2vl_declare_weights (&config, weights, o->dtype, err) != TD_OK)
+    {
+      td_weights_free (weights);
+      return NULL;
+    }
+  print_model ("Qwen2-VL", weights, o, backend);
+  return td_qwen2vl_new_from_config (&config, weights, err);
+}
+
+/* The model, the two-image prompt and a session with room for it and new_tokens more. */
+static td_status
+qwen_prepare (const bench_options *o, td_backend *backend, int new_tokens, qwen_state *s, td_error *err)
+{
+  s->backend = backend;
+  s->new_tokens = new_tokens;
+  if ((s->model = qwen_model (o, backend, err)) == NULL)
+    return err->status;
+  const td_qwen2vl_config *c = td_qwen2vl_config_of (s->model);
+  const int n = o->tokens ? o->tokens : (o->small ? 32 : 586), side = o->small ? 56 : 448;
+  td_status st = qwen_prompt_make (c, n, side, backend, &s->prompt, err);
+  if (st == TD_OK && n + new_tokens + 1 > c->max_positions)
+    st = td_error_set (err, TD_ERR_INVALID_ARG, "bench: %d + %d tokens exceed the model's %d positions", n,
+                       new_tokens, c->max_positions);
+  if (st == TD_OK && (s->session = td_qwen2vl_session_new (s->model, n + new_tokens + 1, err)) == NULL)
+    st = err->status;
+  s->generated = g_new (int32_t, new_tokens);
+  if (st == TD_OK && !o->json)
+    printf ("Qwen2-VL %d layers, hidden %d, vocab %d, vision %d blocks × %d (%s), backend %s\n"
+            "  %d prompt tokens with 2 images of %d×%d pixels (%d tokens each)\n",
+            c->num_layers, c->hidden_size, c->vocab_size, c->vision.depth, c->vision.embed_dim,
+            o->model_dir ? o->model_dir : "random weights", td_backend_name (backend), n, side, side,
+            s->prompt.grids[0][1] * s->prompt.grids[0][2] / (c->vision.merge_size * c->vision.merge_size));
+  return st;
+}
+
+static void
+qwen_state_clear (qwen_state *s)
+{
+  qwen_prompt_clear (&s->prompt);
+  g_free (s->generated);
+  td_qwen2vl_session_free (s->session);
+  td_qwen2vl_free (s->model);
+  *s = (qwen_state) { 0 };
+}
+
+/* The vision tower on both images, then the prompt through the language model. */
 static td_status
 qwen_prefill_once (qwen_state *s, td_tensor **hidden, td_error *err)
 {
   td_qwen2vl_session_reset (s->session);
-  *hidden = td_qwen2vl_session_prefill (s->session, s->ids, s->n, NULL, NULL, 0, err);
+  const qwen_prompt *p = &s->prompt;
+  const int (*grids)[3] = (const int (*)[3]) p->grids;
+  td_tensor *features = td_qwen2vl_encode_images (s->model, p->pixels, grids, TD_QWEN2VL_BOARD_IMAGES, err);
+  *hidden = features != NULL
+              ? td_qwen2vl_session_prefill (s->session, p->ids, p->n, features, grids, TD_QWEN2VL_BOARD_IMAGES, err)
+              : NULL;
+  td_tensor_free (features);
   return *hidden != NULL ? TD_OK : err->status;
 }
 
@@ -596,44 +697,18 @@ qwen_decode (void *data, double *timed_ms, td_error *err)
   return st;
 }
 
-/* Text-only prompts of random ids below the special tokens (151643: <|endoftext|>). */
 static td_status
 bench_qwen (const bench_options *o, bool decode, td_backend *backend, td_error *err)
 {
-  if (o->model_dir == NULL)
-    return td_error_set (err, TD_ERR_INVALID_ARG,
-                         "bench %s: needs --model DIR, a Qwen2-VL folder (the real one, a demo from "
-                         "make-demo-models or the golden tests/data/golden/qwen2_vl)",
-                         decode ? "qwen-decode" : "qwen-prefill");
-  qwen_state s = { .backend = backend, .n = o->tokens ? o->tokens : (o->small ? 32 : 586),
-                   .new_tokens = o->new_tokens ? o->new_tokens : (o->small ? 8 : 32) };
-  if ((s.model = td_qwen2vl_load (o->model_dir, backend, err)) == NULL)
-    return err->status;
-  const td_qwen2vl_config *c = td_qwen2vl_config_of (s.model);
-  td_status st = TD_OK;
-  if (s.n + s.new_tokens + 1 > c->max_positions)
-    st = td_error_set (err, TD_ERR_INVALID_ARG, "bench: %d + %d tokens exceed the model's %d positions", s.n,
-                       s.new_tokens, c->max_positions);
-  if (st == TD_OK && (s.session = td_qwen2vl_session_new (s.model, s.n + s.new_tokens + 1, err)) == NULL)
-    st = err->status;
+  qwen_state s = { 0 };
+  const int new_tokens = o->new_tokens ? o->new_tokens : (o->small ? 8 : 32);
+  td_status st = qwen_prepare (o, backend, new_tokens, &s, err);
+  if (st == TD_OK && decode && !o->json)
+    printf ("  then %d greedily decoded tokens\n", new_tokens);
   if (st == TD_OK)
-    {
-      const int id_limit = c->vocab_size < 151643 ? c->vocab_size : 151643;
-      s.ids = g_new (int32_t, s.n);
-      s.generated = g_new (int32_t, s.new_tokens);
-      for (int i = 0; i < s.n; i++)
-        s.ids[i] = (int32_t) (td_rng_uniform (10, (uint64_t) i) * (float) (id_limit - 1));
-      if (!o->json)
-        printf ("Qwen2-VL %d layers, hidden %d, vocab %d (%s), backend %s\n  %d prompt tokens%s\n", c->num_layers,
-                c->hidden_size, c->vocab_size, o->model_dir, td_backend_name (backend), s.n,
-                decode ? ", then greedy decoding" : "");
-      st = decode ? time_runs (o, "qwen-decode", qwen_decode, &s, backend, "token", s.new_tokens, err)
-                  : time_runs (o, "qwen-prefill", qwen_prefill, &s, backend, "prefill", 1, err);
-    }
-  g_free (s.ids);
-  g_free (s.generated);
-  td_qwen2vl_session_free (s.session);
-  td_qwen2vl_free (s.model);
+    st = decode ? time_runs (o, "qwen-decode", qwen_decode, &s, backend, "token", s.new_tokens, err)
+                : time_runs (o, "qwen-prefill", qwen_prefill, &s, backend, "prefill", 1, err);
+  qwen_state_clear (&s);
   return st;
 }
 
@@ -648,8 +723,9 @@ typedef struct lvlm_state {
   int flux_steps;
 } lvlm_state;
 
-/* One image: prefill, greedy thought, aligner, transformer steps on the aligned thought
- * (the same latents each step: the scheduler's arithmetic is negligible), VAE decode. */
+/* One image: prefill of the two-image board, greedy thought, aligner, transformer steps
+ * on the aligned thought (the same latents each step: the scheduler's arithmetic is
+ * negligible), VAE decode. */
 static td_status
 lvlm_image (void *data, double *timed_ms, td_error *err)
 {
@@ -680,44 +756,40 @@ lvlm_image (void *data, double *timed_ms, td_error *err)
   return st;
 }
 
+/* The aligner: the folder's (or --aligner) with --model, else random weights from the
+ * LVLM's width to T5-XXL's 4096 (--small: the small transformer's text width). */
+static td_aligner *
+lvlm_aligner (const bench_options *o, td_backend *backend, int hidden, td_error *err)
+{
+  if (o->model_dir == NULL && o->aligner == NULL)
+    {
+      const int out = o->small ? td_flux_config_small ().joint_attention_dim : td_t5_config_xxl ().d_model;
+      return td_aligner_new_random (hidden, out, backend, o->dtype, 13, err);
+    }
+  g_autofree char *path = o->aligner ? g_strdup (o->aligner)
+                                     : g_build_filename (o->model_dir, "thinkdiff_lvlm_aligner.pth", NULL);
+  td_aligner *aligner = td_aligner_load (path, backend, err);
+  if (aligner != NULL && td_aligner_in_dim (aligner) != hidden)
+    {
+      td_error_set (err, TD_ERR_INVALID_ARG, "bench lvlm-e2e: %s takes %d-wide states, Qwen2-VL gives %d", path,
+                    td_aligner_in_dim (aligner), hidden);
+      td_aligner_free (aligner);
+      return NULL;
+    }
+  return aligner;
+}
+
 static td_status
 bench_lvlm (const bench_options *o, td_backend *backend, td_error *err)
 {
-  if (o->model_dir == NULL)
-    return td_error_set (err, TD_ERR_INVALID_ARG,
-                         "bench lvlm-e2e: needs --model DIR, a Qwen2-VL folder with the ThinkDiff-LVLM aligner "
-                         "(or --aligner PATH), e.g. tests/data/golden/qwen2_vl");
-  lvlm_state s = { .qwen = { .backend = backend, .n = o->tokens ? o->tokens : (o->small ? 32 : 586),
-                             .new_tokens = o->new_tokens ? o->new_tokens : (o->small ? 8 : 128) },
-                   .flux_steps = o->flux_steps ? o->flux_steps : (o->small ? 2 : 28) };
-  g_autofree char *aligner_path = o->aligner ? g_strdup (o->aligner)
-                                             : g_build_filename (o->model_dir, "thinkdiff_lvlm_aligner.pth", NULL);
-  td_status st = TD_OK;
-  if ((s.qwen.model = td_qwen2vl_load (o->model_dir, backend, err)) == NULL
-      || (s.aligner = td_aligner_load (aligner_path, backend, err)) == NULL)
-    st = err->status;
-  const td_qwen2vl_config *c = s.qwen.model ? td_qwen2vl_config_of (s.qwen.model) : NULL;
-  if (st == TD_OK && td_aligner_in_dim (s.aligner) != c->hidden_size)
-    st = td_error_set (err, TD_ERR_INVALID_ARG, "bench lvlm-e2e: %s takes %d-wide states, Qwen2-VL gives %d",
-                       aligner_path, td_aligner_in_dim (s.aligner), c->hidden_size);
-  if (st == TD_OK && s.qwen.n + s.qwen.new_tokens + 1 > c->max_positions)
-    st = td_error_set (err, TD_ERR_INVALID_ARG, "bench: %d + %d tokens exceed the model's %d positions", s.qwen.n,
-                       s.qwen.new_tokens, c->max_positions);
+  lvlm_state s = { .flux_steps = o->flux_steps ? o->flux_steps : (o->small ? 2 : 28) };
+  td_status st = qwen_prepare (o, backend, o->new_tokens ? o->new_tokens : (o->small ? 8 : 128), &s.qwen, err);
   if (st == TD_OK
-      && (s.qwen.session = td_qwen2vl_session_new (s.qwen.model, s.qwen.n + s.qwen.new_tokens + 1, err)) == NULL)
+      && (s.aligner = lvlm_aligner (o, backend, td_qwen2vl_config_of (s.qwen.model)->hidden_size, err)) == NULL)
     st = err->status;
-  if (st == TD_OK)
-    {
-      const int id_limit = c->vocab_size < 151643 ? c->vocab_size : 151643;
-      s.qwen.ids = g_new (int32_t, s.qwen.n);
-      s.qwen.generated = g_new (int32_t, s.qwen.new_tokens);
-      for (int i = 0; i < s.qwen.n; i++)
-        s.qwen.ids[i] = (int32_t) (td_rng_uniform (10, (uint64_t) i) * (float) (id_limit - 1));
-      if (!o->json)
-        printf ("ThinkDiff-LVLM: Qwen2-VL %d layers, hidden %d (%s), %d prompt tokens, %d thought tokens, "
-                "aligner → %d, %d transformer steps\n", c->num_layers, c->hidden_size, o->model_dir, s.qwen.n,
-                s.qwen.new_tokens, td_aligner_out_dim (s.aligner), s.flux_steps);
-    }
+  if (st == TD_OK && !o->json)
+    printf ("ThinkDiff-LVLM: %d thought tokens, aligner → %d, %d transformer steps\n", s.qwen.new_tokens,
+            td_aligner_out_dim (s.aligner), s.flux_steps);
   /* The transformer reads the aligned thought: its text width is the aligner's. */
   td_flux_config flux_config = o->small ? td_flux_config_small () : td_flux_config_dev ();
   td_vae_config vae_config = o->small ? td_vae_config_small () : td_vae_config_flux ();
@@ -750,10 +822,7 @@ bench_lvlm (const bench_options *o, td_backend *backend, td_error *err)
   td_flux_vae_free (s.vae);
   flux_state_clear (&s.flux);
   td_aligner_free (s.aligner);
-  g_free (s.qwen.ids);
-  g_free (s.qwen.generated);
-  td_qwen2vl_session_free (s.qwen.session);
-  td_qwen2vl_free (s.qwen.model);
+  qwen_state_clear (&s.qwen);
   return st;
 }
 
