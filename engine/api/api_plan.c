@@ -180,6 +180,7 @@ td_plan_stage_at (const td_plan *plan, int index, td_plan_stage_info *out)
   *out = (td_plan_stage_info) {
     .name = s->name, .weights = s->weights, .activations = s->activations, .workspace = s->workspace,
     .peak = s->peak, .planned = s->planned, .strategy = s->strategy, .files = plan->files[index],
+    .blocks = s->streamable ? s->blocks : 0, .resident_blocks = s->streamable ? s->resident_blocks : 0,
   };
   return true;
 }
@@ -232,9 +233,12 @@ td_plan_table (const td_plan *plan)
   for (int i = 0; i < plan->plan.n_stages; i++)
     {
       const td_plan_stage *s = &plan->plan.stage[i];
-      g_string_append_printf (out, "%-18s %9.2f %9.2f %9.2f %9.2f %9.2f  %s\n", s->name, gib (s->weights),
+      g_string_append_printf (out, "%-18s %9.2f %9.2f %9.2f %9.2f %9.2f  %s", s->name, gib (s->weights),
                               gib (s->activations), gib (s->workspace), gib (s->peak), gib (s->planned),
                               td_plan_strategy_name (s->strategy));
+      if (s->strategy == TD_PLAN_STREAMED)
+        g_string_append_printf (out, " (%d of %d blocks resident)", s->resident_blocks, s->blocks);
+      g_string_append_c (out, '\n');
     }
   g_string_append_printf (out, "(GiB)\n\nall weights resident: %.2f GiB peak\nstrategy: %s\n",
                           gib (plan->plan.resident_peak), td_plan_strategy_name (plan->plan.strategy));

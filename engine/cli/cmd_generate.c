@@ -440,6 +440,10 @@ print_plan (td_engine *engine, generate_args *a, const td_model_paths *paths, co
   char *summary = td_plan_summary (plan);
   fprintf (stderr, "plan: %s (strategy: %s)\n", summary, td_plan_strategy_name (td_plan_get_strategy (plan)));
   td_free (summary);
+  td_plan_stage_info info;
+  for (int i = 0; td_plan_stage_at (plan, i, &info); i++)
+    if (info.strategy == TD_PLAN_STREAMED)
+      fprintf (stderr, "plan: %s streamed, %d of %d blocks resident\n", info.name, info.resident_blocks, info.blocks);
   td_plan_free (plan);
 }
 

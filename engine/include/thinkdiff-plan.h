@@ -57,6 +57,10 @@ typedef struct td_plan_stage_info {
   /* The weight files the stage was sized from, "; "-separated (owned by the
    * plan); NULL for the built-in configurations. */
   const char *files;
+  /* The model's repeated blocks (0 for a stage that streams none) and how many of
+   * them stay on the device under the strategy: all of them unless streamed. */
+  int blocks;
+  int resident_blocks;
 } td_plan_stage_info;
 
 typedef struct td_plan td_plan;

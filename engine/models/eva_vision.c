@@ -13,6 +13,14 @@ struct td_eva_vision {
   td_backend *backend;
   td_weights *weights;
   td_tensor *qkv_bias; /* assembled from q_bias and v_bias when the checkpoint has no fused bias */
+  td_block_stream stream;
+};
+
+/* A layer's device weights as the forward pass reads them (absent ones are skipped). */
+static const char *const layer_weights[] = {
+  "layer_norm1.weight", "layer_norm1.bias", "self_attn.qkv.weight", "self_attn.qkv.bias",
+  "self_attn.projection.weight", "self_attn.projection.bias", "layer_norm2.weight", "layer_norm2.bias",
+  "mlp.fc1.weight", "mlp.fc1.bias", "mlp.fc2.weight", "mlp.fc2.bias", NULL,
 };
 
 static td_status
@@ -109,11 +117,32 @@ td_eva_vision_load (const char *dir, td_backend *backend, td_error *err)
   td_weights_add_prefix (model->weights, "vision_model.");
   if (check_weights (model->weights, &model->config, err) != TD_OK)
     goto fail;
+  const td_block_group layers = { .prefixes = { "encoder.layers.%d." }, .weights = layer_weights,
+                                  .count = model->config.num_layers, .then = -1 };
+  td_block_stream_init (&model->stream, model->weights, &layers, 1, NULL, NULL, NULL);
   return model;
 fail:
   td_error_prefix (err, "loading the BLIP-2 vision tower from %s", dir);
   td_eva_vision_free (model);
   return NULL;
+}
+
+td_weights *
+td_eva_vision_weights (td_eva_vision *model)
+{
+  return model->weights;
+}
+
+void
+td_eva_vision_set_resident_blocks (td_eva_vision *model, int resident)
+{
+  td_block_stream_set_resident (&model->stream, resident);
+}
+
+int
+td_eva_vision_resident_blocks (const td_eva_vision *model)
+{
+  return td_block_stream_resident (&model->stream);
 }
 
 void
@@ -267,6 +296,7 @@ td_eva_vision_forward (td_eva_vision *model, const td_tensor *pixel_values, td_e
   char name[128];
   for (int layer = 0; layer < c->num_layers && td_layer_ok (&ctx); layer++)
     {
+      td_block_stream_before (&model->stream, &ctx, 0, layer);
       snprintf (name, sizeof name, "encoder.layers.%d.layer_norm1", layer);
       td_tensor *h = td_layer_layer_norm (&ctx, x, name, c->eps);
       td_tensor *attn = self_attention (model, &ctx, h, layer);
@@ -284,6 +314,7 @@ td_eva_vision_forward (td_eva_vision *model, const td_tensor *pixel_values, td_e
       td_tensor_free (inner);
       td_layer_add_ (&ctx, x, ff);
       td_tensor_free (ff);
+      td_block_stream_after (&model->stream, 0, layer);
     }
   td_tensor *out = td_layer_layer_norm (&ctx, x, "post_layernorm", c->eps);
   td_tensor_free (x);

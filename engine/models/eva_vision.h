@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "backend/backend.h"
+#include "models/block_stream.h"
 
 typedef struct td_eva_config {
   int hidden_size;
@@ -24,6 +25,11 @@ typedef struct td_eva_vision td_eva_vision;
  * weights (the full BLIP-2 checkpoint or just its vision_model.* tensors). */
 td_eva_vision *td_eva_vision_load (const char *dir, td_backend *backend, td_error *err);
 void td_eva_vision_free (td_eva_vision *model);
+/* Keeps the first `resident` encoder layers on the device and streams the others
+ * (block_stream.h); TD_BLOCKS_ALL (the default) streams none. */
+td_weights *td_eva_vision_weights (td_eva_vision *model);
+void td_eva_vision_set_resident_blocks (td_eva_vision *model, int resident);
+int td_eva_vision_resident_blocks (const td_eva_vision *model);
 const td_eva_config *td_eva_vision_config (const td_eva_vision *model);
 
 /* pixel_values [1, 3, S, S] → last_hidden_state [1, 1 + (S/14)², hidden] (after post_layernorm). */

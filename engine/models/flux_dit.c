@@ -22,10 +22,12 @@ struct td_flux_dit {
   td_weights *weights;
   bool bfl_layout;       /* single file with Black Forest Labs key names */
   GHashTable *derived;   /* diffusers name → td_tensor* view or rearranged copy (BFL layout) */
-  bool streamed;         /* blocks' weights on the device only around their use */
+  td_block_stream stream; /* group 0: double blocks, group 1: single blocks */
 };
 
 #define INNER(c) ((c)->num_heads * (c)->head_dim)
+
+static void init_stream (td_flux_dit *model);
 
 static td_status
 read_diffusers_config (td_flux_config *c, const char *path, td_error *err)
@@ -314,6 +316,7 @@ td_flux_dit_load (const char *path, td_backend *backend, td_error *err)
       || (model->bfl_layout && td_weights_gguf (model->weights) != NULL
           && td_weights_refuse_unused (model->weights, "the FLUX transformer", NULL, err) != TD_OK))
     goto fail;
+  init_stream (model);
   return model;
 
 fail:
@@ -346,6 +349,7 @@ td_flux_dit_new_from_config (const td_flux_config *config, td_weights *weights, 
   model->weights = weights;
   model->backend = td_weights_backend (weights);
   model->derived = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) td_tensor_free);
+  init_stream (model);
   return model;
 }
 
@@ -803,15 +807,25 @@ td_dtype
 td_flux_dit_stored_dtype (td_flux_dit *model)
 {
   td_error err = { 0 };
-  const td_tensor *t = td_weights_get_host (model->weights, model->bfl_layout ? "final_layer.linear.weight"
-                                                                             : "proj_out.weight", &err);
+  /* A block's matrix: quantised files keep the outer layers in a wider type. */
+  const char *matrix = model->config.num_layers == 0 ? (model->bfl_layout ? "final_layer.linear.weight"
+                                                                           : "proj_out.weight")
+                       : model->bfl_layout ? "double_blocks.0.img_mlp.0.weight"
+                                           : "transformer_blocks.0.ff.net.0.proj.weight";
+  const td_tensor *t = td_weights_get_host (model->weights, matrix, &err);
   return t != NULL ? t->dtype : TD_BF16;
 }
 
 void
-td_flux_dit_set_streamed (td_flux_dit *model, bool streamed)
+td_flux_dit_set_resident_blocks (td_flux_dit *model, int resident)
 {
-  model->streamed = streamed;
+  td_block_stream_set_resident (&model->stream, resident);
+}
+
+int
+td_flux_dit_resident_blocks (const td_flux_dit *model)
+{
+  return td_block_stream_resident (&model->stream);
 }
 
 /* Every weight of a block, in diffusers names (the bias where there is one). */
@@ -828,10 +842,13 @@ static const char *const single_block_weights[] = {
 };
 static const char *const single_block_norms[] = { "attn.norm_q", "attn.norm_k" };
 
-/* Uploads a block's weights ahead of its compute (they stay cached until dropped). */
+/* Uploads a block's weights ahead of its compute, BFL-layout views included (they stay
+ * cached until dropped). */
 static void
-prefetch_block (td_flux_dit *model, td_layer_ctx *ctx, bool single, int block)
+fetch_block (void *user, td_layer_ctx *ctx, int group, int block)
 {
+  td_flux_dit *model = user;
+  const bool single = group == 1;
   const char *kind = single ? "single_transformer_blocks" : "transformer_blocks";
   const char *const *linears = single ? single_block_weights : double_block_weights;
   const char *const *norms = single ? single_block_norms : double_block_norms;
@@ -858,31 +875,25 @@ derived_in_block (gpointer key, gpointer value, gpointer prefix)
   return g_str_has_prefix (key, prefix);
 }
 
-/* Frees a block's device weights (and their BFL-layout views) once its compute is recorded. */
+/* The BFL-layout views of a dropped block's weights go with them. */
 static void
-release_block (td_flux_dit *model, bool single, int block)
+drop_derived (void *user, int group, int block)
 {
+  td_flux_dit *model = user;
   char prefix[64];
-  snprintf (prefix, sizeof prefix, "%s.%d.", single ? "single_transformer_blocks" : "transformer_blocks", block);
+  snprintf (prefix, sizeof prefix, "%s.%d.", group == 1 ? "single_transformer_blocks" : "transformer_blocks", block);
   g_hash_table_foreach_remove (model->derived, derived_in_block, prefix);
-  td_weights_drop_device (model->weights, prefix);
-  snprintf (prefix, sizeof prefix, "%s.%d.", single ? "single_blocks" : "double_blocks", block);
-  td_weights_drop_device (model->weights, prefix);
 }
 
-/* Streaming keeps two blocks on the device: the one about to run and the next. */
 static void
-stream_before (td_flux_dit *model, td_layer_ctx *ctx, bool single, int block)
+init_stream (td_flux_dit *model)
 {
-  const td_flux_config *c = &model->config;
-  if (!model->streamed)
-    return;
-  prefetch_block (model, ctx, single, block); /* a lookup when the previous call fetched it */
-  const int count = single ? c->num_single_layers : c->num_layers;
-  if (block + 1 < count)
-    prefetch_block (model, ctx, single, block + 1);
-  else if (!single && c->num_single_layers > 0)
-    prefetch_block (model, ctx, true, 0);
+  const td_block_group groups[2] = {
+    { .prefixes = { "transformer_blocks.%d.", "double_blocks.%d." }, .count = model->config.num_layers, .then = 1 },
+    { .prefixes = { "single_transformer_blocks.%d.", "single_blocks.%d." }, .count = model->config.num_single_layers,
+      .then = -1 },
+  };
+  td_block_stream_init (&model->stream, model->weights, groups, 2, model, fetch_block, drop_derived);
 }
 
 td_tensor *
@@ -909,10 +920,9 @@ td_flux_dit_forward (td_flux_dit *model, const td_tensor *latents, const td_tens
   td_tensor *ctx_x = linear (model, &ctx, txt, "context_embedder", 0);
   for (int block = 0; block < c->num_layers && td_layer_ok (&ctx); block++)
     {
-      stream_before (model, &ctx, false, block);
+      td_block_stream_before (&model->stream, &ctx, 0, block);
       double_block (model, &ctx, x, ctx_x, silu_temb, rope_cos, rope_sin, block);
-      if (model->streamed)
-        release_block (model, false, block);
+      td_block_stream_after (&model->stream, 0, block);
     }
 
   td_tensor *joint = td_layer_concat (&ctx, ctx_x, x, 1);
@@ -920,10 +930,9 @@ td_flux_dit_forward (td_flux_dit *model, const td_tensor *latents, const td_tens
   td_tensor_free (ctx_x);
   for (int block = 0; block < c->num_single_layers && td_layer_ok (&ctx); block++)
     {
-      stream_before (model, &ctx, true, block);
+      td_block_stream_before (&model->stream, &ctx, 1, block);
       single_block (model, &ctx, joint, silu_temb, rope_cos, rope_sin, block);
-      if (model->streamed)
-        release_block (model, true, block);
+      td_block_stream_after (&model->stream, 1, block);
     }
   td_tensor *img = td_layer_slice (&ctx, joint, 1, n_txt, joint ? joint->shape[1] - n_txt : 0);
   td_tensor_free (joint);

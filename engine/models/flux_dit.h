@@ -6,6 +6,7 @@
 #include <stdbool.h>
 
 #include "backend/backend.h"
+#include "models/block_stream.h"
 #include "models/weights.h"
 
 typedef struct td_flux_config {
@@ -35,7 +36,11 @@ const td_flux_config *td_flux_dit_config (const td_flux_dit *model);
 /* Streamed: each block's weights are uploaded just before the block before it runs and
  * freed after their block, so at most two blocks are on the device (for a model that does
  * not fit). The results are the same either way. */
-void td_flux_dit_set_streamed (td_flux_dit *model, bool streamed);
+/* Keeps the first `resident` of the transformer's blocks (double blocks first, then
+ * single) on the device and streams the others (see block_stream.h); TD_BLOCKS_ALL
+ * (the default) streams none, 0 streams every block. */
+void td_flux_dit_set_resident_blocks (td_flux_dit *model, int resident);
+int td_flux_dit_resident_blocks (const td_flux_dit *model);
 /* The dtype the checkpoint stores its matrices in. */
 td_dtype td_flux_dit_stored_dtype (td_flux_dit *model);
 

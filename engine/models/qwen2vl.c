@@ -70,6 +70,44 @@ check_weights (td_weights *w, const td_qwen2vl_config *c, td_error *err)
   return TD_OK;
 }
 
+/* A block's device weights as the forward passes read them (absent ones are skipped). */
+static const char *const layer_weights[] = {
+  "input_layernorm.weight", "self_attn.q_proj.weight", "self_attn.q_proj.bias", "self_attn.k_proj.weight",
+  "self_attn.k_proj.bias", "self_attn.v_proj.weight", "self_attn.v_proj.bias", "self_attn.o_proj.weight",
+  "post_attention_layernorm.weight", "mlp.gate_proj.weight", "mlp.up_proj.weight", "mlp.down_proj.weight", NULL,
+};
+static const char *const vision_block_weights[] = {
+  "norm1.weight", "norm1.bias", "attn.qkv.weight", "attn.qkv.bias", "attn.proj.weight", "attn.proj.bias",
+  "norm2.weight", "norm2.bias", "mlp.fc1.weight", "mlp.fc1.bias", "mlp.fc2.weight", "mlp.fc2.bias", NULL,
+};
+
+/* The language model's layers come first: decoding reads every one per token, so
+ * they are the ones kept resident when only some fit. llama.cpp names them
+ * "blk.N." and the tower's "v.blk.N.". */
+static void
+init_stream (td_qwen2vl *model)
+{
+  const td_block_group groups[2] = {
+    [TD_QWEN2VL_LAYERS] = { .prefixes = { "layers.%d.", "blk.%d." }, .weights = layer_weights,
+                            .count = model->config.num_layers, .then = -1 },
+    [TD_QWEN2VL_VISION_BLOCKS] = { .prefixes = { "visual.blocks.%d.", "v.blk.%d." }, .weights = vision_block_weights,
+                                   .count = model->config.vision.depth, .then = -1 },
+  };
+  td_block_stream_init (&model->stream, model->weights, groups, 2, NULL, NULL, NULL);
+}
+
+void
+td_qwen2vl_set_resident_blocks (td_qwen2vl *model, int resident)
+{
+  td_block_stream_set_resident (&model->stream, resident);
+}
+
+int
+td_qwen2vl_resident_blocks (const td_qwen2vl *model)
+{
+  return td_block_stream_resident (&model->stream);
+}
+
 td_qwen2vl *
 td_qwen2vl_load (const char *dir, td_backend *backend, td_error *err)
 {
@@ -105,6 +143,7 @@ td_qwen2vl_load (const char *dir, td_backend *backend, td_error *err)
   if (check_weights (model->weights, &model->config, err) != TD_OK
       || (gguf_pair && td_weights_refuse_unused (model->weights, "Qwen2-VL", NULL, err) != TD_OK))
     goto fail;
+  init_stream (model);
   return model;
 
 fail:
@@ -372,6 +411,7 @@ td_qwen2vl_decode (td_qwen2vl_session *session, td_layer_ctx *ctx, td_tensor *x,
   char name[128];
   for (int layer = 0; layer < c->num_layers && td_layer_ok (ctx); layer++)
     {
+      td_block_stream_before (&model->stream, ctx, TD_QWEN2VL_LAYERS, layer);
       snprintf (name, sizeof name, "layers.%d.input_layernorm.weight", layer);
       td_tensor *h = td_layer_rms_norm (ctx, x, name, c->rms_eps);
       td_tensor *attn = h ? self_attention (session, ctx, h, cos, sin, layer) : NULL;
@@ -385,6 +425,7 @@ td_qwen2vl_decode (td_qwen2vl_session *session, td_layer_ctx *ctx, td_tensor *x,
       td_tensor_free (h);
       td_layer_add_ (ctx, x, ff);
       td_tensor_free (ff);
+      td_block_stream_after (&model->stream, TD_QWEN2VL_LAYERS, layer);
     }
   td_tensor_free (cos);
   td_tensor_free (sin);

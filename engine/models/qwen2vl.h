@@ -8,6 +8,7 @@
 #include <stdbool.h>
 
 #include "backend/backend.h"
+#include "models/block_stream.h"
 #include "models/weights.h"
 
 #define TD_QWEN2VL_MAX_EOS 16
@@ -66,6 +67,11 @@ td_qwen2vl *td_qwen2vl_load (const char *dir, td_backend *backend, td_error *err
  * checked against the config; takes the weights, freed on failure too. */
 td_qwen2vl *td_qwen2vl_new_from_config (const td_qwen2vl_config *config, td_weights *weights, td_error *err);
 void td_qwen2vl_free (td_qwen2vl *model);
+/* Keeps the first `resident` blocks on the device, the language model's layers before
+ * the vision tower's, and streams the others in both the tower and every decoding
+ * pass (block_stream.h); TD_BLOCKS_ALL (the default) streams none. */
+void td_qwen2vl_set_resident_blocks (td_qwen2vl *model, int resident);
+int td_qwen2vl_resident_blocks (const td_qwen2vl *model);
 const td_qwen2vl_config *td_qwen2vl_config_of (const td_qwen2vl *model);
 td_backend *td_qwen2vl_backend (const td_qwen2vl *model);
 /* The weights the model reads (language model chained to the vision tower), as stored. */

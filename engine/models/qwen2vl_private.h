@@ -1,6 +1,7 @@
 /* qwen2vl_private.h — what the Qwen2-VL files share (not part of the engine API). */
 #pragma once
 
+#include "models/block_stream.h"
 #include "models/layers.h"
 #include "models/qwen2vl.h"
 
@@ -8,7 +9,10 @@ struct td_qwen2vl {
   td_qwen2vl_config config;
   td_backend *backend;
   td_weights *weights;
+  td_block_stream stream; /* group 0: the language model's layers, group 1: the vision blocks */
 };
+
+enum { TD_QWEN2VL_LAYERS, TD_QWEN2VL_VISION_BLOCKS };
 
 struct td_qwen2vl_session {
   td_qwen2vl *model;

@@ -234,7 +234,11 @@ td_qwen2vl_encode_images (td_qwen2vl *model, const td_tensor *pixel_values, cons
   if (td_layer_ok (&ctx))
     vision_rope (model, &ctx, grids, n_images, n, &cos, &sin);
   for (int block = 0; block < vc->depth && td_layer_ok (&ctx); block++)
-    vision_block (model, &ctx, x, cos, sin, grids, n_images, block);
+    {
+      td_block_stream_before (&model->stream, &ctx, TD_QWEN2VL_VISION_BLOCKS, block);
+      vision_block (model, &ctx, x, cos, sin, grids, n_images, block);
+      td_block_stream_after (&model->stream, TD_QWEN2VL_VISION_BLOCKS, block);
+    }
   td_tensor_free (cos);
   td_tensor_free (sin);
   td_tensor *features = x ? merge_patches (model, &ctx, x) : NULL;

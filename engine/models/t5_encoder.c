@@ -13,7 +13,24 @@ struct td_t5_encoder {
   td_t5_config config;
   td_backend *backend;
   td_weights *weights;
+  td_block_stream stream;
 };
+
+/* A block's weights as the forward pass reads them (absent ones are skipped). */
+static const char *const block_weights[] = {
+  "layer.0.layer_norm.weight", "layer.0.SelfAttention.q.weight", "layer.0.SelfAttention.k.weight",
+  "layer.0.SelfAttention.v.weight", "layer.0.SelfAttention.o.weight", "layer.1.layer_norm.weight",
+  "layer.1.DenseReluDense.wi_0.weight", "layer.1.DenseReluDense.wi_1.weight", "layer.1.DenseReluDense.wi.weight",
+  "layer.1.DenseReluDense.wo.weight", NULL,
+};
+
+static void
+init_stream (td_t5_encoder *encoder)
+{
+  const td_block_group blocks = { .prefixes = { "encoder.block.%d.", "enc.blk.%d." }, .weights = block_weights,
+                                  .count = encoder->config.num_layers, .then = -1 };
+  td_block_stream_init (&encoder->stream, encoder->weights, &blocks, 1, NULL, NULL, NULL);
+}
 
 static td_status
 read_config (td_t5_config *c, const char *dir, td_error *err)
@@ -207,6 +224,7 @@ td_t5_encoder_load (const char *dir, td_backend *backend, td_error *err)
       || (llama_cpp
           && td_weights_refuse_unused (encoder->weights, "the T5 encoder", td_t5_gguf_decoder_prefixes, err) != TD_OK))
     goto fail;
+  init_stream (encoder);
   return encoder;
 
 fail:
@@ -233,7 +251,20 @@ td_t5_encoder_new_from_config (const td_t5_config *config, td_weights *weights, 
   encoder->config = *config;
   encoder->weights = weights;
   encoder->backend = td_weights_backend (weights);
+  init_stream (encoder);
   return encoder;
+}
+
+void
+td_t5_encoder_set_resident_blocks (td_t5_encoder *encoder, int resident)
+{
+  td_block_stream_set_resident (&encoder->stream, resident);
+}
+
+int
+td_t5_encoder_resident_blocks (const td_t5_encoder *encoder)
+{
+  return td_block_stream_resident (&encoder->stream);
 }
 
 void
@@ -417,12 +448,14 @@ td_t5_encoder_forward (td_t5_encoder *encoder, const int32_t *ids, int n, td_err
   td_tensor *bias = position_bias (encoder, &ctx, n);
   for (int layer = 0; layer < c->num_layers && td_layer_ok (&ctx); layer++)
     {
+      td_block_stream_before (&encoder->stream, &ctx, 0, layer);
       td_tensor *attn = self_attention (encoder, &ctx, x, bias, layer);
       td_layer_add_ (&ctx, x, attn);
       td_tensor_free (attn);
       td_tensor *ff = feed_forward (encoder, &ctx, x, layer);
       td_layer_add_ (&ctx, x, ff);
       td_tensor_free (ff);
+      td_block_stream_after (&encoder->stream, 0, layer);
     }
   td_tensor_free (bias);
   td_tensor *out = td_layer_rms_norm (&ctx, x, "encoder.final_layer_norm.weight", c->eps);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "backend/backend.h"
+#include "models/block_stream.h"
 #include "models/weights.h"
 
 typedef struct td_t5_config {
@@ -29,6 +30,10 @@ td_t5_encoder *td_t5_encoder_load (const char *dir, td_backend *backend, td_erro
  * ownership of weights. */
 td_t5_encoder *td_t5_encoder_new_from_config (const td_t5_config *config, td_weights *weights, td_error *err);
 void td_t5_encoder_free (td_t5_encoder *encoder);
+/* Keeps the first `resident` encoder blocks on the device and streams the others
+ * (block_stream.h); TD_BLOCKS_ALL (the default) streams none. */
+void td_t5_encoder_set_resident_blocks (td_t5_encoder *encoder, int resident);
+int td_t5_encoder_resident_blocks (const td_t5_encoder *encoder);
 const td_t5_config *td_t5_encoder_config (const td_t5_encoder *encoder);
 /* The weights the encoder reads, as stored. */
 td_weights *td_t5_encoder_weights (td_t5_encoder *encoder);

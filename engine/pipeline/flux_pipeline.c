@@ -10,6 +10,7 @@
 #include "models/flux_vae.h"
 #include "models/flux_vae_tiles.h"
 #include "pipeline/memory_plan.h"
+#include "pipeline/stream_choice.h"
 #include "models/layers.h"
 #include "pipeline/flow_scheduler.h"
 #include "pipeline/flux_files.h"
@@ -203,7 +204,8 @@ send_preview (td_flux_pipeline *pipeline, td_layer_ctx *ctx, const td_flux_callb
 
 /* One transformer step. A resident transformer's step is recorded once per shape and
  * replayed on the later steps where the backend can (td_backend_capture_begin); a
- * streamed one uploads weights inside the step, which rules replay out. */
+ * transformer with streamed blocks uploads weights inside the step, which rules
+ * replay out. */
 static td_tensor *
 transformer_step (td_flux_pipeline *pipeline, td_layer_ctx *ctx, const td_tensor *latents,
                   const td_tensor *prompt_embeds, const td_tensor *pooled, float t, float guidance,
@@ -371,24 +373,25 @@ check_params (td_flux_pipeline *pipeline, const td_flux_params *params, int fact
   return TD_OK;
 }
 
-/* Under a memory cap, the transformer streams its blocks when the plan says it would not
- * fit whole next to what is already held. */
-static bool
+/* Under a memory cap, the transformer keeps as many blocks resident as fit beside
+ * what is already held and streams the others; returns the resident count. */
+static int
 choose_streaming (td_flux_pipeline *pipeline, const td_flux_params *params, int64_t text_tokens)
 {
-  size_t budget = td_backend_budget (pipeline->backend), held = 0;
-  if (budget == 0 || td_backend_is_host (pipeline->backend))
+  if (!td_stream_capped (pipeline->backend))
     {
-      td_flux_dit_set_streamed (pipeline->transformer, false);
-      return false;
+      td_flux_dit_set_resident_blocks (pipeline->transformer, TD_BLOCKS_ALL);
+      return TD_BLOCKS_ALL;
     }
-  td_backend_memory (pipeline->backend, &held, NULL);
   td_dtype dtype = td_flux_dit_stored_dtype (pipeline->transformer);
-  td_plan_format format = dtype == TD_F32 ? TD_PLAN_F32 : dtype == TD_F16 ? TD_PLAN_F16 : TD_PLAN_BF16;
+  td_plan_format format = TD_PLAN_BF16;
+  if (!td_plan_format_of_dtype (dtype, &format))
+    format = TD_PLAN_BF16;
   td_plan_stage plan = td_plan_flux_stage (td_flux_dit_config (pipeline->transformer), params->width, params->height,
                                            (int) text_tokens, format);
-  td_flux_dit_set_streamed (pipeline->transformer, held + plan.peak > budget);
-  return held + plan.peak > budget;
+  int resident = td_stream_choose_resident (pipeline->backend, &plan);
+  td_flux_dit_set_resident_blocks (pipeline->transformer, resident);
+  return resident;
 }
 
 td_status
@@ -417,11 +420,19 @@ td_flux_pipeline_generate (td_flux_pipeline *pipeline, const td_tensor *prompt_e
       pipeline->loads++;
     }
   /* Resident, every model fits beside the others (the engine's plan): no streaming. */
-  bool streamed = false;
-  if (pipeline->resident)
-    td_flux_dit_set_streamed (pipeline->transformer, false);
-  else if ((streamed = choose_streaming (pipeline, params, prompt_embeds->shape[1])))
-    stage (callbacks, "denoising with the transformer streamed block by block");
+  int resident = TD_BLOCKS_ALL;
+  if (!pipeline->resident)
+    resident = choose_streaming (pipeline, params, prompt_embeds->shape[1]);
+  else
+    td_flux_dit_set_resident_blocks (pipeline->transformer, TD_BLOCKS_ALL);
+  const bool streamed = resident != TD_BLOCKS_ALL;
+  if (streamed)
+    {
+      const td_flux_config *c = td_flux_dit_config (pipeline->transformer);
+      g_autofree char *text = g_strdup_printf ("denoising with %d of %d transformer blocks resident, the rest "
+                                               "streamed", resident, c->num_layers + c->num_single_layers);
+      stage (callbacks, text);
+    }
 
   const int lh = 2 * (params->height / (factor * 2)), lw = 2 * (params->width / (factor * 2));
   const int n_img = (lh / 2) * (lw / 2);

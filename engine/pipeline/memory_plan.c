@@ -51,6 +51,18 @@ td_plan_format_parse (const char *name, td_plan_format *format)
   return false;
 }
 
+bool
+td_plan_format_of_dtype (td_dtype dtype, td_plan_format *format)
+{
+  for (int i = 0; i < TD_PLAN_FORMAT_COUNT; i++)
+    if (formats[i].dtype == dtype)
+      {
+        *format = (td_plan_format) i;
+        return true;
+      }
+  return false;
+}
+
 uint64_t
 td_plan_format_bytes (td_plan_format format, uint64_t n, uint64_t row)
 {
@@ -73,13 +85,25 @@ td_plan_strategy_name (td_plan_strategy strategy)
 static void
 use_stored (td_plan_stage *s, const td_plan_stored *stored)
 {
-  if (stored->total == 0)
+  if (stored == NULL || stored->total == 0)
     return;
   s->weights = stored->total;
   s->fixed_weights = stored->fixed;
   s->block_weights = stored->block;
   s->blocks = stored->blocks;
   s->files[0] = stored->files;
+  /* Measured, every block counts at the largest one's size. */
+  for (int g = 0; g < s->n_groups; g++)
+    s->group[g].bytes = stored->block;
+}
+
+static void
+add_group (td_plan_stage *s, int count, uint64_t bytes, uint64_t activations)
+{
+  s->group[s->n_groups].count = count;
+  s->group[s->n_groups].bytes = bytes;
+  s->group[s->n_groups].activations = activations;
+  s->n_groups++;
 }
 
 /* Weight bytes and the parameter count, summed as layers are added. */
@@ -200,6 +224,8 @@ plan_flux (const td_flux_config *c, const td_plan_stored *stored, const td_plan_
   s->workspace = (n * c->in_channels * 3 + l * c->joint_attention_dim + seq * c->head_dim) * (uint64_t) F32;
   s->streamed_peak = s->fixed_weights + stream_run + s->workspace;
   s->streamable = true;
+  add_group (s, c->num_layers, dbl.bytes, dbl_act * F32);
+  add_group (s, c->num_single_layers, sgl.bytes, sgl_act * F32);
   if (stored != NULL)
     use_stored (s, stored);
 }
@@ -218,9 +244,97 @@ td_plan_flux_stage (const td_flux_config *config, int width, int height, int tex
   return s;
 }
 
+/* A stage alone, unbudgeted. */
+static td_plan_stage
+alone (td_plan_stage s)
+{
+  s.peak = s.weights + s.activations + s.workspace;
+  s.planned = s.peak;
+  s.resident_blocks = s.blocks;
+  s.strategy = TD_PLAN_STAGE_BY_STAGE;
+  return s;
+}
+
+static void plan_t5 (const td_t5_config *t5, const td_plan_stored *stored, const td_plan_request *r,
+                     td_plan_stage *s);
+static void plan_qwen2vl (const td_qwen2vl_config *c, const td_plan_stored *stored, const td_plan_request *r,
+                          td_plan_stage *s);
+static void plan_eva (const td_eva_config *c, const td_plan_stored *stored, const td_plan_request *r,
+                      td_plan_stage *s);
+
+td_plan_stage
+td_plan_t5_stage (const td_t5_config *config, int text_tokens, td_plan_format format)
+{
+  td_plan_request r = td_plan_request_default (TD_PLAN_T2I, 16, 16);
+  r.text_tokens = text_tokens;
+  r.format[TD_PLAN_FAMILY_T5] = format;
+  td_plan_stage s = { 0 };
+  plan_t5 (config, NULL, &r, &s);
+  return alone (s);
+}
+
+td_plan_stage
+td_plan_qwen2vl_stage (const td_qwen2vl_config *config, int image_width, int image_height, int thought_tokens,
+                       td_plan_format format)
+{
+  td_plan_request r = td_plan_request_default (TD_PLAN_LVLM, image_width, image_height);
+  r.thought_tokens = thought_tokens;
+  r.format[TD_PLAN_FAMILY_LVLM] = format;
+  td_plan_stage s = { 0 };
+  plan_qwen2vl (config, NULL, &r, &s);
+  return alone (s);
+}
+
+td_plan_stage
+td_plan_eva_stage (const td_eva_config *config, td_plan_format format)
+{
+  td_plan_request r = td_plan_request_default (TD_PLAN_CLIP, 16, 16);
+  r.format[TD_PLAN_FAMILY_LVLM] = format;
+  td_plan_stage s = { 0 };
+  plan_eva (config, NULL, &r, &s);
+  return alone (s);
+}
+
+uint64_t
+td_plan_stage_peak_with (const td_plan_stage *s, int resident)
+{
+  if (resident >= s->blocks || s->n_groups == 0)
+    return s->weights + s->activations + s->workspace;
+  uint64_t kept = 0, busiest = s->other_activations;
+  int left = resident < 0 ? 0 : resident;
+  for (int g = 0; g < s->n_groups; g++)
+    {
+      const int count = s->group[g].count, held = left < count ? left : count;
+      const int streamed = count - held;
+      left -= held;
+      kept += (uint64_t) held * s->group[g].bytes;
+      /* A streamed block runs beside the next one's weights. */
+      const uint64_t run = (uint64_t) (streamed < 2 ? streamed : 2) * s->group[g].bytes + s->group[g].activations;
+      busiest = run > busiest ? run : busiest;
+    }
+  return s->fixed_weights + kept + busiest + s->workspace;
+}
+
+int
+td_plan_resident_blocks (const td_plan_stage *s, uint64_t budget)
+{
+  if (budget == 0 || s->weights + s->activations + s->workspace <= budget)
+    return s->blocks;
+  if (!s->streamable || s->n_groups == 0)
+    return -1;
+  /* The peak grows with every block kept: the largest count under budget. */
+  int best = -1;
+  for (int resident = 0; resident < s->blocks; resident++)
+    if (td_plan_stage_peak_with (s, resident) <= budget)
+      best = resident;
+  return best;
+}
+
 uint64_t
 td_plan_streamed_peak (const td_plan_stage *stage)
 {
+  if (stage->n_groups > 0)
+    return td_plan_stage_peak_with (stage, 0);
   if (stage->streamed_peak != 0)
     return stage->streamed_peak;
   return stage->fixed_weights + 2 * stage->block_weights + stage->activations + stage->workspace;
@@ -288,13 +402,37 @@ td_plan_t5_params (const td_t5_config *c)
   return t.params;
 }
 
+/* The T5 encoder alone, from the formulas or its measured files. */
+static void
+plan_t5 (const td_t5_config *t5, const td_plan_stored *stored, const td_plan_request *r, td_plan_stage *s)
+{
+  tally outer = { r->format[TD_PLAN_FAMILY_T5] }, layer = outer;
+  t5_outer (&outer, t5);
+  t5_layer (&layer, t5);
+  if (stored != NULL && stored->total != 0)
+    {
+      layer.bytes = stored->block;
+      outer.bytes = stored->fixed;
+      s->files[1] = stored->files;
+    }
+  const uint64_t l = r->text_tokens, inner = (uint64_t) t5->num_heads * t5->d_kv;
+  s->name = "t5 encoder";
+  s->weights = stored != NULL && stored->total != 0 ? stored->total : outer.bytes + layer.bytes * t5->num_layers;
+  s->fixed_weights = outer.bytes;
+  s->block_weights = layer.bytes;
+  s->blocks = t5->num_layers;
+  s->activations = l * (t5->d_model * 3 + inner * 4 + (uint64_t) t5->d_ff * 3) * F32;
+  /* The relative position bias [heads, L, L] lives through the encoder. */
+  s->workspace = (uint64_t) t5->num_heads * l * l * F32 + l * t5->d_model * F32;
+  s->streamable = true;
+  add_group (s, t5->num_layers, layer.bytes, s->activations);
+}
+
 static void
 plan_text (const td_plan_models *m, const td_plan_request *r, bool with_t5, td_plan_stage *s)
 {
-  const td_t5_config *t5 = &m->t5;
   const td_clip_text_config *clip = &m->clip;
-  const td_plan_stored *clip_stored = &m->stored[TD_PLAN_PART_CLIP], *t5_stored = &m->stored[TD_PLAN_PART_T5];
-  tally outer = { r->format[TD_PLAN_FAMILY_T5] }, layer = outer;
+  const td_plan_stored *clip_stored = &m->stored[TD_PLAN_PART_CLIP];
   tally clip_t = { r->format[TD_PLAN_FAMILY_OTHER] };
   const uint64_t h = clip->hidden_size, ff = clip->intermediate_size;
   vector (&clip_t, (uint64_t) (clip->vocab_size + clip->max_positions) * h);
@@ -307,31 +445,18 @@ plan_text (const td_plan_models *m, const td_plan_request *r, bool with_t5, td_p
     }
   vector (&clip_t, 2 * h);
   const uint64_t clip_act = (uint64_t) clip->max_positions * (h * 8 + ff * 2) * F32;
+  if (clip_stored->total != 0)
+    clip_t.bytes = clip_stored->total;
+  if (with_t5)
+    plan_t5 (&m->t5, &m->stored[TD_PLAN_PART_T5], r, s);
+  /* CLIP-L runs beside T5's fixed weights and resident blocks, before T5. */
   s->name = with_t5 ? "text encoders" : "clip-l pooled";
   if (clip_stored->total != 0)
-    clip_t.bytes = clip_stored->total, s->files[0] = clip_stored->files;
-  s->weights = clip_t.bytes;
-  s->fixed_weights = clip_t.bytes;
-  s->activations = clip_act;
-  if (!with_t5)
-    return;
-  t5_outer (&outer, t5);
-  t5_layer (&layer, t5);
-  if (t5_stored->total != 0)
-    {
-      layer.bytes = t5_stored->block;
-      outer.bytes = t5_stored->fixed;
-      s->files[1] = t5_stored->files;
-    }
-  const uint64_t l = r->text_tokens, inner = (uint64_t) t5->num_heads * t5->d_kv;
-  s->weights += t5_stored->total != 0 ? t5_stored->total : outer.bytes + layer.bytes * t5->num_layers;
-  s->fixed_weights += outer.bytes;
-  s->block_weights = layer.bytes;
-  s->blocks = t5->num_layers;
-  uint64_t t5_act = l * (t5->d_model * 3 + inner * 4 + (uint64_t) t5->d_ff * 3) * F32;
-  s->activations = t5_act > clip_act ? t5_act : clip_act;
-  /* The relative position bias [heads, L, L] lives through the encoder. */
-  s->workspace = (uint64_t) t5->num_heads * l * l * F32 + l * t5->d_model * F32;
+    s->files[0] = clip_stored->files;
+  s->weights += clip_t.bytes;
+  s->fixed_weights += clip_t.bytes;
+  s->other_activations = clip_act;
+  s->activations = s->activations > clip_act ? s->activations : clip_act;
 }
 
 /* Qwen2-VL ----------------------------------------------------------------------------- */
@@ -371,6 +496,9 @@ plan_qwen2vl (const td_qwen2vl_config *c, const td_plan_stored *stored, const td
   const uint64_t vis_act = patches * (e * (1 + 1 + 3 + 3 + 1) + (uint64_t) v->mlp_dim * 2);
   const uint64_t llm_act = tokens * (h * 3 + q * 2 + kv * 2 + (uint64_t) c->intermediate_size * 3);
   s->activations = (vis_act > llm_act ? vis_act : llm_act) * F32;
+  s->streamable = true;
+  add_group (s, c->num_layers, llm_block.bytes, llm_act * F32);
+  add_group (s, v->depth, vis_block.bytes, vis_act * F32);
   /* The KV cache (f16, as sessions keep it), the merged image features, the pixel
    * patches and the last position's logits. */
   s->workspace = (uint64_t) c->num_layers * 2 * tokens * kv * 2
@@ -399,6 +527,8 @@ plan_eva (const td_eva_config *c, const td_plan_stored *stored, const td_plan_re
   s->weights = outer.bytes + block.bytes * c->num_layers;
   s->activations = tokens * (h * 9 + (uint64_t) c->intermediate_size * 2) * F32;
   s->workspace = 3ull * c->image_size * c->image_size * F32;
+  s->streamable = true;
+  add_group (s, c->num_layers, block.bytes, s->activations);
   use_stored (s, stored);
 }
 
@@ -421,6 +551,9 @@ choose (td_plan_stage *s, const td_plan_request *r, bool is_vae)
   s->peak = s->weights + s->activations + s->workspace;
   s->strategy = TD_PLAN_STAGE_BY_STAGE;
   s->planned = s->peak;
+  s->resident_blocks = s->blocks;
+  if (s->n_groups > 0)
+    s->streamed_peak = td_plan_streamed_peak (s);
   if (r->budget == 0 || s->peak <= r->budget)
     return;
   if (is_vae)
@@ -434,8 +567,10 @@ choose (td_plan_stage *s, const td_plan_request *r, bool is_vae)
     }
   else if (s->blocks > 0 && s->streamable)
     {
+      const int resident = td_plan_resident_blocks (s, r->budget);
       s->strategy = TD_PLAN_STREAMED;
-      s->planned = td_plan_streamed_peak (s);
+      s->resident_blocks = resident < 0 ? 0 : resident;
+      s->planned = td_plan_stage_peak_with (s, s->resident_blocks);
     }
   if (s->planned > r->budget)
     s->strategy = TD_PLAN_DOES_NOT_FIT;

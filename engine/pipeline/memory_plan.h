@@ -96,8 +96,18 @@ typedef struct td_plan_stage {
   /* Streaming: the weights outside the repeated blocks, and the largest block's. */
   uint64_t fixed_weights, block_weights;
   int blocks;
-  uint64_t streamed_peak;        /* the peak with blocks streamed, two on the device at a time */
-  bool streamable;               /* the engine streams this model's blocks (FLUX's transformer) */
+  uint64_t streamed_peak;        /* the peak with every block streamed, two on the device at a time */
+  bool streamable;               /* the engine streams this model's blocks */
+  /* The blocks in the order they are kept resident (FLUX: double, then single; Qwen2-VL:
+   * the language model's layers, then the vision tower's), each group with its block
+   * size and the activations while one of its blocks runs. */
+  int n_groups;
+  struct {
+    int count;
+    uint64_t bytes, activations;
+  } group[2];
+  uint64_t other_activations;    /* while no block runs (CLIP-L in the text stage) */
+  int resident_blocks;           /* blocks kept on the device under the strategy */
   td_plan_strategy strategy;
   uint64_t planned;              /* the device bytes under the chosen strategy */
 } td_plan_stage;
@@ -120,6 +130,8 @@ td_status td_memory_plan_make (const td_plan_models *models, const td_plan_reque
 const char *td_plan_format_name (td_plan_format format);
 /* Parses "bf16", "q8_0", "q4_k", …; false when unknown. */
 bool td_plan_format_parse (const char *name, td_plan_format *format);
+/* The format whose matrices are stored in dtype; false when none is. */
+bool td_plan_format_of_dtype (td_dtype dtype, td_plan_format *format);
 /* Bytes of n weights in a row of `row` weights (falls back to bf16 when row is not whole blocks). */
 uint64_t td_plan_format_bytes (td_plan_format format, uint64_t n, uint64_t row);
 /* The FLUX transformer's stage alone at this size, for the pipeline's streaming choice. */
@@ -129,6 +141,20 @@ td_plan_stage td_plan_flux_stage (const td_flux_config *config, int width, int h
 uint64_t td_plan_vae_run_bytes (const td_vae_config *config, int width, int height);
 /* A stage's device bytes with its blocks streamed: two blocks and the rest. */
 uint64_t td_plan_streamed_peak (const td_plan_stage *stage);
+/* A stage's device bytes with its first `resident` blocks kept and the others
+ * streamed (two streamed blocks on the device at a time); `resident` ≥ the stage's
+ * blocks is its whole peak. */
+uint64_t td_plan_stage_peak_with (const td_plan_stage *stage, int resident);
+/* The most blocks that can stay resident with the stage under budget (its blocks
+ * when the whole stage fits, budget 0 included); -1 when even streaming every block
+ * does not fit. */
+int td_plan_resident_blocks (const td_plan_stage *stage, uint64_t budget);
+/* The streaming models' stages alone, sized like the plan's, for the pipeline's
+ * choice of resident blocks. T5's leaves CLIP-L out. */
+td_plan_stage td_plan_t5_stage (const td_t5_config *config, int text_tokens, td_plan_format format);
+td_plan_stage td_plan_qwen2vl_stage (const td_qwen2vl_config *config, int image_width, int image_height,
+                                     int thought_tokens, td_plan_format format);
+td_plan_stage td_plan_eva_stage (const td_eva_config *config, td_plan_format format);
 
 /* The configurations and stored weights of the models under paths that mode needs
  * (memory_plan_folder.c); td_plan_models_clear frees the file names. */

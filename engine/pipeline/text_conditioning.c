@@ -6,6 +6,7 @@
 #include "models/clip_text.h"
 #include "models/t5_encoder.h"
 #include "pipeline/flux_files.h"
+#include "pipeline/stream_choice.h"
 #include "text/tokenizer.h"
 
 struct td_text_encoders {
@@ -16,7 +17,14 @@ struct td_text_encoders {
   td_t5_encoder *t5;
   td_clip_text *clip;
   int loads;
+  bool resident;
 };
+
+void
+td_text_encoders_set_resident (td_text_encoders *encoders, bool resident)
+{
+  encoders->resident = resident;
+}
 
 td_text_encoders *
 td_text_encoders_new (const char *flux_dir, const td_weight_files *chosen, td_backend *backend, td_error *err)
@@ -86,6 +94,16 @@ td_text_encode_t5 (td_text_encoders *encoders, const char *text, int max_length,
     }
   int32_t *ids = g_new (int32_t, max_length);
   td_tensor *out = NULL;
+  /* Under a memory cap, the encoder keeps what fits beside CLIP-L and streams the rest. */
+  int resident = TD_BLOCKS_ALL;
+  if (!encoders->resident && td_stream_capped (encoders->backend))
+    {
+      td_plan_format format = td_stream_weight_format (td_t5_encoder_weights (encoders->t5),
+                                                       "encoder.block.0.layer.1.DenseReluDense.wo.weight");
+      td_plan_stage plan = td_plan_t5_stage (td_t5_encoder_config (encoders->t5), max_length, format);
+      resident = td_stream_choose_resident (encoders->backend, &plan);
+    }
+  td_t5_encoder_set_resident_blocks (encoders->t5, resident);
   if (td_tokenizer_encode_padded (encoders->t5_tokenizer, text, true, (size_t) max_length, ids, NULL, err) == TD_OK)
     out = td_t5_encoder_forward (encoders->t5, ids, max_length, err);
   if (out != NULL && ids_out != NULL)

@@ -19,6 +19,10 @@ void td_text_encoders_free (td_text_encoders *encoders);
 void td_text_encoders_set_cancel (td_text_encoders *encoders, const volatile int *cancel);
 /* Frees the encoder weights (the tokenizers stay); the next call reloads them. */
 void td_text_encoders_release (td_text_encoders *encoders);
+/* Resident: the encoders stay loaded between runs (every model fits beside the others),
+ * so T5 never streams its blocks. Off by default: under a memory cap, T5 keeps what
+ * fits beside CLIP-L and streams the rest. */
+void td_text_encoders_set_resident (td_text_encoders *encoders, bool resident);
 /* How many times T5 or CLIP was loaded. */
 int td_text_encoders_loads (const td_text_encoders *encoders);
 

@@ -12,6 +12,7 @@
 #include "models/layers.h"
 #include "models/qwen2vl.h"
 #include "models/qwen2vl_image.h"
+#include "pipeline/stream_choice.h"
 #include "text/tokenizer.h"
 
 /* BLIP-2's Q-Former-free reduction: the patch grid halves per side. */
@@ -78,6 +79,7 @@ encode_text (const char *flux_dir, td_model_cache *cache, const char *text, td_t
   td_text_encoders *encoders = td_model_cache_text_encoders (cache, flux_dir, err);
   if (encoders == NULL)
     return err->status;
+  td_text_encoders_set_resident (encoders, td_model_cache_keeps (cache));
   td_status st = TD_OK;
   if (t5 != NULL)
     {
@@ -98,7 +100,7 @@ encode_text (const char *flux_dir, td_model_cache *cache, const char *text, td_t
 
 static td_tensor *
 encode_image_clip_mode (const td_board *board, td_eva_vision *eva, td_aligner *aligner, td_backend *backend,
-                        const char *path, td_error *err)
+                        bool kept, const char *path, td_error *err)
 {
   td_image image;
   if (load_image (board, path, &image, err) != TD_OK)
@@ -108,6 +110,17 @@ encode_image_clip_mode (const td_board *board, td_eva_vision *eva, td_aligner *a
   td_image_clear (&image);
   if (pixels == NULL)
     td_error_prefix (err, "%s", path);
+  /* Under a memory cap, the tower keeps what fits and streams the rest, unless every
+   * model stays loaded beside the others. */
+  int resident = TD_BLOCKS_ALL;
+  if (!kept && td_stream_capped (backend))
+    {
+      const td_plan_stage plan = td_plan_eva_stage (
+        td_eva_vision_config (eva),
+        td_stream_weight_format (td_eva_vision_weights (eva), "encoder.layers.0.mlp.fc1.weight"));
+      resident = td_stream_choose_resident (backend, &plan);
+    }
+  td_eva_vision_set_resident_blocks (eva, resident);
   td_tensor *hidden = pixels ? td_eva_vision_forward (eva, pixels, err) : NULL;
   td_tensor *reduced = hidden ? td_eva_downsample_tokens (backend, hidden, CLIP_MODE_DOWNSAMPLE, err) : NULL;
   td_tensor *aligned = reduced ? td_aligner_forward (aligner, reduced, err) : NULL;
@@ -136,7 +149,8 @@ condition_clip_mode (const td_board *board, const td_model_paths *paths, td_back
           {
             if (cancelled (callbacks))
               st = td_error_set (err, TD_ERR_CANCELLED, "cancelled while reading images");
-            else if ((parts[k++] = encode_image_clip_mode (board, eva, aligner, backend, board->items[i].value, err))
+            else if ((parts[k++] = encode_image_clip_mode (board, eva, aligner, backend, td_model_cache_keeps (cache),
+                                                                 board->items[i].value, err))
                      == NULL)
               st = err->status;
           }
@@ -366,6 +380,20 @@ condition_lvlm_mode (const td_board *board, const td_model_paths *paths, td_back
   td_status st = model ? lvlm_images (board, dir, td_qwen2vl_config_of (model), backend, &pixel_values, &grids,
                                       &n_images, err)
                        : err->status;
+  if (st == TD_OK)
+    {
+      /* Under a memory cap, the language model's layers stay before the tower's;
+       * nothing streams when every model stays loaded beside the others. */
+      int resident = TD_BLOCKS_ALL;
+      if (!td_model_cache_keeps (cache) && td_stream_capped (backend))
+        {
+          const td_plan_stage plan = td_plan_qwen2vl_stage (
+            td_qwen2vl_config_of (model), s->width, s->height, n_answer,
+            td_stream_weight_format (td_qwen2vl_weights (model), "layers.0.mlp.down_proj.weight"));
+          resident = td_stream_choose_resident (backend, &plan);
+        }
+      td_qwen2vl_set_resident_blocks (model, resident);
+    }
   if (st == TD_OK && n_images > 0 && (features = td_qwen2vl_encode_images (model, pixel_values, grids, n_images, err)) == NULL)
     st = err->status;
   if (st == TD_OK && (out->text_ids = lvlm_prompt_ids (board, tokenizer, td_qwen2vl_config_of (model), grids, n_images,

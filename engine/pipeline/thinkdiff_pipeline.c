@@ -137,6 +137,7 @@ td_thinkdiff_text_to_image_cached (const char *prompt, const td_board_settings *
   td_text_encoders *encoders = td_model_cache_text_encoders (cache, flux_dir, err);
   if (encoders == NULL)
     return err->status;
+  td_text_encoders_set_resident (encoders, td_model_cache_keeps (cache));
   td_text_encoders_set_cancel (encoders, callbacks != NULL ? callbacks->cancel : NULL);
   td_tensor *embeds = td_text_encode_t5 (encoders, prompt, FLUX_T5_LENGTH, NULL, err);
   td_tensor *pooled = embeds ? td_text_encode_clip_pooled (encoders, prompt, NULL, err) : NULL;

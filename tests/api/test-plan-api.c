@@ -98,19 +98,37 @@ test_builtin (void)
   g_assert_cmpint (td_plan_get_strategy (plan), ==, TD_PLAN_STREAMED);
   g_assert_cmpint (stage_named (plan, "flux transformer", &info)->strategy, ==, TD_PLAN_STREAMED);
   g_assert_cmpuint (info.planned, <, info.peak);
+  /* FLUX Q8_0 nearly fits 12 GiB: only a few of its 57 blocks stream. */
+  g_assert_cmpint (info.blocks, ==, 57);
+  g_assert_cmpint (info.resident_blocks, >=, 47);
+  g_assert_cmpint (info.resident_blocks, <, 57);
   g_assert_cmpuint (td_plan_peak (plan), <=, options.budget);
+  table = td_plan_table (plan);
+  g_autofree char *kept = g_strdup_printf ("(%d of 57 blocks resident)", info.resident_blocks);
+  g_assert_nonnull (strstr (table, kept));
+  td_free (table);
   summary = td_plan_summary (plan);
   g_assert_nonnull (strstr (summary, "weights streamed block by block"));
   td_free (summary);
   td_plan_free (plan);
 
-  /* bf16: FLUX streams, but the engine does not stream Qwen2-VL (16 GiB). */
+  /* bf16: FLUX and Qwen2-VL (16 GiB) both stream, keeping some blocks; so at 8 GiB. */
   options.weights = "bf16";
-  plan = td_plan_new (NULL, &options, &err);
-  g_assert_false (td_plan_fits (plan));
-  g_assert_cmpint (stage_named (plan, "flux transformer", &info)->strategy, ==, TD_PLAN_STREAMED);
-  g_assert_cmpint (stage_named (plan, "qwen2-vl", &info)->strategy, ==, TD_PLAN_DOES_NOT_FIT);
-  td_plan_free (plan);
+  for (int gib = 12; gib >= 8; gib -= 4)
+    {
+      options.budget = (uint64_t) (gib * GIB);
+      plan = td_plan_new (NULL, &options, &err);
+      g_assert_true (td_plan_fits (plan));
+      g_assert_cmpuint (td_plan_peak (plan), <=, options.budget);
+      g_assert_cmpint (stage_named (plan, "flux transformer", &info)->strategy, ==, TD_PLAN_STREAMED);
+      g_assert_cmpint (stage_named (plan, "qwen2-vl", &info)->strategy, ==, TD_PLAN_STREAMED);
+      g_assert_cmpint (info.blocks, ==, 60);
+      g_assert_cmpint (info.resident_blocks, >, 0);
+      g_assert_cmpint (info.resident_blocks, <, 60);
+      /* Stages that stream no blocks report none. */
+      g_assert_cmpint (stage_named (plan, "vae decode", &info)->blocks, ==, 0);
+      td_plan_free (plan);
+    }
 
   /* Without a cap everything stays resident; the peak is all weights together. */
   options.budget = 0;

@@ -88,17 +88,37 @@ test_strategies (void)
   g_assert_cmpfloat (fabs (stage_named (&bf16, "flux transformer")->weights / 1e9 - 23.8), <, 0.1);
   g_assert_cmpfloat (fabs (stage_named (&bf16, "qwen2-vl")->weights / 1e9 - 16.6), <, 0.1);
 
-  /* 12 GiB at bf16: FLUX streams its blocks; Qwen2-VL, which the engine does not
-   * stream, does not fit. At Q8_0 every stage fits, FLUX streamed. */
+  /* 12 GiB at bf16: FLUX and Qwen2-VL stream, each keeping as many blocks as fit; so
+   * at 8 GiB, with fewer blocks kept. */
   td_memory_plan capped = plan_lvlm (TD_PLAN_BF16, 12);
-  g_assert_cmpint (capped.strategy, ==, TD_PLAN_DOES_NOT_FIT);
-  g_assert_cmpint (stage_named (&capped, "flux transformer")->strategy, ==, TD_PLAN_STREAMED);
-  g_assert_cmpuint (stage_named (&capped, "flux transformer")->planned, <=, 12 * GIB);
-  g_assert_cmpint (stage_named (&capped, "qwen2-vl")->strategy, ==, TD_PLAN_DOES_NOT_FIT);
+  g_assert_cmpint (capped.strategy, ==, TD_PLAN_STREAMED);
+  const td_plan_stage *flux = stage_named (&capped, "flux transformer");
+  const td_plan_stage *qwen = stage_named (&capped, "qwen2-vl");
+  g_assert_cmpint (flux->strategy, ==, TD_PLAN_STREAMED);
+  g_assert_cmpint (qwen->strategy, ==, TD_PLAN_STREAMED);
+  for (int i = 0; i < capped.n_stages; i++)
+    g_assert_cmpuint (capped.stage[i].planned, <=, 12 * GIB);
+  g_assert_cmpint (qwen->blocks, ==, 28 + 32);
+  g_assert_cmpint (qwen->resident_blocks, >, 0);
+  g_assert_cmpint (qwen->resident_blocks, <, qwen->blocks);
+  g_assert_cmpuint (td_plan_stage_peak_with (qwen, qwen->resident_blocks + 1), >, 12 * GIB);
+  td_memory_plan small = plan_lvlm (TD_PLAN_BF16, 8);
+  g_assert_cmpint (small.strategy, ==, TD_PLAN_STREAMED);
+  for (int i = 0; i < small.n_stages; i++)
+    g_assert_cmpuint (small.stage[i].planned, <=, 8 * GIB);
+  g_assert_cmpint (stage_named (&small, "qwen2-vl")->resident_blocks, <, qwen->resident_blocks);
+  g_assert_cmpint (stage_named (&small, "flux transformer")->resident_blocks, <, flux->resident_blocks);
+
+  /* Q8_0 at 12 GiB: every stage fits, FLUX (11.8 GiB of weights) with only a few of its
+   * 57 blocks streamed. */
   td_memory_plan q8 = plan_lvlm (TD_PLAN_Q8_0, 12);
   g_assert_cmpint (q8.strategy, ==, TD_PLAN_STREAMED);
   for (int i = 0; i < q8.n_stages; i++)
     g_assert_cmpuint (q8.stage[i].planned, <=, 12 * GIB);
+  const td_plan_stage *q8_flux = stage_named (&q8, "flux transformer");
+  g_assert_cmpint (q8_flux->blocks, ==, 57);
+  g_assert_cmpint (q8_flux->resident_blocks, >=, 57 - 10);
+  g_assert_cmpint (q8_flux->resident_blocks, <, 57);
 
   /* Q4_K in 8 GiB: one stage at a time, nothing streamed. */
   td_memory_plan q4 = plan_lvlm (TD_PLAN_Q4_K, 8);
@@ -116,6 +136,57 @@ test_strategies (void)
   td_error err = { 0 };
   g_assert_cmpint (td_memory_plan_make (&models, &bad, &plan, &err), ==, TD_ERR_INVALID_ARG);
   g_assert_nonnull (strstr (err.message, "multiples of 16"));
+}
+
+/* The resident count is the largest whose peak fits: each block kept adds its size,
+ * the two streamed slots go once nothing streams. */
+static void
+test_resident_blocks (void)
+{
+  const td_flux_config config = td_flux_config_dev ();
+  td_plan_stage s = td_plan_flux_stage (&config, 1024, 1024, 512, TD_PLAN_Q8_0);
+  g_assert_cmpint (s.blocks, ==, 57);
+  g_assert_cmpint (s.n_groups, ==, 2);
+  g_assert_cmpuint (td_plan_stage_peak_with (&s, 0), ==, td_plan_streamed_peak (&s));
+  g_assert_cmpuint (td_plan_stage_peak_with (&s, 57), ==, s.peak);
+  g_assert_cmpuint (td_plan_stage_peak_with (&s, 1000), ==, s.peak);
+  /* Keeping one more double block costs one double block, while two stream. */
+  g_assert_cmpuint (td_plan_stage_peak_with (&s, 1) - td_plan_stage_peak_with (&s, 0), ==, s.group[0].bytes);
+  /* With every double block kept, the single blocks' phase decides. */
+  const uint64_t all_double = td_plan_stage_peak_with (&s, 19);
+  g_assert_cmpuint (all_double, ==, s.fixed_weights + 19 * s.group[0].bytes
+                                      + MAX (s.group[0].activations, 2 * s.group[1].bytes + s.group[1].activations)
+                                      + s.workspace);
+  for (int r = 0; r < 57; r++)
+    g_assert_cmpuint (td_plan_stage_peak_with (&s, r), <=, td_plan_stage_peak_with (&s, r + 1));
+  /* The largest fitting count, at and around each count's own peak. */
+  for (int r = 0; r < 57; r++)
+    {
+      const uint64_t peak = td_plan_stage_peak_with (&s, r);
+      if (td_plan_stage_peak_with (&s, r + 1) == peak)
+        continue;
+      g_assert_cmpint (td_plan_resident_blocks (&s, peak), ==, r);
+    }
+  g_assert_cmpint (td_plan_resident_blocks (&s, s.peak), ==, 57);
+  g_assert_cmpint (td_plan_resident_blocks (&s, 0), ==, 57);
+  g_assert_cmpint (td_plan_resident_blocks (&s, td_plan_streamed_peak (&s) - 1), ==, -1);
+
+  /* Qwen2-VL keeps the language model's layers first. */
+  const td_plan_models models = td_plan_models_real ();
+  td_plan_stage q = td_plan_qwen2vl_stage (&models.qwen2vl, 1024, 1024, 128, TD_PLAN_BF16);
+  g_assert_cmpint (q.blocks, ==, 60);
+  g_assert_cmpint (q.group[0].count, ==, 28);
+  g_assert_cmpint (q.group[1].count, ==, 32);
+  g_assert_cmpuint (td_plan_stage_peak_with (&q, 1) - td_plan_stage_peak_with (&q, 0), ==, q.group[0].bytes);
+  /* T5-XXL and BLIP-2's tower: one group each, every block the same size. */
+  td_plan_stage t5 = td_plan_t5_stage (&models.t5, 512, TD_PLAN_BF16);
+  g_assert_cmpint (t5.blocks, ==, 24);
+  g_assert_cmpuint (td_plan_stage_peak_with (&t5, 24), ==, t5.peak);
+  g_assert_cmpuint (td_plan_stage_peak_with (&t5, 22), ==, t5.peak);
+  g_assert_cmpuint (td_plan_stage_peak_with (&t5, 21), ==, t5.peak - t5.group[0].bytes);
+  td_plan_stage eva = td_plan_eva_stage (&models.eva, TD_PLAN_BF16);
+  g_assert_cmpint (eva.blocks, ==, 39);
+  g_assert_cmpint (td_plan_resident_blocks (&eva, td_plan_stage_peak_with (&eva, 10)), ==, 10);
 }
 
 static td_tensor *
@@ -297,6 +368,7 @@ main (int argc, char **argv)
   g_test_add_func ("/memory-plan/counts", test_counts_match_declared_models);
   g_test_add_func ("/memory-plan/format-bytes", test_format_bytes);
   g_test_add_func ("/memory-plan/strategies", test_strategies);
+  g_test_add_func ("/memory-plan/resident-blocks", test_resident_blocks);
   g_test_add_func ("/memory-plan/flux-peak", test_flux_peak_matches_plan);
   g_test_add_func ("/memory-plan/vae-peak", test_vae_peak_matches_plan);
   g_test_add_func ("/memory-plan/flux-peak-vulkan", test_flux_peak_matches_plan_vulkan);

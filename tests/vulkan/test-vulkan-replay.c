@@ -2,7 +2,7 @@
  * random-weight transformer (2 double + 4 single blocks) driven through Euler
  * steps between td_backend_capture_begin/end gives latents bit-identical to
  * recording every step, with steps 2..N counted as replays; a size change
- * captures again, a streamed transformer never replays, another tensor in the
+ * captures again, a transformer with streamed blocks never replays, another tensor in the
  * same shape or another sequence of ops under the same key falls back, a device
  * lost as a replay is submitted is an error, and the CPU backend ignores the
  * hooks. The pipeline on the golden tiny FLUX gives the same latents after every
@@ -209,7 +209,7 @@ test_streamed_never_replays (void)
 {
   td_backend *b = vk_test_backend ();
   td_flux_dit *model = small_model (b);
-  td_flux_dit_set_streamed (model, true);
+  td_flux_dit_set_resident_blocks (model, 2); /* of 6: the other four stream */
   image_state recorded = image_new (b, model, 5, 3), replayed = image_new (b, model, 5, 3);
   for (int i = 0; i < STEPS; i++)
     euler_step (b, model, &recorded, false, NULL);
@@ -217,7 +217,7 @@ test_streamed_never_replays (void)
   for (int i = 0; i < STEPS; i++)
     euler_step (b, model, &replayed, true, NULL);
   td_capture_stats done = stats_since (b, before);
-  /* Each step uploads the blocks' weights again: a replay meets an upload and falls back. */
+  /* Each step uploads the streamed blocks' weights again: a replay meets an upload and falls back. */
   g_assert_cmpint (done.replays, ==, 0);
   g_assert_cmpint (done.fallbacks, >=, 1);
   assert_identical (replayed.latents, recorded.latents, "streamed steps");
