@@ -16,6 +16,7 @@
  * deferred blocks exceed ctx->deferred_limit or the device is out of memory.
  */
 #include "backend/vulkan/vulkan_internal.h"
+#include "backend/vulkan/vulkan_replay.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,7 @@ block_free (td_vk_context *ctx, td_vk_block *block)
 {
   if (block == NULL)
     return;
+  td_vk_replay_forget_block (ctx, block);
   if (block->buffer != VK_NULL_HANDLE)
     vkDestroyBuffer (ctx->device, block->buffer, NULL);
   if (block->memory != VK_NULL_HANDLE)
@@ -149,8 +151,8 @@ remove_block (td_vk_context *ctx, td_vk_block *block)
 }
 
 /* First fit in a shared block's free list. */
-static bool
-block_take (td_vk_block *block, VkDeviceSize size, VkDeviceSize *offset)
+bool
+td_vk_block_take (td_vk_block *block, VkDeviceSize size, VkDeviceSize *offset)
 {
   for (int i = 0; i < block->free_count; i++)
     if (block->free_ranges[i].size >= size)
@@ -301,6 +303,67 @@ device_block_new (td_vk_context *ctx, VkDeviceSize size, td_vk_block **out, td_e
   return status;
 }
 
+/* A device block with a free list covering all of it, for sub-allocation. */
+static td_status
+shared_block_new (td_vk_context *ctx, VkDeviceSize size, td_vk_block **out, td_error *err)
+{
+  td_vk_block *block;
+  td_status status = device_block_new (ctx, size, &block, err);
+  if (status != TD_OK)
+    return status;
+  block->free_ranges = malloc (16 * sizeof block->free_ranges[0]);
+  if (block->free_ranges == NULL)
+    {
+      block_free (ctx, block);
+      return td_error_set (err, TD_ERR_NO_MEMORY, "out of host memory");
+    }
+  block->free_capacity = 16;
+  block->free_count = 1;
+  block->free_ranges[0].offset = 0;
+  block->free_ranges[0].size = size;
+  *out = block;
+  return TD_OK;
+}
+
+td_status
+td_vk_arena_block_new (td_vk_context *ctx, VkDeviceSize size, td_vk_block **out, td_error *err)
+{
+  return shared_block_new (ctx, ALIGN_UP (size, TD_VK_ALIGNMENT), out, err);
+}
+
+td_status
+td_vk_host_block_new (td_vk_context *ctx, VkDeviceSize size, td_vk_block **out, void **map, td_error *err)
+{
+  td_status status = block_new (ctx, size, true, out, err);
+  if (status != TD_OK)
+    return status;
+  VkResult result = vkMapMemory (ctx->device, (*out)->memory, 0, VK_WHOLE_SIZE, 0, map);
+  if (result != VK_SUCCESS)
+    {
+      block_free (ctx, *out);
+      *out = NULL;
+      return td_vk_fail (ctx, result, "mapping a host-visible buffer", err);
+    }
+  return TD_OK;
+}
+
+void
+td_vk_block_destroy (td_vk_context *ctx, td_vk_block *block, bool mapped)
+{
+  if (block == NULL)
+    return;
+  if (mapped)
+    vkUnmapMemory (ctx->device, block->memory);
+  td_vk_forget_buffer (ctx, block->buffer);
+  block_free (ctx, block);
+}
+
+bool
+td_vk_block_adopt (td_vk_context *ctx, td_vk_block *block)
+{
+  return add_block (ctx, block);
+}
+
 void
 td_vk_memory_collect (td_vk_context *ctx)
 {
@@ -337,7 +400,9 @@ td_vk_buffer_new (td_backend *backend, size_t size, td_buffer **out, td_error *e
     return td_error_set (err, TD_ERR_NO_MEMORY, "out of host memory");
   a->ctx = ctx;
   a->size = rounded;
-  if (rounded >= TD_VK_DEDICATED_MIN)
+  if (td_vk_replay_alloc (ctx, rounded, &a->block, &a->offset))
+    ; /* an intermediate of a captured step, from the step arena */
+  else if (rounded >= TD_VK_DEDICATED_MIN)
     {
       td_vk_block *block;
       td_status status = device_block_new (ctx, rounded, &block, err);
@@ -359,29 +424,23 @@ td_vk_buffer_new (td_backend *backend, size_t size, td_buffer **out, td_error *e
   else
     {
       for (int i = 0; i < ctx->block_count && a->block == NULL; i++)
-        if (!ctx->blocks[i]->dedicated && block_take (ctx->blocks[i], rounded, &a->offset))
+        if (!ctx->blocks[i]->dedicated && td_vk_block_take (ctx->blocks[i], rounded, &a->offset))
           a->block = ctx->blocks[i];
       if (a->block == NULL)
         {
-          td_vk_block *block;
-          td_status status = device_block_new (ctx, TD_VK_BLOCK_SIZE, &block, err);
+          td_vk_block *block = NULL;
+          td_status status = shared_block_new (ctx, TD_VK_BLOCK_SIZE, &block, err);
+          if (status == TD_OK && !add_block (ctx, block))
+            {
+              block_free (ctx, block);
+              status = td_error_set (err, TD_ERR_NO_MEMORY, "out of host memory");
+            }
           if (status != TD_OK)
             {
               free (a);
               return status;
             }
-          block->free_ranges = malloc (16 * sizeof block->free_ranges[0]);
-          if (block->free_ranges == NULL || !add_block (ctx, block))
-            {
-              block_free (ctx, block);
-              free (a);
-              return td_error_set (err, TD_ERR_NO_MEMORY, "out of host memory");
-            }
-          block->free_capacity = 16;
-          block->free_count = 1;
-          block->free_ranges[0].offset = 0;
-          block->free_ranges[0].size = TD_VK_BLOCK_SIZE;
-          block_take (block, rounded, &a->offset);
+          td_vk_block_take (block, rounded, &a->offset);
           a->block = block;
         }
     }
@@ -424,6 +483,10 @@ td_vk_write (td_backend *backend, td_buffer *buffer, size_t offset, const void *
     status = td_vk_check_alive (ctx, err);
   if (status != TD_OK)
     return status;
+  bool handled = false;
+  status = td_vk_replay_write (ctx, a->block, a->offset + offset, src, size, &handled, err);
+  if (status != TD_OK || handled)
+    return status;
   const unsigned char *bytes = src;
   while (size > 0)
     {
@@ -459,6 +522,8 @@ td_vk_read (td_backend *backend, td_buffer *buffer, size_t offset, void *dst, si
   td_status status = check_span (buffer, offset, size, "read", err);
   if (status == TD_OK)
     status = td_vk_check_alive (ctx, err);
+  if (status == TD_OK)
+    status = td_vk_replay_interrupt (ctx, true, err);
   if (status == TD_OK)
     status = td_vk_sync (ctx, err);
   unsigned char *bytes = dst;
@@ -521,6 +586,8 @@ td_vk_read_begin (td_backend *backend, td_buffer *buffer, size_t offset, size_t 
   td_status status = check_span (buffer, offset, size, "read", err);
   if (status == TD_OK)
     status = td_vk_check_alive (ctx, err);
+  if (status == TD_OK)
+    status = td_vk_replay_interrupt (ctx, true, err);
   if (status == TD_OK)
     status = readback_init (ctx, err);
   if (status != TD_OK)
@@ -638,7 +705,7 @@ void
 td_vulkan_memory_usage (td_backend *backend, uint64_t *used, uint64_t *budget)
 {
   td_vk_context *ctx = backend->impl;
-  uint64_t total = 0, allocated = ctx->deferred_bytes;
+  uint64_t total = 0, allocated = ctx->deferred_bytes + td_vk_replay_arena_bytes (ctx);
   for (int i = 0; i < ctx->block_count; i++)
     allocated += ctx->blocks[i]->size;
   VkPhysicalDeviceMemoryBudgetPropertiesEXT budgets = {
