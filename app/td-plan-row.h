@@ -13,7 +13,7 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (TdPlanRow, td_plan_row, TD, PLAN_ROW, AdwActionRow)
 
 GtkWidget *td_plan_row_new        (void);
-/* The summary shown ("Needs about 12.4 GB of 16.0 GB — one stage at a time"), or
+/* The summary shown ("Needs about 12.4 GiB of 16.0 GiB — one stage at a time"), or
  * why there is none; NULL while the first plan is being made. */
 const char *td_plan_row_get_summary (TdPlanRow *self);
 

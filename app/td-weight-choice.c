@@ -68,6 +68,8 @@ row_title (td_weight_part part)
     {
     case TD_WEIGHTS_FLUX: return _("FLUX Weights");
     case TD_WEIGHTS_T5: return _("T5 Weights");
+    case TD_WEIGHTS_QWEN2VL: return _("Qwen2-VL Weights");
+    case TD_WEIGHTS_EVA: return _("BLIP-2 Vision Weights");
     default: return _("CLIP Weights");
     }
 }

@@ -199,13 +199,15 @@ strategy_phrase (td_plan_strategy strategy)
     }
 }
 
-/* "12.4 GB", or "310 MB" under a gigabyte. */
+/* "12.4 GiB", or "310 MiB" under a gibibyte: the unit of the table and of the cap
+ * people give (--max-vram GIB). */
 static char *
 size_text (uint64_t bytes)
 {
-  if (bytes >= 1000000000u)
-    return g_strdup_printf ("%.1f GB", (double) bytes / 1e9);
-  return g_strdup_printf ("%.0f MB", (double) bytes / 1e6 < 1 ? 1.0 : (double) bytes / 1e6);
+  const double mib = (double) bytes / (1024.0 * 1024.0);
+  if (mib >= 1024.0)
+    return g_strdup_printf ("%.1f GiB", mib / 1024.0);
+  return g_strdup_printf ("%.0f MiB", mib < 1 ? 1.0 : mib);
 }
 
 char *

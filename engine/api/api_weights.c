@@ -4,12 +4,27 @@
 #include <glib.h>
 #include <string.h>
 
+#include "models/qwen2vl_files.h"
+#include "models/weight_folder.h"
 #include "pipeline/flux_files.h"
 #include "pipeline/model_cache.h"
 
 static const char *const part_names[TD_WEIGHTS_COUNT] = {
-  [TD_WEIGHTS_FLUX] = "flux", [TD_WEIGHTS_T5] = "t5", [TD_WEIGHTS_CLIP] = "clip",
+  [TD_WEIGHTS_FLUX] = "flux", [TD_WEIGHTS_T5] = "t5", [TD_WEIGHTS_CLIP] = "clip", [TD_WEIGHTS_QWEN2VL] = "lvlm",
+  [TD_WEIGHTS_EVA] = "eva",
 };
+
+/* The models folder's part that holds the weight part's files. */
+static td_model_part
+model_part_of (td_weight_part part)
+{
+  switch (part)
+    {
+    case TD_WEIGHTS_QWEN2VL: return TD_PART_QWEN2VL;
+    case TD_WEIGHTS_EVA: return TD_PART_BLIP2_VISION;
+    default: return TD_PART_FLUX;
+    }
+}
 
 const char *
 td_weight_part_name (td_weight_part part)
@@ -29,30 +44,48 @@ td_weight_part_parse (const char *name, td_weight_part *part)
   return false;
 }
 
-/* The FLUX folder under models_dir (NULL when there is none). */
+/* The folder under models_dir that holds part's files (NULL when there is none). */
 static td_status
-flux_folder (const char *models_dir, char **flux_dir, td_error *err)
+part_folder (const char *models_dir, td_weight_part part, char **folder, td_error *err)
 {
   td_model_paths paths;
-  *flux_dir = NULL;
+  *folder = NULL;
   if (td_model_paths_find (models_dir, &paths, err) != TD_OK)
     return err != NULL ? err->status : TD_ERR_NOT_FOUND;
-  *flux_dir = g_steal_pointer (&paths.path[TD_PART_FLUX]);
+  *folder = g_steal_pointer (&paths.path[model_part_of (part)]);
   td_model_paths_clear (&paths);
   return TD_OK;
+}
+
+static GPtrArray *
+candidates_in (const char *folder, td_weight_part part)
+{
+  switch (part)
+    {
+    case TD_WEIGHTS_QWEN2VL: return td_qwen2vl_weight_choices (folder);
+    case TD_WEIGHTS_EVA: return td_weight_folder_choices (folder);
+    default: return td_flux_files_candidates (folder, part);
+    }
 }
 
 char **
 td_models_weight_choices (const char *models_dir, td_weight_part part, td_error *err)
 {
-  g_autofree char *flux_dir = NULL;
-  if (models_dir == NULL || flux_folder (models_dir, &flux_dir, err) != TD_OK)
+  g_autofree char *folder = NULL;
+  if (models_dir == NULL)
     {
-      if (models_dir == NULL)
-        td_error_set (err, TD_ERR_INVALID_ARG, "weight choices: no models folder");
+      td_error_set (err, TD_ERR_INVALID_ARG, "weight choices: no models folder");
       return NULL;
     }
-  g_autoptr (GPtrArray) candidates = td_flux_files_candidates (flux_dir, part);
+  if ((unsigned) part >= TD_WEIGHTS_COUNT)
+    {
+      td_error_set (err, TD_ERR_INVALID_ARG, "weight choices: unknown model part %d", (int) part);
+      return NULL;
+    }
+  if (part_folder (models_dir, part, &folder, err) != TD_OK)
+    return NULL;
+  g_autoptr (GPtrArray) candidates = folder != NULL ? candidates_in (folder, part)
+                                                     : g_ptr_array_new_with_free_func (g_free);
   g_ptr_array_add (candidates, NULL);
   g_ptr_array_set_free_func (candidates, NULL);
   return (char **) g_ptr_array_free (g_steal_pointer (&candidates), FALSE);
@@ -63,13 +96,21 @@ td_models_check_weight_file (const char *models_dir, td_weight_part part, const 
 {
   if (models_dir == NULL || file == NULL)
     return td_error_set (err, TD_ERR_INVALID_ARG, "weight choice: no models folder or no file");
-  g_autofree char *flux_dir = NULL;
-  td_status st = flux_folder (models_dir, &flux_dir, err);
+  if ((unsigned) part >= TD_WEIGHTS_COUNT)
+    return td_error_set (err, TD_ERR_INVALID_ARG, "%s: unknown model part %d", file, (int) part);
+  g_autofree char *folder = NULL;
+  td_status st = part_folder (models_dir, part, &folder, err);
   if (st != TD_OK)
     return st;
-  if (flux_dir == NULL)
-    return td_error_set (err, TD_ERR_NOT_FOUND, "%s: %s has no FLUX folder", file, models_dir);
-  return td_flux_files_check_choice (flux_dir, part, file, err);
+  if (folder == NULL)
+    return td_error_set (err, TD_ERR_NOT_FOUND, "%s: %s has no %s folder", file, models_dir,
+                         td_model_part_title (model_part_of (part)));
+  switch (part)
+    {
+    case TD_WEIGHTS_QWEN2VL: return td_qwen2vl_check_choice (folder, file, err);
+    case TD_WEIGHTS_EVA: return td_weight_folder_check (folder, "BLIP-2 vision", file, err);
+    default: return td_flux_files_check_choice (folder, part, file, err);
+    }
 }
 
 void

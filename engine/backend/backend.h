@@ -9,6 +9,13 @@
 #include "core/tensor.h"
 #include "backend/op.h"
 
+/* What the capture and replay of steps did since the backend was made. */
+typedef struct td_capture_stats {
+  int64_t captures;  /* steps recorded into kept command buffers */
+  int64_t replays;   /* steps that resubmitted them instead of recording */
+  int64_t fallbacks; /* replays abandoned midway for ordinary recording */
+} td_capture_stats;
+
 typedef struct td_backend_vtable {
   const char *name;
   td_status (*buffer_new) (td_backend *backend, size_t size, td_buffer **out, td_error *err);
@@ -33,6 +40,13 @@ typedef struct td_backend_vtable {
   td_status (*read_poll) (td_backend *backend, uint64_t ticket, bool wait, void *dst, size_t size, bool *ready,
                           td_error *err);
   void (*read_end) (td_backend *backend, uint64_t ticket);
+  /* Optional capture and replay of a repeated step (td_backend_capture_begin); NULL:
+   * every step is run as it comes. */
+  td_status (*capture_begin) (td_backend *backend, uint64_t key, td_error *err);
+  td_status (*capture_end) (td_backend *backend, td_error *err);
+  void (*capture_drop) (td_backend *backend);
+  td_capture_stats (*capture_stats) (td_backend *backend);
+  void (*set_lasting) (td_backend *backend, bool lasting);
 } td_backend_vtable;
 
 #define TD_READBACK_MAX 256
@@ -98,3 +112,20 @@ size_t td_backend_budget (const td_backend *backend);
 /* Validates op (shapes, dtypes, contiguity) and runs it on backend.
  * All tensors must belong to this backend (or be host buffers on the CPU backend). */
 td_status td_backend_run (td_backend *backend, const td_op *op, td_error *err);
+
+/* Capture and replay of a repeated step (the FLUX denoising step). Between
+ * td_backend_capture_begin and td_backend_capture_end a device backend may take the
+ * step's allocations from an arena that gives the same addresses for the same
+ * sequence, record its commands once for `key` (the step's shape) and, on a later step
+ * with the same key whose ops prove identical, resubmit that recording with only the
+ * uploaded inputs changed. Any difference falls back to ordinary recording, so the
+ * results never depend on it. Tensors allocated in the step must be freed before the
+ * next begin; td_backend_capture_drop frees what a capture holds. The CPU backend runs
+ * every step as it comes (these are no-ops there). */
+td_status td_backend_capture_begin (td_backend *backend, uint64_t key, td_error *err);
+td_status td_backend_capture_end (td_backend *backend, td_error *err);
+void td_backend_capture_drop (td_backend *backend);
+td_capture_stats td_backend_capture_stats (td_backend *backend);
+/* Allocations between these outlive the step being captured (weights uploaded on first use). */
+void td_backend_lasting_begin (td_backend *backend);
+void td_backend_lasting_end (td_backend *backend);

@@ -181,7 +181,7 @@ td_cli_parse_weight_choice (const char *flag, const char *value, const char *fil
   td_weight_part part;
   if (equals == NULL || equals[1] == '\0' || !td_weight_part_parse (name, &part))
     {
-      fprintf (stderr, "thinkdiff: %s is PART=FILE with PART flux, t5 or clip, not '%s'\n", flag, value);
+      fprintf (stderr, "thinkdiff: %s is PART=FILE with PART flux, t5, clip, lvlm or eva, not '%s'\n", flag, value);
       return false;
     }
   files[part] = equals + 1;
@@ -189,13 +189,21 @@ td_cli_parse_weight_choice (const char *flag, const char *value, const char *fil
 }
 
 bool
-td_cli_check_weight_choices (const char *models_dir, const char *const files[TD_WEIGHTS_COUNT])
+td_cli_check_weight_choices (const char *flux_dir, const char *models_dir, const char *const files[TD_WEIGHTS_COUNT])
 {
   for (int part = 0; part < TD_WEIGHTS_COUNT; part++)
     {
       td_error err = { 0 };
+      const bool flux_part = part == TD_WEIGHTS_FLUX || part == TD_WEIGHTS_T5 || part == TD_WEIGHTS_CLIP;
+      const char *folder = flux_part ? flux_dir : models_dir;
+      if (files[part] != NULL && folder == NULL)
+        {
+          fprintf (stderr, "thinkdiff: --weights %s=%s needs --models DIR\n",
+                   td_weight_part_name ((td_weight_part) part), files[part]);
+          return false;
+        }
       if (files[part] != NULL
-          && td_models_check_weight_file (models_dir, (td_weight_part) part, files[part], &err) != TD_OK)
+          && td_models_check_weight_file (folder, (td_weight_part) part, files[part], &err) != TD_OK)
         {
           fprintf (stderr, "thinkdiff: --weights %s=%s: %s\n", td_weight_part_name ((td_weight_part) part),
                    files[part], err.message);

@@ -25,9 +25,12 @@ bool td_cli_check_output_file (const char *flag, const char *path);
  * Returns -1 when out[0 … n−1] hold the operands. */
 int td_cli_operands (int argc, char **argv, void (*usage) (FILE *out), int n, const char **out);
 
-/* --weights PART=FILE: stores FILE as files[PART] (PART flux, t5 or clip). Prints why
+/* --weights PART=FILE: stores FILE as files[PART] (PART flux, t5, clip, lvlm or eva). Prints why
  * and returns false for a value without '=', an unknown part or an empty file. */
 bool td_cli_parse_weight_choice (const char *flag, const char *value, const char *files[TD_WEIGHTS_COUNT]);
-/* Checks each chosen file against the models folder; prints the engine's error
- * (naming the file) and returns false when one is not a weight file of its part. */
-bool td_cli_check_weight_choices (const char *models_dir, const char *const files[TD_WEIGHTS_COUNT]);
+/* Checks each chosen file against the models folder (FLUX's parts against flux_dir, a
+ * FLUX folder or a models folder holding one); prints the engine's error (naming the
+ * file) and returns false when one is not a weight file of its part, or when a part
+ * outside FLUX is chosen with no models_dir. */
+bool td_cli_check_weight_choices (const char *flux_dir, const char *models_dir,
+                                  const char *const files[TD_WEIGHTS_COUNT]);

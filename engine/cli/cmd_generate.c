@@ -132,8 +132,9 @@ usage (FILE *out)
            "  --preview-dir DIR     write a preview PNG per step\n"
            "  --backend auto|cpu|vulkan   where to run (default auto: a GPU when there is one)\n"
            "  --max-vram GIB        refuse to hold more than GIB GiB in tensors on the device\n"
-           "  --weights PART=FILE   load PART (flux, t5 or clip) from FILE, one of the models folder's\n"
-           "                        weight files for it (repeatable; default: .safetensors first)\n"
+           "  --weights PART=FILE   load PART (flux, t5, clip, lvlm for Qwen2-VL or eva for BLIP-2's\n"
+           "                        vision tower) from FILE, one of the models folder's weight files\n"
+           "                        for it (repeatable; default: .safetensors first)\n"
            "Items are read in the order given. An LVLM board with 2+ images and no --width/--height\n"
            "is painted at 512×512, as the official multi-image run. Ctrl-C cancels cleanly.\n");
 }
@@ -559,7 +560,7 @@ run (generate_args *a)
       return 2;
     }
 
-  if (!td_cli_check_weight_choices (flux_dir, a->weight_file))
+  if (!td_cli_check_weight_choices (flux_dir, a->models, a->weight_file))
     {
       td_model_paths_clear (&paths);
       return 1;

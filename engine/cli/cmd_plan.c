@@ -23,8 +23,9 @@ print_usage (FILE *out)
            "  --max-vram GIB    the device memory to fit in, in GiB (default: no cap)\n"
            "  --weights FORMAT  matrices of FLUX, T5 and the LVLM: bf16, f16, fp8, q8_0, q6_k,\n"
            "                    q5_k, q4_k or q4_0 (default: as stored; bf16 without --models)\n"
-           "  --weights PART=FILE  with --models: size PART (flux, t5 or clip) from FILE, one of\n"
-           "                    the folder's weight files for it (repeatable)\n");
+           "  --weights PART=FILE  with --models: size PART (flux, t5, clip, lvlm for Qwen2-VL\n"
+           "                    or eva for BLIP-2's vision tower) from FILE, one of the\n"
+           "                    folder's weight files for it (repeatable)\n");
 }
 
 static double
@@ -129,7 +130,7 @@ td_cli_plan (int argc, char **argv)
       fprintf (stderr, "thinkdiff plan: --weights PART=FILE needs --models DIR\n");
       return 2;
     }
-  if (files_chosen && !td_cli_check_weight_choices (models_dir, weight_file))
+  if (files_chosen && !td_cli_check_weight_choices (models_dir, models_dir, weight_file))
     return 1;
   for (int part = 0; part < TD_WEIGHTS_COUNT; part++)
     options.weight_file[part] = weight_file[part];

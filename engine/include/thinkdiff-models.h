@@ -63,15 +63,27 @@ TD_API td_status td_model_paths_require (const td_model_paths *paths, bool lvlm,
 
 /* The parts of a model whose weights may sit in more than one file of a models
  * folder (flux1-dev.safetensors and flux1-dev-Q8_0.gguf; a diffusers transformer/
- * folder and a GGUF; t5xxl_fp16.safetensors and t5-v1_1-xxl-encoder-Q8_0.gguf). */
+ * folder and a GGUF; t5xxl_fp16.safetensors and t5-v1_1-xxl-encoder-Q8_0.gguf;
+ * Qwen2-VL's safetensors checkpoint and llama.cpp's GGUF pair).
+ *
+ * Qwen2-VL's choices are its folder's checkpoint (model.safetensors or
+ * model.safetensors.index.json), a GGUF of the whole model in Hugging Face's names (as `thinkdiff
+ * quantize` writes it) and each llama.cpp language-model GGUF that has its mmproj beside
+ * it: the mmproj*.gguf whose name, after "mmproj" and a separator and without its last
+ * "-TYPE" or ".TYPE", is the language model's name without its own
+ * (mmproj-Qwen2-VL-7B-Instruct-f16.gguf for Qwen2-VL-7B-Instruct-Q4_K_M.gguf), else
+ * the folder's only mmproj*.gguf. A choice names the language model's file.
+ * BLIP-2's vision tower's choices are its folder's checkpoint and each GGUF there. */
 typedef enum td_weight_part {
-  TD_WEIGHTS_FLUX,  /* the FLUX transformer */
-  TD_WEIGHTS_T5,    /* the T5-XXL encoder */
-  TD_WEIGHTS_CLIP,  /* the CLIP-L text encoder */
+  TD_WEIGHTS_FLUX,    /* the FLUX transformer */
+  TD_WEIGHTS_T5,      /* the T5-XXL encoder */
+  TD_WEIGHTS_CLIP,    /* the CLIP-L text encoder */
+  TD_WEIGHTS_QWEN2VL, /* Qwen2-VL, language model and vision tower */
+  TD_WEIGHTS_EVA,     /* BLIP-2's vision tower */
   TD_WEIGHTS_COUNT
 } td_weight_part;
 
-/* "flux", "t5", "clip"; NULL out of range. */
+/* "flux", "t5", "clip", "lvlm", "eva"; NULL out of range. */
 TD_API const char *td_weight_part_name (td_weight_part part);
 /* The part of a name td_weight_part_name gives; false when unknown. */
 TD_API bool td_weight_part_parse (const char *name, td_weight_part *part);

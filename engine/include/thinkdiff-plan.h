@@ -100,8 +100,9 @@ TD_API int td_plan_stage_count (const td_plan *plan);
 /* Fills *out for stage index (0-based, in run order); false when out of range. */
 TD_API bool td_plan_stage_at (const td_plan *plan, int index, td_plan_stage_info *out);
 
-/* One line for people: "Needs about 12.4 GB of 16.0 GB — one stage at a time"
- * (td_free it). Sizes in GB of 10^9 bytes, in MB under one GB. */
+/* One line for people: "Needs about 12.4 GiB of 16.0 GiB — one stage at a time"
+ * (td_free it). Sizes in GiB of 2^30 bytes, the unit of the table and of the cap, in
+ * MiB under one GiB. */
 TD_API char *td_plan_summary (const td_plan *plan);
 /* The per-stage table `thinkdiff plan` prints, in GiB (td_free it). */
 TD_API char *td_plan_table (const td_plan *plan);

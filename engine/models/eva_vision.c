@@ -1,5 +1,6 @@
 #include "models/eva_vision.h"
 
+#include <glib.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,6 +8,7 @@
 
 #include "models/layers.h"
 #include "models/model_config.h"
+#include "models/weight_folder.h"
 
 struct td_eva_vision {
   td_eva_config config;
@@ -104,6 +106,22 @@ check_weights (td_weights *w, const td_eva_config *c, td_error *err)
 td_eva_vision *
 td_eva_vision_load (const char *dir, td_backend *backend, td_error *err)
 {
+  return td_eva_vision_load_chosen (dir, NULL, backend, err);
+}
+
+/* file when chosen, else the folder's first choice, else the folder as td_weights_open reads it. */
+static char *
+weights_path (const char *dir, const char *file)
+{
+  if (file != NULL)
+    return g_strdup (file);
+  g_autoptr (GPtrArray) choices = td_weight_folder_choices (dir);
+  return g_strdup (choices->len > 0 ? choices->pdata[0] : dir);
+}
+
+td_eva_vision *
+td_eva_vision_load_chosen (const char *dir, const char *file, td_backend *backend, td_error *err)
+{
   td_eva_vision *model = calloc (1, sizeof *model);
   if (model == NULL)
     {
@@ -111,8 +129,10 @@ td_eva_vision_load (const char *dir, td_backend *backend, td_error *err)
       return NULL;
     }
   model->backend = backend != NULL ? backend : td_backend_host ();
+  g_autofree char *path = weights_path (dir, file);
   if (read_config (&model->config, dir, err) != TD_OK
-      || (model->weights = td_weights_open (dir, model->backend, err)) == NULL)
+      || (file != NULL && td_weight_folder_check (dir, "BLIP-2 vision", file, err) != TD_OK)
+      || (model->weights = td_weights_open (path, model->backend, err)) == NULL)
     goto fail;
   td_weights_add_prefix (model->weights, "vision_model.");
   if (check_weights (model->weights, &model->config, err) != TD_OK)
@@ -122,7 +142,7 @@ td_eva_vision_load (const char *dir, td_backend *backend, td_error *err)
   td_block_stream_init (&model->stream, model->weights, &layers, 1, NULL, NULL, NULL);
   return model;
 fail:
-  td_error_prefix (err, "loading the BLIP-2 vision tower from %s", dir);
+  td_error_prefix (err, "loading the BLIP-2 vision tower from %s", file != NULL ? file : dir);
   td_eva_vision_free (model);
   return NULL;
 }

@@ -24,6 +24,9 @@ typedef struct td_eva_vision td_eva_vision;
 /* dir holds config.json (a Blip2Config with vision_config, or a vision config) and the
  * weights (the full BLIP-2 checkpoint or just its vision_model.* tensors). */
 td_eva_vision *td_eva_vision_load (const char *dir, td_backend *backend, td_error *err);
+/* The same with the weights of file, one of td_weight_folder_choices (dir) (a GGUF
+ * `thinkdiff quantize` wrote beside the checkpoint); NULL: the default, the first. */
+td_eva_vision *td_eva_vision_load_chosen (const char *dir, const char *file, td_backend *backend, td_error *err);
 void td_eva_vision_free (td_eva_vision *model);
 /* Keeps the first `resident` encoder layers on the device and streams the others
  * (block_stream.h); TD_BLOCKS_ALL (the default) streams none. */

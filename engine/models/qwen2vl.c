@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "models/qwen2vl_files.h"
 #include "models/qwen2vl_gguf_keys.h"
 #include "models/qwen2vl_private.h"
 #include "models/rope_tables.h"
@@ -111,6 +112,12 @@ td_qwen2vl_resident_blocks (const td_qwen2vl *model)
 td_qwen2vl *
 td_qwen2vl_load (const char *dir, td_backend *backend, td_error *err)
 {
+  return td_qwen2vl_load_chosen (dir, NULL, backend, err);
+}
+
+td_qwen2vl *
+td_qwen2vl_load_chosen (const char *dir, const char *file, td_backend *backend, td_error *err)
+{
   td_qwen2vl *model = calloc (1, sizeof *model);
   if (model == NULL)
     {
@@ -120,18 +127,18 @@ td_qwen2vl_load (const char *dir, td_backend *backend, td_error *err)
   model->backend = backend != NULL ? backend : td_backend_host ();
   g_autofree char *config_path = g_build_filename (dir, "config.json", NULL);
   g_autofree char *generation_path = g_build_filename (dir, "generation_config.json", NULL);
-  g_autofree char *llm_gguf = NULL, *mmproj_gguf = NULL;
-  bool gguf_pair = false;
+  td_qwen2vl_source source = { 0 };
   if (td_qwen2vl_config_read (config_path, &model->config, err) != TD_OK)
     goto fail;
   /* The official sampler keeps every EOS id of both files from being picked early. */
   if (g_file_test (generation_path, G_FILE_TEST_EXISTS)
       && td_qwen2vl_generation_config_read (generation_path, &model->config, err) != TD_OK)
     goto fail;
-  if (td_qwen2vl_gguf_find (dir, &gguf_pair, &llm_gguf, &mmproj_gguf, err) != TD_OK)
+  if (td_qwen2vl_source_find (dir, file, &source, err) != TD_OK)
     goto fail;
-  model->weights = gguf_pair ? td_qwen2vl_gguf_open (llm_gguf, mmproj_gguf, &model->config, backend, err)
-                             : td_weights_open (dir, backend, err);
+  const bool gguf_pair = source.llm != NULL;
+  model->weights = gguf_pair ? td_qwen2vl_gguf_open (source.llm, source.mmproj, &model->config, backend, err)
+                             : td_weights_open (source.weights, backend, err);
   if (model->weights == NULL)
     goto fail;
   /* Names are asked for as the language model and the tower know them ("layers.0…",
@@ -143,11 +150,13 @@ td_qwen2vl_load (const char *dir, td_backend *backend, td_error *err)
   if (check_weights (model->weights, &model->config, err) != TD_OK
       || (gguf_pair && td_weights_refuse_unused (model->weights, "Qwen2-VL", NULL, err) != TD_OK))
     goto fail;
+  td_qwen2vl_source_clear (&source);
   init_stream (model);
   return model;
 
 fail:
-  td_error_prefix (err, "loading Qwen2-VL from %s", dir);
+  td_qwen2vl_source_clear (&source);
+  td_error_prefix (err, "loading Qwen2-VL from %s", file != NULL ? file : dir);
   td_qwen2vl_free (model);
   return NULL;
 }

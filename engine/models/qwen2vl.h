@@ -63,6 +63,8 @@ td_status td_qwen2vl_generation_config_read (const char *path, td_qwen2vl_config
 /* dir holds config.json and the weights (legacy `model.layers.*` / `visual.*` names or
  * the `model.language_model.*` / `model.visual.*` ones). Weights stay in their stored dtype. */
 td_qwen2vl *td_qwen2vl_load (const char *dir, td_backend *backend, td_error *err);
+/* The same with the weights of file, one of dir's choices (qwen2vl_files.h); NULL: the default. */
+td_qwen2vl *td_qwen2vl_load_chosen (const char *dir, const char *file, td_backend *backend, td_error *err);
 /* A model on weights already open (random_models.c declares them for benchmarks),
  * checked against the config; takes the weights, freed on failure too. */
 td_qwen2vl *td_qwen2vl_new_from_config (const td_qwen2vl_config *config, td_weights *weights, td_error *err);

@@ -93,63 +93,6 @@ td_qwen2vl_gguf_rename_vision (const char *name, char *stored, size_t size, void
                       vision_top_keys, N_OF (vision_top_keys));
 }
 
-static bool
-is_checkpoint_name (const char *name)
-{
-  return strcmp (name, "model.safetensors") == 0 || strcmp (name, "model.safetensors.index.json") == 0;
-}
-
-/* One GGUF holding the vision tower under its Hugging Face name. */
-static bool
-holds_transformers_names (const char *path)
-{
-  td_gguf *gguf = td_gguf_open (path, NULL);
-  bool found = gguf != NULL
-               && (td_gguf_find_tensor (gguf, "visual.patch_embed.proj.weight") != NULL
-                   || td_gguf_find_tensor (gguf, "model.visual.patch_embed.proj.weight") != NULL);
-  td_gguf_close (gguf);
-  return found;
-}
-
-td_status
-td_qwen2vl_gguf_find (const char *dir, bool *found, char **llm, char **mmproj, td_error *err)
-{
-  *found = false;
-  *llm = *mmproj = NULL;
-  GDir *folder = g_dir_open (dir, 0, NULL);
-  if (folder == NULL)
-    return TD_OK; /* not a folder: the checkpoint reader says what it is */
-  int n_llm = 0, n_mmproj = 0;
-  bool checkpoint = false;
-  const char *name;
-  while ((name = g_dir_read_name (folder)) != NULL)
-    {
-      checkpoint = checkpoint || is_checkpoint_name (name);
-      if (!g_str_has_suffix (name, ".gguf"))
-        continue;
-      bool is_mmproj = g_str_has_prefix (name, "mmproj");
-      char **slot = is_mmproj ? mmproj : llm;
-      if ((is_mmproj ? n_mmproj++ : n_llm++) == 0)
-        *slot = g_build_filename (dir, name, NULL);
-    }
-  g_dir_close (folder);
-  if (checkpoint || n_llm + n_mmproj == 0 || (n_llm == 1 && n_mmproj == 0 && holds_transformers_names (*llm)))
-    {
-      g_clear_pointer (llm, g_free);
-      g_clear_pointer (mmproj, g_free);
-      return TD_OK;
-    }
-  if (n_llm != 1 || n_mmproj != 1)
-    {
-      g_clear_pointer (llm, g_free);
-      g_clear_pointer (mmproj, g_free);
-      return td_error_set (err, TD_ERR_NOT_FOUND, "%s: holds %d language-model .gguf file(s) and %d mmproj*.gguf "
-                           "file(s); Qwen2-VL in GGUF needs exactly one of each", dir, n_llm, n_mmproj);
-    }
-  *found = true;
-  return TD_OK;
-}
-
 /* The metadata `key` as an integer, checked against what config.json says. */
 static td_status
 expect_meta (td_weights *w, const char *key, long long want, td_error *err)

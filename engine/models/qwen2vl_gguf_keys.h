@@ -19,12 +19,6 @@
 #include "models/qwen2vl.h"
 #include "models/weights.h"
 
-/* Whether dir holds llama.cpp's pair instead of a safetensors checkpoint: *found is
- * set and *llm, *mmproj are the two paths (free with g_free). An error when the
- * folder's .gguf files are not exactly one language model and one mmproj*.gguf,
- * except for one GGUF of the whole model in Hugging Face's names (as `thinkdiff
- * quantize` writes it), which is left to td_weights_open (*found false). */
-td_status td_qwen2vl_gguf_find (const char *dir, bool *found, char **llm, char **mmproj, td_error *err);
 /* The two files as one td_weights answering transformers' names ("layers.0.self_attn.q_proj.weight",
  * "visual.blocks.0.attn.qkv.weight"); the fused qkv and the patch embedding are put
  * back together on the host. Checks both files' architecture metadata against the config. */

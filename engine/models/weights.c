@@ -421,8 +421,11 @@ lookup (td_weights *weights, const char *name, bool required, td_error *err)
   td_tensor *view = read_stored (&info, err);
   if (view == NULL)
     return NULL;
-  /* Uploaded in its stored dtype: the kernels read bf16/f16 weights directly. */
+  /* Uploaded in its stored dtype: the kernels read bf16/f16 weights directly. It stays
+   * cached, so it is never part of a captured step's arena (backend.h). */
+  td_backend_lasting_begin (weights->backend);
   on_device = td_tensor_new (weights->backend, view->dtype, view->ndim, view->shape, err);
+  td_backend_lasting_end (weights->backend);
   if (on_device != NULL
       && td_tensor_upload (on_device, td_tensor_host_data (view), td_tensor_nbytes (view), err) != TD_OK)
     {

@@ -179,7 +179,7 @@ static const struct {
   const char *subfolder;
   const char *const *folders, *const *exact, *const *prefixes;
   const char *what;
-} choosable[TD_WEIGHTS_COUNT] = {
+} choosable[TD_FLUX_WEIGHT_PARTS] = {
   [TD_WEIGHTS_FLUX] = { "transformer", transformer_folders, transformer_names, transformer_prefixes,
                         "FLUX transformer" },
   [TD_WEIGHTS_T5] = { "text_encoder_2", text_encoder_folders, t5_names, t5_prefixes, "T5-XXL" },
@@ -190,7 +190,7 @@ GPtrArray *
 td_flux_files_candidates (const char *path, td_weight_part part)
 {
   GPtrArray *out = g_ptr_array_new_with_free_func (g_free);
-  if ((unsigned) part >= TD_WEIGHTS_COUNT || path == NULL)
+  if ((unsigned) part >= TD_FLUX_WEIGHT_PARTS || path == NULL)
     return out;
   g_autofree char *index = g_build_filename (path, "model_index.json", NULL);
   if (g_file_test (index, G_FILE_TEST_IS_REGULAR))
@@ -227,8 +227,9 @@ is_candidate (const GPtrArray *candidates, const char *file)
 td_status
 td_flux_files_check_choice (const char *path, td_weight_part part, const char *file, td_error *err)
 {
-  if ((unsigned) part >= TD_WEIGHTS_COUNT)
-    return td_error_set (err, TD_ERR_INVALID_ARG, "%s: unknown model part %d", file, (int) part);
+  if ((unsigned) part >= TD_FLUX_WEIGHT_PARTS)
+    return td_error_set (err, TD_ERR_INVALID_ARG, "%s: %s is not a part of FLUX", file,
+                         td_weight_part_name (part) != NULL ? td_weight_part_name (part) : "an unknown part");
   if (!g_file_test (file, G_FILE_TEST_EXISTS))
     return td_error_set (err, TD_ERR_NOT_FOUND, "%s: no such weight file", file);
   g_autoptr (GPtrArray) candidates = td_flux_files_candidates (path, part);
@@ -250,9 +251,9 @@ td_flux_files_find_chosen (const char *path, const td_weight_files *chosen, td_f
   td_status st = td_flux_files_find (path, files, err);
   if (st != TD_OK || chosen == NULL)
     return st;
-  char **slot[TD_WEIGHTS_COUNT] = { [TD_WEIGHTS_FLUX] = &files->transformer, [TD_WEIGHTS_T5] = &files->t5,
-                                    [TD_WEIGHTS_CLIP] = &files->clip };
-  for (int part = 0; part < TD_WEIGHTS_COUNT; part++)
+  char **slot[TD_FLUX_WEIGHT_PARTS] = { [TD_WEIGHTS_FLUX] = &files->transformer, [TD_WEIGHTS_T5] = &files->t5,
+                                        [TD_WEIGHTS_CLIP] = &files->clip };
+  for (int part = 0; part < TD_FLUX_WEIGHT_PARTS; part++)
     {
       const char *file = chosen->file[part];
       if (file == NULL)

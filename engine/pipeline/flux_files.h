@@ -37,16 +37,19 @@ void td_flux_files_clear (td_flux_files *files);
 /* True when path looks like a single-file FLUX set (a transformer file is there). */
 bool td_flux_files_is_single_file_set (const char *path);
 
+/* The weight parts that are FLUX's (TD_WEIGHTS_FLUX, _T5, _CLIP: the first ones). */
+#define TD_FLUX_WEIGHT_PARTS (TD_WEIGHTS_CLIP + 1)
+
 /* A weight file chosen per part (td_engine_set_weight_file); NULL: the default. */
 typedef struct td_weight_files {
   char *file[TD_WEIGHTS_COUNT];
 } td_weight_files;
 
-/* The files (or, in the diffusers layout, the subfolder) that can hold `part` of the
- * FLUX folder at path, the default first; an empty array when there are none. */
+/* The files (or, in the diffusers layout, the subfolder) that can hold `part` (one of
+ * FLUX's) of the FLUX folder at path, the default first; an empty array when there are none. */
 GPtrArray *td_flux_files_candidates (const char *path, td_weight_part part);
 /* TD_OK when file is one of the candidates, else an error naming file and listing them. */
 td_status td_flux_files_check_choice (const char *path, td_weight_part part, const char *file, td_error *err);
-/* td_flux_files_find, with the parts chosen (chosen may be NULL) in place of the defaults. */
+/* td_flux_files_find, with the FLUX parts chosen (chosen may be NULL) in place of the defaults. */
 td_status td_flux_files_find_chosen (const char *path, const td_weight_files *chosen, td_flux_files *files,
                                      td_error *err);

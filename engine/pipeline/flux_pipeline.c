@@ -202,9 +202,32 @@ send_preview (td_flux_pipeline *pipeline, td_layer_ctx *ctx, const td_flux_callb
   free (packed);
 }
 
+/* One transformer step. A resident transformer's step is recorded once per shape and
+ * replayed on the later steps where the backend can (td_backend_capture_begin); a
+ * transformer with streamed blocks uploads weights inside the step, which rules
+ * replay out. */
+static td_tensor *
+transformer_step (td_flux_pipeline *pipeline, td_layer_ctx *ctx, const td_tensor *latents,
+                  const td_tensor *prompt_embeds, const td_tensor *pooled, float t, float guidance,
+                  const td_tensor *cos, const td_tensor *sin, bool streamed)
+{
+  const uint64_t shape_key = ((uint64_t) latents->shape[1] << 32) ^ (uint64_t) prompt_embeds->shape[1];
+  if (!streamed && td_backend_capture_begin (pipeline->backend, shape_key, ctx->err) != TD_OK)
+    return NULL;
+  td_tensor *v = td_flux_dit_forward (pipeline->transformer, latents, prompt_embeds, pooled, t, guidance, cos, sin,
+                                      ctx->err);
+  if (!streamed && td_backend_capture_end (pipeline->backend, v != NULL ? ctx->err : NULL) != TD_OK)
+    {
+      td_tensor_free (v);
+      return NULL;
+    }
+  return v;
+}
+
 static td_status
 denoise (td_flux_pipeline *pipeline, td_layer_ctx *ctx, td_tensor *latents, const td_tensor *prompt_embeds,
-         const td_tensor *pooled, const td_flux_params *params, int lh, int lw, const td_flux_callbacks *callbacks)
+         const td_tensor *pooled, const td_flux_params *params, int lh, int lw, bool streamed,
+         const td_flux_callbacks *callbacks)
 {
   const int n_img = (lh / 2) * (lw / 2);
   const int n_txt = (int) prompt_embeds->shape[1];
@@ -236,8 +259,8 @@ denoise (td_flux_pipeline *pipeline, td_layer_ctx *ctx, td_tensor *latents, cons
         }
       /* The pipeline hands the model t / 1000; the model scales back by 1000. */
       float t = schedule.timesteps[i] / 1000.0f;
-      td_tensor *v = td_flux_dit_forward (pipeline->transformer, latents, prompt_embeds, pooled, t, params->guidance,
-                                          cos, sin, ctx->err);
+      td_tensor *v = transformer_step (pipeline, ctx, latents, prompt_embeds, pooled, t, params->guidance, cos, sin,
+                                       streamed);
       if (v == NULL)
         {
           st = ctx->err ? ctx->err->status : TD_ERR_DEVICE;
@@ -257,6 +280,8 @@ denoise (td_flux_pipeline *pipeline, td_layer_ctx *ctx, td_tensor *latents, cons
   td_tensor_free (cos);
   td_tensor_free (sin);
   td_flow_schedule_clear (&schedule);
+  /* The recorded step and its arena would only sit beside the decoder. */
+  td_backend_capture_drop (pipeline->backend);
   return st;
 }
 
@@ -400,7 +425,8 @@ td_flux_pipeline_generate (td_flux_pipeline *pipeline, const td_tensor *prompt_e
     resident = choose_streaming (pipeline, params, prompt_embeds->shape[1]);
   else
     td_flux_dit_set_resident_blocks (pipeline->transformer, TD_BLOCKS_ALL);
-  if (resident != TD_BLOCKS_ALL)
+  const bool streamed = resident != TD_BLOCKS_ALL;
+  if (streamed)
     {
       const td_flux_config *c = td_flux_dit_config (pipeline->transformer);
       g_autofree char *text = g_strdup_printf ("denoising with %d of %d transformer blocks resident, the rest "
@@ -426,7 +452,7 @@ td_flux_pipeline_generate (td_flux_pipeline *pipeline, const td_tensor *prompt_e
   g_free (packed);
   st = ctx.status;
   if (st == TD_OK)
-    st = denoise (pipeline, &ctx, latents, prompt_embeds, pooled, params, lh, lw, callbacks);
+    st = denoise (pipeline, &ctx, latents, prompt_embeds, pooled, params, lh, lw, streamed, callbacks);
 
   /* Unless every model fits together, the transformer goes before decoding so only
    * one large model is on the device; a failed run frees it either way. */

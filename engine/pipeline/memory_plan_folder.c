@@ -15,8 +15,10 @@
 
 #include "core/dtype.h"
 #include "models/aligner.h"
+#include "models/qwen2vl_files.h"
 #include "models/qwen2vl_gguf_keys.h"
 #include "models/t5_gguf_keys.h"
+#include "models/weight_folder.h"
 #include "models/weights.h"
 #include "pipeline/flux_files.h"
 
@@ -129,19 +131,38 @@ measure_weights (const char *path, const char *only_prefix, td_plan_stored *out,
   return measure_opened (td_weights_open (path, NULL, err), path, only_prefix, NULL, out, err);
 }
 
-/* Qwen2-VL's folder: a safetensors checkpoint, or llama.cpp's language model and
- * mmproj GGUF files, read as the loader reads them. */
+/* Qwen2-VL's folder: the chosen file (NULL: the default) read as the loader reads it,
+ * a safetensors checkpoint or llama.cpp's language model and mmproj GGUF files. */
 static td_status
-measure_qwen2vl (const char *dir, const td_qwen2vl_config *config, td_plan_stored *out, td_error *err)
+measure_qwen2vl (const char *dir, const char *file, const td_qwen2vl_config *config, td_plan_stored *out,
+                 td_error *err)
 {
-  bool pair = false;
-  g_autofree char *llm = NULL, *mmproj = NULL;
-  if (td_qwen2vl_gguf_find (dir, &pair, &llm, &mmproj, err) != TD_OK)
+  td_qwen2vl_source source;
+  if (td_qwen2vl_source_find (dir, file, &source, err) != TD_OK)
     return err->status;
-  if (!pair)
-    return measure_weights (dir, NULL, out, err);
-  g_autofree char *both = g_strdup_printf ("%s; %s", llm, mmproj);
-  return measure_opened (td_qwen2vl_gguf_open (llm, mmproj, config, NULL, err), both, NULL, NULL, out, err);
+  td_status st;
+  if (source.llm == NULL)
+    st = measure_weights (source.weights, NULL, out, err);
+  else
+    {
+      g_autofree char *both = g_strdup_printf ("%s; %s", source.llm, source.mmproj);
+      st = measure_opened (td_qwen2vl_gguf_open (source.llm, source.mmproj, config, NULL, err), both, NULL, NULL,
+                           out, err);
+    }
+  td_qwen2vl_source_clear (&source);
+  return st;
+}
+
+/* BLIP-2's vision tower: the chosen file (NULL: the default) as td_eva_vision_load_chosen reads it. */
+static td_status
+measure_eva (const char *dir, const char *file, td_plan_stored *out, td_error *err)
+{
+  if (file != NULL && td_weight_folder_check (dir, "BLIP-2 vision", file, err) != TD_OK)
+    return err->status;
+  g_autoptr (GPtrArray) choices = td_weight_folder_choices (dir);
+  const char *path = file != NULL ? file : choices->len > 0 ? choices->pdata[0] : dir;
+  /* A BLIP-2 checkpoint holds the whole model; the vision tower is what loads. */
+  return measure_weights (path, "vision_model.", out, err);
 }
 
 /* Each loader reads its configuration and checks the tensors' shapes on the host. */
@@ -212,19 +233,20 @@ read_parts (const td_model_paths *paths, td_plan_mode mode, const td_weight_file
       g_autofree char *config = g_build_filename (dir, "config.json", NULL);
       const char *aligner = paths->path[TD_PART_ALIGNER_LVLM];
       if ((st = td_qwen2vl_config_read (config, &m->qwen2vl, err)) == TD_OK
-          && (st = measure_qwen2vl (dir, &m->qwen2vl, &stored[TD_PLAN_PART_QWEN2VL], err)) == TD_OK
+          && (st = measure_qwen2vl (dir, chosen != NULL ? chosen->file[TD_WEIGHTS_QWEN2VL] : NULL, &m->qwen2vl,
+                                    &stored[TD_PLAN_PART_QWEN2VL], err)) == TD_OK
           && (st = read_aligner (aligner, &m->aligner_lvlm_in, &m->aligner_out, err)) == TD_OK)
         st = measure_weights (aligner, NULL, &stored[TD_PLAN_PART_ALIGNER_LVLM], err);
       return st;
     }
   const char *dir = paths->path[TD_PART_BLIP2_VISION], *aligner = paths->path[TD_PART_ALIGNER_CLIP];
-  td_eva_vision *eva = td_eva_vision_load (dir, td_backend_host (), err);
+  const char *eva_file = chosen != NULL ? chosen->file[TD_WEIGHTS_EVA] : NULL;
+  td_eva_vision *eva = td_eva_vision_load_chosen (dir, eva_file, td_backend_host (), err);
   if (eva == NULL)
     return err->status;
   m->eva = *td_eva_vision_config (eva);
   td_eva_vision_free (eva);
-  /* A BLIP-2 checkpoint holds the whole model; the vision tower is what loads. */
-  if ((st = measure_weights (dir, "vision_model.", &stored[TD_PLAN_PART_EVA], err)) == TD_OK
+  if ((st = measure_eva (dir, eva_file, &stored[TD_PLAN_PART_EVA], err)) == TD_OK
       && (st = read_aligner (aligner, &m->aligner_clip_in, &m->aligner_out, err)) == TD_OK)
     st = measure_weights (aligner, NULL, &stored[TD_PLAN_PART_ALIGNER_CLIP], err);
   return st;

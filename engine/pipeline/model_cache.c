@@ -127,8 +127,8 @@ load (kind k, const char *path, td_backend *backend, const td_weight_files *chos
 {
   switch (k)
     {
-    case KIND_QWEN2VL: return td_qwen2vl_load (path, backend, err);
-    case KIND_EVA: return td_eva_vision_load (path, backend, err);
+    case KIND_QWEN2VL: return td_qwen2vl_load_chosen (path, chosen->file[TD_WEIGHTS_QWEN2VL], backend, err);
+    case KIND_EVA: return td_eva_vision_load_chosen (path, chosen->file[TD_WEIGHTS_EVA], backend, err);
     case KIND_ALIGNER_A:
     case KIND_ALIGNER_B: return td_aligner_load (path, backend, err);
     case KIND_TEXT: return td_text_encoders_new (path, chosen, backend, err);
@@ -159,8 +159,14 @@ td_model_cache_set_weight_file (td_model_cache *cache, td_weight_part part, cons
     return;
   g_free (cache->chosen.file[part]);
   cache->chosen.file[part] = g_strdup (file);
-  drop (cache, KIND_TEXT);
-  drop (cache, KIND_FLUX);
+  switch (part)
+    {
+    case TD_WEIGHTS_QWEN2VL: drop (cache, KIND_QWEN2VL); break;
+    case TD_WEIGHTS_EVA: drop (cache, KIND_EVA); break;
+    default:
+      drop (cache, KIND_TEXT);
+      drop (cache, KIND_FLUX);
+    }
 }
 
 const td_weight_files *

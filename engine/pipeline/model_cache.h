@@ -30,8 +30,8 @@ bool td_model_cache_keeps (const td_model_cache *cache);
  * T5 and CLIP, and the FLUX pipelines' transformer, VAE and preview decoder. */
 int td_model_cache_loads (const td_model_cache *cache);
 
-/* Loads part from file (NULL: the default) from now on; FLUX and the text encoders
- * held with another choice are freed. */
+/* Loads part from file (NULL: the default) from now on; the model held with another
+ * choice (FLUX and the text encoders for FLUX's parts, Qwen2-VL, the vision tower) is freed. */
 void td_model_cache_set_weight_file (td_model_cache *cache, td_weight_part part, const char *file);
 const td_weight_files *td_model_cache_weight_files (const td_model_cache *cache);
 

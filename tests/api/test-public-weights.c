@@ -1,16 +1,20 @@
 /* Choosing a weight file per model part through the public API alone: the demo
  * models folder with a Q8_0 GGUF of the FLUX transformer written next to its
- * config.json. The choices list it after the default; choosing it changes what
- * the plan sizes and what a run loads (another image, the kept models freed);
- * going back to the default gives the default's plan and image; a file of
- * another part is refused naming it. */
+ * config.json, and one of Qwen2-VL next to its checkpoint. The choices list each
+ * after the default; choosing it changes what the plan sizes and what a run loads
+ * (another image, the kept models freed); going back to the default gives the
+ * default's plan and image; a file of another part is refused naming it. With
+ * python3, a models folder whose Qwen2-VL folder holds the golden checkpoint and
+ * llama.cpp GGUF pairs (make-community-ggufs.py's qwen2_vl-choice) offers the
+ * checkpoint and each language model with its mmproj, and plans the chosen pair. */
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "thinkdiff.h"
 
-static char *demo_dir, *flux_dir, *q8_file;
+static char *demo_dir, *flux_dir, *q8_file, *qwen_q8;
 
 static void
 remove_tree (const char *path)
@@ -43,6 +47,12 @@ write_models (void)
   td_quantize_options options = { .type = "q8_0" };
   td_quantize_report report = { 0 };
   if (td_quantize (transformer, q8_file, &options, &report, &err) != TD_OK)
+    g_error ("quantize: %s", err.message);
+  g_assert_cmpuint (report.n_quantized, >, 0);
+  g_autofree char *qwen_dir = g_build_filename (demo_dir, "qwen2-vl-7b-instruct", NULL);
+  g_autofree char *qwen_checkpoint = g_build_filename (qwen_dir, "model.safetensors", NULL);
+  qwen_q8 = g_build_filename (qwen_dir, "qwen2-vl-Q8_0.gguf", NULL);
+  if (td_quantize (qwen_checkpoint, qwen_q8, &options, &report, &err) != TD_OK)
     g_error ("quantize: %s", err.message);
   g_assert_cmpuint (report.n_quantized, >, 0);
 }
@@ -96,10 +106,10 @@ test_choices (void)
 }
 
 static td_board *
-demo_board (void)
+board_of (td_board_mode mode)
 {
   td_error err = { 0 };
-  td_board *board = td_board_new (TD_BOARD_CLIP);
+  td_board *board = td_board_new (mode);
   td_board_settings s = td_board_get_settings (board);
   s.width = s.height = 64;
   s.steps = 2;
@@ -107,6 +117,12 @@ demo_board (void)
   td_board_set_settings (board, &s);
   g_assert_cmpint (td_board_add (board, TD_BOARD_TEXT, "a lighthouse", &err), ==, TD_OK);
   return board;
+}
+
+static td_board *
+demo_board (void)
+{
+  return board_of (TD_BOARD_CLIP);
 }
 
 static td_engine *
@@ -120,9 +136,10 @@ engine_new (void)
   return engine;
 }
 
-/* The transformer stage's weight bytes and the file it was sized from. */
+/* The weight bytes of the stage named stage and the file it was sized from. */
 static uint64_t
-transformer_weights (td_engine *engine, const td_board *board, const td_model_paths *paths, char **file)
+stage_weights (td_engine *engine, const td_board *board, const td_model_paths *paths, const char *stage,
+               char **file)
 {
   td_error err = { 0 };
   td_plan *plan = td_engine_plan (engine, board, paths, &err);
@@ -131,7 +148,7 @@ transformer_weights (td_engine *engine, const td_board *board, const td_model_pa
   td_plan_stage_info info;
   uint64_t weights = 0;
   for (int i = 0; td_plan_stage_at (plan, i, &info); i++)
-    if (strcmp (info.name, "flux transformer") == 0)
+    if (strcmp (info.name, stage) == 0)
       {
         weights = info.weights;
         *file = g_strdup (info.files);
@@ -139,6 +156,12 @@ transformer_weights (td_engine *engine, const td_board *board, const td_model_pa
   td_plan_free (plan);
   g_assert_cmpuint (weights, >, 0);
   return weights;
+}
+
+static uint64_t
+transformer_weights (td_engine *engine, const td_board *board, const td_model_paths *paths, char **file)
+{
+  return stage_weights (engine, board, paths, "flux transformer", file);
 }
 
 /* Q8_0 is 34 bytes a block of 32 against 4 bytes a value in the demo's f32. */
@@ -251,6 +274,172 @@ test_run_loads_choice (void)
   td_model_paths_clear (&paths);
 }
 
+/* Qwen2-VL: the checkpoint first (the default), then the Q8_0 GGUF beside it. */
+static void
+test_qwen2vl_choices (void)
+{
+  td_error err = { 0 };
+  char **qwen = td_models_weight_choices (demo_dir, TD_WEIGHTS_QWEN2VL, &err);
+  g_assert_nonnull (qwen);
+  g_assert_cmpuint (g_strv_length (qwen), ==, 2);
+  g_assert_true (g_str_has_suffix (qwen[0], "qwen2-vl-7b-instruct/model.safetensors"));
+  g_assert_cmpstr (qwen[1], ==, qwen_q8);
+  td_strv_free (qwen);
+  g_assert_cmpint (td_models_check_weight_file (demo_dir, TD_WEIGHTS_QWEN2VL, qwen_q8, &err), ==, TD_OK);
+  g_assert_cmpint (td_models_check_weight_file (demo_dir, TD_WEIGHTS_QWEN2VL, q8_file, &err), ==,
+                   TD_ERR_INVALID_ARG);
+  g_assert_nonnull (strstr (err.message, q8_file));
+  g_assert_nonnull (strstr (err.message, "not a Qwen2-VL weight file"));
+  g_assert_cmpint (td_models_check_weight_file (demo_dir, TD_WEIGHTS_FLUX, qwen_q8, &err), ==, TD_ERR_INVALID_ARG);
+  /* The demo's BLIP-2 folder holds one file: one choice. */
+  char **eva = td_models_weight_choices (demo_dir, TD_WEIGHTS_EVA, &err);
+  g_assert_cmpuint (g_strv_length (eva), ==, 1);
+  td_strv_free (eva);
+}
+
+static td_board *
+lvlm_board (void)
+{
+  td_board *board = board_of (TD_BOARD_LVLM);
+  td_board_settings s = td_board_get_settings (board);
+  s.max_new_tokens = 6;
+  td_board_set_settings (board, &s);
+  return board;
+}
+
+/* The plan sizes the chosen Qwen2-VL file and the run loads it: another image, the
+ * default's again after going back. */
+static void
+test_qwen2vl_run_loads_choice (void)
+{
+  td_error err = { 0 };
+  td_model_paths paths = { 0 };
+  g_assert_cmpint (td_model_paths_find (demo_dir, &paths, &err), ==, TD_OK);
+  td_board *board = lvlm_board ();
+  td_engine *engine = engine_new ();
+  g_autofree char *default_file = NULL, *q8_sized = NULL;
+  const uint64_t by_default = stage_weights (engine, board, &paths, "qwen2-vl", &default_file);
+  g_assert_true (g_str_has_suffix (default_file, "model.safetensors"));
+  td_output *first = run (engine, board, &paths);
+  const int loads = td_engine_model_loads (engine);
+
+  g_assert_cmpint (td_engine_set_weight_file (engine, TD_WEIGHTS_QWEN2VL, qwen_q8, &err), ==, TD_OK);
+  const uint64_t q8 = stage_weights (engine, board, &paths, "qwen2-vl", &q8_sized);
+  g_assert_cmpstr (q8_sized, ==, qwen_q8);
+  g_assert_cmpuint (q8, <, by_default);
+  td_output *chosen = run (engine, board, &paths);
+  g_assert_cmpint (td_engine_model_loads (engine), >, loads);
+  g_assert_false (same_image (first, chosen));
+
+  g_assert_cmpint (td_engine_set_weight_file (engine, TD_WEIGHTS_QWEN2VL, NULL, &err), ==, TD_OK);
+  td_output *back = run (engine, board, &paths);
+  g_assert_true (same_image (first, back));
+
+  td_output_free (first);
+  td_output_free (chosen);
+  td_output_free (back);
+  td_engine_free (engine);
+  td_board_free (board);
+  td_model_paths_clear (&paths);
+}
+
+/* A models folder like the demo's with its Qwen2-VL folder replaced by make-community-ggufs.py's
+ * qwen2_vl-choice and its LVLM aligner by the golden one (NULL without python3). */
+static char *
+write_pairs_folder (char **community)
+{
+  const char *python = g_getenv ("TD_PYTHON"), *script = g_getenv ("TD_MAKE_COMMUNITY_GGUFS");
+  if (python == NULL || script == NULL)
+    return NULL;
+  g_autofree char *golden = g_build_filename (g_getenv ("TD_TEST_DATA"), "golden", NULL);
+  *community = g_dir_make_tmp ("td-weights-gguf-XXXXXX", NULL);
+  const char *argv[] = { python, script, golden, *community, NULL };
+  int status = 0;
+  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL, NULL,
+                               &status, NULL));
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  char *models = g_build_filename (*community, "models", NULL);
+  g_assert_cmpint (g_mkdir (models, 0755), ==, 0);
+  g_autoptr (GDir) dir = g_dir_open (demo_dir, 0, NULL);
+  const char *name;
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *link = g_build_filename (models, name, NULL);
+      g_autofree char *target = strcmp (name, "qwen2-vl-7b-instruct") == 0
+                                  ? g_build_filename (*community, "qwen2_vl-choice", NULL)
+                                  : g_build_filename (demo_dir, name, NULL);
+      if (strcmp (name, "thinkdiff-lvlm") == 0)
+        {
+          /* The golden Qwen2-VL's aligner in place of the demo's. */
+          g_assert_cmpint (g_mkdir (link, 0755), ==, 0);
+          g_autofree char *to = g_build_filename (link, "thinkdiff_lvlm.pth", NULL);
+          g_autofree char *from = g_build_filename (*community, "qwen2_vl-choice", "thinkdiff_lvlm_aligner.pth", NULL);
+          g_assert_cmpint (symlink (from, to), ==, 0);
+        }
+      else
+        g_assert_cmpint (symlink (target, link), ==, 0);
+    }
+  return models;
+}
+
+static void
+test_qwen2vl_gguf_pairs (void)
+{
+  g_autofree char *community = NULL;
+  g_autofree char *models = write_pairs_folder (&community);
+  if (models == NULL)
+    {
+      g_test_skip ("no python3 for make-community-ggufs.py");
+      return;
+    }
+  td_error err = { 0 };
+  char **qwen = td_models_weight_choices (models, TD_WEIGHTS_QWEN2VL, &err);
+  g_assert_nonnull (qwen);
+  g_assert_cmpuint (g_strv_length (qwen), ==, 3);
+  g_assert_true (g_str_has_suffix (qwen[0], "/model.safetensors"));
+  g_assert_true (g_str_has_suffix (qwen[1], "/Qwen2-VL-Broken-F32.gguf"));
+  g_assert_true (g_str_has_suffix (qwen[2], "/Qwen2-VL-Golden-Q8_0.gguf"));
+  g_autofree char *pair = g_strdup (qwen[2]);
+  td_strv_free (qwen);
+
+  g_autofree char *lonely = g_build_filename (models, "qwen2-vl-7b-instruct", "Qwen2-VL-Lonely-Q8_0.gguf", NULL);
+  g_assert_cmpint (td_models_check_weight_file (models, TD_WEIGHTS_QWEN2VL, lonely, &err), ==, TD_ERR_INVALID_ARG);
+  g_assert_nonnull (strstr (err.message, lonely));
+  g_assert_nonnull (strstr (err.message, "no mmproj"));
+
+  /* The plan sizes the pair: both files named, fewer bytes than the f32 checkpoint. */
+  uint64_t weights[2] = { 0 };
+  for (int chosen = 0; chosen < 2; chosen++)
+    {
+      td_plan_options options = td_plan_options_default (TD_PLAN_LVLM);
+      options.width = options.height = 64;
+      options.weight_file[TD_WEIGHTS_QWEN2VL] = chosen ? pair : NULL;
+      td_plan *plan = td_plan_new (models, &options, &err);
+      if (plan == NULL)
+        g_error ("%s", err.message);
+      td_plan_stage_info info;
+      for (int i = 0; td_plan_stage_at (plan, i, &info); i++)
+        if (strcmp (info.name, "qwen2-vl") == 0)
+          {
+            weights[chosen] = info.weights;
+            g_assert_nonnull (strstr (info.files, chosen ? "Qwen2-VL-Golden-Q8_0.gguf; " : "model.safetensors"));
+            if (chosen)
+              g_assert_nonnull (strstr (info.files, "mmproj-Qwen2-VL-Golden-f32.gguf"));
+          }
+      td_plan_free (plan);
+    }
+  g_assert_cmpuint (weights[1], >, 0);
+  g_assert_cmpuint (weights[1], <, weights[0]);
+
+  /* A language model without its mmproj: the plan fails naming it. */
+  td_plan_options options = td_plan_options_default (TD_PLAN_LVLM);
+  options.weight_file[TD_WEIGHTS_QWEN2VL] = lonely;
+  g_assert_null (td_plan_new (models, &options, &err));
+  g_assert_nonnull (strstr (err.message, lonely));
+  g_assert_nonnull (strstr (err.message, "no mmproj"));
+  remove_tree (community);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -260,10 +449,14 @@ main (int argc, char **argv)
   g_test_add_func ("/weights/choices", test_choices);
   g_test_add_func ("/weights/plan-sizes-choice", test_plan_sizes_choice);
   g_test_add_func ("/weights/run-loads-choice", test_run_loads_choice);
+  g_test_add_func ("/weights/qwen2vl/choices", test_qwen2vl_choices);
+  g_test_add_func ("/weights/qwen2vl/run-loads-choice", test_qwen2vl_run_loads_choice);
+  g_test_add_func ("/weights/qwen2vl/gguf-pairs", test_qwen2vl_gguf_pairs);
   int status = g_test_run ();
   remove_tree (demo_dir);
   g_free (demo_dir);
   g_free (flux_dir);
   g_free (q8_file);
+  g_free (qwen_q8);
   return status;
 }

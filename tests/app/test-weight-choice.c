@@ -3,6 +3,8 @@
  * transformer next to its config.json, the FLUX row shows both, choosing the GGUF
  * stores it in "weight-files" and the Memory row plans it, choosing the default
  * removes it, and a stored file the folder does not offer goes back to the default.
+ * In LVLM mode, a Q8_0 GGUF of Qwen2-VL beside its checkpoint shows the Qwen2-VL row,
+ * and choosing it is stored and planned.
  *
  * SPDX-License-Identifier: Apache-2.0
  */
@@ -126,6 +128,88 @@ test_rows_follow_folder (void)
   td_test_remove_dir (with_q8);
 }
 
+static void
+count_plans (GObject    *row,
+             GParamSpec *pspec,
+             guint      *count)
+{
+  (*count)++;
+}
+
+static gboolean
+planned_again (gpointer data)
+{
+  guint *counts = data;
+
+  return counts[0] > counts[1];
+}
+
+static void
+test_lvlm_row (void)
+{
+  g_autofree char *models = td_test_make_temp_dir ();
+  g_autoptr(GSettings) settings = g_settings_new (TD_TEST_APP_ID);
+  g_autofree char *checkpoint = NULL, *q8 = NULL, *stored = NULL;
+  g_autofree char *default_summary = NULL;
+  guint plans[2] = { 0, 0 }; /* plans made, plans made before the choice */
+  td_quantize_options options = { .type = "q8_0" };
+  td_error err = { 0 };
+  GtkWidget *window = gtk_window_new ();
+  GtkWidget *panel;
+  TdWeightChoice *choice;
+  TdPlanRow *plan_row;
+  AdwComboRow *lvlm_row;
+  GListModel *items;
+
+  write_demo (models);
+  checkpoint = g_build_filename (models, "qwen2-vl-7b-instruct", "model.safetensors", NULL);
+  q8 = g_build_filename (models, "qwen2-vl-7b-instruct", "qwen2-vl-Q8_0.gguf", NULL);
+  if (td_quantize (checkpoint, q8, &options, NULL, &err) != TD_OK)
+    g_error ("%s", err.message);
+
+  g_settings_set_string (settings, "gpu-device", "cpu");
+  g_settings_set_string (settings, "mode", "lvlm");
+  g_settings_set_string (settings, "size-preset", "square-512");
+  g_settings_reset (settings, "weight-files");
+  g_settings_set_string (settings, "model-folder", models);
+
+  panel = td_settings_panel_new ();
+  gtk_window_set_child (GTK_WINDOW (window), panel);
+  gtk_window_present (GTK_WINDOW (window));
+  choice = TD_WEIGHT_CHOICE (gtk_widget_get_template_child (panel, TD_TYPE_SETTINGS_PANEL, "weight_choice"));
+  plan_row = TD_PLAN_ROW (gtk_widget_get_template_child (panel, TD_TYPE_SETTINGS_PANEL, "plan_row"));
+  default_summary = wait_for_new_summary (plan_row, NULL);
+  lvlm_row = td_weight_choice_get_row (choice, "lvlm");
+  g_assert_nonnull (lvlm_row);
+  g_assert_cmpstr (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (lvlm_row)), ==, "Qwen2-VL Weights");
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (choice)));
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (lvlm_row)));
+  g_assert_false (gtk_widget_get_visible (GTK_WIDGET (td_weight_choice_get_row (choice, "eva"))));
+  g_assert_false (gtk_widget_get_visible (GTK_WIDGET (td_weight_choice_get_row (choice, "flux"))));
+  items = adw_combo_row_get_model (lvlm_row);
+  g_assert_cmpuint (g_list_model_get_n_items (items), ==, 2);
+  g_assert_cmpstr (gtk_string_list_get_string (GTK_STRING_LIST (items), 0), ==, "model.safetensors (default)");
+  g_assert_cmpstr (gtk_string_list_get_string (GTK_STRING_LIST (items), 1), ==, "qwen2-vl-Q8_0.gguf");
+
+  /* Stored and planned again (the demo's Q8_0 Qwen2-VL is under 1 MiB smaller: the
+   * summary may read the same). */
+  g_signal_connect (plan_row, "notify::summary", G_CALLBACK (count_plans), &plans[0]);
+  plans[1] = plans[0];
+  adw_combo_row_set_selected (lvlm_row, 1);
+  stored = td_weight_choice_setting (settings, "lvlm");
+  g_assert_cmpstr (stored, ==, q8);
+  if (!td_test_wait_for (planned_again, plans, 20000))
+    g_error ("no new plan after choosing %s", q8);
+  g_assert_true (g_str_has_prefix (td_plan_row_get_summary (plan_row), "Needs about "));
+  g_signal_handlers_disconnect_by_func (plan_row, count_plans, &plans[0]);
+
+  adw_combo_row_set_selected (lvlm_row, 0);
+  g_assert_null (td_weight_choice_setting (settings, "lvlm"));
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  td_test_remove_dir (models);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -134,6 +218,7 @@ main (int   argc,
     return 0;
 
   g_test_add_func ("/weight-choice/rows-follow-folder", test_rows_follow_folder);
+  g_test_add_func ("/weight-choice/lvlm-row", test_lvlm_row);
 
   return g_test_run ();
 }

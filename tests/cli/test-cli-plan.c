@@ -19,6 +19,9 @@ test_plan_table (void)
   for (gsize i = 0; i < G_N_ELEMENTS (stages); i++)
     g_assert_nonnull (strstr (r.out, stages[i]));
   g_assert_nonnull (strstr (r.out, "strategy: stage by stage"));
+  /* The summary in the GiB of the table and of the cap. */
+  g_assert_nonnull (strstr (r.out, " GiB of 8.0 GiB — "));
+  g_assert_null (strstr (r.out, " GB"));
   cli_result_clear (&r);
 
   r = cli_run (&fixture, NULL, "plan", "--mode", "t2i", "--max-vram", "12", NULL);
@@ -202,6 +205,57 @@ test_weights_choice (void)
   g_unlink (q8);
 }
 
+/* --weights lvlm=FILE: Qwen2-VL sized and loaded from a GGUF beside its checkpoint. */
+static void
+test_weights_choice_lvlm (void)
+{
+  g_autofree char *qwen = g_build_filename (fixture.models, "qwen2-vl-7b-instruct", NULL);
+  g_autofree char *checkpoint = g_build_filename (qwen, "model.safetensors", NULL);
+  g_autofree char *q8 = g_build_filename (qwen, "qwen2-vl-Q8_0.gguf", NULL);
+  cli_result r = cli_run (&fixture, NULL, "quantize", checkpoint, q8, "--type", "q8_0", NULL);
+  cli_assert_status (&r, 0);
+  cli_result_clear (&r);
+
+  g_autofree char *choice = g_strconcat ("lvlm=", q8, NULL);
+  r = cli_run (&fixture, NULL, "plan", "--mode", "lvlm", "--models", fixture.models, "--width", "64", "--height",
+               "64", "--weights", choice, NULL);
+  cli_assert_status (&r, 0);
+  g_autofree char *sized = g_strdup_printf ("qwen2-vl           %s\n", q8);
+  g_assert_nonnull (strstr (r.out, sized));
+  cli_result_clear (&r);
+  r = cli_run (&fixture, NULL, "plan", "--mode", "lvlm", "--models", fixture.models, "--width", "64", "--height",
+               "64", NULL);
+  cli_assert_status (&r, 0);
+  g_autofree char *by_default = g_strdup_printf ("qwen2-vl           %s\n", checkpoint);
+  g_assert_nonnull (strstr (r.out, by_default));
+  cli_result_clear (&r);
+
+  g_autofree char *out = cli_fixture_path (&fixture, "lvlm-q8.png");
+  r = cli_run (&fixture, NULL, "generate", "--models", fixture.models, "--mode", "lvlm", "--text", "a cube",
+               "--width", "64", "--height", "64", "--steps", "1", "--max-new-tokens", "4", "--backend", "cpu",
+               "--weights", choice, "--out", out, NULL);
+  cli_assert_status (&r, 0);
+  g_assert_true (g_file_test (out, G_FILE_TEST_IS_REGULAR));
+  g_autofree char *loaded = g_strdup_printf ("weights: lvlm from %s", q8);
+  g_assert_nonnull (strstr (r.err, loaded));
+  cli_result_clear (&r);
+
+  /* The FLUX GGUF is no Qwen2-VL file; lvlm needs a models folder. */
+  g_autofree char *flux = g_build_filename (fixture.models, "flux-dev", NULL);
+  g_autofree char *vae = g_build_filename (flux, "vae", NULL);
+  g_autofree char *not_qwen = g_strconcat ("lvlm=", vae, NULL);
+  r = cli_run (&fixture, NULL, "plan", "--mode", "lvlm", "--models", fixture.models, "--weights", not_qwen, NULL);
+  cli_assert_status (&r, 1);
+  g_assert_nonnull (strstr (r.err, "not a Qwen2-VL weight file"));
+  cli_result_clear (&r);
+  r = cli_run (&fixture, NULL, "generate", "--model", flux, "--prompt", "a cube", "--weights", choice, "--out", out,
+               NULL);
+  cli_assert_status (&r, 1);
+  g_assert_nonnull (strstr (r.err, "needs --models DIR"));
+  cli_result_clear (&r);
+  g_unlink (q8);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -213,6 +267,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/generate/max-vram", test_generate_reports_peaks_and_cap);
   g_test_add_func ("/cli/generate/max-vram-vae-tiles", test_generate_tiles_vae_under_cap);
   g_test_add_func ("/cli/weights-choice", test_weights_choice);
+  g_test_add_func ("/cli/weights-choice-lvlm", test_weights_choice_lvlm);
   int code = g_test_run ();
   cli_fixture_teardown (&fixture);
   return code;

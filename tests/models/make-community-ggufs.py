@@ -27,6 +27,11 @@ OUT/qwen2_vl-q8/        the same with 2-D weights in Q8_0
 OUT/qwen2_vl-missing/   the mmproj without v.blk.1.ln2.bias
 OUT/qwen2_vl-unknown/   the language model with an extra blk.0.attn_x.weight
 OUT/qwen2_vl-no-mmproj/ the language model's GGUF alone
+OUT/qwen2_vl-choice/    a folder to choose in: the safetensors checkpoint with config.json
+                        and the aligner; Qwen2-VL-Golden-Q8_0.gguf with
+                        mmproj-Qwen2-VL-Golden-f32.gguf; Qwen2-VL-Broken-F32.gguf with
+                        mmproj-Qwen2-VL-Broken-f32.gguf (without v.blk.1.ln2.bias); and
+                        Qwen2-VL-Lonely-Q8_0.gguf, whose mmproj is not there
 """
 import json
 import os
@@ -343,7 +348,8 @@ def qwen_split(golden_st):
     return llm, vision
 
 
-def write_qwen(golden, out, drop=(), llm_extra=(), with_mmproj=True, wide=F32):
+def write_qwen(golden, out, drop=(), llm_extra=(), with_mmproj=True, wide=F32, model="Qwen2-VL-Golden",
+               llm_type="F32"):
     src = os.path.join(golden, "qwen2_vl")
     os.makedirs(out, exist_ok=True)
     for name in os.listdir(src):
@@ -353,7 +359,7 @@ def write_qwen(golden, out, drop=(), llm_extra=(), with_mmproj=True, wide=F32):
     text, vision_config = config["text_config"], config["vision_config"]
     llm, vision = qwen_split(read_st(os.path.join(src, "model.safetensors")))
     sections = config["rope_parameters"]["mrope_section"] + [0]
-    write_gguf(os.path.join(out, "Qwen2-VL-Golden-F32.gguf"), [
+    write_gguf(os.path.join(out, f"{model}-{llm_type}.gguf"), [
         ("general.architecture", GGUF_STRING, "qwen2vl"),
         ("qwen2vl.block_count", GGUF_U32, text["num_hidden_layers"]),
         ("qwen2vl.context_length", GGUF_U32, text["max_position_embeddings"]),
@@ -367,7 +373,7 @@ def write_qwen(golden, out, drop=(), llm_extra=(), with_mmproj=True, wide=F32):
     ], [(n, weight_type(s, wide), s, v) for n, s, v in llm if n not in drop] + stray(llm_extra))
     if not with_mmproj:
         return
-    write_gguf(os.path.join(out, "mmproj-Qwen2-VL-Golden-f32.gguf"), [
+    write_gguf(os.path.join(out, f"mmproj-{model}-f32.gguf"), [
         ("general.architecture", GGUF_STRING, "clip"),
         ("clip.has_vision_encoder", GGUF_BOOL, True),
         ("clip.projector_type", GGUF_STRING, "qwen2vl_merger"),
@@ -407,6 +413,11 @@ def main():
     write_qwen(golden, os.path.join(out, "qwen2_vl-missing"), drop={"v.blk.1.ln2.bias"})
     write_qwen(golden, os.path.join(out, "qwen2_vl-unknown"), llm_extra=["blk.0.attn_x.weight"])
     write_qwen(golden, os.path.join(out, "qwen2_vl-no-mmproj"), with_mmproj=False)
+    choice = os.path.join(out, "qwen2_vl-choice")
+    write_qwen(golden, choice, wide=Q8_0, llm_type="Q8_0")
+    write_qwen(golden, choice, model="Qwen2-VL-Broken", drop={"v.blk.1.ln2.bias"})
+    write_qwen(golden, choice, model="Qwen2-VL-Lonely", wide=Q8_0, llm_type="Q8_0", with_mmproj=False)
+    shutil.copy(os.path.join(golden, "qwen2_vl", "model.safetensors"), choice)
 
 
 if __name__ == "__main__":

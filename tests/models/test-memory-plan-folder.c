@@ -2,7 +2,9 @@
  * formulas of the built-in path: on the demo models, the values stored for FLUX and
  * T5 are the formulas' parameter counts, the repeated blocks found by name are the
  * configurations' layers, and a broken config or weight file is an error naming it;
- * llama.cpp's Qwen2-VL GGUF pair is measured as its loader reads it. */
+ * llama.cpp's Qwen2-VL GGUF pair is measured as its loader reads it, and a chosen
+ * weight file (a pair beside Qwen2-VL's checkpoint, a GGUF beside BLIP-2's) is what
+ * is measured. */
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <string.h>
@@ -139,6 +141,36 @@ test_bad_files (void)
 /* llama.cpp's Qwen2-VL pair (language model + mmproj GGUF) is measured as the loader
  * reads it: both files, the same values as the golden safetensors it was written
  * from; the golden aligner is a .pth. */
+/* BLIP-2's vision tower: a Q8_0 GGUF beside the checkpoint is sized when chosen. */
+static void
+test_eva_choice (void)
+{
+  td_model_paths paths = { 0 };
+  td_error err = { 0 };
+  g_assert_cmpint (td_model_paths_find (demo_dir, &paths, &err), ==, TD_OK);
+  const char *dir = paths.path[TD_PART_BLIP2_VISION];
+  g_autofree char *q8 = g_build_filename (dir, "blip2-vision-Q8_0.gguf", NULL);
+  g_autofree char *checkpoint = g_build_filename (dir, "model.safetensors", NULL);
+  td_quantize_options options = { .type = "q8_0" };
+  if (td_quantize (checkpoint, q8, &options, NULL, &err) != TD_OK)
+    g_error ("%s", err.message);
+  td_plan_models by_default, chosen_q8;
+  if (td_plan_models_from_paths (&paths, TD_PLAN_CLIP, NULL, &by_default, &err) != TD_OK)
+    g_error ("%s", err.message);
+  td_weight_files chosen = { 0 };
+  chosen.file[TD_WEIGHTS_EVA] = q8;
+  if (td_plan_models_from_paths (&paths, TD_PLAN_CLIP, &chosen, &chosen_q8, &err) != TD_OK)
+    g_error ("%s", err.message);
+  g_assert_cmpstr (by_default.stored[TD_PLAN_PART_EVA].files, ==, checkpoint);
+  g_assert_cmpstr (chosen_q8.stored[TD_PLAN_PART_EVA].files, ==, q8);
+  g_assert_cmpuint (chosen_q8.stored[TD_PLAN_PART_EVA].params, ==, by_default.stored[TD_PLAN_PART_EVA].params);
+  g_assert_cmpuint (chosen_q8.stored[TD_PLAN_PART_EVA].total, <, by_default.stored[TD_PLAN_PART_EVA].total);
+  td_plan_models_clear (&by_default);
+  td_plan_models_clear (&chosen_q8);
+  g_unlink (q8);
+  td_model_paths_clear (&paths);
+}
+
 static void
 test_qwen2vl_gguf_pair (void)
 {
@@ -182,6 +214,39 @@ test_qwen2vl_gguf_pair (void)
   /* The aligner: two linears with biases and a norm, read off the .pth. */
   const uint64_t in = (uint64_t) m.aligner_lvlm_in, d = (uint64_t) m.aligner_out;
   g_assert_cmpuint (m.stored[TD_PLAN_PART_ALIGNER_LVLM].params, ==, in * d + d + d * d + d + d);
+
+  /* A folder holding the checkpoint and GGUF pairs: the checkpoint by default, the
+   * chosen pair (Q8_0: 34 bytes a block of 32 values) when chosen, the same parameters. */
+  td_model_paths both = paths;
+  g_autofree char *choice_dir = g_build_filename (out, "qwen2_vl-choice", NULL);
+  g_autofree char *q8 = g_build_filename (choice_dir, "Qwen2-VL-Golden-Q8_0.gguf", NULL);
+  both.path[TD_PART_QWEN2VL] = choice_dir;
+  td_plan_models by_default, chosen_pair;
+  if (td_plan_models_from_paths (&both, TD_PLAN_LVLM, NULL, &by_default, &err) != TD_OK)
+    g_error ("%s", err.message);
+  g_assert_true (g_str_has_suffix (by_default.stored[TD_PLAN_PART_QWEN2VL].files, "qwen2_vl-choice/model.safetensors"));
+  g_assert_cmpuint (by_default.stored[TD_PLAN_PART_QWEN2VL].total, ==,
+                    from_safetensors.stored[TD_PLAN_PART_QWEN2VL].total);
+  td_weight_files chosen = { 0 };
+  chosen.file[TD_WEIGHTS_QWEN2VL] = q8;
+  if (td_plan_models_from_paths (&both, TD_PLAN_LVLM, &chosen, &chosen_pair, &err) != TD_OK)
+    g_error ("%s", err.message);
+  const td_plan_stored *pair = &chosen_pair.stored[TD_PLAN_PART_QWEN2VL];
+  g_assert_true (g_str_has_prefix (pair->files, q8));
+  g_assert_nonnull (strstr (pair->files, "; "));
+  g_assert_nonnull (strstr (pair->files, "mmproj-Qwen2-VL-Golden-f32.gguf"));
+  g_assert_cmpuint (pair->params, ==, from_safetensors.stored[TD_PLAN_PART_QWEN2VL].params);
+  g_assert_cmpuint (pair->total, <, by_default.stored[TD_PLAN_PART_QWEN2VL].total);
+  g_assert_cmpint (pair->blocks, ==, m.qwen2vl.vision.depth + m.qwen2vl.num_layers);
+  /* Without its mmproj a language model is refused, naming it. */
+  g_autofree char *lonely = g_build_filename (choice_dir, "Qwen2-VL-Lonely-Q8_0.gguf", NULL);
+  chosen.file[TD_WEIGHTS_QWEN2VL] = lonely;
+  td_plan_models none;
+  g_assert_cmpint (td_plan_models_from_paths (&both, TD_PLAN_LVLM, &chosen, &none, &err), ==, TD_ERR_INVALID_ARG);
+  g_assert_nonnull (strstr (err.message, lonely));
+  g_assert_nonnull (strstr (err.message, "no mmproj"));
+  td_plan_models_clear (&by_default);
+  td_plan_models_clear (&chosen_pair);
   td_plan_models_clear (&from_safetensors);
   td_plan_models_clear (&m);
   td_model_paths_clear (&paths);
@@ -196,6 +261,7 @@ main (int argc, char **argv)
   g_test_add_func ("/memory-plan-folder/counts", test_counts_match_formulas);
   g_test_add_func ("/memory-plan-folder/bad-files", test_bad_files);
   g_test_add_func ("/memory-plan-folder/qwen2vl-gguf-pair", test_qwen2vl_gguf_pair);
+  g_test_add_func ("/memory-plan-folder/eva-choice", test_eva_choice);
   int status = g_test_run ();
   remove_tree (demo_dir);
   g_free (demo_dir);

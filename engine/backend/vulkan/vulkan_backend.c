@@ -1,5 +1,6 @@
 /* vulkan_backend.c — the td_backend_vtable of the Vulkan backend. */
 #include "backend/vulkan/vulkan_ops.h"
+#include "backend/vulkan/vulkan_replay.h"
 
 #include <stdlib.h>
 
@@ -60,6 +61,11 @@ static const td_backend_vtable vulkan_vtable = {
   .read_begin = td_vk_read_begin,
   .read_poll = td_vk_read_poll,
   .read_end = td_vk_read_end,
+  .capture_begin = td_vk_capture_begin,
+  .capture_end = td_vk_capture_end,
+  .capture_drop = td_vk_capture_drop,
+  .capture_stats = td_vk_capture_stats,
+  .set_lasting = td_vk_set_lasting,
 };
 
 td_backend *

@@ -12,25 +12,32 @@
  * serial of the submission being recorded, so memory freed by the caller is
  * destroyed only once that submission has completed (vulkan_memory.c).
  *
- * Every denoising step is recorded anew. Replaying one recording across FLUX's
- * 28 steps (same shapes; only latents, timestep and guidance change) needs
- * what this design does not give yet:
- * - the same addresses each step: push constants carry tensors' device
- *   addresses, and model code allocates and frees intermediates op by op, so a
- *   step would have to allocate from a step arena that hands out the same
- *   offsets for the same sequence (the memory plan knows the sequence);
- * - fixed inputs: per-step values arrive through td_tensor_upload, recorded as
- *   copies from a staging ring whose position moves; replay needs inputs written
- *   in place (host-visible tensors, or copies from a fixed staging slot);
- * - command buffers of its own: a step spans many submissions of at most
- *   TD_VK_MAX_DISPATCHES on the TD_VK_FRAMES ring, reset for reuse; replay keeps
- *   one set per step shape (and its timestamp queries), never reset;
- * - ownership: intermediates freed by the model after recording would have to
- *   live as long as the recording; streamed block weights (uploaded and dropped
- *   inside a step) rule replay out for that mode.
- * Barriers would stay valid, since they follow from the recorded sequence.
+ * Replay (vulkan_replay.c): a step between td_backend_capture_begin and _end —
+ * the FLUX transformer's, resident — is recorded once per shape and resubmitted on
+ * later steps. What made that possible:
+ * - the same addresses each step: the step's intermediates come from a step arena
+ *   (first fit from empty over blocks kept by the capture), so the same sequence of
+ *   allocations gives the same offsets; weights uploaded on first use are marked
+ *   lasting and stay out of it;
+ * - fixed inputs: an upload into the arena (timestep and guidance features) is a
+ *   copy from a fixed slot of a host-visible buffer; a replay writes the new bytes
+ *   there. The latents, text and rotary tables stay in their own tensors;
+ * - command buffers of its own: while capturing, td_vk_begin hands out segments
+ *   that the capture keeps (each cut at TD_VK_MAX_DISPATCHES as usual and opening
+ *   with a full barrier), submitted on the frame ring like any other; uploads
+ *   outside the arena are recorded between segments;
+ * - proof: a replaying step still runs the model code, and each dispatch is
+ *   compared with the log (pipeline, push constants, grid, ranges); nothing is
+ *   recorded unless something differs, in which case the log so far is recorded
+ *   the ordinary way and the step goes on as usual (td_capture_stats counts it);
+ * - ownership: arena blocks live as long as the capture; a destroyed block that a
+ *   capture names makes it unusable. Streamed block weights are uploads outside
+ *   the arena inside the step, so a streamed transformer never replays.
+ * Barriers stay valid, since they follow from the recorded sequence. Profiling
+ * (TD_VULKAN_PROFILE=1) turns replay off, as does TD_VULKAN_REPLAY=0.
  */
 #include "backend/vulkan/vulkan_internal.h"
+#include "backend/vulkan/vulkan_replay.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -105,6 +112,7 @@ td_vk_exec_init (td_vk_context *ctx, td_error *err)
 void
 td_vk_exec_destroy (td_vk_context *ctx)
 {
+  td_vk_replay_destroy (ctx);
   for (int i = 0; i < TD_VK_FRAMES; i++)
     {
       td_vk_frame *frame = &ctx->frames[i];
@@ -252,28 +260,48 @@ td_vk_begin (td_vk_context *ctx, VkCommandBuffer *out, td_error *err)
   if (status != TD_OK)
     return status;
   td_vk_frame *frame = &ctx->frames[ctx->current];
+  bool segment = td_vk_replay_wants_segment (ctx);
+  /* A capture's segments hold only its own commands: what else was recorded goes first. */
+  if (frame->recording && segment != (frame->active != frame->cmd))
+    {
+      if ((status = td_vk_flush (ctx, err)) != TD_OK)
+        return status;
+      frame = &ctx->frames[ctx->current];
+    }
   if (!frame->recording)
     {
       status = finish_frame (ctx, frame, err);
       if (status != TD_OK)
         return status;
-      VkResult result = vkResetCommandBuffer (frame->cmd, 0);
+      VkResult result = VK_SUCCESS;
+      VkCommandBuffer cmd = frame->cmd;
+      if (segment)
+        status = td_vk_replay_new_segment (ctx, &cmd, err);
+      else
+        result = vkResetCommandBuffer (cmd, 0);
+      if (status != TD_OK)
+        return status;
+      /* Segments are submitted again on every replay. */
       VkCommandBufferBeginInfo begin = {
         .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
-        .flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT,
+        .flags = segment ? 0 : VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT,
       };
       if (result == VK_SUCCESS)
-        result = vkBeginCommandBuffer (frame->cmd, &begin);
+        result = vkBeginCommandBuffer (cmd, &begin);
       if (result != VK_SUCCESS)
         return td_vk_fail (ctx, result, "starting a command buffer", err);
       if (ctx->profile)
-        vkCmdResetQueryPool (frame->cmd, frame->queries, 0, 2 * TD_VK_MAX_DISPATCHES);
+        vkCmdResetQueryPool (cmd, frame->queries, 0, 2 * TD_VK_MAX_DISPATCHES);
+      /* A segment may run after anything: it starts by making every earlier write visible. */
+      if (segment)
+        td_vk_full_barrier (ctx, cmd);
+      frame->active = cmd;
       frame->recording = true;
       frame->dispatches = 0;
       frame->work = 0;
       frame->query_count = 0;
     }
-  *out = frame->cmd;
+  *out = frame->active;
   return TD_OK;
 }
 
@@ -332,6 +360,14 @@ record_sync_barrier (td_vk_context *ctx, VkCommandBuffer cmd)
 }
 
 void
+td_vk_full_barrier (td_vk_context *ctx, VkCommandBuffer cmd)
+{
+  record_sync_barrier (ctx, cmd);
+  ctx->pending_write_count = 0;
+  ctx->pending_read_count = 0;
+}
+
+void
 td_vk_hazard (td_vk_context *ctx, VkCommandBuffer cmd, const td_vk_range *reads, int read_count,
               const td_vk_range *writes, int write_count)
 {
@@ -357,12 +393,10 @@ td_vk_hazard (td_vk_context *ctx, VkCommandBuffer cmd, const td_vk_range *reads,
     ctx->pending_writes[ctx->pending_write_count++] = writes[i];
 }
 
-td_status
-td_vk_flush (td_vk_context *ctx, td_error *err)
+/* Submits frame->active (ended) as the next serial on the frame being recorded. */
+static td_status
+submit_frame (td_vk_context *ctx, td_vk_frame *frame, VkResult result, td_error *err)
 {
-  td_vk_frame *frame = &ctx->frames[ctx->current];
-  if (!frame->recording)
-    return td_vk_check_alive (ctx, err);
   /* Uploads on the transfer queue that this submission may read (vulkan_transfer.c). */
   VkTimelineSemaphoreSubmitInfo transfer_wait;
   bool waits;
@@ -371,10 +405,8 @@ td_vk_flush (td_vk_context *ctx, td_error *err)
     return status;
   static const VkPipelineStageFlags wait_stages
     = VK_PIPELINE_STAGE_TRANSFER_BIT | VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT;
-  frame->recording = false;
   /* A submission that fails never runs: what it used is free once older ones finish. */
   frame->serial = ++ctx->submitted_serial;
-  VkResult result = vkEndCommandBuffer (frame->cmd);
   if (result == VK_SUCCESS)
     result = vkResetFences (ctx->device, 1, &frame->fence);
   if (result == VK_SUCCESS && ctx->fault_submit_countdown > 0 && --ctx->fault_submit_countdown == 0)
@@ -388,7 +420,7 @@ td_vk_flush (td_vk_context *ctx, td_error *err)
         .pWaitSemaphores = &ctx->transfer_timeline,
         .pWaitDstStageMask = &wait_stages,
         .commandBufferCount = 1,
-        .pCommandBuffers = &frame->cmd,
+        .pCommandBuffers = &frame->active,
       };
       result = vkQueueSubmit (ctx->queue, 1, &submit, frame->fence);
     }
@@ -404,12 +436,43 @@ td_vk_flush (td_vk_context *ctx, td_error *err)
 }
 
 td_status
+td_vk_flush (td_vk_context *ctx, td_error *err)
+{
+  td_vk_frame *frame = &ctx->frames[ctx->current];
+  if (!frame->recording)
+    return td_vk_check_alive (ctx, err);
+  frame->recording = false;
+  return submit_frame (ctx, frame, vkEndCommandBuffer (frame->active), err);
+}
+
+td_status
+td_vk_submit_recorded (td_vk_context *ctx, VkCommandBuffer cmd, td_error *err)
+{
+  td_vk_frame *frame = &ctx->frames[ctx->current];
+  td_status status = td_vk_check_alive (ctx, err);
+  if (status == TD_OK && frame->recording)
+    status = td_vk_flush (ctx, err);
+  frame = &ctx->frames[ctx->current];
+  if (status == TD_OK)
+    status = finish_frame (ctx, frame, err);
+  if (status != TD_OK)
+    return status;
+  frame->active = cmd;
+  return submit_frame (ctx, frame, VK_SUCCESS, err);
+}
+
+td_status
 td_vk_dispatch (td_vk_context *ctx, const char *name, VkPipeline pipeline, const void *push, size_t push_size,
                 uint32_t gx, uint32_t gy, uint32_t gz, double work, const td_vk_range *reads, int read_count,
                 const td_vk_range *writes, int write_count, td_error *err)
 {
+  bool replayed = false;
+  td_status status = td_vk_replay_dispatch (ctx, name, pipeline, push, push_size, gx, gy, gz, work, reads, read_count,
+                                            writes, write_count, &replayed, err);
+  if (status != TD_OK || replayed)
+    return status;
   VkCommandBuffer cmd;
-  td_status status = td_vk_begin (ctx, &cmd, err);
+  status = td_vk_begin (ctx, &cmd, err);
   if (status != TD_OK)
     return status;
   td_vk_frame *frame = &ctx->frames[ctx->current];
@@ -452,7 +515,9 @@ td_status
 td_vk_sync (td_vk_context *ctx, td_error *err)
 {
   ctx->upload_stats.full_syncs++;
-  td_status status = td_vk_flush (ctx, err);
+  td_status status = td_vk_replay_interrupt (ctx, false, err);
+  if (status == TD_OK)
+    status = td_vk_flush (ctx, err);
   for (int i = 0; i < TD_VK_FRAMES; i++)
     {
       td_status s = finish_frame (ctx, &ctx->frames[i], err);

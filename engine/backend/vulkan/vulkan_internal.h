@@ -64,6 +64,7 @@ typedef struct td_vk_range {
 
 typedef struct td_vk_frame {
   VkCommandBuffer cmd;
+  VkCommandBuffer active;  /* what is recorded and submitted: cmd, or a replay segment */
   VkFence fence;
   uint64_t serial;       /* of its last submission */
   bool recording, in_flight;
@@ -174,6 +175,10 @@ struct td_vk_context {
   int fault_alloc_countdown, fault_submit_countdown;
   /* MATMUL runs the emulated cooperative-matrix shader (TD_VULKAN_EMULATE_COOPMAT=1, tests). */
   bool coopmat_emulate;
+
+  /* Recorded steps replayed (vulkan_replay.c); NULL until the first capture. */
+  struct td_vk_replay *replay;
+  int lasting_depth;                   /* > 0: allocations outlive the step being captured */
 };
 
 /* vulkan_device.c */
@@ -205,9 +210,6 @@ void td_vk_memory_collect (td_vk_context *ctx);
 /* vkAllocateMemory through the fault-injection hook. */
 VkResult td_vk_allocate_memory (td_vk_context *ctx, const VkMemoryAllocateInfo *info, VkDeviceMemory *memory);
 
-/* Host-visible, coherent VkBuffer (transfer source and destination) of `size` bytes. */
-td_status td_vk_host_block_new (td_vk_context *ctx, VkDeviceSize size, td_vk_block **out, td_error *err);
-void td_vk_block_free (td_vk_context *ctx, td_vk_block *block);
 /* Notes that a command being recorded uses allocation `a`: in-place writes wait
  * for it, and it waits for the transfer batch that last copied into it. */
 static inline void
@@ -254,6 +256,18 @@ td_status td_vk_pipeline_get (td_vk_context *ctx, const char *name, const uint32
                               VkPipeline *out, td_error *err);
 bool td_vk_shader_exists (const char *name);
 
+/* Blocks for the replay arena and its input slots (vulkan_memory.c). */
+/* A device-local block of `size` bytes sub-allocated like the shared ones, kept out of ctx->blocks. */
+td_status td_vk_arena_block_new (td_vk_context *ctx, VkDeviceSize size, td_vk_block **out, td_error *err);
+/* A host-visible, coherent block, mapped at *map. */
+td_status td_vk_host_block_new (td_vk_context *ctx, VkDeviceSize size, td_vk_block **out, void **map, td_error *err);
+/* Destroys a block made by one of the two above (unmapping it when mapped). */
+void td_vk_block_destroy (td_vk_context *ctx, td_vk_block *block, bool mapped);
+/* First fit in a sub-allocated block's free list; false when nothing fits. */
+bool td_vk_block_take (td_vk_block *block, VkDeviceSize size, VkDeviceSize *offset);
+/* Hands a block with live sub-allocations over to ctx->blocks, as a shared one. */
+bool td_vk_block_adopt (td_vk_context *ctx, td_vk_block *block);
+
 /* vulkan_exec.c */
 td_status td_vk_exec_init (td_vk_context *ctx, td_error *err);
 void td_vk_exec_destroy (td_vk_context *ctx);
@@ -271,6 +285,10 @@ td_status td_vk_dispatch (td_vk_context *ctx, const char *name, VkPipeline pipel
                           int write_count, td_error *err);
 /* Submits what is recorded (without waiting). */
 td_status td_vk_flush (td_vk_context *ctx, td_error *err);
+/* Submits a command buffer recorded earlier (a replay segment) on the frame ring. */
+td_status td_vk_submit_recorded (td_vk_context *ctx, VkCommandBuffer cmd, td_error *err);
+/* A barrier making every earlier write visible; the hazard lists start empty after it. */
+void td_vk_full_barrier (td_vk_context *ctx, VkCommandBuffer cmd);
 /* Submits and waits for everything; prints the profile when enabled. */
 td_status td_vk_sync (td_vk_context *ctx, td_error *err);
 /* Notes submissions that finished (without waiting) and releases what they held. */

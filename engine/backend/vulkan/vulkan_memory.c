@@ -20,6 +20,7 @@
  * deferred blocks exceed ctx->deferred_limit or the device is out of memory.
  */
 #include "backend/vulkan/vulkan_internal.h"
+#include "backend/vulkan/vulkan_replay.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +52,7 @@ block_free (td_vk_context *ctx, td_vk_block *block)
 {
   if (block == NULL)
     return;
+  td_vk_replay_forget_block (ctx, block);
   if (block->buffer != VK_NULL_HANDLE)
     vkDestroyBuffer (ctx->device, block->buffer, NULL);
   if (block->memory != VK_NULL_HANDLE)
@@ -139,18 +141,6 @@ block_new (td_vk_context *ctx, VkDeviceSize size, bool host_visible, td_vk_block
   return TD_OK;
 }
 
-td_status
-td_vk_host_block_new (td_vk_context *ctx, VkDeviceSize size, td_vk_block **out, td_error *err)
-{
-  return block_new (ctx, size, true, out, err);
-}
-
-void
-td_vk_block_free (td_vk_context *ctx, td_vk_block *block)
-{
-  block_free (ctx, block);
-}
-
 static bool
 add_block (td_vk_context *ctx, td_vk_block *block)
 {
@@ -199,6 +189,13 @@ block_take (td_vk_block *block, VkDeviceSize size, VkDeviceSize *offset, uint64_
         return true;
       }
   return false;
+}
+
+bool
+td_vk_block_take (td_vk_block *block, VkDeviceSize size, VkDeviceSize *offset)
+{
+  uint64_t serial;
+  return block_take (block, size, offset, &serial);
 }
 
 /* Returns a range last used by submission `serial` to the sorted free list,
@@ -351,6 +348,68 @@ device_block_new (td_vk_context *ctx, VkDeviceSize size, td_vk_block **out, td_e
   return status;
 }
 
+/* A device block with a free list covering all of it, for sub-allocation. */
+static td_status
+shared_block_new (td_vk_context *ctx, VkDeviceSize size, td_vk_block **out, td_error *err)
+{
+  td_vk_block *block;
+  td_status status = device_block_new (ctx, size, &block, err);
+  if (status != TD_OK)
+    return status;
+  block->free_ranges = malloc (16 * sizeof block->free_ranges[0]);
+  if (block->free_ranges == NULL)
+    {
+      block_free (ctx, block);
+      return td_error_set (err, TD_ERR_NO_MEMORY, "out of host memory");
+    }
+  block->free_capacity = 16;
+  block->free_count = 1;
+  block->free_ranges[0].offset = 0;
+  block->free_ranges[0].size = size;
+  block->free_ranges[0].serial = 0;
+  *out = block;
+  return TD_OK;
+}
+
+td_status
+td_vk_arena_block_new (td_vk_context *ctx, VkDeviceSize size, td_vk_block **out, td_error *err)
+{
+  return shared_block_new (ctx, ALIGN_UP (size, TD_VK_ALIGNMENT), out, err);
+}
+
+td_status
+td_vk_host_block_new (td_vk_context *ctx, VkDeviceSize size, td_vk_block **out, void **map, td_error *err)
+{
+  td_status status = block_new (ctx, size, true, out, err);
+  if (status != TD_OK)
+    return status;
+  VkResult result = vkMapMemory (ctx->device, (*out)->memory, 0, VK_WHOLE_SIZE, 0, map);
+  if (result != VK_SUCCESS)
+    {
+      block_free (ctx, *out);
+      *out = NULL;
+      return td_vk_fail (ctx, result, "mapping a host-visible buffer", err);
+    }
+  return TD_OK;
+}
+
+void
+td_vk_block_destroy (td_vk_context *ctx, td_vk_block *block, bool mapped)
+{
+  if (block == NULL)
+    return;
+  if (mapped)
+    vkUnmapMemory (ctx->device, block->memory);
+  td_vk_forget_buffer (ctx, block->buffer);
+  block_free (ctx, block);
+}
+
+bool
+td_vk_block_adopt (td_vk_context *ctx, td_vk_block *block)
+{
+  return add_block (ctx, block);
+}
+
 void
 td_vk_memory_collect (td_vk_context *ctx)
 {
@@ -387,7 +446,9 @@ td_vk_buffer_new (td_backend *backend, size_t size, td_buffer **out, td_error *e
     return td_error_set (err, TD_ERR_NO_MEMORY, "out of host memory");
   a->ctx = ctx;
   a->size = rounded;
-  if (rounded >= TD_VK_DEDICATED_MIN)
+  if (td_vk_replay_alloc (ctx, rounded, &a->block, &a->offset))
+    a->reuse_serial = UINT64_MAX; /* a step arena's range, reused every step: never written in place */
+  else if (rounded >= TD_VK_DEDICATED_MIN)
     {
       td_vk_block *block;
       td_status status = device_block_new (ctx, rounded, &block, err);
@@ -413,25 +474,18 @@ td_vk_buffer_new (td_backend *backend, size_t size, td_buffer **out, td_error *e
           a->block = ctx->blocks[i];
       if (a->block == NULL)
         {
-          td_vk_block *block;
-          td_status status = device_block_new (ctx, TD_VK_BLOCK_SIZE, &block, err);
+          td_vk_block *block = NULL;
+          td_status status = shared_block_new (ctx, TD_VK_BLOCK_SIZE, &block, err);
+          if (status == TD_OK && !add_block (ctx, block))
+            {
+              block_free (ctx, block);
+              status = td_error_set (err, TD_ERR_NO_MEMORY, "out of host memory");
+            }
           if (status != TD_OK)
             {
               free (a);
               return status;
             }
-          block->free_ranges = malloc (16 * sizeof block->free_ranges[0]);
-          if (block->free_ranges == NULL || !add_block (ctx, block))
-            {
-              block_free (ctx, block);
-              free (a);
-              return td_error_set (err, TD_ERR_NO_MEMORY, "out of host memory");
-            }
-          block->free_capacity = 16;
-          block->free_count = 1;
-          block->free_ranges[0].offset = 0;
-          block->free_ranges[0].size = TD_VK_BLOCK_SIZE;
-          block->free_ranges[0].serial = 0;
           block_take (block, rounded, &a->offset, &a->reuse_serial);
           a->block = block;
         }
@@ -473,6 +527,8 @@ td_vk_read (td_backend *backend, td_buffer *buffer, size_t offset, void *dst, si
   td_status status = check_span (buffer, offset, size, "read", err);
   if (status == TD_OK)
     status = td_vk_check_alive (ctx, err);
+  if (status == TD_OK)
+    status = td_vk_replay_interrupt (ctx, true, err);
   if (status == TD_OK)
     status = td_vk_sync (ctx, err);
   unsigned char *bytes = dst;
@@ -536,6 +592,8 @@ td_vk_read_begin (td_backend *backend, td_buffer *buffer, size_t offset, size_t 
   td_status status = check_span (buffer, offset, size, "read", err);
   if (status == TD_OK)
     status = td_vk_check_alive (ctx, err);
+  if (status == TD_OK)
+    status = td_vk_replay_interrupt (ctx, true, err);
   if (status == TD_OK)
     status = readback_init (ctx, err);
   if (status != TD_OK)
@@ -639,7 +697,7 @@ void
 td_vulkan_memory_usage (td_backend *backend, uint64_t *used, uint64_t *budget)
 {
   td_vk_context *ctx = backend->impl;
-  uint64_t total = 0, allocated = ctx->deferred_bytes;
+  uint64_t total = 0, allocated = ctx->deferred_bytes + td_vk_replay_arena_bytes (ctx);
   for (int i = 0; i < ctx->block_count; i++)
     allocated += ctx->blocks[i]->size;
   if (ctx->staging_device_local)

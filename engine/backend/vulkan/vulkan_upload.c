@@ -23,6 +23,7 @@
  * the ring segments they read wait for their transfer batch as well.
  */
 #include "backend/vulkan/vulkan_internal.h"
+#include "backend/vulkan/vulkan_replay.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,15 +95,12 @@ td_vk_upload_init (td_vk_context *ctx, VkDeviceSize device_heap, td_error *err)
   ctx->staging_size = staging_size_for (ctx, device_heap);
   ctx->staging_head = 0;
   memset (ctx->staging_serial, 0, sizeof ctx->staging_serial);
-  td_status status = td_vk_host_block_new (ctx, ctx->staging_size, &ctx->staging, err);
+  td_status status = td_vk_host_block_new (ctx, ctx->staging_size, &ctx->staging, &ctx->staging_map, err);
   if (status != TD_OK)
     {
       td_error_prefix (err, "staging buffer");
       return status;
     }
-  VkResult result = vkMapMemory (ctx->device, ctx->staging->memory, 0, VK_WHOLE_SIZE, 0, &ctx->staging_map);
-  if (result != VK_SUCCESS)
-    return td_vk_fail (ctx, result, "mapping the staging buffer", err);
   ctx->staging_device_local = staging_is_device_local (ctx);
   return TD_OK;
 }
@@ -112,9 +110,7 @@ td_vk_upload_destroy (td_vk_context *ctx)
 {
   if (ctx->staging == NULL)
     return;
-  if (ctx->staging_map != NULL)
-    vkUnmapMemory (ctx->device, ctx->staging->memory);
-  td_vk_block_free (ctx, ctx->staging);
+  td_vk_block_destroy (ctx, ctx->staging, ctx->staging_map != NULL);
   ctx->staging = NULL;
   ctx->staging_map = NULL;
 }
@@ -195,6 +191,9 @@ compute_idle (td_vk_context *ctx, const td_vk_allocation *a)
 {
   td_vk_poll (ctx);
   uint64_t busy = a->last_use > a->reuse_serial ? a->last_use : a->reuse_serial;
+  /* Replayed steps stamp blocks, not allocations (vulkan_replay.c). */
+  if (ctx->replay != NULL && a->block->last_use > busy)
+    busy = a->block->last_use;
   return busy <= ctx->completed_serial;
 }
 
@@ -264,6 +263,10 @@ td_vk_write (td_backend *backend, td_buffer *buffer, size_t offset, const void *
                          offset, buffer->size);
   td_status status = td_vk_check_alive (ctx, err);
   if (status != TD_OK || size == 0)
+    return status;
+  bool handled = false; /* a captured step's input (vulkan_replay.c) */
+  status = td_vk_replay_write (ctx, a->block, a->offset + offset, src, size, &handled, err);
+  if (status != TD_OK || handled)
     return status;
   if (writable_in_place (ctx, a))
     {

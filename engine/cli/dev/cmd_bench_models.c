@@ -7,6 +7,7 @@
 #include "cli/cli_args.h"
 
 #include <glib.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -330,17 +331,26 @@ time_runs (const bench_options *o, const char *workload, bench_run_fn run, void 
 /* --- FLUX transformer -------------------------------------------------------------------- */
 
 typedef struct flux_state {
+  td_backend *backend;
   td_flux_dit *model;
   td_tensor *latents, *txt, *pooled, *cos, *sin;
 } flux_state;
 
+/* As the pipeline's step: recorded on the warm-up run, replayed on the timed ones
+ * where the backend can (TD_VULKAN_REPLAY=0 records every run). */
 static td_status
 flux_step (void *data, double *timed_ms, td_error *err)
 {
   flux_state *s = data;
+  td_status st = td_backend_capture_begin (s->backend, 1, err);
+  if (st != TD_OK)
+    return st;
   td_tensor *v = td_flux_dit_forward (s->model, s->latents, s->txt, s->pooled, 0.5f, 3.5f, s->cos, s->sin, err);
+  st = td_backend_capture_end (s->backend, v != NULL ? err : NULL);
   td_tensor_free (v);
-  return v != NULL ? TD_OK : (err->status != TD_OK ? err->status : TD_ERR_DEVICE);
+  if (v == NULL)
+    return err->status != TD_OK ? err->status : TD_ERR_DEVICE;
+  return st;
 }
 
 static void
@@ -352,6 +362,8 @@ flux_state_clear (flux_state *s)
   td_tensor_free (s->cos);
   td_tensor_free (s->sin);
   td_flux_dit_free (s->model);
+  if (s->backend != NULL)
+    td_backend_capture_drop (s->backend);
   *s = (flux_state) { 0 };
 }
 
@@ -361,6 +373,7 @@ static td_status
 flux_prepare (const bench_options *o, td_backend *backend, const td_flux_config *config, int size, int tokens,
               bool with_txt, flux_state *s, td_error *err)
 {
+  s->backend = backend;
   td_weights *weights = td_weights_new_random (backend, 1);
   td_status st = td_flux_dit_declare_weights (config, weights, o->dtype, err);
   if (st != TD_OK)
@@ -405,6 +418,10 @@ bench_flux (const bench_options *o, td_backend *backend, td_error *err)
   td_status st = flux_prepare (o, backend, &config, size, tokens, true, &s, err);
   if (st == TD_OK)
     st = time_runs (o, "flux-step", flux_step, &s, backend, "step", 1, err);
+  td_capture_stats replay = td_backend_capture_stats (backend);
+  if (st == TD_OK && !o->json && replay.captures > 0)
+    printf ("  replay: %" PRId64 " step recorded, %" PRId64 " replayed, %" PRId64 " fell back\n", replay.captures,
+            replay.replays, replay.fallbacks);
   flux_state_clear (&s);
   return st;
 }
