@@ -185,6 +185,14 @@ for w in $workloads; do
   done
 done
 
+# The quantised formats a small card uses, end to end (fast paths on only).
+if echo " $workloads " | grep -q " lvlm-e2e "; then
+  for wf in q8_0 q4_k; do
+    run_step "bench lvlm-e2e --weights $wf" env "$fast_on" TD_VULKAN_VALIDATION=0 "$dev_cli" bench lvlm-e2e \
+      $bench_args --weights $wf $([ $lavapipe = 0 ] && echo "--steps 1")
+  done
+fi
+
 echo "gpu-check: $((SECONDS - started)) s of ${total_limit} s"
 [ -n "$not_run" ] && echo "gpu-check: not run:${not_run#;}"
 [ $status -eq 0 ] && echo "gpu-check: PASS" || echo "gpu-check: FAIL"
