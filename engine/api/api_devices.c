@@ -9,6 +9,7 @@
 #ifdef TD_HAVE_VULKAN
 #include "backend/vulkan/vulkan_backend.h"
 #include "backend/vulkan/vulkan_shaders.h"
+#include "backend/backend.h"
 #endif
 
 td_status
@@ -99,6 +100,29 @@ describe_vulkan_device (GString *text, const td_vulkan_device_info *d)
   else
     g_string_append_printf (text, "  cooperative-matrix matmul: unavailable (%s)\n",
                             d->coopmat_reason ? d->coopmat_reason : "unknown");
+  g_string_append_printf (text, "  NV cooperative matrix 2 matmul: %s (%s)\n",
+                          d->coopmat2_enabled ? "available, enabled" : d->coopmat2_available ? "available, off"
+                                                                                             : "unavailable",
+                          d->coopmat2_why);
+}
+
+/* NV2's self-test runs when a backend is made on the device (vulkan_coopmat2.h):
+ * its verdict, for a device where the kernel would be used. */
+static void
+run_coopmat2_self_test (td_vulkan_device_info *d)
+{
+  td_error err = { 0 };
+  td_backend *backend = td_backend_vulkan_new (d->index, &err);
+  if (backend == NULL)
+    {
+      d->coopmat2_enabled = false;
+      g_snprintf (d->coopmat2_why, sizeof d->coopmat2_why, "self-test not run: %s", err.message);
+      return;
+    }
+  const td_vulkan_device_info *checked = td_vulkan_backend_device (backend);
+  d->coopmat2_enabled = checked->coopmat2_enabled;
+  g_strlcpy (d->coopmat2_why, checked->coopmat2_why, sizeof d->coopmat2_why);
+  td_backend_free (backend);
 }
 #endif
 
@@ -124,12 +148,16 @@ td_devices_report (char **out, td_error *err)
                           c->nv_coopmat ? "yes" : "no (glslang lacks GL_NV_cooperative_matrix)",
                           c->khr_coopmat ? "yes (devices without the NV path get it)"
                                          : "no (glslang lacks GL_KHR_cooperative_matrix)",
-                          c->nv_coopmat2 ? "compiler supports it (no kernel yet)" : "no (glslang lacks GL_NV_cooperative_matrix2)",
+                          c->nv_coopmat2 ? "yes (devices with VK_NV_cooperative_matrix2, after a self-test)" : "no (glslang lacks GL_NV_cooperative_matrix2)",
                           c->khr_coopmat_bf16 ? "yes (KHR devices with bf16 cooperative matrices)" : "no (glslang lacks GL_EXT_bfloat16)");
   if (count == 0)
     g_string_append (text, "vulkan: no devices\n");
   for (int i = 0; i < count; i++)
-    describe_vulkan_device (text, &devices[i]);
+    {
+      if (devices[i].coopmat2_enabled)
+        run_coopmat2_self_test (&devices[i]);
+      describe_vulkan_device (text, &devices[i]);
+    }
   free (devices);
 #else
   g_string_append (text, "vulkan: not built in\n");

@@ -1,6 +1,7 @@
 /* vulkan_backend.c — the td_backend_vtable of the Vulkan backend. */
 #include "backend/vulkan/vulkan_ops.h"
 #include "backend/vulkan/vulkan_replay.h"
+#include "backend/vulkan/vulkan_coopmat2.h"
 
 #include <stdlib.h>
 
@@ -86,6 +87,16 @@ td_backend_vulkan_new (int device_index_or_minus1, td_error *err)
   ctx->backend = backend;
   backend->vt = &vulkan_vtable;
   backend->impl = ctx;
+  /* The VK_NV_cooperative_matrix2 kernel is checked before any use (vulkan_coopmat2.h). */
+  if (ctx->info.coopmat2_enabled)
+    td_vk_coopmat2_self_test (backend);
+  if (td_vk_coopmat2_env_mode (getenv ("TD_VULKAN_COOPMAT2")) == TD_VK_COOPMAT2_REQUIRE && !ctx->info.coopmat2_enabled)
+    {
+      td_error_set (err, TD_ERR_UNSUPPORTED, "TD_VULKAN_COOPMAT2=require, but %s does not run the "
+                    "VK_NV_cooperative_matrix2 kernel: %s", ctx->info.name, ctx->info.coopmat2_why);
+      vk_destroy (backend);
+      return NULL;
+    }
   return backend;
 }
 

@@ -68,6 +68,12 @@ typedef struct td_vulkan_device_info {
    * configurations (with VK_KHR_shader_bfloat16 for bf16), and why it is not usable. */
   bool coopmat_khr_f16, coopmat_khr_bf16;
   const char *coopmat_khr_reason;
+  /* The workgroup-scope kernel (VK_NV_cooperative_matrix2, vulkan_coopmat2.h): whether
+   * device and build can run it, whether MATMUL uses it (after the self-test at
+   * backend setup), whether that self-test ran, and why it is off, or how the
+   * self-test went. */
+  bool coopmat2_available, coopmat2_enabled, coopmat2_checked;
+  char coopmat2_why[256];
 } td_vulkan_device_info;
 
 /* Lists every Vulkan device (an empty list when there is no loader or driver).

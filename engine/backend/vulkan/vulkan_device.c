@@ -3,6 +3,7 @@
 #include "backend/vulkan/vulkan_internal.h"
 
 #include "backend/vulkan/vulkan_coopmat.h"
+#include "backend/vulkan/vulkan_coopmat2.h"
 #include "backend/vulkan/vulkan_tile_table.h"
 #include "backend/vulkan/vulkan_shaders.h"
 
@@ -349,6 +350,69 @@ probe_coopmat (VkInstance instance, VkPhysicalDevice physical, td_vulkan_device_
                            && td_vk_coopmat_env_emulate (getenv ("TD_VULKAN_EMULATE_COOPMAT"));
 }
 
+/* Fills info's NV2 fields (vulkan_coopmat2.h) after probe_coopmat; the NV2
+ * structures are only chained when the extension exists. The self-test runs
+ * later, on the backend (td_backend_vulkan_new). */
+static void
+probe_coopmat2 (VkInstance instance, VkPhysicalDevice physical, td_vulkan_device_info *info)
+{
+  td_vk_coopmat2_caps caps = {
+    .extension = info->coopmat2_nv,
+    .max_shared_memory = info->max_shared_memory,
+    .khr_extension = info->coopmat_khr,
+    .vulkan_1_3 = info->api_version >= VK_API_VERSION_1_3,
+    .coopmat_enabled = info->coopmat_enabled,
+    .coopmat_reason = info->coopmat_reason,
+    .shaders_built = td_vk_shader_compiler_features.nv_coopmat2 && td_vk_shader_exists ("matmul_coopmat2_f16"),
+  };
+  VkCooperativeMatrixFlexibleDimensionsPropertiesNV configs[MAX_COOPMAT_CONFIGS];
+  PFN_vkGetPhysicalDeviceCooperativeMatrixFlexibleDimensionsPropertiesNV get_configs = NULL;
+  if (caps.extension)
+    get_configs = (PFN_vkGetPhysicalDeviceCooperativeMatrixFlexibleDimensionsPropertiesNV)
+      vkGetInstanceProcAddr (instance, "vkGetPhysicalDeviceCooperativeMatrixFlexibleDimensionsPropertiesNV");
+  if (get_configs != NULL)
+    {
+      VkPhysicalDeviceCooperativeMatrix2FeaturesNV features2 = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_2_FEATURES_NV,
+      };
+      VkPhysicalDeviceFeatures2 features = { .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2,
+                                             .pNext = &features2 };
+      vkGetPhysicalDeviceFeatures2 (physical, &features);
+      VkPhysicalDeviceCooperativeMatrix2PropertiesNV props2 = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_2_PROPERTIES_NV,
+      };
+      VkPhysicalDeviceProperties2 props = { .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2,
+                                            .pNext = &props2 };
+      vkGetPhysicalDeviceProperties2 (physical, &props);
+      caps.workgroup_scope = features2.cooperativeMatrixWorkgroupScope;
+      caps.flexible_dimensions = features2.cooperativeMatrixFlexibleDimensions;
+      caps.per_element = features2.cooperativeMatrixPerElementOperations;
+      caps.tensor_addressing = features2.cooperativeMatrixTensorAddressing;
+      caps.block_loads = features2.cooperativeMatrixBlockLoads;
+      caps.max_workgroup_size = props2.cooperativeMatrixWorkgroupScopeMaxWorkgroupSize;
+      caps.max_dimension = props2.cooperativeMatrixFlexibleDimensionsMaxDimension;
+      caps.reserved_shared_memory = props2.cooperativeMatrixWorkgroupScopeReservedSharedMemory;
+
+      uint32_t count = MAX_COOPMAT_CONFIGS;
+      for (uint32_t i = 0; i < count; i++)
+        configs[i] = (VkCooperativeMatrixFlexibleDimensionsPropertiesNV) {
+          .sType = VK_STRUCTURE_TYPE_COOPERATIVE_MATRIX_FLEXIBLE_DIMENSIONS_PROPERTIES_NV,
+        };
+      VkResult result = get_configs (physical, &count, configs);
+      if (result == VK_SUCCESS || result == VK_INCOMPLETE)
+        {
+          caps.configs = configs;
+          caps.config_count = count;
+        }
+    }
+  /* TD_VULKAN_COOPMAT=0 turns off every cooperative-matrix kernel, NV2 included. */
+  td_vk_coopmat2_choice choice = td_vk_coopmat2_decide (&caps, td_vk_coopmat2_env_mode (getenv ("TD_VULKAN_COOPMAT2")));
+  info->coopmat2_available = choice.available;
+  info->coopmat2_enabled = choice.enabled;
+  snprintf (info->coopmat2_why, sizeof info->coopmat2_why, "%s",
+            choice.reason != NULL ? choice.reason : "not checked yet (the self-test runs when a backend is made)");
+}
+
 /* The tiled GEMM's tile from the per-device table (TD_VULKAN_TILE overrides it). */
 static void
 choose_tile (td_vulkan_device_info *info, VkPhysicalDeviceType type)
@@ -445,7 +509,10 @@ probe_device (VkInstance instance, VkPhysicalDevice physical, int index, td_vulk
     info->unusable_reason = "no 64-bit integers in shaders";
   info->usable = info->unusable_reason == NULL;
   if (info->usable)
-    probe_coopmat (instance, physical, info);
+    {
+      probe_coopmat (instance, physical, info);
+      probe_coopmat2 (instance, physical, info);
+    }
   else
     info->coopmat_reason = info->unusable_reason;
 }
@@ -629,6 +696,10 @@ without_16bit_storage (td_vulkan_device_info *info)
   info->coopmat_emulated = false;
   info->coopmat_uses_khr = false;
   info->coopmat_bf16_tiles = false;
+  if (info->coopmat2_enabled)
+    snprintf (info->coopmat2_why, sizeof info->coopmat2_why, "%s", info->coopmat_reason);
+  info->coopmat2_available = false;
+  info->coopmat2_enabled = false;
 }
 
 static td_status
@@ -654,7 +725,7 @@ create_device (td_vk_context *ctx, td_error *err)
   ctx->timestamps = families[chosen].timestampValidBits > 0;
   td_vk_transfer_choose_family (ctx, families, family_count, ctx->queue_family);
 
-  const char *extensions[4];
+  const char *extensions[8];
   uint32_t extension_count = 0;
   if (ctx->info.memory_budget)
     extensions[extension_count++] = VK_EXT_MEMORY_BUDGET_EXTENSION_NAME;
@@ -689,6 +760,27 @@ create_device (td_vk_context *ctx, td_error *err)
     {
       extensions[extension_count++] = VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME;
       coopmat_features = &coopmat_nv_features;
+    }
+  /* NV2 (vulkan_coopmat2.h) on top: its kernel's matrix types are VK_KHR_cooperative_matrix's. */
+  VkPhysicalDeviceCooperativeMatrix2FeaturesNV coopmat2_features = {
+    .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_2_FEATURES_NV,
+    .cooperativeMatrixWorkgroupScope = VK_TRUE,
+    .cooperativeMatrixFlexibleDimensions = VK_TRUE,
+    .cooperativeMatrixPerElementOperations = VK_TRUE,
+    .cooperativeMatrixTensorAddressing = VK_TRUE,
+    .cooperativeMatrixBlockLoads = VK_TRUE,
+  };
+  if (coopmat && ctx->info.coopmat2_enabled)
+    {
+      extensions[extension_count++] = VK_NV_COOPERATIVE_MATRIX_2_EXTENSION_NAME;
+      coopmat2_features.pNext = coopmat_features;
+      coopmat_features = &coopmat2_features;
+      if (!khr)
+        {
+          extensions[extension_count++] = VK_KHR_COOPERATIVE_MATRIX_EXTENSION_NAME;
+          coopmat_khr_features.pNext = coopmat_features;
+          coopmat_features = &coopmat_khr_features;
+        }
     }
 
   /* The KHR kernels ask for subgroups of 32 where the device's default is not that. */

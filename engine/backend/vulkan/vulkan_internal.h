@@ -175,6 +175,9 @@ struct td_vk_context {
   int fault_alloc_countdown, fault_submit_countdown;
   /* MATMUL runs the emulated cooperative-matrix shader (TD_VULKAN_EMULATE_COOPMAT=1, tests). */
   bool coopmat_emulate;
+  /* The kernel NV2's MATMUL runs instead of matmul_coopmat2_* (test hook
+   * td_vulkan_coopmat2_check_with), or NULL. */
+  const struct td_vk_coopmat2_candidate *coopmat2_candidate;
 
   /* Recorded steps replayed (vulkan_replay.c); NULL until the first capture. */
   struct td_vk_replay *replay;

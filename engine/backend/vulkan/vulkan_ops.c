@@ -3,6 +3,7 @@
 #include "backend/vulkan/vulkan_ops.h"
 
 #include "backend/vulkan/vulkan_coopmat.h"
+#include "backend/vulkan/vulkan_coopmat2.h"
 #include "backend/vulkan/vulkan_matmul.h"
 #include "backend/vulkan/vulkan_tile_table.h"
 
@@ -208,9 +209,20 @@ run_matmul (td_vk_context *ctx, const td_op *op, td_error *err)
                                  2.0 * (double) batch * (double) m * (double) n * (double) k, err);
     }
   /* The cooperative-matrix kernel computes 64×64 output tiles; the tiled one the device's
-   * tile (vulkan_tile_table.h) where that shape is built for the format and its grid fits. */
+   * tile (vulkan_tile_table.h) where that shape is built for the format and its grid fits;
+   * the VK_NV_cooperative_matrix2 one 128×128 (vulkan_coopmat2.h). */
   uint32_t tile_m = MM_TILE, tile_n = MM_TILE;
-  if (path == TD_VK_MATMUL_GEMM)
+  if (ctx->info.storage_16bit && td_vk_coopmat2_applies (ctx->info.coopmat2_enabled, m, w->dtype, pc.x, pc.w, pc.y))
+    {
+      const td_vk_coopmat2_candidate *candidate = ctx->coopmat2_candidate;
+      if (candidate != NULL)
+        candidate->variant_for (variant, sizeof variant, w->dtype);
+      else
+        td_vk_coopmat2_variant (variant, sizeof variant, w->dtype);
+      tile_m = candidate != NULL ? candidate->tile_m : TD_VK_COOPMAT2_TILE_M;
+      tile_n = candidate != NULL ? candidate->tile_n : TD_VK_COOPMAT2_TILE_N;
+    }
+  else if (path == TD_VK_MATMUL_GEMM)
     {
       char tiled[64];
       td_vk_tile_variant (tiled, sizeof tiled, variant, ctx->info.tile_m, ctx->info.tile_n);

@@ -1,0 +1,173 @@
+#version 450
+/* MATMUL on workgroup-scope cooperative matrices (GL_NV_cooperative_matrix2), for
+ * devices with VK_NV_cooperative_matrix2: y[z, M, N] = x[z, M, K] · w[z]ᵀ + bias
+ * for weights of any stored format W_DTYPE but f32, with the push constants, grid
+ * (N tiles, M tiles, z) and epilogue (epilogue.glsl) of matmul_coopmat.comp, but
+ * 128×128 outputs per workgroup of 256 invocations. MATMUL_NORM_ROPE stays on
+ * matmul_coopmat.comp.
+ *
+ * The whole workgroup owns one 128×128 f32 accumulator and multiplies 128×32 f16
+ * slices of x by 32×128 f16 slices of wᵀ, loaded straight from memory with
+ * coopMatLoadTensorNV: tensor layouts clamp the ragged edges of M, N and K
+ * (elements outside read as 0), and decode callbacks turn each element into f16
+ * as it is loaded, so that no tile is staged in shared memory. The weight
+ * callback reads the element through dequant.glsl's load_weight from its
+ * coordinates (one decoder for every format; the block pointer the load passes
+ * is not used). The result is finished per element (scales, bias, activation)
+ * with coopMatPerElementNV and stored with coopMatStoreTensorNV, whose layout
+ * drops the stores outside y.
+ *
+ * f16 range: as in matmul_coopmat.comp, each row of x (and, with CM_SCALE_W, of
+ * w) is scaled by a power of two that brings its largest magnitude just under
+ * 2^14 before it becomes f16, and the accumulator is scaled back exactly, so
+ * activations above 65504 (T5-XXL's) are safe here too. A first pass over the
+ * workgroup's 128 rows of x (and w) finds those maxima.
+ *
+ * The host uses this kernel only on devices that report the f16·f16+f32
+ * workgroup-scope flexible-dimension configuration for 256 invocations with
+ * granularities dividing 128×128×32, and after the device-setup self-test
+ * (vulkan_coopmat2.c) agreed with matmul_coopmat.comp for every format. */
+#extension GL_GOOGLE_include_directive : require
+#extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
+#extension GL_KHR_cooperative_matrix : require
+#extension GL_NV_cooperative_matrix2 : require
+#extension GL_KHR_memory_scope_semantics : require
+#extension GL_EXT_buffer_reference : require
+#include "common.glsl"
+#include "dequant.glsl"
+#include "epilogue.glsl"
+
+#define CM2_BM 128
+#define CM2_BN 128
+#define CM2_BK 32
+#define CM2_INVOCATIONS 256
+
+layout(local_size_x = CM2_INVOCATIONS) in;
+layout(push_constant, std430) uniform Push { td_pc_matmul p; };
+
+/* What the decode callbacks are handed: a pointer to the element's 32-bit word
+ * (blocks of 1×1×1). The callbacks locate the element by its coordinates instead. */
+layout(buffer_reference, std430, buffer_reference_align = 4) buffer Cm2Word { uint v; };
+
+/* Per-row largest magnitudes (as float bits, which order like the floats for
+ * non-negative values), then the power-of-two exponents applied to the rows. */
+shared uint cm2_x_max[CM2_BM], cm2_w_max[CM2_BN];
+shared int cm2_x_exp[CM2_BM], cm2_w_exp[CM2_BN];
+
+uint m0, n0, z, w_base;
+
+/* The exponent that brings a row whose largest magnitude has bits `max_bits` just
+ * under 2^14; 0 for a zero row or one holding Inf/NaN (those stay as they are). */
+int
+row_exponent (uint max_bits)
+{
+  float largest = uintBitsToFloat (max_bits);
+  if (max_bits == 0u || isinf (largest) || isnan (largest))
+    return 0;
+  int e;
+  frexp (largest, e); /* largest < 2^e */
+  return clamp (14 - e, -100, 100);
+}
+
+/* Fills cm2_x_exp (and cm2_w_exp, or zeros) for rows m0.. of x and n0.. of w. */
+void
+find_row_scales ()
+{
+  uint tid = gl_LocalInvocationID.x;
+  if (tid < CM2_BM)
+    {
+      cm2_x_max[tid] = 0u;
+      cm2_w_max[tid] = 0u;
+    }
+  barrier ();
+  /* Two invocations per row, each over every other k. */
+  uint row = tid / 2u, m = m0 + row, n = n0 + row;
+  uint x_row = (z * p.m + m) * p.k, w_row = w_base + n * p.k;
+  float x_max = 0.0, w_max = 0.0;
+  for (uint k = tid % 2u; k < p.k; k += 2u)
+    {
+      if (m < p.m)
+        x_max = max (x_max, abs (load_f32 (p.x, x_row + k)));
+#ifdef CM_SCALE_W
+      if (n < p.n)
+        w_max = max (w_max, abs (load_weight (p.w, w_row + k)));
+#endif
+    }
+  /* max() drops a NaN operand; any NaN in the row leaves its scale at 1. */
+  atomicMax (cm2_x_max[row], floatBitsToUint (x_max));
+  atomicMax (cm2_w_max[row], floatBitsToUint (w_max));
+  barrier ();
+  if (tid < CM2_BM)
+    {
+      cm2_x_exp[tid] = row_exponent (cm2_x_max[tid]);
+      cm2_w_exp[tid] = row_exponent (cm2_w_max[tid]);
+    }
+  barrier ();
+}
+
+/* Decode callbacks: x's layout is (z, m, k), w's is (z, k, n) — wᵀ, the B operand. */
+float16_t
+decode_x (const in Cm2Word unused, const in uint32_t coord[3], const in uint32_t in_block[3])
+{
+  uint m = coord[1], k = coord[2];
+  if (m >= p.m || k >= p.k)
+    return float16_t (0.0);
+  return float16_t (ldexp (load_f32 (p.x, (coord[0] * p.m + m) * p.k + k), cm2_x_exp[m - m0]));
+}
+
+float16_t
+decode_w (const in Cm2Word unused, const in uint32_t coord[3], const in uint32_t in_block[3])
+{
+  uint k = coord[1], n = coord[2];
+  if (n >= p.n || k >= p.k)
+    return float16_t (0.0);
+  return float16_t (ldexp (load_weight (p.w, coord[0] * p.w_batch_stride + n * p.k + k), cm2_w_exp[n - n0]));
+}
+
+/* The finished output at (row, col) of the tile: scales undone, bias, activation. */
+float
+finish (const in uint32_t row, const in uint32_t col, const in float acc)
+{
+  uint n = n0 + col;
+  float bias = p.has_bias != 0u && n < p.n ? load_any (p.bias, p.bias_dtype, n) : 0.0;
+  /* Two steps: each exponent is within ±100, their sum might not be. */
+  float product = ldexp (ldexp (acc, -cm2_x_exp[row]), -cm2_w_exp[col]);
+  return epilogue (product + bias);
+}
+
+void
+main ()
+{
+  z = gl_WorkGroupID.z;
+  m0 = gl_WorkGroupID.y * CM2_BM;
+  n0 = gl_WorkGroupID.x * CM2_BN;
+  w_base = z * p.w_batch_stride;
+  uint batches = gl_NumWorkGroups.z;
+  find_row_scales ();
+
+  tensorLayoutNV<3, gl_CooperativeMatrixClampModeConstantNV> x_layout
+    = createTensorLayoutNV (3, gl_CooperativeMatrixClampModeConstantNV);
+  x_layout = setTensorLayoutDimensionNV (x_layout, batches, p.m, p.k);
+  tensorLayoutNV<3, gl_CooperativeMatrixClampModeConstantNV> w_layout
+    = createTensorLayoutNV (3, gl_CooperativeMatrixClampModeConstantNV);
+  w_layout = setTensorLayoutDimensionNV (w_layout, batches, p.k, p.n);
+  tensorLayoutNV<3, gl_CooperativeMatrixClampModeConstantNV> y_layout
+    = createTensorLayoutNV (3, gl_CooperativeMatrixClampModeConstantNV);
+  y_layout = setTensorLayoutDimensionNV (y_layout, batches, p.m, p.n);
+
+  coopmat<float, gl_ScopeWorkgroup, CM2_BM, CM2_BN, gl_MatrixUseAccumulator> acc
+    = coopmat<float, gl_ScopeWorkgroup, CM2_BM, CM2_BN, gl_MatrixUseAccumulator> (0.0);
+  for (uint k0 = 0u; k0 < p.k; k0 += CM2_BK)
+    {
+      coopmat<float16_t, gl_ScopeWorkgroup, CM2_BM, CM2_BK, gl_MatrixUseA> a;
+      coopmat<float16_t, gl_ScopeWorkgroup, CM2_BK, CM2_BN, gl_MatrixUseB> b;
+      coopMatLoadTensorNV (a, U32Buf (p.x).d, 0u, sliceTensorLayoutNV (x_layout, z, 1u, m0, CM2_BM, k0, CM2_BK),
+                           decode_x);
+      coopMatLoadTensorNV (b, U32Buf (p.w).d, 0u, sliceTensorLayoutNV (w_layout, z, 1u, k0, CM2_BK, n0, CM2_BN),
+                           decode_w);
+      acc = coopMatMulAdd (a, b, acc);
+    }
+
+  coopMatPerElementNV (acc, acc, finish);
+  coopMatStoreTensorNV (acc, F32Buf (p.y).d, 0u, sliceTensorLayoutNV (y_layout, z, 1u, m0, CM2_BM, n0, CM2_BN));
+}
