@@ -54,7 +54,7 @@ step_limit=${STEP_LIMIT:-150}
 total_limit=${TOTAL_LIMIT:-540}
 started=$SECONDS
 
-op_tests="test-vulkan-coopmat test-vulkan-matmul-family test-vulkan-ops-dense test-vulkan-ops-spatial
+op_tests="test-vulkan-coopmat test-vulkan-coopmat2 test-vulkan-matmul-family test-vulkan-ops-dense test-vulkan-ops-spatial
           test-vulkan-fusions test-vulkan-device test-vulkan-lifetime test-vulkan-tile-table"
 binaries="engine/cli/thinkdiff engine/cli/thinkdiff-dev tests/models/test-golden-parity"
 for t in $op_tests; do binaries="$binaries tests/vulkan/$t"; done
@@ -145,10 +145,15 @@ run_step () {
 parity_components=""
 [ $lavapipe = 1 ] && parity_components="t5-encoder,clip-text,eva-vision,qwen2-vl,gguf-matmul,flux-transformer,flux-vae"
 
+# Where a device offers VK_NV_cooperative_matrix2, the op tests run with its kernel
+# forced on: a failing self-test fails the step instead of falling back.
+nv2_on="TD_VULKAN_COOPMAT2=1"
+echo "$listing" | grep -q "NV cooperative matrix 2 matmul: available" && nv2_on="TD_VULKAN_COOPMAT2=require"
+
 for mode in on off; do
   fast=$([ $mode = on ] && echo "$fast_on" || echo "$fast_off")
   for t in $op_tests; do
-    run_step "$t (fast paths $mode)" env "$fast" "$build/tests/vulkan/$t"
+    run_step "$t (fast paths $mode)" env "$fast" $([ $mode = on ] && echo "$nv2_on") "$build/tests/vulkan/$t"
   done
   run_step "verify on the goldens (fast paths $mode)" env "$fast" TD_TEST_BACKEND=vulkan \
     ${parity_components:+TD_PARITY_COMPONENTS=$parity_components} "$build/tests/models/test-golden-parity"
@@ -163,6 +168,11 @@ if [ $lavapipe = 0 ]; then
       status=1
     fi
   done
+  if [ "$nv2_on" = "TD_VULKAN_COOPMAT2=require" ] && ! "$build/tests/vulkan/test-vulkan-coopmat2" \
+       -p /vulkan/coopmat2/hardware-self-test 2>&1 | grep -q "^ok .*hardware-self-test$"; then
+    echo "gpu-check: FAIL: the VK_NV_cooperative_matrix2 kernel's self-test did not run and pass"
+    status=1
+  fi
 fi
 
 # Every workload the bench usage names, on random weights of the real shapes
