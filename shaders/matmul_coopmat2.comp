@@ -107,7 +107,7 @@ find_row_scales ()
 
 /* Decode callbacks: x's layout is (z, m, k), w's is (z, k, n) — wᵀ, the B operand. */
 float16_t
-decode_x (const in Cm2Word unused, const in uint32_t coord[3], const in uint32_t in_block[3])
+decode_x (const in Cm2Word unused, const in uint coord[3], const in uint in_block[3])
 {
   uint m = coord[1], k = coord[2];
   if (m >= p.m || k >= p.k)
@@ -116,7 +116,7 @@ decode_x (const in Cm2Word unused, const in uint32_t coord[3], const in uint32_t
 }
 
 float16_t
-decode_w (const in Cm2Word unused, const in uint32_t coord[3], const in uint32_t in_block[3])
+decode_w (const in Cm2Word unused, const in uint coord[3], const in uint in_block[3])
 {
   uint k = coord[1], n = coord[2];
   if (n >= p.n || k >= p.k)
@@ -126,7 +126,7 @@ decode_w (const in Cm2Word unused, const in uint32_t coord[3], const in uint32_t
 
 /* The finished output at (row, col) of the tile: scales undone, bias, activation. */
 float
-finish (const in uint32_t row, const in uint32_t col, const in float acc)
+finish (const in uint row, const in uint col, const in float acc)
 {
   uint n = n0 + col;
   float bias = p.has_bias != 0u && n < p.n ? load_any (p.bias, p.bias_dtype, n) : 0.0;

@@ -11,7 +11,9 @@ print_usage (FILE *out)
   fprintf (out, "Usage: thinkdiff devices\nLists the compute devices the engine can use.\n"
                 "TD_VULKAN_DEVICE=<index or name> picks the Vulkan device.\n"
                 "Matmuls and attention run on cooperative matrices where the device offers them;\n"
-                "TD_VULKAN_COOPMAT=0 turns that off, TD_VULKAN_EMULATE_COOPMAT=1 runs those kernels emulated.\n");
+                "TD_VULKAN_COOPMAT=0 turns that off, TD_VULKAN_EMULATE_COOPMAT=1 runs those kernels emulated.\n"
+                "On devices with VK_NV_cooperative_matrix2 the matmul kernel for it runs after a self-test\n"
+                "(run here for such devices); TD_VULKAN_COOPMAT2=0 turns it off, =require makes its absence an error.\n");
 }
 
 int
