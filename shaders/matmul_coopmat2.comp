@@ -23,16 +23,23 @@
  * activations above 65504 (T5-XXL's) are safe here too. A first pass over the
  * workgroup's 128 rows of x (and w) finds those maxima.
  *
+ * With TD_COOPMAT_EMULATE the matrix operations are plain GLSL over shared memory
+ * (at the end of this file) around the same element functions, so that the tests
+ * check everything else of the kernel on devices without NV2
+ * (tests/vulkan/test-vulkan-coopmat2.c, through the self-test).
+ *
  * The host uses this kernel only on devices that report the f16·f16+f32
  * workgroup-scope flexible-dimension configuration for 256 invocations with
  * granularities dividing 128×128×32, and after the device-setup self-test
  * (vulkan_coopmat2.c) agreed with matmul_coopmat.comp for every format. */
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
+#extension GL_EXT_buffer_reference : require
+#ifndef TD_COOPMAT_EMULATE
 #extension GL_KHR_cooperative_matrix : require
 #extension GL_NV_cooperative_matrix2 : require
 #extension GL_KHR_memory_scope_semantics : require
-#extension GL_EXT_buffer_reference : require
+#endif
 #include "common.glsl"
 #include "dequant.glsl"
 #include "epilogue.glsl"
@@ -105,23 +112,35 @@ find_row_scales ()
   barrier ();
 }
 
+/* Element (m, k) of batch entry zz of x, and (n, k) of w, as the scaled f16
+ * operands; 0 outside the tensors. */
+float16_t
+x_element (uint zz, uint m, uint k)
+{
+  if (m >= p.m || k >= p.k)
+    return float16_t (0.0);
+  return float16_t (ldexp (load_f32 (p.x, (zz * p.m + m) * p.k + k), cm2_x_exp[m - m0]));
+}
+
+float16_t
+w_element (uint zz, uint n, uint k)
+{
+  if (n >= p.n || k >= p.k)
+    return float16_t (0.0);
+  return float16_t (ldexp (load_weight (p.w, zz * p.w_batch_stride + n * p.k + k), cm2_w_exp[n - n0]));
+}
+
 /* Decode callbacks: x's layout is (z, m, k), w's is (z, k, n) — wᵀ, the B operand. */
 float16_t
 decode_x (const in Cm2Word unused, const in uint coord[3], const in uint in_block[3])
 {
-  uint m = coord[1], k = coord[2];
-  if (m >= p.m || k >= p.k)
-    return float16_t (0.0);
-  return float16_t (ldexp (load_f32 (p.x, (coord[0] * p.m + m) * p.k + k), cm2_x_exp[m - m0]));
+  return x_element (coord[0], coord[1], coord[2]);
 }
 
 float16_t
 decode_w (const in Cm2Word unused, const in uint coord[3], const in uint in_block[3])
 {
-  uint k = coord[1], n = coord[2];
-  if (n >= p.n || k >= p.k)
-    return float16_t (0.0);
-  return float16_t (ldexp (load_weight (p.w, coord[0] * p.w_batch_stride + n * p.k + k), cm2_w_exp[n - n0]));
+  return w_element (coord[0], coord[2], coord[1]);
 }
 
 /* The finished output at (row, col) of the tile: scales undone, bias, activation. */
@@ -135,6 +154,7 @@ finish (const in uint row, const in uint col, const in float acc)
   return epilogue (product + bias);
 }
 
+#ifndef TD_COOPMAT_EMULATE
 void
 main ()
 {
@@ -171,3 +191,47 @@ main ()
   coopMatPerElementNV (acc, acc, finish);
   coopMatStoreTensorNV (acc, F32Buf (p.y).d, 0u, sliceTensorLayoutNV (y_layout, z, 1u, m0, CM2_BM, n0, CM2_BN));
 }
+#else
+/* The same kernel with the cooperative-matrix operations written out (TD_COOPMAT_EMULATE),
+ * so that devices without them run everything else of it — the row scales, the
+ * element decoding, the edges, the per-element finish, the grid — through the same
+ * functions: the loads stage x_element / w_element into shared memory, each
+ * invocation owns 64 outputs of one row. */
+shared float16_t em_a[CM2_BM * CM2_BK], em_b[CM2_BK * CM2_BN];
+
+void
+main ()
+{
+  z = gl_WorkGroupID.z;
+  m0 = gl_WorkGroupID.y * CM2_BM;
+  n0 = gl_WorkGroupID.x * CM2_BN;
+  w_base = z * p.w_batch_stride;
+  find_row_scales ();
+
+  uint tid = gl_LocalInvocationID.x, row = tid / 2u, col0 = (tid % 2u) * 64u;
+  float acc[64];
+  for (uint j = 0u; j < 64u; j++)
+    acc[j] = 0.0;
+  for (uint k0 = 0u; k0 < p.k; k0 += CM2_BK)
+    {
+      for (uint e = tid; e < CM2_BM * CM2_BK; e += CM2_INVOCATIONS)
+        {
+          uint r = e / CM2_BK, kk = e % CM2_BK;
+          em_a[e] = x_element (z, m0 + r, k0 + kk);
+          em_b[kk * CM2_BN + r] = w_element (z, n0 + r, k0 + kk);
+        }
+      barrier ();
+      for (uint kk = 0u; kk < CM2_BK; kk++)
+        {
+          float a = float (em_a[row * CM2_BK + kk]);
+          for (uint j = 0u; j < 64u; j++)
+            acc[j] += a * float (em_b[kk * CM2_BN + col0 + j]);
+        }
+      barrier ();
+    }
+  uint m = m0 + row;
+  for (uint j = 0u; j < 64u; j++)
+    if (m < p.m && n0 + col0 + j < p.n)
+      store_f32 (p.y, (z * p.m + m) * p.n + n0 + col0 + j, finish (row, col0 + j, acc[j]));
+}
+#endif

@@ -1,8 +1,9 @@
 /* The VK_NV_cooperative_matrix2 matmul: when it is chosen (on invented devices),
  * where MATMUL sends a call, the self-test's comparison, and the self-test run on
- * this device with a substituted kernel — the emulated subgroup-scope one (it
- * must pass), one decoding the wrong format, one launched on the wrong grid and
- * one that does not exist (each must turn NV2 off with its reason). On a device
+ * this device with a substituted kernel — matmul_coopmat2.comp with its matrix
+ * operations emulated (it must pass), one decoding the wrong format, one
+ * launched on the wrong grid and one that does not exist (each must turn NV2 off
+ * with its reason). On a device
  * with NV2 the real kernel's self-test must pass (tests/vulkan/gpu-check.sh). */
 #include <math.h>
 #include <stdlib.h>
@@ -147,6 +148,8 @@ test_env_and_variant (void)
     {
       td_vk_coopmat2_variant (name, sizeof name, td_vk_coopmat2_formats[i]);
       g_assert_cmpint (td_vk_shader_exists (name), ==, td_vk_shader_compiler_features.nv_coopmat2);
+      g_snprintf (name, sizeof name, "matmul_coopmat2_emu_%s", td_dtype_name (td_vk_coopmat2_formats[i]));
+      g_assert_true (td_vk_shader_exists (name));
     }
 }
 
@@ -198,7 +201,15 @@ test_outputs_agree (void)
   g_assert_false (td_vk_coopmat2_outputs_agree (&cand[0][0], &ref[0][0], 2, 3, &row, &col));
 }
 
-/* Candidates for the self-test on devices without NV2. */
+/* Candidates for the self-test on devices without NV2: matmul_coopmat2.comp with its
+ * matrix operations emulated (128×128 tiles), and the subgroup-scope kernel's
+ * emulated form (64×64). */
+static void
+emulated_nv2_kernel (char *out, size_t size, td_dtype w_dtype)
+{
+  g_snprintf (out, size, "matmul_coopmat2_emu_%s", td_dtype_name (w_dtype));
+}
+
 static void
 emulated_kernel (char *out, size_t size, td_dtype w_dtype)
 {
@@ -209,7 +220,7 @@ emulated_kernel (char *out, size_t size, td_dtype w_dtype)
 static void
 wrong_decode (char *out, size_t size, td_dtype w_dtype)
 {
-  emulated_kernel (out, size, w_dtype == TD_BF16 ? TD_F8_E4M3 : w_dtype);
+  emulated_nv2_kernel (out, size, w_dtype == TD_BF16 ? TD_F8_E4M3 : w_dtype);
 }
 
 static void
@@ -252,7 +263,7 @@ static void
 test_self_test_passes (void)
 {
   td_backend *b = fresh_backend ();
-  const td_vk_coopmat2_candidate emulated = { .variant_for = emulated_kernel, .tile_m = 64, .tile_n = 64 };
+  const td_vk_coopmat2_candidate emulated = { .variant_for = emulated_nv2_kernel, .tile_m = 128, .tile_n = 128 };
   if (self_test_with (b, &emulated))
     {
       const td_vulkan_device_info *d = td_vulkan_backend_device (b);
@@ -287,8 +298,8 @@ check_turned_off (const td_vk_coopmat2_candidate *candidate, const char *const *
 static void
 test_self_test_wrong_decode (void)
 {
-  const td_vk_coopmat2_candidate wrong = { .variant_for = wrong_decode, .tile_m = 64, .tile_n = 64 };
-  const char *const parts[] = { "matmul_coopmat_emu_f8_e4m3", "bf16 weights", "differs", NULL };
+  const td_vk_coopmat2_candidate wrong = { .variant_for = wrong_decode, .tile_m = 128, .tile_n = 128 };
+  const char *const parts[] = { "matmul_coopmat2_emu_f8_e4m3", "bf16 weights", "differs", NULL };
   check_turned_off (&wrong, parts);
 }
 

@@ -202,7 +202,7 @@ check_format (td_backend *b, td_dtype dtype, uint64_t *state)
   if (status != TD_OK)
     set_why (ctx, "self-test: %s weights failed: %s", name, err.message);
   else if (!(agree = td_vk_coopmat2_outputs_agree (t.cand, t.ref, CHECK_BATCH * CHECK_M, CHECK_N, &row, &col)))
-    set_why (ctx, "self-test: %s differs from the subgroup-scope kernel for %s weights at [%lld, %lld, %lld]: %g, not %g",
+    set_why (ctx, "self-test: %s differs from the kernel it replaces for %s weights at [%lld, %lld, %lld]: %g, not %g",
              variant, name, (long long) (row / CHECK_M), (long long) (row % CHECK_M), (long long) col,
              (double) t.cand[row * CHECK_N + col], (double) t.ref[row * CHECK_N + col]);
   check_tensors_free (&t);
