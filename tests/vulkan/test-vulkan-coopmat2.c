@@ -16,6 +16,7 @@
 #include "backend/vulkan/vulkan_shaders.h"
 #include "core/quant_encode.h"
 #include "op-check.h"
+#include "thinkdiff-engine.h"
 
 #define F16 VK_COMPONENT_TYPE_FLOAT16_KHR
 #define F32 VK_COMPONENT_TYPE_FLOAT32_KHR
@@ -201,6 +202,54 @@ test_outputs_agree (void)
   g_assert_true (td_vk_coopmat2_outputs_agree (&cand[0][0], &ref[0][0], 2, 3, &row, &col));
   cand[1][0] = INFINITY;
   g_assert_false (td_vk_coopmat2_outputs_agree (&cand[0][0], &ref[0][0], 2, 3, &row, &col));
+}
+
+/* Every listed device says what NV2 does there and why; TD_VULKAN_COOPMAT2=0 and
+ * TD_VULKAN_COOPMAT=0 turn it off where it was available. */
+static void
+test_device_listing (void)
+{
+  vk_test_backend (); /* skips the test program on a machine without Vulkan */
+  char *saved = g_strdup (g_getenv ("TD_VULKAN_COOPMAT2")), *saved_coopmat = g_strdup (g_getenv ("TD_VULKAN_COOPMAT"));
+  for (int pass = 0; pass < 3; pass++)
+    {
+      g_unsetenv ("TD_VULKAN_COOPMAT2");
+      g_unsetenv ("TD_VULKAN_COOPMAT");
+      if (pass == 1)
+        g_setenv ("TD_VULKAN_COOPMAT2", "0", TRUE);
+      if (pass == 2)
+        g_setenv ("TD_VULKAN_COOPMAT", "0", TRUE);
+      td_vulkan_device_info *devices;
+      int count;
+      td_error err;
+      g_assert_cmpint (td_vulkan_list_devices (&devices, &count, &err), ==, TD_OK);
+      for (int i = 0; i < count; i++)
+        {
+          const td_vulkan_device_info *d = &devices[i];
+          g_test_message ("%s: NV2 available %d enabled %d (%s)", d->name, d->coopmat2_available,
+                          d->coopmat2_enabled, d->coopmat2_why);
+          g_assert_cmpuint (strlen (d->coopmat2_why), >, 0);
+          g_assert_true (!d->coopmat2_enabled || d->coopmat2_available);
+          g_assert_true (!d->coopmat2_available || d->coopmat2_nv);
+          g_assert_false (d->coopmat2_checked); /* the self-test runs on backends only */
+          if (pass == 1 && d->coopmat2_available)
+            g_assert_nonnull (strstr (d->coopmat2_why, "TD_VULKAN_COOPMAT2=0"));
+          if (pass >= 1)
+            g_assert_false (d->coopmat2_enabled);
+        }
+      free (devices);
+    }
+  saved != NULL ? g_setenv ("TD_VULKAN_COOPMAT2", saved, TRUE) : g_unsetenv ("TD_VULKAN_COOPMAT2");
+  saved_coopmat != NULL ? g_setenv ("TD_VULKAN_COOPMAT", saved_coopmat, TRUE) : g_unsetenv ("TD_VULKAN_COOPMAT");
+  g_free (saved);
+  g_free (saved_coopmat);
+
+  /* `thinkdiff devices` prints one NV2 line per usable device. */
+  char *report = NULL;
+  td_error err;
+  g_assert_cmpint (td_devices_report (&report, &err), ==, TD_OK);
+  g_assert_nonnull (strstr (report, "NV cooperative matrix 2 matmul: "));
+  td_free (report);
 }
 
 /* Candidates for the self-test on devices without NV2: matmul_coopmat2.comp with its
@@ -467,6 +516,7 @@ main (int argc, char **argv)
   g_test_add_func ("/vulkan/coopmat2/env-and-variant", test_env_and_variant);
   g_test_add_func ("/vulkan/coopmat2/applies", test_applies);
   g_test_add_func ("/vulkan/coopmat2/outputs-agree", test_outputs_agree);
+  g_test_add_func ("/vulkan/coopmat2/device-listing", test_device_listing);
   g_test_add_func ("/vulkan/coopmat2/self-test-passes", test_self_test_passes);
   g_test_add_func ("/vulkan/coopmat2/self-test-wrong-decode", test_self_test_wrong_decode);
   g_test_add_func ("/vulkan/coopmat2/self-test-wrong-grid", test_self_test_wrong_grid);
