@@ -6,7 +6,6 @@
  *
  * TD_TEST_BACKEND=vulkan runs the golden comparisons on Vulkan. */
 #include <glib.h>
-#include <glib/gstdio.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,6 +1,5 @@
 /* Finding each model under a models folder, and saying what is missing. */
 #include <glib.h>
-#include <glib/gstdio.h>
 #include <string.h>
 
 #include "pipeline/model_paths.h"

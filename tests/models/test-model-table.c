@@ -3,7 +3,6 @@
  * `thinkdiff verify` finds; every golden io file in tests/data/golden belongs
  * to an entry; and the demo models it writes are the parts a models folder needs. */
 #include <glib.h>
-#include <glib/gstdio.h>
 #include <string.h>
 
 #include "pipeline/model_paths.h"

@@ -10,7 +10,6 @@
  * Every fourth tensor of each model is mutated by default, each in one of the four ways
  * in turn; TD_MUTATE_ALL=1 mutates every tensor every way. */
 #include <glib.h>
-#include <glib/gstdio.h>
 #include <stdlib.h>
 #include <string.h>
 

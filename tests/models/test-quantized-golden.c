@@ -12,7 +12,6 @@
  *   quantised.
  * TD_TEST_BACKEND (cpu by default, or vulkan) picks where verify runs. */
 #include <glib.h>
-#include <glib/gstdio.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

@@ -7,7 +7,6 @@
  * folder that then generates in both modes (BLIP-2 with four of its five shards
  * absent, TAEF1 from its diffusers file). */
 #include <errno.h>
-#include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <stdlib.h>
 #include <string.h>
