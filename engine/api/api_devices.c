@@ -78,10 +78,11 @@ describe_vulkan_device (GString *text, const td_vulkan_device_info *d)
     g_string_append_printf (text, "  tiled matmul: %ux%u outputs per workgroup (table entry %s, %s)\n", d->tile_m,
                             d->tile_n, d->tile_name, d->tile_why);
   if (d->coopmat_uses_khr)
-    g_string_append_printf (text, "  KHR cooperative-matrix kernels: subgroups of 32 %s\n",
+    g_string_append_printf (text, "  KHR cooperative-matrix kernels: subgroups of 32 %s%s\n",
                             d->coopmat_subgroup_size == 0 ? "(the device's size)"
                             : d->coopmat_full_subgroups ? "required per pipeline, full subgroups"
-                                                        : "required per pipeline");
+                                                        : "required per pipeline",
+                            d->coopmat_khr_preferred ? "; chosen over the NV ones (TD_VULKAN_COOPMAT_API=khr)" : "");
   if (d->coopmat_emulated)
     g_string_append (text, "  cooperative-matrix kernels: emulated (TD_VULKAN_EMULATE_COOPMAT=1)\n");
   const char *fast = !d->coopmat_uses_khr ? "cooperative matrix (NV)"

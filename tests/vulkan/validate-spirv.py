@@ -10,6 +10,10 @@ matrix 2 ones, compiled for vulkan1.3) with --target-env vulkan1.3, the others
 kernels are 1.6: the host creates them on Vulkan 1.3 devices only, every other
 kernel must load on a Vulkan 1.2 device.
 
+For the NV and KHR cooperative-matrix kernels, which cannot run on lavapipe,
+it also checks that every SPIR-V capability they declare is one the device
+setup enables for them.
+
 Usage: validate-spirv.py [--spirv-val PATH] [--self-test] SHADER_DIR
 Prints TAP; exit status 1 when any module fails, 77 when no spirv-val is found.
 spirv-val: PATH, else $SPIRV_VAL, else the one on $PATH. A spirv-val older than
@@ -29,6 +33,33 @@ WORD = re.compile(r"0x([0-9a-fA-F]{1,8})")
 # Kernels the host runs only on Vulkan 1.3 devices, compiled as SPIR-V 1.6.
 VULKAN_1_3_ONLY = re.compile(r"(coopmat_khr|coopmat2)")
 
+# The cooperative-matrix kernels on NV and KHR fragments never run on lavapipe
+# (where the validation layer would name a capability the device was not created
+# with), so their capabilities are checked here against what
+# engine/backend/vulkan/vulkan_device.c enables for them: every SPIR-V capability
+# they may declare, with the feature or version that provides it.
+OP_CAPABILITY = 17
+CAPABILITIES = {
+    1: ("Shader", "core"),
+    9: ("Float16", "shaderFloat16"),
+    11: ("Int64", "shaderInt64"),
+    61: ("GroupNonUniform", "core (Vulkan 1.1 compute subgroups)"),
+    4433: ("StorageBuffer16BitAccess", "storageBuffer16BitAccess"),
+    5345: ("VulkanMemoryModel", "vulkanMemoryModel"),
+    5347: ("PhysicalStorageBufferAddresses", "bufferDeviceAddress"),
+    5357: ("CooperativeMatrixNV", "VK_NV_cooperative_matrix"),
+    6022: ("CooperativeMatrixKHR", "VK_KHR_cooperative_matrix"),
+    5116: ("BFloat16TypeKHR", "shaderBFloat16Type"),
+    5118: ("BFloat16CooperativeMatrixKHR", "shaderBFloat16CooperativeMatrix"),
+}
+COMMON = {1, 9, 11, 61, 4433, 5345, 5347}
+# (name pattern, capabilities the device setup enables for that family)
+ENABLED_FOR = [
+    (re.compile(r"coopmat_khr_bf16in_"), COMMON | {6022, 5116, 5118}),
+    (re.compile(r"coopmat_khr"), COMMON | {6022}),
+    (re.compile(r"^(matmul|attention)_coopmat(_rope)?$|^matmul_coopmat_(?!emu_|khr_|2)"), COMMON | {5357}),
+]
+
 
 def read_module(path):
     """The words of the array in a glslang --vn header, or None."""
@@ -42,6 +73,29 @@ def read_module(path):
     if len(words) < 5 or words[0] != SPIRV_MAGIC:
         return None
     return words
+
+
+def capabilities(words):
+    """The operands of every OpCapability in the module."""
+    found = []
+    i = 5
+    while i < len(words):
+        count, opcode = words[i] >> 16, words[i] & 0xFFFF
+        if count == 0:
+            break
+        if opcode == OP_CAPABILITY and count == 2 and i + 1 < len(words):
+            found.append(words[i + 1])
+        i += count
+    return found
+
+
+def unexpected_capabilities(name, words):
+    """Capabilities a cooperative-matrix module declares that the device setup
+    does not enable for it; None for modules outside those families."""
+    for pattern, enabled in ENABLED_FOR:
+        if pattern.search(name):
+            return [CAPABILITIES.get(c, ("capability %d" % c,))[0] for c in capabilities(words) if c not in enabled]
+    return None
 
 
 def spirv_version(words):
@@ -60,6 +114,9 @@ def check_module(spirv_val, name, words, scratch):
         return False, "SPIR-V %d.%d, but %s" % (
             version + ("the host runs it on Vulkan 1.3 devices only (expected 1.6)" if wants_1_3
                        else "it must load on Vulkan 1.2 devices (expected at most 1.5)",))
+    extra = unexpected_capabilities(name, words)
+    if extra:
+        return False, "declares %s, which the device setup does not enable for it" % ", ".join(extra)
     env = target_env(version)
     spv = os.path.join(scratch, name + ".spv")
     with open(spv, "wb") as f:
@@ -67,6 +124,8 @@ def check_module(spirv_val, name, words, scratch):
     run = subprocess.run([spirv_val, "--target-env", env, spv], capture_output=True, text=True)
     os.unlink(spv)
     detail = "SPIR-V %d.%d, %s" % (version + (env,))
+    if extra is not None:
+        detail += ", capabilities as enabled"
     if run.returncode != 0:
         message = (run.stderr + run.stdout).strip().replace("\n", " | ")
         return False, detail + ": " + message[:600]
@@ -121,6 +180,13 @@ def self_test(spirv_val):
         results.append(("a 1.5 module named as a KHR kernel fails",
                         not check_module(spirv_val, "matmul_coopmat_khr_f16", words, scratch)[0]))
         results.append(("no array: not a module", read_module(source) is None))
+        # An NV kernel name on a module declaring Int8, which no device setup enables.
+        int8 = list(words[:5]) + [(2 << 16) | OP_CAPABILITY, 39] + list(words[5:])
+        results.append(("a capability the device does not enable fails",
+                        unexpected_capabilities("matmul_coopmat_f16", int8) == ["capability 39"]
+                        and not check_module(spirv_val, "matmul_coopmat_f16", int8, scratch)[0]))
+        results.append(("the plain kernels' capabilities are left to the validation layer",
+                        unexpected_capabilities("matmul_f16_s16", int8) is None))
     print("1..%d" % len(results))
     for i, (name, ok) in enumerate(results, 1):
         print("%s %d - %s" % ("ok" if ok else "not ok", i, name))

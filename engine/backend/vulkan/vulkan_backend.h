@@ -60,6 +60,7 @@ typedef struct td_vulkan_device_info {
    * 32 already) and whether they require full subgroups. */
   uint32_t coopmat_subgroup_size;
   bool coopmat_full_subgroups;
+  bool coopmat_khr_preferred; /* the KHR kernels although the NV ones could run (TD_VULKAN_COOPMAT_API=khr) */
   /* The tiled GEMM's output tile per workgroup from the per-device table
    * (vulkan_tile_table.h): the entry's name, its shape, and how it was chosen. */
   const char *tile_name, *tile_why;

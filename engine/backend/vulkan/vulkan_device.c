@@ -318,6 +318,7 @@ probe_coopmat (VkInstance instance, VkPhysicalDevice physical, td_vulkan_device_
     .khr_built = built->khr_coopmat && td_vk_shader_exists ("matmul_coopmat_khr_f16")
                  && td_vk_shader_exists ("attention_coopmat_khr"),
     .khr_bf16_built = built->khr_coopmat_bf16 && td_vk_shader_exists ("matmul_coopmat_khr_bf16in_bf16"),
+    .prefer_khr = td_vk_coopmat_env_prefer_khr (getenv ("TD_VULKAN_COOPMAT_API")),
   };
   info->coopmat_khr_reason = td_vk_coopmat_khr_assess (&khr_caps, &offer);
   info->coopmat_khr_f16 = td_vk_coopmat_khr_config_offered (khr_caps.configs, khr_caps.config_count,
@@ -338,9 +339,12 @@ probe_coopmat (VkInstance instance, VkPhysicalDevice physical, td_vulkan_device_
       info->coopmat_bf16_tiles = pick.bf16_tiles;
       info->coopmat_subgroup_size = pick.required_subgroup_size;
       info->coopmat_full_subgroups = pick.require_full_subgroups;
+      info->coopmat_khr_preferred = offer.nv_usable && offer.nv_built;
     }
   else if (!choice.available && info->coopmat_khr && !info->coopmat_nv)
     choice.reason = info->coopmat_khr_reason;
+  else if (!choice.available && !info->coopmat_khr && !info->coopmat_nv && caps.shaders_built)
+    choice.reason = "the device offers neither VK_NV_cooperative_matrix nor VK_KHR_cooperative_matrix";
   info->coopmat_available = choice.available;
   info->coopmat_enabled = choice.enabled;
   info->coopmat_reason = choice.reason;
@@ -371,12 +375,17 @@ probe_device (VkInstance instance, VkPhysicalDevice physical, int index, td_vulk
   memset (info, 0, sizeof *info);
   info->index = index;
 
+  /* The subgroup size range is Vulkan 1.3's (VK_EXT_subgroup_size_control before):
+   * chained only where the device knows the structure; the KHR kernels that ask
+   * for a size need 1.3 anyway. */
+  VkPhysicalDeviceProperties base;
+  vkGetPhysicalDeviceProperties (physical, &base);
   VkPhysicalDeviceSubgroupSizeControlProperties size_control = {
     .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_SIZE_CONTROL_PROPERTIES,
   };
   VkPhysicalDeviceSubgroupProperties subgroup = {
     .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES,
-    .pNext = &size_control,
+    .pNext = base.apiVersion >= VK_API_VERSION_1_3 ? &size_control : NULL,
   };
   VkPhysicalDeviceProperties2 props = {
     .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2,
