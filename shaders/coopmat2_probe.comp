@@ -10,13 +10,14 @@
 #extension GL_KHR_memory_scope_semantics : require
 #extension GL_EXT_buffer_reference : require
 #extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
+#extension GL_EXT_shader_explicit_arithmetic_types_int32 : require
 layout(local_size_x = 128) in;
 layout(std430, binding = 0) buffer In { uint words[]; };
 layout(std430, binding = 1) buffer Out { float data[]; };
-layout(buffer_reference, std430, buffer_reference_align = 4) buffer Word { uint v; };
+layout(buffer_reference, std430, buffer_reference_align = 4) buffer WordRef { uint v; };
 
 float16_t
-decode (const in Word word, const in uint32_t coord[3], const in uint32_t in_block[3])
+decode (const in WordRef word, const in uint32_t coord[3], const in uint32_t in_block[3])
 {
   return float16_t (float (word.v & 0xffu) + float (coord[2]));
 }
