@@ -378,6 +378,44 @@ test_khr_assess (void)
   g_assert_cmpuint (pick.tile_k, ==, 16);
   td_vk_coopmat_pick_variant (v, sizeof v, pick, TD_BF16);
   g_assert_cmpstr (v, ==, "matmul_coopmat_bf16");
+
+  /* The H200's list as its driver reports it (../shared/reference): f16 with
+   * f16 and f32 accumulators at 16x16x16, 16x8x16 and 16x8x8, int8 at K 32, bf16
+   * 16x16x16 into f32; subgroups of 32 only. NV stays first; asked for, the KHR
+   * kernels run with bf16 tiles and no subgroup size request. */
+  const VkComponentTypeKHR u8 = VK_COMPONENT_TYPE_UINT8_KHR, s8 = VK_COMPONENT_TYPE_SINT8_KHR;
+  const VkCooperativeMatrixPropertiesKHR h200[11] = {
+    khr_config (16, 16, 16, f16, f16, subgroup), khr_config (16, 8, 16, f16, f16, subgroup),
+    khr_config (16, 8, 8, f16, f16, subgroup),   khr_config (16, 16, 16, f16, f32, subgroup),
+    khr_config (16, 8, 16, f16, f32, subgroup),  khr_config (16, 8, 8, f16, f32, subgroup),
+    khr_config (16, 16, 32, u8, VK_COMPONENT_TYPE_UINT32_KHR, subgroup),
+    khr_config (16, 16, 32, s8, VK_COMPONENT_TYPE_SINT32_KHR, subgroup),
+    khr_config (16, 8, 32, u8, VK_COMPONENT_TYPE_UINT32_KHR, subgroup),
+    khr_config (16, 8, 32, s8, VK_COMPONENT_TYPE_SINT32_KHR, subgroup),
+    khr_config (16, 16, 16, bf16, f32, subgroup),
+  };
+  caps = khr_device (h200, 11);
+  caps.min_subgroup_size = caps.max_subgroup_size = 32;
+  caps.subgroup_size_control = caps.required_size_compute = caps.full_subgroups = true;
+  caps.bf16_extension = caps.bf16_feature = true;
+  offer = (td_vk_coopmat_offer) { .nv_usable = true, .nv_built = true, .khr_built = true, .khr_bf16_built = true };
+  g_assert_null (td_vk_coopmat_khr_assess (&caps, &offer));
+  g_assert_true (offer.khr_usable && offer.khr_bf16);
+  g_assert_cmpint (td_vk_coopmat_pick_kernels (&offer).api, ==, TD_VK_COOPMAT_API_NV);
+  offer.prefer_khr = true;
+  pick = td_vk_coopmat_pick_kernels (&offer);
+  g_assert_cmpint (pick.api, ==, TD_VK_COOPMAT_API_KHR);
+  g_assert_true (pick.bf16_tiles);
+  g_assert_cmpuint (pick.required_subgroup_size, ==, 0);
+  /* Without VK_KHR_shader_bfloat16's features the bf16 entry does not count. */
+  caps.bf16_feature = false;
+  td_vk_coopmat_khr_assess (&caps, &offer);
+  g_assert_true (offer.khr_usable);
+  g_assert_false (td_vk_coopmat_pick_kernels (&offer).bf16_tiles);
+  /* A Vulkan 1.2 driver: the KHR kernels are SPIR-V 1.6, so NV only. */
+  caps.vulkan_1_3 = false;
+  g_assert_nonnull (strstr (td_vk_coopmat_khr_assess (&caps, &offer), "Vulkan 1.3"));
+  g_assert_cmpint (td_vk_coopmat_pick_kernels (&offer).api, ==, TD_VK_COOPMAT_API_NV);
 }
 
 /* Subgroups of 32 for the KHR kernels on invented devices: natively (NVIDIA), asked
