@@ -39,9 +39,13 @@
 # the KHR ones (GL_KHR_cooperative_matrix), the NV cooperative matrix 2 one and
 # the bf16 KHR one (GL_EXT_bfloat16) only where the glslangValidator it finds
 # compiles them. Debian 12's glslang compiles the NV ones only; for the others
-# configure with a newer glslang (15.3.0 or later, e.g. the Flatpak manifest's)
-# first on PATH, in a build directory of its own:
-#   PATH=/path/to/glslang/bin:$PATH meson setup build-release --buildtype=release
+# configure a build directory of its own with a newer glslang (15.3.0 or later,
+# e.g. the Flatpak manifest's) and its spirv-val named in a meson native file,
+# which every later regeneration keeps (a glslang that is only first on PATH is
+# looked up again, and lost, when ninja reconfigures without that PATH):
+#   printf "[binaries]\nglslangValidator = '%s'\nspirv-val = '%s'\n" \
+#     /path/to/glslang/bin/glslangValidator /path/to/glslang/bin/spirv-val > glslang.ini
+#   meson setup build-release --buildtype=release --native-file glslang.ini
 #   ninja -C build-release && meson test -C build-release spirv-validate
 #   tests/vulkan/gpu-check.sh --pack .gpu build-release
 # The binaries record what was compiled; the device listing below prints it
