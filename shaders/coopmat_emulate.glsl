@@ -14,6 +14,7 @@ struct frag_acc {
 #define FRAG_B uint
 #define FRAG_C frag_acc
 #define SUBGROUP_ID (gl_LocalInvocationID.x / 32u)
+#define SUBGROUP_LANE (gl_LocalInvocationID.x % 32u)
 #define FRAG_LOAD_A(frag, element) frag = (element)
 #define FRAG_LOAD_B(frag, element) frag = (element)
 #define FRAG_ZERO frag_zero
