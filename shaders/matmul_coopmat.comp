@@ -107,8 +107,8 @@ shared CM_ELEM cm_b[CM_BN * CM_AB_STRIDE]; /* w rows (outputs) × k */
  * it takes 32 KiB in all, lavapipe's limit, and 64×64 16 KiB, Vulkan's minimum). */
 shared float cm_c[CM_SUBGROUPS * CM_C_AREA];
 /* Per-row largest magnitudes (as float bits, which order like the floats for
- * non-negative values), then the power-of-two exponents applied to the rows. */
-shared uint cm_x_max[CM_BM], cm_w_max[CM_BN];
+ * non-negative values, as ints too), then in their place the power-of-two
+ * exponents applied to the rows. */
 shared int cm_x_exp[CM_BM], cm_w_exp[CM_BN];
 
 #if defined(TD_COOPMAT_KHR)
@@ -139,6 +139,13 @@ shared int cm_x_exp[CM_BM], cm_w_exp[CM_BN];
 #else
 #include "coopmat_emulate.glsl"
 #endif
+/* Fragment loops unrolled so that the accumulator arrays stay in registers; the
+ * emulation leaves them as loops, which lavapipe compiles many times faster. */
+#ifdef TD_COOPMAT_EMULATE
+#define CM_UNROLL [[dont_unroll]]
+#else
+#define CM_UNROLL [[unroll]]
+#endif
 
 uint x_base, w_base, y_base;
 /* Columns at or past n_end are outside the output (p.n, or the end of the head). */
@@ -166,9 +173,9 @@ find_row_scales (uint m0, uint n0)
   const uint x_lanes = CM_WG / CM_BM, w_lanes = CM_WG / CM_BN;
   uint tid = gl_LocalInvocationID.x;
   if (tid < CM_BM)
-    cm_x_max[tid] = 0u;
+    cm_x_exp[tid] = 0;
   if (tid < CM_BN)
-    cm_w_max[tid] = 0u;
+    cm_w_exp[tid] = 0;
   barrier ();
   uint x_row = tid / x_lanes, m = m0 + x_row;
   float x_max = 0.0;
@@ -176,20 +183,20 @@ find_row_scales (uint m0, uint n0)
     for (uint k = tid % x_lanes; k < p.k; k += x_lanes)
       x_max = max (x_max, abs (load_f32 (p.x, x_base + m * p.k + k)));
   /* max() drops a NaN operand; any NaN in the row leaves its scale at 1. */
-  atomicMax (cm_x_max[x_row], floatBitsToUint (x_max));
+  atomicMax (cm_x_exp[x_row], floatBitsToInt (x_max));
 #ifdef CM_SCALE_W
   uint w_row = tid / w_lanes, n = n0 + w_row;
   float w_max = 0.0;
   if (n < n_end)
     for (uint k = tid % w_lanes; k < p.k; k += w_lanes)
       w_max = max (w_max, abs (load_weight (p.w, w_base + n * p.k + k)));
-  atomicMax (cm_w_max[w_row], floatBitsToUint (w_max));
+  atomicMax (cm_w_exp[w_row], floatBitsToInt (w_max));
 #endif
   barrier ();
   if (tid < CM_BM)
-    cm_x_exp[tid] = row_exponent (cm_x_max[tid]);
+    cm_x_exp[tid] = row_exponent (uint (cm_x_exp[tid]));
   if (tid < CM_BN)
-    cm_w_exp[tid] = row_exponent (cm_w_max[tid]);
+    cm_w_exp[tid] = row_exponent (uint (cm_w_exp[tid]));
   barrier ();
 }
 
@@ -222,22 +229,22 @@ cm_tile_run (uint m0, uint n0)
 
   find_row_scales (m0, n0);
   FRAG_C acc[CM_FRAG_M * CM_FRAG_N];
-  [[unroll]] for (uint f = 0u; f < CM_FRAG_M * CM_FRAG_N; f++)
+  CM_UNROLL for (uint f = 0u; f < CM_FRAG_M * CM_FRAG_N; f++)
     acc[f] = FRAG_ZERO ();
   for (uint k0 = 0; k0 < p.k; k0 += CM_BK)
     {
       stage_tiles (m0, n0, k0);
       barrier ();
-      [[unroll]] for (uint kk = 0; kk < CM_BK; kk += 16u)
+      CM_UNROLL for (uint kk = 0; kk < CM_BK; kk += 16u)
         {
           FRAG_A a[CM_FRAG_M];
           FRAG_B b[CM_FRAG_N];
-          [[unroll]] for (uint i = 0u; i < CM_FRAG_M; i++)
+          CM_UNROLL for (uint i = 0u; i < CM_FRAG_M; i++)
             FRAG_LOAD_A (a[i], (sub_m + 16u * i) * CM_AB_STRIDE + kk);
-          [[unroll]] for (uint j = 0u; j < CM_FRAG_N; j++)
+          CM_UNROLL for (uint j = 0u; j < CM_FRAG_N; j++)
             FRAG_LOAD_B (b[j], (sub_n + 16u * j) * CM_AB_STRIDE + kk);
-          [[unroll]] for (uint i = 0u; i < CM_FRAG_M; i++)
-            [[unroll]] for (uint j = 0u; j < CM_FRAG_N; j++)
+          CM_UNROLL for (uint i = 0u; i < CM_FRAG_M; i++)
+            CM_UNROLL for (uint j = 0u; j < CM_FRAG_N; j++)
               acc[i * CM_FRAG_N + j] = FRAG_MMA (a[i], b[j], acc[i * CM_FRAG_N + j]);
         }
       barrier ();
@@ -248,7 +255,7 @@ cm_tile_run (uint m0, uint n0)
    * consecutive columns. Every subgroup takes the same number of steps, so the
    * workgroup barriers are in uniform control flow. */
   uint area = SUBGROUP_ID * CM_C_AREA;
-  [[unroll]] for (uint f = 0u; f < CM_FRAG_M * CM_FRAG_N; f++)
+  CM_UNROLL for (uint f = 0u; f < CM_FRAG_M * CM_FRAG_N; f++)
     {
       FRAG_STORE (acc[f], area);
       barrier ();

@@ -161,13 +161,14 @@ uint32_t
 td_vk_coopmat_shape_shared_bytes (const td_vk_coopmat_shape *shape)
 {
   /* As matmul_coopmat.comp declares them: cm_a and cm_b rows of tile_k + 8 16-bit
-   * elements, cm_c a 16 × 20 f32 accumulator per subgroup, and a max and an exponent
-   * of 4 bytes per row of x and of w. */
-  const uint32_t subgroups = shape->subgroups_m * shape->subgroups_n;
+   * elements, cm_c a 16 × 20 f32 accumulator per subgroup, 4 bytes per row of x and
+   * of w for its scale, and 4 per invocation for the MATMUL_NORM_ROPE variants' head
+   * epilogue (counted for all: the larger of the two). */
+  const uint32_t invocations = td_vk_coopmat_shape_invocations (shape);
   const uint32_t staged = (shape->tile_m + shape->tile_n) * (shape->tile_k + 8) * 2;
-  const uint32_t accumulators = subgroups * 16 * 20 * 4;
-  const uint32_t scales = (shape->tile_m + shape->tile_n) * 8;
-  return staged + accumulators + scales;
+  const uint32_t accumulators = invocations / 32 * 16 * 20 * 4;
+  const uint32_t scales = (shape->tile_m + shape->tile_n) * 4;
+  return staged + accumulators + scales + 4 * invocations;
 }
 
 static bool
