@@ -8,41 +8,10 @@
 #include <string.h>
 
 #include "thinkdiff.h"
+#include "td-test-engine.h"
+#include "td-test-models.h"
 
 #define GIB (1024.0 * 1024.0 * 1024.0)
-
-static char *demo_dir;
-
-static void
-remove_tree (const char *path)
-{
-  if (g_file_test (path, G_FILE_TEST_IS_DIR))
-    {
-      g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-      const char *name;
-      while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-          remove_tree (child);
-        }
-      g_rmdir (path);
-    }
-  else
-    g_unlink (path);
-}
-
-static const char *
-demo_models (void)
-{
-  if (demo_dir == NULL)
-    {
-      g_autofree char *tokenizers = g_build_filename (g_getenv ("TD_TEST_DATA"), "tokenizers", NULL);
-      td_error err = { 0 };
-      demo_dir = g_dir_make_tmp ("td-plan-XXXXXX", NULL);
-      g_assert_cmpint (td_demo_models_write (demo_dir, tokenizers, &err), ==, TD_OK);
-    }
-  return demo_dir;
-}
 
 static const td_plan_stage_info *
 stage_named (const td_plan *plan, const char *name, td_plan_stage_info *info)
@@ -228,12 +197,12 @@ test_models_folder (void)
     {
       td_plan_options options = td_plan_options_default (modes[m]);
       options.width = options.height = 64;
-      td_plan *stored = td_plan_new (demo_models (), &options, &err);
+      td_plan *stored = td_plan_new (td_test_demo_models (), &options, &err);
       if (stored == NULL)
         g_error ("%s", err.message);
       g_assert_cmpint (td_plan_get_strategy (stored), ==, TD_PLAN_ALL_RESIDENT);
       options.weights = "f32";
-      td_plan *computed = td_plan_new (demo_models (), &options, &err);
+      td_plan *computed = td_plan_new (td_test_demo_models (), &options, &err);
       g_assert_nonnull (computed);
       g_assert_cmpint (td_plan_stage_count (stored), ==, td_plan_stage_count (computed));
       td_plan_stage_info a, b;
@@ -270,34 +239,7 @@ on_stage (void *user, const char *stage)
 static td_board *
 demo_board (td_board_mode mode)
 {
-  td_error err = { 0 };
-  td_board *board = td_board_new (mode);
-  td_board_settings s = td_board_get_settings (board);
-  s.width = s.height = 64;
-  s.steps = 2;
-  s.max_new_tokens = 3;
-  s.seed = 11;
-  td_board_set_settings (board, &s);
-  g_assert_cmpint (td_board_add (board, TD_BOARD_TEXT, "a lighthouse", &err), ==, TD_OK);
-  return board;
-}
-
-static td_engine *
-engine_on (const char *backend, uint64_t budget)
-{
-  td_error err = { 0 };
-  td_engine_options options = td_engine_options_default ();
-  options.backend = backend;
-  options.device_budget = budget;
-  td_engine *engine = td_engine_new (&options, &err);
-  g_assert_nonnull (engine);
-  return engine;
-}
-
-static td_engine *
-engine_new (uint64_t budget)
-{
-  return engine_on ("cpu", budget);
+  return td_test_board_new (mode, "a lighthouse", 11, 3);
 }
 
 static td_output *
@@ -327,17 +269,17 @@ test_resident_between_runs (void)
 {
   td_error err = { 0 };
   td_model_paths paths = { 0 };
-  g_assert_cmpint (td_model_paths_find (demo_models (), &paths, &err), ==, TD_OK);
+  g_assert_cmpint (td_model_paths_find (td_test_demo_models (), &paths, &err), ==, TD_OK);
   const td_board_mode modes[] = { TD_BOARD_LVLM, TD_BOARD_CLIP };
   for (gsize m = 0; m < G_N_ELEMENTS (modes); m++)
     {
       td_board *board = demo_board (modes[m]);
-      td_engine *fresh = engine_new (0);
+      td_engine *fresh = td_test_engine_new ("cpu", 0);
       stages fresh_stages = { 0 };
       td_output *expected = run (fresh, board, &paths, &fresh_stages);
       td_engine_free (fresh);
 
-      td_engine *engine = engine_new (0);
+      td_engine *engine = td_test_engine_new ("cpu", 0);
       td_plan *plan = td_engine_plan (engine, board, &paths, &err);
       g_assert_nonnull (plan);
       g_assert_cmpint (td_plan_get_strategy (plan), ==, TD_PLAN_ALL_RESIDENT);
@@ -377,14 +319,12 @@ static void
 test_model_change_reloads (void)
 {
   td_error err = { 0 };
-  g_autofree char *tokenizers = g_build_filename (g_getenv ("TD_TEST_DATA"), "tokenizers", NULL);
-  g_autofree char *other = g_dir_make_tmp ("td-plan-other-XXXXXX", NULL);
-  g_assert_cmpint (td_demo_models_write (other, tokenizers, &err), ==, TD_OK);
+  g_autofree char *other = td_test_demo_models_new ("td-plan-other-XXXXXX");
   td_model_paths first_paths = { 0 }, other_paths = { 0 };
-  g_assert_cmpint (td_model_paths_find (demo_models (), &first_paths, &err), ==, TD_OK);
+  g_assert_cmpint (td_model_paths_find (td_test_demo_models (), &first_paths, &err), ==, TD_OK);
   g_assert_cmpint (td_model_paths_find (other, &other_paths, &err), ==, TD_OK);
   td_board *board = demo_board (TD_BOARD_CLIP);
-  td_engine *engine = engine_new (0);
+  td_engine *engine = td_test_engine_new ("cpu", 0);
   stages seen = { 0 };
   td_output *one = run (engine, board, &first_paths, &seen);
   const int loads = td_engine_model_loads (engine);
@@ -402,7 +342,7 @@ test_model_change_reloads (void)
   td_board_free (board);
   td_model_paths_clear (&first_paths);
   td_model_paths_clear (&other_paths);
-  remove_tree (other);
+  td_test_remove_tree (other);
 }
 
 /* Under a budget that every stage meets alone but not all models together, the engine
@@ -412,10 +352,10 @@ test_stage_by_stage_reloads (void)
 {
   td_error err = { 0 };
   td_model_paths paths = { 0 };
-  g_assert_cmpint (td_model_paths_find (demo_models (), &paths, &err), ==, TD_OK);
+  g_assert_cmpint (td_model_paths_find (td_test_demo_models (), &paths, &err), ==, TD_OK);
   td_board *board = demo_board (TD_BOARD_LVLM);
 
-  td_engine *probe = engine_new (0);
+  td_engine *probe = td_test_engine_new ("cpu", 0);
   td_plan *plan = td_engine_plan (probe, board, &paths, &err);
   td_plan_stage_info info;
   uint64_t largest = 0;
@@ -428,7 +368,7 @@ test_stage_by_stage_reloads (void)
   const uint64_t budget = largest + (resident - largest) / 2;
   g_assert_cmpuint (budget, <, resident);
 
-  td_engine *engine = engine_new (budget);
+  td_engine *engine = td_test_engine_new ("cpu", budget);
   plan = td_engine_plan (engine, board, &paths, &err);
   g_assert_cmpint (td_plan_get_strategy (plan), ==, TD_PLAN_STAGE_BY_STAGE);
   g_assert_cmpuint (td_plan_budget (plan), ==, budget);
@@ -467,14 +407,14 @@ test_resident_vulkan (void)
       return;
     }
   td_model_paths paths = { 0 };
-  g_assert_cmpint (td_model_paths_find (demo_models (), &paths, &err), ==, TD_OK);
+  g_assert_cmpint (td_model_paths_find (td_test_demo_models (), &paths, &err), ==, TD_OK);
   td_board *board = demo_board (TD_BOARD_LVLM);
-  td_engine *fresh = engine_on ("vulkan", 0);
+  td_engine *fresh = td_test_engine_new ("vulkan", 0);
   stages ignored = { 0 };
   td_output *expected = run (fresh, board, &paths, &ignored);
   td_engine_free (fresh);
 
-  td_engine *engine = engine_on ("vulkan", 0);
+  td_engine *engine = td_test_engine_new ("vulkan", 0);
   stages first = { 0 }, second = { 0 };
   td_output *one = run (engine, board, &paths, &first);
   uint64_t held = 0, peak = 0;
@@ -513,8 +453,6 @@ main (int argc, char **argv)
   g_test_add_func ("/plan/model-change-reloads", test_model_change_reloads);
   g_test_add_func ("/plan/resident-vulkan", test_resident_vulkan);
   int status = g_test_run ();
-  if (demo_dir != NULL)
-    remove_tree (demo_dir);
-  g_free (demo_dir);
+  td_test_demo_models_remove ();
   return status;
 }

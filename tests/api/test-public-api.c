@@ -1,58 +1,13 @@
 /* The public API as a program outside the engine sees it: this test includes
- * only thinkdiff.h and links only libthinkdiff. */
+ * only thinkdiff.h and the shared set-up of tests/common (itself on thinkdiff.h
+ * alone), and links only libthinkdiff. */
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <string.h>
 
 #include "thinkdiff.h"
-
-static char *
-data_path (const char *first, ...)
-{
-  va_list ap;
-  va_start (ap, first);
-  g_autoptr (GPtrArray) parts = g_ptr_array_new ();
-  g_ptr_array_add (parts, (gpointer) g_getenv ("TD_TEST_DATA"));
-  for (const char *p = first; p != NULL; p = va_arg (ap, const char *))
-    g_ptr_array_add (parts, (gpointer) p);
-  g_ptr_array_add (parts, NULL);
-  va_end (ap);
-  return g_build_filenamev ((char **) parts->pdata);
-}
-
-static void
-remove_tree (const char *path)
-{
-  if (g_file_test (path, G_FILE_TEST_IS_DIR))
-    {
-      g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-      const char *name;
-      while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-          remove_tree (child);
-        }
-      g_rmdir (path);
-    }
-  else
-    g_unlink (path);
-}
-
-/* The demo models, written once for the generation tests. */
-static char *demo_dir;
-
-static const char *
-demo_models (void)
-{
-  if (demo_dir == NULL)
-    {
-      g_autofree char *tokenizers = data_path ("tokenizers", NULL);
-      td_error err = { 0 };
-      demo_dir = g_dir_make_tmp ("td-api-XXXXXX", NULL);
-      g_assert_cmpint (td_demo_models_write (demo_dir, tokenizers, &err), ==, TD_OK);
-    }
-  return demo_dir;
-}
+#include "td-test-engine.h"
+#include "td-test-models.h"
 
 static void
 test_engine_errors (void)
@@ -133,7 +88,7 @@ test_board (void)
   td_image empty = { 0, 8, rgb };
   g_assert_cmpint (td_board_add_pixels (board, &empty, pasted_dir, &err), ==, TD_ERR_INVALID_ARG);
   g_assert_cmpint (td_board_n_items (board), ==, 4);
-  remove_tree (store);
+  td_test_remove_tree (store);
   td_board_free (board);
 }
 
@@ -182,42 +137,16 @@ count_thought (void *user, const char *piece)
   ((counts *) user)->thought_pieces++;
 }
 
-static td_board *
-small_board (td_board_mode mode)
-{
-  td_error err = { 0 };
-  td_board *board = td_board_new (mode);
-  td_board_settings s = td_board_get_settings (board);
-  s.width = s.height = 64;
-  s.steps = 2;
-  s.max_new_tokens = 3;
-  s.seed = 5;
-  td_board_set_settings (board, &s);
-  g_assert_cmpint (td_board_add (board, TD_BOARD_TEXT, "a red boat", &err), ==, TD_OK);
-  return board;
-}
-
-static td_engine *
-cpu_engine (void)
-{
-  td_error err = { 0 };
-  td_engine_options options = td_engine_options_default ();
-  options.backend = "cpu";
-  td_engine *engine = td_engine_new (&options, &err);
-  g_assert_nonnull (engine);
-  return engine;
-}
-
 static void
 test_generate (void)
 {
   td_error err = { 0 };
   td_model_paths paths = { 0 };
-  g_assert_cmpint (td_model_paths_find (demo_models (), &paths, &err), ==, TD_OK);
+  g_assert_cmpint (td_model_paths_find (td_test_demo_models (), &paths, &err), ==, TD_OK);
   g_assert_cmpint (td_model_paths_require (&paths, true, &err), ==, TD_OK);
 
-  td_engine *engine = cpu_engine ();
-  td_board *board = small_board (TD_BOARD_LVLM);
+  td_engine *engine = td_test_engine_new ("cpu", 0);
+  td_board *board = td_test_board_new (TD_BOARD_LVLM, "a red boat", 5, 3);
   counts c = { 0 };
   td_generate_callbacks callbacks = {
     .stage = count_stage, .step = count_step, .preview = count_preview, .thought = count_thought,
@@ -246,7 +175,7 @@ test_generate (void)
   const td_image_text *text = td_output_metadata (output, &n_text);
   g_assert_cmpuint (n_text, ==, 4);
   g_assert_cmpstr (text[3].key, ==, "thinkdiff:thought");
-  g_autofree char *png = g_build_filename (demo_models (), "out.png", NULL);
+  g_autofree char *png = g_build_filename (td_test_demo_models (), "out.png", NULL);
   g_assert_cmpint (td_output_save_png (output, png, &err), ==, TD_OK);
   td_image_text *read = NULL;
   size_t n_read = 0;
@@ -278,9 +207,9 @@ test_text_to_image_and_cancel (void)
 {
   td_error err = { 0 };
   td_model_paths paths = { 0 };
-  g_assert_cmpint (td_model_paths_find (demo_models (), &paths, &err), ==, TD_OK);
-  td_engine *engine = cpu_engine ();
-  td_board *board = small_board (TD_BOARD_CLIP);
+  g_assert_cmpint (td_model_paths_find (td_test_demo_models (), &paths, &err), ==, TD_OK);
+  td_engine *engine = td_test_engine_new ("cpu", 0);
+  td_board *board = td_test_board_new (TD_BOARD_CLIP, "a red boat", 5, 3);
   td_output *output = NULL;
 
   g_assert_cmpint (td_engine_text_to_image (engine, board, paths.path[TD_PART_FLUX], NULL, &output, &err), ==,
@@ -309,7 +238,7 @@ static void
 test_checkpoints (void)
 {
   td_error err = { 0 };
-  g_autofree char *model = data_path ("golden", "t5_encoder", "model.safetensors", NULL);
+  g_autofree char *model = td_test_data_path ("golden", "t5_encoder", "model.safetensors", NULL);
   td_checkpoint *ck = td_checkpoint_open (model, &err);
   g_assert_nonnull (ck);
   size_t n = td_checkpoint_count (ck);
@@ -323,12 +252,12 @@ test_checkpoints (void)
   g_assert_false (td_checkpoint_metadata_at (ck, td_checkpoint_metadata_count (ck), NULL, NULL));
   td_checkpoint_close (ck);
 
-  g_autofree char *missing = data_path ("golden", "no-such-file.safetensors", NULL);
+  g_autofree char *missing = td_test_data_path ("golden", "no-such-file.safetensors", NULL);
   g_assert_null (td_checkpoint_open (missing, &err));
   g_assert_nonnull (strstr (err.message, "no-such-file.safetensors"));
 
   /* A PyTorch checkpoint converted keeps its tensors. */
-  g_autofree char *pth = data_path ("golden", "blip2_vision", "thinkdiff_clip_aligner.pth", NULL);
+  g_autofree char *pth = td_test_data_path ("golden", "blip2_vision", "thinkdiff_clip_aligner.pth", NULL);
   g_autofree char *dir = g_dir_make_tmp ("td-api-convert-XXXXXX", NULL);
   g_autofree char *out = g_build_filename (dir, "aligner.safetensors", NULL);
   size_t written = 0;
@@ -344,14 +273,14 @@ test_checkpoints (void)
   volatile int cancel = 1;
   g_assert_cmpint (td_checkpoint_convert_pth (pth, out, &cancel, NULL, &err), ==, TD_ERR_CANCELLED);
   g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
-  remove_tree (dir);
+  td_test_remove_tree (dir);
 }
 
 static void
 test_tokenizer (void)
 {
   td_error err = { 0 };
-  g_autofree char *t5 = data_path ("tokenizers", "t5", NULL);
+  g_autofree char *t5 = td_test_data_path ("tokenizers", "t5", NULL);
   td_tokenizer *tok = NULL;
   g_assert_cmpint (td_tokenizer_load (t5, &tok, &err), ==, TD_OK);
   int32_t *ids = NULL;
@@ -393,7 +322,7 @@ test_models_store (void)
   td_check_counts check;
   g_assert_cmpint (td_models_check (dir, first, NULL, NULL, NULL, &check, &err), ==, TD_ERR_NOT_FOUND);
   g_assert_cmpuint (check.n_ok + check.n_bad, ==, 0);
-  remove_tree (dir);
+  td_test_remove_tree (dir);
 
   /* The token store (in memory here) keeps one token per host. */
   td_token_store *store = td_token_store_new_memory ();
@@ -439,8 +368,6 @@ main (int argc, char **argv)
   g_test_add_func ("/api/models-store", test_models_store);
   g_test_add_func ("/api/devices", test_devices);
   int status = g_test_run ();
-  if (demo_dir != NULL)
-    remove_tree (demo_dir);
-  g_free (demo_dir);
+  td_test_demo_models_remove ();
   return status;
 }

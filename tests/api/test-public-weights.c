@@ -13,34 +13,17 @@
 #include <unistd.h>
 
 #include "thinkdiff.h"
+#include "td-test-engine.h"
+#include "td-test-models.h"
 
-static char *demo_dir, *flux_dir, *q8_file, *qwen_q8;
-
-static void
-remove_tree (const char *path)
-{
-  if (g_file_test (path, G_FILE_TEST_IS_DIR))
-    {
-      g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-      const char *name;
-      while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-          remove_tree (child);
-        }
-      g_rmdir (path);
-    }
-  else
-    g_unlink (path);
-}
+static const char *demo_dir;
+static char *flux_dir, *q8_file, *qwen_q8;
 
 static void
 write_models (void)
 {
-  g_autofree char *tokenizers = g_build_filename (g_getenv ("TD_TEST_DATA"), "tokenizers", NULL);
   td_error err = { 0 };
-  demo_dir = g_dir_make_tmp ("td-weights-XXXXXX", NULL);
-  g_assert_cmpint (td_demo_models_write (demo_dir, tokenizers, &err), ==, TD_OK);
+  demo_dir = td_test_demo_models ();
   flux_dir = g_build_filename (demo_dir, "flux-dev", NULL);
   g_autofree char *transformer = g_build_filename (flux_dir, "transformer", NULL);
   q8_file = g_build_filename (transformer, "flux1-dev-Q8_0.gguf", NULL);
@@ -108,32 +91,13 @@ test_choices (void)
 static td_board *
 board_of (td_board_mode mode)
 {
-  td_error err = { 0 };
-  td_board *board = td_board_new (mode);
-  td_board_settings s = td_board_get_settings (board);
-  s.width = s.height = 64;
-  s.steps = 2;
-  s.seed = 5;
-  td_board_set_settings (board, &s);
-  g_assert_cmpint (td_board_add (board, TD_BOARD_TEXT, "a lighthouse", &err), ==, TD_OK);
-  return board;
+  return td_test_board_new (mode, "a lighthouse", 5, 0);
 }
 
 static td_board *
 demo_board (void)
 {
   return board_of (TD_BOARD_CLIP);
-}
-
-static td_engine *
-engine_new (void)
-{
-  td_error err = { 0 };
-  td_engine_options options = td_engine_options_default ();
-  options.backend = "cpu";
-  td_engine *engine = td_engine_new (&options, &err);
-  g_assert_nonnull (engine);
-  return engine;
 }
 
 /* The weight bytes of the stage named stage and the file it was sized from. */
@@ -172,7 +136,7 @@ test_plan_sizes_choice (void)
   td_model_paths paths = { 0 };
   g_assert_cmpint (td_model_paths_find (demo_dir, &paths, &err), ==, TD_OK);
   td_board *board = demo_board ();
-  td_engine *engine = engine_new ();
+  td_engine *engine = td_test_engine_new ("cpu", 0);
   g_autofree char *default_file = NULL, *q8_sized = NULL, *back_file = NULL;
   const uint64_t by_default = transformer_weights (engine, board, &paths, &default_file);
   g_assert_true (g_str_has_suffix (default_file, "transformer"));
@@ -239,7 +203,7 @@ test_run_loads_choice (void)
   td_model_paths paths = { 0 };
   g_assert_cmpint (td_model_paths_find (demo_dir, &paths, &err), ==, TD_OK);
   td_board *board = demo_board ();
-  td_engine *engine = engine_new ();
+  td_engine *engine = td_test_engine_new ("cpu", 0);
   td_output *by_default = run (engine, board, &paths);
   const int loads = td_engine_model_loads (engine);
   td_output *again = run (engine, board, &paths);
@@ -316,7 +280,7 @@ test_qwen2vl_run_loads_choice (void)
   td_model_paths paths = { 0 };
   g_assert_cmpint (td_model_paths_find (demo_dir, &paths, &err), ==, TD_OK);
   td_board *board = lvlm_board ();
-  td_engine *engine = engine_new ();
+  td_engine *engine = td_test_engine_new ("cpu", 0);
   g_autofree char *default_file = NULL, *q8_sized = NULL;
   const uint64_t by_default = stage_weights (engine, board, &paths, "qwen2-vl", &default_file);
   g_assert_true (g_str_has_suffix (default_file, "model.safetensors"));
@@ -348,16 +312,9 @@ test_qwen2vl_run_loads_choice (void)
 static char *
 write_pairs_folder (char **community)
 {
-  const char *python = g_getenv ("TD_PYTHON"), *script = g_getenv ("TD_MAKE_COMMUNITY_GGUFS");
-  if (python == NULL || script == NULL)
+  *community = td_test_community_ggufs_new ("td-weights-gguf-XXXXXX");
+  if (*community == NULL)
     return NULL;
-  g_autofree char *golden = g_build_filename (g_getenv ("TD_TEST_DATA"), "golden", NULL);
-  *community = g_dir_make_tmp ("td-weights-gguf-XXXXXX", NULL);
-  const char *argv[] = { python, script, golden, *community, NULL };
-  int status = 0;
-  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL, NULL,
-                               &status, NULL));
-  g_assert_true (g_spawn_check_wait_status (status, NULL));
   char *models = g_build_filename (*community, "models", NULL);
   g_assert_cmpint (g_mkdir (models, 0755), ==, 0);
   g_autoptr (GDir) dir = g_dir_open (demo_dir, 0, NULL);
@@ -437,7 +394,7 @@ test_qwen2vl_gguf_pairs (void)
   g_assert_null (td_plan_new (models, &options, &err));
   g_assert_nonnull (strstr (err.message, lonely));
   g_assert_nonnull (strstr (err.message, "no mmproj"));
-  remove_tree (community);
+  td_test_remove_tree (community);
 }
 
 int
@@ -453,8 +410,7 @@ main (int argc, char **argv)
   g_test_add_func ("/weights/qwen2vl/run-loads-choice", test_qwen2vl_run_loads_choice);
   g_test_add_func ("/weights/qwen2vl/gguf-pairs", test_qwen2vl_gguf_pairs);
   int status = g_test_run ();
-  remove_tree (demo_dir);
-  g_free (demo_dir);
+  td_test_demo_models_remove ();
   g_free (flux_dir);
   g_free (q8_file);
   g_free (qwen_q8);

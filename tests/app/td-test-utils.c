@@ -155,25 +155,6 @@ td_test_remove_dir (const char *dir)
   g_rmdir (dir);
 }
 
-/* Removes @path with everything below it. */
-void
-td_test_remove_tree (const char *path)
-{
-  g_autoptr(GDir) handle = NULL;
-  const char *name;
-
-  if (path == NULL)
-    return;
-  if (!g_file_test (path, G_FILE_TEST_IS_SYMLINK) && (handle = g_dir_open (path, 0, NULL)) != NULL)
-    while ((name = g_dir_read_name (handle)) != NULL)
-      {
-        g_autofree char *child = g_build_filename (path, name, NULL);
-
-        td_test_remove_tree (child);
-      }
-  g_remove (path);
-}
-
 /* The window as it is drawn, as a texture. */
 GdkTexture *
 td_test_render_window (GtkWidget *window)

@@ -6,6 +6,8 @@
 
 #include <adwaita.h>
 
+#include "td-test-models.h"   /* td_test_remove_tree */
+
 G_BEGIN_DECLS
 
 typedef gboolean (*TdTestCondition) (gpointer data);
@@ -30,7 +32,6 @@ GdkTexture *td_test_make_texture   (int              width,
                                     guint32          rgb_bottom);
 char     *td_test_make_temp_dir    (void);
 void      td_test_remove_dir       (const char      *dir);
-void      td_test_remove_tree      (const char      *path);
 GdkTexture *td_test_render_window  (GtkWidget       *window);
 AdwMessageDialog *td_test_find_message_dialog (GtkWindow *parent);
 void      td_test_answer_dialog    (AdwMessageDialog *dialog,

@@ -43,22 +43,6 @@ narrow (gpointer data)
   return gtk_widget_get_width (data) <= 360;
 }
 
-static GdkTexture *
-render_window (GtkWidget *window)
-{
-  g_autoptr(GdkPaintable) paintable = gtk_widget_paintable_new (window);
-  GtkSnapshot *snapshot = gtk_snapshot_new ();
-  g_autoptr(GskRenderNode) node = NULL;
-  int width = gtk_widget_get_width (window);
-  int height = gtk_widget_get_height (window);
-  GskRenderer *renderer = gtk_native_get_renderer (GTK_NATIVE (window));
-
-  gdk_paintable_snapshot (paintable, snapshot, width, height);
-  node = gtk_snapshot_free_to_node (snapshot);
-  g_assert_nonnull (node);
-  return gsk_renderer_render_texture (renderer, node, &GRAPHENE_RECT_INIT (0, 0, width, height));
-}
-
 /* Luminance spread and the number of distinct colours (capped) of the image. */
 static void
 measure (GdkTexture *texture,
@@ -145,7 +129,7 @@ test_main_window (void)
   g_assert_true (td_test_wait_for (laid_out, window, 5000));
   td_test_iterate (300);   /* let frames settle (thumbnails, picture sizes) */
 
-  shot = render_window (GTK_WIDGET (window));
+  shot = td_test_render_window (GTK_WIDGET (window));
   g_assert_cmpint (gdk_texture_get_width (shot), ==, gtk_widget_get_width (GTK_WIDGET (window)));
   g_assert_cmpint (gdk_texture_get_height (shot), ==, gtk_widget_get_height (GTK_WIDGET (window)));
 
@@ -166,7 +150,7 @@ test_main_window (void)
   g_assert_true (adw_flap_get_folded (ADW_FLAP (gtk_widget_get_template_child (GTK_WIDGET (window), TD_TYPE_WINDOW, "flap"))));
   if (output != NULL)
     {
-      g_autoptr(GdkTexture) narrow_shot = render_window (GTK_WIDGET (window));
+      g_autoptr(GdkTexture) narrow_shot = td_test_render_window (GTK_WIDGET (window));
       g_autofree char *base = g_strndup (output, strlen (output) - strlen (".png"));
       g_autofree char *narrow_output = g_strconcat (base, "-narrow.png", NULL);
 

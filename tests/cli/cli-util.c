@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 
 #include "io/image.h"
+#include "td-test-models.h"
 
 static const char *
 cli_path (void)
@@ -105,28 +106,10 @@ cli_fixture_setup (cli_fixture *f)
   g_assert_true (g_file_set_contents (text, "hello, I am text\n", -1, NULL));
 }
 
-static void
-remove_tree (const char *path)
-{
-  if (g_file_test (path, G_FILE_TEST_IS_DIR) && !g_file_test (path, G_FILE_TEST_IS_SYMLINK))
-    {
-      g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-      const char *name;
-      while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-          remove_tree (child);
-        }
-      g_rmdir (path);
-    }
-  else
-    g_unlink (path);
-}
-
 void
 cli_fixture_teardown (cli_fixture *f)
 {
-  remove_tree (f->dir);
+  td_test_remove_tree (f->dir);
   g_free (f->dir);
   g_free (f->models);
 }

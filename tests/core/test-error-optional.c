@@ -22,6 +22,7 @@
 #include "pipeline/thinkdiff_pipeline.h"
 #include "pipeline/verify.h"
 #include "text/tokenizer.h"
+#include "td-test-models.h"
 
 static char *tmp_dir;
 
@@ -144,24 +145,6 @@ test_pipeline (void)
   td_backend_free (backend);
 }
 
-static void
-remove_tree (const char *path)
-{
-  if (g_file_test (path, G_FILE_TEST_IS_DIR) && !g_file_test (path, G_FILE_TEST_IS_SYMLINK))
-    {
-      g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-      const char *name;
-      while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-          remove_tree (child);
-        }
-      g_rmdir (path);
-    }
-  else
-    g_unlink (path);
-}
-
 int
 main (int argc, char **argv)
 {
@@ -170,7 +153,7 @@ main (int argc, char **argv)
   g_test_add_func ("/error-optional/parsers", test_parsers);
   g_test_add_func ("/error-optional/pipeline", test_pipeline);
   int status = g_test_run ();
-  remove_tree (tmp_dir);
+  td_test_remove_tree (tmp_dir);
   g_free (tmp_dir);
   return status;
 }

@@ -4,7 +4,6 @@
  * that way (the VAE under BFL's names, written independently of the engine's mapping)
  * next to a diffusers folder of the same weights; each part, and a whole generation,
  * must give exactly what the diffusers folder gives. */
-#include <ftw.h>
 #include <glib/gstdio.h>
 #include <math.h>
 #include <stdlib.h>
@@ -18,6 +17,7 @@
 #include "models/t5_encoder.h"
 #include "pipeline/flux_files.h"
 #include "pipeline/model_paths.h"
+#include "td-test-models.h"
 
 static char *root, *reference, *models;
 
@@ -25,18 +25,6 @@ static char *
 in (const char *base, const char *relative)
 {
   return g_build_filename (base, relative, NULL);
-}
-
-static void
-run (const char *const *argv)
-{
-  g_autofree char *out = NULL, *err_text = NULL;
-  int status = 0;
-  g_autoptr (GError) error = NULL;
-  if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err_text, &status, &error))
-    g_error ("%s: %s", argv[0], error->message);
-  if (!g_spawn_check_wait_status (status, NULL))
-    g_error ("%s %s failed:\n%s%s", argv[0], argv[1], out, err_text);
 }
 
 typedef struct {
@@ -229,7 +217,7 @@ generate (const char *model, const char *out)
   const char *argv[] = { g_getenv ("TD_CLI"), "generate", "--model", model, "--prompt", "a lighthouse at dusk",
                          "--width", "64", "--height", "64", "--steps", "2", "--seed", "11", "--backend", "cpu",
                          "--out", out, NULL };
-  run (argv);
+  td_test_run (argv);
 }
 
 static td_image
@@ -327,12 +315,6 @@ test_finding (void)
   g_assert_nonnull (strstr (err.message, "flux1-*.safetensors"));
 }
 
-static int
-remove_entry (const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-  return remove (path);
-}
-
 int
 main (int argc, char **argv)
 {
@@ -345,9 +327,9 @@ main (int argc, char **argv)
   reference = in (out, "reference");
   models = in (out, "models");
   const char *make_demo[] = { g_getenv ("TD_CLI"), "make-demo-models", demo, NULL };
-  run (make_demo);
+  td_test_run (make_demo);
   const char *make_layout[] = { g_getenv ("TD_PYTHON"), g_getenv ("TD_MAKE_COMFYUI_MODELS"), demo, out, NULL };
-  run (make_layout);
+  td_test_run (make_layout);
   g_autofree char *transformer_dir = in (reference, "transformer");
   g_autofree char *transformer_file = in (models, "diffusion_models/flux1-dev.safetensors");
   write_bfl_transformer (transformer_dir, transformer_file);
@@ -357,7 +339,7 @@ main (int argc, char **argv)
   g_test_add_func ("/comfyui/text-encoders", test_text_encoders);
   g_test_add_func ("/comfyui/generate", test_generate);
   int status = g_test_run ();
-  nftw (root, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+  td_test_remove_tree (root);
   g_free (root);
   g_free (reference);
   g_free (models);

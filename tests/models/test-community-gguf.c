@@ -6,7 +6,6 @@
  *
  * TD_TEST_BACKEND=vulkan runs the golden comparisons on Vulkan. */
 #include <glib.h>
-#include <glib/gstdio.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +17,7 @@
 #include "models/t5_encoder.h"
 #include "pipeline/flux_files.h"
 #include "pipeline/verify.h"
+#include "td-test-models.h"
 
 static char *out_dir;
 static const char *backend_name = "cpu";
@@ -408,40 +408,15 @@ test_qwen2vl_refusals (void)
 
 /* ---- setup ----------------------------------------------------------------- */
 
-static void
-remove_tree (const char *path)
-{
-  GDir *dir = g_dir_open (path, 0, NULL);
-  const char *name;
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-        remove_tree (child);
-      else
-        g_unlink (child);
-    }
-  if (dir != NULL)
-    g_dir_close (dir);
-  g_rmdir (path);
-}
-
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   if (g_getenv ("TD_TEST_BACKEND") != NULL)
     backend_name = g_getenv ("TD_TEST_BACKEND");
-  out_dir = g_dir_make_tmp ("td-community-gguf-XXXXXX", NULL);
-  g_autofree char *golden_dir = g_build_filename (g_getenv ("TD_TEST_DATA"), "golden", NULL);
-  const char *make[] = { g_getenv ("TD_PYTHON"), g_getenv ("TD_MAKE_COMMUNITY_GGUFS"), golden_dir, out_dir, NULL };
-  g_autofree char *errors = NULL;
-  int status = 0;
-  GError *error = NULL;
-  if (!g_spawn_sync (NULL, (char **) make, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL, &errors, &status,
-                     &error)
-      || !g_spawn_check_wait_status (status, NULL))
-    g_error ("make-community-ggufs.py failed: %s%s", error ? error->message : "", errors ? errors : "");
+  out_dir = td_test_community_ggufs_new ("td-community-gguf-XXXXXX");
+  if (out_dir == NULL)
+    g_error ("TD_PYTHON and TD_MAKE_COMMUNITY_GGUFS name the script that writes the files under test");
 
   g_test_add_func ("/community-gguf/t5/matches-safetensors", test_t5_matches_safetensors);
   g_test_add_func ("/community-gguf/t5/verify", test_t5_verify);
@@ -455,7 +430,7 @@ main (int argc, char **argv)
   g_test_add_func ("/community-gguf/qwen2vl/refusals", test_qwen2vl_refusals);
   g_test_add_func ("/community-gguf/token-tables-stay-quantized", test_token_tables_stay_quantized);
   int rc = g_test_run ();
-  remove_tree (out_dir);
+  td_test_remove_tree (out_dir);
   g_free (out_dir);
   return rc;
 }

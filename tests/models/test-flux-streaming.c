@@ -5,35 +5,20 @@
  * high-water marks under the cap. */
 #include <glib.h>
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "backend/backend.h"
+#include "flux-test-inputs.h"
 #include "models/layers.h"
 #include "models/random_models.h"
 #include "pipeline/flux_pipeline.h"
 #include "pipeline/memory_plan.h"
+#include "td-test-models.h"
 #ifdef TD_HAVE_VULKAN
 #include "backend/vulkan/vulkan_backend.h"
 #endif
 
 enum { SIDE = 256, TOKENS = 77 };
-
-static td_tensor *
-noise (td_backend *backend, int ndim, const int64_t *shape, uint64_t seed)
-{
-  int64_t n = 1;
-  for (int i = 0; i < ndim; i++)
-    n *= shape[i];
-  float *data = g_new (float, n);
-  td_gaussian_noise (seed, data, n);
-  td_error err = { 0 };
-  td_tensor *t = td_tensor_new (backend, TD_F32, ndim, shape, &err);
-  g_assert_nonnull (t);
-  g_assert_cmpint (td_tensor_upload (t, data, (size_t) n * sizeof (float), &err), ==, TD_OK);
-  g_free (data);
-  return t;
-}
 
 /* One forward of a fresh model; *out (g_free) receives the output when it succeeds. */
 static td_status
@@ -44,18 +29,11 @@ forward (td_backend *backend, int resident, float **out, int64_t *n, size_t *pea
   td_flux_dit *model = td_flux_dit_new_random (&config, backend, TD_BF16, 9, err);
   g_assert_nonnull (model);
   td_flux_dit_set_resident_blocks (model, resident);
-  const int grid = SIDE / 16, n_img = grid * grid;
-  float *img_ids = g_new0 (float, (gsize) n_img * 3), *txt_ids = g_new0 (float, (gsize) TOKENS * 3);
-  for (int i = 0; i < n_img; i++)
-    img_ids[i * 3 + 1] = (float) (i / grid), img_ids[i * 3 + 2] = (float) (i % grid);
-  td_tensor *cos = NULL, *sin = NULL, *v = NULL;
-  td_status st = td_flux_dit_rope (model, txt_ids, TOKENS, img_ids, n_img, &cos, &sin, err);
-  const int64_t latent_shape[3] = { 1, n_img, config.in_channels };
-  const int64_t txt_shape[3] = { 1, TOKENS, config.joint_attention_dim };
-  const int64_t pooled_shape[2] = { 1, config.pooled_projection_dim };
-  td_tensor *latents = noise (backend, 3, latent_shape, 1), *txt = noise (backend, 3, txt_shape, 2);
-  td_tensor *pooled = noise (backend, 2, pooled_shape, 3);
-  if (st == TD_OK && (v = td_flux_dit_forward (model, latents, txt, pooled, 0.5f, 3.5f, cos, sin, err)) == NULL)
+  flux_test_inputs in;
+  td_tensor *v = NULL;
+  td_status st = flux_test_inputs_new (model, backend, SIDE, TOKENS, &in, err);
+  if (st == TD_OK
+      && (v = td_flux_dit_forward (model, in.latents, in.txt, in.pooled, 0.5f, 3.5f, in.cos, in.sin, err)) == NULL)
     st = err->status;
   if (st == TD_OK)
     {
@@ -64,10 +42,9 @@ forward (td_backend *backend, int resident, float **out, int64_t *n, size_t *pea
       st = td_tensor_download (v, *out, (size_t) *n * sizeof (float), err);
     }
   td_backend_memory (backend, NULL, peak);
-  td_tensor_free (v), td_tensor_free (latents), td_tensor_free (txt), td_tensor_free (pooled);
-  td_tensor_free (cos), td_tensor_free (sin);
+  td_tensor_free (v);
+  flux_test_inputs_clear (&in);
   td_flux_dit_free (model);
-  g_free (img_ids), g_free (txt_ids);
   return st;
 }
 
@@ -180,10 +157,7 @@ test_pipeline_under_cap (void)
     }
   g_autofree char *root = g_dir_make_tmp ("td-flux-streaming-XXXXXX", NULL);
   const char *make_demo[] = { g_getenv ("TD_CLI"), "make-demo-models", root, NULL };
-  int status = 0;
-  g_assert_true (g_spawn_sync (NULL, (char **) make_demo, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL, NULL,
-                               &status, NULL));
-  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  td_test_run (make_demo);
   g_autofree char *flux = g_build_filename (root, "flux-dev", NULL);
   g_autofree char *transformer = g_build_filename (flux, "transformer", NULL);
   td_flux_dit *host_model = td_flux_dit_load (transformer, NULL, &err);
@@ -195,7 +169,8 @@ test_pipeline_under_cap (void)
 
   const int64_t embeds_shape[3] = { 1, TOKENS, config.joint_attention_dim };
   const int64_t pooled_shape[2] = { 1, config.pooled_projection_dim };
-  td_tensor *embeds = noise (backend, 3, embeds_shape, 11), *pooled = noise (backend, 2, pooled_shape, 12);
+  td_tensor *embeds = flux_test_noise (backend, 3, embeds_shape, 11);
+  td_tensor *pooled = flux_test_noise (backend, 2, pooled_shape, 12);
   td_flux_pipeline *pipeline = td_flux_pipeline_new (flux, NULL, backend, &err);
   g_assert_nonnull (pipeline);
   char streaming[200] = "";
@@ -224,8 +199,7 @@ test_pipeline_under_cap (void)
   td_flux_pipeline_free (pipeline);
   td_tensor_free (embeds), td_tensor_free (pooled);
   td_backend_free (backend);
-  g_autofree char *rm = g_strdup_printf ("rm -rf '%s'", root);
-  g_assert_cmpint (system (rm), ==, 0);
+  td_test_remove_tree (root);
 #else
   g_test_skip ("built without Vulkan");
 #endif

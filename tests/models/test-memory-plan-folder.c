@@ -10,36 +10,9 @@
 #include <string.h>
 
 #include "pipeline/memory_plan.h"
+#include "td-test-models.h"
 
-static char *demo_dir;
-
-static void
-remove_tree (const char *path)
-{
-  if (g_file_test (path, G_FILE_TEST_IS_DIR))
-    {
-      g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-      const char *name;
-      while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-          remove_tree (child);
-        }
-      g_rmdir (path);
-    }
-  else
-    g_unlink (path);
-}
-
-static char *
-write_demo (void)
-{
-  g_autofree char *tokenizers = g_build_filename (g_getenv ("TD_TEST_DATA"), "tokenizers", NULL);
-  td_error err = { 0 };
-  char *dir = g_dir_make_tmp ("td-plan-folder-XXXXXX", NULL);
-  g_assert_cmpint (td_demo_models_write (dir, tokenizers, &err), ==, TD_OK);
-  return dir;
-}
+static const char *demo_dir;
 
 static td_status
 models_of (const char *root, td_plan_mode mode, td_plan_models *models, td_error *err)
@@ -116,7 +89,7 @@ test_bad_files (void)
 {
   td_error err = { 0 };
   td_plan_models m;
-  g_autofree char *broken = write_demo ();
+  g_autofree char *broken = td_test_demo_models_new ("td-plan-folder-XXXXXX");
 
   g_autofree char *config = g_build_filename (broken, "flux-dev", "transformer", "config.json", NULL);
   g_autofree char *good_config = NULL;
@@ -133,9 +106,9 @@ test_bad_files (void)
   g_assert_nonnull (strstr (err.message, "diffusion_pytorch_model.safetensors"));
 
   g_autofree char *aligner = g_build_filename (broken, "thinkdiff-lvlm", NULL);
-  remove_tree (aligner);
+  td_test_remove_tree (aligner);
   g_assert_cmpint (models_of (broken, TD_PLAN_LVLM, &m, &err), ==, TD_ERR_NOT_FOUND);
-  remove_tree (broken);
+  td_test_remove_tree (broken);
 }
 
 /* llama.cpp's Qwen2-VL pair (language model + mmproj GGUF) is measured as the loader
@@ -174,19 +147,13 @@ test_eva_choice (void)
 static void
 test_qwen2vl_gguf_pair (void)
 {
-  const char *python = g_getenv ("TD_PYTHON"), *script = g_getenv ("TD_MAKE_COMMUNITY_GGUFS");
-  if (python == NULL || script == NULL)
+  g_autofree char *out = td_test_community_ggufs_new ("td-plan-gguf-XXXXXX");
+  if (out == NULL)
     {
       g_test_skip ("no python3 for make-community-ggufs.py");
       return;
     }
   g_autofree char *golden = g_build_filename (g_getenv ("TD_TEST_DATA"), "golden", NULL);
-  g_autofree char *out = g_dir_make_tmp ("td-plan-gguf-XXXXXX", NULL);
-  const char *argv[] = { python, script, golden, out, NULL };
-  int status = 0;
-  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL, NULL,
-                               &status, NULL));
-  g_assert_true (g_spawn_check_wait_status (status, NULL));
 
   td_model_paths paths = { 0 };
   td_error err = { 0 };
@@ -250,20 +217,19 @@ test_qwen2vl_gguf_pair (void)
   td_plan_models_clear (&from_safetensors);
   td_plan_models_clear (&m);
   td_model_paths_clear (&paths);
-  remove_tree (out);
+  td_test_remove_tree (out);
 }
 
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  demo_dir = write_demo ();
+  demo_dir = td_test_demo_models ();
   g_test_add_func ("/memory-plan-folder/counts", test_counts_match_formulas);
   g_test_add_func ("/memory-plan-folder/bad-files", test_bad_files);
   g_test_add_func ("/memory-plan-folder/qwen2vl-gguf-pair", test_qwen2vl_gguf_pair);
   g_test_add_func ("/memory-plan-folder/eva-choice", test_eva_choice);
   int status = g_test_run ();
-  remove_tree (demo_dir);
-  g_free (demo_dir);
+  td_test_demo_models_remove ();
   return status;
 }

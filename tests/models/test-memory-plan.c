@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "backend/backend.h"
+#include "flux-test-inputs.h"
 #ifdef TD_HAVE_VULKAN
 #include "backend/vulkan/vulkan_backend.h"
 #endif
@@ -189,22 +190,6 @@ test_resident_blocks (void)
   g_assert_cmpint (td_plan_resident_blocks (&eva, td_plan_stage_peak_with (&eva, 10)), ==, 10);
 }
 
-static td_tensor *
-noise (td_backend *backend, int ndim, const int64_t *shape, uint64_t seed)
-{
-  int64_t n = 1;
-  for (int i = 0; i < ndim; i++)
-    n *= shape[i];
-  float *data = g_new (float, n);
-  td_gaussian_noise (seed, data, n);
-  td_error err = { 0 };
-  td_tensor *t = td_tensor_new (backend, TD_F32, ndim, shape, &err);
-  g_assert_nonnull (t);
-  g_assert_cmpint (td_tensor_upload (t, data, (size_t) n * sizeof (float), &err), ==, TD_OK);
-  g_free (data);
-  return t;
-}
-
 /* Runs the small transformer once at side × side with `tokens` text tokens; returns the
  * status and the allocator's high-water mark over loading and the step. */
 static td_status
@@ -215,26 +200,18 @@ run_small_flux (td_backend *backend, int side, int tokens, size_t *peak, td_erro
   td_flux_dit *model = td_flux_dit_new_random (&config, backend, TD_BF16, 7, err);
   if (model == NULL)
     return err->status;
-  const int grid = side / 16, n_img = grid * grid;
-  float *img_ids = g_new0 (float, (gsize) n_img * 3), *txt_ids = g_new0 (float, (gsize) tokens * 3);
-  for (int i = 0; i < n_img; i++)
-    img_ids[i * 3 + 1] = (float) (i / grid), img_ids[i * 3 + 2] = (float) (i % grid);
-  td_tensor *cos = NULL, *sin = NULL, *v = NULL;
-  td_status st = td_flux_dit_rope (model, txt_ids, tokens, img_ids, n_img, &cos, &sin, err);
-  const int64_t latent_shape[3] = { 1, n_img, config.in_channels };
-  const int64_t txt_shape[3] = { 1, tokens, config.joint_attention_dim };
-  const int64_t pooled_shape[2] = { 1, config.pooled_projection_dim };
-  td_tensor *latents = noise (backend, 3, latent_shape, 1), *txt = noise (backend, 3, txt_shape, 2);
-  td_tensor *pooled = noise (backend, 2, pooled_shape, 3);
-  if (st == TD_OK && (v = td_flux_dit_forward (model, latents, txt, pooled, 0.5f, 3.5f, cos, sin, err)) == NULL)
+  flux_test_inputs in;
+  td_tensor *v = NULL;
+  td_status st = flux_test_inputs_new (model, backend, side, tokens, &in, err);
+  if (st == TD_OK
+      && (v = td_flux_dit_forward (model, in.latents, in.txt, in.pooled, 0.5f, 3.5f, in.cos, in.sin, err)) == NULL)
     st = err->status;
   if (st == TD_OK)
     st = td_backend_sync (backend, err);
   td_backend_memory (backend, NULL, peak);
-  td_tensor_free (v), td_tensor_free (latents), td_tensor_free (txt), td_tensor_free (pooled);
-  td_tensor_free (cos), td_tensor_free (sin);
+  td_tensor_free (v);
+  flux_test_inputs_clear (&in);
   td_flux_dit_free (model);
-  g_free (img_ids), g_free (txt_ids);
   return st;
 }
 
@@ -303,7 +280,7 @@ vae_peak (const td_vae_config *config_in)
   g_assert_cmpint (td_memory_plan_make (&models, &r, &plan, &err), ==, TD_OK);
   const td_plan_stage *stage = stage_named (&plan, "vae decode");
   const int64_t z_shape[4] = { 1, config.latent_channels, lat, lat };
-  td_tensor *z = noise (backend, 4, z_shape, 5);
+  td_tensor *z = flux_test_noise (backend, 4, z_shape, 5);
   td_backend_reset_peak (backend);
   td_tensor *image = td_flux_vae_decode (vae, z, &err);
   g_assert_nonnull (image);

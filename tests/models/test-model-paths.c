@@ -1,9 +1,9 @@
 /* Finding each model under a models folder, and saying what is missing. */
 #include <glib.h>
-#include <glib/gstdio.h>
 #include <string.h>
 
 #include "pipeline/model_paths.h"
+#include "td-test-models.h"
 
 static void
 touch (const char *root, const char *relative)
@@ -12,24 +12,6 @@ touch (const char *root, const char *relative)
   g_autofree char *dir = g_path_get_dirname (path);
   g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
   g_assert_true (g_file_set_contents (path, "{}", -1, NULL));
-}
-
-static void
-remove_tree (const char *path)
-{
-  if (g_file_test (path, G_FILE_TEST_IS_DIR))
-    {
-      g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-      const char *name;
-      while ((name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-          remove_tree (child);
-        }
-      g_rmdir (path);
-    }
-  else
-    g_unlink (path);
 }
 
 static void
@@ -67,7 +49,7 @@ test_finds_parts (void)
   td_model_paths_clear (&paths);
 
   g_assert_cmpint (td_model_paths_find ("/nonexistent/models", &paths, &err), ==, TD_ERR_NOT_FOUND);
-  remove_tree (root);
+  td_test_remove_tree (root);
 }
 
 int

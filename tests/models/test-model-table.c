@@ -3,29 +3,11 @@
  * `thinkdiff verify` finds; every golden io file in tests/data/golden belongs
  * to an entry; and the demo models it writes are the parts a models folder needs. */
 #include <glib.h>
-#include <glib/gstdio.h>
 #include <string.h>
 
 #include "pipeline/model_paths.h"
 #include "pipeline/model_table.h"
-
-static void
-remove_tree (const char *path)
-{
-  if (g_file_test (path, G_FILE_TEST_IS_DIR))
-    {
-      g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-      const char *name;
-      while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-          remove_tree (child);
-        }
-      g_rmdir (path);
-    }
-  else
-    g_unlink (path);
-}
+#include "td-test-models.h"
 
 static void
 test_goldens_exist (void)
@@ -110,7 +92,7 @@ test_demo_writers_cover_the_parts (void)
   g_assert_cmpint (td_model_paths_require (&paths, true, &err), ==, TD_OK);
   g_assert_cmpint (td_model_paths_require (&paths, false, &err), ==, TD_OK);
   td_model_paths_clear (&paths);
-  remove_tree (dir);
+  td_test_remove_tree (dir);
 }
 
 int

@@ -10,7 +10,6 @@
  * Every fourth tensor of each model is mutated by default, each in one of the four ways
  * in turn; TD_MUTATE_ALL=1 mutates every tensor every way. */
 #include <glib.h>
-#include <glib/gstdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,6 +24,7 @@
 #include "models/t5_encoder.h"
 #include "pipeline/demo_models.h"
 #include "pipeline/verify.h"
+#include "td-test-models.h"
 
 typedef enum { CUT, RANK, DTYPE, REMOVE, N_MUTATIONS } mutation;
 static const char *const mutation_names[] = { "cut", "rank", "dtype", "remove" };
@@ -125,25 +125,6 @@ mirror (const char *src, const char *dst, const char *rel, const char *skip)
     }
   else if (strcmp (rel, skip) != 0)
     g_assert_cmpint (symlink (from, to), ==, 0);
-}
-
-static void
-remove_tree (const char *path)
-{
-  if (g_file_test (path, G_FILE_TEST_IS_DIR) && !g_file_test (path, G_FILE_TEST_IS_SYMLINK))
-    {
-      GDir *dir = g_dir_open (path, 0, NULL);
-      for (const char *name; dir != NULL && (name = g_dir_read_name (dir)) != NULL;)
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-          remove_tree (child);
-        }
-      if (dir != NULL)
-        g_dir_close (dir);
-      g_rmdir (path);
-    }
-  else
-    g_unlink (path);
 }
 
 /* Writes the tensors to PATH with tensor VICTIM changed by HOW; false when HOW does not
@@ -288,7 +269,7 @@ run_case (gconstpointer data)
                   c->weights, runs, named, unused);
   g_assert_cmpint (runs, >, 0);
   g_assert_cmpint (named, >, unused);
-  remove_tree (tmp);
+  td_test_remove_tree (tmp);
   free_source (tensors);
   td_backend_free (backend);
 }
@@ -370,7 +351,7 @@ run_demo_case (gconstpointer data)
   c->free (model);
   g_test_message ("%s: %d mutated loads refused naming file and tensor", c->folder, runs);
   g_assert_cmpint (runs, >, 0);
-  remove_tree (tmp);
+  td_test_remove_tree (tmp);
   free_source (tensors);
 }
 
@@ -393,7 +374,7 @@ main (int argc, char **argv)
       g_test_add_data_func (path, &demo_cases[i], run_demo_case);
     }
   int status = g_test_run ();
-  remove_tree (demo_dir);
+  td_test_remove_tree (demo_dir);
   g_free (demo_dir);
   return status;
 }

@@ -12,7 +12,6 @@
  *   quantised.
  * TD_TEST_BACKEND (cpu by default, or vulkan) picks where verify runs. */
 #include <glib.h>
-#include <glib/gstdio.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +20,7 @@
 #include "core/dtype.h"
 #include "io/safetensors.h"
 #include "pipeline/verify.h"
+#include "td-test-models.h"
 
 typedef struct golden_model {
   const char *component;
@@ -80,25 +80,6 @@ make_model_dir (const golden_model *m, char **weights_dir)
       copy_file (from, to);
     }
   return dir;
-}
-
-static void
-remove_tree (const char *path)
-{
-  if (g_file_test (path, G_FILE_TEST_IS_DIR))
-    {
-      GDir *d = g_dir_open (path, 0, NULL);
-      const char *name;
-      while ((name = g_dir_read_name (d)) != NULL)
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-          remove_tree (child);
-        }
-      g_dir_close (d);
-      g_rmdir (path);
-    }
-  else
-    g_unlink (path);
 }
 
 /* Runs argv and returns its output; a failure shows both streams. */
@@ -302,7 +283,7 @@ check_gguf (const golden_model *m, const char *type, const char *file_type, doub
                                "--weights", gguf, NULL };
       g_assert_cmpint (verify_main (strict, G_N_ELEMENTS (strict) - 1), ==, 1);
     }
-  remove_tree (dir);
+  td_test_remove_tree (dir);
 }
 
 /* --weights cannot say which checkpoint of a whole pipeline it replaces. */
@@ -329,7 +310,7 @@ check_fp8 (const golden_model *m, double tolerance)
   g_autofree char *fp8 = g_build_filename (weights_dir, m->checkpoint, NULL);
   write_fp8 (source, fp8);
   check_verify (m, dir, "fp8-e4m3", tolerance, false);
-  remove_tree (dir);
+  td_test_remove_tree (dir);
 }
 
 /* The tolerances documented in the README ("Quantised weights"). */

@@ -19,27 +19,11 @@
 #include "models/weights.h"
 #include "pipeline/flux_files.h"
 #include "pipeline/model_cache.h"
+#include "td-test-models.h"
 
-static char *demo_dir, *flux_dir, *q8_file;
+static const char *demo_dir;
+static char *flux_dir, *q8_file;
 static char *community_dir, *qwen_dir, *qwen_q8, *qwen_broken, *qwen_lonely, *eva_dir, *eva_q8;
-
-static void
-remove_tree (const char *path)
-{
-  if (g_file_test (path, G_FILE_TEST_IS_DIR))
-    {
-      g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-      const char *name;
-      while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-          remove_tree (child);
-        }
-      g_rmdir (path);
-    }
-  else
-    g_unlink (path);
-}
 
 static td_dtype
 loaded_dtype (const td_weight_files *chosen)
@@ -154,7 +138,7 @@ test_qwen2vl_choices (void)
   g_assert_cmpint (symlink (mmproj, projector), ==, 0);
   g_autofree char *found = td_qwen2vl_mmproj_for (llm);
   g_assert_cmpstr (found, ==, projector);
-  remove_tree (lone);
+  td_test_remove_tree (lone);
 }
 
 /* The mmproj rule on odd names (empty files: only the names matter). */
@@ -191,7 +175,7 @@ test_mmproj_names (void)
       g_autofree char *first = cases[i].mmprojs[0] != NULL ? g_build_filename (dir, cases[i].mmprojs[0], NULL) : NULL;
       if (first != NULL)
         g_assert_null (td_qwen2vl_mmproj_for (first));
-      remove_tree (dir);
+      td_test_remove_tree (dir);
     }
 }
 
@@ -304,18 +288,9 @@ test_eva_loads_choice (void)
 static void
 write_community (void)
 {
-  const char *python = g_getenv ("TD_PYTHON"), *script = g_getenv ("TD_MAKE_COMMUNITY_GGUFS");
-  if (python == NULL || script == NULL)
+  community_dir = td_test_community_ggufs_new ("td-choice-gguf-XXXXXX");
+  if (community_dir == NULL)
     return;
-  g_autofree char *golden = g_build_filename (g_getenv ("TD_TEST_DATA"), "golden", NULL);
-  community_dir = g_dir_make_tmp ("td-choice-gguf-XXXXXX", NULL);
-  const char *argv[] = { python, script, golden, community_dir, NULL };
-  int status = 0;
-  g_autofree char *errors = NULL;
-  if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL, &errors, &status,
-                     NULL)
-      || !g_spawn_check_wait_status (status, NULL))
-    g_error ("make-community-ggufs.py failed: %s", errors != NULL ? errors : "");
   qwen_dir = g_build_filename (community_dir, "qwen2_vl-choice", NULL);
   qwen_q8 = g_build_filename (qwen_dir, "Qwen2-VL-Golden-Q8_0.gguf", NULL);
   qwen_broken = g_build_filename (qwen_dir, "Qwen2-VL-Broken-F32.gguf", NULL);
@@ -348,10 +323,8 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  g_autofree char *tokenizers = g_build_filename (g_getenv ("TD_TEST_DATA"), "tokenizers", NULL);
   td_error err = { 0 };
-  demo_dir = g_dir_make_tmp ("td-choice-XXXXXX", NULL);
-  g_assert_cmpint (td_demo_models_write (demo_dir, tokenizers, &err), ==, TD_OK);
+  demo_dir = td_test_demo_models ();
   flux_dir = g_build_filename (demo_dir, "flux-dev", NULL);
   g_autofree char *transformer = g_build_filename (flux_dir, "transformer", NULL);
   q8_file = g_build_filename (transformer, "flux1-dev-Q8_0.gguf", NULL);
@@ -368,9 +341,9 @@ main (int argc, char **argv)
   g_test_add_func ("/weight-choice/qwen2vl/cache-follows-choice", test_qwen2vl_cache_follows_choice);
   g_test_add_func ("/weight-choice/eva/loads-choice", test_eva_loads_choice);
   int status = g_test_run ();
-  remove_tree (demo_dir);
+  td_test_demo_models_remove ();
   if (community_dir != NULL)
-    remove_tree (community_dir);
+    td_test_remove_tree (community_dir);
   g_free (community_dir);
   g_free (qwen_dir);
   g_free (qwen_q8);
@@ -378,7 +351,6 @@ main (int argc, char **argv)
   g_free (qwen_lonely);
   g_free (eva_dir);
   g_free (eva_q8);
-  g_free (demo_dir);
   g_free (flux_dir);
   g_free (q8_file);
   return status;

@@ -19,6 +19,7 @@
 #include "net/manifest.h"
 #include "net/model_store.h"
 #include "net/pull.h"
+#include "td-test-models.h"
 
 typedef struct {
   hub_server *server;
@@ -61,12 +62,6 @@ fixture_setup (fixture *f, gconstpointer data)
   f->unwanted = make_content (50 * 1024, 3);
 }
 
-static int
-remove_entry (const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-  return remove (path);
-}
-
 static const char *td_test_models_prefix;
 static const char *td_test_root;
 
@@ -94,7 +89,7 @@ fixture_teardown (fixture *f, gconstpointer data)
 {
   assert_nothing_outside (f);
   hub_server_free (f->server);
-  nftw (f->root, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+  td_test_remove_tree (f->root);
   g_free (f->root);
   g_free (f->models);
   g_bytes_unref (f->config);
@@ -464,7 +459,7 @@ test_hf_cache_reuse (fixture *f, gconstpointer data)
   td_verify_result r;
   g_assert_cmpint (td_models_verify_component (f->models, &plain, NULL, NULL, NULL, &r, &err), ==,
                    TD_OK);
-  nftw (cache, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+  td_test_remove_tree (cache);
   g_free (g_steal_pointer (&cache));
 }
 

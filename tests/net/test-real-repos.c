@@ -7,8 +7,6 @@
  * folder that then generates in both modes (BLIP-2 with four of its five shards
  * absent, TAEF1 from its diffusers file). */
 #include <errno.h>
-#include <ftw.h>
-#include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,24 +18,13 @@
 #include "net/model_store.h"
 #include "net/pull.h"
 #include "pipeline/model_paths.h"
+#include "td-test-models.h"
 
 #define FLUX_DEV_TOKEN "hf_imitation_token"
 
 static char *root;      /* private temp folder */
 static char *repos;     /* root/repos: the files make-real-repos.py wrote */
 static JsonParser *listing_parser;
-
-static void
-run (const char *const *argv)
-{
-  g_autofree char *out = NULL, *err_text = NULL;
-  int status = 0;
-  g_autoptr (GError) error = NULL;
-  if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err_text, &status, &error))
-    g_error ("%s: %s", argv[0], error->message);
-  if (!g_spawn_check_wait_status (status, NULL))
-    g_error ("%s %s failed:\n%s%s", argv[0], argv[1], out, err_text);
-}
 
 /* The declared listing: {"org/name": [[path, size], …]}. */
 static JsonObject *
@@ -105,18 +92,6 @@ static uint64_t
 one_megabyte_free (const char *dir, void *user_data)
 {
   return 1000 * 1000;
-}
-
-static int
-remove_entry (const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-  return remove (path);
-}
-
-static void
-remove_tree (const char *path)
-{
-  nftw (path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 /* The GB figure of "the download needs X GB" in a pull's error. */
@@ -197,7 +172,7 @@ test_declared_sizes (void)
     }
   g_assert_null (strstr (blip, ".bin"));
   hub_server_free (server);
-  remove_tree (models);
+  td_test_remove_tree (models);
 }
 
 static bool
@@ -275,7 +250,7 @@ test_pull_and_generate (void)
   const char *text_to_image[] = { g_getenv ("TD_CLI"), "generate", "--model", flux_dir, "--prompt", "a red kite",
                                   "--width", "64", "--height", "64", "--steps", "1", "--backend", "cpu",
                                   "--out", png, NULL };
-  run (text_to_image);
+  td_test_run (text_to_image);
   g_autofree char *previews = g_build_filename (root, "previews", NULL);
   g_autofree char *lvlm_png = g_build_filename (root, "lvlm.png", NULL);
   g_autofree char *clip_png = g_build_filename (root, "clip.png", NULL);
@@ -283,7 +258,7 @@ test_pull_and_generate (void)
   generate (models, "clip", png, clip_png, previews);
   g_autofree char *preview = g_build_filename (previews, "preview-001.png", NULL);
   g_assert_true (g_file_test (preview, G_FILE_TEST_IS_REGULAR));
-  remove_tree (models);
+  td_test_remove_tree (models);
 }
 
 int
@@ -297,10 +272,10 @@ main (int argc, char **argv)
   repos = g_build_filename (root, "repos", NULL);
   g_autofree char *tokenizers = g_build_filename (g_getenv ("TD_TEST_DATA"), "tokenizers", NULL);
   const char *make_demo[] = { g_getenv ("TD_CLI"), "make-demo-models", demo, NULL };
-  run (make_demo);
+  td_test_run (make_demo);
   const char *make_repos[] = { g_getenv ("TD_PYTHON"), g_getenv ("TD_MAKE_REAL_REPOS"), demo, tokenizers, repos,
                                NULL };
-  run (make_repos);
+  td_test_run (make_repos);
   g_autofree char *listing_path = g_build_filename (repos, "listing.json", NULL);
   listing_parser = json_parser_new ();
   g_assert_true (json_parser_load_from_file (listing_parser, listing_path, NULL));
@@ -309,7 +284,7 @@ main (int argc, char **argv)
   g_test_add_func ("/real-repos/pull-and-generate", test_pull_and_generate);
   int status = g_test_run ();
   g_object_unref (listing_parser);
-  remove_tree (root);
+  td_test_remove_tree (root);
   g_free (root);
   g_free (repos);
   return status;
