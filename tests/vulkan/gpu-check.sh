@@ -76,7 +76,7 @@ total_limit=${TOTAL_LIMIT:-540}
 started=$SECONDS
 
 op_tests="test-vulkan-coopmat test-vulkan-matmul-family test-vulkan-ops-dense test-vulkan-ops-spatial
-          test-vulkan-fusions test-vulkan-device test-vulkan-lifetime test-vulkan-tile-table"
+          test-vulkan-fusions test-vulkan-device test-vulkan-lifetime test-vulkan-tile-table test-vulkan-coopmat-tiles"
 binaries="engine/cli/thinkdiff engine/cli/thinkdiff-dev tests/models/test-golden-parity"
 for t in $op_tests; do binaries="$binaries tests/vulkan/$t"; done
 

@@ -71,7 +71,7 @@ typedef enum {
 } td_vk_coopmat_api;
 
 /* How a kernel that indexes by subgroups of `wanted` invocations (the KHR kernels:
- * 4 subgroups of 32 per 128-invocation workgroup) gets them: natively when the
+ * 4 or 8 subgroups of 32 per workgroup, by shape) gets them: natively when the
  * device's only size is that, else by asking each pipeline for it through
  * VkPipelineShaderStageRequiredSubgroupSizeCreateInfo (VK_EXT_subgroup_size_control,
  * core in Vulkan 1.3), on devices whose default differs (RDNA3 reports 64) or

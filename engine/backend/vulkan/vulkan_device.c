@@ -353,7 +353,32 @@ probe_coopmat (VkInstance instance, VkPhysicalDevice physical, td_vulkan_device_
                            && td_vk_coopmat_env_emulate (getenv ("TD_VULKAN_EMULATE_COOPMAT"));
 }
 
-/* The tiled GEMM's tile from the per-device table (TD_VULKAN_TILE overrides it). */
+/* The number of SMs (VK_NV_shader_sm_builtins) or CUs (VK_AMD_shader_core_properties)
+ * where the device reports it, else 0. */
+static uint32_t
+query_compute_units (VkPhysicalDevice physical, const VkExtensionProperties *exts, uint32_t ext_count)
+{
+  VkPhysicalDeviceShaderSMBuiltinsPropertiesNV sm = {
+    .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_SM_BUILTINS_PROPERTIES_NV,
+  };
+  VkPhysicalDeviceShaderCorePropertiesAMD cores = {
+    .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_CORE_PROPERTIES_AMD,
+  };
+  VkPhysicalDeviceProperties2 props = { .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2 };
+  if (has_device_extension (exts, ext_count, VK_NV_SHADER_SM_BUILTINS_EXTENSION_NAME))
+    props.pNext = &sm;
+  else if (has_device_extension (exts, ext_count, VK_AMD_SHADER_CORE_PROPERTIES_EXTENSION_NAME))
+    props.pNext = &cores;
+  else
+    return 0;
+  vkGetPhysicalDeviceProperties2 (physical, &props);
+  if (props.pNext == &sm)
+    return sm.shaderSMCount;
+  return cores.shaderEngineCount * cores.shaderArraysPerEngineCount * cores.computeUnitsPerShaderArray;
+}
+
+/* The tiled GEMM's tile and the cooperative-matrix GEMM's shape from the per-device
+ * table (TD_VULKAN_TILE and TD_VULKAN_COOPMAT_TILE override them). */
 static void
 choose_tile (td_vulkan_device_info *info, VkPhysicalDeviceType type)
 {
@@ -361,11 +386,17 @@ choose_tile (td_vulkan_device_info *info, VkPhysicalDeviceType type)
     .vendor_id = info->vendor_id, .name = info->name, .cpu = type == VK_PHYSICAL_DEVICE_TYPE_CPU,
     .discrete = type == VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU, .min_subgroup_size = info->min_subgroup_size,
     .max_subgroup_size = info->max_subgroup_size, .max_shared_memory = info->max_shared_memory,
+    .compute_units = info->compute_units,
   };
   const td_vk_tile_entry *tile = td_vk_tile_choose (&device, getenv ("TD_VULKAN_TILE"), &info->tile_why);
   info->tile_name = tile->name;
   info->tile_m = tile->tile_m;
   info->tile_n = tile->tile_n;
+  const td_vk_coopmat_shape *shape = td_vk_coopmat_shape_choose (&device, getenv ("TD_VULKAN_COOPMAT_TILE"),
+                                                                 &info->coopmat_tile_forced,
+                                                                 &info->coopmat_tile_why);
+  info->coopmat_tile_m = shape->tile_m;
+  info->coopmat_tile_n = shape->tile_n;
 }
 
 /* Fills info from the device's properties, features and extensions. */
@@ -403,7 +434,6 @@ probe_device (VkInstance instance, VkPhysicalDevice physical, int index, td_vulk
   info->subgroup_size_compute = (size_control.requiredSubgroupSizeStages & VK_SHADER_STAGE_COMPUTE_BIT) != 0;
   info->max_storage_buffer_range = props.properties.limits.maxStorageBufferRange;
   info->max_shared_memory = props.properties.limits.maxComputeSharedMemorySize;
-  choose_tile (info, props.properties.deviceType);
 
   VkPhysicalDeviceMemoryProperties memory;
   vkGetPhysicalDeviceMemoryProperties (physical, &memory);
@@ -427,6 +457,8 @@ probe_device (VkInstance instance, VkPhysicalDevice physical, int index, td_vulk
   info->coopmat_nv = has_device_extension (exts, ext_count, "VK_NV_cooperative_matrix");
   info->coopmat2_nv = has_device_extension (exts, ext_count, "VK_NV_cooperative_matrix2");
   info->bfloat16 = has_device_extension (exts, ext_count, "VK_KHR_shader_bfloat16");
+  info->compute_units = query_compute_units (physical, exts, ext_count);
+  choose_tile (info, props.properties.deviceType);
   info->memory_budget = has_device_extension (exts, ext_count, VK_EXT_MEMORY_BUDGET_EXTENSION_NAME);
   free (exts);
 
