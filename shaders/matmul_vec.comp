@@ -17,8 +17,8 @@
  *
  * GEMV: one workgroup of VEC_WG computes VEC_ROWS outputs (weight rows) for all
  * M ≤ VEC_MAX_M input rows. K is cut in units (gemv_unit.glsl: 4 f32, 8 f16/bf16
- * read as one 16-byte load, a 32-element block or sub-block of the block formats
- * decoded at once); each invocation sums a strided slice of units, then the
+ * read as one 16-byte load, 8 elements of a block format decoded at once with
+ * their block's scale); each invocation sums a strided slice of units, then the
  * workgroup reduces with subgroupAdd (VEC_SUBGROUP, the '_sg' variants) or a
  * shared-memory tree. Grid: ceil (N / VEC_ROWS) workgroups laid out in x and y
  * (workgroup_linear), z = batches × p.k_splits. With split-K (k_splits > 1) each
