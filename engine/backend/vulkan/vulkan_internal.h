@@ -179,6 +179,9 @@ struct td_vk_context {
    * the split-K slices it takes whatever the shape (0: td_vk_gemv_splits chooses). */
   bool gemv_subgroup;
   uint32_t gemv_forced_splits;
+  /* The cooperative-matrix GEMM's shape for every size, set by td_vulkan_set_coopmat_tile
+   * (tests); NULL: the device's (info.coopmat_tile_*) with the small-matrix rule. */
+  const struct td_vk_coopmat_shape *coopmat_shape_override;
 
   /* Recorded steps replayed (vulkan_replay.c); NULL until the first capture. */
   struct td_vk_replay *replay;
@@ -327,5 +330,12 @@ bool td_vulkan_set_tile (td_backend *backend, const char *name_or_shape);
  * none). Returns false (nothing changed) when `subgroup` is asked of a device
  * without subgroup arithmetic or forced_splits exceeds TD_VK_GEMV_MAX_SPLITS. */
 bool td_vulkan_set_gemv (td_backend *backend, bool subgroup, uint32_t forced_splits);
+/* Test hook (vulkan_matmul.c): the cooperative-matrix GEMM's shape ("128x64") for every
+ * MATMUL from then on, or NULL for the device's choice again; false (nothing changed)
+ * for a name that is no shape or a shape that needs more shared memory than the device has. */
+bool td_vulkan_set_coopmat_tile (td_backend *backend, const char *shape);
+/* vulkan_matmul.c: the cooperative-matrix GEMM's shape for batch × m × n outputs. */
+const struct td_vk_coopmat_shape *td_vk_matmul_coopmat_shape (const td_vk_context *ctx, int64_t m, int64_t n,
+                                                              int64_t batch);
 /* The largest buffer range one descriptor may bind on this device. */
 uint64_t td_vulkan_max_storage_buffer_range (td_backend *backend);

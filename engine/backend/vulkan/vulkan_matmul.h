@@ -21,7 +21,7 @@
 
 typedef enum td_vk_matmul_path {
   TD_VK_MATMUL_GEMM,    /* tiled, 64×64 outputs per workgroup */
-  TD_VK_MATMUL_COOPMAT, /* cooperative-matrix GEMM (every format but f32), same grid */
+  TD_VK_MATMUL_COOPMAT, /* cooperative-matrix GEMM (every format but f32), its shape's grid (vulkan_tile_table.h) */
   TD_VK_MATMUL_GEMV,    /* VEC_ROWS outputs per workgroup, all rows of x */
 } td_vk_matmul_path;
 
@@ -34,7 +34,7 @@ bool td_vk_matmul_format_supported (td_dtype w_dtype);
  * weight traffic, so it takes no part. */
 uint32_t td_vk_gemv_splits (int64_t n, int64_t k, int64_t batch, uint32_t compute_units);
 /* A guess at the compute units of a device of that type ("discrete", "integrated",
- * "cpu", …): Vulkan does not report them without vendor extensions. */
+ * "cpu", …), for drivers that do not report them (td_vulkan_device_info.compute_units 0). */
 uint32_t td_vk_gemv_compute_units (const char *device_type);
 /* The GEMV variant of `base` (td_vk_matmul_kernel's name) reducing with subgroup
  * arithmetic or the shared-memory tree. */

@@ -190,8 +190,9 @@ run_gemv (td_vk_context *ctx, const td_op *op, td_pc_matmul *pc, const char *bas
   char variant[72];
   td_vk_gemv_variant (variant, sizeof variant, base, ctx->gemv_subgroup);
   int64_t m = pc->m, n = pc->n, k = pc->k;
-  uint32_t splits = ctx->gemv_forced_splits != 0 ? ctx->gemv_forced_splits
-                                                 : td_vk_gemv_splits (n, k, batch, td_vk_gemv_compute_units (ctx->info.type));
+  /* The driver's SM/CU count where it reports one, else a guess by device type. */
+  uint32_t units = ctx->info.compute_units != 0 ? ctx->info.compute_units : td_vk_gemv_compute_units (ctx->info.type);
+  uint32_t splits = ctx->gemv_forced_splits != 0 ? ctx->gemv_forced_splits : td_vk_gemv_splits (n, k, batch, units);
   /* A vocabulary projection has more row groups than one grid dimension takes. */
   int64_t groups = (n + TD_VK_GEMV_ROWS - 1) / TD_VK_GEMV_ROWS;
   uint32_t gx = u32 (groups < MAX_GROUPS ? groups : MAX_GROUPS), gy = u32 ((groups + gx - 1) / gx);
@@ -234,6 +235,22 @@ run_gemv (td_vk_context *ctx, const td_op *op, td_pc_matmul *pc, const char *bas
   return status;
 }
 
+/* Appends the cooperative-matrix shape for batch × m × n outputs to `variant` (where
+ * built) and gives its output tile. */
+static void
+coopmat_shape_variant (td_vk_context *ctx, int64_t m, int64_t n, int64_t batch, char *variant, size_t size,
+                       uint32_t *tile_m, uint32_t *tile_n)
+{
+  const td_vk_coopmat_shape *shape = td_vk_matmul_coopmat_shape (ctx, m, n, batch);
+  char shaped[64];
+  td_vk_tile_variant (shaped, sizeof shaped, variant, shape->tile_m, shape->tile_n);
+  if (!td_vk_shader_exists (shaped))
+    return;
+  snprintf (variant, size, "%s", shaped);
+  *tile_m = shape->tile_m;
+  *tile_n = shape->tile_n;
+}
+
 static td_status
 run_matmul (td_vk_context *ctx, const td_op *op, td_error *err)
 {
@@ -255,9 +272,12 @@ run_matmul (td_vk_context *ctx, const td_op *op, td_error *err)
   const uint32_t epilogue = op->p.matmul.activate ? 1u + (uint32_t) op->p.matmul.activation : 0u;
   if (path == TD_VK_MATMUL_GEMV)
     return run_gemv (ctx, op, &pc, variant, epilogue, batch, err);
-  /* The cooperative-matrix kernel computes 64×64 output tiles; the tiled one the device's
-   * tile (vulkan_tile_table.h) where that shape is built for the format and its grid fits. */
+  /* The cooperative-matrix kernel computes the device's shape for this size, the tiled one
+   * the device's tile (vulkan_tile_table.h) where that shape is built for the format and
+   * its grid fits. */
   uint32_t tile_m = MM_TILE, tile_n = MM_TILE;
+  if (path == TD_VK_MATMUL_COOPMAT)
+    coopmat_shape_variant (ctx, m, n, batch, variant, sizeof variant, &tile_m, &tile_n);
   if (path == TD_VK_MATMUL_GEMM)
     {
       char tiled[64];
@@ -295,10 +315,13 @@ run_matmul_norm_rope (td_vk_context *ctx, const td_op *op, td_error *err)
   };
   char variant[64];
   td_vk_matmul_path path = matmul_variant (ctx, m, w->dtype, variant, sizeof variant - 8);
+  uint32_t tile_m = MM_TILE, tile_n = MM_TILE;
+  if (path == TD_VK_MATMUL_COOPMAT)
+    coopmat_shape_variant (ctx, m, n, 1, variant, sizeof variant - 8, &tile_m, &tile_n);
   strcat (variant, "_rope");
   const uint32_t no_activation = 0;
   double work = 2.0 * (double) m * (double) n * (double) k + 6.0 * (double) m * (double) n;
-  uint32_t row_groups = path == TD_VK_MATMUL_GEMV ? 1u : u32 ((m + MM_TILE - 1) / MM_TILE);
+  uint32_t row_groups = path == TD_VK_MATMUL_GEMV ? 1u : u32 ((m + tile_m - 1) / tile_m);
   return launch_specialised (ctx, op, variant, &no_activation, 1, &pc, sizeof pc, u32 (n / head_dim), row_groups, 1,
                              work, err);
 }
