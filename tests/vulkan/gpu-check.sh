@@ -178,7 +178,7 @@ run_verify () {
     ${parity_components:+TD_PARITY_COMPONENTS=$parity_components} "$build/tests/models/test-golden-parity"
 }
 
-# 1. Correctness with the fast paths on.
+# 2. Correctness with the fast paths on.
 run_op_tests on "$fast_on"
 run_verify on "$fast_on"
 
@@ -193,7 +193,7 @@ if [ $lavapipe = 0 ]; then
   done
 fi
 
-# 2. Every workload the bench usage names, fast paths on, on random weights of the
+# 3. Every workload the bench usage names, fast paths on, on random weights of the
 # real shapes (Qwen2-VL-7B included: no checkpoint travels). The warm-up run makes
 # up the weights on the host (all cores) and uploads them.
 usage=$("$dev_cli" bench --help 2>&1)
@@ -211,13 +211,13 @@ for w in $workloads; do
     $bench_args $extra_args
 done
 
-# 3. Per-kernel GPU timestamps of the FLUX step (--profile records every run: no replay).
+# Per-kernel GPU timestamps of the FLUX step (--profile records every run: no replay).
 if echo " $workloads " | grep -q " flux-step "; then
   run_step "bench flux-step --profile (fast paths on)" "$bench_limit" env "$fast_on" TD_VULKAN_VALIDATION=0 \
     "$dev_cli" bench flux-step $bench_args --steps 1 --profile
 fi
 
-# 4. The quantised formats a small card uses, end to end (fast paths on).
+# The quantised formats a small card uses, end to end (fast paths on).
 if echo " $workloads " | grep -q " lvlm-e2e "; then
   for wf in q8_0 q4_k; do
     run_step "bench lvlm-e2e --weights $wf" "$e2e_limit" env "$fast_on" TD_VULKAN_VALIDATION=0 "$dev_cli" bench \
@@ -225,11 +225,11 @@ if echo " $workloads " | grep -q " lvlm-e2e "; then
   done
 fi
 
-# 5. Correctness with the fast paths off (tiled matmul, scalar attention).
+# 4. Correctness with the fast paths off (tiled matmul, scalar attention).
 run_op_tests off "$fast_off"
 run_verify off "$fast_off"
 
-# 6. Last, the reference kernels' figures for the cheap workloads only (the 12 B
+# Last, the reference kernels' figures for the cheap workloads only (the 12 B
 # transformer and the end to end run at real size would take minutes without them).
 for w in t5 qwen-decode vae-decode; do
   echo " $workloads " | grep -q " $w " || continue
