@@ -55,7 +55,9 @@ while [ $# -gt 0 ]; do
   shift
 done
 build=${1:-build}
-total_limit=${TOTAL_LIMIT:-540}
+# lavapipe runs the emulated kernels on the CPU: the replay test alone takes
+# 45-90 s there, so --lavapipe doubles the op tests' limit and allows 720 s.
+total_limit=${TOTAL_LIMIT:-$([ $lavapipe = 1 ] && echo 720 || echo 540)}
 started=$SECONDS
 
 op_tests="test-vulkan-coopmat test-vulkan-matmul-family test-vulkan-ops-dense test-vulkan-ops-spatial
@@ -161,7 +163,7 @@ parity_components=""
 
 # Limits per step (seconds), sized so the most valuable figures come first and
 # the whole run fits the slot; a GPU runs each op test in seconds.
-op_limit=${OP_LIMIT:-60}
+op_limit=${OP_LIMIT:-$([ $lavapipe = 1 ] && echo 120 || echo 60)}
 verify_limit=${VERIFY_LIMIT:-120}
 bench_limit=${BENCH_LIMIT:-75}
 e2e_limit=${E2E_LIMIT:-120}
