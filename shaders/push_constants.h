@@ -49,7 +49,8 @@
 PC_BEGIN (td_pc_matmul)
   PC_U64 x, w, bias, y;
   PC_U32 m, n, k, w_batch_stride;
-  PC_U32 bias_dtype, has_bias, pad0, pad1;
+  PC_U32 bias_dtype, has_bias;
+  PC_U32 k_splits, batch; /* GEMV split-K: slices of K (0 or 1: none) and batches */
 PC_END (td_pc_matmul)
 
 /* MATMUL_NORM_ROPE: td_pc_matmul's fields (w shared, so w_batch_stride is 0), then the

@@ -1,4 +1,5 @@
-/* The matmul family on Vulkan: every weight format × path (GEMV for M ≤ 4,
+/* The matmul family on Vulkan: every weight format × path (GEMV for M ≤ 4, with
+ * both reductions and split-K,
  * tiled GEMM above, on cooperative matrices, real or emulated, where the device
  * runs them) against a double loop over the CPU decoder's values and
  * against the CPU backend, on odd sizes with guard sentinels around y. */
@@ -23,9 +24,25 @@ raw_tensor (td_backend *b, td_dtype dtype, int ndim, const int64_t *shape, const
   return t;
 }
 
-/* y[z, M, N] = x[z, M, K] · w[z or shared][N, K]ᵀ + bias with K = blocks whole blocks. */
+#define NO_ACTIVATION (-1)
+
+static double
+activation_ref (int kind, double x)
+{
+  switch (kind)
+    {
+    case NO_ACTIVATION: return x;
+    case TD_UNARY_SILU: return x / (1 + exp (-x));
+    case TD_UNARY_GELU_TANH: return 0.5 * x * (1 + tanh (sqrt (2 / M_PI) * (x + 0.044715 * x * x * x)));
+    default: g_assert_not_reached ();
+    }
+}
+
+/* y[z, M, N] = activation (x[z, M, K] · w[z or shared][N, K]ᵀ + bias) with K = blocks
+ * whole blocks; activation a td_unary_kind or NO_ACTIVATION. */
 static void
-check_pair (td_dtype dtype, int batch, bool batched_w, int64_t m, int64_t n, int64_t blocks, GRand *rng)
+check_pair_activated (td_dtype dtype, int batch, bool batched_w, int64_t m, int64_t n, int64_t blocks, int activation,
+                      GRand *rng)
 {
   td_backend *b = vk_test_backend ();
   int64_t k = blocks * td_dtype_block_elems (dtype);
@@ -63,7 +80,7 @@ check_pair (td_dtype dtype, int batch, bool batched_w, int64_t m, int64_t n, int
           const float *wrow = w + (batched_w ? z * n * k : 0) + j * k;
           for (int64_t c = 0; c < k; c++)
             s += (double) x[(z * m + i) * k + c] * wrow[c];
-          ref[(z * m + i) * n + j] = s;
+          ref[(z * m + i) * n + j] = activation_ref (activation, s);
         }
 
   char variant[64], what[128];
@@ -72,9 +89,14 @@ check_pair (td_dtype dtype, int batch, bool batched_w, int64_t m, int64_t n, int
                                                 dtype, d->storage_16bit);
   bool coopmat = (d->coopmat_enabled || d->coopmat_emulated) && d->storage_16bit && dtype != TD_F32;
   g_assert_cmpint (path, ==, m <= TD_VK_GEMV_MAX_M ? TD_VK_MATMUL_GEMV : coopmat ? TD_VK_MATMUL_COOPMAT : TD_VK_MATMUL_GEMM);
-  g_snprintf (what, sizeof what, "%s (%s) batch %d%s M %lld N %lld K %lld", td_dtype_name (dtype), variant, batch,
-              batched_w ? " batched w" : "", (long long) m, (long long) n, (long long) k);
+  g_snprintf (what, sizeof what, "%s (%s) batch %d%s M %lld N %lld K %lld activation %d", td_dtype_name (dtype),
+              variant, batch, batched_w ? " batched w" : "", (long long) m, (long long) n, (long long) k, activation);
   td_op op = { .type = TD_OP_MATMUL, .src = { tx, tw, tb } };
+  if (activation != NO_ACTIVATION)
+    {
+      op.p.matmul.activate = true;
+      op.p.matmul.activation = (td_unary_kind) activation;
+    }
   /* Cooperative matrices round x (scaled per row) to f16: 11 significant bits. */
   op_check (&op, &g, ref, path == TD_VK_MATMUL_COOPMAT ? 3e-3 : 1e-5, what);
   vk_guarded_free (&g);
@@ -86,6 +108,12 @@ check_pair (td_dtype dtype, int batch, bool batched_w, int64_t m, int64_t n, int
   g_free (x);
   g_free (bias);
   g_free (ref);
+}
+
+static void
+check_pair (td_dtype dtype, int batch, bool batched_w, int64_t m, int64_t n, int64_t blocks, GRand *rng)
+{
+  check_pair_activated (dtype, batch, batched_w, m, n, blocks, NO_ACTIVATION, rng);
 }
 
 static void
@@ -105,6 +133,96 @@ test_gemv_wide (void)
 {
   GRand *rng = g_rand_new_with_seed (9);
   check_pair (TD_Q8_0, 1, false, 1, 2 * 65535 + 9, 1, rng);
+  g_rand_free (rng);
+  vk_test_assert_no_validation_messages ();
+}
+
+/* The split-K choice on invented devices and shapes. */
+static void
+test_gemv_split_choice (void)
+{
+  /* Qwen2-VL-7B's k/v projections at decode (N 512: 128 row groups) on a 132-unit GPU:
+   * three slices reach two workgroups per unit, and K = 3584 allows three. */
+  g_assert_cmpuint (td_vk_gemv_splits (512, 3584, 1, 132), ==, 3);
+  /* Its q/o projections (896 row groups) fill the device already. */
+  g_assert_cmpuint (td_vk_gemv_splits (3584, 3584, 1, 132), ==, 1);
+  /* Batches count as workgroups. */
+  g_assert_cmpuint (td_vk_gemv_splits (512, 3584, 2, 132), ==, 2);
+  g_assert_cmpuint (td_vk_gemv_splits (512, 3584, 4, 132), ==, 1);
+  /* K too short to cut (one TD_VK_GEMV_MIN_SPLIT_K slice). */
+  g_assert_cmpuint (td_vk_gemv_splits (64, 1500, 1, 132), ==, 1);
+  g_assert_cmpuint (td_vk_gemv_splits (64, 2048, 1, 132), ==, 2);
+  /* Very few rows over a long K: capped at TD_VK_GEMV_MAX_SPLITS. */
+  g_assert_cmpuint (td_vk_gemv_splits (8, 18944, 1, 132), ==, TD_VK_GEMV_MAX_SPLITS);
+  /* A small device is filled by the same projection. */
+  g_assert_cmpuint (td_vk_gemv_splits (512, 3584, 1, 4), ==, 1);
+  g_assert_cmpuint (td_vk_gemv_splits (4, 3584, 1, 4), ==, 3);
+  /* Nothing to compute. */
+  g_assert_cmpuint (td_vk_gemv_splits (0, 3584, 1, 132), ==, 1);
+  g_assert_cmpuint (td_vk_gemv_splits (512, 0, 1, 132), ==, 1);
+  g_assert_cmpuint (td_vk_gemv_compute_units ("discrete"), >, td_vk_gemv_compute_units ("integrated"));
+  g_assert_cmpuint (td_vk_gemv_compute_units ("integrated"), >, td_vk_gemv_compute_units ("cpu"));
+  g_assert_cmpuint (td_vk_gemv_compute_units (NULL), >, 0);
+}
+
+/* K for about a thousand elements of `dtype`, +`extra` elements for the plain formats
+ * (block formats hold whole blocks): check_pair's blocks. */
+static int64_t
+gemv_blocks (td_dtype dtype, int64_t extra)
+{
+  int64_t block = td_dtype_block_elems (dtype);
+  return block == 1 ? 1032 + extra : 1100 / block + 1;
+}
+
+/* The GEMV with each reduction (subgroup arithmetic where the device has it, the
+ * shared-memory tree) and split-K forced off and on (3 slices, ragged), on every
+ * format: M = 1 … 8 (5 … 8 on the tiled GEMM), N not a multiple of TD_VK_GEMV_ROWS,
+ * K a multiple of the 16-byte unit (every row aligned) and not (rows alternate
+ * between 16-byte and element loads, and the last unit is partial), batched weights,
+ * bias and activation epilogues. */
+static void
+test_gemv_variants (void)
+{
+  td_backend *b = vk_test_backend ();
+  const char *env = g_getenv ("TD_VULKAN_GEMV_SUBGROUP");
+  bool has_subgroup = td_vulkan_backend_device (b)->subgroup_arithmetic;
+  bool default_subgroup = has_subgroup && g_strcmp0 (env, "0") != 0;
+  g_assert_false (td_vulkan_set_gemv (b, false, TD_VK_GEMV_MAX_SPLITS + 1));
+  if (!has_subgroup)
+    {
+      g_assert_false (td_vulkan_set_gemv (b, true, 0));
+      g_test_message ("the device has no subgroup arithmetic: the tree reduction only");
+    }
+  GRand *rng = g_rand_new_with_seed (13);
+  for (int subgroup = 0; subgroup < 2; subgroup++)
+    for (int s = 0; s < 2; s++)
+      {
+        if (subgroup && !has_subgroup)
+          continue;
+        uint32_t splits = s == 0 ? 1 : 3;
+        g_assert_true (td_vulkan_set_gemv (b, subgroup, splits));
+        for (int d = 0; d < TD_DTYPE_COUNT; d++)
+          {
+            td_dtype dtype = (td_dtype) d;
+            if (!td_vk_matmul_format_supported (dtype))
+              continue;
+            bool plain = td_dtype_block_elems (dtype) == 1;
+            for (int64_t m = 1; m <= TD_VK_GEMV_MAX_M; m++)
+              check_pair (dtype, 1, false, m, 4 * TD_VK_GEMV_ROWS + 1, gemv_blocks (dtype, 0), rng);
+            if (plain)
+              check_pair (dtype, 1, false, 2, 7, gemv_blocks (dtype, 5), rng);
+            check_pair (dtype, 2, true, 3, 9, gemv_blocks (dtype, plain ? 3 : 0), rng);
+            check_pair_activated (dtype, 1, false, 1, 11, gemv_blocks (dtype, plain ? 1 : 0), TD_UNARY_SILU, rng);
+          }
+        check_pair_activated (TD_F32, 1, false, 4, 6, 37, TD_UNARY_GELU_TANH, rng);
+      }
+  g_assert_true (td_vulkan_set_gemv (b, default_subgroup, 0));
+  /* Above TD_VK_GEMV_MAX_M rows the tiled GEMM takes the same shapes. */
+  for (int64_t m = TD_VK_GEMV_MAX_M + 1; m <= 8; m++)
+    {
+      check_pair (TD_F16, 1, false, m, 4 * TD_VK_GEMV_ROWS + 1, gemv_blocks (TD_F16, 5), rng);
+      check_pair (TD_Q4_K, 1, false, m, 4 * TD_VK_GEMV_ROWS + 1, gemv_blocks (TD_Q4_K, 0), rng);
+    }
   g_rand_free (rng);
   vk_test_assert_no_validation_messages ();
 }
@@ -200,9 +318,18 @@ test_every_variant_exists (void)
                 g_snprintf (rope, sizeof rope, "%s_rope", variant);
                 if (!shader_exists (rope))
                   g_error ("no shader variant %s", rope);
+                /* The GEMV also reduces with subgroup arithmetic. */
+                if (rows[r] <= TD_VK_GEMV_MAX_M)
+                  {
+                    char subgroup[80];
+                    td_vk_gemv_variant (subgroup, sizeof subgroup, variant, true);
+                    if (!shader_exists (subgroup))
+                      g_error ("no shader variant %s", subgroup);
+                  }
               }
           }
     }
+  g_assert_true (shader_exists ("matmul_vec_reduce"));
 }
 
 int
@@ -213,6 +340,8 @@ main (int argc, char **argv)
   g_test_add_func ("/vulkan/matmul-family/plain", test_plain_formats);
   g_test_add_func ("/vulkan/matmul-family/quantized", test_quantized_formats);
   g_test_add_func ("/vulkan/matmul-family/gemv-wide", test_gemv_wide);
+  g_test_add_func ("/vulkan/matmul-family/gemv-split-choice", test_gemv_split_choice);
+  g_test_add_func ("/vulkan/matmul-family/gemv-variants", test_gemv_variants);
   g_test_add_func ("/vulkan/matmul-family/coopmat-emulated", test_coopmat_emulated);
   return g_test_run ();
 }

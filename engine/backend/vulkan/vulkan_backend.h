@@ -12,6 +12,8 @@
  * MATMUL runs on cooperative matrices where the device offers them
  * (TD_VULKAN_COOPMAT=0 turns that off); TD_VULKAN_EMULATE_COOPMAT=1 runs the
  * same kernels emulated on devices without them (see vulkan_coopmat.h).
+ * The decode GEMV reduces with subgroup arithmetic where the device has it
+ * (TD_VULKAN_GEMV_SUBGROUP=0 forces its shared-memory tree; see vulkan_matmul.h).
  * Uploads go through a staging ring sized from the device (TD_VULKAN_STAGING_MIB
  * overrides it) or, where tensors live in host-visible device-local memory, are
  * written in place (TD_VULKAN_DIRECT_UPLOAD=0 turns that off); see vulkan_upload.c.
@@ -40,6 +42,7 @@ typedef struct td_vulkan_device_info {
   bool subgroup_size_control;
   bool subgroup_size_compute;  /* compute pipelines may require a subgroup size */
   bool compute_full_subgroups; /* computeFullSubgroups */
+  bool subgroup_arithmetic;    /* subgroup arithmetic operations in compute shaders */
   bool fp16_arithmetic;        /* shaderFloat16 */
   bool storage_16bit;          /* storageBuffer16BitAccess */
   bool coopmat_khr, coopmat_nv, coopmat2_nv;

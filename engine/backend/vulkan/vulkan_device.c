@@ -432,6 +432,8 @@ probe_device (VkInstance instance, VkPhysicalDevice physical, int index, td_vulk
   info->min_subgroup_size = size_control.minSubgroupSize ? size_control.minSubgroupSize : subgroup.subgroupSize;
   info->max_subgroup_size = size_control.maxSubgroupSize ? size_control.maxSubgroupSize : subgroup.subgroupSize;
   info->subgroup_size_compute = (size_control.requiredSubgroupSizeStages & VK_SHADER_STAGE_COMPUTE_BIT) != 0;
+  info->subgroup_arithmetic = (subgroup.supportedOperations & VK_SUBGROUP_FEATURE_ARITHMETIC_BIT) != 0
+                              && (subgroup.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) != 0;
   info->max_storage_buffer_range = props.properties.limits.maxStorageBufferRange;
   info->max_shared_memory = props.properties.limits.maxComputeSharedMemorySize;
 
@@ -863,6 +865,9 @@ td_vk_context_new (int device_index, td_error *err)
           if (env_flag ("TD_VULKAN_NO_16BIT_STORAGE"))
             without_16bit_storage (&ctx->info);
           ctx->coopmat_emulate = ctx->info.coopmat_emulated;
+          const char *gemv_subgroup = getenv ("TD_VULKAN_GEMV_SUBGROUP");
+          ctx->gemv_subgroup = ctx->info.subgroup_arithmetic
+                               && !(gemv_subgroup != NULL && strcmp (gemv_subgroup, "0") == 0);
         }
       free (physical);
       free (infos);

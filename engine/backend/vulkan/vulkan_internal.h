@@ -175,6 +175,10 @@ struct td_vk_context {
   int fault_alloc_countdown, fault_submit_countdown;
   /* MATMUL runs the emulated cooperative-matrix shader (TD_VULKAN_EMULATE_COOPMAT=1, tests). */
   bool coopmat_emulate;
+  /* The GEMV reduces with subgroup arithmetic (else its shared-memory tree), and
+   * the split-K slices it takes whatever the shape (0: td_vk_gemv_splits chooses). */
+  bool gemv_subgroup;
+  uint32_t gemv_forced_splits;
   /* The cooperative-matrix GEMM's shape for every size, set by td_vulkan_set_coopmat_tile
    * (tests); NULL: the device's (info.coopmat_tile_*) with the small-matrix rule. */
   const struct td_vk_coopmat_shape *coopmat_shape_override;
@@ -321,6 +325,11 @@ bool td_vulkan_set_direct_upload (td_backend *backend, bool on);
 /* Test hook (vulkan_matmul.c): the tiled GEMM's tile from then on, a table entry's name or a built shape ("128x64"),
  * as TD_VULKAN_TILE takes them; false (nothing changed) for anything else. */
 bool td_vulkan_set_tile (td_backend *backend, const char *name_or_shape);
+/* Test hook (vulkan_matmul.c): the GEMV reduces with subgroup arithmetic or the
+ * shared-memory tree, and cuts K in `forced_splits` slices (0: its own choice, 1:
+ * none). Returns false (nothing changed) when `subgroup` is asked of a device
+ * without subgroup arithmetic or forced_splits exceeds TD_VK_GEMV_MAX_SPLITS. */
+bool td_vulkan_set_gemv (td_backend *backend, bool subgroup, uint32_t forced_splits);
 /* Test hook (vulkan_matmul.c): the cooperative-matrix GEMM's shape ("128x64") for every
  * MATMUL from then on, or NULL for the device's choice again; false (nothing changed)
  * for a name that is no shape or a shape that needs more shared memory than the device has. */

@@ -6,6 +6,7 @@
 #include "backend/vulkan/vulkan_tile_table.h"
 
 #include <stdio.h>
+#include <string.h>
 
 bool
 td_vk_matmul_format_supported (td_dtype w_dtype)
@@ -31,6 +32,53 @@ td_vk_matmul_kernel (char *out, size_t size, int64_t m, bool coopmat, bool emula
   bool coopmat_path = (coopmat || emulate) && w_dtype != TD_F32 && storage_16bit;
   td_vk_matmul_variant (out, size, coopmat, emulate, w_dtype, storage_16bit);
   return coopmat_path ? TD_VK_MATMUL_COOPMAT : TD_VK_MATMUL_GEMM;
+}
+
+uint32_t
+td_vk_gemv_splits (int64_t n, int64_t k, int64_t batch, uint32_t compute_units)
+{
+  int64_t groups = (n + TD_VK_GEMV_ROWS - 1) / TD_VK_GEMV_ROWS * batch;
+  int64_t target = (int64_t) compute_units * TD_VK_GEMV_GROUPS_PER_CU;
+  if (groups <= 0 || groups >= target)
+    return 1;
+  int64_t splits = (target + groups - 1) / groups;
+  int64_t by_k = k / TD_VK_GEMV_MIN_SPLIT_K;
+  if (splits > by_k)
+    splits = by_k;
+  if (splits > TD_VK_GEMV_MAX_SPLITS)
+    splits = TD_VK_GEMV_MAX_SPLITS;
+  return splits >= 2 ? (uint32_t) splits : 1u;
+}
+
+uint32_t
+td_vk_gemv_compute_units (const char *device_type)
+{
+  if (device_type == NULL)
+    return 8;
+  if (strcmp (device_type, "discrete") == 0)
+    return 128; /* large current GPUs: 96–144 SMs or CUs */
+  if (strcmp (device_type, "integrated") == 0)
+    return 32;
+  if (strcmp (device_type, "cpu") == 0)
+    return 4; /* lavapipe: a few threads */
+  return 8;
+}
+
+void
+td_vk_gemv_variant (char *out, size_t size, const char *base, bool subgroup)
+{
+  snprintf (out, size, "%s%s", base, subgroup ? "_sg" : "");
+}
+
+bool
+td_vulkan_set_gemv (td_backend *backend, bool subgroup, uint32_t forced_splits)
+{
+  td_vk_context *ctx = backend->impl;
+  if ((subgroup && !ctx->info.subgroup_arithmetic) || forced_splits > TD_VK_GEMV_MAX_SPLITS)
+    return false;
+  ctx->gemv_subgroup = subgroup;
+  ctx->gemv_forced_splits = forced_splits;
+  return true;
 }
 
 bool

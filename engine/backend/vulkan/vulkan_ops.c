@@ -179,6 +179,62 @@ matmul_variant (td_vk_context *ctx, int64_t m, td_dtype w_dtype, char *variant, 
   return path;
 }
 
+/* The GEMV (matmul_vec.comp, its '_sg' twin where subgroup arithmetic reduces):
+ * ceil (n / TD_VK_GEMV_ROWS) workgroups per batch; when they are too few to fill
+ * the device, K is cut in slices summed into scratch, which matmul_vec_reduce.comp
+ * adds up with the bias and the epilogue. */
+static td_status
+run_gemv (td_vk_context *ctx, const td_op *op, td_pc_matmul *pc, const char *base, uint32_t epilogue,
+          int64_t batch, td_error *err)
+{
+  char variant[72];
+  td_vk_gemv_variant (variant, sizeof variant, base, ctx->gemv_subgroup);
+  int64_t m = pc->m, n = pc->n, k = pc->k;
+  /* The driver's SM/CU count where it reports one, else a guess by device type. */
+  uint32_t units = ctx->info.compute_units != 0 ? ctx->info.compute_units : td_vk_gemv_compute_units (ctx->info.type);
+  uint32_t splits = ctx->gemv_forced_splits != 0 ? ctx->gemv_forced_splits : td_vk_gemv_splits (n, k, batch, units);
+  /* A vocabulary projection has more row groups than one grid dimension takes. */
+  int64_t groups = (n + TD_VK_GEMV_ROWS - 1) / TD_VK_GEMV_ROWS;
+  uint32_t gx = u32 (groups < MAX_GROUPS ? groups : MAX_GROUPS), gy = u32 ((groups + gx - 1) / gx);
+  double work = 2.0 * (double) batch * (double) m * (double) n * (double) k;
+  pc->batch = u32 (batch);
+  pc->k_splits = 1;
+  if (splits <= 1 || batch * splits > MAX_GROUPS)
+    return launch_specialised (ctx, op, variant, &epilogue, 1, pc, sizeof *pc, gx, gy, u32 (batch), work, err);
+
+  const int64_t outputs = batch * m * n, partial_shape[1] = { (int64_t) splits * outputs };
+  td_tensor *partial = td_tensor_new (ctx->backend, TD_F32, 1, partial_shape, err);
+  if (partial == NULL)
+    return err != NULL ? err->status : TD_ERR_NO_MEMORY;
+  pc->k_splits = splits;
+  td_pc_matmul split_pc = *pc;
+  split_pc.y = address_of (partial);
+  td_pc_matmul reduce_pc = *pc;
+  reduce_pc.x = split_pc.y;
+
+  const uint32_t no_epilogue = 0;
+  VkPipeline split_pipeline, reduce_pipeline;
+  td_status status = td_vk_pipeline_get (ctx, variant, &no_epilogue, 1, &split_pipeline, err);
+  if (status == TD_OK)
+    status = td_vk_pipeline_get (ctx, "matmul_vec_reduce", &epilogue, 1, &reduce_pipeline, err);
+  td_vk_range inputs[2] = { range_of (op->src[0]), range_of (op->src[1]) }, scratch = range_of (partial),
+              output = range_of (op->dst);
+  td_vk_range reduce_inputs[2] = { scratch };
+  int reduce_input_count = 1;
+  if (op->src[2] != NULL)
+    reduce_inputs[reduce_input_count++] = range_of (op->src[2]);
+  if (status == TD_OK)
+    status = td_vk_dispatch (ctx, td_op_name (op->type), split_pipeline, &split_pc, sizeof split_pc, gx, gy,
+                             u32 (batch) * splits, work, inputs, 2, &scratch, 1, err);
+  uint32_t rx, ry;
+  td_vk_grid (u32 ((outputs + 255) / 256), &rx, &ry);
+  if (status == TD_OK)
+    status = td_vk_dispatch (ctx, td_op_name (op->type), reduce_pipeline, &reduce_pc, sizeof reduce_pc, rx, ry, 1,
+                             (double) partial_shape[0], reduce_inputs, reduce_input_count, &output, 1, err);
+  td_tensor_free (partial);
+  return status;
+}
+
 /* Appends the cooperative-matrix shape for batch × m × n outputs to `variant` (where
  * built) and gives its output tile. */
 static void
@@ -215,14 +271,7 @@ run_matmul (td_vk_context *ctx, const td_op *op, td_error *err)
   /* epilogue.glsl's constant: 0 stores y as is, 1 + kind applies that activation. */
   const uint32_t epilogue = op->p.matmul.activate ? 1u + (uint32_t) op->p.matmul.activation : 0u;
   if (path == TD_VK_MATMUL_GEMV)
-    {
-      /* A vocabulary projection has more row pairs than one grid dimension takes. */
-      int64_t groups = (n + TD_VK_GEMV_ROWS - 1) / TD_VK_GEMV_ROWS;
-      int64_t gx = groups < MAX_GROUPS ? groups : MAX_GROUPS;
-      return launch_specialised (ctx, op, variant, &epilogue, 1, &pc, sizeof pc, u32 (gx),
-                                 u32 ((groups + gx - 1) / gx), u32 (batch),
-                                 2.0 * (double) batch * (double) m * (double) n * (double) k, err);
-    }
+    return run_gemv (ctx, op, &pc, variant, epilogue, batch, err);
   /* The cooperative-matrix kernel computes the device's shape for this size, the tiled one
    * the device's tile (vulkan_tile_table.h) where that shape is built for the format and
    * its grid fits. */
