@@ -1,8 +1,9 @@
 #version 450
 /* COPY: a strided view (shape/stride in elements, padded to 5 dims) into a
  * contiguous tensor, converting between f32, f16 and bf16; same-dtype i32 moves
- * bits. Without 16-bit storage (TD_W16_PACKED) 16-bit outputs are written as
- * halves of 32-bit words (store_u16). */
+ * bits. f16 outputs saturate at ±65504 (NaN kept) as on the CPU. Without
+ * 16-bit storage (TD_W16_PACKED) 16-bit outputs are written as halves of
+ * 32-bit words (store_u16). */
 #extension GL_GOOGLE_include_directive : require
 #include "common.glsl"
 
@@ -37,5 +38,9 @@ main ()
   else if (p.y_dtype == PC_DTYPE_BF16)
     store_u16 (p.y, i, float_to_bf16_bits (v));
   else
-    store_u16 (p.y, i, packHalf2x16 (vec2 (v, 0.0)));
+    {
+      /* clamp of NaN is undefined, so NaN bypasses it. */
+      float saturated = isnan (v) ? v : clamp (v, -65504.0, 65504.0);
+      store_u16 (p.y, i, packHalf2x16 (vec2 (saturated, 0.0)));
+    }
 }

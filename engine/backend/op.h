@@ -75,7 +75,9 @@ typedef enum td_op_type {
   /* dst = concat(src0, src1) along p.concat.dim; other dims equal. */
   TD_OP_CONCAT,
   /* dst (contiguous, any float dtype) = src0 (any strided view, any float dtype), same shape.
-   * This is how permute/slice views are materialised. */
+   * This is how permute/slice views are materialised. An f16 dst saturates: values beyond
+   * ±65504 (infinities included) become ±65504, NaN stays NaN, so a 16-bit key/value cache
+   * never turns a large activation into inf (and its attention into NaN). */
   TD_OP_COPY,
   /* src0 [..., N] → dst i32 [...]: index of the max (first on ties). */
   TD_OP_ARGMAX,

@@ -158,6 +158,16 @@ td_f32_to_f16 (float f)
   return sign | (uint16_t) ((rounded - (112u << 23)) >> 13);
 }
 
+uint16_t
+td_f32_to_f16_saturate (float f)
+{
+  if (f > 65504.0f)
+    return 0x7bff;
+  if (f < -65504.0f)
+    return 0xfbff;
+  return td_f32_to_f16 (f);
+}
+
 float
 td_f8_e4m3_to_f32 (uint8_t v)
 {

@@ -58,6 +58,8 @@ int td_dtype_is_float (td_dtype dtype);
 /* IEEE half and bfloat16 conversions (round to nearest even). */
 float td_f16_to_f32 (uint16_t h);
 uint16_t td_f32_to_f16 (float f);
+/* As td_f32_to_f16, but beyond ±65504 (infinities included) gives ±65504; NaN stays NaN. */
+uint16_t td_f32_to_f16_saturate (float f);
 
 static inline float
 td_bf16_to_f32 (uint16_t b)

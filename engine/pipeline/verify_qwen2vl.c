@@ -206,13 +206,14 @@ const td_verify_component td_verify_qwen2vl = {
 };
 
 /* The same with the key/value cache in f16, as generation keeps it: keys and values
- * rounded to 11 bits put every later output within about 2.3e-4 of the golden on the
- * CPU and on lavapipe (the greedy tokens unchanged); 5e-4 leaves a factor of two.
- * Devices whose fast paths round to f16 keep the default f16 tolerance. */
+ * rounded to 11 bits put every later output within 2.3e-4 of the golden on the CPU
+ * and on lavapipe (the greedy tokens unchanged), within 3.5e-4 with the fast paths
+ * emulated; the tolerances are about four times those (docs/precision.md). */
 const td_verify_component td_verify_qwen2vl_f16_cache = {
   .name = "qwen2-vl-f16-cache",
   .summary = "Qwen2-VL as qwen2-vl, with the key/value cache in f16 as generation keeps it",
-  .tolerance = 5e-4,
+  .tolerance = 1e-3,
   .run = run_qwen2vl_f16_cache,
   .inputs = qwen2vl_inputs,
+  .f16_tolerance = 2e-3,
 };

@@ -52,10 +52,11 @@ run_board (td_board_mode mode, const char *model_dir, td_safetensors *io, td_bac
     {
       td_verify_outputs_add (outputs, "prompt_embeds", c.prompt_embeds);
       /* LVLM mode generates with Qwen2-VL's key/value cache in f16: its thought states
-       * are within 2.2e-4 of the golden's (measured on both io files, CPU and lavapipe);
-       * qwen2-vl checks the f32 cache at the default tolerance. */
+       * are within 2.2e-4 of the golden's (measured on both io files, CPU and lavapipe),
+       * so about four times that (docs/precision.md); qwen2-vl checks the f32 cache at
+       * the default tolerance. */
       if (mode == TD_BOARD_LVLM && !td_backend_reduced_precision (backend))
-        td_verify_outputs_set_tolerance (outputs, "prompt_embeds", 5e-4);
+        td_verify_outputs_set_tolerance (outputs, "prompt_embeds", 1e-3);
       td_verify_outputs_add (outputs, "pooled", c.pooled);
       c.prompt_embeds = c.pooled = NULL;
       if ((st = add_ids (outputs, "text_ids", c.text_ids, c.n_text_ids, err)) == TD_OK)
@@ -85,12 +86,12 @@ const td_verify_component td_verify_thinkdiff_lvlm = {
   .summary = "ThinkDiff-LVLM conditioning of a board: chat ids, greedy thought with EOS held back, aligned states, "
              "pooled",
   .run = run_lvlm,
-  .f16_tolerance = 2e-3,
+  .f16_tolerance = 1e-3,
 };
 
 const td_verify_component td_verify_thinkdiff_clip = {
   .name = "thinkdiff-clip",
   .summary = "ThinkDiff-CLIP conditioning of a board: aligned image tokens, then the T5 prompt of 128 tokens, pooled",
   .run = run_clip,
-  .f16_tolerance = 3e-3,
+  .f16_tolerance = 5e-3,
 };

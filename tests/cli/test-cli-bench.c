@@ -79,6 +79,25 @@ check_workload (const char *workload, const char *unit, const char *const *extra
   g_assert_cmpfloat_with_epsilon (json_object_get_double_member (o, "tflops"), gflop / median, 1e-5 + 1e-3 * gflop / median);
   g_assert_cmpfloat_with_epsilon (json_object_get_double_member (o, "gbytes_per_s"), gbytes / (median * 1e-3),
                                   1e-3 + 1e-3 * gbytes / (median * 1e-3));
+  /* The device and, on Vulkan, the kernel paths; GPU timestamps only with --profile. */
+  const char *device = json_object_get_string_member (o, "device");
+  g_assert_nonnull (device);
+  g_assert_cmpuint (strlen (device), >, 0);
+  if (strcmp (backend, "vulkan") == 0)
+    {
+      JsonObject *paths = json_object_get_object_member (o, "paths");
+      g_assert_nonnull (paths);
+      const char *coopmat = json_object_get_string_member (paths, "coopmat");
+      g_assert_true (g_strv_contains ((const char *const[]) { "nv", "khr", "emulated", "off", NULL }, coopmat));
+      const char *emulate = g_getenv ("TD_VULKAN_EMULATE_COOPMAT");
+      if (emulate != NULL && strcmp (emulate, "1") == 0 && strcmp (coopmat, "off") != 0)
+        g_assert_cmpstr (coopmat, ==, "emulated");
+      g_assert_cmpuint (strlen (json_object_get_string_member (paths, "tile")), >, 0);
+      g_assert_cmpint (json_object_get_int_member (paths, "tile_m"), >, 0);
+    }
+  else
+    g_assert_false (json_object_has_member (o, "paths"));
+  g_assert_false (json_object_has_member (o, "kernels"));
   char *weights = g_strdup (json_object_get_string_member (o, "weights"));
   g_free (r.out);
   g_free (r.err);
@@ -109,6 +128,16 @@ static void
 test_vae_decode (void)
 {
   g_free (check_workload ("vae-decode", "decode", (const char *const[]) { "--size", "32", NULL }));
+  /* In tiles, --json still prints nothing but the object. */
+  g_free (check_workload ("vae-decode", "decode", (const char *const[]) { "--size", "64", "--tile", "4", NULL }));
+}
+
+/* The FLUX transformer step in the small shapes (the pipeline's capture and replay on
+ * the timed runs where the backend has them). */
+static void
+test_flux_step (void)
+{
+  g_free (check_workload ("flux-step", "step", (const char *const[]) { "--size", "32", "--tokens", "8", NULL }));
 }
 
 /* Qwen2-VL on random weights of the small shapes: the vision tower on the two-image
@@ -250,6 +279,7 @@ main (int argc, char **argv)
   g_test_add_func ("/bench/t5", test_t5);
   g_test_add_func ("/bench/t5-quantised", test_t5_quantised);
   g_test_add_func ("/bench/vae-decode", test_vae_decode);
+  g_test_add_func ("/bench/flux-step", test_flux_step);
   g_test_add_func ("/bench/qwen-prefill", test_qwen_prefill);
   g_test_add_func ("/bench/qwen-prefill-formats", test_qwen_prefill_formats);
   g_test_add_func ("/bench/qwen-prefill-folder", test_qwen_prefill_folder);

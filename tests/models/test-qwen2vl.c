@@ -10,6 +10,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "backend/backend.h"
+#ifdef TD_HAVE_VULKAN
+#include "backend/vulkan/vulkan_backend.h"
+#endif
 #include "io/safetensors.h"
 #include "models/qwen2vl.h"
 #include "models/qwen2vl_image.h"
@@ -575,6 +579,66 @@ test_ids_read_at_end (void)
   g_assert_cmpmem (on_cpu, sizeof on_cpu, on_vulkan, sizeof on_vulkan);
 }
 
+#ifdef TD_HAVE_VULKAN
+/* Full device waits (syncs and blocking reads) during a greedy ThinkDiff-style decode
+ * of N tokens with EOS ignored, the prefill excluded. */
+static uint64_t
+decode_full_syncs (fixture *f, int n, bool (*on_token_fn) (void *, int, int32_t), void *user)
+{
+  td_error err = { 0 };
+  td_qwen2vl_generate_params params = { .max_new_tokens = n, .temperature = 0.0f, .top_p = 1.0f,
+                                        .ignore_eos = true, .on_token = on_token_fn, .user = user };
+  td_qwen2vl_session *s = td_qwen2vl_session_new (f->model, f->n_prompt + n, &err);
+  td_tensor *prefill = td_qwen2vl_session_prefill (s, f->prompt, f->n_prompt, f->features,
+                                                   (const int (*)[3]) f->grid, 1, &err);
+  g_assert_nonnull (prefill);
+  g_assert_cmpint (td_backend_sync (f->backend, &err), ==, TD_OK);
+  int32_t tokens[32];
+  int got = 0;
+  td_tensor *thought = NULL;
+  td_vulkan_upload_stats before, after;
+  td_vulkan_upload_stats_get (f->backend, &before);
+  g_assert_cmpint (td_qwen2vl_generate (s, prefill, &params, tokens, &got, &thought, &err), ==, TD_OK);
+  td_vulkan_upload_stats_get (f->backend, &after);
+  g_assert_cmpint (got, ==, n);
+  td_tensor_free (thought);
+  td_tensor_free (prefill);
+  td_qwen2vl_session_free (s);
+  return after.full_syncs - before.full_syncs;
+}
+#endif
+
+/* No host round trip per token: decoding 24 tokens waits for the device no more
+ * often than decoding 3 (and only a few times), with and without streaming. */
+static void
+test_decode_without_round_trips (void)
+{
+#ifdef TD_HAVE_VULKAN
+  td_error err = { 0 };
+  td_backend *vulkan = td_verify_backend_new ("vulkan", &err);
+  if (vulkan == NULL)
+    {
+      g_test_skip (err.message);
+      return;
+    }
+  fixture f = { 0 };
+  fixture_open_on (&f, vulkan);
+  uint64_t short_run = decode_full_syncs (&f, 3, NULL, NULL);
+  uint64_t long_run = decode_full_syncs (&f, 24, NULL, NULL);
+  g_test_message ("full syncs: %" G_GUINT64_FORMAT " for 3 tokens, %" G_GUINT64_FORMAT " for 24",
+                  short_run, long_run);
+  g_assert_cmpuint (long_run, ==, short_run);
+  g_assert_cmpuint (long_run, <=, 2);
+  token_log log = { 0 };
+  uint64_t streamed = decode_full_syncs (&f, 24, on_token, &log);
+  g_assert_cmpint (log.calls, ==, 24);
+  g_assert_cmpuint (streamed, <=, 2);
+  fixture_close (&f);
+#else
+  g_test_skip ("built without Vulkan");
+#endif
+}
+
 /* EOS ends decoding unless ignored, and cannot be picked before min_new_tokens. */
 static void
 test_eos (void)
@@ -794,6 +858,131 @@ test_bf16_new_names (void)
   g_rmdir (tmp);
 }
 
+/* ---- a 16-bit key/value cache with keys and values beyond f16's range ------- */
+
+/* Writes the golden model into DIR with layer 0's key and value projections (weights
+ * and biases) multiplied by SCALE, so that its keys and values pass 65504. */
+static void
+write_loud_kv_model (const char *dir, float scale)
+{
+  td_error err = { 0 };
+  g_autofree char *golden = golden_dir ();
+  g_autofree char *weights_in = g_build_filename (golden, "model.safetensors", NULL);
+  g_autofree char *config_in = g_build_filename (golden, "config.json", NULL);
+  g_autofree char *weights_out = g_build_filename (dir, "model.safetensors", NULL);
+  g_autofree char *config_out = g_build_filename (dir, "config.json", NULL);
+  g_autofree char *config_text = NULL;
+  g_assert_true (g_file_get_contents (config_in, &config_text, NULL, NULL));
+  g_assert_true (g_file_set_contents (config_out, config_text, -1, NULL));
+
+  td_safetensors *st = td_safetensors_open (weights_in, &err);
+  g_assert_nonnull (st);
+  size_t n = td_safetensors_count (st);
+  td_safetensors_entry *entries = g_new0 (td_safetensors_entry, n);
+  float **data = g_new0 (float *, n);
+  int scaled = 0;
+  for (size_t i = 0; i < n; i++)
+    {
+      const td_safetensors_info *info = td_safetensors_at (st, i);
+      td_tensor *t = td_safetensors_tensor_of (st, info, &err);
+      g_assert_nonnull (t);
+      data[i] = td_tensor_to_f32 (t, &err);
+      int64_t count = td_tensor_numel (t);
+      if (g_str_has_prefix (info->name, "model.layers.0.self_attn.k_proj.")
+          || g_str_has_prefix (info->name, "model.layers.0.self_attn.v_proj."))
+        {
+          for (int64_t j = 0; j < count; j++)
+            data[i][j] *= scale;
+          scaled++;
+        }
+      entries[i] = (td_safetensors_entry) { info->name, TD_F32, t->ndim, info->shape, data[i],
+                                            (size_t) count * sizeof (float) };
+      td_tensor_free (t);
+    }
+  g_assert_cmpint (scaled, ==, 4);
+  g_assert_cmpint (td_safetensors_write (weights_out, entries, n, NULL, &err), ==, TD_OK);
+  for (size_t i = 0; i < n; i++)
+    free (data[i]);
+  g_free (data);
+  g_free (entries);
+  td_safetensors_close (st);
+}
+
+/* Logits after a prefill of the golden prompt with the model in DIR and the cache
+ * in CACHE_DTYPE, on the fixture's backend (free()). */
+static float *
+prefill_logits (fixture *f, const char *dir, td_dtype cache_dtype)
+{
+  td_error err = { 0 };
+  td_qwen2vl *model = td_qwen2vl_load (dir, f->backend, &err);
+  g_assert_nonnull (model);
+  td_tensor *features = td_qwen2vl_encode_images (model, f->pixels, (const int (*)[3]) f->grid, 1, &err);
+  g_assert_nonnull (features);
+  td_qwen2vl_session *s = td_qwen2vl_session_new_cache (model, f->n_prompt, cache_dtype, &err);
+  g_assert_nonnull (s);
+  td_tensor *hidden = td_qwen2vl_session_prefill (s, f->prompt, f->n_prompt, features, (const int (*)[3]) f->grid,
+                                                  1, &err);
+  g_assert_nonnull (hidden);
+  td_tensor *logits = td_qwen2vl_logits (model, hidden, &err);
+  g_assert_nonnull (logits);
+  float *values = td_tensor_to_f32 (logits, &err);
+  g_assert_nonnull (values);
+  td_tensor_free (logits);
+  td_tensor_free (hidden);
+  td_qwen2vl_session_free (s);
+  td_tensor_free (features);
+  td_qwen2vl_free (model);
+  return values;
+}
+
+/* Keys and values above 65504 saturate into the f16 cache instead of becoming inf
+ * (whose attention would be NaN): the logits stay finite, and the CPU and Vulkan
+ * agree. The f32 cache gives other logits, so the values did pass f16's range. */
+static void
+test_f16_cache_saturates (void)
+{
+  g_autofree char *tmp = g_dir_make_tmp ("qwen2vl-loud-kv-XXXXXX", NULL);
+  write_loud_kv_model (tmp, 1e6f);
+  fixture f = { 0 };
+  fixture_open (&f);
+  const int vocab = td_qwen2vl_config_of (f.model)->vocab_size;
+  const int n = f.n_prompt * vocab;
+  float *on_cpu = prefill_logits (&f, tmp, TD_F16);
+  float *with_f32 = prefill_logits (&f, tmp, TD_F32);
+  for (int i = 0; i < n; i++)
+    g_assert_true (isfinite (on_cpu[i]));
+  double diff = 0.0, scale = 0.0;
+  for (int i = 0; i < n; i++)
+    {
+      diff = fmax (diff, fabs ((double) on_cpu[i] - with_f32[i]));
+      scale = fmax (scale, fabs ((double) with_f32[i]));
+    }
+  g_assert_cmpfloat (diff / scale, >, 1e-2);
+  fixture_close (&f);
+
+  td_error err = { 0 };
+  td_backend *vulkan = td_verify_backend_new ("vulkan", &err);
+  if (vulkan != NULL)
+    {
+      fixture_open_on (&f, vulkan);
+      float *on_vulkan = prefill_logits (&f, tmp, TD_F16);
+      for (int i = 0; i < n; i++)
+        g_assert_true (isfinite (on_vulkan[i]));
+      assert_close (on_vulkan, on_cpu, n, 1e-3);
+      free (on_vulkan);
+      fixture_close (&f);
+    }
+  free (with_f32);
+  free (on_cpu);
+  g_autofree char *weights = g_build_filename (tmp, "model.safetensors", NULL);
+  g_autofree char *config = g_build_filename (tmp, "config.json", NULL);
+  g_unlink (weights);
+  g_unlink (config);
+  g_rmdir (tmp);
+  if (vulkan == NULL)
+    g_test_skip (err.message);
+}
+
 /* preprocessor_config.json sets the pixel budget: absent → 3136..12845056, both
  * published spellings read, bad files refused with the file named. */
 static void
@@ -957,7 +1146,9 @@ main (int argc, char **argv)
   g_test_add_func ("/qwen2vl/teacher-force/golden", test_teacher_force_golden);
   g_test_add_func ("/qwen2vl/teacher-force/matches-sampling", test_teacher_force_matches_sampling);
   g_test_add_func ("/qwen2vl/ids-read-at-end", test_ids_read_at_end);
+  g_test_add_func ("/qwen2vl/decode-without-round-trips", test_decode_without_round_trips);
   g_test_add_func ("/qwen2vl/preprocessor-config", test_preprocessor_config);
   g_test_add_func ("/qwen2vl/bf16-new-names", test_bf16_new_names);
+  g_test_add_func ("/qwen2vl/f16-cache-saturates", test_f16_cache_saturates);
   return g_test_run ();
 }

@@ -1,4 +1,6 @@
 /* EMBEDDING, CONCAT and COPY on the CPU backend, against index arithmetic. */
+#include <math.h>
+
 #include "dense-test-util.h"
 
 static void
@@ -254,6 +256,32 @@ test_copy_converts (void)
   g_rand_free (rng);
 }
 
+/* An f16 destination saturates: beyond ±65504 (infinities too) gives ±65504, NaN stays
+ * NaN, what fits rounds as before (a 16-bit key/value cache relies on it). */
+static void
+test_copy_f16_saturates (void)
+{
+  td_error err = { 0 };
+  const float in[] = { 1e5f, -1e5f, 65504.0f, 65519.0f, 65520.0f, -7e4f, INFINITY, -INFINITY, NAN, 1.0f, -2.5e38f,
+                       6e4f, -0.0f };
+  const float want[] = { 65504.0f, -65504.0f, 65504.0f, 65504.0f, 65504.0f, -65504.0f, 65504.0f, -65504.0f, NAN,
+                         1.0f, -65504.0f, 60000.0f, -0.0f };
+  const int64_t shape[] = { (int64_t) G_N_ELEMENTS (in) };
+  td_tensor *x = tensor_of (TD_F32, 1, shape, in);
+  td_tensor *y = tensor_of (TD_F16, 1, shape, NULL);
+  g_assert_cmpint (td_copy (test_backend, y, x, &err), ==, TD_OK);
+  float *v = values_of (y);
+  for (size_t i = 0; i < G_N_ELEMENTS (in); i++)
+    if (isnan (want[i]))
+      g_assert_true (isnan (v[i]));
+    else
+      g_assert_cmpfloat (v[i], ==, want[i]);
+  g_assert_true (signbit (v[12]));
+  g_free (v);
+  td_tensor_free (y);
+  td_tensor_free (x);
+}
+
 /* A transposed view with rows longer than one parallel piece: x [20011, 3] seen as
  * [3, 20011], so each row is read with stride 3 from several starting points. */
 static void
@@ -291,6 +319,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ops/dense/copy/views", test_copy_views);
   g_test_add_func ("/ops/dense/copy/row-slices", test_copy_row_slices);
   g_test_add_func ("/ops/dense/copy/converts", test_copy_converts);
+  g_test_add_func ("/ops/dense/copy/f16-saturates", test_copy_f16_saturates);
   g_test_add_func ("/ops/dense/copy/long-strided-rows", test_copy_long_strided_rows);
   int status = g_test_run ();
   td_backend_free (test_backend);

@@ -1,21 +1,26 @@
 #!/usr/bin/env bash
 # The whole GPU validation in one run that fits a 10-minute device slot:
 #   1. the device listing (what was built, offered, and is in use);
-#   2. the Vulkan op tests with the fast paths on (the default: cooperative
-#      matrices where offered; the coopmat test's hardware cases must run, not
-#      skip), then off (TD_VULKAN_COOPMAT=0: tiled matmul, scalar attention);
-#   3. `verify` on every golden (test-golden-parity on Vulkan), fast paths on
-#      and off;
-#   4. `thinkdiff bench` on every workload this build knows (figures printed,
-#      not asserted), fast paths on and off.
+#   2. the Vulkan op tests and `verify` on every golden (test-golden-parity on
+#      Vulkan) with the fast paths on (the default: cooperative matrices where
+#      offered; the coopmat test's hardware cases must run, not skip);
+#   3. `thinkdiff bench` on every workload this build knows, fast paths on
+#      (figures printed, not asserted), then flux-step with --profile,
+#      qwen-decode at q4_k and lvlm-e2e at q8_0;
+#   4. the op tests and `verify` with the fast paths off (TD_VULKAN_COOPMAT=0:
+#      tiled matmul, scalar attention), then bench on the cheap workloads
+#      (t5, qwen-decode, vae-decode) with them off.
 #
 #   tests/vulkan/gpu-check.sh [--lavapipe] [--prebuilt DIR] [BUILD_DIR]
 #   tests/vulkan/gpu-check.sh --pack DIR [BUILD_DIR]
 #
 # BUILD_DIR defaults to build; it is built first when meson and ninja are there.
-# Each step gets STEP_LIMIT seconds (default 150) and the whole run TOTAL_LIMIT
-# (default 540): a step that would start past the budget is reported as not run
-# and fails the check. Exit status non-zero when any step fails.
+# Each step has its own limit (OP_LIMIT 60 s per op test, VERIFY_LIMIT 120,
+# BENCH_LIMIT 75 per workload, E2E_LIMIT 120 for lvlm-e2e, Q4K_LIMIT 150 for
+# qwen-decode at q4_k) within the whole
+# run's TOTAL_LIMIT (default 540): a step cut off by its limit is killed and
+# reported, one that cannot start with MIN_STEP (15) seconds left is reported
+# as not run; both fail the check. The end lists the time of every step.
 #
 # --lavapipe proves the script on a CPU Vulkan driver: "fast paths on" is then
 # TD_VULKAN_EMULATE_COOPMAT=1, the golden run takes the components that finish
@@ -71,12 +76,15 @@ while [ $# -gt 0 ]; do
   shift
 done
 build=${1:-build}
-step_limit=${STEP_LIMIT:-150}
-total_limit=${TOTAL_LIMIT:-540}
+# lavapipe runs the emulated kernels on the CPU: the replay test alone takes
+# 45-90 s there, so --lavapipe doubles the op tests' limit and allows 720 s.
+total_limit=${TOTAL_LIMIT:-$([ $lavapipe = 1 ] && echo 720 || echo 540)}
 started=$SECONDS
 
 op_tests="test-vulkan-coopmat test-vulkan-coopmat2 test-vulkan-matmul-family test-vulkan-ops-dense test-vulkan-ops-spatial
-          test-vulkan-fusions test-vulkan-device test-vulkan-lifetime test-vulkan-tile-table test-vulkan-coopmat-tiles"
+          test-vulkan-fusions test-vulkan-decode-attention test-vulkan-strided test-vulkan-replay
+          test-vulkan-upload test-vulkan-readback test-vulkan-device test-vulkan-lifetime test-vulkan-tile-table
+          test-vulkan-coopmat-tiles test-vulkan-conv2d-coopmat"
 binaries="engine/cli/thinkdiff engine/cli/thinkdiff-dev tests/models/test-golden-parity"
 for t in $op_tests; do binaries="$binaries tests/vulkan/$t"; done
 
@@ -143,27 +151,36 @@ export TD_BUILD_DIR=$build TD_CLI=$cli TD_VULKAN_VALIDATION=1 TD_REQUIRE_VALIDAT
 status=0
 not_run=""
 
-# run_step NAME COMMAND...: runs one step within its limit and what is left of
-# the total, prints its TAP summary lines, and records a failure.
+# run_step NAME LIMIT COMMAND...: runs one step within LIMIT seconds and what is
+# left of the total, prints its TAP summary lines and its time, and records a
+# failure. A step that cannot get MIN_STEP seconds of the budget is not run; one
+# cut off by its limit is killed and reported as such (never a hang).
+min_step=${MIN_STEP:-15}
+step_times=""
 run_step () {
-  local name=$1
-  shift
+  local name=$1 want=$2
+  shift 2
   local left=$((total_limit - (SECONDS - started)))
-  if [ $left -lt 10 ]; then
-    echo "== $name: not run (the ${total_limit} s budget is spent)"
+  if [ $left -lt $min_step ]; then
+    echo "== $name: not run (${left} s of the ${total_limit} s budget left)"
     not_run="$not_run; $name"
     status=1
     return 1
   fi
-  local limit=$((left < step_limit ? left : step_limit))
+  local limit=$((left < want ? left : want))
   echo "== $name (limit $limit s)"
   local log rc step_start=$SECONDS
-  log=$(timeout "$limit" "$@" 2>&1)
+  log=$(timeout -k 5 "$limit" "$@" 2>&1)
   rc=$?
   echo "$log" | grep -E "^(ok|not ok)|^# |ERROR|FAIL|validation|ms|TFLOP|GB/s" | grep -v "^# \(Start\|End\) of" | head -80
   echo "   ($((SECONDS - step_start)) s, exit $rc)"
-  if [ $rc -ne 0 ]; then
-    echo "gpu-check: FAIL: $name exited $rc$([ $rc = 124 ] && echo ' (time limit)')"
+  step_times="$step_times
+  $(printf '%5d s  %s' $((SECONDS - step_start)) "$name")$([ $rc -ne 0 ] && echo "  (exit $rc)")"
+  if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
+    echo "gpu-check: FAIL: $name cut off at its $limit s limit"
+    status=1
+  elif [ $rc -ne 0 ]; then
+    echo "gpu-check: FAIL: $name exited $rc"
     status=1
   fi
   return $rc
@@ -178,19 +195,35 @@ parity_components=""
 nv2_on="TD_VULKAN_COOPMAT2=1"
 echo "$listing" | grep -q "NV cooperative matrix 2 matmul: available" && nv2_on="TD_VULKAN_COOPMAT2=require"
 
-for mode in on off; do
-  fast=$([ $mode = on ] && echo "$fast_on" || echo "$fast_off")
+# Limits per step (seconds), sized so the most valuable figures come first and
+# the whole run fits the slot; a GPU runs each op test in seconds.
+op_limit=${OP_LIMIT:-$([ $lavapipe = 1 ] && echo 120 || echo 60)}
+verify_limit=${VERIFY_LIMIT:-120}
+bench_limit=${BENCH_LIMIT:-75}
+e2e_limit=${E2E_LIMIT:-120}
+q4k_limit=${Q4K_LIMIT:-150}
+
+run_op_tests () {
+  local mode=$1 fast=$2
   for t in $op_tests; do
-    run_step "$t (fast paths $mode)" env "$fast" $([ $mode = on ] && echo "$nv2_on") "$build/tests/vulkan/$t"
+    run_step "$t (fast paths $mode)" "$op_limit" env "$fast" $([ $mode = on ] && echo "$nv2_on") "$build/tests/vulkan/$t"
   done
-  run_step "verify on the goldens (fast paths $mode)" env "$fast" TD_TEST_BACKEND=vulkan \
+}
+
+run_verify () {
+  local mode=$1 fast=$2
+  run_step "verify on the goldens (fast paths $mode)" "$verify_limit" env "$fast" TD_TEST_BACKEND=vulkan \
     ${parity_components:+TD_PARITY_COMPONENTS=$parity_components} "$build/tests/models/test-golden-parity"
-done
+}
+
+# 2. Correctness with the fast paths on.
+run_op_tests on "$fast_on"
+run_verify on "$fast_on"
 
 # On a GPU the real cooperative-matrix instructions must have run.
 if [ $lavapipe = 0 ]; then
   for t in matmul attention; do
-    if ! "$build/tests/vulkan/test-vulkan-coopmat" -p "/vulkan/coopmat/hardware-$t" 2>&1 \
+    if ! timeout -k 5 60 "$build/tests/vulkan/test-vulkan-coopmat" -p "/vulkan/coopmat/hardware-$t" 2>&1 \
          | grep -q "^ok .*hardware-$t$"; then
       echo "gpu-check: FAIL: the hardware cooperative-matrix $t case did not run and pass"
       status=1
@@ -209,17 +242,19 @@ fi
 if [ $lavapipe = 0 ] && echo "$built" | grep -q "KHR cooperative matrix yes" \
    && echo "$listing" | grep -q "KHR cooperative matrix: f16 16x16x16 yes" \
    && ! echo "$listing" | grep -q "KHR cooperative matrix: .* — not usable"; then
-  run_step "test-vulkan-coopmat on the KHR kernels" env TD_VULKAN_COOPMAT_API=khr \
+  run_step "test-vulkan-coopmat on the KHR kernels" "$op_limit" env TD_VULKAN_COOPMAT_API=khr \
     "$build/tests/vulkan/test-vulkan-coopmat"
-  khr_log=$(TD_VULKAN_COOPMAT_API=khr "$build/tests/vulkan/test-vulkan-coopmat" -p /vulkan/coopmat/hardware-matmul 2>&1)
+  khr_log=$(TD_VULKAN_COOPMAT_API=khr timeout -k 5 60 "$build/tests/vulkan/test-vulkan-coopmat" \
+    -p /vulkan/coopmat/hardware-matmul 2>&1)
   if ! echo "$khr_log" | grep -q "^# KHR kernels" || ! echo "$khr_log" | grep -q "^ok .*hardware-matmul$"; then
     echo "gpu-check: FAIL: the hardware cooperative-matrix matmul did not run and pass on the KHR kernels"
     status=1
   fi
 fi
 
-# Every workload the bench usage names, on random weights of the real shapes
-# (Qwen2-VL-7B included: no checkpoint travels).
+# 3. Every workload the bench usage names, fast paths on, on random weights of the
+# real shapes (Qwen2-VL-7B included: no checkpoint travels). The warm-up run makes
+# up the weights on the host (all cores) and uploads them.
 usage=$("$dev_cli" bench --help 2>&1)
 workloads=""
 for w in flux-step vae-decode t5 qwen-prefill qwen-decode lvlm-e2e; do
@@ -228,24 +263,48 @@ done
 bench_args="--backend vulkan --steps 2"
 [ $lavapipe = 1 ] && bench_args="--backend vulkan --small --steps 1"
 for w in $workloads; do
-  # One timed image end to end: its 28 transformer steps dominate the budget.
-  extra_args=""
-  [ $w = lvlm-e2e ] && [ $lavapipe = 0 ] && extra_args="--steps 1"
-  for mode in on off; do
-    fast=$([ $mode = on ] && echo "$fast_on" || echo "$fast_off")
-    run_step "bench $w (fast paths $mode)" env "$fast" TD_VULKAN_VALIDATION=0 "$dev_cli" bench "$w" $bench_args \
-      $extra_args
-  done
+  limit=$bench_limit extra_args=""
+  # One timed image end to end: its 28 transformer steps dominate.
+  [ $w = lvlm-e2e ] && limit=$e2e_limit && [ $lavapipe = 0 ] && extra_args="--steps 1"
+  run_step "bench $w (fast paths on)" "$limit" env "$fast_on" TD_VULKAN_VALIDATION=0 "$dev_cli" bench "$w" \
+    $bench_args $extra_args
 done
 
-# The quantised formats a small card uses, end to end (fast paths on only).
-if echo " $workloads " | grep -q " lvlm-e2e "; then
-  for wf in q8_0 q4_k; do
-    run_step "bench lvlm-e2e --weights $wf" env "$fast_on" TD_VULKAN_VALIDATION=0 "$dev_cli" bench lvlm-e2e \
-      $bench_args --weights $wf $([ $lavapipe = 0 ] && echo "--steps 1")
-  done
+# Per-kernel GPU timestamps of the FLUX step (--profile records every run: no replay).
+if echo " $workloads " | grep -q " flux-step "; then
+  run_step "bench flux-step --profile (fast paths on)" "$bench_limit" env "$fast_on" TD_VULKAN_VALIDATION=0 \
+    "$dev_cli" bench flux-step $bench_args --steps 1 --profile
 fi
 
+# The quantised formats a small card uses (fast paths on): the decode at q4_k (a
+# row of the speed table) and the whole image at q8_0. Random q4_k weights are
+# quantised on the host at about 4.5 M values per core-second (bf16 and q8_0:
+# about 80 M), so Qwen2-VL-7B's take about 100 s on 16 cores, and lvlm-e2e at
+# q4_k (20 G values, about 280 s) does not fit the slot at real size.
+if echo " $workloads " | grep -q " qwen-decode "; then
+  run_step "bench qwen-decode --weights q4_k" "$q4k_limit" env "$fast_on" TD_VULKAN_VALIDATION=0 "$dev_cli" \
+    bench qwen-decode $bench_args --weights q4_k
+fi
+if echo " $workloads " | grep -q " lvlm-e2e "; then
+  run_step "bench lvlm-e2e --weights q8_0" "$e2e_limit" env "$fast_on" TD_VULKAN_VALIDATION=0 "$dev_cli" bench \
+    lvlm-e2e $bench_args --weights q8_0 $([ $lavapipe = 0 ] && echo "--steps 1")
+  [ $lavapipe = 1 ] && run_step "bench lvlm-e2e --weights q4_k" "$e2e_limit" env "$fast_on" TD_VULKAN_VALIDATION=0 \
+    "$dev_cli" bench lvlm-e2e $bench_args --weights q4_k
+fi
+
+# 4. Correctness with the fast paths off (tiled matmul, scalar attention).
+run_op_tests off "$fast_off"
+run_verify off "$fast_off"
+
+# Last, the reference kernels' figures for the cheap workloads only (the 12 B
+# transformer and the end to end run at real size would take minutes without them).
+for w in t5 qwen-decode vae-decode; do
+  echo " $workloads " | grep -q " $w " || continue
+  run_step "bench $w (fast paths off)" "$bench_limit" env "$fast_off" TD_VULKAN_VALIDATION=0 "$dev_cli" bench "$w" \
+    $bench_args
+done
+
+echo "gpu-check: time per step:$step_times"
 echo "gpu-check: $((SECONDS - started)) s of ${total_limit} s"
 [ -n "$not_run" ] && echo "gpu-check: not run:${not_run#;}"
 [ $status -eq 0 ] && echo "gpu-check: PASS" || echo "gpu-check: FAIL"

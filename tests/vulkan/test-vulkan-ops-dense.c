@@ -6,7 +6,9 @@
 #include <string.h>
 
 #include "op-check.h"
+#include "backend/ops.h"
 #include "backend/vulkan/vulkan_matmul.h"
+#include "core/dtype.h"
 #include "../ops/quant-test-util.h"
 
 #define TOL_F32 1e-4
@@ -465,6 +467,57 @@ test_copy (void)
       check_copy (types[i], types[j]);
 }
 
+/* f32 → f16 saturates as on the CPU: a transposed view of [37, 3] (odd sizes) holding
+ * values up to ±2e5, ±inf and NaN gives the same 16-bit patterns on both backends,
+ * every one finite but the NaNs. */
+static void
+test_copy_f16_saturates (void)
+{
+  td_backend *b = vk_test_backend ();
+  td_backend *cpu = td_backend_cpu_new (NULL);
+  td_error err = { 0 };
+  enum { ROWS = 37, COLS = 3, N = ROWS * COLS };
+  float x[N];
+  vk_random_fill (x, N, -2e5f, 2e5f);
+  x[5] = INFINITY;
+  x[17] = -INFINITY;
+  x[29] = NAN;
+  x[40] = 65504.0f;
+  x[41] = 65519.0f;
+  x[42] = -65520.0f;
+  const int64_t shape[2] = { ROWS, COLS }, view_shape[2] = { COLS, ROWS };
+  const int perm[2] = { 1, 0 };
+  uint16_t got[2][N];
+  td_backend *backends[2] = { b, cpu };
+  for (int k = 0; k < 2; k++)
+    {
+      td_tensor *tx = k == 0 ? vk_tensor_from (b, TD_F32, 2, shape, x) : td_tensor_new (cpu, TD_F32, 2, shape, &err);
+      if (k == 1)
+        g_assert_cmpint (td_tensor_upload (tx, x, sizeof x, &err), ==, TD_OK);
+      td_tensor *view = td_tensor_permute (tx, perm, &err);
+      td_tensor *y = td_tensor_new (backends[k], TD_F16, 2, view_shape, &err);
+      g_assert_cmpint (td_copy (backends[k], y, view, &err), ==, TD_OK);
+      g_assert_cmpint (td_backend_sync (backends[k], &err), ==, TD_OK);
+      g_assert_cmpint (td_tensor_download (y, got[k], sizeof got[k], &err), ==, TD_OK);
+      td_tensor_free (y);
+      td_tensor_free (view);
+      td_tensor_free (tx);
+    }
+  int saturated = 0;
+  for (int c = 0; c < COLS; c++)
+    for (int r = 0; r < ROWS; r++)
+      {
+        const int i = c * ROWS + r;
+        const float source = x[r * COLS + c], v = td_f16_to_f32 (got[0][i]);
+        g_assert_cmphex (got[0][i], ==, got[1][i]);
+        g_assert_cmphex (got[0][i], ==, td_f32_to_f16_saturate (source));
+        g_assert_true (isnan (source) ? isnan (v) : isfinite (v));
+        saturated += fabsf (source) > 65504.0f;
+      }
+  g_assert_cmpint (saturated, >, N / 2);
+  td_backend_free (cpu);
+}
+
 static void
 test_argmax (void)
 {
@@ -513,6 +566,7 @@ main (int argc, char **argv)
   g_test_add_func ("/vulkan/ops/embedding-quantized", test_embedding_quantized);
   g_test_add_func ("/vulkan/ops/concat", test_concat);
   g_test_add_func ("/vulkan/ops/copy", test_copy);
+  g_test_add_func ("/vulkan/ops/copy-f16-saturates", test_copy_f16_saturates);
   g_test_add_func ("/vulkan/ops/argmax", test_argmax);
   int result = g_test_run ();
   td_backend_free (vk_test_backend ());

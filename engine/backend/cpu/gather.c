@@ -129,7 +129,7 @@ write_element (unsigned char *p, td_dtype dtype, double value)
     {
     case TD_F32: { float v = (float) value; memcpy (p, &v, sizeof v); break; }
     case TD_F64: memcpy (p, &value, sizeof value); break;
-    case TD_F16: half = td_f32_to_f16 ((float) value); memcpy (p, &half, sizeof half); break;
+    case TD_F16: half = td_f32_to_f16_saturate ((float) value); memcpy (p, &half, sizeof half); break;
     case TD_BF16: half = td_f32_to_bf16 ((float) value); memcpy (p, &half, sizeof half); break;
     default: break;
     }

@@ -67,9 +67,12 @@ print_usage (FILE *out)
            "  --new-tokens N  qwen-decode: tokens generated per run (default 32, --small 8)\n"
            "  --flux-steps N  lvlm-e2e: transformer steps per image\n"
            "  --aligner PATH  lvlm-e2e: the aligner (default DIR/thinkdiff_lvlm_aligner.pth, or random)\n"
-           "  --json          one JSON object per timed workload instead of text\n"
+           "  --json          one JSON object per timed workload instead of text, with the device and\n"
+           "                  the kernel paths in use (\"paths\": cooperative matrices nv, khr,\n"
+           "                  emulated or off; the tiled GEMM's tile)\n"
            "  --profile       vulkan: GPU time per kernel class at each sync, on stderr (TD_VULKAN_PROFILE),\n"
-           "                  and per unit over the timed runs in the output (\"kernels\" in --json)\n"
+           "                  and per unit over the timed runs in the output (\"kernels\" in --json,\n"
+           "                  absent without --profile)\n"
            "The peak is the backend's allocation meter over the timed runs (on Vulkan the weights\n"
            "and activations; on the CPU the tensors it allocates, not weights read from files).\n"
            "TFLOP/s and GB/s divide the work of the ops a run records by its median time: 2 FLOP per\n"
@@ -231,7 +234,37 @@ add_kernel_times (kernel_times *sums, td_backend *backend)
     }
 }
 
-/* The kernel times per unit: a JSON member or text lines. */
+/* The device and the kernel paths it runs, as JSON members: "device" (the CPU or the
+ * Vulkan device's name), and on Vulkan "paths": the matmul/attention kernels
+ * ("coopmat": "nv", "khr", "emulated" or "off", with "coopmat_off_reason" when off;
+ * "bf16_tiles") and the tiled GEMM's tile. */
+static void
+print_device_json (td_backend *backend)
+{
+#ifdef TD_HAVE_VULKAN
+  if (strcmp (td_backend_name (backend), "vulkan") == 0)
+    {
+      const td_vulkan_device_info *d = td_vulkan_backend_device (backend);
+      const char *coopmat = d->coopmat_enabled ? (d->coopmat_uses_khr ? "khr" : "nv")
+                            : d->coopmat_emulated ? "emulated" : "off";
+      g_autofree char *name = g_strescape (d->name, NULL);
+      printf (", \"device\": \"%s\", \"paths\": {\"coopmat\": \"%s\"", name, coopmat);
+      if (!d->coopmat_enabled && !d->coopmat_emulated && d->coopmat_reason != NULL)
+        {
+          g_autofree char *reason = g_strescape (d->coopmat_reason, NULL);
+          printf (", \"coopmat_off_reason\": \"%s\"", reason);
+        }
+      printf (", \"bf16_tiles\": %s, \"tile\": \"%s\", \"tile_m\": %u, \"tile_n\": %u}",
+              d->coopmat_enabled && d->coopmat_bf16_tiles ? "true" : "false", d->tile_name ? d->tile_name : "",
+              d->tile_m, d->tile_n);
+      return;
+    }
+#endif
+  printf (", \"device\": \"%s\"", td_backend_name (backend));
+}
+
+/* The kernel times per unit: a JSON member or text lines. Without --profile there are
+ * no GPU timestamps, and --json leaves "kernels" out. */
 static void
 print_kernel_times (const bench_options *o, const kernel_times *t, int units, const char *unit)
 {
@@ -239,6 +272,8 @@ print_kernel_times (const bench_options *o, const kernel_times *t, int units, co
   const double *ms = t->ms;
   const int *dispatches = t->dispatches;
   const int n = t->n;
+  if (o->json && n == 0)
+    return;
   if (o->json)
     printf (", \"kernels\": {");
   else if (n > 0)
@@ -315,6 +350,8 @@ time_runs (const bench_options *o, const char *workload, bench_run_fn run, void 
                 workload, td_backend_name (backend), o->small ? "true" : "false", unit, td_dtype_name (o->dtype),
                 o->steps, median, ms[0],
                 warm_up, peak_mib, flops / 1e9, bytes / 1e9, tflops, gbps);
+      if (o->json)
+        print_device_json (backend);
       else
         printf ("  %.2f ms per %s (median of %d, min %.2f); peak %.1f MiB held on the backend\n"
                 "  %.3f GFLOP and %.3f GB of tensors per %s: %.4f TFLOP/s, %.2f GB/s achieved\n",
@@ -480,7 +517,7 @@ bench_vae (const bench_options *o, bool with_encode, td_backend *backend, td_err
   st = ctx.status;
   if (st == TD_OK)
     {
-      if (s.tiled)
+      if (s.tiled && !o->json)
         printf ("  in tiles of %d latents, overlap %d\n", s.tiling.tile, s.tiling.overlap);
       if (!o->json)
         printf ("  decode %d×%d latents → %d×%d pixels\n", size / factor, size / factor, size, size);
@@ -725,7 +762,7 @@ typedef struct lvlm_state {
 
 /* One image: prefill of the two-image board, greedy thought, aligner, transformer steps
  * on the aligned thought (the same latents each step: the scheduler's arithmetic is
- * negligible), VAE decode. */
+ * negligible; recorded once and replayed as in the pipeline), VAE decode. */
 static td_status
 lvlm_image (void *data, double *timed_ms, td_error *err)
 {
@@ -739,13 +776,12 @@ lvlm_image (void *data, double *timed_ms, td_error *err)
     st = td_qwen2vl_generate (s->qwen.session, prefill, &params, s->qwen.generated, &n_generated, &thought, err);
   if (st == TD_OK && (txt = td_aligner_forward (s->aligner, thought, err)) == NULL)
     st = err->status;
+  /* The steps as the pipeline runs them: the first recorded, the others replayed. */
+  s->flux.txt = txt;
   for (int i = 0; st == TD_OK && i < s->flux_steps; i++)
-    {
-      td_tensor *v = td_flux_dit_forward (s->flux.model, s->flux.latents, txt, s->flux.pooled, 0.5f, 3.5f,
-                                          s->flux.cos, s->flux.sin, err);
-      st = v != NULL ? TD_OK : err->status;
-      td_tensor_free (v);
-    }
+    st = flux_step (&s->flux, NULL, err);
+  s->flux.txt = NULL;
+  td_backend_capture_drop (s->flux.backend);
   td_tensor *image = st == TD_OK ? td_flux_vae_decode (s->vae, s->z, err) : NULL;
   if (st == TD_OK && image == NULL)
     st = err->status;
