@@ -3,8 +3,8 @@
  * constants, same semantics) with y[b, cout, pixel] = Σ_k im2col[(b, pixel), k] ·
  * w[cout, k] + bias, k = (ci, ky, kx), the im2col operand gathered on the fly and
  * zero outside the padded input. M = output pixels of every image, N = output
- * channels, K = cin · kh · kw. W_DTYPE is the weight's stored dtype (f32, f16,
- * bf16); grid (pixel tiles, channel tiles, 1), 64×64 outputs per workgroup.
+ * channels, K = cin · kh · kw. W_DTYPE is the weight's stored dtype (f16 or
+ * bf16; the host keeps f32 weights on the exact conv2d.comp); grid (pixel tiles, channel tiles, 1), 64×64 outputs per workgroup.
  *
  * f16 range: activations exceed 65504 (VAE decoders grow them), so each
  * output pixel's K window and each weight row are scaled by the power of two

@@ -29,8 +29,8 @@ static void
 test_choice (void)
 {
   static const char *const all[] = { "conv2d_coopmat_f16", "conv2d_coopmat_khr_f16", "conv2d_coopmat_emu_f16",
-                                     "conv2d_coopmat_bf16", "conv2d_coopmat_emu_f32", "conv2d_f16_s16",
-                                     "conv2d_f32_s16", "conv2d_f32_p32", "conv2d_f32_s16_t128x64", NULL };
+                                     "conv2d_coopmat_bf16", "conv2d_coopmat_emu_bf16", "conv2d_f16_s16",
+                                     "conv2d_f32_s16", "conv2d_f32_p32", "conv2d_f32_s16_t128x64", "conv2d_f16_p32", NULL };
   static const char *const scalar_only[] = { "conv2d_f16_s16", "conv2d_bf16_p32", NULL };
   invented_built = all;
   td_vk_conv2d_device nv = { .coopmat = true, .storage_16bit = true, .tile_m = 64, .tile_n = 64 };
@@ -48,14 +48,20 @@ test_choice (void)
   g_assert_cmpstr (k.variant, ==, "conv2d_coopmat_khr_f16");
   /* Emulation wins over the device's own API: it is what the tests ask for. */
   td_vk_conv2d_device emu = { .emulate = true, .uses_khr = true, .storage_16bit = true };
-  k = td_vk_conv2d_choose (&emu, TD_F32, 13, 99, invented_exists);
-  g_assert_cmpstr (k.variant, ==, "conv2d_coopmat_emu_f32");
+  k = td_vk_conv2d_choose (&emu, TD_BF16, 13, 99, invented_exists);
+  g_assert_cmpstr (k.variant, ==, "conv2d_coopmat_emu_bf16");
   g_assert_true (k.coopmat);
+  /* f32 weights stay on the exact kernel, as for MATMUL. */
+  k = td_vk_conv2d_choose (&emu, TD_F32, 13, 99, invented_exists);
+  g_assert_cmpstr (k.variant, ==, "conv2d_f32_s16");
+  g_assert_false (k.coopmat);
+  k = td_vk_conv2d_choose (&nv, TD_F32, 512, 1 << 20, invented_exists);
+  g_assert_cmpstr (k.variant, ==, "conv2d_f32_s16");
 
   /* Without 16-bit storage, or without the variant built: the scalar kernel. */
   td_vk_conv2d_device no16 = { .emulate = true, .coopmat = true, .storage_16bit = false, .tile_m = 64, .tile_n = 64 };
-  k = td_vk_conv2d_choose (&no16, TD_F32, 13, 99, invented_exists);
-  g_assert_cmpstr (k.variant, ==, "conv2d_f32_p32");
+  k = td_vk_conv2d_choose (&no16, TD_F16, 13, 99, invented_exists);
+  g_assert_cmpstr (k.variant, ==, "conv2d_f16_p32");
   g_assert_false (k.coopmat);
   invented_built = scalar_only;
   k = td_vk_conv2d_choose (&nv, TD_F16, 512, 1 << 20, invented_exists);
@@ -76,13 +82,12 @@ test_choice (void)
   g_assert_cmpstr (k.variant, ==, "conv2d_f32_s16");
 
   /* What this build made. */
-  g_assert_true (td_vk_shader_exists ("conv2d_coopmat_emu_f32"));
   g_assert_true (td_vk_shader_exists ("conv2d_coopmat_emu_f16"));
   g_assert_true (td_vk_shader_exists ("conv2d_coopmat_emu_bf16"));
   g_assert_true (td_vk_shader_exists ("conv2d_f32_s16_t128x64"));
   g_assert_true (td_vk_shader_exists ("conv2d_bf16_p32_t128x128"));
   g_assert_true (td_vk_shader_exists ("conv2d_coopmat_f16") == td_vk_shader_compiler_features.nv_coopmat);
-  g_assert_true (td_vk_shader_exists ("conv2d_coopmat_khr_f32") == td_vk_shader_compiler_features.khr_coopmat);
+  g_assert_true (td_vk_shader_exists ("conv2d_coopmat_khr_bf16") == td_vk_shader_compiler_features.khr_coopmat);
 }
 
 /* ---- the kernels on the device ---- */
@@ -151,7 +156,7 @@ check_conv (const conv_case *c)
   vk_guarded g = vk_guarded_new (b, TD_F32, 4, ys);
   td_op op = { .type = TD_OP_CONV2D, .src = { tx, tw, tb }, .p.conv2d = { c->sh, c->sw, c->ph, c->pw } };
   char what[128];
-  g_snprintf (what, sizeof what, "conv2d %s %lld→%lld %lldx%lld k%lldx%lld s%d,%d p%d,%d |x|<%g",
+  g_snprintf (what, sizeof what, "conv2d %s %lld->%lld %lldx%lld k%lldx%lld s%d,%d p%d,%d |x|<%g",
               td_dtype_name (c->wdtype), (long long) c->cin, (long long) c->cout, (long long) c->h,
               (long long) c->w, (long long) c->kh, (long long) c->kw, c->sh, c->sw, c->ph, c->pw, c->x_range);
   op_check (&op, &g, ref, c->tol, what);
@@ -168,20 +173,24 @@ check_conv (const conv_case *c)
 /* Exactly representable inputs leave only f32 summation order: 1e-4 checks the
  * indexing. Unrounded inputs carry f16's 11 bits: 2e-3. */
 static const conv_case conv_cases[] = {
-  { TD_F32, 3, 11, 13, 13, 3, 3, 1, 1, 1, 1, true, 1, true, 1e-4 },
+  { TD_F16, 3, 11, 13, 13, 3, 3, 1, 1, 1, 1, true, 1, true, 1e-4 },
   { TD_F16, 37, 9, 10, 19, 3, 3, 2, 2, 1, 1, true, 1, true, 1e-4 },
   { TD_BF16, 16, 17, 15, 70, 1, 1, 1, 1, 0, 0, false, 1, true, 1e-4 },
-  { TD_F32, 5, 31, 29, 33, 3, 3, 2, 2, 0, 0, true, 1, true, 1e-4 },
+  { TD_BF16, 5, 31, 29, 33, 3, 3, 2, 2, 0, 0, true, 1, true, 1e-4 },
   { TD_F16, 64, 8, 8, 64, 3, 3, 1, 1, 1, 1, true, 1, true, 1e-4 },
-  { TD_F32, 7, 12, 9, 6, 3, 1, 1, 2, 1, 0, false, 1, true, 1e-4 },
+  { TD_BF16, 7, 12, 9, 6, 3, 1, 1, 2, 1, 0, false, 1, true, 1e-4 },
   { TD_BF16, 2, 10, 11, 3, 4, 2, 1, 3, 2, 0, true, 1, true, 1e-4 },
   /* Activations past f16's 65504. */
-  { TD_F32, 13, 9, 11, 17, 3, 3, 1, 1, 1, 1, true, 1e6f, true, 1e-4 },
+  { TD_F16, 13, 9, 11, 17, 3, 3, 1, 1, 1, 1, true, 1e6f, true, 1e-4 },
   { TD_BF16, 21, 7, 5, 35, 3, 3, 2, 1, 1, 1, true, 3e5f, true, 1e-4 },
-  /* Unrounded f32 inputs. */
-  { TD_F32, 37, 13, 11, 19, 3, 3, 1, 1, 1, 1, true, 1, false, 2e-3 },
-  { TD_F32, 9, 15, 13, 21, 3, 3, 1, 1, 1, 1, true, 2e5f, false, 2e-3 },
+  /* Unrounded f32 activations: f16's 11 bits. */
+  { TD_BF16, 37, 13, 11, 19, 3, 3, 1, 1, 1, 1, true, 1, false, 2e-3 },
+  { TD_F16, 9, 15, 13, 21, 3, 3, 1, 1, 1, 1, true, 2e5f, false, 2e-3 },
 };
+
+/* f32 weights with the coopmat path on: the exact scalar kernel, so f32's
+ * tolerance holds on unrounded inputs (f16 staging would miss it by far). */
+static const conv_case exact_f32_case = { TD_F32, 37, 13, 11, 19, 3, 3, 1, 1, 1, 1, true, 1, false, 1e-5 };
 
 static void
 check_conv_cases (void)
@@ -200,6 +209,7 @@ test_emulated (void)
       return;
     }
   check_conv_cases ();
+  check_conv (&exact_f32_case);
   g_assert_true (td_vulkan_set_coopmat_emulation (b, td_vk_coopmat_env_emulate (g_getenv ("TD_VULKAN_EMULATE_COOPMAT"))));
   vk_test_assert_no_validation_messages ();
 }
@@ -215,6 +225,7 @@ test_hardware (void)
       return;
     }
   check_conv_cases ();
+  check_conv (&exact_f32_case);
   vk_test_assert_no_validation_messages ();
 }
 
@@ -241,6 +252,7 @@ test_scalar_tiles (void)
       check_conv (&conv_cases[1]);
       check_conv (&conv_cases[2]);
       check_conv (&conv_cases[9]);
+      check_conv (&exact_f32_case);
     }
   g_assert_true (td_vulkan_set_tile (b, saved));
   if (emulated)

@@ -27,7 +27,7 @@ td_vk_conv2d_choose (const td_vk_conv2d_device *device, td_dtype w_dtype, int64_
 {
   td_vk_conv2d_kernel k = { .channels_per_group = CONV_TILE, .pixels_per_group = CONV_TILE };
   const char *dt = dtype_short (w_dtype);
-  if ((device->coopmat || device->emulate) && device->storage_16bit)
+  if ((device->coopmat || device->emulate) && device->storage_16bit && w_dtype != TD_F32)
     {
       const char *api = device->emulate ? "emu_" : device->uses_khr ? "khr_" : "";
       snprintf (k.variant, sizeof k.variant, "conv2d_coopmat_%s%s", api, dt);

@@ -1,7 +1,7 @@
 /* vulkan_conv2d.h — which kernel runs a CONV2D op: conv2d_coopmat.comp (the
- * implicit GEMM on cooperative matrices, 64×64 outputs per workgroup) where the
- * matmul family's coopmat path is enabled or emulated and the device has 16-bit
- * storage, else the scalar conv2d.comp in the device's tile (vulkan_tile_table.h)
+ * implicit GEMM on cooperative matrices, 64×64 outputs per workgroup) for f16 and
+ * bf16 weights where the matmul family's coopmat path is enabled or emulated and
+ * the device has 16-bit storage (f32 weights stay exact, as for MATMUL), else the scalar conv2d.comp in the device's tile (vulkan_tile_table.h)
  * where that shape is built and its grid fits, else its 64×64 tile.
  * Pure so that tests can feed it invented devices. */
 #pragma once
