@@ -14,6 +14,7 @@ struct frag_acc {
 #define FRAG_B uint
 #define FRAG_C frag_acc
 #define SUBGROUP_ID (gl_LocalInvocationID.x / 32u)
+#define SUBGROUP_LANE (gl_LocalInvocationID.x % 32u)
 #define FRAG_LOAD_A(frag, element) frag = (element)
 #define FRAG_LOAD_B(frag, element) frag = (element)
 #define FRAG_ZERO frag_zero
@@ -34,11 +35,11 @@ frag_acc
 frag_mma (uint a, uint b, frag_acc c)
 {
   uint lane = gl_LocalInvocationID.x % 32u;
-  for (uint s = 0; s < 8u; s++)
+  [[dont_unroll]] for (uint s = 0; s < 8u; s++)
     {
       uint e = lane + 32u * s, row = e / 16u, col = e % 16u;
       float sum = c.v[s];
-      for (uint k = 0; k < 16u; k++)
+      [[dont_unroll]] for (uint k = 0; k < 16u; k++)
         sum = fma (float (cm_a[a + row * CM_AB_STRIDE + k]), float (cm_b[b + col * CM_AB_STRIDE + k]), sum);
       c.v[s] = sum;
     }

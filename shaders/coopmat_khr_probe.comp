@@ -1,14 +1,34 @@
 #version 450
-/* Configure-time probe: does this glslang compile GL_KHR_cooperative_matrix? */
+/* Configure-time probe: does this glslang compile what the GL_KHR_cooperative_matrix
+ * kernels (matmul_coopmat.comp, attention_coopmat.comp with TD_COOPMAT_KHR) use?
+ * f16 A and B fragments loaded from shared memory row- and column-major at an
+ * offset and a padded stride, an f32 accumulator built from a scalar,
+ * coopMatMulAdd, a store to shared memory, and gl_SubgroupID. */
 #extension GL_KHR_cooperative_matrix : require
 #extension GL_KHR_memory_scope_semantics : require
+#extension GL_KHR_shader_subgroup_basic : require
 #extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
-layout(local_size_x = 32) in;
+#define AB_STRIDE 24
+#define C_STRIDE 20
+layout(local_size_x = 64) in;
 layout(std430, binding = 0) buffer Out { float data[]; };
+shared float16_t tile[32 * AB_STRIDE];
+shared float result[32 * C_STRIDE];
 void
 main ()
 {
-  coopmat<float, gl_ScopeSubgroup, 16, 16, gl_MatrixUseAccumulator> m =
+  uint tid = gl_LocalInvocationID.x, row = gl_SubgroupID * 16u;
+  for (uint e = tid; e < 32u * AB_STRIDE; e += 64u)
+    tile[e] = float16_t (ldexp (float (e % 7u), -2));
+  barrier ();
+  coopmat<float16_t, gl_ScopeSubgroup, 16, 16, gl_MatrixUseA> a;
+  coopmat<float16_t, gl_ScopeSubgroup, 16, 16, gl_MatrixUseB> b;
+  coopMatLoad (a, tile, row * AB_STRIDE, AB_STRIDE, gl_CooperativeMatrixLayoutRowMajor);
+  coopMatLoad (b, tile, 16u * AB_STRIDE, AB_STRIDE, gl_CooperativeMatrixLayoutColumnMajor);
+  coopmat<float, gl_ScopeSubgroup, 16, 16, gl_MatrixUseAccumulator> c =
     coopmat<float, gl_ScopeSubgroup, 16, 16, gl_MatrixUseAccumulator> (0.0);
-  coopMatStore (m, data, 0, 16, gl_CooperativeMatrixLayoutRowMajor);
+  c = coopMatMulAdd (a, b, c);
+  coopMatStore (c, result, row * C_STRIDE, C_STRIDE, gl_CooperativeMatrixLayoutRowMajor);
+  barrier ();
+  data[tid] = result[tid];
 }

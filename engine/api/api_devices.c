@@ -9,6 +9,7 @@
 #ifdef TD_HAVE_VULKAN
 #include "backend/vulkan/vulkan_backend.h"
 #include "backend/vulkan/vulkan_shaders.h"
+#include "backend/vulkan/vulkan_tile_table.h"
 #endif
 
 td_status
@@ -48,6 +49,28 @@ td_devices_list (td_device_info **out, int *count, td_error *err)
 }
 
 #ifdef TD_HAVE_VULKAN
+/* The cooperative-matrix GEMM's shape, its cost, and when small matrices take 64x64. */
+static void
+describe_coopmat_tile (GString *text, const td_vulkan_device_info *d)
+{
+  char name[32];
+  g_snprintf (name, sizeof name, "%ux%u", d->coopmat_tile_m, d->coopmat_tile_n);
+  const td_vk_coopmat_shape *shape = td_vk_coopmat_shape_find (name);
+  if (shape == NULL)
+    return;
+  g_string_append_printf (text, "  cooperative-matrix matmul tile: %s outputs per workgroup, %u subgroups of 32, "
+                          "%.1f KiB shared memory (%s",
+                          shape->name, shape->subgroups_m * shape->subgroups_n,
+                          td_vk_coopmat_shape_shared_bytes (shape) / 1024.0, d->coopmat_tile_why);
+  if (d->coopmat_tile_forced || (shape->tile_m == 64 && shape->tile_n == 64))
+    g_string_append (text, ")\n");
+  else if (d->compute_units > 0)
+    g_string_append_printf (text, "; 64x64 where it would make fewer workgroups than the %u compute units)\n",
+                            d->compute_units);
+  else
+    g_string_append (text, "; 64x64 for at most 64 rows)\n");
+}
+
 static void
 describe_vulkan_device (GString *text, const td_vulkan_device_info *d)
 {
@@ -77,11 +100,13 @@ describe_vulkan_device (GString *text, const td_vulkan_device_info *d)
   if (d->tile_name != NULL)
     g_string_append_printf (text, "  tiled matmul: %ux%u outputs per workgroup (table entry %s, %s)\n", d->tile_m,
                             d->tile_n, d->tile_name, d->tile_why);
+  describe_coopmat_tile (text, d);
   if (d->coopmat_uses_khr)
-    g_string_append_printf (text, "  KHR cooperative-matrix kernels: subgroups of 32 %s\n",
+    g_string_append_printf (text, "  KHR cooperative-matrix kernels: subgroups of 32 %s%s\n",
                             d->coopmat_subgroup_size == 0 ? "(the device's size)"
                             : d->coopmat_full_subgroups ? "required per pipeline, full subgroups"
-                                                        : "required per pipeline");
+                                                        : "required per pipeline",
+                            d->coopmat_khr_preferred ? "; chosen over the NV ones (TD_VULKAN_COOPMAT_API=khr)" : "");
   if (d->coopmat_emulated)
     g_string_append (text, "  cooperative-matrix kernels: emulated (TD_VULKAN_EMULATE_COOPMAT=1)\n");
   const char *fast = !d->coopmat_uses_khr ? "cooperative matrix (NV)"

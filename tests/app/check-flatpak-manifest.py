@@ -8,6 +8,7 @@ huggingface_hub are linked instead of fetched again); the GPU comes through
 app. Prints TAP.
 """
 import json
+import re
 import sys
 
 REQUIRED_ARGS = {
@@ -21,6 +22,7 @@ REQUIRED_ARGS = {
 ALLOWED_FILESYSTEMS = {"xdg-cache/huggingface:ro"}
 # Filesystem grants that would bypass the portals.
 FORBIDDEN_FILESYSTEMS = ("home", "host", "host-os", "host-etc", "~")
+MIN_GLSLANG = (15, 3, 0)
 SUSPICIOUS = ("TODO", "FIXME", "placeholder", "XXXX", "0000000000")
 
 results = []
@@ -70,6 +72,13 @@ def main(path):
             or (s.get("type") == "git" and (s.get("tag") or s.get("commit")))
             for s in sources)
         check("glslang source is pinned", bool(sources) and pinned)
+        # The cooperative-matrix kernels need GL_NV_cooperative_matrix2 (glslang
+        # 15.1.0) and GL_EXT_bfloat16 (15.3.0); shaders/meson.build builds only
+        # what the glslang it finds compiles.
+        tags = [s.get("tag", "") for s in sources if s.get("type") == "git"]
+        release = [tuple(int(p) for p in t.split(".")) for t in tags if re.fullmatch(r"\d+\.\d+\.\d+", t)]
+        check("glslang 15.3.0 or later (GL_NV_cooperative_matrix2, GL_EXT_bfloat16)",
+              len(release) == 1 and release[0] >= MIN_GLSLANG, " ".join(tags))
         check("glslang is not shipped", glslang.get("cleanup") == ["*"])
 
     found = [word for word in SUSPICIOUS if word.lower() in text.lower()]

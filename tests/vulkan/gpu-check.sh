@@ -33,6 +33,27 @@
 #   for f in .gl/*.deb; do dpkg -x $f /; done; ldconfig;
 #   tests/vulkan/gpu-check.sh --prebuilt .gpu 2>&1 | tee $OUT/gpu-check.log
 # and timeout_s 600.
+#
+# Which cooperative-matrix kernels the pack holds is decided when the build is
+# configured: shaders/meson.build builds the NV ones (GL_NV_cooperative_matrix),
+# the KHR ones (GL_KHR_cooperative_matrix), the NV cooperative matrix 2 one and
+# the bf16 KHR one (GL_EXT_bfloat16) only where the glslangValidator it finds
+# compiles them. Debian 12's glslang compiles the NV ones only; for the others
+# configure a build directory of its own with a newer glslang (15.3.0 or later,
+# e.g. the Flatpak manifest's) and its spirv-val named in a meson native file,
+# which every later regeneration keeps (a glslang that is only first on PATH is
+# looked up again, and lost, when ninja reconfigures without that PATH):
+#   printf "[binaries]\nglslangValidator = '%s'\nspirv-val = '%s'\n" \
+#     /path/to/glslang/bin/glslangValidator /path/to/glslang/bin/spirv-val > glslang.ini
+#   meson setup build-release --buildtype=release --native-file glslang.ini
+#   ninja -C build-release && meson test -C build-release spirv-validate
+#   tests/vulkan/gpu-check.sh --pack .gpu build-release
+# The binaries record what was compiled; the device listing below prints it
+# ("vulkan shaders built: ..."). On a device offering both NV and KHR cooperative
+# matrices (NVIDIA) with the KHR kernels in the pack, the coopmat op test runs
+# once more on the KHR kernels (TD_VULKAN_COOPMAT_API=khr). With --prebuilt on
+# an NVIDIA device, a pack without any NV cooperative-matrix kernel fails the
+# check at once.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -55,7 +76,7 @@ total_limit=${TOTAL_LIMIT:-540}
 started=$SECONDS
 
 op_tests="test-vulkan-coopmat test-vulkan-matmul-family test-vulkan-ops-dense test-vulkan-ops-spatial
-          test-vulkan-fusions test-vulkan-device test-vulkan-lifetime test-vulkan-tile-table"
+          test-vulkan-fusions test-vulkan-device test-vulkan-lifetime test-vulkan-tile-table test-vulkan-coopmat-tiles"
 binaries="engine/cli/thinkdiff engine/cli/thinkdiff-dev tests/models/test-golden-parity"
 for t in $op_tests; do binaries="$binaries tests/vulkan/$t"; done
 
@@ -102,6 +123,13 @@ fast_off="TD_VULKAN_COOPMAT=0"
 echo "== devices"
 listing=$("$cli" devices) || exit 1
 echo "$listing"
+built=$(echo "$listing" | grep "^vulkan shaders built:")
+if [ -n "$prebuilt" ] && echo "$listing" | grep -q "^vulkan:[0-9]*: NVIDIA" \
+   && echo "$built" | grep -q "NV cooperative matrix no" && echo "$built" | grep -q "NV cooperative matrix 2 no"; then
+  echo "gpu-check: FAIL: this is an NVIDIA device but the pack in $prebuilt has no NV cooperative-matrix kernels"
+  echo "gpu-check: (its glslang compiled neither GL_NV_cooperative_matrix nor GL_NV_cooperative_matrix2; rebuild the pack)"
+  exit 1
+fi
 if [ $lavapipe = 0 ] && ! echo "$listing" | grep -q "cooperative-matrix matmul: available, enabled"; then
   echo "gpu-check: FAIL: no device runs the cooperative-matrix kernels; see the reason above"
   exit 1
@@ -163,6 +191,21 @@ if [ $lavapipe = 0 ]; then
       status=1
     fi
   done
+fi
+
+# The KHR kernels on a device that runs the NV ones by default but offers the KHR
+# configuration too (NVIDIA), when the pack has them: their hardware cases must
+# run on the KHR kernels and pass.
+if [ $lavapipe = 0 ] && echo "$built" | grep -q "KHR cooperative matrix yes" \
+   && echo "$listing" | grep -q "KHR cooperative matrix: f16 16x16x16 yes" \
+   && ! echo "$listing" | grep -q "KHR cooperative matrix: .* — not usable"; then
+  run_step "test-vulkan-coopmat on the KHR kernels" env TD_VULKAN_COOPMAT_API=khr \
+    "$build/tests/vulkan/test-vulkan-coopmat"
+  khr_log=$(TD_VULKAN_COOPMAT_API=khr "$build/tests/vulkan/test-vulkan-coopmat" -p /vulkan/coopmat/hardware-matmul 2>&1)
+  if ! echo "$khr_log" | grep -q "^# KHR kernels" || ! echo "$khr_log" | grep -q "^ok .*hardware-matmul$"; then
+    echo "gpu-check: FAIL: the hardware cooperative-matrix matmul did not run and pass on the KHR kernels"
+    status=1
+  fi
 fi
 
 # Every workload the bench usage names, on random weights of the real shapes

@@ -208,6 +208,27 @@ test_pick_kernels (void)
   /* An NV device whose NV kernels were not built falls to KHR when usable. */
   offer = (td_vk_coopmat_offer) { .nv_usable = true, .khr_usable = true, .khr_built = true };
   g_assert_cmpint (td_vk_coopmat_pick_kernels (&offer).api, ==, TD_VK_COOPMAT_API_KHR);
+  /* TD_VULKAN_COOPMAT_API=khr: a device offering both (NVIDIA) runs the KHR
+   * kernels, bf16 tiles included; NV where the KHR ones cannot run. */
+  offer = (td_vk_coopmat_offer) { .nv_usable = true, .khr_usable = true, .khr_bf16 = true, .nv_built = true,
+                                  .khr_built = true, .khr_bf16_built = true, .prefer_khr = true };
+  pick = td_vk_coopmat_pick_kernels (&offer);
+  g_assert_cmpint (pick.api, ==, TD_VK_COOPMAT_API_KHR);
+  g_assert_true (pick.bf16_tiles);
+  offer.khr_built = false;
+  g_assert_cmpint (td_vk_coopmat_pick_kernels (&offer).api, ==, TD_VK_COOPMAT_API_NV);
+  offer.khr_built = true;
+  offer.khr_usable = false;
+  g_assert_cmpint (td_vk_coopmat_pick_kernels (&offer).api, ==, TD_VK_COOPMAT_API_NV);
+  offer.nv_usable = false;
+  g_assert_cmpint (td_vk_coopmat_pick_kernels (&offer).api, ==, TD_VK_COOPMAT_API_NONE);
+  g_assert_true (td_vk_coopmat_env_prefer_khr ("khr"));
+  g_assert_true (td_vk_coopmat_env_prefer_khr ("KHR"));
+  g_assert_false (td_vk_coopmat_env_prefer_khr (NULL));
+  g_assert_false (td_vk_coopmat_env_prefer_khr (""));
+  g_assert_false (td_vk_coopmat_env_prefer_khr ("nv"));
+  g_assert_false (td_vk_coopmat_env_prefer_khr ("1"));
+  g_assert_false (td_vk_coopmat_env_prefer_khr ("khr2"));
   /* Every name a pick makes for this build's compiler exists. */
   offer = (td_vk_coopmat_offer) { .nv_usable = true, .khr_usable = true, .khr_bf16 = true,
                                   .nv_built = td_vk_shader_compiler_features.nv_coopmat,
@@ -357,6 +378,44 @@ test_khr_assess (void)
   g_assert_cmpuint (pick.tile_k, ==, 16);
   td_vk_coopmat_pick_variant (v, sizeof v, pick, TD_BF16);
   g_assert_cmpstr (v, ==, "matmul_coopmat_bf16");
+
+  /* The H200's list as its driver reports it (../shared/reference): f16 with
+   * f16 and f32 accumulators at 16x16x16, 16x8x16 and 16x8x8, int8 at K 32, bf16
+   * 16x16x16 into f32; subgroups of 32 only. NV stays first; asked for, the KHR
+   * kernels run with bf16 tiles and no subgroup size request. */
+  const VkComponentTypeKHR u8 = VK_COMPONENT_TYPE_UINT8_KHR, s8 = VK_COMPONENT_TYPE_SINT8_KHR;
+  const VkCooperativeMatrixPropertiesKHR h200[11] = {
+    khr_config (16, 16, 16, f16, f16, subgroup), khr_config (16, 8, 16, f16, f16, subgroup),
+    khr_config (16, 8, 8, f16, f16, subgroup),   khr_config (16, 16, 16, f16, f32, subgroup),
+    khr_config (16, 8, 16, f16, f32, subgroup),  khr_config (16, 8, 8, f16, f32, subgroup),
+    khr_config (16, 16, 32, u8, VK_COMPONENT_TYPE_UINT32_KHR, subgroup),
+    khr_config (16, 16, 32, s8, VK_COMPONENT_TYPE_SINT32_KHR, subgroup),
+    khr_config (16, 8, 32, u8, VK_COMPONENT_TYPE_UINT32_KHR, subgroup),
+    khr_config (16, 8, 32, s8, VK_COMPONENT_TYPE_SINT32_KHR, subgroup),
+    khr_config (16, 16, 16, bf16, f32, subgroup),
+  };
+  caps = khr_device (h200, 11);
+  caps.min_subgroup_size = caps.max_subgroup_size = 32;
+  caps.subgroup_size_control = caps.required_size_compute = caps.full_subgroups = true;
+  caps.bf16_extension = caps.bf16_feature = true;
+  offer = (td_vk_coopmat_offer) { .nv_usable = true, .nv_built = true, .khr_built = true, .khr_bf16_built = true };
+  g_assert_null (td_vk_coopmat_khr_assess (&caps, &offer));
+  g_assert_true (offer.khr_usable && offer.khr_bf16);
+  g_assert_cmpint (td_vk_coopmat_pick_kernels (&offer).api, ==, TD_VK_COOPMAT_API_NV);
+  offer.prefer_khr = true;
+  pick = td_vk_coopmat_pick_kernels (&offer);
+  g_assert_cmpint (pick.api, ==, TD_VK_COOPMAT_API_KHR);
+  g_assert_true (pick.bf16_tiles);
+  g_assert_cmpuint (pick.required_subgroup_size, ==, 0);
+  /* Without VK_KHR_shader_bfloat16's features the bf16 entry does not count. */
+  caps.bf16_feature = false;
+  td_vk_coopmat_khr_assess (&caps, &offer);
+  g_assert_true (offer.khr_usable);
+  g_assert_false (td_vk_coopmat_pick_kernels (&offer).bf16_tiles);
+  /* A Vulkan 1.2 driver: the KHR kernels are SPIR-V 1.6, so NV only. */
+  caps.vulkan_1_3 = false;
+  g_assert_nonnull (strstr (td_vk_coopmat_khr_assess (&caps, &offer), "Vulkan 1.3"));
+  g_assert_cmpint (td_vk_coopmat_pick_kernels (&offer).api, ==, TD_VK_COOPMAT_API_NV);
 }
 
 /* Subgroups of 32 for the KHR kernels on invented devices: natively (NVIDIA), asked
@@ -491,6 +550,8 @@ test_device_listing (void)
             g_assert_false (d->coopmat_available);
           if (d->coopmat_uses_khr)
             g_assert_true (d->coopmat_available && d->coopmat_khr && d->coopmat_khr_reason == NULL);
+          if (d->coopmat_khr_preferred)
+            g_assert_true (d->coopmat_uses_khr && d->coopmat_nv);
           else
             g_assert_false (d->coopmat_bf16_tiles);
           if (d->coopmat_khr_bf16)
@@ -514,6 +575,11 @@ test_device_listing (void)
  * reference. With f16_exact_x the activations are f16 values, so the shader's
  * conversion loses nothing and only accumulation order differs. The bias is
  * stored as bias_dtype (the checkpoints' bf16 biases stay bf16). */
+/* Set while the hardware case runs on a device that stages bf16 weights as bf16
+ * tiles (KHR with bf16 cooperative matrices): the activations beside them are
+ * then rounded to bf16's 8 significant bits instead of f16's 11. */
+static bool bf16_tiles;
+
 static void
 check_matmul_biased (td_dtype wdtype, td_dtype bias_dtype, bool with_bias, int batch, bool batched_w, int64_t m,
                      int64_t k, int64_t n, bool f16_exact_x, double tol)
@@ -522,8 +588,12 @@ check_matmul_biased (td_dtype wdtype, td_dtype bias_dtype, bool with_bias, int b
   int64_t xs[3] = { batch, m, k }, ws[3] = { batch, n, k }, bs[1] = { n }, ys[3] = { batch, m, n };
   float *x = g_new (float, batch * m * k);
   vk_random_fill (x, batch * m * k, -1, 1);
+  const bool bf16_x = bf16_tiles && wdtype == TD_BF16;
+  /* bf16 values are exact in f16 tiles too (after the per-row scaling). */
   if (f16_exact_x)
-    vk_round_to_dtype (x, batch * m * k, TD_F16);
+    vk_round_to_dtype (x, batch * m * k, bf16_x ? TD_BF16 : TD_F16);
+  else if (bf16_x)
+    tol *= 8; /* 8 significant bits instead of 11 */
   int64_t wcount = (batched_w ? batch : 1) * n * k;
   float *w = g_new (float, wcount);
   vk_random_fill (w, wcount, -1, 1);
@@ -632,7 +702,9 @@ check_f16_range (td_dtype wdtype)
             want += (double) x[i * k + c] * w[j * k + c];
             magnitude += fabs ((double) x[i * k + c] * w[j * k + c]);
           }
-        double bound = magnitude * (1.0 / 1024 + (double) k * 6e-8);
+        /* bf16 tiles: only the activations are rounded, to 8 bits (2^-9 relative). */
+        double rounding = bf16_tiles && wdtype == TD_BF16 ? 1.0 / 512 : 1.0 / 1024;
+        double bound = magnitude * (rounding + (double) k * 6e-8);
         if (!(fabs (y[i * n + j] - want) <= bound))
           g_error ("f16-range matmul (%s) [%lld, %lld]: got %.9g want %.9g (bound %.3g)", td_dtype_name (wdtype),
                    (long long) i, (long long) j, y[i * n + j], want, bound);
@@ -807,9 +879,13 @@ test_hardware_matmul (void)
                                         : "the device has no cooperative matrices that the shader can use");
       return;
     }
+  g_test_message ("%s kernels%s", d->coopmat_uses_khr ? "KHR" : "NV",
+                  d->coopmat_bf16_tiles ? ", bf16 tiles for bf16 weights" : "");
+  bf16_tiles = d->coopmat_bf16_tiles;
   check_matmul_shapes ();
   check_f16_range (TD_BF16);
   check_f16_range (TD_F16);
+  bf16_tiles = false;
   vk_test_assert_no_validation_messages ();
 }
 

@@ -60,10 +60,18 @@ typedef struct td_vulkan_device_info {
    * 32 already) and whether they require full subgroups. */
   uint32_t coopmat_subgroup_size;
   bool coopmat_full_subgroups;
+  bool coopmat_khr_preferred; /* the KHR kernels although the NV ones could run (TD_VULKAN_COOPMAT_API=khr) */
   /* The tiled GEMM's output tile per workgroup from the per-device table
    * (vulkan_tile_table.h): the entry's name, its shape, and how it was chosen. */
   const char *tile_name, *tile_why;
   uint32_t tile_m, tile_n;
+  /* The cooperative-matrix GEMM's workgroup shape for large matrices (a
+   * td_vk_coopmat_shape of the same table), how it was chosen, and whether
+   * TD_VULKAN_COOPMAT_TILE forced it (then small matrices keep it too). */
+  uint32_t coopmat_tile_m, coopmat_tile_n;
+  const char *coopmat_tile_why;
+  bool coopmat_tile_forced;
+  uint32_t compute_units; /* SMs or CUs where the driver reports them; 0 unknown */
   /* What the device offers of the KHR path: the f16 and bf16 16x16x16 subgroup
    * configurations (with VK_KHR_shader_bfloat16 for bf16), and why it is not usable. */
   bool coopmat_khr_f16, coopmat_khr_bf16;

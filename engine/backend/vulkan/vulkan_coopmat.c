@@ -75,9 +75,10 @@ td_vk_coopmat_pick
 td_vk_coopmat_pick_kernels (const td_vk_coopmat_offer *offer)
 {
   td_vk_coopmat_pick pick = { .api = TD_VK_COOPMAT_API_NONE };
-  if (offer->nv_usable && offer->nv_built)
+  const bool nv = offer->nv_usable && offer->nv_built, khr = offer->khr_usable && offer->khr_built;
+  if (nv && !(khr && offer->prefer_khr))
     pick.api = TD_VK_COOPMAT_API_NV;
-  else if (offer->khr_usable && offer->khr_built)
+  else if (khr)
     {
       pick.api = TD_VK_COOPMAT_API_KHR;
       pick.bf16_tiles = offer->khr_bf16 && offer->khr_bf16_built;
@@ -87,6 +88,12 @@ td_vk_coopmat_pick_kernels (const td_vk_coopmat_offer *offer)
   if (pick.api != TD_VK_COOPMAT_API_NONE)
     pick.tile_m = pick.tile_n = pick.tile_k = 16;
   return pick;
+}
+
+bool
+td_vk_coopmat_env_prefer_khr (const char *env_value)
+{
+  return env_value != NULL && (strcmp (env_value, "khr") == 0 || strcmp (env_value, "KHR") == 0);
 }
 
 void

@@ -60,7 +60,7 @@ void td_vk_matmul_variant (char *out, size_t size, bool coopmat, bool emulate, t
 
 /* Which cooperative-matrix kernels a device would run, from what it offers and
  * what this build compiled. NV first (the kernels the device setup enables
- * today), then KHR; bf16 tiles for bf16 weights only on KHR devices that report
+ * today), then KHR (first with prefer_khr); bf16 tiles for bf16 weights only on KHR devices that report
  * a bf16 · bf16 + f32 16×16×16 subgroup configuration and VK_KHR_shader_bfloat16,
  * with the bf16 kernel built. The device setup (vulkan_device.c) fills the offer
  * from the queried properties and enables the extension the pick names. */
@@ -71,7 +71,7 @@ typedef enum {
 } td_vk_coopmat_api;
 
 /* How a kernel that indexes by subgroups of `wanted` invocations (the KHR kernels:
- * 4 subgroups of 32 per 128-invocation workgroup) gets them: natively when the
+ * 4 or 8 subgroups of 32 per workgroup, by shape) gets them: natively when the
  * device's only size is that, else by asking each pipeline for it through
  * VkPipelineShaderStageRequiredSubgroupSizeCreateInfo (VK_EXT_subgroup_size_control,
  * core in Vulkan 1.3), on devices whose default differs (RDNA3 reports 64) or
@@ -99,6 +99,7 @@ typedef struct td_vk_coopmat_offer {
   td_vk_subgroup_plan khr_subgroups; /* how the KHR kernels get subgroups of 32 (td_vk_coopmat_khr_assess) */
   bool khr_bf16;      /* ... and the bf16 configuration and VK_KHR_shader_bfloat16 */
   bool nv_built, khr_built, khr_bf16_built; /* td_vk_shader_compiler_features */
+  bool prefer_khr;    /* TD_VULKAN_COOPMAT_API=khr: KHR even where NV could run (td_vk_coopmat_env_prefer_khr) */
 } td_vk_coopmat_offer;
 
 typedef struct td_vk_coopmat_pick {
@@ -140,6 +141,11 @@ bool td_vk_coopmat_khr_config_offered (const VkCooperativeMatrixPropertiesKHR *c
 const char *td_vk_coopmat_khr_assess (const td_vk_coopmat_khr_caps *caps, td_vk_coopmat_offer *offer);
 
 td_vk_coopmat_pick td_vk_coopmat_pick_kernels (const td_vk_coopmat_offer *offer);
+
+/* True when TD_VULKAN_COOPMAT_API's value (NULL when unset) asks for the KHR
+ * kernels on devices where the NV ones could run too: "khr". NVIDIA GPUs offer
+ * both, so this is how the KHR kernels (and their bf16 tiles) get run on one. */
+bool td_vk_coopmat_env_prefer_khr (const char *env_value);
 
 /* The matmul variant of a pick for weights of w_dtype (a format with a coopmat
  * variant): matmul_coopmat_<dtype>, matmul_coopmat_khr_<dtype>, or

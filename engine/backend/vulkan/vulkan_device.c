@@ -318,6 +318,7 @@ probe_coopmat (VkInstance instance, VkPhysicalDevice physical, td_vulkan_device_
     .khr_built = built->khr_coopmat && td_vk_shader_exists ("matmul_coopmat_khr_f16")
                  && td_vk_shader_exists ("attention_coopmat_khr"),
     .khr_bf16_built = built->khr_coopmat_bf16 && td_vk_shader_exists ("matmul_coopmat_khr_bf16in_bf16"),
+    .prefer_khr = td_vk_coopmat_env_prefer_khr (getenv ("TD_VULKAN_COOPMAT_API")),
   };
   info->coopmat_khr_reason = td_vk_coopmat_khr_assess (&khr_caps, &offer);
   info->coopmat_khr_f16 = td_vk_coopmat_khr_config_offered (khr_caps.configs, khr_caps.config_count,
@@ -338,9 +339,12 @@ probe_coopmat (VkInstance instance, VkPhysicalDevice physical, td_vulkan_device_
       info->coopmat_bf16_tiles = pick.bf16_tiles;
       info->coopmat_subgroup_size = pick.required_subgroup_size;
       info->coopmat_full_subgroups = pick.require_full_subgroups;
+      info->coopmat_khr_preferred = offer.nv_usable && offer.nv_built;
     }
   else if (!choice.available && info->coopmat_khr && !info->coopmat_nv)
     choice.reason = info->coopmat_khr_reason;
+  else if (!choice.available && !info->coopmat_khr && !info->coopmat_nv && caps.shaders_built)
+    choice.reason = "the device offers neither VK_NV_cooperative_matrix nor VK_KHR_cooperative_matrix";
   info->coopmat_available = choice.available;
   info->coopmat_enabled = choice.enabled;
   info->coopmat_reason = choice.reason;
@@ -349,7 +353,32 @@ probe_coopmat (VkInstance instance, VkPhysicalDevice physical, td_vulkan_device_
                            && td_vk_coopmat_env_emulate (getenv ("TD_VULKAN_EMULATE_COOPMAT"));
 }
 
-/* The tiled GEMM's tile from the per-device table (TD_VULKAN_TILE overrides it). */
+/* The number of SMs (VK_NV_shader_sm_builtins) or CUs (VK_AMD_shader_core_properties)
+ * where the device reports it, else 0. */
+static uint32_t
+query_compute_units (VkPhysicalDevice physical, const VkExtensionProperties *exts, uint32_t ext_count)
+{
+  VkPhysicalDeviceShaderSMBuiltinsPropertiesNV sm = {
+    .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_SM_BUILTINS_PROPERTIES_NV,
+  };
+  VkPhysicalDeviceShaderCorePropertiesAMD cores = {
+    .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_CORE_PROPERTIES_AMD,
+  };
+  VkPhysicalDeviceProperties2 props = { .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2 };
+  if (has_device_extension (exts, ext_count, VK_NV_SHADER_SM_BUILTINS_EXTENSION_NAME))
+    props.pNext = &sm;
+  else if (has_device_extension (exts, ext_count, VK_AMD_SHADER_CORE_PROPERTIES_EXTENSION_NAME))
+    props.pNext = &cores;
+  else
+    return 0;
+  vkGetPhysicalDeviceProperties2 (physical, &props);
+  if (props.pNext == &sm)
+    return sm.shaderSMCount;
+  return cores.shaderEngineCount * cores.shaderArraysPerEngineCount * cores.computeUnitsPerShaderArray;
+}
+
+/* The tiled GEMM's tile and the cooperative-matrix GEMM's shape from the per-device
+ * table (TD_VULKAN_TILE and TD_VULKAN_COOPMAT_TILE override them). */
 static void
 choose_tile (td_vulkan_device_info *info, VkPhysicalDeviceType type)
 {
@@ -357,11 +386,17 @@ choose_tile (td_vulkan_device_info *info, VkPhysicalDeviceType type)
     .vendor_id = info->vendor_id, .name = info->name, .cpu = type == VK_PHYSICAL_DEVICE_TYPE_CPU,
     .discrete = type == VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU, .min_subgroup_size = info->min_subgroup_size,
     .max_subgroup_size = info->max_subgroup_size, .max_shared_memory = info->max_shared_memory,
+    .compute_units = info->compute_units,
   };
   const td_vk_tile_entry *tile = td_vk_tile_choose (&device, getenv ("TD_VULKAN_TILE"), &info->tile_why);
   info->tile_name = tile->name;
   info->tile_m = tile->tile_m;
   info->tile_n = tile->tile_n;
+  const td_vk_coopmat_shape *shape = td_vk_coopmat_shape_choose (&device, getenv ("TD_VULKAN_COOPMAT_TILE"),
+                                                                 &info->coopmat_tile_forced,
+                                                                 &info->coopmat_tile_why);
+  info->coopmat_tile_m = shape->tile_m;
+  info->coopmat_tile_n = shape->tile_n;
 }
 
 /* Fills info from the device's properties, features and extensions. */
@@ -371,12 +406,17 @@ probe_device (VkInstance instance, VkPhysicalDevice physical, int index, td_vulk
   memset (info, 0, sizeof *info);
   info->index = index;
 
+  /* The subgroup size range is Vulkan 1.3's (VK_EXT_subgroup_size_control before):
+   * chained only where the device knows the structure; the KHR kernels that ask
+   * for a size need 1.3 anyway. */
+  VkPhysicalDeviceProperties base;
+  vkGetPhysicalDeviceProperties (physical, &base);
   VkPhysicalDeviceSubgroupSizeControlProperties size_control = {
     .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_SIZE_CONTROL_PROPERTIES,
   };
   VkPhysicalDeviceSubgroupProperties subgroup = {
     .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES,
-    .pNext = &size_control,
+    .pNext = base.apiVersion >= VK_API_VERSION_1_3 ? &size_control : NULL,
   };
   VkPhysicalDeviceProperties2 props = {
     .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2,
@@ -394,7 +434,6 @@ probe_device (VkInstance instance, VkPhysicalDevice physical, int index, td_vulk
   info->subgroup_size_compute = (size_control.requiredSubgroupSizeStages & VK_SHADER_STAGE_COMPUTE_BIT) != 0;
   info->max_storage_buffer_range = props.properties.limits.maxStorageBufferRange;
   info->max_shared_memory = props.properties.limits.maxComputeSharedMemorySize;
-  choose_tile (info, props.properties.deviceType);
 
   VkPhysicalDeviceMemoryProperties memory;
   vkGetPhysicalDeviceMemoryProperties (physical, &memory);
@@ -418,6 +457,8 @@ probe_device (VkInstance instance, VkPhysicalDevice physical, int index, td_vulk
   info->coopmat_nv = has_device_extension (exts, ext_count, "VK_NV_cooperative_matrix");
   info->coopmat2_nv = has_device_extension (exts, ext_count, "VK_NV_cooperative_matrix2");
   info->bfloat16 = has_device_extension (exts, ext_count, "VK_KHR_shader_bfloat16");
+  info->compute_units = query_compute_units (physical, exts, ext_count);
+  choose_tile (info, props.properties.deviceType);
   info->memory_budget = has_device_extension (exts, ext_count, VK_EXT_MEMORY_BUDGET_EXTENSION_NAME);
   free (exts);
 

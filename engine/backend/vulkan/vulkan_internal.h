@@ -175,6 +175,9 @@ struct td_vk_context {
   int fault_alloc_countdown, fault_submit_countdown;
   /* MATMUL runs the emulated cooperative-matrix shader (TD_VULKAN_EMULATE_COOPMAT=1, tests). */
   bool coopmat_emulate;
+  /* The cooperative-matrix GEMM's shape for every size, set by td_vulkan_set_coopmat_tile
+   * (tests); NULL: the device's (info.coopmat_tile_*) with the small-matrix rule. */
+  const struct td_vk_coopmat_shape *coopmat_shape_override;
 
   /* Recorded steps replayed (vulkan_replay.c); NULL until the first capture. */
   struct td_vk_replay *replay;
@@ -318,5 +321,12 @@ bool td_vulkan_set_direct_upload (td_backend *backend, bool on);
 /* Test hook (vulkan_matmul.c): the tiled GEMM's tile from then on, a table entry's name or a built shape ("128x64"),
  * as TD_VULKAN_TILE takes them; false (nothing changed) for anything else. */
 bool td_vulkan_set_tile (td_backend *backend, const char *name_or_shape);
+/* Test hook (vulkan_matmul.c): the cooperative-matrix GEMM's shape ("128x64") for every
+ * MATMUL from then on, or NULL for the device's choice again; false (nothing changed)
+ * for a name that is no shape or a shape that needs more shared memory than the device has. */
+bool td_vulkan_set_coopmat_tile (td_backend *backend, const char *shape);
+/* vulkan_matmul.c: the cooperative-matrix GEMM's shape for batch × m × n outputs. */
+const struct td_vk_coopmat_shape *td_vk_matmul_coopmat_shape (const td_vk_context *ctx, int64_t m, int64_t n,
+                                                              int64_t batch);
 /* The largest buffer range one descriptor may bind on this device. */
 uint64_t td_vulkan_max_storage_buffer_range (td_backend *backend);

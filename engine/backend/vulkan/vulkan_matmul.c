@@ -46,3 +46,35 @@ td_vulkan_set_tile (td_backend *backend, const char *name_or_shape)
   ctx->info.tile_n = tile->tile_n;
   return true;
 }
+
+bool
+td_vulkan_set_coopmat_tile (td_backend *backend, const char *name)
+{
+  td_vk_context *ctx = backend->impl;
+  if (name == NULL)
+    {
+      ctx->coopmat_shape_override = NULL;
+      return true;
+    }
+  const td_vk_coopmat_shape *shape = td_vk_coopmat_shape_find (name);
+  if (shape == NULL || td_vk_coopmat_shape_shared_bytes (shape) > ctx->info.max_shared_memory)
+    return false;
+  ctx->coopmat_shape_override = shape;
+  return true;
+}
+
+const td_vk_coopmat_shape *
+td_vk_matmul_coopmat_shape (const td_vk_context *ctx, int64_t m, int64_t n, int64_t batch)
+{
+  if (ctx->coopmat_shape_override != NULL)
+    return ctx->coopmat_shape_override;
+  char name[32];
+  snprintf (name, sizeof name, "%ux%u", ctx->info.coopmat_tile_m, ctx->info.coopmat_tile_n);
+  const td_vk_coopmat_shape *device_shape = td_vk_coopmat_shape_find (name);
+  if (device_shape == NULL)
+    {
+      size_t count;
+      device_shape = &td_vk_coopmat_shapes (&count)[0];
+    }
+  return td_vk_coopmat_shape_for (device_shape, ctx->info.coopmat_tile_forced, m, n, batch, ctx->info.compute_units);
+}

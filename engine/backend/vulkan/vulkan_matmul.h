@@ -15,7 +15,7 @@
 
 typedef enum td_vk_matmul_path {
   TD_VK_MATMUL_GEMM,    /* tiled, 64×64 outputs per workgroup */
-  TD_VK_MATMUL_COOPMAT, /* cooperative-matrix GEMM (every format but f32), same grid */
+  TD_VK_MATMUL_COOPMAT, /* cooperative-matrix GEMM (every format but f32), its shape's grid (vulkan_tile_table.h) */
   TD_VK_MATMUL_GEMV,    /* VEC_ROWS outputs per workgroup, all rows of x */
 } td_vk_matmul_path;
 

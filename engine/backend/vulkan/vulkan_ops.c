@@ -174,6 +174,22 @@ matmul_variant (td_vk_context *ctx, int64_t m, td_dtype w_dtype, char *variant, 
   return path;
 }
 
+/* Appends the cooperative-matrix shape for batch × m × n outputs to `variant` (where
+ * built) and gives its output tile. */
+static void
+coopmat_shape_variant (td_vk_context *ctx, int64_t m, int64_t n, int64_t batch, char *variant, size_t size,
+                       uint32_t *tile_m, uint32_t *tile_n)
+{
+  const td_vk_coopmat_shape *shape = td_vk_matmul_coopmat_shape (ctx, m, n, batch);
+  char shaped[64];
+  td_vk_tile_variant (shaped, sizeof shaped, variant, shape->tile_m, shape->tile_n);
+  if (!td_vk_shader_exists (shaped))
+    return;
+  snprintf (variant, size, "%s", shaped);
+  *tile_m = shape->tile_m;
+  *tile_n = shape->tile_n;
+}
+
 static td_status
 run_matmul (td_vk_context *ctx, const td_op *op, td_error *err)
 {
@@ -202,9 +218,12 @@ run_matmul (td_vk_context *ctx, const td_op *op, td_error *err)
                                  u32 ((groups + gx - 1) / gx), u32 (batch),
                                  2.0 * (double) batch * (double) m * (double) n * (double) k, err);
     }
-  /* The cooperative-matrix kernel computes 64×64 output tiles; the tiled one the device's
-   * tile (vulkan_tile_table.h) where that shape is built for the format and its grid fits. */
+  /* The cooperative-matrix kernel computes the device's shape for this size, the tiled one
+   * the device's tile (vulkan_tile_table.h) where that shape is built for the format and
+   * its grid fits. */
   uint32_t tile_m = MM_TILE, tile_n = MM_TILE;
+  if (path == TD_VK_MATMUL_COOPMAT)
+    coopmat_shape_variant (ctx, m, n, batch, variant, sizeof variant, &tile_m, &tile_n);
   if (path == TD_VK_MATMUL_GEMM)
     {
       char tiled[64];
@@ -242,10 +261,13 @@ run_matmul_norm_rope (td_vk_context *ctx, const td_op *op, td_error *err)
   };
   char variant[64];
   td_vk_matmul_path path = matmul_variant (ctx, m, w->dtype, variant, sizeof variant - 8);
+  uint32_t tile_m = MM_TILE, tile_n = MM_TILE;
+  if (path == TD_VK_MATMUL_COOPMAT)
+    coopmat_shape_variant (ctx, m, n, 1, variant, sizeof variant - 8, &tile_m, &tile_n);
   strcat (variant, "_rope");
   const uint32_t no_activation = 0;
   double work = 2.0 * (double) m * (double) n * (double) k + 6.0 * (double) m * (double) n;
-  uint32_t row_groups = path == TD_VK_MATMUL_GEMV ? 1u : u32 ((m + MM_TILE - 1) / MM_TILE);
+  uint32_t row_groups = path == TD_VK_MATMUL_GEMV ? 1u : u32 ((m + tile_m - 1) / tile_m);
   return launch_specialised (ctx, op, variant, &no_activation, 1, &pc, sizeof pc, u32 (n / head_dim), row_groups, 1,
                              work, err);
 }
