@@ -26,6 +26,7 @@
  * uses the real ones only where the matmul family's coopmat path is enabled. */
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
+#extension GL_EXT_control_flow_attributes : require /* coopmat_emulate.glsl's loops */
 #if defined(TD_COOPMAT_KHR)
 #extension GL_KHR_cooperative_matrix : require
 #extension GL_KHR_memory_scope_semantics : require
