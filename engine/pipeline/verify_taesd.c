@@ -52,5 +52,7 @@ const td_verify_component td_verify_taesd = {
   .summary = "tiny autoencoder (TAESD/TAEF1/TAEF2): encode the image, decode the latent",
   .run = run_taesd,
   .inputs = taesd_inputs,
-  .f16_tolerance = 1e-5, /* convolutions only: no f16 path */
+  /* Its f16 weights take CONV2D onto cooperative matrices (f16 activations):
+   * emulated on lavapipe the latent is off by 3.7e-3 and the decoded image by 1.3e-3. */
+  .f16_tolerance = 5e-3,
 };

@@ -2,6 +2,7 @@
  * supports, and how an op's tensors and parameters become push constants. */
 #include "backend/vulkan/vulkan_ops.h"
 
+#include "backend/vulkan/vulkan_conv2d.h"
 #include "backend/vulkan/vulkan_coopmat.h"
 #include "backend/vulkan/vulkan_coopmat2.h"
 #include "backend/vulkan/vulkan_matmul.h"
@@ -63,12 +64,6 @@ static const char *
 storage_suffix (const td_vk_context *ctx)
 {
   return ctx->info.storage_16bit ? "s16" : "p32";
-}
-
-static const char *
-dtype_short (td_dtype dtype)
-{
-  return dtype == TD_F16 ? "f16" : dtype == TD_BF16 ? "bf16" : "f32";
 }
 
 static uint32_t
@@ -554,11 +549,15 @@ run_conv2d (td_vk_context *ctx, const td_op *op, td_error *err)
     .bias_dtype = bias ? (uint32_t) bias->dtype : 0, .has_bias = bias != NULL,
   };
   int64_t columns = (int64_t) pc.batch * pc.ho * pc.wo;
-  char variant[64];
-  snprintf (variant, sizeof variant, "conv2d_%s_%s", dtype_short (w->dtype), storage_suffix (ctx));
+  const td_vk_conv2d_device device = {
+    .coopmat = ctx->info.coopmat_enabled, .emulate = ctx->coopmat_emulate, .uses_khr = ctx->info.coopmat_uses_khr,
+    .storage_16bit = ctx->info.storage_16bit, .tile_m = ctx->info.tile_m, .tile_n = ctx->info.tile_n,
+  };
+  td_vk_conv2d_kernel kernel = td_vk_conv2d_choose (&device, w->dtype, pc.cout, columns, td_vk_shader_exists);
   double work = 2.0 * pc.cout * (double) columns * pc.cin * pc.kh * pc.kw;
-  return launch (ctx, op, variant, &pc, sizeof pc, u32 ((columns + MM_TILE - 1) / MM_TILE),
-                 (pc.cout + MM_TILE - 1) / MM_TILE, 1, work, err);
+  return launch (ctx, op, kernel.variant, &pc, sizeof pc,
+                 u32 ((columns + kernel.pixels_per_group - 1) / kernel.pixels_per_group),
+                 (pc.cout + kernel.channels_per_group - 1) / kernel.channels_per_group, 1, work, err);
 }
 
 static td_status
