@@ -53,6 +53,7 @@ const td_verify_component td_verify_taesd = {
   .run = run_taesd,
   .inputs = taesd_inputs,
   /* Its f16 weights take CONV2D onto cooperative matrices (f16 activations):
-   * emulated on lavapipe the latent is off by 3.7e-3 and the decoded image by 1.3e-3. */
-  .f16_tolerance = 5e-3,
+   * emulated on lavapipe the latent is off by 3.7e-3 and the decoded image by
+   * 1.3e-3; about 4× the worst, as docs/precision.md sets every tolerance. */
+  .f16_tolerance = 2e-2,
 };
