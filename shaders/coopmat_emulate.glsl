@@ -39,7 +39,9 @@ frag_mma (uint a, uint b, frag_acc c)
     {
       uint e = lane + 32u * s, row = e / 16u, col = e % 16u;
       float sum = c.v[s];
-      [[dont_unroll]] for (uint k = 0; k < 16u; k++)
+      /* Unrolled: llvmpipe caps the loop iterations an invocation may run (65535,
+       * then it leaves the loop), which a rolled loop here reached at K ≈ 1700. */
+      [[unroll]] for (uint k = 0; k < 16u; k++)
         sum = fma (float (cm_a[a + row * CM_AB_STRIDE + k]), float (cm_b[b + col * CM_AB_STRIDE + k]), sum);
       c.v[s] = sum;
     }
