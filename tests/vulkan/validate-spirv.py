@@ -30,8 +30,9 @@ import tempfile
 
 SPIRV_MAGIC = 0x07230203
 WORD = re.compile(r"0x([0-9a-fA-F]{1,8})")
-# Kernels the host runs only on Vulkan 1.3 devices, compiled as SPIR-V 1.6.
-VULKAN_1_3_ONLY = re.compile(r"(coopmat_khr|coopmat2)")
+# Kernels the host runs only on Vulkan 1.3 devices, compiled as SPIR-V 1.6 (the
+# emulated NV2 kernel, plain GLSL, runs anywhere).
+VULKAN_1_3_ONLY = re.compile(r"(coopmat_khr|coopmat2(?!_emu))")
 
 # The cooperative-matrix kernels on NV and KHR fragments never run on lavapipe
 # (where the validation layer would name a capability the device was not created
